@@ -1,0 +1,5 @@
+//! Signal processing: pure functions over samples (mV) and a sample rate (Hz).
+//!
+//! Filtering, QRS detection, median beats, delineation and interval measurement.
+
+pub mod measurements;

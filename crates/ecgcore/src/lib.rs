@@ -1,0 +1,15 @@
+//! ecgcore: the parts of ecgscope that know nothing of windows or neural networks.
+//!
+//! - [`recording`]: the data model — leads by name in millivolts, sample rate, patient
+//!   metadata and provenance.
+//! - [`formats`]: readers (and writers) that turn files into a [`Recording`].
+//! - [`dsp`]: pure signal-processing functions over samples and a sample rate.
+//!
+//! Nothing here imports egui or tch (DESIGN.md §2: nothing flows backwards).
+
+pub mod analysis;
+pub mod dsp;
+pub mod formats;
+pub mod recording;
+
+pub use recording::{Lead, Patient, Provenance, Recording, Sex, StandardLead};
