@@ -2,4 +2,5 @@
 //!
 //! Filtering, QRS detection, median beats, delineation and interval measurement.
 
+pub mod filter;
 pub mod measurements;
