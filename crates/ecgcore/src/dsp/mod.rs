@@ -4,3 +4,4 @@
 
 pub mod filter;
 pub mod measurements;
+pub mod qrs;
