@@ -1,7 +1,24 @@
-//! Global ECG measurements (heart rate, intervals, axes) of one recording.
+//! Global ECG measurements of one recording: heart rate, RR variability, PR, P, QRS, QT,
+//! QTc (Bazett and Fridericia) and frontal P/QRS/T axes.
 //!
-//! Placeholder types; the measurement algorithms land with issue 3.
+//! Pipeline ([`measure`]): multi-lead QRS detection on the raw leads ([`super::qrs`]);
+//! baseline-wander removal (0.5 Hz) and a 40 Hz low-pass, both zero-phase
+//! ([`super::filter`]); the median beat of the dominant beats ([`super::beats`]); global
+//! delineation on it ([`super::delineate`]). Intervals follow the usual clinical
+//! definitions (PR = QRS onset − P onset, QT = T end − QRS onset; QTc Bazett = QT/√RR,
+//! Fridericia = QT/∛RR with RR in seconds). Heart rate = 60 000 / mean RR (ms). Frontal
+//! axes are atan2(net area in aVF, net area in I) over each wave (Kligfield et al.,
+//! Circulation 2007), with aVF and I derived from I/II/III when missing.
+//!
+//! A value that cannot be measured is `None` with a reason in `missing_reasons`, never a
+//! guess: e.g. no consistent P waves (atrial fibrillation) leaves PR and P empty. Works at
+//! any sample rate (positions are samples at the recording's own rate, values in ms,
+//! bpm, degrees). Never panics on any input.
 
+use super::beats::{self, MedianBeat};
+use super::delineate::{self, Boundaries, DelineationParams};
+use super::{filter, qrs};
+use crate::recording::{Recording, StandardLead};
 use serde::{Deserialize, Serialize};
 
 /// A measured value or the reason it could not be measured.
@@ -19,6 +36,26 @@ pub struct Fiducials {
     pub qrs_onset: Option<usize>,
     pub qrs_offset: Option<usize>,
     pub t_offset: Option<usize>,
+    /// The QRS fiducial (R peak) the median beat is aligned on.
+    #[serde(default)]
+    pub r_peak: Option<usize>,
+    #[serde(default)]
+    pub p_peak: Option<usize>,
+    #[serde(default)]
+    pub t_peak: Option<usize>,
+}
+
+/// The representative beat, for drawing with its fiducials.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MedianBeatWaveforms {
+    /// Lead names, same order as `samples_mv`.
+    pub leads: Vec<String>,
+    /// One waveform per lead (mV, baseline removed, 40 Hz low-pass).
+    pub samples_mv: Vec<Vec<f32>>,
+    /// Sample rate (Hz), the recording's own.
+    pub sample_rate_hz: f64,
+    /// Number of beats averaged.
+    pub n_beats: usize,
 }
 
 /// Global measurements of one recording.
@@ -40,4 +77,512 @@ pub struct Measurements {
     /// R-peak sample indices in the recording.
     pub r_peaks: Vec<usize>,
     pub fiducials: Fiducials,
+    /// Standard deviation of RR intervals (SDNN over the recording, ms).
+    #[serde(default)]
+    pub rr_sd_ms: Option<f32>,
+    /// Root mean square of successive RR differences (ms).
+    #[serde(default)]
+    pub rr_rmssd_ms: Option<f32>,
+    /// Beats detected / dominant beats in the median beat.
+    #[serde(default)]
+    pub n_beats: usize,
+    #[serde(default)]
+    pub n_dominant_beats: usize,
+    /// The median beat the intervals were measured on.
+    #[serde(default)]
+    pub median_beat: Option<MedianBeatWaveforms>,
+}
+
+impl Measurements {
+    fn missing(&mut self, field: &str, reason: &str) {
+        self.missing_reasons
+            .push((field.to_string(), reason.to_string()));
+    }
+}
+
+/// Fewest beats needed for a median beat.
+const MIN_BEATS: usize = 2;
+/// Low-pass applied before building the median beat (Hz).
+const MEASUREMENT_LOWPASS_HZ: f64 = 40.0;
+/// Mean correlation of single-beat P waves with the median P wave needed to call the P
+/// waves consistent.
+const P_CONSISTENCY: f32 = 0.4;
+
+/// Measure a recording with the default delineation parameters.
+pub fn measure(rec: &Recording) -> Measurements {
+    measure_with(rec, &DelineationParams::default())
+}
+
+/// The leads used for measurement: the standard leads when any are present (in standard
+/// order), otherwise every lead.
+fn measurement_leads(rec: &Recording) -> Vec<(String, Option<StandardLead>, &[f32])> {
+    let n = rec.len_samples();
+    let standard: Vec<_> = rec
+        .standard_leads()
+        .into_iter()
+        .flatten()
+        .filter(|l| l.samples_mv.len() == n)
+        .map(|l| (l.name.clone(), l.standard, l.samples_mv.as_slice()))
+        .collect();
+    if !standard.is_empty() {
+        return standard;
+    }
+    rec.leads
+        .iter()
+        .filter(|l| l.samples_mv.len() == n)
+        .map(|l| (l.name.clone(), l.standard, l.samples_mv.as_slice()))
+        .collect()
+}
+
+fn ms(samples: f64, fs: f64) -> f32 {
+    (samples / fs * 1000.0) as f32
+}
+
+/// Measure a recording with explicit delineation parameters (for validation sweeps).
+pub fn measure_with(rec: &Recording, params: &DelineationParams) -> Measurements {
+    let mut m = Measurements::default();
+    let fs = rec.sample_rate_hz;
+    let all = [
+        "heart_rate_bpm",
+        "rr_ms",
+        "pr_ms",
+        "p_ms",
+        "qrs_ms",
+        "qt_ms",
+        "qtc_bazett_ms",
+        "qtc_fridericia_ms",
+        "p_axis_deg",
+        "qrs_axis_deg",
+        "t_axis_deg",
+    ];
+    let fail = |m: &mut Measurements, reason: &str| {
+        for f in all {
+            m.missing(f, reason);
+        }
+    };
+    if !(fs.is_finite() && fs >= 50.0) {
+        fail(&mut m, "sample rate too low or unknown for measurement");
+        return m;
+    }
+    let leads = measurement_leads(rec);
+    if leads.is_empty() || rec.len_samples() < (2.0 * fs) as usize {
+        fail(&mut m, "recording too short (less than 2 s)");
+        return m;
+    }
+    let raw: Vec<&[f32]> = leads.iter().map(|l| l.2).collect();
+    let peaks = qrs::detect_qrs(&raw, fs);
+    m.n_beats = peaks.len();
+    if peaks.len() < MIN_BEATS {
+        m.r_peaks = peaks;
+        fail(
+            &mut m,
+            "fewer than two QRS complexes detected (flat or too noisy signal?)",
+        );
+        return m;
+    }
+
+    // Rhythm.
+    let rr: Vec<f64> = peaks
+        .windows(2)
+        .map(|w| (w[1] - w[0]) as f64 / fs * 1000.0)
+        .collect();
+    let mean_rr = rr.iter().sum::<f64>() / rr.len() as f64;
+    m.rr_ms = Some(mean_rr as f32);
+    m.heart_rate_bpm = Some((60_000.0 / mean_rr) as f32);
+    if rr.len() >= 2 {
+        let var = rr.iter().map(|v| (v - mean_rr).powi(2)).sum::<f64>() / (rr.len() - 1) as f64;
+        m.rr_sd_ms = Some(var.sqrt() as f32);
+        let sq = rr.windows(2).map(|w| (w[1] - w[0]).powi(2)).sum::<f64>() / (rr.len() - 1) as f64;
+        m.rr_rmssd_ms = Some(sq.sqrt() as f32);
+    }
+
+    // Median beat on cleaned leads.
+    let clean: Vec<Vec<f32>> = raw
+        .iter()
+        .map(|x| {
+            filter::lowpass(
+                &filter::remove_baseline_wander(x, fs),
+                fs,
+                MEASUREMENT_LOWPASS_HZ.min(0.45 * fs),
+            )
+        })
+        .collect();
+    let clean_refs: Vec<&[f32]> = clean.iter().map(Vec::as_slice).collect();
+    let Some(mb) = beats::median_beat(&clean_refs, &peaks, fs) else {
+        m.r_peaks = peaks;
+        fail(&mut m, "no median beat could be formed");
+        return m;
+    };
+    m.r_peaks = mb.aligned_peaks.clone();
+    m.n_dominant_beats = mb.dominant.len();
+    let mut sorted_rr = rr.clone();
+    sorted_rr.sort_unstable_by(f64::total_cmp);
+    let median_rr_s = sorted_rr[sorted_rr.len() / 2] / 1000.0;
+    let b = delineate::delineate(&mb.leads, mb.fiducial, fs, median_rr_s, params);
+
+    m.fiducials = Fiducials {
+        p_onset: b.p_onset,
+        p_offset: b.p_offset,
+        qrs_onset: b.qrs_onset,
+        qrs_offset: b.qrs_offset,
+        t_offset: b.t_offset,
+        r_peak: Some(mb.fiducial),
+        p_peak: b.p_peak,
+        t_peak: b.t_peak,
+    };
+
+    // P wave consistency across beats (atrial fibrillation / flutter, AV dissociation).
+    let p_consistent = match (b.p_onset, b.p_offset) {
+        (Some(on), Some(off)) => p_consistency(&clean_refs, &mb, on, off) >= P_CONSISTENCY,
+        _ => false,
+    };
+    if !p_consistent {
+        m.fiducials.p_onset = None;
+        m.fiducials.p_offset = None;
+        m.fiducials.p_peak = None;
+    }
+
+    // Intervals.
+    let rr_s = mean_rr / 1000.0;
+    match (b.qrs_onset, b.qrs_offset) {
+        (Some(on), Some(off)) if off > on => m.qrs_ms = Some(ms((off - on) as f64, fs)),
+        _ => m.missing("qrs_ms", "QRS boundaries not found on the median beat"),
+    }
+    match (b.qrs_onset, b.t_offset) {
+        (Some(on), Some(t)) if t > on => {
+            let qt = f64::from(ms((t - on) as f64, fs));
+            m.qt_ms = Some(qt as f32);
+            m.qtc_bazett_ms = Some((qt / rr_s.sqrt()) as f32);
+            m.qtc_fridericia_ms = Some((qt / rr_s.cbrt()) as f32);
+        }
+        _ => {
+            let reason = "T-wave end not found (flat or low-amplitude T waves?)";
+            m.missing("qt_ms", reason);
+            m.missing("qtc_bazett_ms", reason);
+            m.missing("qtc_fridericia_ms", reason);
+        }
+    }
+    let p_reason = if b
+        .p_amplitude_mv
+        .is_none_or(|a| a < params.p_min_amplitude_mv)
+        || b.p_onset.is_none()
+    {
+        "no P waves found before the QRS (atrial fibrillation, junctional rhythm?)"
+    } else {
+        "no consistent P waves (atrial fibrillation or flutter?)"
+    };
+    match (p_consistent, b.p_onset, b.p_offset, b.qrs_onset) {
+        (true, Some(pon), Some(poff), Some(qon)) if poff > pon && qon > pon => {
+            m.pr_ms = Some(ms((qon - pon) as f64, fs));
+            m.p_ms = Some(ms((poff - pon) as f64, fs));
+        }
+        _ => {
+            m.missing("pr_ms", p_reason);
+            m.missing("p_ms", p_reason);
+        }
+    }
+
+    // Frontal axes from the median beat.
+    let frontal = frontal_leads(&leads, &mb);
+    let axis = |lo: Option<usize>, hi: Option<usize>| -> Option<f32> {
+        let (lo, hi) = (lo?, hi?);
+        let (i, avf) = frontal.as_ref()?;
+        frontal_axis(i, avf, lo, hi, b.qrs_onset)
+    };
+    let no_limb = "limb leads I and aVF (or two of I, II, III) not available";
+    match axis(b.qrs_onset, b.qrs_offset) {
+        Some(a) => m.qrs_axis_deg = Some(a),
+        None => m.missing(
+            "qrs_axis_deg",
+            if frontal.is_none() {
+                no_limb
+            } else {
+                "QRS not delineated"
+            },
+        ),
+    }
+    match axis(b.qrs_offset, b.t_offset) {
+        Some(a) => m.t_axis_deg = Some(a),
+        None => m.missing(
+            "t_axis_deg",
+            if frontal.is_none() {
+                no_limb
+            } else {
+                "T wave not delineated"
+            },
+        ),
+    }
+    let p_axis = if p_consistent {
+        axis(b.p_onset, b.p_offset)
+    } else {
+        None
+    };
+    match p_axis {
+        Some(a) => m.p_axis_deg = Some(a),
+        None => m.missing(
+            "p_axis_deg",
+            if frontal.is_none() { no_limb } else { p_reason },
+        ),
+    }
+
+    m.median_beat = Some(MedianBeatWaveforms {
+        leads: leads.iter().map(|l| l.0.clone()).collect(),
+        samples_mv: mb.leads.clone(),
+        sample_rate_hz: fs,
+        n_beats: mb.dominant.len(),
+    });
+    m
+}
+
+/// Mean correlation of each dominant beat's P segment (all leads) with the median beat's.
+fn p_consistency(leads: &[&[f32]], mb: &MedianBeat, on: usize, off: usize) -> f32 {
+    let pad = (off - on) / 4;
+    let lo = on.saturating_sub(pad);
+    let hi = (off + pad).min(mb.len().saturating_sub(1));
+    if hi <= lo + 2 || mb.dominant.is_empty() {
+        return 0.0;
+    }
+    let detrend = |seg: &mut [f32]| {
+        let n = seg.len();
+        let mean = seg.iter().sum::<f32>() / n as f32;
+        for v in seg.iter_mut() {
+            *v -= mean;
+        }
+    };
+    let mut template = Vec::new();
+    for lead in &mb.leads {
+        let mut seg = lead[lo..=hi].to_vec();
+        detrend(&mut seg);
+        template.extend(seg);
+    }
+    let mut corrs = Vec::new();
+    for &d in &mb.dominant {
+        let Some(&peak) = mb.aligned_peaks.get(d) else {
+            continue;
+        };
+        let start = peak as isize - mb.fiducial as isize + lo as isize;
+        let end = peak as isize - mb.fiducial as isize + hi as isize;
+        if start < 0 {
+            continue;
+        }
+        let mut beat = Vec::with_capacity(template.len());
+        let mut ok = true;
+        for lead in leads {
+            let Some(seg) = lead.get(start as usize..=end as usize) else {
+                ok = false;
+                break;
+            };
+            if seg.iter().any(|v| !v.is_finite()) {
+                ok = false;
+                break;
+            }
+            let mut seg = seg.to_vec();
+            detrend(&mut seg);
+            beat.extend(seg);
+        }
+        if ok {
+            let dotp: f32 = beat.iter().zip(&template).map(|(a, b)| a * b).sum();
+            let na: f32 = beat.iter().map(|a| a * a).sum::<f32>().sqrt();
+            let nb: f32 = template.iter().map(|a| a * a).sum::<f32>().sqrt();
+            if na > 0.0 && nb > 0.0 {
+                corrs.push(dotp / (na * nb));
+            }
+        }
+    }
+    if corrs.is_empty() {
+        return 0.0;
+    }
+    corrs.iter().sum::<f32>() / corrs.len() as f32
+}
+
+/// Median-beat waveforms of leads I and aVF, derived from the other limb leads when
+/// needed (aVF = II − I/2, I = II − III).
+fn frontal_leads(
+    leads: &[(String, Option<StandardLead>, &[f32])],
+    mb: &MedianBeat,
+) -> Option<(Vec<f32>, Vec<f32>)> {
+    let find = |s: StandardLead| -> Option<&Vec<f32>> {
+        leads
+            .iter()
+            .position(|l| l.1 == Some(s))
+            .and_then(|k| mb.leads.get(k))
+    };
+    let (i, ii, iii, avf) = (
+        find(StandardLead::I),
+        find(StandardLead::II),
+        find(StandardLead::III),
+        find(StandardLead::AVF),
+    );
+    let lead_i = match (i, ii, iii) {
+        (Some(i), _, _) => i.clone(),
+        (None, Some(ii), Some(iii)) => ii.iter().zip(iii).map(|(a, b)| a - b).collect(),
+        _ => return None,
+    };
+    let lead_avf = match (avf, ii) {
+        (Some(f), _) => f.clone(),
+        (None, Some(ii)) => ii.iter().zip(&lead_i).map(|(a, b)| a - b / 2.0).collect(),
+        _ => return None,
+    };
+    Some((lead_i, lead_avf))
+}
+
+/// Frontal axis (degrees, −180…180) from net areas of I and aVF over `[lo, hi]`, each
+/// relative to its level at `baseline_at` (QRS onset; the PR segment is isoelectric).
+fn frontal_axis(
+    i: &[f32],
+    avf: &[f32],
+    lo: usize,
+    hi: usize,
+    baseline_at: Option<usize>,
+) -> Option<f32> {
+    if hi <= lo || hi >= i.len() || hi >= avf.len() {
+        return None;
+    }
+    let base = |x: &[f32]| {
+        baseline_at
+            .and_then(|k| x.get(k).copied())
+            .filter(|v| v.is_finite())
+            .unwrap_or(0.0)
+    };
+    let (bi, bf) = (base(i), base(avf));
+    let area = |x: &[f32], b: f32| -> f32 {
+        x[lo..=hi]
+            .iter()
+            .filter(|v| v.is_finite())
+            .map(|v| v - b)
+            .sum()
+    };
+    let (ai, af) = (area(i, bi), area(avf, bf));
+    if ai == 0.0 && af == 0.0 {
+        return None;
+    }
+    Some(af.atan2(ai).to_degrees())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::recording::Lead;
+
+    /// A 12-lead synthetic recording: the same Gaussian beat scaled per lead so the
+    /// frontal QRS axis is 60° (I = cos, aVF = sin projections).
+    fn synthetic_12_lead(fs: f64, rr_s: f64, with_p: bool) -> Recording {
+        let n = (10.0 * fs) as usize;
+        let wave = |t: f64, c: f64, a: f64, w: f64| a * (-((t - c) / w).powi(2) / 2.0).exp();
+        let beat = |t: f64| {
+            (if with_p {
+                wave(t, -0.16, 0.15, 0.015)
+            } else {
+                0.0
+            }) + wave(t, 0.0, 1.0, 0.012)
+                + wave(t, 0.3, 0.3, 0.04)
+        };
+        let base: Vec<f64> = (0..n)
+            .map(|i| {
+                let t = i as f64 / fs;
+                let k = ((t - 0.6) / rr_s).round();
+                beat(t - 0.6 - k * rr_s)
+            })
+            .collect();
+        let angle = 60_f64.to_radians();
+        // Projection of a frontal vector at `angle` on each limb lead's axis (degrees).
+        let limb = [
+            ("I", 0.0),
+            ("II", 60.0),
+            ("III", 120.0),
+            ("aVR", -150.0),
+            ("aVL", -30.0),
+            ("aVF", 90.0),
+        ];
+        let mut leads = Vec::new();
+        for (name, ax) in limb {
+            let g = (angle - f64::to_radians(ax)).cos();
+            leads.push(Lead::new(
+                name,
+                base.iter().map(|v| (v * g) as f32).collect(),
+            ));
+        }
+        for (k, name) in ["V1", "V2", "V3", "V4", "V5", "V6"].iter().enumerate() {
+            let g = -0.8 + 0.3 * k as f64;
+            leads.push(Lead::new(
+                *name,
+                base.iter().map(|v| (v * g) as f32).collect(),
+            ));
+        }
+        Recording {
+            leads,
+            sample_rate_hz: fs,
+            ..Recording::default()
+        }
+    }
+
+    #[test]
+    fn synthetic_sinus_rhythm_is_measured() {
+        for fs in [250.0, 500.0, 1000.0] {
+            let rec = synthetic_12_lead(fs, 0.8, true);
+            let m = measure(&rec);
+            let hr = m.heart_rate_bpm.unwrap();
+            assert!((hr - 75.0).abs() < 1.0, "fs {fs}: HR {hr}");
+            let qrs = m.qrs_ms.unwrap();
+            assert!((50.0..=90.0).contains(&qrs), "fs {fs}: QRS {qrs}");
+            let qt = m.qt_ms.unwrap();
+            assert!((380.0..=480.0).contains(&qt), "fs {fs}: QT {qt}");
+            let pr = m.pr_ms.expect("PR");
+            assert!((130.0..=180.0).contains(&pr), "fs {fs}: PR {pr}");
+            let qtc = m.qtc_bazett_ms.unwrap();
+            assert!((qtc - qt / 0.8_f32.sqrt()).abs() < 1.0);
+            let axis = m.qrs_axis_deg.unwrap();
+            assert!((axis - 60.0).abs() < 3.0, "fs {fs}: axis {axis}");
+            assert!(m.missing_reasons.is_empty(), "{:?}", m.missing_reasons);
+            assert!(m.median_beat.is_some());
+        }
+    }
+
+    #[test]
+    fn no_p_waves_leave_pr_empty_with_a_reason() {
+        let rec = synthetic_12_lead(500.0, 0.7, false);
+        let m = measure(&rec);
+        assert!(m.pr_ms.is_none());
+        assert!(m
+            .missing_reasons
+            .iter()
+            .any(|(f, r)| f == "pr_ms" && r.contains("P wave")));
+        assert!(m.qrs_ms.is_some());
+    }
+
+    #[test]
+    fn never_panics_on_odd_recordings() {
+        let cases = vec![
+            Recording::default(),
+            Recording {
+                leads: vec![Lead::new("II", vec![0.0; 5000])],
+                sample_rate_hz: 500.0,
+                ..Recording::default()
+            },
+            Recording {
+                leads: vec![Lead::new("II", vec![f32::NAN; 5000])],
+                sample_rate_hz: 500.0,
+                ..Recording::default()
+            },
+            Recording {
+                leads: vec![Lead::new("II", vec![1.0; 10])],
+                sample_rate_hz: 500.0,
+                ..Recording::default()
+            },
+            Recording {
+                leads: vec![Lead::new("X", vec![1.0; 1000])],
+                sample_rate_hz: f64::NAN,
+                ..Recording::default()
+            },
+        ];
+        for rec in cases {
+            let m = measure(&rec);
+            assert!(m.heart_rate_bpm.is_none());
+            assert!(!m.missing_reasons.is_empty());
+        }
+        // 100 Hz works too.
+        let m = measure(&synthetic_12_lead(100.0, 1.0, true));
+        assert!((m.heart_rate_bpm.unwrap() - 60.0).abs() < 1.0);
+        assert!(m.qrs_ms.is_some());
+    }
 }

@@ -2,6 +2,8 @@
 //!
 //! Filtering, QRS detection, median beats, delineation and interval measurement.
 
+pub mod beats;
+pub mod delineate;
 pub mod filter;
 pub mod measurements;
 pub mod qrs;

@@ -1,0 +1,368 @@
+//! Global wave delineation on the median beat: P onset/offset, QRS onset/offset, T end.
+//!
+//! Boundaries are global across leads, as clinical programs and IEC 60601-2-25 define
+//! them (earliest onset, latest offset over all leads), computed on multi-lead curves:
+//! - QRS onset/offset: the spatial velocity Σ|dx/dt| over leads falls below
+//!   `floor + α·(peak − floor)` before/after its QRS maximum and stays below for 10 ms
+//!   (the "spatial velocity" method of Xue et al., J Electrocardiol 2007, used by 12SL);
+//! - T end: per lead, the trapezium-area method of Vázquez-Seisdedos et al. (BioMedical
+//!   Engineering OnLine 2011) after the T peak; the global end is a late order statistic
+//!   over leads with a visible T wave (the latest lead ends the wave);
+//! - P wave: the spatial magnitude √Σ(x − baseline)² in the window after the previous
+//!   T wave and before the QRS, with a linear baseline; onset/offset where it falls to a
+//!   fraction of its peak. The P wave is reported only when it is large enough and
+//!   consistent from beat to beat (checked by the caller, see `measurements`).
+//!
+//! Positions are sample indices into the median beat; thresholds are in the units of the
+//! median beat (mV, mV/s). Parameters live in [`DelineationParams`] so validation can
+//! sweep them.
+
+/// Tunable thresholds of the delineator (defaults tuned on LUDB; see `validate`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DelineationParams {
+    /// QRS onset threshold as a fraction of the spatial-velocity peak above the floor.
+    pub qrs_onset_fraction: f32,
+    /// QRS offset threshold fraction.
+    pub qrs_offset_fraction: f32,
+    /// P onset/offset threshold as a fraction of the P spatial-magnitude peak.
+    pub p_fraction: f32,
+    /// Which late order statistic of per-lead T ends is the global T end: 0 = latest,
+    /// 1 = second latest, …
+    pub t_end_rank: usize,
+    /// Least T-wave amplitude (mV) for a lead to vote on the T end.
+    pub t_min_amplitude_mv: f32,
+    /// Least P spatial magnitude (mV) for a P wave to count.
+    pub p_min_amplitude_mv: f32,
+}
+
+impl Default for DelineationParams {
+    fn default() -> Self {
+        DelineationParams {
+            qrs_onset_fraction: 0.1,
+            qrs_offset_fraction: 0.1,
+            p_fraction: 0.2,
+            t_end_rank: 2,
+            t_min_amplitude_mv: 0.05,
+            p_min_amplitude_mv: 0.03,
+        }
+    }
+}
+
+/// Boundaries found on the median beat (indices into it).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Boundaries {
+    pub p_onset: Option<usize>,
+    pub p_peak: Option<usize>,
+    pub p_offset: Option<usize>,
+    /// Peak spatial magnitude of the P wave (mV).
+    pub p_amplitude_mv: Option<f32>,
+    pub qrs_onset: Option<usize>,
+    pub qrs_offset: Option<usize>,
+    pub t_peak: Option<usize>,
+    pub t_offset: Option<usize>,
+}
+
+fn secs(s: f64, fs: f64) -> usize {
+    (s * fs).round().max(0.0) as usize
+}
+
+/// Centred moving average (edges use the available samples).
+fn smooth(x: &[f32], width: usize) -> Vec<f32> {
+    let n = x.len();
+    let half = width / 2;
+    let mut prefix = Vec::with_capacity(n + 1);
+    prefix.push(0.0_f64);
+    let mut acc = 0.0_f64;
+    for &v in x {
+        acc += f64::from(v);
+        prefix.push(acc);
+    }
+    (0..n)
+        .map(|i| {
+            let lo = i.saturating_sub(half);
+            let hi = (i + half + 1).min(n);
+            ((prefix[hi] - prefix[lo]) / (hi - lo) as f64) as f32
+        })
+        .collect()
+}
+
+/// Replace non-finite samples by 0 (the median beat is baseline-corrected, so 0 is
+/// "no deflection").
+fn finite(x: &[f32]) -> Vec<f32> {
+    x.iter()
+        .map(|&v| if v.is_finite() { v } else { 0.0 })
+        .collect()
+}
+
+/// Spatial velocity Σ_l |x_l[i+1] − x_l[i−1]| / 2 · fs (mV/s).
+fn spatial_velocity(leads: &[Vec<f32>], fs: f64) -> Vec<f32> {
+    let n = leads.first().map_or(0, Vec::len);
+    let mut sv = vec![0.0_f32; n];
+    for lead in leads {
+        for i in 1..n.saturating_sub(1) {
+            sv[i] += (lead[i + 1] - lead[i - 1]).abs();
+        }
+    }
+    let scale = (fs / 2.0) as f32;
+    for v in &mut sv {
+        *v *= scale;
+    }
+    sv
+}
+
+/// Percentile (0–1) of a slice (copy, `NaN`-free input assumed).
+fn percentile(x: &[f32], q: f32) -> f32 {
+    if x.is_empty() {
+        return 0.0;
+    }
+    let mut v = x.to_vec();
+    let k = ((v.len() - 1) as f32 * q.clamp(0.0, 1.0)).round() as usize;
+    let (_, m, _) = v.select_nth_unstable_by(k, f32::total_cmp);
+    *m
+}
+
+/// Delineate the median beat. `leads` are the median-beat waveforms (mV, baseline
+/// removed), `fiducial` the QRS fiducial index, `rr_s` the median RR interval (s).
+pub fn delineate(
+    leads: &[Vec<f32>],
+    fiducial: usize,
+    fs: f64,
+    rr_s: f64,
+    params: &DelineationParams,
+) -> Boundaries {
+    let mut b = Boundaries::default();
+    let n = leads.first().map_or(0, Vec::len);
+    if n < 8 || fiducial >= n || !(fs.is_finite() && fs > 0.0) {
+        return b;
+    }
+    let leads: Vec<Vec<f32>> = leads.iter().map(|l| finite(l)).collect();
+    let r = fiducial;
+
+    // ---- QRS onset / offset from spatial velocity.
+    let sv = smooth(&spatial_velocity(&leads, fs), secs(0.01, fs).max(1));
+    let floor = percentile(&sv, 0.1);
+    let search = secs(0.06, fs).max(1);
+    let lo = r.saturating_sub(search);
+    let hi = (r + search + 1).min(n);
+    let Some((peak_i, peak_v)) = sv[lo..hi]
+        .iter()
+        .enumerate()
+        .max_by(|a, c| a.1.total_cmp(c.1))
+        .map(|(k, &v)| (lo + k, v))
+    else {
+        return b;
+    };
+    if peak_v <= floor || peak_v <= 0.0 {
+        return b;
+    }
+    let hold = secs(0.01, fs).max(1);
+    let max_span = secs(0.15, fs).max(2);
+    let thr_on = floor + params.qrs_onset_fraction * (peak_v - floor);
+    let thr_off = floor + params.qrs_offset_fraction * (peak_v - floor);
+    // Onset: going back from the peak, first index where sv stays below for `hold`.
+    let mut qrs_on = None;
+    let start_limit = peak_i.saturating_sub(max_span);
+    let mut i = peak_i;
+    while i > start_limit + hold {
+        if (i - hold..=i).all(|k| sv[k] < thr_on) {
+            qrs_on = Some(i);
+            break;
+        }
+        i -= 1;
+    }
+    let mut qrs_off = None;
+    let end_limit = (peak_i + max_span).min(n - 1);
+    let mut i = peak_i;
+    while i + hold < end_limit {
+        if (i..=i + hold).all(|k| sv[k] < thr_off) {
+            qrs_off = Some(i);
+            break;
+        }
+        i += 1;
+    }
+    b.qrs_onset = qrs_on;
+    b.qrs_offset = qrs_off;
+    let (Some(qrs_on), Some(qrs_off)) = (qrs_on, qrs_off) else {
+        return b;
+    };
+
+    // Isoelectric level of each lead: mean over the 20 ms before QRS onset.
+    let iso_lo = qrs_on.saturating_sub(secs(0.02, fs));
+    let iso: Vec<f32> = leads
+        .iter()
+        .map(|l| {
+            let s = &l[iso_lo..=qrs_on];
+            s.iter().sum::<f32>() / s.len() as f32
+        })
+        .collect();
+
+    // ---- T end: trapezium area per lead.
+    let rr_s = if rr_s.is_finite() && rr_s > 0.2 {
+        rr_s
+    } else {
+        1.0
+    };
+    let t_hi = (r + secs((0.75 * rr_s).clamp(0.3, 0.65), fs)).min(n - 1);
+    let t_lo = qrs_off + secs(0.06, fs);
+    let mut t_ends = Vec::new();
+    let mut t_peak_best: Option<(f32, usize)> = None;
+    if t_lo + secs(0.08, fs) < t_hi {
+        let smooth_w = secs(0.02, fs).max(1);
+        for (lead, &base) in leads.iter().zip(&iso) {
+            let y: Vec<f32> = smooth(&lead[t_lo..=t_hi], smooth_w)
+                .iter()
+                .map(|v| v - base)
+                .collect();
+            let peak_hi = y.len().saturating_sub(secs(0.04, fs)).max(1);
+            let Some((tp, amp)) = y[..peak_hi]
+                .iter()
+                .enumerate()
+                .max_by(|a, c| a.1.abs().total_cmp(&c.1.abs()))
+                .map(|(k, &v)| (k, v))
+            else {
+                continue;
+            };
+            if amp.abs() < params.t_min_amplitude_mv {
+                continue;
+            }
+            if t_peak_best.is_none_or(|(a, _)| amp.abs() > a) {
+                t_peak_best = Some((amp.abs(), t_lo + tp));
+            }
+            // Orient so the T wave is positive.
+            let sign = amp.signum();
+            let z: Vec<f32> = y.iter().map(|v| v * sign).collect();
+            // Point of steepest descent after the peak (within 200 ms).
+            let desc_hi = (tp + secs(0.2, fs)).min(z.len() - 1);
+            if desc_hi <= tp + 1 {
+                continue;
+            }
+            let Some(tm) = (tp + 1..desc_hi)
+                .min_by(|&a, &c| (z[a + 1] - z[a - 1]).total_cmp(&(z[c + 1] - z[c - 1])))
+            else {
+                continue;
+            };
+            let tr = (tm + secs(0.15, fs)).min(z.len() - 1);
+            if tr <= tm {
+                continue;
+            }
+            let (xm, tmf, trf) = (z[tm], tm as f32, tr as f32);
+            let te = (tm..=tr).max_by(|&a, &c| {
+                let area = |t: usize| (xm - z[t]) * (2.0 * trf - t as f32 - tmf);
+                area(a).total_cmp(&area(c))
+            });
+            if let Some(te) = te {
+                t_ends.push(t_lo + te);
+            }
+        }
+    }
+    if !t_ends.is_empty() {
+        t_ends.sort_unstable_by(|a, c| c.cmp(a));
+        let k = params.t_end_rank.min(t_ends.len() - 1);
+        b.t_offset = Some(t_ends[k]);
+        b.t_peak = t_peak_best.map(|(_, i)| i);
+    }
+
+    // ---- P wave: spatial magnitude before the QRS, after the previous T wave.
+    let t_rel = b.t_offset.map_or(secs(0.4, fs), |t| t.saturating_sub(r));
+    let prev_r = r as f64 - rr_s * fs;
+    let after_prev_t = (prev_r + t_rel as f64).max(0.0) as usize;
+    let p_lo = qrs_on.saturating_sub(secs(0.32, fs)).max(after_prev_t);
+    let p_hi = qrs_on.saturating_sub(secs(0.01, fs));
+    if p_hi > p_lo + secs(0.06, fs) {
+        let smooth_w = secs(0.02, fs).max(1);
+        let width = (p_hi - p_lo) as f32;
+        let mut vm = vec![0.0_f32; p_hi - p_lo + 1];
+        for lead in &leads {
+            let y = smooth(&lead[p_lo..=p_hi], smooth_w);
+            let (y0, y1) = (y[0], y[y.len() - 1]);
+            for (k, (acc, v)) in vm.iter_mut().zip(&y).enumerate() {
+                let base = y0 + (y1 - y0) * k as f32 / width;
+                *acc += (v - base).powi(2);
+            }
+        }
+        for v in &mut vm {
+            *v = v.sqrt();
+        }
+        if let Some((pk, amp)) = vm
+            .iter()
+            .enumerate()
+            .max_by(|a, c| a.1.total_cmp(c.1))
+            .map(|(k, &v)| (k, v))
+        {
+            b.p_amplitude_mv = Some(amp);
+            if amp >= params.p_min_amplitude_mv {
+                let thr = params.p_fraction * amp;
+                let on = (0..pk).rev().find(|&k| vm[k] < thr);
+                let off = (pk..vm.len()).find(|&k| vm[k] < thr);
+                if let (Some(on), Some(off)) = (on, off) {
+                    b.p_onset = Some(p_lo + on);
+                    b.p_offset = Some(p_lo + off);
+                    b.p_peak = Some(p_lo + pk);
+                }
+            }
+        }
+    }
+    b
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A median beat built from Gaussian waves with known extents (±3σ as boundaries).
+    fn gaussian_beat(fs: f64) -> (Vec<Vec<f32>>, usize) {
+        let n = (1.2 * fs) as usize;
+        let r = (0.5 * fs) as usize;
+        let wave = |t: f64, c: f64, a: f64, w: f64| a * (-((t - c) / w).powi(2) / 2.0).exp();
+        let lead = |gain: f64| -> Vec<f32> {
+            (0..n)
+                .map(|i| {
+                    let t = (i as f64 - r as f64) / fs;
+                    (gain
+                        * (wave(t, -0.16, 0.15, 0.015)
+                            + wave(t, 0.0, 1.0, 0.012)
+                            + wave(t, 0.3, 0.35, 0.04))) as f32
+                })
+                .collect()
+        };
+        (vec![lead(1.0), lead(0.6), lead(-0.8)], r)
+    }
+
+    #[test]
+    fn finds_boundaries_of_gaussian_waves() {
+        for fs in [250.0, 500.0, 1000.0] {
+            let (leads, r) = gaussian_beat(fs);
+            let b = delineate(&leads, r, fs, 1.0, &DelineationParams::default());
+            let ms = |i: Option<usize>| (i.unwrap() as f64 - r as f64) / fs * 1000.0;
+            // QRS: σ = 12 ms, so the visible wave spans about ±30–40 ms.
+            let (on, off) = (ms(b.qrs_onset), ms(b.qrs_offset));
+            assert!((-45.0..=-25.0).contains(&on), "fs {fs}: QRS onset {on} ms");
+            assert!((25.0..=45.0).contains(&off), "fs {fs}: QRS offset {off} ms");
+            // T: centre 300 ms, σ 40 ms: ends about 390–430 ms.
+            let t = ms(b.t_offset);
+            assert!((370.0..=440.0).contains(&t), "fs {fs}: T end {t} ms");
+            // P: centre −160 ms, σ 15 ms.
+            let (pon, poff) = (ms(b.p_onset), ms(b.p_offset));
+            assert!(
+                (-205.0..=-180.0).contains(&pon),
+                "fs {fs}: P onset {pon} ms"
+            );
+            assert!(
+                (-140.0..=-115.0).contains(&poff),
+                "fs {fs}: P offset {poff} ms"
+            );
+        }
+    }
+
+    #[test]
+    fn flat_and_tiny_inputs_give_nothing() {
+        let p = DelineationParams::default();
+        assert_eq!(delineate(&[], 0, 500.0, 1.0, &p), Boundaries::default());
+        let flat = vec![vec![0.0_f32; 600]];
+        assert_eq!(delineate(&flat, 250, 500.0, 1.0, &p), Boundaries::default());
+        let nan = vec![vec![f32::NAN; 600]];
+        assert_eq!(delineate(&nan, 250, 500.0, 1.0, &p), Boundaries::default());
+        let short = vec![vec![1.0_f32; 3]];
+        assert_eq!(delineate(&short, 1, 500.0, 1.0, &p), Boundaries::default());
+    }
+}
