@@ -7,3 +7,4 @@ pub mod delineate;
 pub mod filter;
 pub mod measurements;
 pub mod qrs;
+pub mod validate;

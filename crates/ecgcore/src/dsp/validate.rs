@@ -1,0 +1,485 @@
+//! Validation of measured intervals against cardiologists' wave boundaries (LUDB).
+//!
+//! LUDB (Kalyakulina et al., IEEE Access 2020) marks onset `(`, peak and offset `)` of
+//! every P, QRS and T wave in each of the 12 leads (WFDB annotation files `N.i` …
+//! `N.v6`). The reference global intervals of a record follow IEC 60601-2-25 practice:
+//! per beat, the earliest onset and latest offset across leads (QRS complexes of different
+//! leads are the same beat when their peaks lie within 100 ms; a P wave belongs to the
+//! beat whose QRS it precedes by at most 450 ms; a T wave to the QRS it follows), then the
+//! median over beats. PR and P are referenced only when at least half of the beats carry a
+//! marked P wave (none are marked in atrial fibrillation). Heart rate is 60 000 / mean RR
+//! of consecutive marked beats.
+//!
+//! [`validate_ludb`] measures every record with [`super::measurements::measure_with`] and
+//! reports, per interval, the mean and SD of (ours − reference), how many records were
+//! measured, how many the reference has but we left empty (missing), and how many we
+//! measured although the reference has none (extra). Differences in ms (bpm for HR).
+
+use super::delineate::DelineationParams;
+use super::measurements::{measure_with, Measurements};
+use crate::formats::wfdb_annotation::{read_annotations, waves, Wave, WaveKind};
+use crate::formats::{self, FormatError};
+use crate::recording::Recording;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// LUDB lead annotation extensions, in file order.
+pub const LUDB_LEADS: [&str; 12] = [
+    "i", "ii", "iii", "avr", "avl", "avf", "v1", "v2", "v3", "v4", "v5", "v6",
+];
+
+/// The intervals compared, in table order.
+pub const INTERVALS: [(&str, &str); 5] = [
+    ("HR", "bpm"),
+    ("PR", "ms"),
+    ("P", "ms"),
+    ("QRS", "ms"),
+    ("QT", "ms"),
+];
+
+/// Why validation could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum ValidationError {
+    #[error("no LUDB records (.hea files) found in {}", .0.display())]
+    NoRecords(PathBuf),
+    #[error("cannot list {}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Reference global values of one record (HR, PR, P, QRS, QT; `None` when not marked).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct ReferenceIntervals {
+    pub values: [Option<f32>; 5],
+    /// Beats (QRS clusters) found in the marks.
+    pub n_beats: usize,
+}
+
+/// Ours and the reference for one record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordComparison {
+    pub record: String,
+    pub ours: [Option<f32>; 5],
+    pub reference: [Option<f32>; 5],
+    /// Rhythm as the header states it ("Sinus rhythm", "Atrial fibrillation", …).
+    pub rhythm: Option<String>,
+}
+
+/// Summary of one interval over all records.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IntervalRow {
+    pub name: &'static str,
+    pub unit: &'static str,
+    /// Records with a reference value.
+    pub n_reference: usize,
+    /// Records where both have a value (the differences below are over these).
+    pub n_measured: usize,
+    /// Reference has a value, we do not.
+    pub n_missing: usize,
+    /// We have a value, the reference does not.
+    pub n_extra: usize,
+    pub mean_diff: Option<f32>,
+    pub sd_diff: Option<f32>,
+    pub mean_abs_diff: Option<f32>,
+}
+
+/// The validation result.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValidationTable {
+    pub dir: PathBuf,
+    pub rows: Vec<IntervalRow>,
+    pub records: Vec<RecordComparison>,
+    /// Records that could not be read, with the error.
+    pub failed: Vec<(String, String)>,
+}
+
+impl ValidationTable {
+    /// The row of an interval by name ("HR", "PR", "P", "QRS", "QT").
+    pub fn row(&self, name: &str) -> Option<&IntervalRow> {
+        self.rows.iter().find(|r| r.name == name)
+    }
+}
+
+/// Tolerances of IEC 60601-2-25 style automated measurement (mean, SD), ms.
+fn tolerance(name: &str) -> &'static str {
+    match name {
+        "PR" | "QRS" => "±10 / 10",
+        "QT" => "±25 / 30",
+        _ => "",
+    }
+}
+
+impl fmt::Display for ValidationTable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "Intervals vs cardiologists' marks (LUDB), {} records, ours − reference: {}",
+            self.records.len(),
+            self.dir.display()
+        )?;
+        writeln!(
+            f,
+            "{:<5} {:<4} {:>6} {:>9} {:>8} {:>6} {:>10} {:>8} {:>9}  {}",
+            "wave",
+            "unit",
+            "n_ref",
+            "measured",
+            "missing",
+            "extra",
+            "mean diff",
+            "SD diff",
+            "mean |d|",
+            "tolerance (mean/SD)"
+        )?;
+        let opt = |v: Option<f32>| v.map_or_else(|| "—".to_string(), |v| format!("{v:.1}"));
+        for r in &self.rows {
+            writeln!(
+                f,
+                "{:<5} {:<4} {:>6} {:>9} {:>8} {:>6} {:>10} {:>8} {:>9}  {}",
+                r.name,
+                r.unit,
+                r.n_reference,
+                r.n_measured,
+                r.n_missing,
+                r.n_extra,
+                opt(r.mean_diff),
+                opt(r.sd_diff),
+                opt(r.mean_abs_diff),
+                tolerance(r.name)
+            )?;
+        }
+        for (rec, err) in &self.failed {
+            writeln!(f, "not read: {rec}: {err}")?;
+        }
+        Ok(())
+    }
+}
+
+fn median(v: &mut [f32]) -> Option<f32> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_unstable_by(f32::total_cmp);
+    let n = v.len();
+    Some(if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        0.5 * (v[n / 2 - 1] + v[n / 2])
+    })
+}
+
+/// Reference intervals of the record whose files are `base.i` … `base.v6` at
+/// `sample_rate_hz`.
+///
+/// # Errors
+/// When an annotation file cannot be read.
+pub fn reference_intervals(
+    base: &Path,
+    sample_rate_hz: f64,
+) -> Result<ReferenceIntervals, FormatError> {
+    let mut all: Vec<Wave> = Vec::new();
+    for ext in LUDB_LEADS {
+        let mut p = base.as_os_str().to_owned();
+        p.push(".");
+        p.push(ext);
+        let p = PathBuf::from(p);
+        if !p.exists() {
+            continue;
+        }
+        all.extend(waves(&read_annotations(&p)?));
+    }
+    Ok(reference_from_waves(&all, sample_rate_hz))
+}
+
+/// Reference intervals from the waves of all leads together (see module docs).
+pub fn reference_from_waves(all: &[Wave], fs: f64) -> ReferenceIntervals {
+    let samples = |s: f64| (s * fs).round() as u64;
+    let to_ms = |d: u64| (d as f64 / fs * 1000.0) as f32;
+    let mut qrs: Vec<&Wave> = all
+        .iter()
+        .filter(|w| w.kind == WaveKind::Qrs && w.onset.is_some() && w.offset.is_some())
+        .collect();
+    qrs.sort_by_key(|w| w.onset);
+    // Cluster QRS marks of different leads into beats (onset, offset, peak, leads): a mark
+    // joins the current beat when it overlaps it or peaks within 100 ms of its first peak.
+    let mut beats: Vec<(u64, u64, u64, usize)> = Vec::new();
+    for w in qrs {
+        let (Some(on), Some(off)) = (w.onset, w.offset) else {
+            continue;
+        };
+        match beats.last_mut() {
+            Some(b) if on < b.1 || w.peak <= b.2 + samples(0.1) => {
+                b.0 = b.0.min(on);
+                b.1 = b.1.max(off);
+                b.3 += 1;
+            }
+            _ => beats.push((on, off, w.peak, 1)),
+        }
+    }
+    let mut pr = Vec::new();
+    let mut p = Vec::new();
+    let mut qrs_d = Vec::new();
+    let mut qt = Vec::new();
+    for (k, b) in beats.iter().enumerate() {
+        let (on, off) = (b.0, b.1);
+        qrs_d.push(to_ms(off - on));
+        let prev_off = k
+            .checked_sub(1)
+            .and_then(|j| beats.get(j))
+            .map_or(0, |pb| pb.1);
+        let next_on = beats.get(k + 1).map_or(u64::MAX, |nb| nb.0);
+        let ps: Vec<&Wave> = all
+            .iter()
+            .filter(|w| {
+                w.kind == WaveKind::P
+                    && w.peak < on
+                    && w.peak + samples(0.45) >= on
+                    && w.peak > prev_off
+                    && w.onset.is_some()
+                    && w.offset.is_some()
+            })
+            .collect();
+        if let (Some(pon), Some(poff)) = (
+            ps.iter().filter_map(|w| w.onset).min(),
+            ps.iter().filter_map(|w| w.offset).max(),
+        ) {
+            if pon < on {
+                pr.push(to_ms(on - pon));
+                p.push(to_ms(poff.min(on).saturating_sub(pon)));
+            }
+        }
+        let t_end = all
+            .iter()
+            .filter(|w| w.kind == WaveKind::T && w.peak > off && w.peak < next_on)
+            .filter_map(|w| w.offset)
+            .max();
+        if let Some(t) = t_end {
+            if t > on {
+                qt.push(to_ms(t - on));
+            }
+        }
+    }
+    let rr: Vec<f64> = beats
+        .windows(2)
+        .map(|w| (w[1].2 - w[0].2) as f64 / fs * 1000.0)
+        .collect();
+    let hr =
+        (!rr.is_empty()).then(|| (60_000.0 / (rr.iter().sum::<f64>() / rr.len() as f64)) as f32);
+    let has_p = !beats.is_empty() && 2 * pr.len() >= beats.len();
+    ReferenceIntervals {
+        values: [
+            hr,
+            if has_p { median(&mut pr) } else { None },
+            if has_p { median(&mut p) } else { None },
+            median(&mut qrs_d),
+            median(&mut qt),
+        ],
+        n_beats: beats.len(),
+    }
+}
+
+/// Our values in table order.
+fn ours(m: &Measurements) -> [Option<f32>; 5] {
+    [m.heart_rate_bpm, m.pr_ms, m.p_ms, m.qrs_ms, m.qt_ms]
+}
+
+/// Rhythm line from a LUDB header ("#Rhythm: Sinus rhythm.").
+fn rhythm_from_header(hea: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(hea).ok()?;
+    text.lines()
+        .find_map(|l| l.strip_prefix("#Rhythm:"))
+        .map(|r| r.trim().trim_end_matches('.').to_string())
+}
+
+/// The `.hea` files of a LUDB folder (the folder itself or its `data/` subfolder).
+fn record_headers(dir: &Path) -> Result<Vec<PathBuf>, ValidationError> {
+    let data = if dir.join("data").is_dir() {
+        dir.join("data")
+    } else {
+        dir.to_path_buf()
+    };
+    let entries = std::fs::read_dir(&data).map_err(|source| ValidationError::Io {
+        path: data.clone(),
+        source,
+    })?;
+    let mut heads: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "hea"))
+        .collect();
+    // Numeric order where names are numbers (1, 3, 5, …).
+    heads.sort_by_key(|p| {
+        let stem = p
+            .file_stem()
+            .map(|s| s.to_string_lossy().to_string())
+            .unwrap_or_default();
+        (stem.parse::<u64>().unwrap_or(u64::MAX), stem)
+    });
+    if heads.is_empty() {
+        return Err(ValidationError::NoRecords(dir.to_path_buf()));
+    }
+    Ok(heads)
+}
+
+/// Validate with the default delineation parameters.
+pub fn validate_ludb(dir: &Path) -> Result<ValidationTable, ValidationError> {
+    validate_ludb_with(dir, &DelineationParams::default())
+}
+
+/// One LUDB record, read, with its reference intervals.
+#[derive(Debug, Clone)]
+pub struct LudbRecord {
+    pub name: String,
+    pub recording: Recording,
+    pub reference: ReferenceIntervals,
+    pub rhythm: Option<String>,
+}
+
+/// Read every record of a LUDB folder with its reference intervals. Records that cannot
+/// be read are returned separately with the error, not silently dropped.
+pub fn load_ludb(dir: &Path) -> Result<(Vec<LudbRecord>, Vec<(String, String)>), ValidationError> {
+    let heads = record_headers(dir)?;
+    let mut records = Vec::new();
+    let mut failed = Vec::new();
+    for hea in heads {
+        let name = hea
+            .file_stem()
+            .map(|s| s.to_string_lossy().to_string())
+            .unwrap_or_default();
+        let recording = match formats::open(&hea) {
+            Ok(r) => r,
+            Err(e) => {
+                failed.push((name, e.to_string()));
+                continue;
+            }
+        };
+        let base = hea.with_extension("");
+        match reference_intervals(&base, recording.sample_rate_hz) {
+            Ok(reference) => records.push(LudbRecord {
+                name,
+                recording,
+                reference,
+                rhythm: rhythm_from_header(&hea),
+            }),
+            Err(e) => failed.push((name, e.to_string())),
+        }
+    }
+    Ok((records, failed))
+}
+
+/// Measure already loaded records and build the table.
+pub fn compare(
+    dir: &Path,
+    records: &[LudbRecord],
+    failed: Vec<(String, String)>,
+    params: &DelineationParams,
+) -> ValidationTable {
+    let records: Vec<RecordComparison> = records
+        .iter()
+        .map(|r| RecordComparison {
+            record: r.name.clone(),
+            ours: ours(&measure_with(&r.recording, params)),
+            reference: r.reference.values,
+            rhythm: r.rhythm.clone(),
+        })
+        .collect();
+    let rows = INTERVALS
+        .iter()
+        .enumerate()
+        .map(|(k, &(name, unit))| summarise(name, unit, k, &records))
+        .collect();
+    ValidationTable {
+        dir: dir.to_path_buf(),
+        rows,
+        records,
+        failed,
+    }
+}
+
+/// Validate with explicit delineation parameters (for parameter sweeps).
+pub fn validate_ludb_with(
+    dir: &Path,
+    params: &DelineationParams,
+) -> Result<ValidationTable, ValidationError> {
+    let (records, failed) = load_ludb(dir)?;
+    Ok(compare(dir, &records, failed, params))
+}
+
+fn summarise(
+    name: &'static str,
+    unit: &'static str,
+    k: usize,
+    records: &[RecordComparison],
+) -> IntervalRow {
+    let mut diffs = Vec::new();
+    let (mut n_reference, mut n_missing, mut n_extra) = (0, 0, 0);
+    for r in records {
+        match (r.ours[k], r.reference[k]) {
+            (Some(o), Some(f)) => {
+                n_reference += 1;
+                diffs.push(f64::from(o - f));
+            }
+            (None, Some(_)) => {
+                n_reference += 1;
+                n_missing += 1;
+            }
+            (Some(_), None) => n_extra += 1,
+            (None, None) => {}
+        }
+    }
+    let n = diffs.len();
+    let mean = (n > 0).then(|| diffs.iter().sum::<f64>() / n as f64);
+    let sd = mean
+        .filter(|_| n > 1)
+        .map(|m| (diffs.iter().map(|d| (d - m).powi(2)).sum::<f64>() / (n - 1) as f64).sqrt());
+    let mean_abs = (n > 0).then(|| diffs.iter().map(|d| d.abs()).sum::<f64>() / n as f64);
+    IntervalRow {
+        name,
+        unit,
+        n_reference,
+        n_measured: n,
+        n_missing,
+        n_extra,
+        mean_diff: mean.map(|v| v as f32),
+        sd_diff: sd.map(|v| v as f32),
+        mean_abs_diff: mean_abs.map(|v| v as f32),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn w(kind: WaveKind, on: u64, peak: u64, off: u64) -> Wave {
+        Wave {
+            kind,
+            onset: Some(on),
+            peak,
+            offset: Some(off),
+        }
+    }
+
+    #[test]
+    fn reference_takes_earliest_onset_and_latest_offset() {
+        // Two beats 500 samples apart at 500 Hz, two leads with slightly different marks.
+        let mut all = Vec::new();
+        for (k, shift) in [(0_u64, 0_u64), (1, 2)] {
+            let b = 1000 + 500 * k;
+            all.push(w(WaveKind::P, b - 90, b - 70, b - 40 + shift));
+            all.push(w(WaveKind::Qrs, b - 20 + shift, b, b + 25));
+            all.push(w(WaveKind::Qrs, b - 22, b + 2, b + 20 + shift));
+            all.push(w(WaveKind::T, b + 100, b + 150, b + 190 + shift));
+        }
+        let r = reference_from_waves(&all, 500.0);
+        assert_eq!(r.n_beats, 2);
+        let [hr, pr, p, qrs, qt] = r.values;
+        assert_eq!(hr, Some(60.0));
+        assert_eq!(pr, Some((90.0 - 22.0) * 2.0)); // P onset b−90 to QRS onset b−22
+        assert_eq!(p, Some(50.0 * 2.0 + 1.0 * 2.0)); // median of 50 and 52 samples
+        assert_eq!(qrs, Some(47.0 * 2.0)); // b−22 … b+25
+        assert_eq!(qt, Some(213.0 * 2.0)); // median of 212 and 214 samples
+    }
+}

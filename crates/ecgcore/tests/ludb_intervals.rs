@@ -1,0 +1,81 @@
+//! Intervals measured by `ecgcore::dsp::measurements::measure` against the LUDB
+//! cardiologists' wave boundaries (issue 3). Needs ../shared/data/ludb (the 100 odd-id
+//! LUDB records, ODC-By); skips with a message otherwise.
+//!
+//! Reproduce the table: `cargo test -p ecgcore --test ludb_intervals -- --nocapture`.
+
+use ecgcore::dsp::validate::{validate_ludb, ValidationTable};
+use std::path::PathBuf;
+
+fn ludb_dir() -> Option<PathBuf> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/ludb");
+    if dir.join("data").is_dir() {
+        Some(dir)
+    } else {
+        eprintln!("skipping: LUDB not found at {}", dir.display());
+        None
+    }
+}
+
+/// (name, |mean diff| bound, SD bound). The mean bounds are the IEC 60601-2-25 style
+/// tolerances of issue 3 (±10 ms PR/QRS, ±25 ms QT) and are met. The SD targets
+/// (10/10/30 ms) are NOT all met yet: measured on 2026-11-25 were PR 18.1, QRS 11.4,
+/// QT 34.9 ms (HR 2.1 bpm); the SD bounds below are regression bounds a little worse
+/// than that, not the standard. Tighten them as the delineator improves.
+const BOUNDS: [(&str, f32, f32); 4] = [
+    ("HR", 2.0, 3.0),
+    ("PR", 10.0, 20.0),
+    ("QRS", 10.0, 13.0),
+    ("QT", 25.0, 38.0),
+];
+
+fn check(table: &ValidationTable) {
+    for (name, mean_bound, sd_bound) in BOUNDS {
+        let row = table.row(name).expect("row present");
+        let mean = row.mean_diff.expect("some records measured");
+        let sd = row.sd_diff.expect("some records measured");
+        assert!(
+            mean.abs() <= mean_bound,
+            "{name}: mean difference {mean:.1} beyond ±{mean_bound}"
+        );
+        assert!(
+            sd <= sd_bound,
+            "{name}: SD of differences {sd:.1} above {sd_bound}"
+        );
+        // At most 10 % of the records the cardiologists could measure are left empty.
+        assert!(
+            row.n_missing * 10 <= row.n_reference,
+            "{name}: {} of {} measurable records missing",
+            row.n_missing,
+            row.n_reference
+        );
+    }
+}
+
+#[test]
+fn ludb_intervals_within_tolerance() {
+    let Some(dir) = ludb_dir() else { return };
+    let table = validate_ludb(&dir).expect("validation runs");
+    println!("{table}");
+    assert!(
+        table.failed.is_empty(),
+        "records not read: {:?}",
+        table.failed
+    );
+    assert_eq!(table.records.len(), 100);
+    check(&table);
+    // Atrial fibrillation: most AF records must come out without a PR interval (the
+    // cardiologists marked no P waves in any of them).
+    let af: Vec<_> = table
+        .records
+        .iter()
+        .filter(|r| r.rhythm.as_deref() == Some("Atrial fibrillation"))
+        .collect();
+    let af_without_pr = af.iter().filter(|r| r.ours[1].is_none()).count();
+    assert!(af.len() >= 5, "LUDB subset has {} AF records", af.len());
+    assert!(
+        af_without_pr * 4 >= af.len() * 3,
+        "only {af_without_pr} of {} AF records without PR",
+        af.len()
+    );
+}
