@@ -1,1 +1,74 @@
-fn main(){}
+//! ecgscope's entry point: the GUI when given no verb, otherwise a command-line verb.
+
+use clap::Parser;
+use ecgscope::app::settings::Settings;
+use ecgscope::app::EcgApp;
+use ecgscope::cli::{Cli, Verb};
+use ecgscope::pipeline::Engine;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+fn main() -> ExitCode {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        None => run_gui(cli.file),
+        Some(Verb::Open { file }) => run_gui(Some(file)),
+        Some(verb) => ecgscope::cli::run(verb),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // One line: the chain of causes, joined.
+            eprintln!("ecgscope: {}", format!("{e:#}").replace('\n', " "));
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// The built-in sample study, used when nothing else is asked for on first start.
+fn sample_study() -> Option<PathBuf> {
+    let candidates = [
+        std::env::current_exe()
+            .ok()
+            .and_then(|p| p.parent().map(|d| d.join("../../assets/sample/00010_hr.hea"))),
+        Some(PathBuf::from("assets/sample/00010_hr.hea")),
+        Some(PathBuf::from("/usr/share/ecgscope/assets/sample/00010_hr.hea")),
+    ];
+    candidates.into_iter().flatten().find(|p| p.exists())
+}
+
+fn run_gui(file: Option<PathBuf>) -> anyhow::Result<()> {
+    let settings_path = Settings::default_path();
+    let (settings, warning) = settings_path
+        .as_deref()
+        .map_or((Settings::default(), None), Settings::load);
+    if let Some(w) = &warning {
+        log::warn!("{w}");
+    }
+    let open = file.or_else(|| {
+        if settings.recent_files.is_empty() {
+            sample_study()
+        } else {
+            None
+        }
+    });
+    let engine = Arc::new(Engine::without_model("not loaded"));
+    let options = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_title("ecgscope")
+            .with_app_id("ecgscope")
+            .with_inner_size([1500.0, 950.0])
+            .with_drag_and_drop(true),
+        ..eframe::NativeOptions::default()
+    };
+    eframe::run_native(
+        "ecgscope",
+        options,
+        Box::new(move |_cc| {
+            Ok(Box::new(EcgApp::new(settings, settings_path, engine, open, warning)))
+        }),
+    )
+    .map_err(|e| anyhow::anyhow!("could not start the window: {e}"))
+}

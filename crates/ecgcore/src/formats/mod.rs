@@ -6,8 +6,17 @@
 //! untrusted input: they bound every allocation by [`limits`], never panic, and name
 //! the file and the problem in their errors (path last, as in "…: /path/file").
 
+pub mod aecg;
 pub mod csv;
+pub mod dicom;
+pub mod edf;
+pub mod muse;
+pub mod scp;
+pub mod sierra;
+pub mod sierra_xli;
 pub mod wfdb;
+pub mod wfdb_annotation;
+pub mod xml_util;
 
 use crate::recording::{Recording, RecordingError};
 use std::io::Read;
@@ -31,12 +40,9 @@ pub enum FormatError {
     /// The reader does not recognise this file; another reader may.
     #[error("not a {format} file: {}", path.display())]
     Incompatible { format: &'static str, path: PathBuf },
-    #[error("cannot read {}: {source}", path.display())]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    /// (The I/O error is part of the message, not a separate cause, so it prints once.)
+    #[error("cannot read or write ({error}): {}", path.display())]
+    Io { path: PathBuf, error: std::io::Error },
     /// The file claims to be this format but is malformed.
     #[error("invalid {format} file ({reason}): {}", path.display())]
     Invalid {
@@ -55,12 +61,8 @@ pub enum FormatError {
     TooLarge { what: String, path: PathBuf },
     #[error("no reader recognises this file (tried {tried}): {}", path.display())]
     UnknownFormat { tried: String, path: PathBuf },
-    #[error("{source}: {}", path.display())]
-    BadRecording {
-        path: PathBuf,
-        #[source]
-        source: RecordingError,
-    },
+    #[error("{error}: {}", path.display())]
+    BadRecording { path: PathBuf, error: RecordingError },
 }
 
 impl FormatError {
@@ -78,7 +80,7 @@ impl FormatError {
     pub fn io(path: &Path, source: std::io::Error) -> FormatError {
         FormatError::Io {
             path: path.to_path_buf(),
-            source,
+            error: source,
         }
     }
 }
@@ -94,13 +96,29 @@ pub trait Reader: Sync {
     ///
     /// # Errors
     /// Any [`FormatError`]; never panics on any input.
-    fn read(&self, path: &Path, head: &[u8]) -> Result<Recording, FormatError>;
+    fn read(
+        &self,
+        path: &Path,
+        head: &[u8],
+        options: &OpenOptions,
+    ) -> Result<Recording, FormatError>;
+}
+
+/// What the user can tell a reader that the file may not say (e.g. a CSV without a
+/// time column has no sample rate). Readers ignore what they do not need.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct OpenOptions {
+    /// Sample rate to assume when the file does not state one (Hz).
+    pub sample_rate_hz: Option<f64>,
+    /// Multiply raw values by this to get millivolts when the file does not state units
+    /// (e.g. 0.001 for µV).
+    pub mv_per_unit: Option<f64>,
 }
 
 /// All readers, most specific first.
 #[must_use]
 pub fn readers() -> Vec<&'static dyn Reader> {
-    vec![&wfdb::WfdbReader, &csv::CsvReader]
+    vec![&scp::ScpReader, &dicom::DicomReader, &edf::EdfReader, &aecg::AecgReader, &muse::MuseReader, &sierra::SierraReader, &wfdb::WfdbReader, &csv::CsvReader]
 }
 
 /// Open any supported ECG file.
@@ -111,15 +129,23 @@ pub fn readers() -> Vec<&'static dyn Reader> {
 /// [`FormatError::UnknownFormat`] when no reader recognises the file, or the first
 /// reader's error when it recognised the file but could not read it.
 pub fn open(path: &Path) -> Result<Recording, FormatError> {
+    open_with(path, &OpenOptions::default())
+}
+
+/// [`open`] with options for files that do not state everything (see [`OpenOptions`]).
+///
+/// # Errors
+/// As [`open`].
+pub fn open_with(path: &Path, options: &OpenOptions) -> Result<Recording, FormatError> {
     let resolved = resolve_path(path);
     let head = read_head(&resolved)?;
     let mut tried = Vec::new();
     for reader in readers() {
-        match reader.read(&resolved, &head) {
+        match reader.read(&resolved, &head, options) {
             Ok(rec) => {
-                rec.validate().map_err(|source| FormatError::BadRecording {
+                rec.validate().map_err(|error| FormatError::BadRecording {
                     path: resolved.clone(),
-                    source,
+                    error,
                 })?;
                 return Ok(rec);
             }

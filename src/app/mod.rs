@@ -1,0 +1,364 @@
+//! The application: state, background jobs and the once-per-frame application of the
+//! commands the panels emit.
+//!
+//! Panels (in `ui/`) never change state directly: they return [`Command`]s, applied at the
+//! end of the frame by [`EcgApp::apply`]. Opening a file, the file dialog and the analysis
+//! run on named background threads whose results are polled each frame, so the UI thread
+//! never blocks on I/O or inference.
+
+pub mod jobs;
+pub mod settings;
+
+use crate::pipeline::{self, Engine};
+use crate::ui;
+use ecgcore::analysis::Analysis;
+use ecgcore::Recording;
+use jobs::Job;
+use settings::{FilterSettings, Layout, Notch, Settings};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Something a panel asks the app to do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    OpenDialog,
+    Open(PathBuf),
+    ExportPdfDialog,
+    SetLayout(Layout),
+    SetSpeed(f32),
+    SetGain(f32),
+    SetFilters(FilterSettings),
+    SetScreenCalibration(f32),
+    SetSingleLead(usize),
+    SetCaliperMode(bool),
+    ClearCaliper,
+    ShowCalibrationWindow(bool),
+    SetOverlay(bool),
+    SetOverlayOpacity(f32),
+    DismissMessage,
+    Quit,
+}
+
+/// How serious a message to the user is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Severity {
+    Info,
+    Warning,
+    Error,
+}
+
+/// The open study.
+pub struct Study {
+    /// Unique per opened study.
+    pub id: u64,
+    pub path: PathBuf,
+    /// As read from the file.
+    pub original: Arc<Recording>,
+    /// With the display filters applied (what the paper shows).
+    pub display: Recording,
+    /// Changes whenever `display` changes.
+    pub display_generation: u64,
+    /// Measurements and model outputs, once the background analysis is done.
+    pub analysis: Option<Analysis>,
+    pub analysis_generation: u64,
+}
+
+/// ecgscope's GUI state.
+pub struct EcgApp {
+    pub settings: Settings,
+    settings_path: Option<PathBuf>,
+    pub study: Option<Study>,
+    pub paper: ui::paper::PaperState,
+    pub message: Option<(Severity, String)>,
+    pub show_calibration_window: bool,
+    engine: Arc<Engine>,
+    loading: Option<(PathBuf, Job<Result<Recording, String>>)>,
+    /// (study id, job).
+    analysing: Option<(u64, Job<Analysis>)>,
+    dialog: Option<Job<Option<PathBuf>>>,
+    export_dialog: Option<Job<Option<PathBuf>>>,
+    generation: u64,
+    quit_requested: bool,
+}
+
+impl EcgApp {
+    /// A new app with the given settings; `settings_path` = where to persist them
+    /// (`None` in tests). `open` is opened at once (in the background).
+    pub fn new(
+        settings: Settings,
+        settings_path: Option<PathBuf>,
+        engine: Arc<Engine>,
+        open: Option<PathBuf>,
+        warning: Option<String>,
+    ) -> EcgApp {
+        let mut app = EcgApp {
+            settings,
+            settings_path,
+            study: None,
+            paper: ui::paper::PaperState::default(),
+            message: warning.map(|w| (Severity::Warning, w)),
+            show_calibration_window: false,
+            engine,
+            loading: None,
+            analysing: None,
+            dialog: None,
+            export_dialog: None,
+            generation: 0,
+            quit_requested: false,
+        };
+        if let Some(path) = open {
+            app.apply(Command::Open(path));
+        }
+        app
+    }
+
+    /// Whether a background job is running (the GUI shows a spinner).
+    pub fn busy(&self) -> Option<&'static str> {
+        if self.loading.is_some() {
+            Some("Opening…")
+        } else if self.analysing.is_some() {
+            Some("Analysing…")
+        } else {
+            None
+        }
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    fn next_generation(&mut self) -> u64 {
+        self.generation += 1;
+        self.generation
+    }
+
+    /// Apply one command.
+    pub fn apply(&mut self, command: Command) {
+        match command {
+            Command::OpenDialog => {
+                if self.dialog.is_none() {
+                    self.dialog = Some(Job::spawn("ecgscope-file-dialog", || {
+                        rfd::FileDialog::new()
+                            .set_title("Open an ECG")
+                            .add_filter(
+                                "ECG files",
+                                &["hea", "csv", "txt", "scp", "xml", "dcm", "edf", "bdf", "png", "jpg", "jpeg", "tif", "tiff", "bmp", "pdf"],
+                            )
+                            .add_filter("All files", &["*"])
+                            .pick_file()
+                    }));
+                }
+            }
+            Command::ExportPdfDialog => {
+                if self.export_dialog.is_none() {
+                    let suggested = self
+                        .study
+                        .as_ref()
+                        .and_then(|s| s.path.file_stem())
+                        .map(|s| format!("{}-ecgscope.pdf", s.to_string_lossy()))
+                        .unwrap_or_else(|| "ecgscope-report.pdf".into());
+                    // rfd's save dialog asks before replacing an existing file.
+                    self.export_dialog = Some(Job::spawn("ecgscope-save-dialog", move || {
+                        rfd::FileDialog::new()
+                            .set_title("Export PDF report")
+                            .set_file_name(suggested)
+                            .add_filter("PDF", &["pdf"])
+                            .save_file()
+                    }));
+                }
+            }
+            Command::Open(path) => {
+                let p = path.clone();
+                self.loading = Some((
+                    path,
+                    Job::spawn("ecgscope-open", move || pipeline::open(&p).map_err(|e| format!("{e:#}"))),
+                ));
+            }
+            Command::SetLayout(l) => self.settings.layout = l,
+            Command::SetSpeed(s) => self.settings.speed_mm_per_s = s,
+            Command::SetGain(g) => self.settings.gain_mm_per_mv = g,
+            Command::SetFilters(f) => {
+                self.settings.filters = f;
+                self.refilter();
+            }
+            Command::SetScreenCalibration(c) => self.settings.screen_calibration = c.clamp(0.25, 4.0),
+            Command::SetSingleLead(i) => self.settings.single_lead = i.min(11),
+            Command::SetCaliperMode(on) => {
+                self.paper.caliper_mode = on;
+                if !on {
+                    self.paper.caliper = ui::paper::Caliper::default();
+                }
+            }
+            Command::ClearCaliper => self.paper.caliper = ui::paper::Caliper::default(),
+            Command::ShowCalibrationWindow(show) => self.show_calibration_window = show,
+            Command::SetOverlay(on) => self.settings.show_overlay = on,
+            Command::SetOverlayOpacity(o) => self.settings.overlay_opacity = o.clamp(0.0, 1.0),
+            Command::DismissMessage => self.message = None,
+            Command::Quit => self.quit_requested = true,
+        }
+    }
+
+    /// Recompute the filtered display copy of the study.
+    fn refilter(&mut self) {
+        let generation = self.next_generation();
+        if let Some(study) = &mut self.study {
+            study.display = pipeline::display_filtered(&study.original, &self.settings.filters);
+            study.display_generation = generation;
+        }
+    }
+
+    /// Poll background jobs; call once per frame.
+    pub fn poll(&mut self) {
+        if let Some(job) = &self.dialog {
+            if let Some(result) = job.try_take() {
+                self.dialog = None;
+                match result {
+                    Ok(Some(path)) => self.apply(Command::Open(path)),
+                    Ok(None) => {}
+                    Err(e) => self.message = Some((Severity::Error, e)),
+                }
+            }
+        }
+        if let Some(job) = &self.export_dialog {
+            if let Some(result) = job.try_take() {
+                self.export_dialog = None;
+                match result {
+                    Ok(Some(path)) => self.export_pdf(&path),
+                    Ok(None) => {}
+                    Err(e) => self.message = Some((Severity::Error, e)),
+                }
+            }
+        }
+        if let Some((path, job)) = &self.loading {
+            if let Some(result) = job.try_take() {
+                let path = path.clone();
+                self.loading = None;
+                match result.and_then(|r| r) {
+                    Ok(recording) => self.set_study(path, recording),
+                    Err(e) => self.message = Some((Severity::Error, e)),
+                }
+            }
+        }
+        if let Some((study_id, job)) = &self.analysing {
+            if let Some(result) = job.try_take() {
+                let study_id = *study_id;
+                self.analysing = None;
+                let analysis = match result {
+                    Ok(a) => a,
+                    Err(e) => {
+                        self.message = Some((Severity::Error, e));
+                        return;
+                    }
+                };
+                let generation = self.next_generation();
+                // A result for a study that has since been replaced is dropped.
+                if let Some(study) = self.study.as_mut().filter(|s| s.id == study_id) {
+                    study.analysis = Some(analysis);
+                    study.analysis_generation = generation;
+                }
+            }
+        }
+    }
+
+    fn set_study(&mut self, path: PathBuf, recording: Recording) {
+        self.settings.remember(&path);
+        self.save_settings();
+        let original = Arc::new(recording);
+        let display = pipeline::display_filtered(&original, &self.settings.filters);
+        let generation = self.next_generation();
+        self.paper.caliper = ui::paper::Caliper::default();
+        self.message = None;
+        self.study = Some(Study {
+            id: generation,
+            path,
+            original: Arc::clone(&original),
+            display,
+            display_generation: generation,
+            analysis: None,
+            analysis_generation: 0,
+        });
+        let engine = Arc::clone(&self.engine);
+        self.analysing = Some((
+            generation,
+            Job::spawn("ecgscope-analysis", move || pipeline::analyze(&original, &engine)),
+        ));
+    }
+
+    fn export_pdf(&mut self, path: &Path) {
+        let Some(study) = &self.study else {
+            return;
+        };
+        let analysis = study.analysis.clone().unwrap_or_else(|| Analysis {
+            recording: (*study.original).clone(),
+            ..Analysis::default()
+        });
+        // The save dialog already confirmed replacing an existing file.
+        match pipeline::write_report(&analysis, &self.settings.filters, path, true, true) {
+            Ok(()) => {
+                self.message = Some((Severity::Info, format!("Report written: {}", path.display())));
+            }
+            Err(e) => self.message = Some((Severity::Error, format!("{e:#}"))),
+        }
+    }
+
+    /// Persist settings (errors are reported, not fatal).
+    pub fn save_settings(&mut self) {
+        if let Some(path) = &self.settings_path {
+            if let Err(e) = self.settings.save(path) {
+                log::warn!("could not save settings: {e}");
+            }
+        }
+    }
+
+    /// Block until background jobs are done (tests and screenshots only).
+    pub fn wait_for_jobs(&mut self, timeout: std::time::Duration) {
+        let start = std::time::Instant::now();
+        while (self.loading.is_some() || self.analysing.is_some()) && start.elapsed() < timeout {
+            self.poll();
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    }
+
+    /// One frame of UI: draw panels, collect commands, apply them.
+    pub fn frame_ui(&mut self, ui: &mut egui::Ui) {
+        self.poll();
+        let commands = ui::app_ui(ui, self);
+        let settings_before = self.settings.clone();
+        for c in commands {
+            self.apply(c);
+        }
+        if self.settings != settings_before {
+            self.save_settings();
+        }
+        if self.busy().is_some() || self.dialog.is_some() || self.export_dialog.is_some() {
+            ui.ctx().request_repaint_after(std::time::Duration::from_millis(50));
+        }
+        if self.quit_requested {
+            ui.ctx().send_viewport_cmd(egui::ViewportCommand::Close);
+        }
+        // Files dropped on the window.
+        let dropped: Vec<PathBuf> = ui.ctx().input(|i| i.raw.dropped_files.iter().map(|f| f.path().to_path_buf()).filter(|p| !p.as_os_str().is_empty()).collect());
+        if let Some(path) = dropped.into_iter().next() {
+            self.apply(Command::Open(path));
+        }
+    }
+}
+
+impl eframe::App for EcgApp {
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        self.frame_ui(ui);
+    }
+
+    fn on_exit(&mut self) {
+        self.save_settings();
+    }
+}
+
+/// Notch setting → mains frequency.
+pub fn notch_hz(n: Notch) -> Option<f64> {
+    match n {
+        Notch::Off => None,
+        Notch::Hz50 => Some(50.0),
+        Notch::Hz60 => Some(60.0),
+    }
+}

@@ -1,0 +1,88 @@
+//! `ecgscope analyze FILE [--json]`: the study's leads, rate, patient, source,
+//! measurements and model outputs as one JSON object (or a short text summary).
+
+use super::ReadArgs;
+use crate::pipeline;
+use ecgcore::analysis::Analysis;
+use ecgcore::Sex;
+use serde_json::{json, Value};
+use std::path::Path;
+
+/// Run the verb.
+pub fn run(file: &Path, as_json: bool, with_maps: bool, read: &ReadArgs) -> anyhow::Result<()> {
+    let rec = pipeline::open_with(file, &read.options())?;
+    let engine = pipeline::Engine::without_model("not loaded");
+    let analysis = pipeline::analyze(&rec, &engine);
+    let value = analysis_json(&analysis, with_maps);
+    if as_json {
+        println!("{}", serde_json::to_string(&value)?);
+    } else {
+        println!("{}", summary_text(&analysis));
+    }
+    Ok(())
+}
+
+/// The JSON object of `analyze --json`.
+pub fn analysis_json(a: &Analysis, with_maps: bool) -> Value {
+    let rec = &a.recording;
+    let sex = rec.patient.sex.map(|s| match s {
+        Sex::Male => "male",
+        Sex::Female => "female",
+    });
+    let mut v = json!({
+        "leads": rec.lead_names(),
+        "derived_leads": rec.leads.iter().filter(|l| l.derived).map(|l| l.name.clone()).collect::<Vec<_>>(),
+        "missing_leads": rec.missing_standard_leads().iter().map(|l| l.label()).collect::<Vec<_>>(),
+        "sample_rate_hz": rec.sample_rate_hz,
+        "n_samples": rec.len_samples(),
+        "duration_s": rec.duration_s(),
+        "patient": {
+            "id": rec.patient.id,
+            "age_years": rec.patient.age_years,
+            "sex": sex,
+            "birth_date": rec.patient.birth_date,
+        },
+        "source": {
+            "format": rec.provenance.format,
+            "path": rec.provenance.path,
+            "original_sample_rate_hz": rec.provenance.original_sample_rate_hz,
+            "device": rec.provenance.device,
+            "device_filters": rec.provenance.device_filters,
+            "acquisition_time": rec.provenance.acquisition_time,
+            "notes": rec.provenance.notes,
+        },
+        "device_findings": {
+            "measurements": rec.device_findings.measurements.iter().map(|(k, v)| json!({"name": k, "value": v})).collect::<Vec<_>>(),
+            "statements": rec.device_findings.statements,
+        },
+        "version": crate::VERSION,
+    });
+    if let Some(m) = &a.measurements {
+        v["measurements"] = serde_json::to_value(m).unwrap_or(Value::Null);
+    }
+    for (key, out) in [("anomaly", &a.anomaly), ("baseline", &a.baseline)] {
+        if let Some(o) = out {
+            let mut ov = serde_json::to_value(o).unwrap_or(Value::Null);
+            if !with_maps {
+                if let Some(obj) = ov.as_object_mut() {
+                    obj.remove("map");
+                }
+            }
+            v[key] = ov;
+        }
+    }
+    v
+}
+
+/// A few human-readable lines.
+pub fn summary_text(a: &Analysis) -> String {
+    let rec = &a.recording;
+    format!(
+        "{}: {} leads ({}), {} Hz, {:.1} s",
+        rec.provenance.path.display(),
+        rec.leads.len(),
+        rec.lead_names().join(" "),
+        rec.sample_rate_hz,
+        rec.duration_s()
+    )
+}

@@ -1,0 +1,12 @@
+//! ecgscope: a native desktop 12-lead ECG viewer with a local self-supervised anomaly
+//! model. This library holds the GUI (`app`, `ui`), the analysis pipeline and the
+//! command-line verbs; the data model, readers and signal processing live in `ecgcore`.
+//! See ARCHITECTURE.md for the layers and which may call which.
+
+pub mod app;
+pub mod cli;
+pub mod pipeline;
+pub mod ui;
+
+/// Version string shown in About, reports and JSON.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

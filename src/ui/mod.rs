@@ -1,0 +1,324 @@
+//! The GUI's panels. Each `*_ui` function draws and returns the [`Command`]s the user
+//! asked for; the app applies them at the end of the frame. Nothing here does I/O or
+//! inference.
+
+pub mod layout;
+pub mod paper;
+pub mod theme;
+
+use crate::app::settings::{FilterSettings, Layout, Notch};
+use crate::app::{Command, EcgApp, Severity};
+use ecgcore::{Recording, Sex, StandardLead};
+use egui::RichText;
+
+/// The whole window.
+pub fn app_ui(ui: &mut egui::Ui, app: &mut EcgApp) -> Vec<Command> {
+    let mut commands = Vec::new();
+    egui::Panel::top("menu").show(ui, |ui| {
+        commands.extend(menu_ui(ui, app));
+        commands.extend(toolbar_ui(ui, app));
+    });
+    if let Some((severity, text)) = app.message.clone() {
+        egui::Panel::bottom("message").show(ui, |ui| {
+            ui.horizontal(|ui| {
+                let colour = match severity {
+                    Severity::Info => ui.visuals().text_color(),
+                    Severity::Warning => theme::FLAG,
+                    Severity::Error => theme::ABNORMAL,
+                };
+                ui.label(RichText::new(text).color(colour));
+                if ui.small_button("Dismiss").clicked() {
+                    commands.push(Command::DismissMessage);
+                }
+            });
+        });
+    }
+    egui::Panel::left("study")
+        .default_size(290.0)
+        .show(ui, |ui| {
+            egui::ScrollArea::vertical().show(ui, |ui| {
+                commands.extend(study_panel_ui(ui, app));
+            });
+        });
+    egui::CentralPanel::default().show(ui, |ui| {
+        let Some(study) = &app.study else {
+            ui.centered_and_justified(|ui| {
+                if let Some(busy) = app.busy() {
+                    ui.spinner();
+                    ui.label(busy);
+                } else {
+                    ui.label("Open an ECG (File → Open…) or drop a file here.");
+                }
+            });
+            return;
+        };
+        egui::ScrollArea::both().auto_shrink([false, false]).show(ui, |ui| {
+            paper::paper_ui(
+                ui,
+                &study.display,
+                study.display_generation,
+                &app.settings,
+                None,
+                &mut app.paper,
+            );
+        });
+    });
+    if app.show_calibration_window {
+        commands.extend(calibration_window_ui(ui.ctx(), app.settings.screen_calibration));
+    }
+    commands
+}
+
+fn menu_ui(ui: &mut egui::Ui, app: &EcgApp) -> Vec<Command> {
+    let mut commands = Vec::new();
+    egui::MenuBar::new().ui(ui, |ui| {
+        ui.menu_button("File", |ui| {
+            if ui.button("Open…").clicked() {
+                commands.push(Command::OpenDialog);
+                ui.close();
+            }
+            ui.menu_button("Open recent", |ui| {
+                if app.settings.recent_files.is_empty() {
+                    ui.label("(none yet)");
+                }
+                for path in &app.settings.recent_files {
+                    let name = path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
+                    if ui.button(name).on_hover_text(path.display().to_string()).clicked() {
+                        commands.push(Command::Open(path.clone()));
+                        ui.close();
+                    }
+                }
+            });
+            if ui.add_enabled(app.study.is_some(), egui::Button::new("Export PDF…")).clicked() {
+                commands.push(Command::ExportPdfDialog);
+                ui.close();
+            }
+            ui.separator();
+            if ui.button("Quit").clicked() {
+                commands.push(Command::Quit);
+            }
+        });
+        ui.menu_button("View", |ui| {
+            if ui.button("Calibrate screen scale…").clicked() {
+                commands.push(Command::ShowCalibrationWindow(true));
+                ui.close();
+            }
+        });
+        if let Some(busy) = app.busy() {
+            ui.separator();
+            ui.spinner();
+            ui.label(busy);
+        }
+    });
+    commands
+}
+
+fn toolbar_ui(ui: &mut egui::Ui, app: &EcgApp) -> Vec<Command> {
+    let mut commands = Vec::new();
+    let s = &app.settings;
+    ui.horizontal_wrapped(|ui| {
+        ui.label("Layout:");
+        for layout in Layout::ALL {
+            if ui.selectable_label(s.layout == layout, layout.label()).clicked() {
+                commands.push(Command::SetLayout(layout));
+            }
+        }
+        if s.layout == Layout::Single {
+            let current = StandardLead::ALL[s.single_lead.min(11)];
+            egui::ComboBox::from_id_salt("single_lead")
+                .selected_text(current.label())
+                .show_ui(ui, |ui| {
+                    for (i, l) in StandardLead::ALL.iter().enumerate() {
+                        if ui.selectable_label(i == s.single_lead, l.label()).clicked() {
+                            commands.push(Command::SetSingleLead(i));
+                        }
+                    }
+                });
+        }
+        ui.separator();
+        ui.label("Speed:");
+        for speed in [12.5, 25.0, 50.0] {
+            if ui.selectable_label(s.speed_mm_per_s == speed, format!("{speed} mm/s")).clicked() {
+                commands.push(Command::SetSpeed(speed));
+            }
+        }
+        ui.separator();
+        ui.label("Gain:");
+        for gain in [5.0, 10.0, 20.0] {
+            if ui.selectable_label(s.gain_mm_per_mv == gain, format!("{gain} mm/mV")).clicked() {
+                commands.push(Command::SetGain(gain));
+            }
+        }
+        ui.separator();
+        commands.extend(filters_ui(ui, &s.filters));
+        ui.separator();
+        let mut caliper = app.paper.caliper_mode;
+        if ui.toggle_value(&mut caliper, "Calipers").on_hover_text("Click two points on the tracing").changed() {
+            commands.push(Command::SetCaliperMode(caliper));
+        }
+    });
+    commands
+}
+
+fn filters_ui(ui: &mut egui::Ui, f: &FilterSettings) -> Vec<Command> {
+    let mut commands = Vec::new();
+    let mut new = *f;
+    ui.label("Filters:");
+    ui.checkbox(&mut new.baseline_wander, "Baseline");
+    egui::ComboBox::from_id_salt("notch")
+        .selected_text(match new.notch {
+            Notch::Off => "Notch off",
+            Notch::Hz50 => "50 Hz notch",
+            Notch::Hz60 => "60 Hz notch",
+        })
+        .show_ui(ui, |ui| {
+            ui.selectable_value(&mut new.notch, Notch::Off, "Notch off");
+            ui.selectable_value(&mut new.notch, Notch::Hz50, "50 Hz notch");
+            ui.selectable_value(&mut new.notch, Notch::Hz60, "60 Hz notch");
+        });
+    egui::ComboBox::from_id_salt("lowpass")
+        .selected_text(new.lowpass_hz.map_or("Low-pass off".to_string(), |f| format!("Low-pass {f:.0} Hz")))
+        .show_ui(ui, |ui| {
+            ui.selectable_value(&mut new.lowpass_hz, None, "Low-pass off");
+            for hz in [40.0, 100.0, 150.0] {
+                ui.selectable_value(&mut new.lowpass_hz, Some(hz), format!("Low-pass {hz:.0} Hz"));
+            }
+        });
+    if new != *f {
+        commands.push(Command::SetFilters(new));
+    }
+    commands
+}
+
+fn study_panel_ui(ui: &mut egui::Ui, app: &EcgApp) -> Vec<Command> {
+    let mut commands = Vec::new();
+    let Some(study) = &app.study else {
+        ui.heading("No study open");
+        return commands;
+    };
+    let rec: &Recording = &study.original;
+    ui.heading("Patient");
+    egui::Grid::new("patient").num_columns(2).show(ui, |ui| {
+        row(ui, "Patient ID", rec.patient.id.as_deref().unwrap_or("—"));
+        row(ui, "Age", &rec.patient.age_years.map_or("—".into(), |a| format!("{a:.0} y")));
+        row(
+            ui,
+            "Sex",
+            match rec.patient.sex {
+                Some(Sex::Male) => "male",
+                Some(Sex::Female) => "female",
+                None => "—",
+            },
+        );
+        row(ui, "Acquired", rec.provenance.acquisition_time.as_deref().unwrap_or("—"));
+    });
+    ui.separator();
+    ui.heading("Recording");
+    egui::Grid::new("recording").num_columns(2).show(ui, |ui| {
+        let file = study.path.file_name().map_or_else(|| study.path.display().to_string(), |n| n.to_string_lossy().into_owned());
+        row(ui, "Source file", &file);
+        row(ui, "Format", &rec.provenance.format);
+        row(ui, "Original rate", &format!("{} Hz", rec.provenance.original_sample_rate_hz));
+        row(ui, "Duration", &format!("{:.1} s", rec.duration_s()));
+        row(ui, "Leads", &rec.leads.len().to_string());
+        if let Some(device) = &rec.provenance.device {
+            row(ui, "Device", device);
+        }
+        if let Some(filters) = &rec.provenance.device_filters {
+            row(ui, "Device filters", filters);
+        }
+    });
+    let missing = rec.missing_standard_leads();
+    if !missing.is_empty() {
+        let names: Vec<_> = missing.iter().map(|l| l.label()).collect();
+        ui.label(RichText::new(format!("Missing leads: {}", names.join(", "))).color(theme::MISSING));
+    }
+    for note in &rec.provenance.notes {
+        ui.label(RichText::new(note).small());
+    }
+    ui.separator();
+    ui.heading("Display");
+    ui.label(format!(
+        "{} mm/s · {} mm/mV · {}",
+        app.settings.speed_mm_per_s,
+        app.settings.gain_mm_per_mv,
+        app.settings.filters.label()
+    ));
+    if app.paper.caliper_mode {
+        ui.separator();
+        ui.heading("Calipers");
+        match app.paper.caliper.readout(app.settings.speed_mm_per_s, app.settings.gain_mm_per_mv) {
+            Some(r) => {
+                ui.label(paper::readout_text(&r));
+                if ui.small_button("Clear caliper").clicked() {
+                    commands.push(Command::ClearCaliper);
+                }
+            }
+            None => {
+                ui.label("Click two points on the tracing.");
+            }
+        }
+    }
+    if !rec.device_findings.measurements.is_empty() || !rec.device_findings.statements.is_empty() {
+        ui.separator();
+        ui.heading("Device measurements");
+        ui.label(RichText::new("As reported by the acquiring device, not by ecgscope").small());
+        egui::Grid::new("device").num_columns(2).show(ui, |ui| {
+            for (k, v) in &rec.device_findings.measurements {
+                row(ui, k, v);
+            }
+        });
+        for s in &rec.device_findings.statements {
+            ui.label(s);
+        }
+    }
+    commands
+}
+
+fn row(ui: &mut egui::Ui, key: &str, value: &str) {
+    ui.label(RichText::new(key).weak());
+    ui.label(value);
+    ui.end_row();
+}
+
+/// A 100 mm ruler; the user measures it on screen and enters what they measured.
+fn calibration_window_ui(ctx: &egui::Context, calibration: f32) -> Vec<Command> {
+    let mut commands = Vec::new();
+    let mut open = true;
+    egui::Window::new("Screen calibration").open(&mut open).show(ctx, |ui| {
+        ui.label("Hold a ruler against the bar below. It should be exactly 100 mm long.");
+        let pt_per_mm = paper::POINTS_PER_MM_NOMINAL * calibration;
+        let (rect, _) = ui.allocate_exact_size(egui::vec2(100.0 * pt_per_mm, 24.0), egui::Sense::hover());
+        let painter = ui.painter_at(rect);
+        painter.rect_filled(rect, 0.0, theme::PAPER);
+        for mm in 0..=100 {
+            let x = rect.min.x + mm as f32 * pt_per_mm;
+            let h = if mm % 10 == 0 { 24.0 } else if mm % 5 == 0 { 14.0 } else { 8.0 };
+            painter.line_segment(
+                [egui::pos2(x, rect.min.y), egui::pos2(x, rect.min.y + h)],
+                egui::Stroke::new(1.0, theme::TRACE),
+            );
+        }
+        ui.horizontal(|ui| {
+            ui.label("Measured length (mm):");
+            let mut measured = 100.0 * 1.0f32;
+            let id = ui.scope_id().with("measured_mm");
+            measured = ui.data_mut(|d| *d.get_temp_mut_or(id, measured));
+            if ui.add(egui::DragValue::new(&mut measured).range(25.0..=400.0).speed(0.5)).changed() {
+                ui.data_mut(|d| d.insert_temp(id, measured));
+            }
+            if ui.button("Apply").clicked() {
+                commands.push(Command::SetScreenCalibration(calibration * 100.0 / measured));
+                ui.data_mut(|d| d.insert_temp(id, 100.0f32));
+            }
+        });
+        ui.label(format!("Current correction: ×{calibration:.3}"));
+        if ui.button("Reset to operating-system scale").clicked() {
+            commands.push(Command::SetScreenCalibration(1.0));
+        }
+    });
+    if !open {
+        commands.push(Command::ShowCalibrationWindow(false));
+    }
+    commands
+}
