@@ -114,15 +114,6 @@ fn correlation(a: &[f32], b: &[f32]) -> f32 {
     (sab / (saa * sbb).sqrt()) as f32
 }
 
-/// Dot product over finite pairs.
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    a.iter()
-        .zip(b)
-        .filter(|(x, y)| x.is_finite() && y.is_finite())
-        .map(|(x, y)| x * y)
-        .sum()
-}
-
 /// Sample-wise median over several equally long vectors.
 fn pointwise_median(rows: &[Vec<f32>]) -> Vec<f32> {
     let len = rows.first().map_or(0, Vec::len);
@@ -155,6 +146,7 @@ pub fn median_beat(leads: &[&[f32]], peaks: &[usize], sample_rate_hz: f64) -> Op
     let template = pointwise_median(&qrs);
 
     // 2. Align each beat to the template.
+    let width = (2 * qrs_half + 1) as usize;
     let aligned: Vec<usize> = peaks
         .iter()
         .map(|&p| {
@@ -165,7 +157,16 @@ pub fn median_beat(leads: &[&[f32]], peaks: &[usize], sample_rate_hz: f64) -> Op
                 if c < 0 {
                     continue;
                 }
-                let score = dot(&cut(leads, c, qrs_half, qrs_half + 1), &template);
+                let mut score = 0.0_f32;
+                for (lead, tmpl) in leads.iter().zip(template.chunks(width)) {
+                    let start = c - qrs_half;
+                    for (k, &t) in tmpl.iter().enumerate() {
+                        let v = at(lead, start + k as isize);
+                        if v.is_finite() && t.is_finite() {
+                            score += v * t;
+                        }
+                    }
+                }
                 // Prefer small lags on ties.
                 if score > best.0 + 1e-6
                     || (score >= best.0 - 1e-6 && lag.abs() < (best.1 - p).abs())

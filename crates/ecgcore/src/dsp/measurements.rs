@@ -16,7 +16,7 @@
 //! bpm, degrees). Never panics on any input.
 
 use super::beats::{self, MedianBeat};
-use super::delineate::{self, Boundaries, DelineationParams};
+use super::delineate::{self, DelineationParams};
 use super::{filter, qrs};
 use crate::recording::{Recording, StandardLead};
 use serde::{Deserialize, Serialize};
@@ -209,23 +209,19 @@ pub fn measure_with(rec: &Recording, params: &DelineationParams) -> Measurements
     }
 
     // Median beat on cleaned leads.
-    let clean: Vec<Vec<f32>> = raw
-        .iter()
-        .map(|x| {
-            filter::lowpass(
-                &filter::remove_baseline_wander(x, fs),
-                fs,
-                params.lowpass_hz.min(0.45 * fs),
-            )
-        })
-        .collect();
+    let clean = filter::bandpass_many(
+        &raw,
+        fs,
+        filter::BASELINE_CUTOFF_HZ,
+        params.lowpass_hz.min(0.45 * fs),
+    );
     let clean_refs: Vec<&[f32]> = clean.iter().map(Vec::as_slice).collect();
     let Some(mb) = beats::median_beat(&clean_refs, &peaks, fs) else {
         m.r_peaks = peaks;
         fail(&mut m, "no median beat could be formed");
         return m;
     };
-    m.r_peaks = mb.aligned_peaks.clone();
+    m.r_peaks.clone_from(&mb.aligned_peaks);
     m.n_dominant_beats = mb.dominant.len();
     let mut sorted_rr = rr.clone();
     sorted_rr.sort_unstable_by(f64::total_cmp);
@@ -349,6 +345,17 @@ pub fn measure_with(rec: &Recording, params: &DelineationParams) -> Measurements
         n_beats: mb.dominant.len(),
     });
     m
+}
+
+/// Mean wall-clock time of one [`measure`] call over `iterations` runs (at least one),
+/// for `ecgscope bench` (benchmarks, never timed tests).
+pub fn time_measure(rec: &Recording, iterations: usize) -> std::time::Duration {
+    let iterations = iterations.max(1);
+    let start = std::time::Instant::now();
+    for _ in 0..iterations {
+        std::hint::black_box(measure(std::hint::black_box(rec)));
+    }
+    start.elapsed() / iterations as u32
 }
 
 /// Mean correlation of each dominant beat's P segment (all leads) with the median beat's.

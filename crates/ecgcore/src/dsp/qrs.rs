@@ -94,11 +94,10 @@ fn features(leads: &[&[f32]], sample_rate_hz: f64) -> Option<Features> {
     let mut slope_sum = vec![0.0_f32; n];
     let mut amp_sum = vec![0.0_f32; n];
     let mut used = 0;
-    for lead in leads {
-        if lead.len() != n {
-            continue;
-        }
-        let band = qrs_band(lead, sample_rate_hz);
+    let same_length: Vec<&[f32]> = leads.iter().copied().filter(|l| l.len() == n).collect();
+    let hi = (0.45 * sample_rate_hz).min(20.0);
+    let bands = filter::bandpass_many(&same_length, sample_rate_hz, 5.0, hi);
+    for band in bands {
         let mut slope = vec![0.0_f32; n];
         for i in 1..n - 1 {
             let d = (band[i + 1] - band[i - 1]) * 0.5;

@@ -122,7 +122,7 @@ impl fmt::Display for ValidationTable {
         )?;
         writeln!(
             f,
-            "{:<5} {:<4} {:>6} {:>9} {:>8} {:>6} {:>10} {:>8} {:>9}  {}",
+            "{:<5} {:<4} {:>6} {:>9} {:>8} {:>6} {:>10} {:>8} {:>9}  tolerance (mean/SD)",
             "wave",
             "unit",
             "n_ref",
@@ -132,7 +132,6 @@ impl fmt::Display for ValidationTable {
             "mean diff",
             "SD diff",
             "mean |d|",
-            "tolerance (mean/SD)"
         )?;
         let opt = |v: Option<f32>| v.map_or_else(|| "—".to_string(), |v| format!("{v:.1}"));
         for r in &self.rows {
@@ -329,6 +328,9 @@ pub fn validate_ludb(dir: &Path) -> Result<ValidationTable, ValidationError> {
     validate_ludb_with(dir, &DelineationParams::default())
 }
 
+/// Records that could not be read: (record name, error).
+pub type FailedRecords = Vec<(String, String)>;
+
 /// One LUDB record, read, with its reference intervals.
 #[derive(Debug, Clone)]
 pub struct LudbRecord {
@@ -340,7 +342,7 @@ pub struct LudbRecord {
 
 /// Read every record of a LUDB folder with its reference intervals. Records that cannot
 /// be read are returned separately with the error, not silently dropped.
-pub fn load_ludb(dir: &Path) -> Result<(Vec<LudbRecord>, Vec<(String, String)>), ValidationError> {
+pub fn load_ludb(dir: &Path) -> Result<(Vec<LudbRecord>, FailedRecords), ValidationError> {
     let heads = record_headers(dir)?;
     let mut records = Vec::new();
     let mut failed = Vec::new();

@@ -1,0 +1,123 @@
+//! Tuning and timing tools for the delineator on LUDB (ignored tests, run by hand).
+//!
+//! `SWEEP` is a `;`-separated list of parameter sets, each a `,`-separated list of
+//! `key=value` (on, off, pf, rank, lp, son, soff, spon, spoff, st, tmin, pcons, af, pmin:
+//! see `DelineationParams`); `DETAIL=1` prints every record, `PCONS=1` the P-wave
+//! consistency and RR irregularity per record. This is how the defaults were fitted.
+
+use ecgcore::dsp::delineate::DelineationParams;
+use ecgcore::dsp::validate::{compare, load_ludb};
+use std::path::PathBuf;
+#[test]
+#[ignore = "tuning tool: SWEEP='on=0.05,off=0.05;...' cargo test --release -p ecgcore --test ludb_tuning sweep -- --ignored --nocapture"]
+fn sweep() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/ludb");
+    let (recs, failed) = load_ludb(&dir).unwrap();
+    let spec = std::env::var("SWEEP").unwrap_or_default();
+    for item in spec.split(';').filter(|s| !s.is_empty()) {
+        let mut p = DelineationParams::default();
+        for kv in item.split(',') {
+            let (k, v) = kv.split_once('=').unwrap();
+            let f: f32 = v.parse().unwrap();
+            match k {
+                "on" => p.qrs_onset_fraction = f,
+                "off" => p.qrs_offset_fraction = f,
+                "pf" => p.p_fraction = f,
+                "rank" => p.t_end_rank = f as usize,
+                "lp" => p.lowpass_hz = f64::from(f),
+                "son" => p.qrs_onset_shift_ms = f,
+                "soff" => p.qrs_offset_shift_ms = f,
+                "spon" => p.p_onset_shift_ms = f,
+                "spoff" => p.p_offset_shift_ms = f,
+                "st" => p.t_end_shift_ms = f,
+                "tmin" => p.t_min_amplitude_mv = f,
+                "pcons" => p.p_min_consistency = f,
+                "af" => p.af_rr_irregularity = f,
+                "pmin" => p.p_min_amplitude_mv = f,
+                _ => panic!("{k}"),
+            }
+        }
+        let t = compare(&dir, &recs, failed.clone(), &p);
+        println!("== {item}\n{t}");
+        if std::env::var("PCONS").is_ok() {
+            for r in &recs {
+                let m = ecgcore::dsp::measurements::measure_with(&r.recording, &p);
+                let cv = m.rr_irregularity;
+                println!(
+                    "PC {} {:?} cons {:?} amp? rmssd/rr {:?} refpr {:?}",
+                    r.name, r.rhythm, m.p_wave_consistency, cv, r.reference.values[1]
+                );
+            }
+        }
+        if std::env::var("DETAIL").is_ok() {
+            for r in &t.records {
+                println!(
+                    "{} {:?} ours {:?} ref {:?}",
+                    r.record, r.rhythm, r.ours, r.reference
+                );
+            }
+        }
+    }
+}
+
+#[test]
+#[ignore = "timing, not a test: run with --release -- --ignored --nocapture"]
+fn timing() {
+    let dir =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/ludb/data/1.hea");
+    let rec = ecgcore::formats::open(&dir).unwrap();
+    let t = ecgcore::dsp::measurements::time_measure(&rec, 50);
+    println!("measure: {t:?} per call");
+}
+
+#[test]
+#[ignore = "timing, not a test: run with --release -- --ignored --nocapture"]
+fn timing_parts() {
+    use std::time::Instant;
+    let dir =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/ludb/data/1.hea");
+    let rec = ecgcore::formats::open(&dir).unwrap();
+    let fs = rec.sample_rate_hz;
+    let raw: Vec<&[f32]> = rec.leads.iter().map(|l| l.samples_mv.as_slice()).collect();
+    let n = 20;
+    let t = Instant::now();
+    for _ in 0..n {
+        std::hint::black_box(ecgcore::dsp::qrs::detect_qrs(&raw, fs));
+    }
+    println!("qrs {:?}", t.elapsed() / n);
+    let t = Instant::now();
+    let mut clean = Vec::new();
+    for _ in 0..n {
+        clean = raw
+            .iter()
+            .map(|x| {
+                ecgcore::dsp::filter::lowpass(
+                    &ecgcore::dsp::filter::remove_baseline_wander(x, fs),
+                    fs,
+                    40.0,
+                )
+            })
+            .collect::<Vec<_>>();
+    }
+    println!("filters {:?}", t.elapsed() / n);
+    let peaks = ecgcore::dsp::qrs::detect_qrs(&raw, fs);
+    let refs: Vec<&[f32]> = clean.iter().map(Vec::as_slice).collect();
+    let t = Instant::now();
+    let mut mb = None;
+    for _ in 0..n {
+        mb = ecgcore::dsp::beats::median_beat(&refs, &peaks, fs);
+    }
+    println!("median beat {:?}", t.elapsed() / n);
+    let mb = mb.unwrap();
+    let t = Instant::now();
+    for _ in 0..n {
+        std::hint::black_box(ecgcore::dsp::delineate::delineate(
+            &mb.leads,
+            mb.fiducial,
+            fs,
+            1.0,
+            &DelineationParams::default(),
+        ));
+    }
+    println!("delineate {:?}", t.elapsed() / n);
+}
