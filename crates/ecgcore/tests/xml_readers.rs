@@ -41,7 +41,11 @@ fn open_with(reader: &dyn Reader, path: &Path) -> Result<Recording, FormatError>
 fn assert_matches_fixture(rec: &Recording, name: &str, tol_mv: f64) {
     let fx = fixture(name);
     let rate = fx["sample_rate_hz"].as_f64().unwrap();
-    assert!((rec.sample_rate_hz - rate).abs() < 1e-9, "{name}: rate {} vs {rate}", rec.sample_rate_hz);
+    assert!(
+        (rec.sample_rate_hz - rate).abs() < 1e-9,
+        "{name}: rate {} vs {rate}",
+        rec.sample_rate_hz
+    );
     let leads = fx["leads"].as_object().unwrap();
     let mut compared = 0usize;
     for (label, data) in leads {
@@ -55,14 +59,21 @@ fn assert_matches_fixture(rec: &Recording, name: &str, tol_mv: f64) {
         for (i, v) in head.iter().enumerate() {
             let want = v.as_f64().unwrap();
             let got = f64::from(lead.samples_mv[i]);
-            assert!((got - want).abs() <= tol_mv, "{name} {label}[{i}]: {got} vs {want}");
+            assert!(
+                (got - want).abs() <= tol_mv,
+                "{name} {label}[{i}]: {got} vs {want}"
+            );
             compared += 1;
         }
         let every = data["every_50th_mv"].as_array().unwrap();
         for (k, v) in every.iter().enumerate() {
             let want = v.as_f64().unwrap();
             let got = f64::from(lead.samples_mv[k * 50]);
-            assert!((got - want).abs() <= tol_mv, "{name} {label}[{}]: {got} vs {want}", k * 50);
+            assert!(
+                (got - want).abs() <= tol_mv,
+                "{name} {label}[{}]: {got} vs {want}",
+                k * 50
+            );
             compared += 1;
         }
     }
@@ -79,7 +90,10 @@ fn assert_matches_fixture(rec: &Recording, name: &str, tol_mv: f64) {
                 for (i, v) in data["head_mv"].as_array().unwrap().iter().enumerate() {
                     let want = v.as_f64().unwrap();
                     let got = f64::from(lead.samples_mv[i]);
-                    assert!((got - want).abs() <= tol_mv, "{name} median {label}[{i}]: {got} vs {want}");
+                    assert!(
+                        (got - want).abs() <= tol_mv,
+                        "{name} median {label}[{i}]: {got} vs {want}"
+                    );
                 }
             }
         }
@@ -121,9 +135,15 @@ fn aecg_fda_example_metadata_and_findings() {
     assert_eq!(rec.patient.sex, Some(Sex::Male));
     assert_eq!(rec.patient.birth_date.as_deref(), Some("1953-05-08"));
     assert_eq!(rec.patient.age_years, Some(46.0));
-    assert_eq!(rec.provenance.acquisition_time.as_deref(), Some("2002-11-22T09:10:00"));
+    assert_eq!(
+        rec.provenance.acquisition_time.as_deref(),
+        Some("2002-11-22T09:10:00")
+    );
     let device = rec.provenance.device.as_deref().unwrap();
-    assert!(device.contains("Mortara") && device.contains("ELI250"), "{device}");
+    assert!(
+        device.contains("Mortara") && device.contains("ELI250"),
+        "{device}"
+    );
     let beats = rec.median_beats.as_ref().unwrap();
     assert_eq!(beats.len(), 12);
     // Lead I, first digits "-2 -2 -2 -2 -3" at 2.5 uV/digit.
@@ -138,16 +158,30 @@ fn aecg_mindray_measurements_and_statements() {
     assert_eq!(rec.sample_rate_hz, 100.0);
     let m = &rec.device_findings.measurements;
     assert!(m.contains(&("Heart rate".into(), "57 bpm".into())), "{m:?}");
-    assert!(m.contains(&("PR interval".into(), "192 ms".into())), "{m:?}");
-    assert!(m.contains(&("QRS duration".into(), "88 ms".into())), "{m:?}");
-    assert!(m.contains(&("QT interval".into(), "418 ms".into())), "{m:?}");
+    assert!(
+        m.contains(&("PR interval".into(), "192 ms".into())),
+        "{m:?}"
+    );
+    assert!(
+        m.contains(&("QRS duration".into(), "88 ms".into())),
+        "{m:?}"
+    );
+    assert!(
+        m.contains(&("QT interval".into(), "418 ms".into())),
+        "{m:?}"
+    );
     let s = &rec.device_findings.statements;
     assert!(s.iter().any(|t| t == "Rythme sinusal avec ESA"), "{s:?}");
     assert!(s.iter().any(|t| t == "ECG limite"), "{s:?}");
     // Per-lead measurement matrix values (bound to a lead ROI) are not global findings.
     assert!(!m.iter().any(|(k, _)| k == "MINDRAY_P_ONSET"), "{m:?}");
     assert_eq!(rec.patient.id.as_deref(), Some("25060897140"));
-    assert!(rec.provenance.device.as_deref().unwrap().contains("BeneHeart R12"));
+    assert!(rec
+        .provenance
+        .device
+        .as_deref()
+        .unwrap()
+        .contains("BeneHeart R12"));
 }
 
 #[test]
@@ -198,9 +232,18 @@ fn readers_refuse_each_others_files_quickly() {
 
 const SIERRA_FILES: [(&str, &str); 4] = [
     ("sierra_1_03", "sierra_xml/examples/xml/1_03/129DYPRG.XML"),
-    ("sierra_1_04_demo", "sierra_xml/examples/xml/1_04/3191723_ZZDEMOPTONLY_1-04_orig.xml"),
-    ("sierra_1_04_orig", "sierra_xml/examples/xml/1_04/ad4d3d80-d165_1-04_orig.xml"),
-    ("sierra_1_04_01", "sierra_xml/examples/xml/1_04_01/2020-5-18_15-48-11.xml"),
+    (
+        "sierra_1_04_demo",
+        "sierra_xml/examples/xml/1_04/3191723_ZZDEMOPTONLY_1-04_orig.xml",
+    ),
+    (
+        "sierra_1_04_orig",
+        "sierra_xml/examples/xml/1_04/ad4d3d80-d165_1-04_orig.xml",
+    ),
+    (
+        "sierra_1_04_01",
+        "sierra_xml/examples/xml/1_04_01/2020-5-18_15-48-11.xml",
+    ),
 ];
 
 #[test]
@@ -225,14 +268,25 @@ fn sierra_full_signal_is_self_consistent() {
     for (name, rel) in SIERRA_FILES {
         let rec = formats::open(&dir.join(rel)).unwrap();
         let l = |s| &rec.lead(s).unwrap().samples_mv;
-        let (i, ii, iii) = (l(StandardLead::I), l(StandardLead::II), l(StandardLead::III));
-        let (avr, avl, avf) = (l(StandardLead::AVR), l(StandardLead::AVL), l(StandardLead::AVF));
+        let (i, ii, iii) = (
+            l(StandardLead::I),
+            l(StandardLead::II),
+            l(StandardLead::III),
+        );
+        let (avr, avl, avf) = (
+            l(StandardLead::AVR),
+            l(StandardLead::AVL),
+            l(StandardLead::AVF),
+        );
         let mut worst = 0f32;
         for k in 0..5000 {
             worst = worst.max((iii[k] - (ii[k] - i[k])).abs());
             worst = worst.max((avr[k] + avl[k] + avf[k]).abs());
         }
-        assert!(worst < 0.021, "{name}: limb-lead identity off by {worst} mV");
+        assert!(
+            worst < 0.021,
+            "{name}: limb-lead identity off by {worst} mV"
+        );
     }
 }
 
@@ -243,25 +297,42 @@ fn sierra_metadata_and_findings() {
     assert_eq!(rec.patient.id.as_deref(), Some("1112010721168bdc"));
     assert_eq!(rec.patient.age_years, Some(50.0));
     assert_eq!(rec.patient.sex, Some(Sex::Male));
-    assert_eq!(rec.provenance.acquisition_time.as_deref(), Some("2011-12-01T07:27:34"));
-    assert!(rec.provenance.device.as_deref().unwrap().contains("HeartstartMRx"));
+    assert_eq!(
+        rec.provenance.acquisition_time.as_deref(),
+        Some("2011-12-01T07:27:34")
+    );
+    assert!(rec
+        .provenance
+        .device
+        .as_deref()
+        .unwrap()
+        .contains("HeartstartMRx"));
     let m = &rec.device_findings.measurements;
     assert!(m.contains(&("heartrate".into(), "41 bpm".into())), "{m:?}");
     assert!(m.contains(&("meanqrsdur".into(), "135 ms".into())), "{m:?}");
     let s = &rec.device_findings.statements;
-    assert!(s.iter().any(|t| t.starts_with("Sinus bradycardia")), "{s:?}");
+    assert!(
+        s.iter().any(|t| t.starts_with("Sinus bradycardia")),
+        "{s:?}"
+    );
     assert!(s.iter().any(|t| t == "ABNORMAL ECG"), "{s:?}");
     assert!(rec.median_beats.is_none());
 
     let rec = formats::open(&dir.join(SIERRA_FILES[3].1)).unwrap();
     assert_eq!(rec.patient.birth_date.as_deref(), Some("1951-01-01"));
     assert_eq!(rec.patient.sex, None);
-    assert_eq!(rec.provenance.acquisition_time.as_deref(), Some("2020-05-18T15:48:11"));
+    assert_eq!(
+        rec.provenance.acquisition_time.as_deref(),
+        Some("2020-05-18T15:48:11")
+    );
     let m = &rec.device_findings.measurements;
     assert!(m.contains(&("qrsdur".into(), "102 ms".into())), "{m:?}");
     assert!(m.contains(&("heartrate".into(), "64 bpm".into())), "{m:?}");
     let s = &rec.device_findings.statements;
-    assert!(s.contains(&"Sinus rhythm (normal P axis, V-rate 50-99)".to_string()), "{s:?}");
+    assert!(
+        s.contains(&"Sinus rhythm (normal P axis, V-rate 50-99)".to_string()),
+        "{s:?}"
+    );
     // 1000 Hz representative beats (1200 samples = 1.2 s) come resampled to 500 Hz.
     let beats = rec.median_beats.as_ref().unwrap();
     assert_eq!(beats.len(), 12);
@@ -275,7 +346,11 @@ fn sierra_metadata_and_findings() {
         .collect();
     for k in 0..40 {
         let got = f64::from(beats[0].samples_mv[k]);
-        assert!((got - ref_i[2 * k]).abs() < 1e-6, "median I[{k}] {got} vs {}", ref_i[2 * k]);
+        assert!(
+            (got - ref_i[2 * k]).abs() < 1e-6,
+            "median I[{k}] {got} vs {}",
+            ref_i[2 * k]
+        );
     }
 }
 
@@ -299,14 +374,46 @@ fn muse_sample_matches_independent_reader() {
     // Numbers printed by `xml_formats_reference.py --muse` (xml.etree + base64, int16 LE
     // × 4.88 µV): first samples and the sum over all 5000 samples, in mV.
     let expect: [(StandardLead, [f32; 5], f64); 8] = [
-        (StandardLead::I, [0.10736, 0.10736, 0.10736, 0.10736, 0.0976], -28.39672),
-        (StandardLead::II, [0.1464, 0.1464, 0.1464, 0.1464, 0.13176], 36.62440),
-        (StandardLead::V1, [0.02928, 0.02928, 0.02928, 0.02928, 0.03904], -19.31992),
-        (StandardLead::V2, [0.5368, 0.5368, 0.5368, 0.5368, 0.52216], -22.39920),
-        (StandardLead::V3, [0.46848, 0.46848, 0.46848, 0.46848, 0.45872], -2.35704),
-        (StandardLead::V4, [0.38064, 0.38064, 0.38064, 0.38064, 0.38064], 2.75232),
-        (StandardLead::V5, [0.26352, 0.26352, 0.26352, 0.26352, 0.27328], -8.33016),
-        (StandardLead::V6, [0.17568, 0.17568, 0.17568, 0.17568, 0.18056], 13.52248),
+        (
+            StandardLead::I,
+            [0.10736, 0.10736, 0.10736, 0.10736, 0.0976],
+            -28.39672,
+        ),
+        (
+            StandardLead::II,
+            [0.1464, 0.1464, 0.1464, 0.1464, 0.13176],
+            36.62440,
+        ),
+        (
+            StandardLead::V1,
+            [0.02928, 0.02928, 0.02928, 0.02928, 0.03904],
+            -19.31992,
+        ),
+        (
+            StandardLead::V2,
+            [0.5368, 0.5368, 0.5368, 0.5368, 0.52216],
+            -22.39920,
+        ),
+        (
+            StandardLead::V3,
+            [0.46848, 0.46848, 0.46848, 0.46848, 0.45872],
+            -2.35704,
+        ),
+        (
+            StandardLead::V4,
+            [0.38064, 0.38064, 0.38064, 0.38064, 0.38064],
+            2.75232,
+        ),
+        (
+            StandardLead::V5,
+            [0.26352, 0.26352, 0.26352, 0.26352, 0.27328],
+            -8.33016,
+        ),
+        (
+            StandardLead::V6,
+            [0.17568, 0.17568, 0.17568, 0.17568, 0.18056],
+            13.52248,
+        ),
     ];
     for (which, first, sum) in expect {
         let lead = rec.lead(which).unwrap();
@@ -318,7 +425,12 @@ fn muse_sample_matches_independent_reader() {
         assert!((got - sum).abs() < 1e-3, "{which:?} sum {got} vs {sum}");
     }
     // III, aVR, aVL, aVF are derived and labelled so.
-    for which in [StandardLead::III, StandardLead::AVR, StandardLead::AVL, StandardLead::AVF] {
+    for which in [
+        StandardLead::III,
+        StandardLead::AVR,
+        StandardLead::AVL,
+        StandardLead::AVF,
+    ] {
         assert!(rec.lead(which).unwrap().derived, "{which:?}");
     }
     let i = &rec.lead(StandardLead::I).unwrap().samples_mv;
@@ -329,7 +441,10 @@ fn muse_sample_matches_independent_reader() {
     // Median beats: 600 samples, 12 leads (8 stored + 4 derived).
     let beats = rec.median_beats.as_ref().unwrap();
     assert_eq!(beats.len(), 12);
-    let med_i = beats.iter().find(|l| l.standard == Some(StandardLead::I)).unwrap();
+    let med_i = beats
+        .iter()
+        .find(|l| l.standard == Some(StandardLead::I))
+        .unwrap();
     assert_eq!(med_i.samples_mv.len(), 600);
     assert!((med_i.samples_mv[0] - 0.03416).abs() < 1e-6);
     let sum: f64 = med_i.samples_mv.iter().map(|&v| f64::from(v)).sum();
@@ -348,13 +463,22 @@ fn muse_metadata_and_findings() {
     assert_eq!(rec.patient.age_years, Some(40.0));
     assert_eq!(rec.patient.sex, Some(Sex::Male));
     assert_eq!(rec.patient.birth_date.as_deref(), Some("1980-06-10"));
-    assert_eq!(rec.provenance.acquisition_time.as_deref(), Some("2020-09-22T09:03:32"));
+    assert_eq!(
+        rec.provenance.acquisition_time.as_deref(),
+        Some("2020-09-22T09:03:32")
+    );
     assert!(rec.provenance.device.as_deref().unwrap().contains("MAC55"));
     let m = &rec.device_findings.measurements;
-    assert!(m.contains(&("VentricularRate".into(), "56 bpm".into())), "{m:?}");
+    assert!(
+        m.contains(&("VentricularRate".into(), "56 bpm".into())),
+        "{m:?}"
+    );
     assert!(m.contains(&("PRInterval".into(), "330 ms".into())), "{m:?}");
     assert!(m.contains(&("QRSDuration".into(), "94 ms".into())), "{m:?}");
-    assert!(m.contains(&("QTCorrected".into(), "418 ms".into())), "{m:?}");
+    assert!(
+        m.contains(&("QTCorrected".into(), "418 ms".into())),
+        "{m:?}"
+    );
     assert_eq!(
         rec.device_findings.statements,
         vec![

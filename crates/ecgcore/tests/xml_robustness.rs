@@ -9,6 +9,7 @@
 
 use ecgcore::formats::{self, aecg, muse, sierra, sierra_xli, xml_util, FormatError};
 use proptest::prelude::*;
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 fn bad_dir() -> PathBuf {
@@ -22,13 +23,28 @@ fn shared_formats() -> Option<PathBuf> {
 
 /// Real samples (relative to `../shared/data/formats`) and which reader reads them.
 const REAL: [(&str, Kind); 7] = [
-    ("hl7_aecg/src/aecg/data/examples/minimum_aecg.xml", Kind::Aecg),
+    (
+        "hl7_aecg/src/aecg/data/examples/minimum_aecg.xml",
+        Kind::Aecg,
+    ),
     ("hl7_aecg/liryc_hl7aecg_example.xml", Kind::Aecg),
-    ("ge_muse_xml/perottelab_IntroECG/MUSE_20200923_093504_79000_example.xml", Kind::Muse),
+    (
+        "ge_muse_xml/perottelab_IntroECG/MUSE_20200923_093504_79000_example.xml",
+        Kind::Muse,
+    ),
     ("sierra_xml/examples/xml/1_03/129DYPRG.XML", Kind::Sierra),
-    ("sierra_xml/examples/xml/1_04/3191723_ZZDEMOPTONLY_1-04_orig.xml", Kind::Sierra),
-    ("sierra_xml/examples/xml/1_04_01/2020-5-18_15-48-11.xml", Kind::Sierra),
-    ("hl7_aecg/src/aecg/data/hl7/2003-12 Schema/example/Example aECG.xml", Kind::Aecg),
+    (
+        "sierra_xml/examples/xml/1_04/3191723_ZZDEMOPTONLY_1-04_orig.xml",
+        Kind::Sierra,
+    ),
+    (
+        "sierra_xml/examples/xml/1_04_01/2020-5-18_15-48-11.xml",
+        Kind::Sierra,
+    ),
+    (
+        "hl7_aecg/src/aecg/data/hl7/2003-12 Schema/example/Example aECG.xml",
+        Kind::Aecg,
+    ),
 ];
 
 #[derive(Clone, Copy, Debug)]
@@ -64,7 +80,10 @@ fn check_outcome(result: Result<ecgcore::Recording, FormatError>, path: &Path) {
         Err(e) => {
             let msg = e.to_string();
             let name = path.file_name().unwrap().to_string_lossy();
-            assert!(msg.contains(name.as_ref()), "error does not name the file: {msg}");
+            assert!(
+                msg.contains(name.as_ref()),
+                "error does not name the file: {msg}"
+            );
         }
     }
 }
@@ -84,7 +103,10 @@ fn bad_corpus_is_refused_with_clear_errors() {
         ("aecg_undefined_entity.xml", "XML syntax"),
         ("aecg_utf16_unpaired_surrogate.xml", "unpaired surrogate"),
         ("aecg_xxe_file.xml", "external entities"),
-        ("aecg_zero_increment.xml", "sampling increment 0 s is not usable"),
+        (
+            "aecg_zero_increment.xml",
+            "sampling increment 0 s is not usable",
+        ),
         ("muse_bad_base64.xml", "bad Base64"),
         ("muse_empty_waveform.xml", "no <WaveFormData>"),
         ("muse_huge_exponent.xml", "sample exponent 300"),
@@ -95,11 +117,17 @@ fn bad_corpus_is_refused_with_clear_errors() {
         ("sierra_empty_block.xml", "holds no leads"),
         ("sierra_entity_in_external_doctype.xml", "entity"),
         ("sierra_huge_duration.xml", "samples per lead is not usable"),
-        ("sierra_negative_duration.xml", "samples per lead is not usable"),
+        (
+            "sierra_negative_duration.xml",
+            "samples per lead is not usable",
+        ),
         ("sierra_no_waveforms.xml", "no <waveforms>"),
         ("sierra_unknown_compression.xml", "compression ZIP"),
         ("sierra_xli_negative_size.xml", "claims -8 bytes"),
-        ("sierra_xli_truncated_chunk.xml", "claims 1000 bytes but 3 remain"),
+        (
+            "sierra_xli_truncated_chunk.xml",
+            "claims 1000 bytes but 3 remain",
+        ),
         ("sierra_xli_undefined_code.xml", "LZW code 900"),
     ];
     let mut seen = 0;
@@ -118,10 +146,16 @@ fn bad_corpus_is_refused_with_clear_errors() {
         let err = formats::open(&path).expect_err(&name);
         let msg = err.to_string();
         assert!(
-            !matches!(err, FormatError::UnknownFormat { .. } | FormatError::Incompatible { .. }),
+            !matches!(
+                err,
+                FormatError::UnknownFormat { .. } | FormatError::Incompatible { .. }
+            ),
             "{name}: not recognised: {msg}"
         );
-        assert!(msg.contains(&name), "{name}: error does not name the file: {msg}");
+        assert!(
+            msg.contains(&name),
+            "{name}: error does not name the file: {msg}"
+        );
         assert!(
             msg.to_lowercase().contains(&want.to_lowercase()),
             "{name}: expected '{want}' in: {msg}"
@@ -136,7 +170,7 @@ fn billion_laughs_is_refused_before_any_expansion() {
     let mut xml = String::from("<?xml version=\"1.0\"?><!DOCTYPE r [<!ENTITY l0 \"lol\">");
     for i in 1..10 {
         let prev = format!("&l{};", i - 1).repeat(10);
-        xml.push_str(&format!("<!ENTITY l{i} \"{prev}\">"));
+        let _ = write!(xml, "<!ENTITY l{i} \"{prev}\">");
     }
     xml.push_str("]><AnnotatedECG>&l9;</AnnotatedECG>");
     let t = std::time::Instant::now();
@@ -166,7 +200,8 @@ fn samples_cached() -> &'static [(PathBuf, Kind, Vec<u8>)] {
 /// Replace characters of the decoded text at the given positions with characters that
 /// keep the damage inside XML text and Base64 (so the decoders behind the parser run).
 fn mutate_text(text: &str, edits: &[(usize, u8)]) -> String {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=- .<>\"";
+    const ALPHABET: &[u8] =
+        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=- .<>\"";
     let mut chars: Vec<char> = text.chars().collect();
     if chars.is_empty() {
         return String::new();
@@ -297,7 +332,7 @@ fn long_random_mutation_loop() {
         match next() % 4 {
             0 => data.truncate((next() as usize) % (data.len() + 1)),
             1 => {
-                for _ in 0..1 + next() % 8 {
+                for _ in 0..=next() % 8 {
                     let i = (next() as usize) % data.len().max(1);
                     if let Some(b) = data.get_mut(i) {
                         *b = next() as u8;
@@ -306,8 +341,9 @@ fn long_random_mutation_loop() {
             }
             2 => {
                 if let Ok(text) = xml_util::decode_xml_text(&data) {
-                    let edits: Vec<(usize, u8)> =
-                        (0..1 + next() % 16).map(|_| (next() as usize, next() as u8)).collect();
+                    let edits: Vec<(usize, u8)> = (0..=next() % 16)
+                        .map(|_| (next() as usize, next() as u8))
+                        .collect();
                     let t = mutate_text(&text, &edits);
                     check_outcome(read_text(*kind, path, &t), path);
                     continue;
@@ -330,5 +366,8 @@ fn long_random_mutation_loop() {
             eprintln!("iteration {it}, {:.0} s", start.elapsed().as_secs_f64());
         }
     }
-    eprintln!("{iters} iterations in {:.1} s, no panic", start.elapsed().as_secs_f64());
+    eprintln!(
+        "{iters} iterations in {:.1} s, no panic",
+        start.elapsed().as_secs_f64()
+    );
 }

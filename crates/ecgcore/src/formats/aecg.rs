@@ -148,7 +148,10 @@ pub fn read_aecg_text(path: &Path, text: &str) -> Result<Recording, FormatError>
 
     // Representative beats.
     let mut median_beats = None;
-    for s in series.iter().filter(|s| code_of(**s) == "REPRESENTATIVE_BEAT") {
+    for s in series
+        .iter()
+        .filter(|s| code_of(**s) == "REPRESENTATIVE_BEAT")
+    {
         match read_series(*s, &mut budget) {
             Ok(Some(set)) => {
                 let mut beats = set.leads;
@@ -429,7 +432,11 @@ fn read_filters(series: Node) -> Option<String> {
             .filter_map(|inner| child(inner, "value"))
             .filter_map(|v| {
                 let value = attr_text(v, "value")?;
-                Some(format!("{value} {}", attr(v, "unit").unwrap_or("")).trim().to_string())
+                Some(
+                    format!("{value} {}", attr(v, "unit").unwrap_or(""))
+                        .trim()
+                        .to_string(),
+                )
             })
             .collect();
         parts.push(format!("{label} {}", values.join(", ")).trim().to_string());
@@ -498,7 +505,9 @@ fn collect_findings(set: Node, findings: &mut DeviceFindings) {
                     }
                 }
                 "CE" | "CD" => {
-                    if let Some(t) = attr_text(value, "displayName").or_else(|| attr_text(value, "code")) {
+                    if let Some(t) =
+                        attr_text(value, "displayName").or_else(|| attr_text(value, "code"))
+                    {
                         push_statement(findings, t);
                     }
                 }

@@ -175,20 +175,25 @@ fn read_waveform(w: Node, budget: &mut usize) -> Result<(f64, Vec<Lead>, bool), 
             .and_then(|s| s.parse::<u32>().ok())
             .unwrap_or(2);
         if sample_size != 2 {
-            return Err(format!("lead {id}: {sample_size}-byte samples not supported"));
+            return Err(format!(
+                "lead {id}: {sample_size}-byte samples not supported"
+            ));
         }
         let data = path_text(ld, &["WaveFormData"])
             .ok_or_else(|| format!("lead {id}: no <WaveFormData>"))?;
         let bytes = xml_util::decode_base64(&data, budget.saturating_mul(2))
             .map_err(|e| format!("lead {id}: {e}"))?;
         let mut n = bytes.len() / 2;
-        if let Some(declared) = path_text(ld, &["LeadSampleCountTotal"])
-            .and_then(|s| s.parse::<usize>().ok())
+        if let Some(declared) =
+            path_text(ld, &["LeadSampleCountTotal"]).and_then(|s| s.parse::<usize>().ok())
         {
             n = n.min(declared);
         }
         if n > *budget {
-            return Err(format!("more than {} samples in all leads", limits::MAX_TOTAL_SAMPLES));
+            return Err(format!(
+                "more than {} samples in all leads",
+                limits::MAX_TOTAL_SAMPLES
+            ));
         }
         *budget -= n;
         let scale = per_bit * mv_per_unit;
@@ -243,11 +248,10 @@ fn read_patient(root: Node) -> Patient {
 fn read_device(root: Node) -> Option<String> {
     let test = child(root, "TestDemographics")?;
     let dev = path_text(test, &["AcquisitionDevice"])?;
-    let mut s = format!("GE {dev}");
-    if let Some(v) = path_text(test, &["AcquisitionSoftwareVersion"]) {
-        s.push_str(&format!(" (software {v})"));
-    }
-    Some(s)
+    Some(match path_text(test, &["AcquisitionSoftwareVersion"]) {
+        Some(v) => format!("GE {dev} (software {v})"),
+        None => format!("GE {dev}"),
+    })
 }
 
 fn read_acquisition_time(root: Node) -> Option<String> {
@@ -285,7 +289,11 @@ fn read_findings(root: Node) -> DeviceFindings {
             let name = field.tag_name().name();
             if let Some(v) = text_of(field) {
                 let unit = measurement_unit(name);
-                let shown = if unit.is_empty() { v } else { format!("{v} {unit}") };
+                let shown = if unit.is_empty() {
+                    v
+                } else {
+                    format!("{v} {unit}")
+                };
                 findings.measurements.push((name.to_string(), shown));
             }
         }

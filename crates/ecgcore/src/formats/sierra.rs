@@ -89,16 +89,24 @@ pub fn read_sierra_text(path: &Path, text: &str) -> Result<Recording, FormatErro
     // Rate and resolution: the 1.04 attributes, else signalcharacteristics.
     let sample_rate_hz = attr(waves, "samplespersecond")
         .and_then(xml_util::parse_f64)
-        .or_else(|| signal.and_then(|s| path_text(s, &["samplingrate"])).and_then(|s| xml_util::parse_f64(&s)))
+        .or_else(|| {
+            signal
+                .and_then(|s| path_text(s, &["samplingrate"]))
+                .and_then(|s| xml_util::parse_f64(&s))
+        })
         .ok_or_else(|| bad("no sampling rate".into()))?;
     if !(1.0..=100_000.0).contains(&sample_rate_hz) {
-        return Err(bad(format!("sampling rate {sample_rate_hz} Hz is not usable")));
+        return Err(bad(format!(
+            "sampling rate {sample_rate_hz} Hz is not usable"
+        )));
     }
     let resolution_uv = attr(waves, "resolution")
         .and_then(xml_util::parse_f64)
         .or_else(|| {
             signal
-                .and_then(|s| path_text(s, &["signalresolution"]).or_else(|| path_text(s, &["resolution"])))
+                .and_then(|s| {
+                    path_text(s, &["signalresolution"]).or_else(|| path_text(s, &["resolution"]))
+                })
                 .and_then(|s| xml_util::parse_f64(&s))
         })
         .ok_or_else(|| bad("no signal resolution".into()))?;
@@ -126,7 +134,9 @@ pub fn read_sierra_text(path: &Path, text: &str) -> Result<Recording, FormatErro
         limits::MAX_TOTAL_SAMPLES.saturating_mul(2),
     )
     .map_err(bad)?;
-    let mut ints: Vec<Vec<i16>> = if compression.eq_ignore_ascii_case("XLI") && compressed_flag != Some(false) {
+    let mut ints: Vec<Vec<i16>> = if compression.eq_ignore_ascii_case("XLI")
+        && compressed_flag != Some(false)
+    {
         sierra_xli::decode(&raw, limits::MAX_TOTAL_SAMPLES, limits::MAX_SIGNALS)
             .map_err(|e| bad(e.to_string()))?
     } else if compression.eq_ignore_ascii_case("Uncompressed") || compressed_flag == Some(false) {
@@ -161,7 +171,9 @@ pub fn read_sierra_text(path: &Path, text: &str) -> Result<Recording, FormatErro
     }
     let rebuilt = rebuild_limb_leads(&mut ints, &labels);
     if !rebuilt && ints.len() >= 6 {
-        notes.push("lead labels are not the standard 12-lead order; III/aVR/aVL/aVF not rebuilt".into());
+        notes.push(
+            "lead labels are not the standard 12-lead order; III/aVR/aVL/aVF not rebuilt".into(),
+        );
     }
     let scale_mv = resolution_uv / 1000.0;
     let mut leads: Vec<Lead> = ints
@@ -257,6 +269,7 @@ fn rebuild_limb_leads(ints: &mut [Vec<i16>], labels: &[String]) -> bool {
     }
     let n = ints[..6].iter().map(Vec::len).min().unwrap_or(0);
     let half = |v: i32| v.div_euclid(2);
+    #[allow(clippy::needless_range_loop)] // six leads indexed in step
     for k in 0..n {
         let i = i32::from(ints[0][k]);
         let ii = i32::from(ints[1][k]);
@@ -293,7 +306,11 @@ fn read_repbeats(
         .ok_or("no resolution")?;
     let mut beats = Vec::new();
     for rep in children(reps, "repbeat").take(limits::MAX_SIGNALS) {
-        let name: String = attr(rep, "leadname").unwrap_or("?").chars().take(40).collect();
+        let name: String = attr(rep, "leadname")
+            .unwrap_or("?")
+            .chars()
+            .take(40)
+            .collect();
         let text = child(rep, "waveform").and_then(|w| w.text()).unwrap_or("");
         let bytes = xml_util::decode_base64(text, 4 * 1024 * 1024)?;
         let samples: Vec<f32> = bytes
@@ -343,8 +360,16 @@ fn read_patient(root: Node) -> Patient {
     let age_years = age.and_then(|a| {
         path_text(a, &["years"])
             .and_then(|y| xml_util::parse_f64(&y))
-            .or_else(|| path_text(a, &["months"]).and_then(|m| xml_util::parse_f64(&m)).map(|m| m / 12.0))
-            .or_else(|| path_text(a, &["days"]).and_then(|d| xml_util::parse_f64(&d)).map(|d| d / 365.25))
+            .or_else(|| {
+                path_text(a, &["months"])
+                    .and_then(|m| xml_util::parse_f64(&m))
+                    .map(|m| m / 12.0)
+            })
+            .or_else(|| {
+                path_text(a, &["days"])
+                    .and_then(|d| xml_util::parse_f64(&d))
+                    .map(|d| d / 365.25)
+            })
     });
     Patient {
         id: path_text(general, &["patientid"]),
@@ -358,18 +383,11 @@ fn read_device(root: Node) -> Option<String> {
     let machine = xpath(root, &["dataacquisition", "machine"])?;
     let model = text_of(machine);
     let detail = attr_text(machine, "detaildescription");
-    let mut s = String::from("Philips");
-    if let Some(m) = model {
-        s.push(' ');
-        s.push_str(&m);
-    }
-    if let Some(d) = detail {
-        s.push_str(&format!(" ({d})"));
-    }
-    if let Some(id) = attr_text(machine, "machineid") {
-        s.push_str(&format!(" id {id}"));
-    }
-    Some(s)
+    let mut parts = vec![String::from("Philips")];
+    parts.extend(model);
+    parts.extend(detail.map(|d| format!("({d})")));
+    parts.extend(attr_text(machine, "machineid").map(|id| format!("id {id}")));
+    Some(parts.join(" "))
 }
 
 fn read_filters(root: Node, waves: Node, signal: Option<Node>) -> Option<String> {
@@ -381,13 +399,28 @@ fn read_filters(root: Node, waves: Node, signal: Option<Node>) -> Option<String>
     };
     let hp = attr_text(waves, "hipass")
         .or_else(|| signal.and_then(|s| path_text(s, &["hipass"])))
-        .or_else(|| path_text(root, &["reportinfo", "reportbandwidth", "highpassfiltersetting"]));
+        .or_else(|| {
+            path_text(
+                root,
+                &["reportinfo", "reportbandwidth", "highpassfiltersetting"],
+            )
+        });
     let lp = attr_text(waves, "lowpass")
         .or_else(|| signal.and_then(|s| path_text(s, &["lowpass"])))
-        .or_else(|| path_text(root, &["reportinfo", "reportbandwidth", "lowpassfiltersetting"]));
+        .or_else(|| {
+            path_text(
+                root,
+                &["reportinfo", "reportbandwidth", "lowpassfiltersetting"],
+            )
+        });
     let notch = signal
         .and_then(|s| path_text(s, &["acsetting"]))
-        .or_else(|| path_text(root, &["reportinfo", "reportbandwidth", "notchfiltersetting"]));
+        .or_else(|| {
+            path_text(
+                root,
+                &["reportinfo", "reportbandwidth", "notchfiltersetting"],
+            )
+        });
     from("high-pass", hp, "Hz", &mut parts);
     from("low-pass", lp, "Hz", &mut parts);
     from("AC", notch, "Hz", &mut parts);
@@ -421,11 +454,12 @@ fn read_findings(root: Node) -> DeviceFindings {
     let Some(interp) = xpath(root, &["interpretations", "interpretation"]) else {
         return findings;
     };
-    let measurements = child(interp, "globalmeasurements")
-        .or_else(|| child(interp, "interpretationmeasurements"));
+    let measurements =
+        child(interp, "globalmeasurements").or_else(|| child(interp, "interpretationmeasurements"));
     if let Some(m) = measurements {
         for field in m.children().filter(Node::is_element).take(200) {
-            let name = attr_text(field, "label").unwrap_or_else(|| field.tag_name().name().to_string());
+            let name =
+                attr_text(field, "label").unwrap_or_else(|| field.tag_name().name().to_string());
             if let Some(v) = text_of(field) {
                 let unit = measurement_unit(field.tag_name().name());
                 let shown = if unit.is_empty() || v.parse::<f64>().is_err() {
@@ -449,7 +483,9 @@ fn read_findings(root: Node) -> DeviceFindings {
         findings.statements.push(text);
     }
     if let Some(sev) = child(interp, "severity").and_then(text_of) {
-        let sev = sev.trim_matches(|c: char| c == '-' || c.is_whitespace()).to_string();
+        let sev = sev
+            .trim_matches(|c: char| c == '-' || c.is_whitespace())
+            .to_string();
         if !sev.is_empty() {
             findings.statements.push(sev);
         }
@@ -470,7 +506,10 @@ mod tests {
         // I = 10, II = 30 → III = 20, aVR = −20, aVL = −5, aVF = 25 with zero residuals.
         let mut ints = vec![vec![10], vec![30], vec![0], vec![0], vec![0], vec![0]];
         assert!(rebuild_limb_leads(&mut ints, &labels));
-        assert_eq!(ints, vec![vec![10], vec![30], vec![20], vec![-20], vec![-5], vec![25]]);
+        assert_eq!(
+            ints,
+            vec![vec![10], vec![30], vec![20], vec![-20], vec![-5], vec![25]]
+        );
         // Odd negative halves round down (−7/2 → −4).
         let mut ints = vec![vec![-3], vec![-4], vec![0], vec![0], vec![0], vec![0]];
         rebuild_limb_leads(&mut ints, &labels);

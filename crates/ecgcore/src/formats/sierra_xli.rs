@@ -42,7 +42,11 @@ pub enum XliError {
 ///
 /// # Errors
 /// [`XliError`] for truncated chunks, undefined LZW codes or output above the caps.
-pub fn decode(data: &[u8], max_samples: usize, max_chunks: usize) -> Result<Vec<Vec<i16>>, XliError> {
+pub fn decode(
+    data: &[u8],
+    max_samples: usize,
+    max_chunks: usize,
+) -> Result<Vec<Vec<i16>>, XliError> {
     let mut leads = Vec::new();
     let mut offset = 0usize;
     let mut budget = max_samples;
@@ -71,7 +75,11 @@ pub fn decode(data: &[u8], max_samples: usize, max_chunks: usize) -> Result<Vec<
         }
         let compressed = &data[offset..offset + size_usize];
         offset += size_usize;
-        let bytes = lzw_decode(compressed, budget.saturating_mul(2).saturating_add(1), chunk)?;
+        let bytes = lzw_decode(
+            compressed,
+            budget.saturating_mul(2).saturating_add(1),
+            chunk,
+        )?;
         let samples = second_differences(&bytes, first);
         if samples.len() > budget {
             return Err(XliError::TooLarge(max_samples));
@@ -198,7 +206,10 @@ mod tests {
         assert_eq!(lzw_decode(&data, 100, 0).unwrap(), b"ABABABA".to_vec());
         // An undefined code is an error, not a panic.
         let data = pack(&[65, 900]);
-        assert!(matches!(lzw_decode(&data, 100, 0), Err(XliError::BadCode { .. })));
+        assert!(matches!(
+            lzw_decode(&data, 100, 0),
+            Err(XliError::BadCode { .. })
+        ));
         // Code 1023 ends the chunk.
         let data = pack(&[65, 1023, 66]);
         assert_eq!(lzw_decode(&data, 100, 0).unwrap(), b"A".to_vec());
@@ -219,15 +230,24 @@ mod tests {
     fn truncated_and_oversized_blocks_are_errors() {
         let mut data = vec![100, 0, 0, 0, 0, 0, 0, 0];
         data.extend_from_slice(&[1, 2, 3]);
-        assert!(matches!(decode(&data, 1000, 12), Err(XliError::Truncated { .. })));
+        assert!(matches!(
+            decode(&data, 1000, 12),
+            Err(XliError::Truncated { .. })
+        ));
         let mut neg = (-5i32).to_le_bytes().to_vec();
         neg.extend_from_slice(&[0; 4]);
-        assert!(matches!(decode(&neg, 1000, 12), Err(XliError::Truncated { .. })));
+        assert!(matches!(
+            decode(&neg, 1000, 12),
+            Err(XliError::Truncated { .. })
+        ));
         let codes: Vec<u16> = std::iter::once(65).chain(256..1000).collect();
         let payload = pack(&codes);
         let mut block = (payload.len() as i32).to_le_bytes().to_vec();
         block.extend_from_slice(&[0; 4]);
         block.extend_from_slice(&payload);
-        assert!(matches!(decode(&block, 1000, 12), Err(XliError::TooLarge(_))));
+        assert!(matches!(
+            decode(&block, 1000, 12),
+            Err(XliError::TooLarge(_))
+        ));
     }
 }

@@ -170,8 +170,15 @@ fn declared_encoding(bytes: &[u8]) -> Option<String> {
 fn is_single_byte_western(enc: &str) -> bool {
     matches!(
         enc,
-        "iso-8859-1" | "iso8859-1" | "latin1" | "latin-1" | "iso-8859-15" | "windows-1252" | "cp1252"
-            | "us-ascii" | "ascii"
+        "iso-8859-1"
+            | "iso8859-1"
+            | "latin1"
+            | "latin-1"
+            | "iso-8859-15"
+            | "windows-1252"
+            | "cp1252"
+            | "us-ascii"
+            | "ascii"
     )
 }
 
@@ -273,20 +280,18 @@ pub fn head_text(head: &[u8]) -> String {
     } else if head.starts_with(b"\0<") {
         utf16(head, true)
     } else {
-        String::from_utf8_lossy(head.strip_prefix(&[0xEF, 0xBB, 0xBF]).unwrap_or(head))
-            .into_owned()
+        String::from_utf8_lossy(head.strip_prefix(&[0xEF, 0xBB, 0xBF]).unwrap_or(head)).into_owned()
     }
 }
 
 /// Does the head of a file have the given root element, or (when the root is beyond the
 /// head) at least mention `<name`?
 pub fn head_has_root(head: &[u8], local_name: &str) -> bool {
-    match root_element_name(head) {
-        Some(root) => root == local_name,
-        None => {
-            let text = head_text(head);
-            text.contains(&format!("<{local_name}")) || text.contains(&format!(":{local_name}"))
-        }
+    if let Some(root) = root_element_name(head) {
+        root == local_name
+    } else {
+        let text = head_text(head);
+        text.contains(&format!("<{local_name}")) || text.contains(&format!(":{local_name}"))
     }
 }
 
@@ -341,10 +346,7 @@ pub fn attr_text(node: Node<'_, '_>, local_name: &str) -> Option<String> {
 /// A reason string for bad Base64 or oversize output.
 pub fn decode_base64(text: &str, max_bytes: usize) -> Result<Vec<u8>, String> {
     use base64::Engine as _;
-    let compact: Vec<u8> = text
-        .bytes()
-        .filter(|b| !b.is_ascii_whitespace())
-        .collect();
+    let compact: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
     let estimated = compact.len() / 4 * 3 + 3;
     if estimated > max_bytes {
         return Err(format!(
@@ -458,7 +460,8 @@ mod tests {
 
     #[test]
     fn external_only_doctype_is_blanked_and_entities_stay_undefined() {
-        let t = decode_xml_text(b"<!DOCTYPE RestingECG SYSTEM \"restecg.dtd\"><RestingECG/>").unwrap();
+        let t =
+            decode_xml_text(b"<!DOCTYPE RestingECG SYSTEM \"restecg.dtd\"><RestingECG/>").unwrap();
         let doc = parse(&t).unwrap();
         assert_eq!(doc.root_element().tag_name().name(), "RestingECG");
         let t = decode_xml_text(b"<a>&undefined;</a>").unwrap();
