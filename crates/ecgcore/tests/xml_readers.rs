@@ -36,8 +36,9 @@ fn open_with(reader: &dyn Reader, path: &Path) -> Result<Recording, FormatError>
     reader.read(path, &head, &OpenOptions::default())
 }
 
-/// Compare every lead of `rec` with the fixture: same rate, length, and the first 100
-/// samples and every 50th sample equal within `tol_mv`.
+/// Compare every lead of `rec` with the fixture: same rate and length, the first 100
+/// samples and every 50th sample equal within `tol_mv`, and the sum and total variation
+/// over all samples equal (so every sample agrees, not just the ones listed).
 fn assert_matches_fixture(rec: &Recording, name: &str, tol_mv: f64) {
     let fx = fixture(name);
     let rate = fx["sample_rate_hz"].as_f64().unwrap();
@@ -65,6 +66,25 @@ fn assert_matches_fixture(rec: &Recording, name: &str, tol_mv: f64) {
             );
             compared += 1;
         }
+        // Whole-signal agreement: sum and total variation over every sample.
+        let sum: f64 = lead.samples_mv.iter().map(|&v| f64::from(v)).sum();
+        let tv: f64 = lead
+            .samples_mv
+            .windows(2)
+            .map(|w| f64::from(w[1] - w[0]).abs())
+            .sum();
+        let (want_sum, want_tv) = (
+            data["sum_mv"].as_f64().unwrap(),
+            data["sum_abs_diff_mv"].as_f64().unwrap(),
+        );
+        assert!(
+            (sum - want_sum).abs() <= 1e-3,
+            "{name} {label}: sum {sum} vs {want_sum}"
+        );
+        assert!(
+            (tv - want_tv).abs() <= 1e-3,
+            "{name} {label}: variation {tv} vs {want_tv}"
+        );
         let every = data["every_50th_mv"].as_array().unwrap();
         for (k, v) in every.iter().enumerate() {
             let want = v.as_f64().unwrap();
