@@ -47,7 +47,7 @@ pub fn app_ui(ui: &mut egui::Ui, app: &mut EcgApp) -> Vec<Command> {
                     ui.spinner();
                     ui.label(busy);
                 } else {
-                    ui.label("Open an ECG (File → Open…) or drop a file here.");
+                    ui.label("Open an ECG with File > Open… or drop a file on this window.");
                 }
             });
             return;
@@ -125,6 +125,7 @@ fn toolbar_ui(ui: &mut egui::Ui, app: &EcgApp) -> Vec<Command> {
         }
         if s.layout == Layout::Single {
             let current = StandardLead::ALL[s.single_lead.min(11)];
+            ui.label("Lead");
             egui::ComboBox::from_id_salt("single_lead")
                 .selected_text(current.label())
                 .show_ui(ui, |ui| {
@@ -133,7 +134,9 @@ fn toolbar_ui(ui: &mut egui::Ui, app: &EcgApp) -> Vec<Command> {
                             commands.push(Command::SetSingleLead(i));
                         }
                     }
-                });
+                })
+                .response
+                .widget_info(|| egui::WidgetInfo::labeled(egui::accesskit::Role::ComboBox, true, "Lead"));
         }
         ui.separator();
         ui.label("Speed:");
@@ -165,25 +168,33 @@ fn filters_ui(ui: &mut egui::Ui, f: &FilterSettings) -> Vec<Command> {
     let mut new = *f;
     ui.label("Filters:");
     ui.checkbox(&mut new.baseline_wander, "Baseline");
+    ui.label("Notch");
     egui::ComboBox::from_id_salt("notch")
         .selected_text(match new.notch {
-            Notch::Off => "Notch off",
-            Notch::Hz50 => "50 Hz notch",
-            Notch::Hz60 => "60 Hz notch",
+            Notch::Off => "off",
+            Notch::Hz50 => "50 Hz",
+            Notch::Hz60 => "60 Hz",
         })
+        .width(60.0)
         .show_ui(ui, |ui| {
-            ui.selectable_value(&mut new.notch, Notch::Off, "Notch off");
-            ui.selectable_value(&mut new.notch, Notch::Hz50, "50 Hz notch");
-            ui.selectable_value(&mut new.notch, Notch::Hz60, "60 Hz notch");
-        });
+            ui.selectable_value(&mut new.notch, Notch::Off, "off");
+            ui.selectable_value(&mut new.notch, Notch::Hz50, "50 Hz");
+            ui.selectable_value(&mut new.notch, Notch::Hz60, "60 Hz");
+        })
+        .response
+        .widget_info(|| egui::WidgetInfo::labeled(egui::accesskit::Role::ComboBox, true, "Notch"));
+    ui.label("Low-pass");
     egui::ComboBox::from_id_salt("lowpass")
-        .selected_text(new.lowpass_hz.map_or("Low-pass off".to_string(), |f| format!("Low-pass {f:.0} Hz")))
+        .selected_text(new.lowpass_hz.map_or("off".to_string(), |f| format!("{f:.0} Hz")))
+        .width(60.0)
         .show_ui(ui, |ui| {
-            ui.selectable_value(&mut new.lowpass_hz, None, "Low-pass off");
+            ui.selectable_value(&mut new.lowpass_hz, None, "off");
             for hz in [40.0, 100.0, 150.0] {
-                ui.selectable_value(&mut new.lowpass_hz, Some(hz), format!("Low-pass {hz:.0} Hz"));
+                ui.selectable_value(&mut new.lowpass_hz, Some(hz), format!("{hz:.0} Hz"));
             }
-        });
+        })
+        .response
+        .widget_info(|| egui::WidgetInfo::labeled(egui::accesskit::Role::ComboBox, true, "Low-pass"));
     if new != *f {
         commands.push(Command::SetFilters(new));
     }

@@ -409,7 +409,18 @@ fn read_single(header: &Header, dir: &Path, hea: &Path) -> Result<Leads, FormatE
         } else {
             physical
                 .chunks(spec.samples_per_frame)
-                .map(|c| c.iter().sum::<f32>() / c.len() as f32)
+                .map(|c| {
+                    // Average the valid sub-samples of the frame; NaN only if none is valid.
+                    let (sum, n) = c
+                        .iter()
+                        .filter(|v| v.is_finite())
+                        .fold((0.0f32, 0u32), |(s, n), v| (s + v, n + 1));
+                    if n == 0 {
+                        f32::NAN
+                    } else {
+                        sum / n as f32
+                    }
+                })
                 .collect()
         };
         let name = if spec.description.is_empty() {
@@ -563,7 +574,10 @@ fn decoded_len(format: u32, n_bytes: usize) -> usize {
         24 => n_bytes / 3,
         32 => n_bytes / 4,
         212 => n_bytes * 2 / 3,
-        310 | 311 => n_bytes / 4 * 3,
+        // A trailing partial group holds one sample in 2 bytes (310 and 311) or two in
+        // 3 bytes (311 only).
+        310 => n_bytes / 4 * 3 + usize::from(n_bytes % 4 >= 2),
+        311 => n_bytes / 4 * 3 + (n_bytes % 4).saturating_sub(1),
         _ => 0,
     }
 }
@@ -571,6 +585,17 @@ fn decoded_len(format: u32, n_bytes: usize) -> usize {
 fn sign_extend(v: i64, bits: u32) -> i64 {
     let shift = 64 - bits;
     (v << shift) >> shift
+}
+
+/// `bytes` zero-padded to a multiple of `group` (for a trailing partial sample group).
+fn padded(bytes: &[u8], group: usize) -> std::borrow::Cow<'_, [u8]> {
+    if bytes.len() % group == 0 {
+        std::borrow::Cow::Borrowed(bytes)
+    } else {
+        let mut v = bytes.to_vec();
+        v.resize(bytes.len().div_ceil(group) * group, 0);
+        std::borrow::Cow::Owned(v)
+    }
 }
 
 /// Decode `n` samples of `format` from `bytes` (the caller checked there are enough).
@@ -631,7 +656,7 @@ fn decode(format: u32, bytes: &[u8], n: usize) -> Vec<Option<i64>> {
             }
         }
         310 => {
-            for c in bytes.chunks_exact(4) {
+            for c in padded(bytes, 4).chunks_exact(4) {
                 let w0 = i64::from(u16::from_le_bytes([c[0], c[1]]));
                 let w1 = i64::from(u16::from_le_bytes([c[2], c[3]]));
                 let s0 = (w0 >> 1) & 0x3FF;
@@ -646,7 +671,7 @@ fn decode(format: u32, bytes: &[u8], n: usize) -> Vec<Option<i64>> {
             }
         }
         311 => {
-            for c in bytes.chunks_exact(4) {
+            for c in padded(bytes, 4).chunks_exact(4) {
                 let w = i64::from(u32::from_le_bytes([c[0], c[1], c[2], c[3]]));
                 for s in [w & 0x3FF, (w >> 10) & 0x3FF, (w >> 20) & 0x3FF] {
                     out.push(invalid(sign_extend(s, 10), -512));

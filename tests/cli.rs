@@ -1,0 +1,70 @@
+//! The command line: `analyze --json` on real records and clean failures on bad files.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_ecgscope"))
+}
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn analyze_json_reports_leads_rate_duration_patient_and_source() {
+    let out = bin()
+        .args(["analyze", "--json"])
+        .arg(repo().join("assets/sample/00010_hr.hea"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["leads"].as_array().unwrap().len(), 12);
+    assert_eq!(v["leads"][3], "AVR");
+    assert_eq!(v["sample_rate_hz"], 500.0);
+    assert_eq!(v["duration_s"], 10.0);
+    assert_eq!(v["patient"]["age_years"], 22.0);
+    assert_eq!(v["patient"]["sex"], "female");
+    assert_eq!(v["source"]["format"], "WFDB");
+}
+
+#[test]
+fn analyze_ptbxl_record_from_shared_data() {
+    let rec = repo().join("../shared/data/ptbxl/records500/00000/00010_hr.hea");
+    if !rec.exists() {
+        eprintln!("SKIPPED: ../shared/data is absent");
+        return;
+    }
+    let out = bin().args(["analyze", "--json"]).arg(&rec).output().unwrap();
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["leads"].as_array().unwrap().len(), 12);
+    assert_eq!(v["sample_rate_hz"], 500.0);
+    assert_eq!(v["duration_s"], 10.0);
+}
+
+fn assert_fails_cleanly(path: &Path, want: &str) {
+    let out = bin().args(["analyze", "--json"]).arg(path).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "exit status 2 for {}", path.display());
+    assert!(out.stdout.is_empty());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
+    assert!(err.contains(want), "{err:?} should mention {want:?}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn bad_files_exit_2_with_one_line() {
+    let dir = std::env::temp_dir().join(format!("ecgscope-cli-bad-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    assert_fails_cleanly(&dir.join("nope.hea"), "nope.hea");
+    let junk = dir.join("junk.bin");
+    std::fs::write(&junk, [0u8, 159, 146, 150, 1, 2, 3]).unwrap();
+    assert_fails_cleanly(&junk, "no reader recognises this file");
+    let truncated = dir.join("t.hea");
+    std::fs::write(&truncated, "t 12 500 5000\n".to_string() + &"t.dat 16 1000/mV 16 0 0 0 0 I\n".repeat(12)).unwrap();
+    std::fs::write(dir.join("t.dat"), vec![0u8; 1000]).unwrap();
+    assert_fails_cleanly(&truncated, "promises 5000 samples");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
