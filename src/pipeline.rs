@@ -60,6 +60,7 @@ pub fn display_filtered(rec: &Recording, filters: &FilterSettings) -> Recording 
 pub fn analyze(rec: &Recording, _engine: &Engine) -> Analysis {
     Analysis {
         recording: rec.clone(),
+        measurements: Some(ecgcore::dsp::measurements::measure(rec)),
         ..Analysis::default()
     }
 }

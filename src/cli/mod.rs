@@ -59,6 +59,12 @@ pub enum Verb {
         #[command(flatten)]
         read: ReadArgs,
     },
+    /// Compare measured intervals with LUDB cardiologists' wave boundaries and print the table.
+    ValidateIntervals {
+        /// Folder with the LUDB records and annotations (default ../shared/data/ludb).
+        #[arg(default_value = "../shared/data/ludb")]
+        dir: PathBuf,
+    },
 }
 
 /// Run a verb; `Ok(())` = exit status 0.
@@ -71,5 +77,10 @@ pub fn run(verb: Verb) -> anyhow::Result<()> {
             no_maps,
             read,
         } => analyze::run(&file, json, !no_maps, &read),
+        Verb::ValidateIntervals { dir } => {
+            let table = ecgcore::dsp::validate::validate_ludb(&dir)?;
+            println!("{table}");
+            Ok(())
+        }
     }
 }

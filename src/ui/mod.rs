@@ -8,6 +8,7 @@ pub mod theme;
 
 use crate::app::settings::{FilterSettings, Layout, Notch};
 use crate::app::{Command, EcgApp, Severity};
+use ecgcore::dsp::measurements::Measurements;
 use ecgcore::{Recording, Sex, StandardLead};
 use egui::RichText;
 
@@ -248,6 +249,8 @@ fn study_panel_ui(ui: &mut egui::Ui, app: &EcgApp) -> Vec<Command> {
         ui.label(RichText::new(note).small());
     }
     ui.separator();
+    measurements_ui(ui, study.analysis.as_ref().and_then(|a| a.measurements.as_ref()), app.busy().is_some());
+    ui.separator();
     ui.heading("Display");
     ui.label(format!(
         "{} mm/s · {} mm/mV · {}",
@@ -284,6 +287,50 @@ fn study_panel_ui(ui: &mut egui::Ui, app: &EcgApp) -> Vec<Command> {
         }
     }
     commands
+}
+
+/// Measured intervals and axes ("—" with the reason on hover when not measurable).
+fn measurements_ui(ui: &mut egui::Ui, m: Option<&Measurements>, busy: bool) {
+    ui.heading("Measurements");
+    let Some(m) = m else {
+        ui.label(if busy { "Measuring…" } else { "Not available" });
+        return;
+    };
+    let reason = |key: &str| {
+        m.missing_reasons
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, r)| r.clone())
+    };
+    egui::Grid::new("measurements").num_columns(2).show(ui, |ui| {
+        let rows: [(&str, &str, Option<f32>, &str); 11] = [
+            ("Heart rate", "heart_rate_bpm", m.heart_rate_bpm, "bpm"),
+            ("RR", "rr_ms", m.rr_ms, "ms"),
+            ("PR", "pr_ms", m.pr_ms, "ms"),
+            ("P duration", "p_ms", m.p_ms, "ms"),
+            ("QRS", "qrs_ms", m.qrs_ms, "ms"),
+            ("QT", "qt_ms", m.qt_ms, "ms"),
+            ("QTc Bazett", "qtc_bazett_ms", m.qtc_bazett_ms, "ms"),
+            ("QTc Fridericia", "qtc_fridericia_ms", m.qtc_fridericia_ms, "ms"),
+            ("P axis", "p_axis_deg", m.p_axis_deg, "°"),
+            ("QRS axis", "qrs_axis_deg", m.qrs_axis_deg, "°"),
+            ("T axis", "t_axis_deg", m.t_axis_deg, "°"),
+        ];
+        for (name, key, value, unit) in rows {
+            ui.label(RichText::new(name).weak());
+            match value {
+                Some(v) => {
+                    ui.label(format!("{v:.0} {unit}"));
+                }
+                None => {
+                    let why = reason(key).unwrap_or_else(|| "not measurable".into());
+                    ui.label("—").on_hover_text(why);
+                }
+            }
+            ui.end_row();
+        }
+    });
+    ui.label(RichText::new(format!("{} beats, {} dominant", m.n_beats, m.n_dominant_beats)).small());
 }
 
 fn row(ui: &mut egui::Ui, key: &str, value: &str) {
