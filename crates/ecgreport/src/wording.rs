@@ -1,0 +1,362 @@
+//! The words and numbers printed on the report, as pure functions of the `Analysis`.
+//!
+//! Kept apart from drawing so they can be tested and reused (e.g. by the GUI).
+//! Conventions: durations in whole ms, heart rate in whole bpm, axes in whole degrees,
+//! "—" for a value that is absent, followed by the reason when one is known.
+
+use ecgcore::analysis::{ModelOutput, NormalSpread, PredictedAttributes};
+use ecgcore::dsp::measurements::Measurements;
+use ecgcore::recording::{Recording, Sex};
+
+/// Printed where a value is absent.
+pub const DASH: &str = "—";
+
+/// One printed measurement: label, value text, and why it is absent (if it is).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MeasurementText {
+    pub label: &'static str,
+    pub value: String,
+    pub reason: Option<String>,
+}
+
+fn reason_for(m: &Measurements, field: &str) -> Option<String> {
+    m.missing_reasons
+        .iter()
+        .find(|(k, _)| k == field)
+        .map(|(_, r)| r.clone())
+}
+
+fn rounded(v: Option<f32>, unit: &str) -> Option<String> {
+    v.filter(|x| x.is_finite())
+        .map(|x| format!("{x:.0} {unit}"))
+}
+
+/// The measurements row: HR, PR, QRS, QT, QTc Bazett, QTc Fridericia, P/QRS/T axes.
+pub fn measurement_row(m: &Measurements) -> Vec<MeasurementText> {
+    let item = |label, value: Option<f32>, unit: &str, field: &str| {
+        let text = rounded(value, unit);
+        MeasurementText {
+            label,
+            reason: if text.is_none() {
+                reason_for(m, field)
+            } else {
+                None
+            },
+            value: text.unwrap_or_else(|| DASH.to_string()),
+        }
+    };
+    let axis = |v: Option<f32>| {
+        v.filter(|x| x.is_finite())
+            .map_or_else(|| DASH.to_string(), |x| format!("{x:.0}°"))
+    };
+    let axes_reason = ["p_axis_deg", "qrs_axis_deg", "t_axis_deg"]
+        .iter()
+        .zip([m.p_axis_deg, m.qrs_axis_deg, m.t_axis_deg])
+        .filter(|(_, v)| v.is_none_or(|x| !x.is_finite()))
+        .find_map(|(field, _)| reason_for(m, field));
+    vec![
+        item("HR", m.heart_rate_bpm, "bpm", "heart_rate_bpm"),
+        item("PR", m.pr_ms, "ms", "pr_ms"),
+        item("QRS", m.qrs_ms, "ms", "qrs_ms"),
+        item("QT", m.qt_ms, "ms", "qt_ms"),
+        item("QTc Bazett", m.qtc_bazett_ms, "ms", "qtc_bazett_ms"),
+        item(
+            "QTc Fridericia",
+            m.qtc_fridericia_ms,
+            "ms",
+            "qtc_fridericia_ms",
+        ),
+        MeasurementText {
+            label: "Axes P/QRS/T",
+            value: format!(
+                "{} / {} / {}",
+                axis(m.p_axis_deg),
+                axis(m.qrs_axis_deg),
+                axis(m.t_axis_deg)
+            ),
+            reason: axes_reason,
+        },
+    ]
+}
+
+/// The verdict sentence, e.g. "Outside the range of the 763 normal ECGs the model learned from".
+pub fn verdict(output: &ModelOutput) -> String {
+    let n = if output.n_training_normals > 0 {
+        format!("the {} normal ECGs", output.n_training_normals)
+    } else {
+        "the normal ECGs".to_string()
+    };
+    if output.abnormal {
+        format!("Outside the range of {n} the model learned from")
+    } else {
+        format!("Within the range of {n} the model learned from")
+    }
+}
+
+/// "score 1.83 (threshold 1.20)".
+pub fn score_line(output: &ModelOutput) -> String {
+    format!(
+        "score {} (threshold {})",
+        number(output.score),
+        number(output.threshold)
+    )
+}
+
+/// A score or threshold with three significant digits.
+pub fn number(x: f32) -> String {
+    if !x.is_finite() {
+        return DASH.to_string();
+    }
+    let magnitude = x.abs();
+    if magnitude >= 100.0 {
+        format!("{x:.0}")
+    } else if magnitude >= 10.0 {
+        format!("{x:.1}")
+    } else if magnitude >= 0.1 || magnitude == 0.0 {
+        format!("{x:.2}")
+    } else {
+        format!("{x:.2e}")
+    }
+}
+
+/// One column of the predicted-vs-actual table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AttributeColumn {
+    pub label: &'static str,
+    pub actual: String,
+    pub predicted: String,
+    pub gap: String,
+    /// The gap is larger than normal ECGs show (`normal_spread`).
+    pub flagged: bool,
+}
+
+/// Age, sex, HR, PR, QRS, QT, QTc (Bazett): recorded/measured, predicted, gap.
+pub fn attribute_table(
+    recording: &Recording,
+    measurements: Option<&Measurements>,
+    predicted: Option<&PredictedAttributes>,
+    spread: Option<&NormalSpread>,
+) -> Vec<AttributeColumn> {
+    let numeric = |label: &'static str,
+                   actual: Option<f32>,
+                   pred: Option<f32>,
+                   limit: Option<f32>,
+                   unit: &str| {
+        let actual = actual.filter(|x| x.is_finite());
+        let pred = pred.filter(|x| x.is_finite());
+        let (gap, flagged) = match (actual, pred) {
+            (Some(a), Some(p)) => {
+                let d = p - a;
+                let flagged = limit.is_some_and(|l| l.is_finite() && d.abs() > l);
+                (format!("{d:+.0}"), flagged)
+            }
+            _ => (DASH.to_string(), false),
+        };
+        AttributeColumn {
+            label,
+            actual: actual.map_or_else(|| DASH.to_string(), |a| format!("{a:.0}{unit}")),
+            predicted: pred.map_or_else(|| DASH.to_string(), |p| format!("{p:.0}{unit}")),
+            gap,
+            flagged,
+        }
+    };
+    let m = measurements;
+    let p = predicted;
+    let s = spread;
+    let female_p = p
+        .and_then(|p| p.female_probability)
+        .filter(|x| x.is_finite());
+    let sex_actual = recording.patient.sex;
+    let sex_column = AttributeColumn {
+        label: "Sex",
+        actual: match sex_actual {
+            Some(Sex::Female) => "F".to_string(),
+            Some(Sex::Male) => "M".to_string(),
+            None => DASH.to_string(),
+        },
+        predicted: female_p.map_or_else(
+            || DASH.to_string(),
+            |f| {
+                if f >= 0.5 {
+                    format!("F {:.0}%", f * 100.0)
+                } else {
+                    format!("M {:.0}%", (1.0 - f) * 100.0)
+                }
+            },
+        ),
+        gap: match (sex_actual, female_p) {
+            (Some(sex), Some(f)) => {
+                let predicted_female = f >= 0.5;
+                if predicted_female == (sex == Sex::Female) {
+                    "agrees".to_string()
+                } else {
+                    "differs".to_string()
+                }
+            }
+            _ => DASH.to_string(),
+        },
+        flagged: false,
+    };
+    vec![
+        numeric(
+            "Age (y)",
+            recording.patient.age_years,
+            p.and_then(|p| p.age_years),
+            s.and_then(|s| s.age_years),
+            "",
+        ),
+        sex_column,
+        numeric(
+            "HR (bpm)",
+            m.and_then(|m| m.heart_rate_bpm),
+            p.and_then(|p| p.heart_rate_bpm),
+            s.and_then(|s| s.heart_rate_bpm),
+            "",
+        ),
+        numeric(
+            "PR (ms)",
+            m.and_then(|m| m.pr_ms),
+            p.and_then(|p| p.pr_ms),
+            s.and_then(|s| s.pr_ms),
+            "",
+        ),
+        numeric(
+            "QRS (ms)",
+            m.and_then(|m| m.qrs_ms),
+            p.and_then(|p| p.qrs_ms),
+            s.and_then(|s| s.qrs_ms),
+            "",
+        ),
+        numeric(
+            "QT (ms)",
+            m.and_then(|m| m.qt_ms),
+            p.and_then(|p| p.qt_ms),
+            s.and_then(|s| s.qt_ms),
+            "",
+        ),
+        numeric(
+            "QTcB (ms)",
+            m.and_then(|m| m.qtc_bazett_ms),
+            p.and_then(|p| p.qtc_ms),
+            s.and_then(|s| s.qtc_ms),
+            "",
+        ),
+    ]
+}
+
+/// "56 y" / "over 89 y" (PTB-XL writes 300 for ages over 89) / "—".
+pub fn age_text(age_years: Option<f32>) -> String {
+    match age_years.filter(|a| a.is_finite() && *a >= 0.0) {
+        Some(a) if a > 150.0 => "over 89 y".to_string(),
+        Some(a) => format!("{a:.0} y"),
+        None => "not recorded".to_string(),
+    }
+}
+
+/// "female" / "male" / "not recorded".
+pub fn sex_text(sex: Option<Sex>) -> &'static str {
+    match sex {
+        Some(Sex::Female) => "female",
+        Some(Sex::Male) => "male",
+        None => "not recorded",
+    }
+}
+
+/// Acquisition time as recorded ("2019-03-01 09:17:34"), or "not recorded".
+pub fn acquisition_text(time: Option<&str>) -> String {
+    time.map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map_or_else(|| "not recorded".to_string(), |t| t.replacen('T', " ", 1))
+}
+
+/// Sample rate in Hz without a needless ".0".
+pub fn rate_text(rate_hz: f64) -> String {
+    if !(rate_hz.is_finite() && rate_hz > 0.0) {
+        return "unknown".to_string();
+    }
+    if (rate_hz - rate_hz.round()).abs() < 1e-6 {
+        format!("{rate_hz:.0} Hz")
+    } else {
+        format!("{rate_hz:.2} Hz")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn absent_values_print_a_dash_and_the_reason() {
+        let m = Measurements {
+            heart_rate_bpm: Some(63.4),
+            qrs_ms: Some(92.0),
+            missing_reasons: vec![("pr_ms".into(), "no P waves".into())],
+            ..Measurements::default()
+        };
+        let row = measurement_row(&m);
+        assert_eq!(row[0].value, "63 bpm");
+        assert_eq!(row[1].value, DASH);
+        assert_eq!(row[1].reason.as_deref(), Some("no P waves"));
+        assert_eq!(row[2].value, "92 ms");
+        assert_eq!(row[4].label, "QTc Bazett");
+        assert_eq!(row[5].label, "QTc Fridericia");
+        assert_eq!(row[6].value, "— / — / —");
+    }
+
+    #[test]
+    fn gaps_beyond_the_normal_spread_are_flagged() {
+        let rec = Recording {
+            patient: ecgcore::Patient {
+                age_years: Some(22.0),
+                sex: Some(Sex::Female),
+                ..Default::default()
+            },
+            ..Recording::default()
+        };
+        let m = Measurements {
+            heart_rate_bpm: Some(60.0),
+            ..Default::default()
+        };
+        let p = PredictedAttributes {
+            age_years: Some(51.0),
+            female_probability: Some(0.2),
+            heart_rate_bpm: Some(64.0),
+            ..Default::default()
+        };
+        let s = NormalSpread {
+            age_years: Some(15.0),
+            heart_rate_bpm: Some(10.0),
+            ..Default::default()
+        };
+        let t = attribute_table(&rec, Some(&m), Some(&p), Some(&s));
+        assert_eq!((t[0].gap.as_str(), t[0].flagged), ("+29", true));
+        assert_eq!(
+            (t[1].predicted.as_str(), t[1].gap.as_str()),
+            ("M 80%", "differs")
+        );
+        assert_eq!((t[2].gap.as_str(), t[2].flagged), ("+4", false));
+        assert_eq!(t[3].gap, DASH);
+    }
+
+    #[test]
+    fn numbers_and_words() {
+        assert_eq!(number(1.8349), "1.83");
+        assert_eq!(number(0.0123), "1.23e-2");
+        assert_eq!(number(f32::NAN), DASH);
+        assert_eq!(age_text(Some(300.0)), "over 89 y");
+        assert_eq!(rate_text(500.0), "500 Hz");
+        assert_eq!(
+            acquisition_text(Some("1984-11-09T09:17:34")),
+            "1984-11-09 09:17:34"
+        );
+        let out = ModelOutput {
+            abnormal: true,
+            n_training_normals: 763,
+            ..ModelOutput::default()
+        };
+        assert_eq!(
+            verdict(&out),
+            "Outside the range of the 763 normal ECGs the model learned from"
+        );
+    }
+}

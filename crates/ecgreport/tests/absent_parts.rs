@@ -1,0 +1,108 @@
+//! Every part of the report renders "not available" when the Analysis lacks it, and
+//! missing or derived leads are said so on the page.
+
+mod common;
+
+use common::*;
+use ecgcore::analysis::Analysis;
+use ecgcore::recording::StandardLead;
+use ecgreport::{render_pdf, Paper, ReportOptions};
+
+#[test]
+fn a_bare_recording_renders_with_every_absence_named() {
+    let Some(record) = record_path() else { return };
+    if !have_poppler() {
+        return;
+    }
+    let recording = ecgcore::formats::open(&record).unwrap();
+    let analysis = Analysis {
+        recording,
+        ..Analysis::default()
+    };
+    let options = ReportOptions {
+        include_baseline_page: true,
+        ..ReportOptions::default()
+    };
+    let pdf = render_pdf(&analysis, &options).unwrap();
+    let dir = scratch("bare");
+    let path = dir.join("bare.pdf");
+    std::fs::write(&path, &pdf).unwrap();
+    let text = pdf_text(&path);
+    for needle in [
+        "Measurements not available",
+        "Anomaly model not available",
+        "Predicted attributes: not available",
+        "Baseline method: not available",
+        "Anomaly likelihood (model): not available",
+        "25 mm/s",
+        "10 mm/mV",
+        "Decision support, not a diagnosis.",
+    ] {
+        assert!(text.contains(needle), "lacks {needle:?}:\n{text}");
+    }
+    assert_eq!(text.matches('\u{c}').count(), 2);
+}
+
+#[test]
+fn missing_and_derived_leads_are_labelled_and_gaps_do_not_break_it() {
+    let Some(record) = record_path() else { return };
+    if !have_poppler() {
+        return;
+    }
+    let mut recording = ecgcore::formats::open(&record).unwrap();
+    // Keep I, II and V1–V4 as recorded; derive the limb leads; V5/V6 are missing.
+    recording.leads.retain(|l| {
+        matches!(
+            l.standard,
+            Some(
+                StandardLead::I
+                    | StandardLead::II
+                    | StandardLead::V1
+                    | StandardLead::V2
+                    | StandardLead::V3
+                    | StandardLead::V4
+            )
+        )
+    });
+    recording.derive_missing_limb_leads();
+    // A gap of NaN (as digitized images have) in lead I.
+    if let Some(i) = recording
+        .leads
+        .iter_mut()
+        .find(|l| l.standard == Some(StandardLead::I))
+    {
+        for v in i.samples_mv.iter_mut().skip(300).take(400) {
+            *v = f32::NAN;
+        }
+    }
+    let mut analysis = realistic_analysis(&record);
+    analysis.recording = recording;
+    // A map of the wrong length must not matter.
+    if let Some(a) = analysis.anomaly.as_mut() {
+        a.map[0].truncate(10);
+    }
+    let options = ReportOptions {
+        paper: Paper::Letter,
+        ..ReportOptions::default()
+    };
+    let pdf = render_pdf(&analysis, &options).unwrap();
+    let path = scratch("leads").join("leads.pdf");
+    std::fs::write(&path, &pdf).unwrap();
+    let text = pdf_text(&path);
+    for needle in [
+        "lead V5 not in the file",
+        "lead V6 not in the file",
+        "derived",
+        "missing",
+    ] {
+        assert!(text.contains(needle), "lacks {needle:?}:\n{text}");
+    }
+    assert!(text.matches("derived").count() >= 4, "{text}");
+}
+
+#[test]
+fn an_invalid_recording_is_an_error_not_a_panic() {
+    let analysis = Analysis::default();
+    let err = render_pdf(&analysis, &ReportOptions::default()).unwrap_err();
+    assert!(err.to_string().contains("no leads"), "{err}");
+}
