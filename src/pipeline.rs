@@ -17,6 +17,12 @@ pub struct Engine {
 }
 
 impl Engine {
+    /// The engine with the shipped model when it loads; otherwise measurement only, with
+    /// the reason kept for the user.
+    pub fn load_default() -> Engine {
+        Engine::without_model("the anomaly model is not part of this build yet")
+    }
+
     /// An engine that only measures (no anomaly model).
     pub fn without_model(reason: &str) -> Engine {
         Engine {
@@ -65,13 +71,44 @@ pub fn analyze(rec: &Recording, _engine: &Engine) -> Analysis {
     }
 }
 
-/// Write the PDF report for an analysis.
+/// Report options for an analysis drawn with the given display filters.
+pub fn report_options(
+    analysis: &Analysis,
+    filters: &FilterSettings,
+    paper: ecgreport::Paper,
+    include_baseline: bool,
+) -> ecgreport::ReportOptions {
+    let model_label = analysis.anomaly.as_ref().map_or_else(
+        || "anomaly model not available".to_string(),
+        |o| format!("{} ({})", o.method, o.weights),
+    );
+    ecgreport::ReportOptions {
+        paper,
+        include_baseline_page: include_baseline,
+        filters_label: filters.label(),
+        software_version: crate::VERSION.to_string(),
+        model_label,
+    }
+}
+
+/// The analysis as drawn on paper: traces with the display filters applied.
+pub fn filtered_for_report(analysis: &Analysis, filters: &FilterSettings) -> Analysis {
+    Analysis {
+        recording: display_filtered(&analysis.recording, filters),
+        ..analysis.clone()
+    }
+}
+
+/// Write the PDF report for an analysis (atomically; refuses to replace a file unless
+/// `overwrite`).
 pub fn write_report(
-    _analysis: &Analysis,
-    _filters: &FilterSettings,
+    analysis: &Analysis,
+    filters: &FilterSettings,
     path: &Path,
-    _include_baseline: bool,
-    _overwrite: bool,
+    include_baseline: bool,
+    overwrite: bool,
 ) -> anyhow::Result<()> {
-    Err(anyhow::anyhow!("PDF export is not built into this version")).with_context(|| path.display().to_string())
+    let options = report_options(analysis, filters, ecgreport::Paper::A4, include_baseline);
+    ecgreport::write_pdf(&filtered_for_report(analysis, filters), &options, path, overwrite)
+        .with_context(|| format!("could not write the report {}", path.display()))
 }

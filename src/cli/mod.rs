@@ -3,6 +3,7 @@
 //! file exits with status 2 and one line on stderr.
 
 pub mod analyze;
+pub mod report;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -59,6 +60,24 @@ pub enum Verb {
         #[command(flatten)]
         read: ReadArgs,
     },
+    /// Write the annotated PDF report of a study.
+    Report {
+        file: PathBuf,
+        /// Output PDF.
+        #[arg(short, long)]
+        output: PathBuf,
+        /// Paper size.
+        #[arg(long, default_value = "a4", value_parser = ["a4", "letter"])]
+        paper: String,
+        /// Add a second page with the baseline method side by side.
+        #[arg(long)]
+        baseline: bool,
+        /// Replace OUTPUT if it exists.
+        #[arg(long)]
+        force: bool,
+        #[command(flatten)]
+        read: ReadArgs,
+    },
     /// Compare measured intervals with LUDB cardiologists' wave boundaries and print the table.
     ValidateIntervals {
         /// Folder with the LUDB records and annotations (default ../shared/data/ludb).
@@ -77,6 +96,14 @@ pub fn run(verb: Verb) -> anyhow::Result<()> {
             no_maps,
             read,
         } => analyze::run(&file, json, !no_maps, &read),
+        Verb::Report {
+            file,
+            output,
+            paper,
+            baseline,
+            force,
+            read,
+        } => report::run(&file, &output, &paper, baseline, force, &read),
         Verb::ValidateIntervals { dir } => {
             let table = ecgcore::dsp::validate::validate_ludb(&dir)?;
             println!("{table}");
