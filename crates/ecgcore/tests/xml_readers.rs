@@ -166,6 +166,12 @@ fn aecg_fda_example_metadata_and_findings() {
     );
     let beats = rec.median_beats.as_ref().unwrap();
     assert_eq!(beats.len(), 12);
+    // The strip-wide rhythm annotation is global; per-beat marks are not findings.
+    assert_eq!(
+        rec.device_findings.statements,
+        vec!["Sinus Rhythm".to_string()]
+    );
+    assert!(rec.device_findings.measurements.is_empty());
     // Lead I, first digits "-2 -2 -2 -2 -3" at 2.5 uV/digit.
     let i = rec.lead(StandardLead::I).unwrap();
     assert!((i.samples_mv[0] - (-0.005)).abs() < 1e-7);

@@ -468,9 +468,10 @@ fn measurement_name(code: &str) -> String {
     }
 }
 
-/// Global annotations → measurements and statements; annotations bound to a region of
-/// interest (a `support` element, e.g. per-beat wave marks) are skipped with their
-/// children.
+/// Global annotations → measurements and statements. Skipped with their children:
+/// per-beat and wave-component marks (`MDC_ECG_BEAT*`, `MDC_ECG_WAVC*`) and annotations
+/// whose region of interest names a lead (lead-specific values such as a measurement
+/// matrix). A region bounded only in time (e.g. the rhythm over the whole strip) is global.
 fn collect_findings(set: Node, findings: &mut DeviceFindings) {
     let mut stack: Vec<Node> = children(set, "component")
         .flat_map(|c| children(c, "annotation"))
@@ -480,12 +481,22 @@ fn collect_findings(set: Node, findings: &mut DeviceFindings) {
         if findings.measurements.len() + findings.statements.len() >= MAX_FINDINGS {
             return;
         }
-        if child(ann, "support").is_some() {
-            continue;
-        }
-        let code = child(ann, "code")
+        let code_text = child(ann, "code")
             .and_then(|c| attr_text(c, "code"))
             .unwrap_or_default();
+        if code_text.starts_with("MDC_ECG_BEAT") || code_text.starts_with("MDC_ECG_WAVC") {
+            continue;
+        }
+        let lead_bound = children(ann, "support")
+            .flat_map(|s| children(s, "supportingROI"))
+            .flat_map(|r| children(r, "component"))
+            .flat_map(|c| children(c, "boundary"))
+            .filter_map(|b| child(b, "code").and_then(|c| attr(c, "code")))
+            .any(|c| c.starts_with("MDC_ECG_LEAD"));
+        if lead_bound {
+            continue;
+        }
+        let code = code_text;
         if let Some(value) = child(ann, "value") {
             match attr(value, "type").unwrap_or("") {
                 "PQ" => {
@@ -496,7 +507,10 @@ fn collect_findings(set: Node, findings: &mut DeviceFindings) {
                         } else {
                             format!("{v} {unit}")
                         };
-                        findings.measurements.push((measurement_name(&code), shown));
+                        let entry = (measurement_name(&code), shown);
+                        if !findings.measurements.contains(&entry) {
+                            findings.measurements.push(entry);
+                        }
                     }
                 }
                 "ST" => {
