@@ -65,7 +65,7 @@ impl Default for ReportOptions {
             paper: Paper::A4,
             include_baseline_page: false,
             filters_label: "none".to_string(),
-            software_version: String::new(),
+            software_version: env!("CARGO_PKG_VERSION").to_string(),
             model_label: String::new(),
         }
     }

@@ -144,7 +144,8 @@ fn draw_patient_header(
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .unwrap_or("not recorded");
-    x = canvas.field(x, y, "Patient ID", id, size, theme::INK) + 5.0;
+    let id = fit(canvas, id, size, 60.0);
+    x = canvas.field(x, y, "Patient ID", &id, size, theme::INK) + 5.0;
     x = canvas.field(
         x,
         y,
@@ -195,7 +196,7 @@ fn draw_source_line(canvas: &mut Canvas<'_, '_>, frame: &PageFrame, analysis: &A
         x,
         SOURCE_Y,
         "Source",
-        &format!("{file}{format}"),
+        &fit(canvas, &format!("{file}{format}"), size, 70.0),
         size,
         theme::INK,
     ) + 4.0;
@@ -208,7 +209,7 @@ fn draw_source_line(canvas: &mut Canvas<'_, '_>, frame: &PageFrame, analysis: &A
         x,
         SOURCE_Y,
         "Device",
-        device.unwrap_or("not recorded"),
+        &fit(canvas, device.unwrap_or("not recorded"), size, 50.0),
         size,
         theme::INK,
     ) + 4.0;
@@ -268,18 +269,53 @@ fn draw_measurements(canvas: &mut Canvas<'_, '_>, frame: &PageFrame, analysis: &
         );
         return;
     };
+    let items = wording::measurement_row(m);
+    let reason_size = 6.5;
+    // One shared reason for a row that is entirely absent (e.g. "too few beats").
+    let all_absent = items
+        .iter()
+        .all(|i| i.value.chars().all(|c| c == '—' || c == '/' || c == ' '));
+    let first_reason = items.iter().find_map(|i| i.reason.clone());
+    if all_absent {
+        let reason = first_reason.unwrap_or_else(|| "no reason given".to_string());
+        let end = canvas.field(x0, y, "Measurements", "not measurable", size, theme::INK);
+        let room = frame.grid_right_mm() - end - 2.0;
+        let reason = fit(canvas, &format!("({reason})"), reason_size, room);
+        canvas.text(
+            end + 1.0,
+            y,
+            &reason,
+            TextStyle::new(reason_size, theme::MUTED),
+        );
+        return;
+    }
+    // Share the width left after the values among the reasons.
+    let gap = 4.5;
+    let values_width: f32 = items
+        .iter()
+        .map(|i| {
+            canvas.text_width(&format!("{} ", i.label), size)
+                + canvas.text_width(&i.value, size)
+                + gap
+        })
+        .sum();
+    let n_reasons = items.iter().filter(|i| i.reason.is_some()).count().max(1);
+    let per_reason = (frame.grid_right_mm() - x0 - values_width) / n_reasons as f32 - 1.0;
     let mut x = x0;
-    for item in wording::measurement_row(m) {
+    for item in &items {
         x = canvas.field(x, y, item.label, &item.value, size, theme::INK);
         if let Some(reason) = &item.reason {
-            x = canvas.text(
-                x + 0.8,
-                y,
-                &format!("({reason})"),
-                TextStyle::new(6.5, theme::MUTED),
-            );
+            if per_reason > 6.0 {
+                let reason = fit(canvas, &format!("({reason})"), reason_size, per_reason);
+                x = canvas.text(
+                    x + 0.8,
+                    y,
+                    &reason,
+                    TextStyle::new(reason_size, theme::MUTED),
+                );
+            }
         }
-        x += 4.5;
+        x += gap;
     }
 }
 
@@ -592,7 +628,12 @@ fn draw_footer(
     let rec = &analysis.recording;
     let mut end = canvas.field(x, y1, "Speed", "25 mm/s", size, theme::INK) + 4.0;
     end = canvas.field(end, y1, "Gain", "10 mm/mV", size, theme::INK) + 4.0;
-    let filters = nonempty(&options.filters_label, "none stated");
+    let filters = fit(
+        canvas,
+        &nonempty(&options.filters_label, "none stated"),
+        size,
+        75.0,
+    );
     end = canvas.field(end, y1, "Filters", &filters, size, theme::INK) + 4.0;
     let device_filters = rec
         .provenance
@@ -601,7 +642,8 @@ fn draw_footer(
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .unwrap_or("not stated");
-    end = canvas.field(end, y1, "Device filters", device_filters, size, theme::INK) + 4.0;
+    let device_filters = fit(canvas, device_filters, size, 45.0);
+    end = canvas.field(end, y1, "Device filters", &device_filters, size, theme::INK) + 4.0;
     let duration = rec.duration_s();
     let shown = if duration > f64::from(crate::layout::ROW_SECONDS) + 1e-6 {
         format!("first 10 s of {duration:.1} s")
@@ -618,7 +660,7 @@ fn draw_footer(
         theme::INK,
     );
 
-    let model = nonempty(&options.model_label, DASH);
+    let model = fit(canvas, &nonempty(&options.model_label, DASH), size, 150.0);
     let mut end = canvas.field(x, y2, "Model", &model, size, theme::INK) + 4.0;
     let version = nonempty(&options.software_version, DASH);
     end = canvas.field(

@@ -106,3 +106,65 @@ fn an_invalid_recording_is_an_error_not_a_panic() {
     let err = render_pdf(&analysis, &ReportOptions::default()).unwrap_err();
     assert!(err.to_string().contains("no leads"), "{err}");
 }
+
+#[test]
+fn long_texts_and_absent_measurements_stay_on_the_page() {
+    let Some(record) = record_path() else { return };
+    if !have_poppler() {
+        return;
+    }
+    let mut analysis = realistic_analysis(&record);
+    analysis.recording.patient.id = Some("X".repeat(300));
+    analysis.recording.provenance.device = Some("Device ".repeat(40));
+    if let Some(m) = analysis.measurements.as_mut() {
+        m.pr_ms = None;
+        m.p_ms = None;
+        m.p_axis_deg = None;
+        m.missing_reasons.push((
+            "pr_ms".to_string(),
+            "no consistent P waves (atrial fibrillation or noise) in any lead".to_string(),
+        ));
+        m.missing_reasons
+            .push(("p_axis_deg".to_string(), "no P waves".to_string()));
+    }
+    let options = ReportOptions {
+        paper: Paper::Letter,
+        filters_label: "filter ".repeat(50),
+        model_label: "model ".repeat(60),
+        ..ReportOptions::default()
+    };
+    let pdf = render_pdf(&analysis, &options).unwrap();
+    let path = scratch("long").join("long.pdf");
+    std::fs::write(&path, &pdf).unwrap();
+    // pdftotext -bbox gives every word's box: all must lie inside the page.
+    let out = std::process::Command::new("pdftotext")
+        .arg("-bbox")
+        .arg(&path)
+        .arg("-")
+        .output()
+        .unwrap();
+    let html = String::from_utf8_lossy(&out.stdout);
+    let (w_pt, h_pt) = Paper::Letter.size_pt();
+    let mut words = 0;
+    for line in html.lines().filter(|l| l.contains("<word ")) {
+        let attr = |name: &str| -> f32 {
+            let key = format!("{name}=\"");
+            let start = line.find(&key).unwrap() + key.len();
+            let end = start + line[start..].find('"').unwrap();
+            line[start..end].parse().unwrap()
+        };
+        words += 1;
+        assert!(
+            attr("xMin") >= 0.0 && attr("xMax") <= w_pt,
+            "off the page: {line}"
+        );
+        assert!(
+            attr("yMin") >= 0.0 && attr("yMax") <= h_pt,
+            "off the page: {line}"
+        );
+    }
+    assert!(words > 100);
+    let text = pdf_text(&path);
+    assert!(text.contains("(no consistent P waves"), "{text}");
+    assert!(text.contains("Decision support, not a diagnosis."));
+}
