@@ -491,4 +491,30 @@ mod tests {
             Some("AnnotatedECG")
         );
     }
+
+    #[test]
+    fn helpers_convert_units_dates_and_rates() {
+        assert_eq!(mv_per_unit("uV"), Some(0.001));
+        assert_eq!(mv_per_unit("MICROVOLTS"), Some(0.001));
+        assert_eq!(mv_per_unit("µV"), Some(0.001));
+        assert_eq!(mv_per_unit("mV"), Some(1.0));
+        assert_eq!(mv_per_unit("mmHg"), None);
+        assert_eq!(
+            iso_from_hl7_ts("20021122091000.000").as_deref(),
+            Some("2002-11-22T09:10:00")
+        );
+        assert_eq!(iso_from_hl7_ts("19530508").as_deref(), Some("1953-05-08"));
+        assert_eq!(iso_from_hl7_ts("2002"), None);
+        // 1000 Hz → 500 Hz keeps every other sample of a ramp.
+        let ramp: Vec<f32> = (0..10).map(|i| i as f32).collect();
+        assert_eq!(
+            resample_linear(&ramp, 1000.0, 500.0, 100),
+            vec![0.0, 2.0, 4.0, 6.0, 8.0]
+        );
+        assert_eq!(resample_linear(&ramp, 1000.0, 500.0, 3).len(), 3);
+        let up = resample_linear(&[0.0, 1.0], 1.0, 2.0, 100);
+        assert_eq!(up, vec![0.0, 0.5, 1.0, 1.0]);
+        assert_eq!(decode_base64("AQID\nBA==", 100).unwrap(), vec![1, 2, 3, 4]);
+        assert!(decode_base64("AQIDBA==", 2).is_err());
+    }
 }
