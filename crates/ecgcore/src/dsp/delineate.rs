@@ -31,6 +31,14 @@ pub struct DelineationParams {
     pub t_end_rank: usize,
     /// Least T-wave amplitude (mV) for a lead to vote on the T end.
     pub t_min_amplitude_mv: f32,
+    /// Least T-wave amplitude relative to the largest lead's for a lead to vote.
+    pub t_min_relative: f32,
+    /// Per-lead T ends later than the median T end by more than this (ms) are outliers
+    /// (a U wave or the next P wave taken for the T wave) and do not vote.
+    pub t_outlier_ms: f32,
+    /// Latest T end searched, as a multiple of √RR (s) after the R peak (a generous
+    /// QTc limit), and never beyond 75 % of RR.
+    pub t_search_sqrt_rr: f64,
     /// Least P spatial magnitude (mV) for a P wave to count.
     pub p_min_amplitude_mv: f32,
     /// Mean correlation of single-beat P waves with the median P wave needed to call the
@@ -61,8 +69,11 @@ impl Default for DelineationParams {
             qrs_onset_fraction: 0.05,
             qrs_offset_fraction: 0.05,
             p_fraction: 0.2,
-            t_end_rank: 2,
+            t_end_rank: 1,
             t_min_amplitude_mv: 0.05,
+            t_min_relative: 0.0,
+            t_outlier_ms: 60.0,
+            t_search_sqrt_rr: 0.5,
             p_min_amplitude_mv: 0.03,
             p_min_consistency: 0.4,
             af_rr_irregularity: 0.12,
@@ -88,6 +99,9 @@ pub struct Boundaries {
     pub qrs_offset: Option<usize>,
     pub t_peak: Option<usize>,
     pub t_offset: Option<usize>,
+    /// The T wave had not ended at the end of the search window (QTc ≳ 550 ms, or a U
+    /// wave merging with it): T end left unmeasured.
+    pub t_beyond_window: bool,
 }
 
 fn secs(s: f64, fs: f64) -> usize {
@@ -230,7 +244,10 @@ pub fn delineate(
     } else {
         1.0
     };
-    let t_hi = (r + secs((0.75 * rr_s).clamp(0.3, 0.65), fs)).min(n - 1);
+    let t_search_s = (0.75 * rr_s)
+        .min(params.t_search_sqrt_rr * rr_s.sqrt())
+        .clamp(0.3, 0.65);
+    let t_hi = (r + secs(t_search_s, fs)).min(n - 1);
     let t_lo = qrs_off + secs(0.06, fs);
     let mut t_ends = Vec::new();
     let mut t_peak_best: Option<(f32, usize)> = None;
@@ -279,21 +296,40 @@ pub fn delineate(
                 area(a).total_cmp(&area(c))
             });
             if let Some(te) = te {
-                t_ends.push(t_lo + te);
+                t_ends.push((amp.abs(), t_lo + te));
             }
         }
     }
+    let largest_t = t_ends.iter().map(|e| e.0).fold(0.0_f32, f32::max);
+    let mut t_ends: Vec<usize> = t_ends
+        .into_iter()
+        .filter(|e| e.0 >= params.t_min_relative * largest_t)
+        .map(|e| e.1)
+        .collect();
     if !t_ends.is_empty() {
-        t_ends.sort_unstable_by(|a, c| c.cmp(a));
+        t_ends.sort_unstable();
+        let median_end = t_ends[t_ends.len() / 2] as f64;
+        let limit = median_end + f64::from(params.t_outlier_ms) / 1000.0 * fs;
+        t_ends.retain(|&e| e as f64 <= limit);
+        t_ends.reverse();
         let k = params.t_end_rank.min(t_ends.len() - 1);
-        b.t_offset = Some(t_ends[k]);
+        // An end at the edge of the search window is the window, not the wave: a very
+        // long QT (or a U wave) that we do not measure rather than clip.
+        if t_ends[k] + secs(0.01, fs) < t_hi {
+            b.t_offset = Some(t_ends[k]);
+        } else {
+            b.t_beyond_window = true;
+        }
         b.t_peak = t_peak_best.map(|(_, i)| i);
     }
 
     // ---- P wave: spatial magnitude before the QRS, after the previous T wave.
     let t_rel = b.t_offset.map_or(secs(0.4, fs), |t| t.saturating_sub(r));
     let prev_r = r as f64 - rr_s * fs;
-    let after_prev_t = (prev_r + t_rel as f64).max(0.0) as usize;
+    // The previous beat's T wave ends t_rel after its R, but never later than 55 % of the
+    // RR interval (at fast rates the P wave rides on the end of the T wave).
+    let t_rel = (t_rel as f64).min(0.55 * rr_s * fs);
+    let after_prev_t = (prev_r + t_rel).max(0.0) as usize;
     let p_lo = qrs_on.saturating_sub(secs(0.32, fs)).max(after_prev_t);
     let p_hi = qrs_on.saturating_sub(secs(0.01, fs));
     if p_hi > p_lo + secs(0.06, fs) {
@@ -320,8 +356,20 @@ pub fn delineate(
             b.p_amplitude_mv = Some(amp);
             if amp >= params.p_min_amplitude_mv {
                 let thr = params.p_fraction * amp;
-                let on = (0..pk).rev().find(|&k| vm[k] < thr);
-                let off = (pk..vm.len()).find(|&k| vm[k] < thr);
+                // Within 120 ms of the peak; where the magnitude never falls that low
+                // (a wave runs into the window edge), its lowest point there.
+                let reach = secs(0.12, fs);
+                let lowest =
+                    |range: std::ops::Range<usize>| range.min_by(|&a, &c| vm[a].total_cmp(&vm[c]));
+                let on_lo = pk.saturating_sub(reach);
+                let on = (on_lo..pk)
+                    .rev()
+                    .find(|&k| vm[k] < thr)
+                    .or_else(|| lowest(on_lo..pk));
+                let off_hi = (pk + reach).min(vm.len());
+                let off = (pk..off_hi)
+                    .find(|&k| vm[k] < thr)
+                    .or_else(|| lowest(pk..off_hi));
                 if let (Some(on), Some(off)) = (on, off) {
                     b.p_onset = Some(p_lo + on);
                     b.p_offset = Some(p_lo + off);

@@ -269,7 +269,12 @@ pub fn measure_with(rec: &Recording, params: &DelineationParams) -> Measurements
             m.qtc_fridericia_ms = Some((qt / rr_s.cbrt()) as f32);
         }
         _ => {
-            let reason = "T-wave end not found (flat or low-amplitude T waves?)";
+            let reason = if b.t_beyond_window {
+                "T wave not ended within 0.5·√RR s of the R peak (QTc above about 550 ms, \
+                 or a U wave merging with T): measure by hand"
+            } else {
+                "T-wave end not found (flat or low-amplitude T waves?)"
+            };
             m.missing("qt_ms", reason);
             m.missing("qtc_bazett_ms", reason);
             m.missing("qtc_fridericia_ms", reason);
