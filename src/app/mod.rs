@@ -35,6 +35,9 @@ pub enum Command {
     ShowCalibrationWindow(bool),
     SetOverlay(bool),
     SetOverlayOpacity(f32),
+    SetCompare(bool),
+    /// Scroll the tracing to a lead at a time and highlight it.
+    JumpTo { lead: String, time_s: f64 },
     DismissMessage,
     Quit,
 }
@@ -69,6 +72,8 @@ pub struct EcgApp {
     settings_path: Option<PathBuf>,
     pub study: Option<Study>,
     pub paper: ui::paper::PaperState,
+    /// The baseline's pane in compare mode.
+    pub paper_baseline: ui::paper::PaperState,
     pub message: Option<(Severity, String)>,
     pub show_calibration_window: bool,
     engine: Arc<Engine>,
@@ -96,6 +101,7 @@ impl EcgApp {
             settings_path,
             study: None,
             paper: ui::paper::PaperState::default(),
+            paper_baseline: ui::paper::PaperState::default(),
             message: warning.map(|w| (Severity::Warning, w)),
             show_calibration_window: false,
             engine,
@@ -193,6 +199,10 @@ impl EcgApp {
             Command::ShowCalibrationWindow(show) => self.show_calibration_window = show,
             Command::SetOverlay(on) => self.settings.show_overlay = on,
             Command::SetOverlayOpacity(o) => self.settings.overlay_opacity = o.clamp(0.0, 1.0),
+            Command::SetCompare(on) => self.settings.compare = on,
+            Command::JumpTo { lead, time_s } => {
+                self.paper.jump_to = Some((lead, time_s));
+            }
             Command::DismissMessage => self.message = None,
             Command::Quit => self.quit_requested = true,
         }

@@ -114,6 +114,8 @@ pub struct Settings {
     pub show_overlay: bool,
     /// Overlay opacity 0–1.
     pub overlay_opacity: f32,
+    /// Show our map and the baseline's in two synchronized panes.
+    pub compare: bool,
 }
 
 impl Default for Settings {
@@ -128,6 +130,7 @@ impl Default for Settings {
             recent_files: Vec::new(),
             show_overlay: true,
             overlay_opacity: 0.6,
+            compare: false,
         }
     }
 }

@@ -2,12 +2,14 @@
 //! asked for; the app applies them at the end of the frame. Nothing here does I/O or
 //! inference.
 
+pub mod analysis;
 pub mod layout;
 pub mod paper;
 pub mod theme;
 
 use crate::app::settings::{FilterSettings, Layout, Notch};
 use crate::app::{Command, EcgApp, Severity};
+use ecgcore::analysis::ModelOutput;
 use ecgcore::dsp::measurements::Measurements;
 use ecgcore::{Recording, Sex, StandardLead};
 use egui::RichText;
@@ -53,21 +55,108 @@ pub fn app_ui(ui: &mut egui::Ui, app: &mut EcgApp) -> Vec<Command> {
             });
             return;
         };
-        egui::ScrollArea::both().auto_shrink([false, false]).show(ui, |ui| {
-            paper::paper_ui(
-                ui,
-                &study.display,
-                study.display_generation,
-                &app.settings,
-                None,
-                &mut app.paper,
-            );
-        });
+        let analysis = study.analysis.as_ref();
+        let generation = study.analysis_generation;
+        fn overlay_of(o: Option<&ModelOutput>, generation: u64) -> Option<paper::Overlay<'_>> {
+            o.map(|o| paper::Overlay {
+                leads: &o.leads,
+                maps: &o.map,
+                rate_hz: o.map_rate_hz,
+                generation,
+            })
+        }
+        let ours = overlay_of(analysis.and_then(|a| a.anomaly.as_ref()), generation);
+        let baseline = overlay_of(analysis.and_then(|a| a.baseline.as_ref()), generation.wrapping_add(1 << 40));
+        let compare = app.settings.compare && baseline.is_some();
+        if ours.is_some() {
+            commands.extend(overlay_bar_ui(ui, &app.settings, baseline.is_some()));
+        }
+        egui::ScrollArea::both()
+            .id_salt("tracing")
+            .auto_shrink([false, false])
+            .show(ui, |ui| {
+                if compare {
+                    let name = analysis.and_then(|a| a.anomaly.as_ref()).map_or("", |o| o.method.as_str());
+                    ui.label(RichText::new(format!("Ours: {name}")).strong());
+                }
+                let other = app.paper_baseline.cursor_mm;
+                paper::paper_ui(
+                    ui,
+                    &study.display,
+                    study.display_generation,
+                    &app.settings,
+                    ours.as_ref(),
+                    if compare { other } else { None },
+                    &mut app.paper,
+                );
+                if compare {
+                    let name = analysis.and_then(|a| a.baseline.as_ref()).map_or("", |o| o.method.as_str());
+                    ui.label(RichText::new(format!("Baseline: {name}")).strong());
+                    let other = app.paper.cursor_mm;
+                    paper::paper_ui(
+                        ui,
+                        &study.display,
+                        study.display_generation,
+                        &app.settings,
+                        baseline.as_ref(),
+                        other,
+                        &mut app.paper_baseline,
+                    );
+                }
+            });
     });
     if app.show_calibration_window {
         commands.extend(calibration_window_ui(ui.ctx(), app.settings.screen_calibration));
     }
     commands
+}
+
+/// Overlay controls and the colour legend.
+fn overlay_bar_ui(ui: &mut egui::Ui, s: &crate::app::settings::Settings, has_baseline: bool) -> Vec<Command> {
+    let mut commands = Vec::new();
+    ui.horizontal(|ui| {
+        let mut on = s.show_overlay;
+        if ui.checkbox(&mut on, "Anomaly overlay").changed() {
+            commands.push(Command::SetOverlay(on));
+        }
+        let mut opacity = s.overlay_opacity;
+        ui.label("Opacity");
+        if ui
+            .add(egui::Slider::new(&mut opacity, 0.0..=1.0).show_value(false))
+            .changed()
+        {
+            commands.push(Command::SetOverlayOpacity(opacity));
+        }
+        if has_baseline {
+            let mut compare = s.compare;
+            if ui.toggle_value(&mut compare, "Compare with baseline").changed() {
+                commands.push(Command::SetCompare(compare));
+            }
+        }
+        ui.separator();
+        legend_ui(ui);
+    });
+    commands
+}
+
+/// The likelihood colour ramp with its end labels.
+fn legend_ui(ui: &mut egui::Ui) {
+    ui.label(RichText::new("likelihood 0").small());
+    let (rect, response) = ui.allocate_exact_size(egui::vec2(120.0, 12.0), egui::Sense::hover());
+    let n = 24;
+    for i in 0..n {
+        let p = i as f32 / (n - 1) as f32;
+        let [r, g, b] = ecgreport::likelihood_colour(p);
+        let x0 = rect.min.x + rect.width() * i as f32 / n as f32;
+        let x1 = rect.min.x + rect.width() * (i + 1) as f32 / n as f32;
+        ui.painter().rect_filled(
+            egui::Rect::from_min_max(egui::pos2(x0, rect.min.y), egui::pos2(x1, rect.max.y)),
+            0.0,
+            egui::Color32::from_rgb(r, g, b),
+        );
+    }
+    response.widget_info(|| egui::WidgetInfo::labeled(egui::accesskit::Role::Image, true, "Anomaly likelihood legend"));
+    ui.label(RichText::new("1").small());
 }
 
 fn menu_ui(ui: &mut egui::Ui, app: &EcgApp) -> Vec<Command> {
@@ -249,6 +338,14 @@ fn study_panel_ui(ui: &mut egui::Ui, app: &EcgApp) -> Vec<Command> {
         ui.label(RichText::new(note).small());
     }
     ui.separator();
+    if let Some(a) = &study.analysis {
+        if a.anomaly.is_some() {
+            commands.extend(analysis::analysis_panel_ui(ui, a, app.settings.compare));
+            ui.separator();
+        } else {
+            ui.label(RichText::new(format!("Anomaly model: {}", app.engine().model_status)).small());
+        }
+    }
     measurements_ui(ui, study.analysis.as_ref().and_then(|a| a.measurements.as_ref()), app.busy().is_some());
     ui.separator();
     ui.heading("Display");

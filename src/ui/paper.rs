@@ -22,13 +22,26 @@ const COLUMN_MM: f32 = 0.25;
 /// Overlay column width in paper millimetres.
 const OVERLAY_COLUMN_MM: f32 = 0.5;
 
-/// Per-lead, per-sample anomaly likelihoods to paint (aligned with `Recording::leads`).
+/// Per-lead, per-sample anomaly likelihoods to paint.
 pub struct Overlay<'a> {
-    /// `maps[i]` belongs to `recording.leads[i]`; values in [0, 1].
+    /// Lead names `maps` refer to (matched to the recording's leads by standard lead or name).
+    pub leads: &'a [String],
+    /// `maps[i]` belongs to `leads[i]`; values in [0, 1].
     pub maps: &'a [Vec<f32>],
     pub rate_hz: f64,
     /// Changes whenever `maps` changes (cache key).
     pub generation: u64,
+}
+
+impl Overlay<'_> {
+    /// The map for a recording lead, if the model produced one for it.
+    pub fn map_for(&self, lead: &ecgcore::Lead) -> Option<&[f32]> {
+        let i = self.leads.iter().position(|name| {
+            name == &lead.name
+                || (lead.standard.is_some() && ecgcore::StandardLead::from_name(name) == lead.standard)
+        })?;
+        self.maps.get(i).map(Vec::as_slice)
+    }
 }
 
 /// Caliper end points in paper millimetres.
@@ -102,6 +115,10 @@ pub struct PaperState {
     pub caliper_mode: bool,
     /// Paper point under the pointer (for other panes' cursors).
     pub cursor_mm: Option<Pos2>,
+    /// Scroll to this (lead, time in s) on the next frame and highlight it.
+    pub jump_to: Option<(String, f64)>,
+    /// Highlighted paper rectangle and the time (egui seconds) it fades.
+    highlight: Option<(Rect, f64)>,
     cache: Option<PageCache>,
 }
 
@@ -112,6 +129,7 @@ pub fn paper_ui(
     recording_generation: u64,
     settings: &Settings,
     overlay: Option<&Overlay<'_>>,
+    other_cursor_mm: Option<Pos2>,
     state: &mut PaperState,
 ) {
     let key = CacheKey {
@@ -191,6 +209,36 @@ pub fn paper_ui(
         theme::LABEL,
     );
 
+    // Jump to a finding: scroll there and highlight it for two seconds.
+    if let Some((lead, t)) = state.jump_to.take() {
+        if let Some(r) = find_time(page, &lead, t) {
+            let now = ui.input(|i| i.time);
+            state.highlight = Some((r, now + 2.0));
+            ui.scroll_to_rect(Rect::from_min_max(to_screen(r.min), to_screen(r.max)), Some(egui::Align::Center));
+        }
+    }
+    if let Some((r, until)) = state.highlight {
+        let now = ui.input(|i| i.time);
+        if now < until {
+            painter.rect_stroke(
+                Rect::from_min_max(to_screen(r.min), to_screen(r.max)),
+                2.0,
+                Stroke::new(2.5, theme::CALIPER),
+                egui::StrokeKind::Outside,
+            );
+            ui.ctx().request_repaint_after(std::time::Duration::from_millis(100));
+        } else {
+            state.highlight = None;
+        }
+    }
+    // The other pane's cursor (compare mode), at the same paper position.
+    if let Some(p) = other_cursor_mm {
+        painter.line_segment(
+            [to_screen(Pos2::new(p.x, 0.0)), to_screen(Pos2::new(p.x, page.height_mm))],
+            Stroke::new(1.0, theme::CURSOR),
+        );
+    }
+
     // Hover read-out and shared cursor.
     state.cursor_mm = response.hover_pos().map(to_paper);
     if let Some(p) = state.cursor_mm {
@@ -212,6 +260,30 @@ pub fn paper_ui(
         }
     }
     draw_caliper(&painter, &state.caliper, page, &to_screen, pt_per_mm);
+}
+
+/// Paper rectangle (±0.4 s) showing `lead` at time `t_s`: the segment of that lead if it
+/// covers the time, else the rhythm strip or any segment covering it.
+fn find_time(page: &Page, lead: &str, t_s: f64) -> Option<Rect> {
+    let wanted = ecgcore::StandardLead::from_name(lead);
+    let segments: Vec<&Segment> = page.rows.iter().flat_map(|r| &r.segments).collect();
+    let covers = |s: &&Segment| t_s >= s.t_start_s && t_s < s.t_end_s;
+    let same_lead = |s: &&Segment| {
+        s.lead.label.eq_ignore_ascii_case(lead)
+            || (wanted.is_some() && ecgcore::StandardLead::from_name(&s.lead.label) == wanted)
+    };
+    let seg = segments
+        .iter()
+        .find(|s| covers(s) && same_lead(s))
+        .or_else(|| segments.iter().rev().find(|s| covers(s) && s.t_end_s - s.t_start_s >= 9.9))
+        .or_else(|| segments.iter().find(|s| covers(s)))?;
+    let x = seg.x_mm + ((t_s - seg.t_start_s) as f32) * page.speed_mm_per_s;
+    let half_w = 0.4 * page.speed_mm_per_s;
+    let half_h = 1.4 * page.gain_mm_per_mv;
+    Some(Rect::from_min_max(
+        Pos2::new(x - half_w, seg.baseline_y_mm - half_h),
+        Pos2::new(x + half_w, seg.baseline_y_mm + half_h),
+    ))
 }
 
 fn fmt_num(v: f32) -> String {
@@ -236,7 +308,7 @@ fn hover_text(rec: &Recording, seg: &Segment, t_s: f64, overlay: Option<&Overlay
     }
     if let Some(o) = overlay {
         let j = (t_s * o.rate_hz).round() as usize;
-        if let Some(p) = o.maps.get(i).and_then(|m| m.get(j)) {
+        if let Some(p) = o.map_for(&rec.leads[i]).and_then(|m| m.get(j)) {
             s.push_str(&format!("  anomaly likelihood {p:.2}"));
         }
     }
@@ -271,7 +343,7 @@ fn build_cache(
         let y_of = |v: f32| seg.baseline_y_mm - v * page.gain_mm_per_mv;
         traces.push(decimate(&samples[i0..i1], i0, &x_of, &y_of));
         if let Some(o) = overlay {
-            if let Some(map) = o.maps.get(i) {
+            if let Some(map) = o.map_for(&rec.leads[i]) {
                 let per_col = (f64::from(OVERLAY_COLUMN_MM / page.speed_mm_per_s) * o.rate_hz).max(1.0);
                 let j0 = (seg.t_start_s * o.rate_hz) as usize;
                 let j1 = ((seg.t_end_s * o.rate_hz) as usize).min(map.len());
