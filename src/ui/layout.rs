@@ -250,8 +250,9 @@ mod tests {
     fn segment_lookup_maps_paper_to_time() {
         let p = page(&twelve_lead(), Layout::ThreeByFourRhythm, 50.0, 10.0, 1);
         let y = p.rows[0].baseline_y_mm;
-        let s = p.segment_at(10.0 + 130.0, y).unwrap();
+        assert_eq!(p.pulse_area_mm, 15.0, "0.2 s pulse at 50 mm/s plus 5 mm");
+        let s = p.segment_at(15.0 + 130.0, y).unwrap();
         assert_eq!(s.lead.label, "aVR");
-        assert!((p.time_at(s, 10.0 + 130.0) - 2.6).abs() < 1e-6);
+        assert!((p.time_at(s, 15.0 + 130.0) - 2.6).abs() < 1e-6);
     }
 }
