@@ -295,3 +295,66 @@ fn refuses_to_overwrite_and_writes_atomically() {
     let bytes = render_pdf(&analysis, &options(Paper::Letter, false)).unwrap();
     assert!(bytes.len() < 1024 * 1024);
 }
+
+#[test]
+fn the_trace_itself_is_at_10_mm_per_mv_and_25_mm_per_s() {
+    let Some(record) = record_path() else { return };
+    if !have_poppler() {
+        return;
+    }
+    let analysis = realistic_analysis(&record);
+    let path = scratch("trace").join("r.pdf");
+    write_pdf(&analysis, &options(Paper::A4, false), &path, false).unwrap();
+    let frame = PageFrame::new(Paper::A4);
+    let rec = &analysis.recording;
+    let fs = rec.sample_rate_hz;
+    let lead_ii = &rec.lead(ecgcore::StandardLead::II).unwrap().samples_mv;
+    let shown = &lead_ii[..(10.0 * fs) as usize];
+    let mut sorted = shown.to_vec();
+    sorted.sort_by(f32::total_cmp);
+    let median = sorted[sorted.len() / 2];
+    // The tallest R wave between 1 s and 9 s of the rhythm strip.
+    let (n_peak, v_peak) = shown
+        .iter()
+        .enumerate()
+        .skip(fs as usize)
+        .take(8 * fs as usize)
+        .max_by(|a, b| a.1.total_cmp(b.1))
+        .map(|(i, &v)| (i, v - median))
+        .unwrap();
+    let dpi = 600;
+    let px_per_mm = f64::from(dpi) / 25.4;
+    let x_mm = f64::from(frame.x_of_time_mm((n_peak as f64 / fs) as f32));
+    let baseline_mm = f64::from(frame.row_baseline_mm(3));
+    let (crop_x, crop_y) = (
+        ((x_mm - 1.0) * px_per_mm) as usize,
+        ((baseline_mm - 20.0) * px_per_mm) as usize,
+    );
+    let img = render(
+        &path,
+        1,
+        dpi,
+        Some((
+            crop_x,
+            crop_y,
+            (2.0 * px_per_mm) as usize,
+            (20.0 * px_per_mm) as usize,
+        )),
+        false,
+    );
+    let (top_x, top_y) = (0..img.height)
+        .flat_map(|y| (0..img.width).map(move |x| (x, y)))
+        .find(|&(x, y)| img.pixel(x, y) == [0, 0, 0])
+        .expect("the R wave's ink");
+    let top_mm = (crop_y + top_y) as f64 / px_per_mm;
+    let half_line_mm = 0.11;
+    let height_mm = baseline_mm - top_mm - half_line_mm;
+    let expected_mm = f64::from(v_peak) * 10.0;
+    eprintln!("R wave of {v_peak:.3} mV drawn {height_mm:.3} mm tall (expected {expected_mm:.3})");
+    assert!((height_mm / expected_mm - 1.0).abs() < 0.01);
+    let peak_x_mm = (crop_x + top_x) as f64 / px_per_mm;
+    assert!(
+        (peak_x_mm - x_mm).abs() < 0.15,
+        "R peak at {peak_x_mm} mm, expected {x_mm}"
+    );
+}
