@@ -152,13 +152,23 @@ impl Canvas<'_, '_> {
         self.surface.set_stroke(None);
     }
 
-    pub fn fill_rect(&mut self, x: f32, y: f32, w: f32, h: f32, colour: Rgb) {
+    /// Fill a rectangle with `opacity` in [0, 1].
+    pub fn fill_rect_with_opacity(
+        &mut self,
+        x: f32,
+        y: f32,
+        w: f32,
+        h: f32,
+        colour: Rgb,
+        opacity: f32,
+    ) {
         let Some(path) = rect_path(x, y, w, h) else {
             return;
         };
         self.surface.set_stroke(None);
         self.surface.set_fill(Some(Fill {
             paint: paint_colour(colour).into(),
+            opacity: NormalizedF32::new(opacity.clamp(0.0, 1.0)).unwrap_or(NormalizedF32::ONE),
             ..Fill::default()
         }));
         self.surface.draw_path(&path);

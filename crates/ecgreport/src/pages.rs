@@ -7,7 +7,7 @@
 
 use crate::canvas::{Align, Canvas, TextStyle};
 use crate::colour::{likelihood_colour, theme};
-use crate::ecg::{draw_ecg, BAND_FROM};
+use crate::ecg::{draw_ecg, BAND_FROM, BAND_OPACITY};
 use crate::layout::PageFrame;
 use crate::segments::{most_anomalous_segments, AnomalousSegment};
 use crate::wording::{self, DASH};
@@ -548,12 +548,13 @@ fn draw_segment_row(canvas: &mut Canvas<'_, '_>, x: f32, y: f32, seg: &Anomalous
     let style = TextStyle::new(7.0, theme::INK);
     canvas.text(x, y, &format!("{:.2}–{:.2}", seg.start_s, seg.end_s), style);
     canvas.text(x + 17.0, y, seg.wave.label(), style);
-    canvas.fill_rect(
+    canvas.fill_rect_with_opacity(
         x + 26.0,
         y - 2.2,
         2.4,
         2.4,
         likelihood_colour(seg.peak_likelihood),
+        BAND_OPACITY,
     );
     canvas.text(x + 29.0, y, &format!("{:.2}", seg.peak_likelihood), style);
     let leads = seg.leads.join(", ");
@@ -590,12 +591,14 @@ fn draw_legend(
     let step_w = bar_w / steps as f32;
     for i in 0..steps {
         let p = (i as f32 + 0.5) / steps as f32;
-        canvas.fill_rect(
+        // Same opacity as the bands, so the legend matches what the traces show.
+        canvas.fill_rect_with_opacity(
             x + i as f32 * step_w,
             y,
             step_w + 0.05,
             3.2,
             likelihood_colour(p),
+            BAND_OPACITY,
         );
     }
     canvas.stroke_rect(x, y, bar_w, 3.2, theme::RULE, 0.1);
