@@ -33,6 +33,7 @@ mod text;
 pub mod wording;
 
 pub use colour::likelihood_colour;
+pub use ecg::{BAND_FROM, BAND_OPACITY};
 pub use layout::Paper;
 pub use segments::{most_anomalous_segments, AnomalousSegment, Wave};
 
@@ -166,6 +167,11 @@ pub struct RenderTiming {
 }
 
 /// Render the report `runs` times (at least once) and report the times.
+///
+/// For `ecgscope bench`: build the study's `Analysis` first (reading, dsp and model are
+/// timed separately), then call `bench_render(&analysis, &options, 20)` and print
+/// `median`. `cargo run --release -p ecgreport --example report_bench -- FILE` does the
+/// same with synthetic maps.
 ///
 /// # Errors
 /// As [`render_pdf`].
