@@ -33,6 +33,7 @@ fn sweep() {
                 "trel" => p.t_min_relative = f,
                 "tout" => p.t_outlier_ms = f,
                 "tsq" => p.t_search_sqrt_rr = f64::from(f),
+                "qrank" => p.qrs_lead_rank = Some(f as usize),
                 "tmin" => p.t_min_amplitude_mv = f,
                 "pcons" => p.p_min_consistency = f,
                 "af" => p.af_rr_irregularity = f,
@@ -123,4 +124,22 @@ fn timing_parts() {
         ));
     }
     println!("delineate {:?}", t.elapsed() / n);
+}
+
+#[test]
+#[ignore = "inspect one record: REC=111 cargo test --release -p ecgcore --test ludb_tuning inspect -- --ignored --nocapture"]
+fn inspect() {
+    let id = std::env::var("REC").unwrap_or_else(|_| "1".into());
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join(format!("../../../shared/data/ludb/data/{id}.hea"));
+    let rec = ecgcore::formats::open(&path).unwrap();
+    let m = ecgcore::dsp::measurements::measure(&rec);
+    println!(
+        "{:?}\n{:?}\nbeats {} dominant {} peaks {:?}",
+        m.missing_reasons, m.fiducials, m.n_beats, m.n_dominant_beats, m.r_peaks
+    );
+    println!(
+        "hr {:?} pr {:?} qrs {:?} qt {:?} axes {:?} {:?} {:?}",
+        m.heart_rate_bpm, m.pr_ms, m.qrs_ms, m.qt_ms, m.p_axis_deg, m.qrs_axis_deg, m.t_axis_deg
+    );
 }

@@ -145,7 +145,8 @@ pub fn median_beat(leads: &[&[f32]], peaks: &[usize], sample_rate_hz: f64) -> Op
         .collect();
     let template = pointwise_median(&qrs);
 
-    // 2. Align each beat to the template.
+    // 2. Align each beat to the template (staying inside the recording).
+    let record_len = leads.iter().map(|l| l.len()).max().unwrap_or(0) as isize;
     let width = (2 * qrs_half + 1) as usize;
     let aligned: Vec<usize> = peaks
         .iter()
@@ -154,7 +155,7 @@ pub fn median_beat(leads: &[&[f32]], peaks: &[usize], sample_rate_hz: f64) -> Op
             let mut best = (f32::NEG_INFINITY, p);
             for lag in -max_lag..=max_lag {
                 let c = p + lag;
-                if c < 0 {
+                if c < 0 || c >= record_len {
                     continue;
                 }
                 let mut score = 0.0_f32;

@@ -259,7 +259,10 @@ pub fn measure_with(rec: &Recording, params: &DelineationParams) -> Measurements
     let rr_s = mean_rr / 1000.0;
     match (b.qrs_onset, b.qrs_offset) {
         (Some(on), Some(off)) if off > on => m.qrs_ms = Some(ms((off - on) as f64, fs)),
-        _ => m.missing("qrs_ms", "QRS boundaries not found on the median beat"),
+        _ => m.missing(
+            "qrs_ms",
+            "QRS boundaries not found on the median beat (very wide or paced QRS?)",
+        ),
     }
     match (b.qrs_onset, b.t_offset) {
         (Some(on), Some(t)) if t > on => {
