@@ -79,3 +79,61 @@ fn ludb_intervals_within_tolerance() {
         af.len()
     );
 }
+
+/// The same validation after resampling LUDB to other rates (PTB-XL's 100 Hz, 250 Hz,
+/// 1000 Hz): measurements must hold at any rate the readers deliver. Bounds are looser
+/// at 100 and 250 Hz and were set a little above what was measured on 2026-11-25
+/// (SD PR/QRS/QT: 100 Hz 13.9/11.9/26.8, 250 Hz 13.2/11.5/28.7, 1000 Hz 10.4/11.4/26.4 ms).
+#[test]
+fn ludb_intervals_at_other_sample_rates() {
+    use ecgcore::dsp::delineate::DelineationParams;
+    use ecgcore::dsp::filter::resample;
+    use ecgcore::dsp::validate::{compare, load_ludb};
+    let Some(dir) = ludb_dir() else { return };
+    let (records, failed) = load_ludb(&dir).expect("LUDB loads");
+    for (rate, bounds) in [
+        (
+            100.0,
+            [("PR", 10.0, 14.0), ("QRS", 10.0, 16.0), ("QT", 25.0, 32.0)],
+        ),
+        (
+            250.0,
+            [("PR", 10.0, 15.0), ("QRS", 10.0, 13.0), ("QT", 25.0, 31.0)],
+        ),
+        (
+            1000.0,
+            [("PR", 10.0, 12.0), ("QRS", 10.0, 13.0), ("QT", 25.0, 30.0)],
+        ),
+    ] {
+        let resampled: Vec<_> = records
+            .iter()
+            .cloned()
+            .map(|mut r| {
+                let from = r.recording.sample_rate_hz;
+                for lead in &mut r.recording.leads {
+                    lead.samples_mv = resample(&lead.samples_mv, from, rate);
+                }
+                r.recording.sample_rate_hz = rate;
+                r
+            })
+            .collect();
+        let table = compare(
+            &dir,
+            &resampled,
+            failed.clone(),
+            &DelineationParams::default(),
+        );
+        println!("at {rate} Hz:\n{table}");
+        for (name, mean_bound, sd_bound) in bounds {
+            let row = table.row(name).expect("row");
+            let (mean, sd) = (row.mean_diff.unwrap(), row.sd_diff.unwrap());
+            assert!(mean.abs() <= mean_bound, "{rate} Hz {name}: mean {mean:.1}");
+            assert!(sd <= sd_bound, "{rate} Hz {name}: SD {sd:.1}");
+            assert!(
+                row.n_missing * 10 <= row.n_reference,
+                "{rate} Hz {name}: {} missing",
+                row.n_missing
+            );
+        }
+    }
+}
