@@ -311,7 +311,12 @@ fn read_repbeats(
             .chars()
             .take(40)
             .collect();
-        let text = child(rep, "waveform").and_then(|w| w.text()).unwrap_or("");
+        // 1.04+: <repbeat><waveform>…</waveform></repbeat>; 1.03: the data is the
+        // <repbeat> element's own text.
+        let text = child(rep, "waveform")
+            .and_then(|w| w.text())
+            .or_else(|| rep.text())
+            .unwrap_or("");
         let bytes = xml_util::decode_base64(text, 4 * 1024 * 1024)?;
         let samples: Vec<f32> = bytes
             .chunks_exact(2)
