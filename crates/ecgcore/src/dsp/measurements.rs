@@ -584,6 +584,53 @@ mod tests {
     }
 
     #[test]
+    fn never_panics_on_random_and_extreme_signals() {
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed >> 40) as f32 / (1u64 << 24) as f32 - 0.5
+        };
+        for (k, (fs, len)) in [
+            (500.0, 5000),
+            (100.0, 1000),
+            (1000.0, 3000),
+            (250.0, 600),
+            (500.0, 1001),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let mut leads = Vec::new();
+            for l in 0..12 {
+                let mut x: Vec<f32> = (0..len).map(|_| next()).collect();
+                match (k + l) % 5 {
+                    0 => x.iter_mut().step_by(97).for_each(|v| *v = f32::NAN),
+                    1 => x.iter_mut().step_by(101).for_each(|v| *v = 1e30),
+                    2 => x.iter_mut().step_by(89).for_each(|v| *v = f32::INFINITY),
+                    3 => x.iter_mut().for_each(|v| *v *= 1e-9),
+                    _ => {}
+                }
+                leads.push(Lead::new(StandardLead::ALL[l].label(), x));
+            }
+            let rec = Recording {
+                leads,
+                sample_rate_hz: fs,
+                ..Recording::default()
+            };
+            let m = measure(&rec);
+            // Whatever comes out is finite or absent, never NaN.
+            for v in [m.heart_rate_bpm, m.pr_ms, m.qrs_ms, m.qt_ms, m.qrs_axis_deg]
+                .into_iter()
+                .flatten()
+            {
+                assert!(v.is_finite(), "{v}");
+            }
+        }
+    }
+
+    #[test]
     fn never_panics_on_odd_recordings() {
         let cases = vec![
             Recording::default(),
