@@ -64,6 +64,8 @@ pub struct RecordComparison {
     pub record: String,
     pub ours: [Option<f32>; 5],
     pub reference: [Option<f32>; 5],
+    /// Reference ignoring the single most extreme lead per boundary.
+    pub reference_robust: [Option<f32>; 5],
     /// Rhythm as the header states it ("Sinus rhythm", "Atrial fibrillation", …).
     pub rhythm: Option<String>,
 }
@@ -90,7 +92,12 @@ pub struct IntervalRow {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ValidationTable {
     pub dir: PathBuf,
+    /// Against the standard reference (earliest onset / latest offset over leads).
     pub rows: Vec<IntervalRow>,
+    /// Against the reference that ignores the single most extreme lead per boundary
+    /// (second-earliest onset / second-latest offset): shows how much of the spread comes
+    /// from one lead's marks. Not the standard; reported beside it.
+    pub rows_robust: Vec<IntervalRow>,
     pub records: Vec<RecordComparison>,
     /// Records that could not be read, with the error.
     pub failed: Vec<(String, String)>,
@@ -134,7 +141,7 @@ impl fmt::Display for ValidationTable {
             "mean |d|",
         )?;
         let opt = |v: Option<f32>| v.map_or_else(|| "—".to_string(), |v| format!("{v:.1}"));
-        for r in &self.rows {
+        let row_line = |f: &mut fmt::Formatter<'_>, r: &IntervalRow| {
             writeln!(
                 f,
                 "{:<5} {:<4} {:>6} {:>9} {:>8} {:>6} {:>10} {:>8} {:>9}  {}",
@@ -148,7 +155,19 @@ impl fmt::Display for ValidationTable {
                 opt(r.sd_diff),
                 opt(r.mean_abs_diff),
                 tolerance(r.name)
+            )
+        };
+        for r in &self.rows {
+            row_line(f, r)?;
+        }
+        if !self.rows_robust.is_empty() {
+            writeln!(
+                f,
+                "beside it, against a reference ignoring the single most extreme lead per boundary:"
             )?;
+            for r in &self.rows_robust {
+                row_line(f, r)?;
+            }
         }
         for (rec, err) in &self.failed {
             writeln!(f, "not read: {rec}: {err}")?;
@@ -179,6 +198,17 @@ pub fn reference_intervals(
     base: &Path,
     sample_rate_hz: f64,
 ) -> Result<ReferenceIntervals, FormatError> {
+    Ok(reference_from_waves(
+        &reference_waves(base)?,
+        sample_rate_hz,
+    ))
+}
+
+/// All marked waves of all leads of the record `base` (`base.i` … `base.v6`).
+///
+/// # Errors
+/// When an annotation file cannot be read.
+pub fn reference_waves(base: &Path) -> Result<Vec<Wave>, FormatError> {
     let mut all: Vec<Wave> = Vec::new();
     for ext in LUDB_LEADS {
         let mut p = base.as_os_str().to_owned();
@@ -190,11 +220,27 @@ pub fn reference_intervals(
         }
         all.extend(waves(&read_annotations(&p)?));
     }
-    Ok(reference_from_waves(&all, sample_rate_hz))
+    Ok(all)
 }
 
 /// Reference intervals from the waves of all leads together (see module docs).
 pub fn reference_from_waves(all: &[Wave], fs: f64) -> ReferenceIntervals {
+    reference_from_waves_ranked(all, fs, 0)
+}
+
+/// As [`reference_from_waves`], but per beat the `rank`-th earliest onset and latest
+/// offset across leads (0 = earliest/latest, the standard definition; 1 ignores the one
+/// most extreme lead, which shows how much single-lead marks drive the reference).
+pub fn reference_from_waves_ranked(all: &[Wave], fs: f64, rank: usize) -> ReferenceIntervals {
+    // k-th smallest / largest of a list (the last one when shorter).
+    let kth_min = |mut v: Vec<u64>| -> Option<u64> {
+        v.sort_unstable();
+        v.get(rank.min(v.len().saturating_sub(1))).copied()
+    };
+    let kth_max = |mut v: Vec<u64>| -> Option<u64> {
+        v.sort_unstable_by(|a, b| b.cmp(a));
+        v.get(rank.min(v.len().saturating_sub(1))).copied()
+    };
     let samples = |s: f64| (s * fs).round() as u64;
     let to_ms = |d: u64| (d as f64 / fs * 1000.0) as f32;
     let mut qrs: Vec<&Wave> = all
@@ -204,20 +250,30 @@ pub fn reference_from_waves(all: &[Wave], fs: f64) -> ReferenceIntervals {
     qrs.sort_by_key(|w| w.onset);
     // Cluster QRS marks of different leads into beats (onset, offset, peak, leads): a mark
     // joins the current beat when it overlaps it or peaks within 100 ms of its first peak.
-    let mut beats: Vec<(u64, u64, u64, usize)> = Vec::new();
+    let mut clusters: Vec<(u64, u64, u64, Vec<u64>, Vec<u64>)> = Vec::new();
     for w in qrs {
         let (Some(on), Some(off)) = (w.onset, w.offset) else {
             continue;
         };
-        match beats.last_mut() {
+        match clusters.last_mut() {
             Some(b) if on < b.1 || w.peak <= b.2 + samples(0.1) => {
                 b.0 = b.0.min(on);
                 b.1 = b.1.max(off);
-                b.3 += 1;
+                b.3.push(on);
+                b.4.push(off);
             }
-            _ => beats.push((on, off, w.peak, 1)),
+            _ => clusters.push((on, off, w.peak, vec![on], vec![off])),
         }
     }
+    // (onset, offset, first peak) per beat at the requested rank.
+    let beats: Vec<(u64, u64, u64)> = clusters
+        .into_iter()
+        .map(|c| {
+            let on = kth_min(c.3).unwrap_or(c.0);
+            let off = kth_max(c.4).unwrap_or(c.1);
+            (on, off.max(on), c.2)
+        })
+        .collect();
     let mut pr = Vec::new();
     let mut p = Vec::new();
     let mut qrs_d = Vec::new();
@@ -242,19 +298,20 @@ pub fn reference_from_waves(all: &[Wave], fs: f64) -> ReferenceIntervals {
             })
             .collect();
         if let (Some(pon), Some(poff)) = (
-            ps.iter().filter_map(|w| w.onset).min(),
-            ps.iter().filter_map(|w| w.offset).max(),
+            kth_min(ps.iter().filter_map(|w| w.onset).collect()),
+            kth_max(ps.iter().filter_map(|w| w.offset).collect()),
         ) {
             if pon < on {
                 pr.push(to_ms(on - pon));
                 p.push(to_ms(poff.min(on).saturating_sub(pon)));
             }
         }
-        let t_end = all
-            .iter()
-            .filter(|w| w.kind == WaveKind::T && w.peak > off && w.peak < next_on)
-            .filter_map(|w| w.offset)
-            .max();
+        let t_end = kth_max(
+            all.iter()
+                .filter(|w| w.kind == WaveKind::T && w.peak > off && w.peak < next_on)
+                .filter_map(|w| w.offset)
+                .collect(),
+        );
         if let Some(t) = t_end {
             if t > on {
                 qt.push(to_ms(t - on));
@@ -337,6 +394,8 @@ pub struct LudbRecord {
     pub name: String,
     pub recording: Recording,
     pub reference: ReferenceIntervals,
+    /// Reference ignoring the single most extreme lead per boundary (rank 1).
+    pub reference_robust: ReferenceIntervals,
     pub rhythm: Option<String>,
 }
 
@@ -359,11 +418,12 @@ pub fn load_ludb(dir: &Path) -> Result<(Vec<LudbRecord>, FailedRecords), Validat
             }
         };
         let base = hea.with_extension("");
-        match reference_intervals(&base, recording.sample_rate_hz) {
-            Ok(reference) => records.push(LudbRecord {
+        match reference_waves(&base) {
+            Ok(all) => records.push(LudbRecord {
                 name,
+                reference: reference_from_waves(&all, recording.sample_rate_hz),
+                reference_robust: reference_from_waves_ranked(&all, recording.sample_rate_hz, 1),
                 recording,
-                reference,
                 rhythm: rhythm_from_header(&hea),
             }),
             Err(e) => failed.push((name, e.to_string())),
@@ -385,17 +445,24 @@ pub fn compare(
             record: r.name.clone(),
             ours: ours(&measure_with(&r.recording, params)),
             reference: r.reference.values,
+            reference_robust: r.reference_robust.values,
             rhythm: r.rhythm.clone(),
         })
         .collect();
     let rows = INTERVALS
         .iter()
         .enumerate()
-        .map(|(k, &(name, unit))| summarise(name, unit, k, &records))
+        .map(|(k, &(name, unit))| summarise(name, unit, k, &records, false))
+        .collect();
+    let rows_robust = INTERVALS
+        .iter()
+        .enumerate()
+        .map(|(k, &(name, unit))| summarise(name, unit, k, &records, true))
         .collect();
     ValidationTable {
         dir: dir.to_path_buf(),
         rows,
+        rows_robust,
         records,
         failed,
     }
@@ -415,11 +482,17 @@ fn summarise(
     unit: &'static str,
     k: usize,
     records: &[RecordComparison],
+    robust: bool,
 ) -> IntervalRow {
     let mut diffs = Vec::new();
     let (mut n_reference, mut n_missing, mut n_extra) = (0, 0, 0);
     for r in records {
-        match (r.ours[k], r.reference[k]) {
+        let reference = if robust {
+            r.reference_robust[k]
+        } else {
+            r.reference[k]
+        };
+        match (r.ours[k], reference) {
             (Some(o), Some(f)) => {
                 n_reference += 1;
                 diffs.push(f64::from(o - f));
