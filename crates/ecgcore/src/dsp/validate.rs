@@ -250,7 +250,9 @@ pub fn reference_from_waves_ranked(all: &[Wave], fs: f64, rank: usize) -> Refere
     qrs.sort_by_key(|w| w.onset);
     // Cluster QRS marks of different leads into beats (onset, offset, peak, leads): a mark
     // joins the current beat when it overlaps it or peaks within 100 ms of its first peak.
-    let mut clusters: Vec<(u64, u64, u64, Vec<u64>, Vec<u64>)> = Vec::new();
+    /// (earliest onset, latest offset, first peak, all onsets, all offsets).
+    type Cluster = (u64, u64, u64, Vec<u64>, Vec<u64>);
+    let mut clusters: Vec<Cluster> = Vec::new();
     for w in qrs {
         let (Some(on), Some(off)) = (w.onset, w.offset) else {
             continue;
