@@ -584,6 +584,34 @@ mod tests {
     }
 
     #[test]
+    fn irregular_rhythm_leaves_pr_empty_with_the_af_reason() {
+        use crate::dsp::qrs::tests::synthetic_lead;
+        let fs = 500.0;
+        // Irregularly irregular RR (0.45–1.1 s), as in atrial fibrillation.
+        let rr = [0.62, 0.95, 0.48, 1.1, 0.7, 0.55, 0.88, 0.45, 1.0];
+        let (ii, _) = synthetic_lead(fs, 10.0, &rr, 1.0);
+        let (v1, _) = synthetic_lead(fs, 10.0, &rr, -0.6);
+        let rec = Recording {
+            leads: vec![Lead::new("II", ii), Lead::new("V1", v1)],
+            sample_rate_hz: fs,
+            ..Recording::default()
+        };
+        let m = measure(&rec);
+        assert!(m.rr_irregularity.unwrap() > 0.12);
+        assert!(m.pr_ms.is_none() && m.p_ms.is_none());
+        let reason = m
+            .missing_reasons
+            .iter()
+            .find(|(f, _)| f == "pr_ms")
+            .map(|(_, r)| r.as_str());
+        assert!(
+            reason.is_some_and(|r| r.contains("atrial fibrillation")),
+            "{reason:?}"
+        );
+        assert!(m.qrs_ms.is_some() && m.heart_rate_bpm.is_some());
+    }
+
+    #[test]
     fn never_panics_on_random_and_extreme_signals() {
         let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
         let mut next = || {
