@@ -79,7 +79,7 @@ impl Default for DelineationParams {
             t_outlier_ms: 60.0,
             t_search_sqrt_rr: 0.5,
             p_min_amplitude_mv: 0.03,
-            p_min_consistency: 0.4,
+            p_min_consistency: 0.6,
             af_rr_irregularity: 0.12,
             lowpass_hz: 40.0,
             qrs_onset_shift_ms: -12.0,

@@ -374,11 +374,13 @@ fn p_consistency(leads: &[&[f32]], mb: &MedianBeat, on: usize, off: usize) -> f3
     if hi <= lo + 2 || mb.dominant.is_empty() {
         return 0.0;
     }
+    // Remove the straight line through the segment's ends (baseline drift, T-wave tail).
     let detrend = |seg: &mut [f32]| {
         let n = seg.len();
-        let mean = seg.iter().sum::<f32>() / n as f32;
-        for v in seg.iter_mut() {
-            *v -= mean;
+        let (first, last) = (seg[0], seg[n - 1]);
+        let span = (n - 1).max(1) as f32;
+        for (k, v) in seg.iter_mut().enumerate() {
+            *v -= first + (last - first) * k as f32 / span;
         }
     };
     let mut template = Vec::new();
