@@ -159,3 +159,50 @@ fn inspect() {
         m.heart_rate_bpm, m.pr_ms, m.qrs_ms, m.qt_ms, m.p_axis_deg, m.qrs_axis_deg, m.t_axis_deg
     );
 }
+
+#[test]
+#[ignore = "PTB-XL 100 Hz vs 500 Hz agreement: cargo test --release -p ecgcore --test ludb_tuning -- --ignored --nocapture --exact ptbxl_rates"]
+fn ptbxl_rates() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/ptbxl");
+    let mut diffs: [Vec<f32>; 5] = Default::default();
+    let mut missing = [0usize; 5];
+    for id in 1..=200 {
+        let hr = dir.join(format!("records500/00000/{id:05}_hr.hea"));
+        let lr = dir.join(format!("records100/00000/{id:05}_lr.hea"));
+        let (Ok(a), Ok(b)) = (ecgcore::formats::open(&hr), ecgcore::formats::open(&lr)) else {
+            continue;
+        };
+        let (ma, mb) = (
+            ecgcore::dsp::measurements::measure(&a),
+            ecgcore::dsp::measurements::measure(&b),
+        );
+        let va = [
+            ma.heart_rate_bpm,
+            ma.pr_ms,
+            ma.qrs_ms,
+            ma.qt_ms,
+            ma.qrs_axis_deg,
+        ];
+        let vb = [
+            mb.heart_rate_bpm,
+            mb.pr_ms,
+            mb.qrs_ms,
+            mb.qt_ms,
+            mb.qrs_axis_deg,
+        ];
+        for k in 0..5 {
+            match (va[k], vb[k]) {
+                (Some(x), Some(y)) => diffs[k].push(y - x),
+                (Some(_), None) | (None, Some(_)) => missing[k] += 1,
+                _ => {}
+            }
+        }
+    }
+    for (k, name) in ["HR", "PR", "QRS", "QT", "QRS axis"].iter().enumerate() {
+        let d = &diffs[k];
+        let n = d.len() as f32;
+        let mean = d.iter().sum::<f32>() / n;
+        let sd = (d.iter().map(|v| (v - mean).powi(2)).sum::<f32>() / (n - 1.0)).sqrt();
+        println!("{name}: 100 Hz − 500 Hz mean {mean:.1} SD {sd:.1} (n {}, measured at one rate only {})", d.len(), missing[k]);
+    }
+}

@@ -61,6 +61,10 @@ pub struct DelineationParams {
     pub p_onset_shift_ms: f32,
     pub p_offset_shift_ms: f32,
     pub t_end_shift_ms: f32,
+    /// Widening of the QRS on each side at 100 Hz (ms), removed as `w·(100/fs)²`.
+    pub qrs_widening_ms_at_100_hz: f64,
+    /// How much earlier the P onset is found at 100 Hz (ms), removed as `w·(100/fs)²`.
+    pub p_onset_early_ms_at_100_hz: f64,
 }
 
 impl Default for DelineationParams {
@@ -82,11 +86,13 @@ impl Default for DelineationParams {
             p_min_consistency: 0.6,
             af_rr_irregularity: 0.12,
             lowpass_hz: 40.0,
-            qrs_onset_shift_ms: -12.0,
+            qrs_onset_shift_ms: -14.0,
             qrs_offset_shift_ms: 13.0,
-            p_onset_shift_ms: -14.0,
-            p_offset_shift_ms: 13.0,
+            p_onset_shift_ms: -16.0,
+            p_offset_shift_ms: 11.0,
             t_end_shift_ms: 7.0,
+            qrs_widening_ms_at_100_hz: 3.8,
+            p_onset_early_ms_at_100_hz: 7.7,
         }
     }
 }
@@ -106,6 +112,18 @@ pub struct Boundaries {
     /// The T wave had not ended at the end of the search window (QTc ≳ 550 ms, or a U
     /// wave merging with it): T end left unmeasured.
     pub t_beyond_window: bool,
+    /// The same boundaries in fractional samples (intervals are computed from these).
+    pub exact: ExactPositions,
+}
+
+/// Boundaries in fractional sample positions within the median beat.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct ExactPositions {
+    pub p_onset: Option<f64>,
+    pub p_offset: Option<f64>,
+    pub qrs_onset: Option<f64>,
+    pub qrs_offset: Option<f64>,
+    pub t_offset: Option<f64>,
 }
 
 fn secs(s: f64, fs: f64) -> usize {
@@ -350,15 +368,32 @@ pub fn delineate(
             }
         }
     }
-    let shift = |i: Option<usize>, shift_ms: f32| -> Option<usize> {
+    // Constant corrections, kept in fractional samples so that intervals do not depend
+    // on how a shift rounds at the recording's rate; the indices are rounded for drawing.
+    let shift = |i: Option<usize>, shift_ms: f32| -> Option<f64> {
         let moved = i? as f64 + f64::from(shift_ms) / 1000.0 * fs;
-        Some(moved.round().clamp(0.0, (n - 1) as f64) as usize)
+        Some(moved.clamp(0.0, (n - 1) as f64))
     };
-    b.qrs_onset = shift(b.qrs_onset, params.qrs_onset_shift_ms);
-    b.qrs_offset = shift(b.qrs_offset, params.qrs_offset_shift_ms);
-    b.p_onset = shift(b.p_onset, params.p_onset_shift_ms);
-    b.p_offset = shift(b.p_offset, params.p_offset_shift_ms);
-    b.t_offset = shift(b.t_offset, params.t_end_shift_ms);
+    // At low rates the anti-alias and measurement low-passes widen the QRS; it shrinks
+    // with the square of the sampling step (fitted: LUDB resampled to 100/250/1000 Hz).
+    let rate_ms = (params.qrs_widening_ms_at_100_hz * (100.0 / fs).powi(2)) as f32;
+    b.exact = ExactPositions {
+        p_onset: shift(
+            b.p_onset,
+            params.p_onset_shift_ms
+                + (params.p_onset_early_ms_at_100_hz * (100.0 / fs).powi(2)) as f32,
+        ),
+        p_offset: shift(b.p_offset, params.p_offset_shift_ms),
+        qrs_onset: shift(b.qrs_onset, params.qrs_onset_shift_ms + rate_ms),
+        qrs_offset: shift(b.qrs_offset, params.qrs_offset_shift_ms - rate_ms),
+        t_offset: shift(b.t_offset, params.t_end_shift_ms),
+    };
+    let round = |x: Option<f64>| x.map(|v| v.round() as usize);
+    b.p_onset = round(b.exact.p_onset);
+    b.p_offset = round(b.exact.p_offset);
+    b.qrs_onset = round(b.exact.qrs_onset);
+    b.qrs_offset = round(b.exact.qrs_offset);
+    b.t_offset = round(b.exact.t_offset);
     b
 }
 
@@ -397,7 +432,15 @@ fn qrs_crossings(
     let mut i = peak_i;
     while i > start_limit + hold {
         if (i - hold..=i).all(|k| sv[k] < thr_on) {
-            qrs_on = Some(i);
+            // The crossing lies between i and i + 1: the nearer sample (unbiased at
+            // coarse rates, where always taking i would widen the QRS by half a step).
+            let (below, above) = (sv[i], sv[i + 1]);
+            let frac = if above > below {
+                (thr_on - below) / (above - below)
+            } else {
+                0.0
+            };
+            qrs_on = Some(if frac > 0.5 { i + 1 } else { i });
             break;
         }
         i -= 1;
@@ -407,7 +450,13 @@ fn qrs_crossings(
     let mut i = peak_i;
     while i + hold < end_limit {
         if (i..=i + hold).all(|k| sv[k] < thr_off) {
-            qrs_off = Some(i);
+            let (below, above) = (sv[i], sv[i.saturating_sub(1)]);
+            let frac = if above > below {
+                (thr_off - below) / (above - below)
+            } else {
+                0.0
+            };
+            qrs_off = Some(if frac > 0.5 { i.saturating_sub(1) } else { i });
             break;
         }
         i += 1;

@@ -257,16 +257,17 @@ pub fn measure_with(rec: &Recording, params: &DelineationParams) -> Measurements
 
     // Intervals.
     let rr_s = mean_rr / 1000.0;
-    match (b.qrs_onset, b.qrs_offset) {
-        (Some(on), Some(off)) if off > on => m.qrs_ms = Some(ms((off - on) as f64, fs)),
+    let e = b.exact;
+    match (e.qrs_onset, e.qrs_offset) {
+        (Some(on), Some(off)) if off > on => m.qrs_ms = Some(ms(off - on, fs)),
         _ => m.missing(
             "qrs_ms",
             "QRS boundaries not found on the median beat (very wide or paced QRS?)",
         ),
     }
-    match (b.qrs_onset, b.t_offset) {
+    match (e.qrs_onset, e.t_offset) {
         (Some(on), Some(t)) if t > on => {
-            let qt = f64::from(ms((t - on) as f64, fs));
+            let qt = f64::from(ms(t - on, fs));
             m.qt_ms = Some(qt as f32);
             m.qtc_bazett_ms = Some((qt / rr_s.sqrt()) as f32);
             m.qtc_fridericia_ms = Some((qt / rr_s.cbrt()) as f32);
@@ -292,10 +293,10 @@ pub fn measure_with(rec: &Recording, params: &DelineationParams) -> Measurements
     } else {
         "no consistent P waves (atrial fibrillation or flutter?)"
     };
-    match (p_consistent, b.p_onset, b.p_offset, b.qrs_onset) {
+    match (p_consistent, e.p_onset, e.p_offset, e.qrs_onset) {
         (true, Some(pon), Some(poff), Some(qon)) if poff > pon && qon > pon => {
-            m.pr_ms = Some(ms((qon - pon) as f64, fs));
-            m.p_ms = Some(ms((poff - pon) as f64, fs));
+            m.pr_ms = Some(ms(qon - pon, fs));
+            m.p_ms = Some(ms(poff - pon, fs));
         }
         _ => {
             m.missing("pr_ms", p_reason);
