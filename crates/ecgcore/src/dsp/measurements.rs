@@ -359,17 +359,17 @@ pub fn measure_with(rec: &Recording, params: &DelineationParams) -> Measurements
 /// Mean wall-clock time of one [`measure`] call over `iterations` runs (at least one),
 /// for `ecgscope bench` (benchmarks, never timed tests).
 pub fn time_measure(rec: &Recording, iterations: usize) -> std::time::Duration {
-    let iterations = iterations.max(1);
+    let iterations = u32::try_from(iterations).unwrap_or(u32::MAX).max(1);
     let start = std::time::Instant::now();
     for _ in 0..iterations {
         std::hint::black_box(measure(std::hint::black_box(rec)));
     }
-    start.elapsed() / iterations as u32
+    start.elapsed() / iterations
 }
 
 /// Mean correlation of each dominant beat's P segment (all leads) with the median beat's.
 fn p_consistency(leads: &[&[f32]], mb: &MedianBeat, on: usize, off: usize) -> f32 {
-    let pad = (off - on) / 4;
+    let pad = off.saturating_sub(on) / 4;
     let lo = on.saturating_sub(pad);
     let hi = (off + pad).min(mb.len().saturating_sub(1));
     if hi <= lo + 2 || mb.dominant.is_empty() {
