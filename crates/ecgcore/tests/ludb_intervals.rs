@@ -18,13 +18,13 @@ fn ludb_dir() -> Option<PathBuf> {
 }
 
 /// (name, |mean diff| bound, SD bound). The mean bounds are the IEC 60601-2-25 style
-/// tolerances of issue 3 (±10 ms PR/QRS, ±25 ms QT) and are met, as is the QT SD target
-/// (30 ms). The PR and QRS SD targets (10 ms) are NOT met yet: measured on 2026-11-25
-/// were PR 10.3 and QRS 11.4 ms (QT 26.3 ms, HR 2.1 bpm); their bounds below are
-/// regression bounds a little worse than that, not the standard. Tighten as it improves.
+/// tolerances of issue 3 (±10 ms PR/QRS, ±25 ms QT) and are met, as are the PR and QT SD
+/// targets (10 and 30 ms). The QRS SD target (10 ms) is NOT met yet: measured on
+/// 2026-11-25 were SD PR 8.8, QRS 11.9, QT 26.5 ms (HR 2.1 bpm); the QRS SD bound below
+/// is a regression bound a little worse than that, not the standard.
 const BOUNDS: [(&str, f32, f32); 4] = [
     ("HR", 2.0, 3.0),
-    ("PR", 10.0, 12.0),
+    ("PR", 10.0, 10.0),
     ("QRS", 10.0, 13.0),
     ("QT", 25.0, 30.0),
 ];
@@ -83,8 +83,8 @@ fn ludb_intervals_within_tolerance() {
 /// The same validation after resampling LUDB to other rates (PTB-XL's 100 Hz, 250 Hz,
 /// 1000 Hz): measurements must hold at any rate the readers deliver. Bounds are looser
 /// at 100 and 250 Hz and were set a little above what was measured on 2026-11-25
-/// (mean / SD, ms: 100 Hz PR 0.2/13.6, QRS −0.3/11.6, QT 0.3/25.6; 250 Hz PR 0.2/12.8,
-/// QRS 0.3/11.4, QT −1.2/28.5; 1000 Hz PR −0.8/10.2, QRS 0.0/11.4, QT 1.6/26.3).
+/// (mean / SD, ms: 100 Hz PR 2.5/12.5, QRS −1.1/12.3, QT −2.6/27.1; 250 Hz PR 0.1/9.3,
+/// QRS 0.8/12.1, QT −2.3/29.2; 1000 Hz PR −0.8/9.0, QRS 0.7/11.8, QT 0.3/26.5).
 #[test]
 fn ludb_intervals_at_other_sample_rates() {
     use ecgcore::dsp::delineate::DelineationParams;
@@ -95,15 +95,15 @@ fn ludb_intervals_at_other_sample_rates() {
     for (rate, bounds) in [
         (
             100.0,
-            [("PR", 10.0, 14.0), ("QRS", 10.0, 16.0), ("QT", 25.0, 32.0)],
+            [("PR", 10.0, 14.0), ("QRS", 10.0, 14.0), ("QT", 25.0, 30.0)],
         ),
         (
             250.0,
-            [("PR", 10.0, 15.0), ("QRS", 10.0, 13.0), ("QT", 25.0, 31.0)],
+            [("PR", 10.0, 11.0), ("QRS", 10.0, 13.0), ("QT", 25.0, 31.0)],
         ),
         (
             1000.0,
-            [("PR", 10.0, 12.0), ("QRS", 10.0, 13.0), ("QT", 25.0, 30.0)],
+            [("PR", 10.0, 10.0), ("QRS", 10.0, 13.0), ("QT", 25.0, 30.0)],
         ),
     ] {
         let resampled: Vec<_> = records

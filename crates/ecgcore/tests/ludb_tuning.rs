@@ -34,6 +34,7 @@ fn sweep() {
                 "tout" => p.t_outlier_ms = f,
                 "tsq" => p.t_search_sqrt_rr = f64::from(f),
                 "qrank" => p.qrs_lead_rank = Some(f as usize),
+                "eq" => p.qrs_lead_equalise = f,
                 "tmin" => p.t_min_amplitude_mv = f,
                 "pcons" => p.p_min_consistency = f,
                 "af" => p.af_rr_irregularity = f,

@@ -27,6 +27,9 @@ pub struct DelineationParams {
     /// `None`: QRS boundaries on the spatial velocity. `Some(k)`: per lead, then the
     /// k-th earliest onset / latest offset (0 = earliest / latest).
     pub qrs_lead_rank: Option<usize>,
+    /// Lead weighting in the spatial velocity: 0 = slopes in mV/s as recorded, 1 = each
+    /// lead scaled to the same QRS slope (see `spatial_velocity`).
+    pub qrs_lead_equalise: f32,
     /// P onset/offset threshold as a fraction of the P spatial-magnitude peak.
     pub p_fraction: f32,
     /// Which late order statistic of per-lead T ends is the global T end: 0 = latest,
@@ -73,9 +76,10 @@ impl Default for DelineationParams {
     /// `ludb_intervals` integration test for the resulting table.
     fn default() -> Self {
         DelineationParams {
-            qrs_onset_fraction: 0.05,
+            qrs_onset_fraction: 0.1,
             qrs_offset_fraction: 0.05,
             qrs_lead_rank: None,
+            qrs_lead_equalise: 0.0,
             p_fraction: 0.2,
             t_end_rank: 1,
             t_min_amplitude_mv: 0.05,
@@ -86,11 +90,11 @@ impl Default for DelineationParams {
             p_min_consistency: 0.6,
             af_rr_irregularity: 0.12,
             lowpass_hz: 40.0,
-            qrs_onset_shift_ms: -14.0,
+            qrs_onset_shift_ms: -20.0,
             qrs_offset_shift_ms: 13.0,
-            p_onset_shift_ms: -16.0,
+            p_onset_shift_ms: -18.0,
             p_offset_shift_ms: 11.0,
-            t_end_shift_ms: 7.0,
+            t_end_shift_ms: 5.0,
             qrs_widening_ms_at_100_hz: 3.8,
             p_onset_early_ms_at_100_hz: 7.7,
         }
@@ -159,12 +163,33 @@ fn finite(x: &[f32]) -> Vec<f32> {
 }
 
 /// Spatial velocity Σ_l |x_l[i+1] − x_l[i−1]| / 2 · fs (mV/s).
-fn spatial_velocity(leads: &[Vec<f32>], fs: f64) -> Vec<f32> {
+///
+/// With `equalise > 0`, each lead's slope is divided by its largest slope within ±60 ms
+/// of `r` raised to `equalise` (1 = every lead votes equally, 0 = mV/s as recorded);
+/// leads below 5 % of the steepest are left out.
+fn spatial_velocity(leads: &[Vec<f32>], fs: f64, r: usize, equalise: f32) -> Vec<f32> {
     let n = leads.first().map_or(0, Vec::len);
     let mut sv = vec![0.0_f32; n];
-    for lead in leads {
+    let lo = r.saturating_sub(secs(0.06, fs));
+    let hi = (r + secs(0.06, fs) + 1).min(n.saturating_sub(1));
+    let peak_slope = |lead: &Vec<f32>| -> f32 {
+        (lo.max(1)..hi)
+            .map(|i| (lead[i + 1] - lead[i - 1]).abs())
+            .fold(0.0, f32::max)
+    };
+    let peaks: Vec<f32> = leads.iter().map(peak_slope).collect();
+    let steepest = peaks.iter().copied().fold(0.0_f32, f32::max);
+    for (lead, &peak) in leads.iter().zip(&peaks) {
+        let weight = if equalise > 0.0 {
+            if peak <= 0.05 * steepest || peak <= 0.0 {
+                continue;
+            }
+            (steepest / peak).powf(equalise)
+        } else {
+            1.0
+        };
         for i in 1..n.saturating_sub(1) {
-            sv[i] += (lead[i + 1] - lead[i - 1]).abs();
+            sv[i] += weight * (lead[i + 1] - lead[i - 1]).abs();
         }
     }
     let scale = (fs / 2.0) as f32;
@@ -206,7 +231,10 @@ pub fn delineate(
     let (qrs_on, qrs_off) = if params.qrs_lead_rank.is_some() {
         per_lead_qrs(&leads, r, fs, params)
     } else {
-        let sv = smooth(&spatial_velocity(&leads, fs), secs(0.01, fs).max(1));
+        let sv = smooth(
+            &spatial_velocity(&leads, fs, r, params.qrs_lead_equalise),
+            secs(0.01, fs).max(1),
+        );
         match qrs_crossings(&sv, r, fs, params) {
             Some((on, off, _)) => (on, off),
             None => return b,
