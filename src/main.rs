@@ -67,7 +67,9 @@ fn run_gui(file: Option<PathBuf>) -> anyhow::Result<()> {
         "ecgscope",
         options,
         Box::new(move |_cc| {
-            Ok(Box::new(EcgApp::new(settings, settings_path, engine, open, warning)))
+            let mut app = EcgApp::new(settings, settings_path, engine, open, warning);
+            app.exit_when_analysed = std::env::var_os("ECGSCOPE_EXIT_WHEN_ANALYSED").is_some();
+            Ok(Box::new(app))
         }),
     )
     .map_err(|e| anyhow::anyhow!("could not start the window: {e}"))

@@ -23,6 +23,11 @@ impl Engine {
         Engine::without_model("the anomaly model is not part of this build yet")
     }
 
+    /// "cpu", "cuda:0" or "none" (no model).
+    pub fn device_label(&self) -> String {
+        "none".to_string()
+    }
+
     /// An engine that only measures (no anomaly model).
     pub fn without_model(reason: &str) -> Engine {
         Engine {
@@ -69,6 +74,11 @@ pub fn analyze(rec: &Recording, _engine: &Engine) -> Analysis {
         measurements: Some(ecgcore::dsp::measurements::measure(rec)),
         ..Analysis::default()
     }
+}
+
+/// Time the model alone (ours + baseline) on a recording, when a model is loaded.
+pub fn time_model(_rec: &Recording, _engine: &Engine, _runs: usize) -> Option<crate::cli::bench::Timing> {
+    None
 }
 
 /// Report options for an analysis drawn with the given display filters.

@@ -84,6 +84,9 @@ pub struct EcgApp {
     export_dialog: Option<Job<Option<PathBuf>>>,
     generation: u64,
     quit_requested: bool,
+    /// Close the window once the first frame with the analysed study is drawn (used by
+    /// `ecgscope bench` to time cold start to an analysed first frame).
+    pub exit_when_analysed: bool,
 }
 
 impl EcgApp {
@@ -111,6 +114,7 @@ impl EcgApp {
             export_dialog: None,
             generation: 0,
             quit_requested: false,
+            exit_when_analysed: false,
         };
         if let Some(path) = open {
             app.apply(Command::Open(path));
@@ -342,6 +346,11 @@ impl EcgApp {
         }
         if self.busy().is_some() || self.dialog.is_some() || self.export_dialog.is_some() {
             ui.ctx().request_repaint_after(std::time::Duration::from_millis(50));
+        }
+        if self.exit_when_analysed && self.study.as_ref().is_some_and(|s| s.analysis.is_some()) {
+            // This frame shows the analysed study; close after it is presented.
+            self.quit_requested = true;
+            ui.ctx().request_repaint();
         }
         if self.quit_requested {
             ui.ctx().send_viewport_cmd(egui::ViewportCommand::Close);

@@ -3,6 +3,7 @@
 //! file exits with status 2 and one line on stderr.
 
 pub mod analyze;
+pub mod bench;
 pub mod report;
 
 use clap::{Parser, Subcommand};
@@ -78,6 +79,17 @@ pub enum Verb {
         #[command(flatten)]
         read: ReadArgs,
     },
+    /// Measure speed and memory (the figures the README quotes).
+    Bench {
+        /// Study to analyse (default: the built-in sample).
+        #[arg(default_value = "assets/sample/00010_hr.hea")]
+        file: PathBuf,
+        #[arg(long)]
+        json: bool,
+        /// Repetitions per timing.
+        #[arg(long, default_value_t = 30)]
+        runs: usize,
+    },
     /// Compare measured intervals with LUDB cardiologists' wave boundaries and print the table.
     ValidateIntervals {
         /// Folder with the LUDB records and annotations (default ../shared/data/ludb).
@@ -104,6 +116,7 @@ pub fn run(verb: Verb) -> anyhow::Result<()> {
             force,
             read,
         } => report::run(&file, &output, &paper, baseline, force, &read),
+        Verb::Bench { file, json, runs } => bench::run(&file, json, runs),
         Verb::ValidateIntervals { dir } => {
             let table = ecgcore::dsp::validate::validate_ludb(&dir)?;
             println!("{table}");
