@@ -54,7 +54,8 @@ fn run_gui(file: Option<PathBuf>) -> anyhow::Result<()> {
             None
         }
     });
-    let engine = Arc::new(Engine::without_model("not loaded"));
+    // Loaded lazily by the first analysis, on its background thread.
+    let engine = Arc::new(Engine::load_default());
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title("ecgscope")

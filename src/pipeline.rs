@@ -7,33 +7,110 @@ use ecgcore::analysis::Analysis;
 use ecgcore::dsp::filter;
 use ecgcore::formats::{self, OpenOptions};
 use ecgcore::Recording;
-use std::path::Path;
+use ecgmodel::Analyzer;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
 
-/// The model side of the analysis. `None` model = the viewer still works without it.
-#[derive(Default)]
+/// The model side of the analysis: the shipped weights, loaded lazily on first use (from
+/// a background thread in the GUI), CUDA when available unless a device is forced. Without
+/// weights the viewer still opens and measures studies, and says why the model is absent.
 pub struct Engine {
-    /// Why the model is not available (shown to the user), when it is not.
+    models_dir: Option<PathBuf>,
+    device: Option<tch::Device>,
+    analyzer: OnceLock<Result<Mutex<Analyzer>, String>>,
+    /// Shown to the user when the model is not available.
     pub model_status: String,
 }
 
+impl Default for Engine {
+    fn default() -> Engine {
+        Engine::without_model("no model loaded")
+    }
+}
+
 impl Engine {
-    /// The engine with the shipped model when it loads; otherwise measurement only, with
-    /// the reason kept for the user.
+    /// The engine with the shipped weights (found next to the binary, in the working
+    /// folder, or in the installed package), on CUDA when available.
     pub fn load_default() -> Engine {
-        Engine::without_model("the anomaly model is not part of this build yet")
+        Engine::with_models(find_models_dir(), None)
     }
 
-    /// "cpu", "cuda:0" or "none" (no model).
-    pub fn device_label(&self) -> String {
-        "none".to_string()
+    /// An engine over a weights folder and a device (`None` = CUDA if available).
+    pub fn with_models(models_dir: Option<PathBuf>, device: Option<tch::Device>) -> Engine {
+        let status = match &models_dir {
+            Some(d) => format!("model in {}", d.display()),
+            None => "no model weights found (models/manifest.json)".to_string(),
+        };
+        Engine {
+            models_dir,
+            device,
+            analyzer: OnceLock::new(),
+            model_status: status,
+        }
     }
 
     /// An engine that only measures (no anomaly model).
     pub fn without_model(reason: &str) -> Engine {
-        Engine {
+        let engine = Engine {
+            models_dir: None,
+            device: None,
+            analyzer: OnceLock::new(),
             model_status: reason.to_string(),
+        };
+        let _ = engine.analyzer.set(Err(reason.to_string()));
+        engine
+    }
+
+    /// The loaded model, loading it on first call.
+    pub fn analyzer(&self) -> Result<&Mutex<Analyzer>, &str> {
+        self.analyzer
+            .get_or_init(|| {
+                let dir = self
+                    .models_dir
+                    .as_ref()
+                    .ok_or_else(|| "no model weights found (models/manifest.json)".to_string())?;
+                let device = self.device.unwrap_or_else(tch::Device::cuda_if_available);
+                Analyzer::load(dir, device)
+                    .map(Mutex::new)
+                    .map_err(|e| format!("the anomaly model could not be loaded: {e}"))
+            })
+            .as_ref()
+            .map_err(String::as_str)
+    }
+
+    /// "cpu", "cuda:0", or "none" when no model is loaded.
+    pub fn device_label(&self) -> String {
+        match self.analyzer() {
+            Ok(a) => a.lock().map_or_else(|_| "none".into(), |a| ecgmodel::device_name(a.device())),
+            Err(_) => "none".to_string(),
         }
     }
+
+    /// Weights identity for reports and About: manifest version and hashes.
+    pub fn weights_label(&self) -> Option<String> {
+        let a = self.analyzer().ok()?;
+        let a = a.lock().ok()?;
+        let m = a.manifest();
+        Some(format!("{} weights {}", m.mscr.file, m.mscr.sha256.get(..12).unwrap_or("")))
+    }
+}
+
+/// The shipped `models/` folder: beside the binary (`target/*/ecgscope` → `models/`), the
+/// working folder, or the installed package.
+pub fn find_models_dir() -> Option<PathBuf> {
+    let exe_dir = std::env::current_exe().ok().and_then(|p| p.parent().map(Path::to_path_buf));
+    let mut candidates: Vec<PathBuf> = Vec::new();
+    if let Some(dir) = std::env::var_os("ECGSCOPE_MODELS") {
+        candidates.push(PathBuf::from(dir));
+    }
+    if let Some(d) = &exe_dir {
+        candidates.push(d.join("../../models"));
+        candidates.push(d.join("models"));
+        candidates.push(d.join("../models"));
+    }
+    candidates.push(PathBuf::from("models"));
+    candidates.push(PathBuf::from("/usr/lib/ecgscope/models"));
+    candidates.into_iter().find(|d| d.join("manifest.json").is_file())
 }
 
 /// Open any supported file.
@@ -68,17 +145,41 @@ pub fn display_filtered(rec: &Recording, filters: &FilterSettings) -> Recording 
 }
 
 /// Measurements and model outputs for a recording.
-pub fn analyze(rec: &Recording, _engine: &Engine) -> Analysis {
-    Analysis {
+pub fn analyze(rec: &Recording, engine: &Engine) -> Analysis {
+    let measurements = ecgcore::dsp::measurements::measure(rec);
+    let mut analysis = Analysis {
         recording: rec.clone(),
-        measurements: Some(ecgcore::dsp::measurements::measure(rec)),
         ..Analysis::default()
+    };
+    match engine.analyzer() {
+        Ok(analyzer) => {
+            let result = analyzer
+                .lock()
+                .map_err(|_| "the model is unavailable after an earlier failure".to_string())
+                .and_then(|a| a.analyze_with(rec, Some(&measurements)).map_err(|e| e.to_string()));
+            match result {
+                Ok((ours, baseline)) => {
+                    analysis.anomaly = Some(ours);
+                    analysis.baseline = Some(baseline);
+                }
+                Err(e) => analysis.model_status = Some(e),
+            }
+        }
+        Err(e) => analysis.model_status = Some(e.to_string()),
     }
+    analysis.measurements = Some(measurements);
+    analysis
 }
 
 /// Time the model alone (ours + baseline) on a recording, when a model is loaded.
-pub fn time_model(_rec: &Recording, _engine: &Engine, _runs: usize) -> Option<crate::cli::bench::Timing> {
-    None
+pub fn time_model(rec: &Recording, engine: &Engine, runs: usize) -> Option<crate::cli::bench::Timing> {
+    let analyzer = engine.analyzer().ok()?;
+    let analyzer = analyzer.lock().ok()?;
+    let m = ecgcore::dsp::measurements::measure(rec);
+    analyzer.analyze_with(rec, Some(&m)).ok()?;
+    Some(crate::cli::bench::time(runs, || {
+        let _ = analyzer.analyze_with(rec, Some(&m));
+    }))
 }
 
 /// Report options for an analysis drawn with the given display filters.

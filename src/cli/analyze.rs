@@ -1,7 +1,7 @@
 //! `ecgscope analyze FILE [--json]`: the study's leads, rate, patient, source,
 //! measurements and model outputs as one JSON object (or a short text summary).
 
-use super::ReadArgs;
+use super::{ModelArgs, ReadArgs};
 use crate::pipeline;
 use ecgcore::analysis::Analysis;
 use ecgcore::Sex;
@@ -9,9 +9,15 @@ use serde_json::{json, Value};
 use std::path::Path;
 
 /// Run the verb.
-pub fn run(file: &Path, as_json: bool, with_maps: bool, read: &ReadArgs) -> anyhow::Result<()> {
+pub fn run(
+    file: &Path,
+    as_json: bool,
+    with_maps: bool,
+    read: &ReadArgs,
+    model: &ModelArgs,
+) -> anyhow::Result<()> {
     let rec = pipeline::open_with(file, &read.options())?;
-    let engine = pipeline::Engine::without_model("not loaded");
+    let engine = model.engine()?;
     let analysis = pipeline::analyze(&rec, &engine);
     let value = analysis_json(&analysis, with_maps);
     if as_json {
@@ -60,6 +66,9 @@ pub fn analysis_json(a: &Analysis, with_maps: bool) -> Value {
     if let Some(m) = &a.measurements {
         v["measurements"] = serde_json::to_value(m).unwrap_or(Value::Null);
     }
+    if let Some(status) = &a.model_status {
+        v["model_status"] = json!(status);
+    }
     for (key, out) in [("anomaly", &a.anomaly), ("baseline", &a.baseline)] {
         if let Some(o) = out {
             let mut ov = serde_json::to_value(o).unwrap_or(Value::Null);
@@ -77,12 +86,38 @@ pub fn analysis_json(a: &Analysis, with_maps: bool) -> Value {
 /// A few human-readable lines.
 pub fn summary_text(a: &Analysis) -> String {
     let rec = &a.recording;
-    format!(
+    let mut s = format!(
         "{}: {} leads ({}), {} Hz, {:.1} s",
         rec.provenance.path.display(),
         rec.leads.len(),
         rec.lead_names().join(" "),
         rec.sample_rate_hz,
         rec.duration_s()
-    )
+    );
+    if let Some(m) = &a.measurements {
+        let f = |v: Option<f32>| v.map_or("—".to_string(), |v| format!("{v:.0}"));
+        s.push_str(&format!(
+            "\nHR {} bpm, PR {} ms, QRS {} ms, QT {} ms, QTc Bazett {} ms, QTc Fridericia {} ms",
+            f(m.heart_rate_bpm),
+            f(m.pr_ms),
+            f(m.qrs_ms),
+            f(m.qt_ms),
+            f(m.qtc_bazett_ms),
+            f(m.qtc_fridericia_ms)
+        ));
+    }
+    match &a.anomaly {
+        Some(o) => s.push_str(&format!(
+            "\n{}: score {:.3} (threshold {:.3}): {}",
+            o.method,
+            o.score,
+            o.threshold,
+            if o.abnormal { "outside the normal range" } else { "within the normal range" }
+        )),
+        None => s.push_str(&format!(
+            "\nanomaly model: {}",
+            a.model_status.as_deref().unwrap_or("not available")
+        )),
+    }
+    s
 }

@@ -30,6 +30,26 @@ pub struct ReadArgs {
     pub units: Option<String>,
 }
 
+/// Which device runs the model.
+#[derive(Debug, Clone, clap::Args, Default)]
+pub struct ModelArgs {
+    /// Device for the anomaly model: auto (CUDA when available), cpu, cuda or cuda:N.
+    #[arg(long, default_value = "auto")]
+    pub device: String,
+    /// Folder with the model weights and manifest.json (default: the shipped models/).
+    #[arg(long)]
+    pub models: Option<PathBuf>,
+}
+
+impl ModelArgs {
+    /// The engine these arguments ask for.
+    pub fn engine(&self) -> anyhow::Result<crate::pipeline::Engine> {
+        let device = ecgmodel::parse_device(&self.device)?;
+        let dir = self.models.clone().or_else(crate::pipeline::find_models_dir);
+        Ok(crate::pipeline::Engine::with_models(dir, Some(device)))
+    }
+}
+
 impl ReadArgs {
     pub fn options(&self) -> ecgcore::formats::OpenOptions {
         ecgcore::formats::OpenOptions {
@@ -60,6 +80,40 @@ pub enum Verb {
         no_maps: bool,
         #[command(flatten)]
         read: ReadArgs,
+        #[command(flatten)]
+        model: ModelArgs,
+    },
+    /// Train the anomaly model and the baseline on PTB-XL (folds 1–8 normals; fold 9 for
+    /// model selection; fold 10 only for the final report) and write models/.
+    Train {
+        /// PTB-XL folder with labels.csv and records100/.
+        #[arg(long, default_value = "../shared/data/ptbxl")]
+        ptbxl: PathBuf,
+        /// Output folder for weights, manifest and model card.
+        #[arg(long, default_value = "models")]
+        out: PathBuf,
+        #[arg(long, default_value_t = 20240601)]
+        seed: u64,
+        /// Maximum epochs for our model.
+        #[arg(long)]
+        epochs: Option<usize>,
+        /// Maximum epochs for the baseline.
+        #[arg(long)]
+        baseline_epochs: Option<usize>,
+        /// Wall-clock budget per network (s).
+        #[arg(long)]
+        budget_s: Option<f64>,
+        /// Device: auto, cpu, cuda.
+        #[arg(long, default_value = "auto")]
+        device: String,
+    },
+    /// Evaluate the model on a manifest CSV (path,label[,age,sex,class]).
+    Eval {
+        manifest: PathBuf,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        model: ModelArgs,
     },
     /// Write the annotated PDF report of a study.
     Report {
@@ -107,7 +161,56 @@ pub fn run(verb: Verb) -> anyhow::Result<()> {
             json,
             no_maps,
             read,
-        } => analyze::run(&file, json, !no_maps, &read),
+            model,
+        } => analyze::run(&file, json, !no_maps, &read, &model),
+        Verb::Train {
+            ptbxl,
+            out,
+            seed,
+            epochs,
+            baseline_epochs,
+            budget_s,
+            device,
+        } => {
+            let mut cfg = ecgmodel::train::TrainConfig {
+                ptbxl_dir: ptbxl,
+                out_dir: out,
+                seed,
+                device: ecgmodel::parse_device(&device)?,
+                command: std::env::args().collect::<Vec<_>>().join(" "),
+                ..ecgmodel::train::TrainConfig::default()
+            };
+            if let Some(e) = epochs {
+                cfg.mscr_epochs = e;
+            }
+            if let Some(e) = baseline_epochs {
+                cfg.baseline_epochs = e;
+            }
+            if let Some(b) = budget_s {
+                cfg.time_budget_s = b;
+            }
+            let report = ecgmodel::train::run(&cfg)?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
+            Ok(())
+        }
+        Verb::Eval {
+            manifest,
+            json,
+            model,
+        } => {
+            let engine = model.engine()?;
+            let analyzer = engine.analyzer().map_err(|e| anyhow::anyhow!("{e}"))?;
+            let analyzer = analyzer
+                .lock()
+                .map_err(|_| anyhow::anyhow!("the model is unavailable"))?;
+            let report = ecgmodel::eval::run(&manifest, &analyzer, true)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            }
+            Ok(())
+        }
         Verb::Report {
             file,
             output,

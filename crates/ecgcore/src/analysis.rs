@@ -69,4 +69,7 @@ pub struct Analysis {
     pub measurements: Option<Measurements>,
     pub anomaly: Option<ModelOutput>,
     pub baseline: Option<ModelOutput>,
+    /// Why `anomaly`/`baseline` are absent (no model, or the input was refused), in words
+    /// for the user.
+    pub model_status: Option<String>,
 }
