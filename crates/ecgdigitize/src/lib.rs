@@ -1,0 +1,556 @@
+//! ecgdigitize: scanned or photographed paper 12-lead ECGs become a [`Recording`].
+//!
+//! Pipeline (each step in its own module):
+//! 1. [`load`]: decode PNG/JPEG/TIFF/BMP (PDF pages via `pdftoppm`) under memory limits;
+//!    very large images are downscaled to [`WORK_MAX_PIXELS`].
+//! 2. [`grid`]: page skew by projection profiles; pixels per mm from the grid period.
+//! 3. [`trace`]: ink mask (dark, unsaturated pixels), trace rows, calibration pulses,
+//!    and a dynamic-programming trace follower per lead box.
+//! 4. [`layout`]: the standard print layouts (3×4 + rhythm strips, 6×2, 12×1) tell which
+//!    lead each box holds and which seconds it shows.
+//! 5. Samples are converted to mV and seconds at the detected gain and paper speed
+//!    (default 25 mm/s, 10 mm/mV) and resampled to 500 Hz over 10 s; samples the image
+//!    does not show are `NaN`.
+//!
+//! [`eval`] measures the result against ground truth (SNR as in the 2024 PhysioNet
+//! challenge) on ecg-image-kit renders and on pages drawn by [`render`].
+//!
+//! Units: pixels of the original image for everything a caller draws; mm, s, mV as named.
+//!
+//! ```no_run
+//! use ecgdigitize::{digitize_path, DigitizeOptions};
+//! let result = digitize_path(std::path::Path::new("scan.png"), &DigitizeOptions::default())?;
+//! println!("{} at {:.2} px/mm", result.layout, result.px_per_mm);
+//! # Ok::<(), ecgdigitize::DigitizeError>(())
+//! ```
+
+pub mod eval;
+pub mod grid;
+pub mod layout;
+pub mod load;
+pub mod plane;
+pub mod render;
+pub mod trace;
+
+pub use eval::{evaluate, EvalConfig, EvalReport};
+pub use layout::{Cell, Layout};
+
+use ecgcore::{Lead, Provenance, Recording, StandardLead};
+use image::RgbImage;
+use plane::Plane;
+use std::path::{Path, PathBuf};
+
+/// Output sample rate, Hz.
+pub const OUTPUT_RATE_HZ: f64 = 500.0;
+/// Images above this many pixels are downscaled before processing.
+pub const WORK_MAX_PIXELS: u64 = 16_000_000;
+/// Standard paper speed, mm/s.
+pub const DEFAULT_SPEED_MM_PER_S: f32 = 25.0;
+/// Standard gain, mm/mV.
+pub const DEFAULT_GAIN_MM_PER_MV: f32 = 10.0;
+
+/// Why an image could not be digitized. Every variant names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum DigitizeError {
+    #[error("cannot read {}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("not a readable image ({reason}): {}", path.display())]
+    Decode { reason: String, path: PathBuf },
+    #[error("image is too large ({what}): {}", path.display())]
+    TooLarge { what: String, path: PathBuf },
+    #[error("image is too small to hold an ECG ({width}×{height} pixels): {}", path.display())]
+    TooSmall {
+        width: u32,
+        height: u32,
+        path: PathBuf,
+    },
+    #[error("cannot read the PDF page ({reason}): {}", path.display())]
+    Pdf { reason: String, path: PathBuf },
+    #[error("no ECG grid found, so the scale is unknown (enter pixels per mm by hand): {}", path.display())]
+    NoGrid { path: PathBuf },
+    #[error("no ECG trace found on the page: {}", path.display())]
+    NoTrace { path: PathBuf },
+    #[error("the page layout is not recognised ({rows} trace rows found; 3×4 needs 3–5, 6×2 needs 6, 12×1 needs 12; choose the layout by hand): {}", path.display())]
+    UnknownLayout { rows: usize, path: PathBuf },
+    #[error("invalid digitizer setting ({what}): {}", path.display())]
+    BadOption { what: String, path: PathBuf },
+}
+
+/// Settings a user may fix by hand and re-run with; `None` means "detect".
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct DigitizeOptions {
+    /// Pixels per millimetre of paper in the original image (both axes).
+    pub px_per_mm: Option<f32>,
+    /// Paper speed, mm/s (default 25).
+    pub speed_mm_per_s: Option<f32>,
+    /// Gain, mm/mV (default: from the calibration pulse, else 10).
+    pub gain_mm_per_mv: Option<f32>,
+    /// Print layout.
+    pub layout: Option<Layout>,
+    /// Page rotation, degrees clockwise on screen (see [`Digitized::rotation_deg`]).
+    pub rotation_deg: Option<f32>,
+}
+
+/// Where one lead was read on the image (original image pixels).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LeadBox {
+    pub lead: StandardLead,
+    /// Corners of the box in the original image (deskewed box mapped back), clockwise
+    /// from the top-left.
+    pub corners: [[f32; 2]; 4],
+    pub start_s: f32,
+    pub end_s: f32,
+}
+
+/// A digitized page.
+#[derive(Debug, Clone)]
+pub struct Digitized {
+    /// Twelve standard leads at 500 Hz over 10 s, `NaN` where the page shows nothing.
+    pub recording: Recording,
+    /// Confidence 0–1 per lead, in [`StandardLead::ALL`] order.
+    pub confidence_per_lead: [f32; 12],
+    /// The followed trace per lead (in [`StandardLead::ALL`] order) as points in the
+    /// original image's pixel coordinates, for drawing over the image.
+    pub trace_pixels_per_lead: Vec<Vec<[f32; 2]>>,
+    /// Lead boxes, for showing and correcting the layout.
+    pub lead_boxes: Vec<LeadBox>,
+    /// Pixels per mm of paper in the original image (mean of both axes).
+    pub px_per_mm: f32,
+    pub px_per_mm_x: f32,
+    pub px_per_mm_y: f32,
+    /// True when the scale came from the printed grid (false: given by the user).
+    pub grid_found: bool,
+    /// Page rotation that was corrected, degrees clockwise on screen.
+    pub rotation_deg: f32,
+    pub layout: Layout,
+    pub speed_mm_per_s: f32,
+    pub gain_mm_per_mv: f32,
+    /// True when the gain was measured on a calibration pulse.
+    pub gain_from_pulse: bool,
+    /// Original image size, pixels.
+    pub image_width: u32,
+    pub image_height: u32,
+}
+
+/// Digitize the image (or first PDF page) at `path`.
+pub fn digitize_path(path: &Path, options: &DigitizeOptions) -> Result<Digitized, DigitizeError> {
+    let rgb = load::load_rgb(path)?;
+    digitize_rgb(&rgb, path, options)
+}
+
+fn check_options(options: &DigitizeOptions, path: &Path) -> Result<(), DigitizeError> {
+    let bad = |what: String| {
+        Err(DigitizeError::BadOption {
+            what,
+            path: path.to_path_buf(),
+        })
+    };
+    if let Some(v) = options.px_per_mm {
+        if !(v.is_finite() && (0.5..=200.0).contains(&v)) {
+            return bad(format!("{v} pixels per mm is outside 0.5–200"));
+        }
+    }
+    if let Some(v) = options.speed_mm_per_s {
+        if !(v.is_finite() && (5.0..=200.0).contains(&v)) {
+            return bad(format!("paper speed {v} mm/s is outside 5–200"));
+        }
+    }
+    if let Some(v) = options.gain_mm_per_mv {
+        if !(v.is_finite() && (1.0..=100.0).contains(&v)) {
+            return bad(format!("gain {v} mm/mV is outside 1–100"));
+        }
+    }
+    if let Some(v) = options.rotation_deg {
+        if !(v.is_finite() && v.abs() <= 45.0) {
+            return bad(format!("rotation {v}° is outside ±45°"));
+        }
+    }
+    Ok(())
+}
+
+/// Map points between the deskewed working image and the original image.
+#[derive(Debug, Clone, Copy)]
+struct Frame {
+    sin: f32,
+    cos: f32,
+    cx: f32,
+    cy: f32,
+    /// Original pixels per working pixel.
+    inv_scale: f32,
+}
+
+impl Frame {
+    fn to_original(self, x: f32, y: f32) -> [f32; 2] {
+        let (sx, sy) = plane::rotate_point_to_source(x - self.cx, y - self.cy, self.sin, self.cos);
+        [
+            (sx + self.cx + 0.5) * self.inv_scale - 0.5,
+            (sy + self.cy + 0.5) * self.inv_scale - 0.5,
+        ]
+    }
+}
+
+/// Digitize an already decoded image; `source` names it in errors and provenance.
+pub fn digitize_rgb(
+    original: &RgbImage,
+    source: &Path,
+    options: &DigitizeOptions,
+) -> Result<Digitized, DigitizeError> {
+    check_options(options, source)?;
+    let (ow, oh) = original.dimensions();
+    load::check_size(ow, oh, source)?;
+    let pixels = u64::from(ow) * u64::from(oh);
+    let scale = if pixels > WORK_MAX_PIXELS {
+        (WORK_MAX_PIXELS as f64 / pixels as f64).sqrt() as f32
+    } else {
+        1.0
+    };
+    let resized;
+    let rgb: &RgbImage = if scale < 1.0 {
+        let w = ((ow as f32 * scale).round() as u32).max(1);
+        let h = ((oh as f32 * scale).round() as u32).max(1);
+        resized = image::imageops::resize(original, w, h, image::imageops::FilterType::Triangle);
+        &resized
+    } else {
+        original
+    };
+    let scale = rgb.width() as f32 / ow as f32;
+    let (w, h) = (rgb.width() as usize, rgb.height() as usize);
+
+    // Feature planes: ink (trace) and darkness (grid + trace).
+    let mut ink = Plane::filled(w, h, 0.0);
+    let mut dark = Plane::filled(w, h, 0.0);
+    for (x, y, p) in rgb.enumerate_pixels() {
+        let [r, g, b] = p.0;
+        ink.set(x as usize, y as usize, trace::ink_score(r, g, b));
+        dark.set(x as usize, y as usize, 255.0 - f32::from(r.min(g).min(b)));
+    }
+
+    // Skew.
+    let angle = match options.rotation_deg {
+        Some(deg) => deg.to_radians(),
+        None => grid::estimate_skew(&dark),
+    };
+    if angle.abs() > 0.02f32.to_radians() {
+        ink = plane::rotate(&ink, angle, 0.0);
+        dark = plane::rotate(&dark, angle, 0.0);
+    }
+    let (sin, cos) = angle.sin_cos();
+    let frame = Frame {
+        sin,
+        cos,
+        cx: w as f32 / 2.0,
+        cy: h as f32 / 2.0,
+        inv_scale: 1.0 / scale,
+    };
+
+    // Grid scale.
+    let (px_per_mm_x, px_per_mm_y, grid_found) = match options.px_per_mm {
+        Some(v) => (v * scale, v * scale, false),
+        None => {
+            let (cols, rows) = grid::profiles(&dark);
+            let long = w.max(h);
+            let gx = grid::grid_period(&cols, long);
+            let gy = grid::grid_period(&rows, long);
+            match (gx, gy) {
+                (Some(a), Some(b)) => {
+                    let ratio = a.px_per_mm / b.px_per_mm;
+                    if (0.8..1.25).contains(&ratio) {
+                        (a.px_per_mm, b.px_per_mm, true)
+                    } else {
+                        // Disagreeing axes: trust the stronger one for both.
+                        let v = if a.strength >= b.strength {
+                            a.px_per_mm
+                        } else {
+                            b.px_per_mm
+                        };
+                        (v, v, true)
+                    }
+                }
+                (Some(a), None) => (a.px_per_mm, a.px_per_mm, true),
+                (None, Some(b)) => (b.px_per_mm, b.px_per_mm, true),
+                (None, None) => {
+                    return Err(DigitizeError::NoGrid {
+                        path: source.to_path_buf(),
+                    })
+                }
+            }
+        }
+    };
+
+    // Trace rows.
+    let mask = trace::ink_mask(&ink, px_per_mm_y);
+    drop(ink);
+    drop(dark);
+    let mut rows = trace::find_rows(&mask, px_per_mm_y);
+    if rows.is_empty() {
+        return Err(DigitizeError::NoTrace {
+            path: source.to_path_buf(),
+        });
+    }
+    let layout = match options.layout {
+        Some(l) => l,
+        None => Layout::from_row_count(rows.len()).ok_or(DigitizeError::UnknownLayout {
+            rows: rows.len(),
+            path: source.to_path_buf(),
+        })?,
+    };
+    if rows.len() < layout.rows() {
+        return Err(DigitizeError::UnknownLayout {
+            rows: rows.len(),
+            path: source.to_path_buf(),
+        });
+    }
+    if rows.len() > layout.rows() {
+        rows.sort_by(|a, b| b.coverage.total_cmp(&a.coverage));
+        rows.truncate(layout.rows());
+        rows.sort_by(|a, b| a.baseline_y.total_cmp(&b.baseline_y));
+    }
+    let spacing = if rows.len() > 1 {
+        (rows[rows.len() - 1].baseline_y - rows[0].baseline_y) / (rows.len() - 1) as f32
+    } else {
+        40.0 * px_per_mm_y
+    };
+    let thickness = trace::line_thickness(&mask, &rows);
+
+    // Calibration pulses: signal start and gain.
+    let pulses: Vec<Option<trace::Pulse>> = rows
+        .iter()
+        .map(|r| trace::find_pulse(&mask, r, px_per_mm_x, thickness, 0.9 * spacing))
+        .collect();
+    let mut starts: Vec<f32> = rows
+        .iter()
+        .zip(&pulses)
+        .map(|(r, p)| p.map_or(r.left_x, |p| p.end_x) as f32)
+        .collect();
+    let mut sorted = starts.clone();
+    sorted.sort_by(f32::total_cmp);
+    let median_start = sorted.get(sorted.len() / 2).copied().unwrap_or(0.0);
+    for s in &mut starts {
+        if (*s - median_start).abs() > 3.0 * px_per_mm_x {
+            *s = median_start;
+        }
+    }
+    if std::env::var_os("ECGDIGITIZE_DEBUG").is_some() {
+        eprintln!("rows {rows:?}\npulses {pulses:?}\nstarts {starts:?} thickness {thickness} pxmm {px_per_mm_x} {px_per_mm_y}");
+    }
+    let mut heights: Vec<f32> = pulses.iter().flatten().map(|p| p.height_px).collect();
+    heights.sort_by(f32::total_cmp);
+    let measured_gain = heights
+        .get(heights.len() / 2)
+        .map(|h| h / px_per_mm_y)
+        .and_then(|g| {
+            [2.5f32, 5.0, 10.0, 20.0]
+                .into_iter()
+                .find(|s| (g / s - 1.0).abs() < 0.2)
+        });
+    let (gain_mm_per_mv, gain_from_pulse) = match (options.gain_mm_per_mv, measured_gain) {
+        (Some(g), _) => (g, false),
+        (None, Some(g)) => (g, true),
+        (None, None) => (DEFAULT_GAIN_MM_PER_MV, false),
+    };
+    let speed_mm_per_s = options.speed_mm_per_s.unwrap_or(DEFAULT_SPEED_MM_PER_S);
+    let px_per_s = px_per_mm_x * speed_mm_per_s;
+    let px_per_mv = px_per_mm_y * gain_mm_per_mv;
+
+    // Follow every cell.
+    let n_out = (OUTPUT_RATE_HZ * f64::from(layout::PAGE_DURATION_S)).round() as usize;
+    let mut samples: Vec<Vec<f32>> = vec![vec![f32::NAN; n_out]; 12];
+    let mut confidence = [0.0f32; 12];
+    let mut shown_s = [0.0f32; 12];
+    let mut traces: Vec<Vec<[f32; 2]>> = vec![Vec::new(); 12];
+    let mut lead_boxes = Vec::new();
+    let mut any_trace = false;
+    for cell in layout.cells() {
+        let (Some(row), Some(x_start)) = (rows.get(cell.row), starts.get(cell.row)) else {
+            continue;
+        };
+        let up = if cell.row > 0 {
+            row.baseline_y - rows[cell.row - 1].baseline_y
+        } else {
+            spacing
+        };
+        let down = rows
+            .get(cell.row + 1)
+            .map_or(spacing, |n| n.baseline_y - row.baseline_y);
+        let y0 = (row.baseline_y - 0.9 * up).max(0.0) as usize;
+        let y1 = ((row.baseline_y + 0.9 * down) as usize).min(h.saturating_sub(1));
+        let xa = (x_start + cell.start_s * px_per_s).round().max(0.0) as usize;
+        let xb = ((x_start + cell.end_s * px_per_s).round().max(0.0) as usize)
+            .min(w)
+            .min(row.right_x + 1);
+        lead_boxes.push(LeadBox {
+            lead: cell.lead,
+            corners: [
+                frame.to_original(xa as f32, y0 as f32),
+                frame.to_original(xb as f32, y0 as f32),
+                frame.to_original(xb as f32, y1 as f32),
+                frame.to_original(xa as f32, y1 as f32),
+            ],
+            start_s: cell.start_s,
+            end_s: cell.end_s,
+        });
+        if xb <= xa + 2 {
+            continue;
+        }
+        let followed = trace::follow(
+            &mask,
+            xa,
+            xb,
+            y0,
+            y1,
+            row.baseline_y,
+            px_per_mm_y,
+            thickness,
+        );
+        let li = cell.lead.index();
+        let duration = cell.end_s - cell.start_s;
+        if duration < shown_s[li] {
+            continue; // a longer cell (rhythm strip) of this lead was already read
+        }
+        shown_s[li] = duration;
+        let mut values = vec![f32::NAN; n_out];
+        let first = (f64::from(cell.start_s) * OUTPUT_RATE_HZ).round() as usize;
+        let last = ((f64::from(cell.end_s) * OUTPUT_RATE_HZ).round() as usize).min(n_out);
+        for (n, v) in values.iter_mut().enumerate().take(last).skip(first) {
+            let xf = x_start + (n as f32 / OUTPUT_RATE_HZ as f32) * px_per_s - followed.x0 as f32;
+            if let Some(y) = interpolate(&followed.y, xf) {
+                *v = (row.baseline_y - y) / px_per_mv;
+            }
+        }
+        fill_gaps(&mut values[first..last], (0.2 * OUTPUT_RATE_HZ) as usize);
+        let finite = values[first..last].iter().filter(|v| v.is_finite()).count();
+        any_trace |= finite > 0;
+        let range = values[first..last]
+            .iter()
+            .filter(|v| v.is_finite())
+            .fold((f32::MAX, f32::MIN), |(lo, hi), v| (lo.min(*v), hi.max(*v)));
+        let plausible = if range.1 - range.0 > 8.0 { 0.5 } else { 1.0 };
+        confidence[li] =
+            (followed.found * (1.0 - 3.0 * followed.jumps)).clamp(0.0, 1.0) * plausible;
+        samples[li] = values;
+        traces[li] = followed
+            .y
+            .iter()
+            .enumerate()
+            .filter(|(_, y)| y.is_finite())
+            .map(|(i, y)| frame.to_original((followed.x0 + i) as f32, *y))
+            .collect();
+    }
+    if !any_trace {
+        return Err(DigitizeError::NoTrace {
+            path: source.to_path_buf(),
+        });
+    }
+
+    let leads = StandardLead::ALL
+        .iter()
+        .zip(samples)
+        .map(|(lead, s)| Lead::new(lead.label(), s))
+        .collect();
+    let rotation_deg = angle.to_degrees();
+    let px_per_mm_x_orig = px_per_mm_x / scale;
+    let px_per_mm_y_orig = px_per_mm_y / scale;
+    let recording = Recording {
+        leads,
+        sample_rate_hz: OUTPUT_RATE_HZ,
+        provenance: Provenance {
+            format: "paper ECG image (digitized)".to_string(),
+            path: source.to_path_buf(),
+            original_sample_rate_hz: OUTPUT_RATE_HZ,
+            notes: vec![format!(
+                "digitized from an image: layout {layout}, {speed_mm_per_s} mm/s, {gain_mm_per_mv} mm/mV ({}), grid {:.2} px/mm ({}), rotation {rotation_deg:.2}°",
+                if gain_from_pulse { "calibration pulse" } else if options.gain_mm_per_mv.is_some() { "set by hand" } else { "assumed" },
+                f32::midpoint(px_per_mm_x_orig, px_per_mm_y_orig),
+                if grid_found { "measured" } else { "set by hand" },
+            )],
+            ..Provenance::default()
+        },
+        ..Recording::default()
+    };
+    Ok(Digitized {
+        recording,
+        confidence_per_lead: confidence,
+        trace_pixels_per_lead: traces,
+        lead_boxes,
+        px_per_mm: f32::midpoint(px_per_mm_x_orig, px_per_mm_y_orig),
+        px_per_mm_x: px_per_mm_x_orig,
+        px_per_mm_y: px_per_mm_y_orig,
+        grid_found,
+        rotation_deg,
+        layout,
+        speed_mm_per_s,
+        gain_mm_per_mv,
+        gain_from_pulse,
+        image_width: ow,
+        image_height: oh,
+    })
+}
+
+/// Linear interpolation of `y` at fractional index `x`, using the nearest finite
+/// neighbour within 3 columns where one side is missing.
+fn interpolate(y: &[f32], x: f32) -> Option<f32> {
+    if !x.is_finite() || x < -0.5 || x > y.len() as f32 - 0.5 {
+        return None;
+    }
+    let i = x.floor().max(0.0) as usize;
+    let f = x - i as f32;
+    let a = y.get(i).copied().filter(|v| v.is_finite());
+    let b = y.get(i + 1).copied().filter(|v| v.is_finite());
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a + (b - a) * f.clamp(0.0, 1.0)),
+        (Some(a), None) => Some(a),
+        (None, Some(b)) => Some(b),
+        (None, None) => (1..=3).find_map(|d| {
+            let l = i.checked_sub(d).and_then(|j| y.get(j)).copied();
+            let r = y.get(i + 1 + d).copied();
+            l.filter(|v| v.is_finite()).or(r.filter(|v| v.is_finite()))
+        }),
+    }
+}
+
+/// Linearly fill runs of `NaN` no longer than `max_len` that have finite values on both
+/// sides.
+fn fill_gaps(v: &mut [f32], max_len: usize) {
+    let mut i = 0;
+    while i < v.len() {
+        if v[i].is_finite() {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < v.len() && !v[i].is_finite() {
+            i += 1;
+        }
+        if start > 0 && i < v.len() && i - start <= max_len {
+            let (a, b) = (v[start - 1], v[i]);
+            let n = (i - start + 1) as f32;
+            for (k, x) in v[start..i].iter_mut().enumerate() {
+                *x = a + (b - a) * (k + 1) as f32 / n;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gaps_are_filled_linearly() {
+        let mut v = vec![0.0, f32::NAN, f32::NAN, 3.0, f32::NAN];
+        fill_gaps(&mut v, 5);
+        assert_eq!(&v[..4], &[0.0, 1.0, 2.0, 3.0]);
+        assert!(v[4].is_nan());
+    }
+
+    #[test]
+    fn blank_page_is_refused_cleanly() {
+        let img = RgbImage::from_pixel(400, 300, image::Rgb([255, 255, 255]));
+        let err = digitize_rgb(&img, Path::new("blank.png"), &DigitizeOptions::default());
+        assert!(matches!(err, Err(DigitizeError::NoGrid { .. })), "{err:?}");
+    }
+}

@@ -1,0 +1,180 @@
+//! A single-channel `f32` image plane and the few raster operations the digitizer needs.
+//!
+//! Units: pixel coordinates (x right, y down, origin at the top-left pixel's centre);
+//! values are whatever the caller stores (0–255 darkness scores here). All accessors are
+//! bounds-checked or clamped, so no operation can panic on any size, including 0×0.
+
+/// A `w × h` plane of `f32`, row-major.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plane {
+    pub w: usize,
+    pub h: usize,
+    pub data: Vec<f32>,
+}
+
+impl Plane {
+    /// A plane filled with `value`.
+    pub fn filled(w: usize, h: usize, value: f32) -> Plane {
+        Plane {
+            w,
+            h,
+            data: vec![value; w * h],
+        }
+    }
+
+    /// Value at (x, y); 0 outside the plane.
+    #[inline]
+    pub fn get(&self, x: usize, y: usize) -> f32 {
+        if x < self.w && y < self.h {
+            self.data.get(y * self.w + x).copied().unwrap_or(0.0)
+        } else {
+            0.0
+        }
+    }
+
+    /// Set (x, y); ignored outside the plane.
+    #[inline]
+    pub fn set(&mut self, x: usize, y: usize, v: f32) {
+        if x < self.w && y < self.h {
+            if let Some(p) = self.data.get_mut(y * self.w + x) {
+                *p = v;
+            }
+        }
+    }
+
+    /// One row as a slice (empty outside the plane).
+    pub fn row(&self, y: usize) -> &[f32] {
+        if y < self.h {
+            self.data.get(y * self.w..(y + 1) * self.w).unwrap_or(&[])
+        } else {
+            &[]
+        }
+    }
+
+    /// Bilinear sample at fractional (x, y); `fill` outside the plane.
+    pub fn sample_bilinear(&self, x: f32, y: f32, fill: f32) -> f32 {
+        if !(x.is_finite() && y.is_finite()) || x < 0.0 || y < 0.0 {
+            return fill;
+        }
+        let x0 = x.floor() as usize;
+        let y0 = y.floor() as usize;
+        if x0 + 1 >= self.w || y0 + 1 >= self.h {
+            if x0 < self.w && y0 < self.h {
+                return self.get(x0, y0);
+            }
+            return fill;
+        }
+        let fx = x - x0 as f32;
+        let fy = y - y0 as f32;
+        let a = self.get(x0, y0);
+        let b = self.get(x0 + 1, y0);
+        let c = self.get(x0, y0 + 1);
+        let d = self.get(x0 + 1, y0 + 1);
+        let top = a + (b - a) * fx;
+        let bottom = c + (d - c) * fx;
+        top + (bottom - top) * fy
+    }
+
+    /// Mean over a `(2r+1) × (2r+1)` box (clamped at the borders), by running sums
+    /// along rows then columns: O(w·h) whatever `r`.
+    pub fn box_mean(&self, r: usize) -> Plane {
+        let horizontal = box_rows(self, r);
+        let transposed = transpose(&horizontal);
+        transpose(&box_rows(&transposed, r))
+    }
+
+    /// Downscale by an integer factor (mean of each `f × f` block).
+    pub fn downscale(&self, f: usize) -> Plane {
+        let f = f.max(1);
+        let w = self.w / f;
+        let h = self.h / f;
+        let mut out = Plane::filled(w, h, 0.0);
+        let norm = 1.0 / (f * f) as f32;
+        for y in 0..h {
+            for x in 0..w {
+                let mut s = 0.0;
+                for dy in 0..f {
+                    for dx in 0..f {
+                        s += self.get(x * f + dx, y * f + dy);
+                    }
+                }
+                out.set(x, y, s * norm);
+            }
+        }
+        out
+    }
+}
+
+/// Running-mean of width `2r+1` along each row, with the window clipped at the ends.
+fn box_rows(p: &Plane, r: usize) -> Plane {
+    let mut out = Plane::filled(p.w, p.h, 0.0);
+    let mut prefix = vec![0.0f64; p.w + 1];
+    for y in 0..p.h {
+        let row = p.row(y);
+        for (i, v) in row.iter().enumerate() {
+            prefix[i + 1] = prefix[i] + f64::from(*v);
+        }
+        for x in 0..p.w {
+            let a = x.saturating_sub(r);
+            let b = (x + r + 1).min(p.w);
+            let n = (b - a).max(1) as f64;
+            out.set(x, y, ((prefix[b] - prefix[a]) / n) as f32);
+        }
+    }
+    out
+}
+
+fn transpose(p: &Plane) -> Plane {
+    let mut out = Plane::filled(p.h, p.w, 0.0);
+    for y in 0..p.h {
+        for (x, v) in p.row(y).iter().enumerate() {
+            out.set(y, x, *v);
+        }
+    }
+    out
+}
+
+/// Rotate `p` by `angle_rad` about its centre, into a plane of the same size, so that
+/// lines in `p` along `y = c + x·tan(angle)` become horizontal (see `grid::estimate_skew`).
+pub fn rotate(p: &Plane, angle_rad: f32, fill: f32) -> Plane {
+    let mut out = Plane::filled(p.w, p.h, fill);
+    let (s, c) = angle_rad.sin_cos();
+    let cx = p.w as f32 / 2.0;
+    let cy = p.h as f32 / 2.0;
+    for y in 0..p.h {
+        let dy = y as f32 - cy;
+        for x in 0..p.w {
+            let dx = x as f32 - cx;
+            let (sx, sy) = rotate_point_to_source(dx, dy, s, c);
+            out.set(x, y, p.sample_bilinear(sx + cx, sy + cy, fill));
+        }
+    }
+    out
+}
+
+/// Source offset (from the centre) of a deskewed offset (dx, dy).
+#[inline]
+pub fn rotate_point_to_source(dx: f32, dy: f32, sin: f32, cos: f32) -> (f32, f32) {
+    (dx * cos - dy * sin, dx * sin + dy * cos)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn box_mean_of_constant_is_constant() {
+        let p = Plane::filled(7, 5, 3.0);
+        let m = p.box_mean(2);
+        assert!(m.data.iter().all(|v| (v - 3.0).abs() < 1e-5));
+    }
+
+    #[test]
+    fn empty_plane_operations_do_not_panic() {
+        let p = Plane::filled(0, 0, 0.0);
+        assert_eq!(p.box_mean(3).data.len(), 0);
+        assert_eq!(rotate(&p, 0.1, 0.0).data.len(), 0);
+        assert_eq!(p.sample_bilinear(1.0, 1.0, 7.0), 7.0);
+        assert_eq!(p.downscale(3).data.len(), 0);
+    }
+}

@@ -1,0 +1,389 @@
+//! A simple paper-ECG page renderer with distortions, to make evaluation images with
+//! known ground truth.
+//!
+//! It draws what an ECG cart prints (US Letter landscape, 25 mm/s, 10 mm/mV): a 1 mm /
+//! 5 mm grid in a chosen colour, a 1 mV × 0.2 s calibration pulse at each row start, the
+//! 3×4 layout (column c shows seconds 2.5·c to 2.5·(c+1)) with short separator ticks, a
+//! 10 s lead II rhythm strip, and dark blocks standing in for header text and lead labels.
+//! Lines are anti-aliased by exact distance to each segment. Distortions follow the
+//! issue's list: rotation, Gaussian blur, additive Gaussian noise, JPEG compression and
+//! lower resolution (a lower `dpi`). A seeded SplitMix64 generator makes every page
+//! reproducible.
+//!
+//! Units: millimetres on paper, pixels at `dpi`, mV, 500 Hz input samples.
+
+use crate::layout::Layout;
+use crate::plane::{self, Plane};
+use image::RgbImage;
+
+/// Paper size, mm (US Letter landscape).
+pub const PAGE_W_MM: f32 = 279.4;
+pub const PAGE_H_MM: f32 = 215.9;
+/// Where the 10 s of signal start on each row, mm from the left edge.
+pub const SIGNAL_X0_MM: f32 = 15.0;
+/// Row baselines, mm from the top.
+pub const ROW_BASELINES_MM: [f32; 4] = [78.0, 112.0, 146.0, 180.0];
+/// Input sample rate, Hz.
+pub const INPUT_RATE_HZ: f32 = 500.0;
+
+/// Grid colours.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GridColour {
+    Red,
+    Grey,
+    Green,
+    Blue,
+}
+
+impl GridColour {
+    /// (minor, major) line colours.
+    fn rgb(self) -> ([f32; 3], [f32; 3]) {
+        match self {
+            GridColour::Red => ([250.0, 195.0, 195.0], [235.0, 90.0, 90.0]),
+            GridColour::Grey => ([205.0, 205.0, 205.0], [150.0, 150.0, 150.0]),
+            GridColour::Green => ([190.0, 225.0, 190.0], [70.0, 150.0, 70.0]),
+            GridColour::Blue => ([195.0, 205.0, 245.0], [90.0, 110.0, 200.0]),
+        }
+    }
+}
+
+/// How to draw and distort one page.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RenderStyle {
+    pub dpi: f32,
+    pub grid: GridColour,
+    pub trace_width_mm: f32,
+    /// Rotation of the whole page, degrees.
+    pub rotation_deg: f32,
+    /// Gaussian blur, pixels.
+    pub blur_sigma_px: f32,
+    /// Additive Gaussian noise, grey levels.
+    pub noise_sigma: f32,
+    /// JPEG quality (1–100) when the page is JPEG-compressed.
+    pub jpeg_quality: Option<u8>,
+    pub seed: u64,
+}
+
+impl Default for RenderStyle {
+    fn default() -> Self {
+        RenderStyle {
+            dpi: 200.0,
+            grid: GridColour::Red,
+            trace_width_mm: 0.25,
+            rotation_deg: 0.0,
+            blur_sigma_px: 0.0,
+            noise_sigma: 0.0,
+            jpeg_quality: None,
+            seed: 1,
+        }
+    }
+}
+
+/// SplitMix64 (Steele, Lea & Flood 2014): small, seeded, reproducible everywhere.
+#[derive(Debug, Clone)]
+pub struct SplitMix64(pub u64);
+
+impl SplitMix64 {
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    /// Uniform in [0, 1).
+    pub fn uniform(&mut self) -> f32 {
+        (self.next_u64() >> 40) as f32 / (1u64 << 24) as f32
+    }
+    /// Standard normal (Box–Muller).
+    pub fn normal(&mut self) -> f32 {
+        let u1 = self.uniform().max(1e-7);
+        let u2 = self.uniform();
+        (-2.0 * u1.ln()).sqrt() * (std::f32::consts::TAU * u2).cos()
+    }
+}
+
+struct Canvas {
+    rgb: [Plane; 3],
+    px_per_mm: f32,
+}
+
+impl Canvas {
+    fn blend(&mut self, x: usize, y: usize, colour: [f32; 3], alpha: f32) {
+        for (plane, c) in self.rgb.iter_mut().zip(colour) {
+            let v = plane.get(x, y);
+            plane.set(x, y, v + (c - v) * alpha);
+        }
+    }
+}
+
+/// Coverage (0–1) of a line of `half` px half-width at distance `d`.
+#[inline]
+fn coverage(d: f32, half: f32) -> f32 {
+    (half + 0.5 - d).clamp(0.0, 1.0)
+}
+
+fn draw_grid(c: &mut Canvas, colour: GridColour) {
+    let (minor, major) = colour.rgb();
+    let (w, h) = (c.rgb[0].w, c.rgb[0].h);
+    let p = c.px_per_mm;
+    let half_minor = (0.05 * p).max(0.5);
+    let half_major = (0.1 * p).max(0.7);
+    // Per axis: (alpha, is_major) for each pixel index.
+    let line = |i: usize| -> (f32, bool) {
+        let mm = i as f32 / p;
+        let d_minor = (mm - mm.round()).abs() * p;
+        let d_major = (mm / 5.0 - (mm / 5.0).round()).abs() * 5.0 * p;
+        let a_major = coverage(d_major, half_major);
+        if a_major > 0.0 {
+            (a_major, true)
+        } else {
+            (coverage(d_minor, half_minor), false)
+        }
+    };
+    let cols: Vec<(f32, bool)> = (0..w).map(line).collect();
+    let rows: Vec<(f32, bool)> = (0..h).map(line).collect();
+    for (y, (ay, my)) in rows.iter().enumerate() {
+        for (x, (ax, mx)) in cols.iter().enumerate() {
+            // Minor lines first, major on top.
+            for (a, m) in [(*ay, *my), (*ax, *mx)] {
+                if a > 0.0 && !m {
+                    c.blend(x, y, minor, a);
+                }
+            }
+            for (a, m) in [(*ay, *my), (*ax, *mx)] {
+                if a > 0.0 && m {
+                    c.blend(x, y, major, a);
+                }
+            }
+        }
+    }
+}
+
+/// Accumulate a polyline (pixel coordinates) into an alpha plane.
+fn stroke(alpha: &mut Plane, points: &[(f32, f32)], half: f32) {
+    for seg in points.windows(2) {
+        let ((x0, y0), (x1, y1)) = (seg[0], seg[1]);
+        let pad = half + 1.5;
+        let xa = (x0.min(x1) - pad).floor().max(0.0) as usize;
+        let xb = ((x0.max(x1) + pad).ceil().max(0.0) as usize).min(alpha.w.saturating_sub(1));
+        let ya = (y0.min(y1) - pad).floor().max(0.0) as usize;
+        let yb = ((y0.max(y1) + pad).ceil().max(0.0) as usize).min(alpha.h.saturating_sub(1));
+        let (dx, dy) = (x1 - x0, y1 - y0);
+        let len2 = dx * dx + dy * dy;
+        for y in ya..=yb {
+            for x in xa..=xb {
+                let (px, py) = (x as f32 - x0, y as f32 - y0);
+                let t = if len2 > 0.0 {
+                    ((px * dx + py * dy) / len2).clamp(0.0, 1.0)
+                } else {
+                    0.0
+                };
+                let (ex, ey) = (px - t * dx, py - t * dy);
+                let a = coverage((ex * ex + ey * ey).sqrt(), half);
+                if a > alpha.get(x, y) {
+                    alpha.set(x, y, a);
+                }
+            }
+        }
+    }
+}
+
+fn fill_rect(alpha: &mut Plane, x0: f32, y0: f32, x1: f32, y1: f32) {
+    for y in (y0.max(0.0) as usize)..(y1.max(0.0) as usize).min(alpha.h) {
+        for x in (x0.max(0.0) as usize)..(x1.max(0.0) as usize).min(alpha.w) {
+            alpha.set(x, y, 1.0);
+        }
+    }
+}
+
+/// Draw a 3×4 + lead II page of `leads` (12 leads in standard order, mV at 500 Hz,
+/// at least 10 s each), undistorted except for `style.dpi` and line widths.
+pub fn render_page(leads: &[Vec<f32>], style: &RenderStyle) -> RgbImage {
+    let p = style.dpi / 25.4;
+    let w = (PAGE_W_MM * p).round() as usize;
+    let h = (PAGE_H_MM * p).round() as usize;
+    let mut canvas = Canvas {
+        rgb: [
+            Plane::filled(w, h, 255.0),
+            Plane::filled(w, h, 255.0),
+            Plane::filled(w, h, 255.0),
+        ],
+        px_per_mm: p,
+    };
+    draw_grid(&mut canvas, style.grid);
+    let mut ink = Plane::filled(w, h, 0.0);
+    let half = (style.trace_width_mm * p / 2.0).max(0.55);
+    let px_per_s = 25.0 * p;
+    let px_per_mv = 10.0 * p;
+    let x0 = SIGNAL_X0_MM * p;
+    let mut rng = SplitMix64(style.seed ^ 0x5EED);
+    // Header "text".
+    for line in 0..3 {
+        let y = (12.0 + 7.0 * line as f32) * p;
+        let mut x = 10.0 * p;
+        while x < 200.0 * p {
+            let word = (3.0 + 12.0 * rng.uniform()) * p;
+            fill_rect(&mut ink, x, y, x + word, y + 3.0 * p);
+            x += word + 3.0 * p;
+        }
+    }
+    let layout = Layout::ThreeByFour { rhythm_strips: 1 };
+    for cell in layout.cells() {
+        let Some(&base_mm) = ROW_BASELINES_MM.get(cell.row) else {
+            continue;
+        };
+        let base = base_mm * p;
+        let Some(signal) = leads.get(cell.lead.index()) else {
+            continue;
+        };
+        let first = (cell.start_s * INPUT_RATE_HZ) as usize;
+        let last = ((cell.end_s * INPUT_RATE_HZ) as usize).min(signal.len());
+        let window = signal.get(first..last).unwrap_or(&[]);
+        let finite: Vec<f32> = window.iter().copied().filter(|v| v.is_finite()).collect();
+        let mean = finite.iter().sum::<f32>() / finite.len().max(1) as f32;
+        let points: Vec<(f32, f32)> = window
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                let t = (first + i) as f32 / INPUT_RATE_HZ;
+                let v = if v.is_finite() { v - mean } else { 0.0 };
+                (x0 + t * px_per_s, base - v * px_per_mv)
+            })
+            .collect();
+        stroke(&mut ink, &points, half);
+        let xs = x0 + cell.start_s * px_per_s;
+        if cell.start_s > 0.0 {
+            // Separator tick between columns.
+            stroke(&mut ink, &[(xs, base - 3.0 * p), (xs, base + 3.0 * p)], half);
+        }
+        if cell.start_s == 0.0 {
+            // Calibration pulse before the signal: 0.2 s wide, 1 mV high.
+            let xp = x0 - 0.2 * px_per_s;
+            let pulse = [
+                (xp - 2.0 * p, base),
+                (xp, base),
+                (xp, base - px_per_mv),
+                (x0, base - px_per_mv),
+                (x0, base),
+            ];
+            stroke(&mut ink, &pulse, half);
+        }
+        // Lead label block below the start of the cell.
+        let lx = xs + 1.5 * p;
+        let ly = base + 5.0 * p;
+        fill_rect(&mut ink, lx, ly, lx + (2.0 + 3.0 * rng.uniform()) * p, ly + 3.0 * p);
+    }
+    for y in 0..h {
+        for x in 0..w {
+            let a = ink.get(x, y);
+            if a > 0.0 {
+                canvas.blend(x, y, [20.0, 20.0, 25.0], a);
+            }
+        }
+    }
+    to_rgb(&canvas.rgb)
+}
+
+fn to_rgb(planes: &[Plane; 3]) -> RgbImage {
+    let (w, h) = (planes[0].w, planes[0].h);
+    let mut img = RgbImage::new(w as u32, h as u32);
+    for (x, y, px) in img.enumerate_pixels_mut() {
+        for (c, plane) in planes.iter().enumerate() {
+            px[c] = plane.get(x as usize, y as usize).round().clamp(0.0, 255.0) as u8;
+        }
+    }
+    img
+}
+
+fn gaussian_blur(p: &Plane, sigma: f32) -> Plane {
+    let r = (3.0 * sigma).ceil().max(1.0) as isize;
+    let kernel: Vec<f32> = (-r..=r)
+        .map(|i| (-(i * i) as f32 / (2.0 * sigma * sigma)).exp())
+        .collect();
+    let norm: f32 = kernel.iter().sum();
+    let pass = |src: &Plane, horizontal: bool| -> Plane {
+        let mut out = Plane::filled(src.w, src.h, 0.0);
+        for y in 0..src.h {
+            for x in 0..src.w {
+                let mut s = 0.0;
+                for (k, wk) in kernel.iter().enumerate() {
+                    let d = k as isize - r;
+                    let (sx, sy) = if horizontal {
+                        ((x as isize + d).clamp(0, src.w as isize - 1), y as isize)
+                    } else {
+                        (x as isize, (y as isize + d).clamp(0, src.h as isize - 1))
+                    };
+                    s += wk * src.get(sx as usize, sy as usize);
+                }
+                out.set(x, y, s / norm);
+            }
+        }
+        out
+    };
+    pass(&pass(p, true), false)
+}
+
+/// Apply `style`'s rotation, blur, noise and JPEG compression to a rendered page.
+pub fn distort(img: &RgbImage, style: &RenderStyle) -> RgbImage {
+    let (w, h) = (img.width() as usize, img.height() as usize);
+    let mut planes: [Plane; 3] = std::array::from_fn(|c| {
+        let mut p = Plane::filled(w, h, 0.0);
+        for (x, y, px) in img.enumerate_pixels() {
+            p.set(x as usize, y as usize, f32::from(px[c]));
+        }
+        p
+    });
+    if style.rotation_deg != 0.0 {
+        for p in &mut planes {
+            *p = plane::rotate(p, style.rotation_deg.to_radians(), 255.0);
+        }
+    }
+    if style.blur_sigma_px > 0.05 {
+        for p in &mut planes {
+            *p = gaussian_blur(p, style.blur_sigma_px);
+        }
+    }
+    if style.noise_sigma > 0.0 {
+        let mut rng = SplitMix64(style.seed ^ 0x0153);
+        for p in &mut planes {
+            for v in &mut p.data {
+                *v += style.noise_sigma * rng.normal();
+            }
+        }
+    }
+    let mut out = to_rgb(&planes);
+    if let Some(q) = style.jpeg_quality {
+        let mut bytes = Vec::new();
+        let encoder = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut bytes, q.clamp(1, 100));
+        if out.write_with_encoder(encoder).is_ok() {
+            if let Ok(decoded) = image::load_from_memory_with_format(&bytes, image::ImageFormat::Jpeg) {
+                out = decoded.into_rgb8();
+            }
+        }
+    }
+    out
+}
+
+/// A distorted style drawn at random (seeded) from the ranges: rotation ±5°,
+/// blur 0–1.5 px, noise 0–12 grey levels, JPEG quality 30–90, grid colour, 100–300 dpi.
+pub fn random_distorted_style(seed: u64) -> RenderStyle {
+    let mut rng = SplitMix64(seed);
+    let grid = match rng.next_u64() % 4 {
+        0 => GridColour::Red,
+        1 => GridColour::Grey,
+        2 => GridColour::Green,
+        _ => GridColour::Blue,
+    };
+    let dpi = [100.0, 150.0, 200.0, 300.0][(rng.next_u64() % 4) as usize];
+    RenderStyle {
+        dpi,
+        grid,
+        trace_width_mm: 0.2 + 0.15 * rng.uniform(),
+        rotation_deg: -5.0 + 10.0 * rng.uniform(),
+        blur_sigma_px: 1.5 * rng.uniform(),
+        noise_sigma: 12.0 * rng.uniform(),
+        jpeg_quality: Some(30 + (rng.next_u64() % 61) as u8),
+        seed,
+    }
+}

@@ -1,0 +1,566 @@
+//! Separating the trace from the paper, finding the trace rows, and following one trace
+//! through its lead box.
+//!
+//! - Ink: the trace is printed dark and unsaturated, while ECG grids are coloured (red,
+//!   green, blue, brown) or lighter grey. The ink score is darkness minus twice the
+//!   saturation spread, `255 − V − 2·(V − min(R,G,B))` (V = max channel), minus its local
+//!   mean (removes shadows and creases), thresholded by Otsu's method (Otsu 1979) over
+//!   the non-paper pixels.
+//! - Rows: a row's isoelectric baseline is the height at which the most image columns
+//!   have ink within ±1.5 mm ("coverage"); peaks of coverage are rows.
+//! - Calibration pulse: a 1 mV rectangle at a row's start (a plateau of ink ≥ 3 mm above
+//!   the baseline within the first 10 mm); its height gives the gain in mm/mV and its
+//!   falling edge the start of the signal.
+//! - Trace following: per image column, the vertical runs of ink in the lead box are
+//!   candidates; a Viterbi path (dynamic programming over columns) picks the run sequence
+//!   with the smallest total vertical gap, with a weak pull towards the baseline, which
+//!   keeps the path on its own trace where neighbouring rows overlap. Each column's value
+//!   is the run's centre, or its outer edge at local peaks and troughs so that R and S
+//!   waves keep their amplitude.
+//!
+//! Units: pixels of the deskewed working image unless a name says otherwise.
+
+use crate::plane::Plane;
+
+/// Ink score of one RGB pixel (0 = paper or coloured grid, 255 = black ink).
+#[inline]
+pub fn ink_score(r: u8, g: u8, b: u8) -> f32 {
+    let v = f32::from(r.max(g).max(b));
+    let m = f32::from(r.min(g).min(b));
+    (255.0 - v - 2.0 * (v - m)).clamp(0.0, 255.0)
+}
+
+/// Otsu threshold of the values above `floor` (256-bin histogram over 0–255).
+fn otsu(values: &[f32], floor: f32) -> Option<f32> {
+    let mut hist = [0u64; 256];
+    let mut n = 0u64;
+    for v in values {
+        if *v > floor {
+            hist[(v.clamp(0.0, 255.0)) as usize] += 1;
+            n += 1;
+        }
+    }
+    if n < 16 {
+        return None;
+    }
+    let total: f64 = hist.iter().enumerate().map(|(i, c)| i as f64 * *c as f64).sum();
+    let (mut w0, mut sum0) = (0.0f64, 0.0f64);
+    let mut best = (0.0f64, 0usize);
+    for (i, c) in hist.iter().enumerate() {
+        w0 += *c as f64;
+        sum0 += i as f64 * *c as f64;
+        let w1 = n as f64 - w0;
+        if w0 == 0.0 || w1 == 0.0 {
+            continue;
+        }
+        let m0 = sum0 / w0;
+        let m1 = (total - sum0) / w1;
+        let between = w0 * w1 * (m0 - m1) * (m0 - m1);
+        if between > best.0 {
+            best = (between, i);
+        }
+    }
+    Some(best.1 as f32 + 0.5)
+}
+
+/// A binary ink mask, row-major.
+#[derive(Debug, Clone)]
+pub struct Mask {
+    pub w: usize,
+    pub h: usize,
+    pub ink: Vec<bool>,
+}
+
+impl Mask {
+    #[inline]
+    pub fn at(&self, x: usize, y: usize) -> bool {
+        x < self.w && y < self.h && self.ink.get(y * self.w + x).copied().unwrap_or(false)
+    }
+}
+
+/// Ink mask of an ink-score plane; `px_per_mm` sets the background window.
+pub fn ink_mask(ink: &Plane, px_per_mm: f32) -> Mask {
+    let r = (3.0 * px_per_mm).round().max(2.0) as usize;
+    let background = ink.box_mean(r);
+    let contrast: Vec<f32> = ink
+        .data
+        .iter()
+        .zip(&background.data)
+        .map(|(v, b)| (v - b).max(0.0))
+        .collect();
+    let threshold = otsu(&contrast, 25.0).unwrap_or(100.0).clamp(50.0, 160.0);
+    let mut mask = Mask {
+        w: ink.w,
+        h: ink.h,
+        ink: contrast.iter().map(|v| *v > threshold).collect(),
+    };
+    remove_long_straight_lines(&mut mask, (30.0 * px_per_mm).round() as usize);
+    mask
+}
+
+/// Clear perfectly straight horizontal or vertical ink runs of at least `min_len`
+/// pixels: page borders, boxes and dark grid lines, never an ECG trace (which is not
+/// flat to the pixel for 1.2 s, nor vertical for 3 mV).
+fn remove_long_straight_lines(mask: &mut Mask, min_len: usize) {
+    let min_len = min_len.max(8);
+    let (w, h) = (mask.w, mask.h);
+    let mut clear = Vec::new();
+    for y in 0..h {
+        let mut x = 0;
+        while x < w {
+            if mask.at(x, y) {
+                let start = x;
+                while x < w && mask.at(x, y) {
+                    x += 1;
+                }
+                if x - start >= min_len {
+                    clear.extend((start..x).map(|xx| y * w + xx));
+                }
+            } else {
+                x += 1;
+            }
+        }
+    }
+    for x in 0..w {
+        let mut y = 0;
+        while y < h {
+            if mask.at(x, y) {
+                let start = y;
+                while y < h && mask.at(x, y) {
+                    y += 1;
+                }
+                if y - start >= min_len {
+                    clear.extend((start..y).map(|yy| yy * w + x));
+                }
+            } else {
+                y += 1;
+            }
+        }
+    }
+    for i in clear {
+        if let Some(p) = mask.ink.get_mut(i) {
+            *p = false;
+        }
+    }
+}
+
+/// A trace row found on the page.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Row {
+    /// Baseline (isoelectric line) height, pixels.
+    pub baseline_y: f32,
+    /// Fraction of image columns with ink near the baseline.
+    pub coverage: f32,
+    /// First and last column of the row's trace.
+    pub left_x: usize,
+    pub right_x: usize,
+}
+
+/// Coverage per image row: how many columns have ink within ±`half` rows.
+pub fn coverage(mask: &Mask, half: usize) -> Vec<f32> {
+    let mut count = vec![0u32; mask.w];
+    let mut cov = vec![0.0f32; mask.h];
+    let add_row = |count: &mut [u32], y: usize, delta: i32| {
+        for (x, c) in count.iter_mut().enumerate() {
+            if mask.at(x, y) {
+                *c = c.saturating_add_signed(delta);
+            }
+        }
+    };
+    for y in 0..half.min(mask.h) {
+        add_row(&mut count, y, 1);
+    }
+    for (y, out) in cov.iter_mut().enumerate() {
+        if y + half < mask.h {
+            add_row(&mut count, y + half, 1);
+        }
+        if y > half {
+            add_row(&mut count, y - half - 1, -1);
+        }
+        *out = count.iter().filter(|c| **c > 0).count() as f32 / mask.w.max(1) as f32;
+    }
+    cov
+}
+
+/// Find trace rows: peaks of coverage at least `min_sep_px` apart.
+pub fn find_rows(mask: &Mask, px_per_mm_y: f32) -> Vec<Row> {
+    let half = (1.5 * px_per_mm_y).round().max(1.0) as usize;
+    let cov = coverage(mask, half);
+    let max = cov.iter().copied().fold(0.0f32, f32::max);
+    if max <= 0.0 {
+        return Vec::new();
+    }
+    let min_sep = (8.0 * px_per_mm_y).round().max(3.0) as usize;
+    let mut peaks: Vec<usize> = Vec::new();
+    for y in 0..cov.len() {
+        let v = cov[y];
+        if v < 0.4 * max {
+            continue;
+        }
+        let lo = y.saturating_sub(min_sep);
+        let hi = (y + min_sep).min(cov.len() - 1);
+        let window = &cov[lo..=hi];
+        let is_max = window.iter().enumerate().all(|(i, w)| {
+            let yy = lo + i;
+            *w < v || (*w == v && yy >= y)
+        });
+        if is_max {
+            peaks.push(y);
+        }
+    }
+    let mut rows: Vec<Row> = peaks
+        .iter()
+        .map(|&y| {
+            // Centre of the plateau of near-peak coverage.
+            let v = cov[y];
+            let mut a = y;
+            while a > 0 && cov[a - 1] >= 0.97 * v {
+                a -= 1;
+            }
+            let mut b = y;
+            while b + 1 < cov.len() && cov[b + 1] >= 0.97 * v {
+                b += 1;
+            }
+            let baseline_y = (a + b) as f32 / 2.0;
+            let (left_x, right_x) = row_extent(mask, baseline_y, px_per_mm_y);
+            Row {
+                baseline_y,
+                coverage: v,
+                left_x,
+                right_x,
+            }
+        })
+        .collect();
+    let widest = rows
+        .iter()
+        .map(|r| r.right_x.saturating_sub(r.left_x))
+        .max()
+        .unwrap_or(0);
+    rows.retain(|r| r.right_x.saturating_sub(r.left_x) * 2 >= widest && widest > 0);
+    rows
+}
+
+/// Leftmost and rightmost column where the row's band holds ink densely.
+fn row_extent(mask: &Mask, baseline_y: f32, px_per_mm: f32) -> (usize, usize) {
+    let band = (4.0 * px_per_mm).round() as isize;
+    let b = baseline_y.round() as isize;
+    let has: Vec<bool> = (0..mask.w)
+        .map(|x| {
+            (b - band..=b + band)
+                .any(|y| y >= 0 && mask.at(x, y as usize))
+        })
+        .collect();
+    let win = (5.0 * px_per_mm).round().max(2.0) as usize;
+    let dense = |start: usize, forward: bool| -> bool {
+        let mut n = 0;
+        for i in 0..win {
+            let x = if forward {
+                start + i
+            } else {
+                match start.checked_sub(i) {
+                    Some(x) => x,
+                    None => break,
+                }
+            };
+            if has.get(x).copied().unwrap_or(false) {
+                n += 1;
+            }
+        }
+        n * 2 >= win
+    };
+    let left = (0..mask.w)
+        .find(|&x| has[x] && dense(x, true))
+        .unwrap_or(0);
+    let right = (0..mask.w)
+        .rev()
+        .find(|&x| has[x] && dense(x, false))
+        .unwrap_or(0);
+    (left, right.max(left))
+}
+
+/// Vertical ink runs `[top, bottom]` (inclusive) in column `x` within `[y0, y1]`.
+fn runs_in_column(mask: &Mask, x: usize, y0: usize, y1: usize, out: &mut Vec<(usize, usize)>) {
+    out.clear();
+    let mut start: Option<usize> = None;
+    for y in y0..=y1.min(mask.h.saturating_sub(1)) {
+        match (mask.at(x, y), start) {
+            (true, None) => start = Some(y),
+            (false, Some(s)) => {
+                out.push((s, y - 1));
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    if let Some(s) = start {
+        out.push((s, y1.min(mask.h.saturating_sub(1))));
+    }
+}
+
+/// Typical trace thickness: median length of short runs near the rows' baselines.
+pub fn line_thickness(mask: &Mask, rows: &[Row]) -> f32 {
+    let mut lens = Vec::new();
+    let mut runs = Vec::new();
+    for row in rows {
+        let y = row.baseline_y.round() as usize;
+        let (y0, y1) = (y.saturating_sub(6), y + 6);
+        for x in (row.left_x..=row.right_x).step_by(3) {
+            runs_in_column(mask, x, y0, y1, &mut runs);
+            for (a, b) in &runs {
+                if *a > y0 && *b < y1 {
+                    lens.push(b - a + 1);
+                }
+            }
+        }
+    }
+    lens.sort_unstable();
+    lens.get(lens.len() / 2).map_or(2.0, |v| *v as f32)
+}
+
+/// A detected calibration pulse.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Pulse {
+    /// Height above the baseline, pixels (1 mV).
+    pub height_px: f32,
+    /// First column after the pulse (where the signal starts).
+    pub end_x: usize,
+}
+
+/// Look for a 1 mV calibration rectangle near the start of `row`: a flat top 2.5–25 mm
+/// above the baseline, at least 1.5 mm long, with vertical ink edges down to the baseline
+/// at both ends.
+pub fn find_pulse(mask: &Mask, row: &Row, px_per_mm: f32, thickness: f32, up_limit_px: f32) -> Option<Pulse> {
+    let b = row.baseline_y;
+    let from = (row.left_x as f32 - 15.0 * px_per_mm).max(0.0) as usize;
+    let to = ((row.left_x as f32 + 10.0 * px_per_mm) as usize).min(mask.w);
+    let top_lo = (b - up_limit_px.min(25.0 * px_per_mm)).max(0.0) as usize;
+    let top_hi = (b - 2.5 * px_per_mm).max(0.0) as usize;
+    if top_hi <= top_lo || to <= from {
+        return None;
+    }
+    // Topmost ink in the band above the baseline, per column.
+    let tops: Vec<Option<usize>> = (from..to)
+        .map(|x| (top_lo..=top_hi).find(|&y| mask.at(x, y)))
+        .collect();
+    let tol = 1 + (thickness / 2.0) as usize;
+    // Fraction of the rows between `top` and the baseline holding ink near column x.
+    let edge = |x: usize, top: usize| -> f32 {
+        let bottom = b.round() as usize;
+        if bottom <= top {
+            return 0.0;
+        }
+        let hits = (top..bottom)
+            .filter(|&y| (x.saturating_sub(tol)..=x + tol).any(|xx| mask.at(xx, y)))
+            .count();
+        hits as f32 / (bottom - top) as f32
+    };
+    let min_len = (1.5 * px_per_mm).round().max(2.0) as usize;
+    let mut i = 0;
+    while i < tops.len() {
+        let Some(t0) = tops[i] else {
+            i += 1;
+            continue;
+        };
+        let mut j = i;
+        while j + 1 < tops.len() {
+            match tops[j + 1] {
+                Some(t) if t.abs_diff(t0) <= tol => j += 1,
+                _ => break,
+            }
+        }
+        let (xa, xb) = (from + i, from + j);
+        if j + 1 - i >= min_len && edge(xa, t0) > 0.8 && edge(xb, t0) > 0.8 {
+            let plateau: Vec<usize> = tops[i..=j].iter().flatten().copied().collect();
+            let mean_top = plateau.iter().sum::<usize>() as f32 / plateau.len().max(1) as f32;
+            let height_px = b - (mean_top + thickness / 2.0 - 0.5);
+            // The signal starts at the falling edge's centre.
+            let end_x = xb.saturating_sub((thickness / 2.0) as usize);
+            return Some(Pulse { height_px, end_x });
+        }
+        i = j + 1;
+    }
+    None
+}
+
+/// One followed trace: per column of the box, the trace height (NaN where none).
+#[derive(Debug, Clone)]
+pub struct Followed {
+    pub x0: usize,
+    pub y: Vec<f32>,
+    /// Fraction of columns with ink on the path.
+    pub found: f32,
+    /// Fraction of steps that jumped more than 2 mm vertically.
+    pub jumps: f32,
+}
+
+/// Follow the trace through columns `[x0, x1)` within rows `[y0, y1]`, starting near
+/// `baseline_y`.
+pub fn follow(
+    mask: &Mask,
+    x0: usize,
+    x1: usize,
+    y0: usize,
+    y1: usize,
+    baseline_y: f32,
+    px_per_mm: f32,
+    thickness: f32,
+) -> Followed {
+    const MAX_RUNS: usize = 24;
+    let x1 = x1.min(mask.w);
+    let ncols = x1.saturating_sub(x0);
+    let pull = 0.05 / px_per_mm; // cost per pixel from the baseline
+    let gap_cost = 1.0 / px_per_mm; // cost per pixel of vertical gap
+    let mut col_runs: Vec<Vec<(usize, usize)>> = Vec::with_capacity(ncols);
+    let mut buf = Vec::new();
+    for x in x0..x1 {
+        runs_in_column(mask, x, y0, y1, &mut buf);
+        if buf.len() > MAX_RUNS {
+            buf.sort_by(|a, b| {
+                let da = ((a.0 + a.1) as f32 / 2.0 - baseline_y).abs();
+                let db = ((b.0 + b.1) as f32 / 2.0 - baseline_y).abs();
+                da.total_cmp(&db)
+            });
+            buf.truncate(MAX_RUNS);
+            buf.sort_unstable();
+        }
+        col_runs.push(buf.clone());
+    }
+    // Viterbi over runs; empty columns carry the previous states over.
+    let mut costs: Vec<Vec<f32>> = Vec::with_capacity(ncols);
+    let mut back: Vec<Vec<usize>> = Vec::with_capacity(ncols);
+    let mut last: Option<usize> = None; // last column with runs
+    for (c, runs) in col_runs.iter().enumerate() {
+        let mut cost = Vec::with_capacity(runs.len());
+        let mut from = Vec::with_capacity(runs.len());
+        for &(top, bottom) in runs {
+            let centre = (top + bottom) as f32 / 2.0;
+            let own = pull * (centre - baseline_y).abs();
+            let (best, arg) = match last {
+                None => (0.0, 0),
+                Some(p) => col_runs[p]
+                    .iter()
+                    .zip(&costs[p])
+                    .enumerate()
+                    .map(|(i, (&(pt, pb), pc))| {
+                        let gap = if top > pb + 1 {
+                            top - pb - 1
+                        } else if pt > bottom + 1 {
+                            pt - bottom - 1
+                        } else {
+                            0
+                        };
+                        (pc + gap_cost * gap as f32, i)
+                    })
+                    .min_by(|a, b| a.0.total_cmp(&b.0))
+                    .unwrap_or((0.0, 0)),
+            };
+            cost.push(best + own);
+            from.push(arg);
+        }
+        if !runs.is_empty() {
+            last = Some(c);
+        }
+        costs.push(cost);
+        back.push(from);
+    }
+    // Backtrack.
+    let mut chosen: Vec<Option<(usize, usize)>> = vec![None; ncols];
+    let mut state = last.and_then(|p| {
+        costs[p]
+            .iter()
+            .enumerate()
+            .min_by(|a, b| a.1.total_cmp(b.1))
+            .map(|(i, _)| (p, i))
+    });
+    while let Some((c, i)) = state {
+        chosen[c] = col_runs[c].get(i).copied();
+        let prev_idx = back[c].get(i).copied().unwrap_or(0);
+        state = (0..c)
+            .rev()
+            .find(|&p| !col_runs[p].is_empty())
+            .map(|p| (p, prev_idx));
+    }
+    // Values: centre, or the outer edge at local extremes.
+    let half_thick = thickness / 2.0;
+    let mut y = vec![f32::NAN; ncols];
+    let mut jumps = 0usize;
+    let mut steps = 0usize;
+    let mut prev_centre: Option<f32> = None;
+    for c in 0..ncols {
+        let Some((top, bottom)) = chosen[c] else {
+            continue;
+        };
+        let neighbour = |d: isize| -> Option<(usize, usize)> {
+            let i = c as isize + d;
+            if i < 0 {
+                None
+            } else {
+                chosen.get(i as usize).copied().flatten()
+            }
+        };
+        let (l, r) = (neighbour(-1), neighbour(1));
+        let len = (bottom - top + 1) as f32;
+        let mut v = (top + bottom) as f32 / 2.0;
+        if len > thickness * 1.5 {
+            let peak = l.is_none_or(|n| top < n.0) && r.is_none_or(|n| top < n.0);
+            let trough = l.is_none_or(|n| bottom > n.1) && r.is_none_or(|n| bottom > n.1);
+            if peak && !trough {
+                v = top as f32 + half_thick - 0.5;
+            } else if trough && !peak {
+                v = bottom as f32 - half_thick + 0.5;
+            }
+        }
+        if let Some(p) = prev_centre {
+            steps += 1;
+            let gap = if v > p { v - p } else { p - v };
+            if gap > 2.0 * px_per_mm && len < 2.0 * px_per_mm {
+                jumps += 1;
+            }
+        }
+        prev_centre = Some(v);
+        y[c] = v;
+    }
+    let found_n = y.iter().filter(|v| v.is_finite()).count();
+    Followed {
+        x0,
+        y,
+        found: found_n as f32 / ncols.max(1) as f32,
+        jumps: jumps as f32 / steps.max(1) as f32,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ink_score_separates_black_from_grid_colours() {
+        assert_eq!(ink_score(0, 0, 0), 255.0);
+        assert_eq!(ink_score(255, 255, 255), 0.0);
+        assert_eq!(ink_score(255, 0, 0), 0.0);
+        assert!(ink_score(78, 131, 56) < 10.0);
+        assert!(ink_score(40, 40, 40) > 200.0);
+    }
+
+    #[test]
+    fn follows_a_straight_line_and_a_spike() {
+        let (w, h) = (60, 40);
+        let mut ink = vec![false; w * h];
+        for x in 0..w {
+            let y = if x == 30 { 5 } else { 20 };
+            let (a, b) = if x == 30 { (5, 20) } else { (y, y + 1) };
+            for yy in a..=b {
+                ink[yy * w + x] = true;
+            }
+        }
+        // A distractor line far away.
+        for x in 0..w {
+            ink[35 * w + x] = true;
+        }
+        let mask = Mask { w, h, ink };
+        let f = follow(&mask, 0, w, 0, h - 1, 20.0, 4.0, 2.0);
+        assert_eq!(f.found, 1.0);
+        assert!((f.y[10] - 20.5).abs() < 0.01);
+        assert!(f.y[30] < 7.0, "peak kept: {}", f.y[30]);
+    }
+}
