@@ -554,13 +554,16 @@ fn prescan(bytes: &[u8]) -> Result<(), String> {
             let vr = bytes
                 .get(pos + 4..pos + 6)
                 .ok_or("element header truncated")?;
+            // 16-bit lengths only for these VRs (PS3.5 7.1.2); any other VR, unknown ones
+            // included, has 2 reserved bytes and a 32-bit length (as dicom-rs reads it)
             match vr {
-                b"OB" | b"OD" | b"OF" | b"OL" | b"OV" | b"OW" | b"SQ" | b"UC" | b"UR" | b"UT"
-                | b"UN" | b"SV" | b"UV" => (12, u32_le(pos + 8).ok_or("element header truncated")?),
-                _ => (
+                b"AE" | b"AS" | b"AT" | b"CS" | b"DA" | b"DS" | b"DT" | b"FL" | b"FD" | b"IS"
+                | b"LO" | b"LT" | b"PN" | b"SH" | b"SL" | b"SS" | b"ST" | b"TM" | b"UI" | b"UL"
+                | b"US" => (
                     8,
                     u32::from(u16_le(pos + 6).ok_or("element header truncated")?),
                 ),
+                _ => (12, u32_le(pos + 8).ok_or("element header truncated")?),
             }
         };
         let value_start = pos + header_len;
@@ -568,10 +571,16 @@ fn prescan(bytes: &[u8]) -> Result<(), String> {
             pos = value_start; // undefined length: contents follow as elements
             continue;
         }
+        // Sequences and items are entered, so the elements nested in them are checked
+        // too. Implicit VR has no "SQ" marker: a value that starts with an item tag
+        // (FFFE,E000) is taken for a sequence.
+        let starts_with_item =
+            bytes.get(value_start..value_start + 4) == Some([0xFE, 0xFF, 0x00, 0xE0].as_slice());
         let is_container = group == 0xFFFE && element == 0xE000
-            || (!implicit || in_meta)
-                && bytes.get(pos + 4..pos + 6) == Some(b"SQ".as_slice())
-                && group != 0xFFFE;
+            || group != 0xFFFE
+                && (((!implicit || in_meta)
+                    && bytes.get(pos + 4..pos + 6) == Some(b"SQ".as_slice()))
+                    || (implicit && !in_meta && starts_with_item));
         let len = len as usize;
         if len > bytes.len().saturating_sub(value_start) {
             return Err(format!(

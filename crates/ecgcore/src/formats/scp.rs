@@ -102,16 +102,29 @@ fn u32_at(b: &[u8], i: usize) -> Option<u32> {
 
 /// CRC-CCITT as SCP-ECG uses it (polynomial 0x1021, initial value 0xFFFF, MSB first).
 pub fn crc_ccitt(bytes: &[u8]) -> u16 {
+    const TABLE: [u16; 256] = {
+        let mut t = [0u16; 256];
+        let mut i = 0;
+        while i < 256 {
+            let mut crc = (i as u16) << 8;
+            let mut k = 0;
+            while k < 8 {
+                crc = if crc & 0x8000 != 0 {
+                    (crc << 1) ^ 0x1021
+                } else {
+                    crc << 1
+                };
+                k += 1;
+            }
+            t[i] = crc;
+            i += 1;
+        }
+        t
+    };
     let mut crc: u16 = 0xFFFF;
     for &b in bytes {
-        crc ^= u16::from(b) << 8;
-        for _ in 0..8 {
-            crc = if crc & 0x8000 != 0 {
-                (crc << 1) ^ 0x1021
-            } else {
-                crc << 1
-            };
-        }
+        let idx = usize::from((crc >> 8) as u8 ^ b);
+        crc = (crc << 8) ^ TABLE[idx];
     }
     crc
 }
@@ -240,7 +253,7 @@ fn parse(bytes: &[u8], path: &Path) -> Result<Recording, FormatError> {
         if m.interval_us != rhythm.interval_us {
             return Err(ctx.unsupported("reference beat and rhythm data at different sample rates"));
         }
-        add_reference_beats(&mut rhythm_nv, &leads_def, q, m);
+        add_reference_beats(&mut rhythm_nv, &leads_def, q, m).map_err(|e| ctx.bad(e))?;
         ctx.notes.push(
             "rhythm data stored as residual after reference-beat subtraction (restored)".into(),
         );
@@ -347,7 +360,8 @@ fn read_section_table<'a>(
             break;
         };
         let id = usize::from(id);
-        if id == 0 || id >= out.len() || len == 0 || index == 0 {
+        // the first pointer to each section wins (duplicates would only cost CRC time)
+        if id == 0 || len == 0 || index == 0 || out.get(id).is_none_or(Option::is_some) {
             continue;
         }
         let start = index as usize - 1;
@@ -614,16 +628,39 @@ struct HuffCode {
 struct HuffTable {
     by_code: HashMap<(u8, u32), HuffCode>,
     max_prefix: u8,
+    /// When every prefix is ≤ 16 bits: the code for each `max_prefix`-bit window (the
+    /// shortest matching prefix wins, as in bit-by-bit decoding).
+    direct: Option<Vec<Option<HuffCode>>>,
 }
 
 impl HuffTable {
     fn new(codes: &[HuffCode]) -> HuffTable {
+        let max_prefix = codes.iter().map(|c| c.prefix_bits).max().unwrap_or(0);
+        let direct = (max_prefix <= 16).then(|| {
+            let mut direct = vec![None; 1usize << max_prefix];
+            let mut sorted: Vec<&HuffCode> = codes.iter().collect();
+            sorted.sort_by_key(|c| std::cmp::Reverse(c.prefix_bits));
+            for c in sorted {
+                let shift = max_prefix - c.prefix_bits;
+                let Some(first) = usize::try_from(c.code)
+                    .ok()
+                    .and_then(|v| v.checked_shl(u32::from(shift)))
+                else {
+                    continue;
+                };
+                for slot in direct.iter_mut().skip(first).take(1usize << shift) {
+                    *slot = Some(*c);
+                }
+            }
+            direct
+        });
         HuffTable {
             by_code: codes
                 .iter()
                 .map(|c| ((c.prefix_bits, c.code), *c))
                 .collect(),
-            max_prefix: codes.iter().map(|c| c.prefix_bits).max().unwrap_or(0),
+            max_prefix,
+            direct,
         }
     }
 }
@@ -735,6 +772,19 @@ struct BitReader<'a> {
 }
 
 impl BitReader<'_> {
+    /// The next `n` ≤ 16 bits without consuming them (zeros past the end).
+    fn peek(&self, n: u8) -> u32 {
+        let byte = self.pos / 8;
+        let mut window = 0u32;
+        for k in 0..3 {
+            window = (window << 8) | u32::from(self.bytes.get(byte + k).copied().unwrap_or(0));
+        }
+        let shifted = window << (self.pos % 8) & 0x00FF_FFFF;
+        shifted >> (24 - u32::from(n))
+    }
+    fn remaining(&self) -> usize {
+        (self.bytes.len() * 8).saturating_sub(self.pos)
+    }
     fn bit(&mut self) -> Option<u32> {
         let byte = self.bytes.get(self.pos / 8)?;
         let b = (byte >> (7 - (self.pos % 8))) & 1;
@@ -777,8 +827,22 @@ fn huffman_decode(
         })?;
         let mut code = 0u32;
         let mut len = 0u8;
-        let entry = loop {
-            let Some(bit) = r.bit() else {
+        let entry = if let Some(direct) = &table.direct {
+            let window = r.peek(table.max_prefix) as usize;
+            let Some(e) = direct.get(window).copied().flatten() else {
+                if r.remaining() < usize::from(table.max_prefix) {
+                    // trailing padding or a cut stream
+                    return match count {
+                        None => Ok(out),
+                        Some(c) => Err(ctx.bad(format!(
+                            "{what}: Huffman data ends after {} of {c} samples",
+                            out.len()
+                        ))),
+                    };
+                }
+                return Err(ctx.bad(format!("{what}: invalid Huffman code at bit {}", r.pos)));
+            };
+            if r.remaining() < usize::from(e.prefix_bits) {
                 return match count {
                     None => Ok(out),
                     Some(c) => Err(ctx.bad(format!(
@@ -786,14 +850,28 @@ fn huffman_decode(
                         out.len()
                     ))),
                 };
-            };
-            code = (code << 1) | bit;
-            len += 1;
-            if let Some(e) = table.by_code.get(&(len, code)) {
-                break *e;
             }
-            if len >= table.max_prefix {
-                return Err(ctx.bad(format!("{what}: invalid Huffman code at bit {}", r.pos)));
+            r.pos += usize::from(e.prefix_bits);
+            e
+        } else {
+            loop {
+                let Some(bit) = r.bit() else {
+                    return match count {
+                        None => Ok(out),
+                        Some(c) => Err(ctx.bad(format!(
+                            "{what}: Huffman data ends after {} of {c} samples",
+                            out.len()
+                        ))),
+                    };
+                };
+                code = (code << 1) | bit;
+                len += 1;
+                if let Some(e) = table.by_code.get(&(len, code)) {
+                    break *e;
+                }
+                if len >= table.max_prefix {
+                    return Err(ctx.bad(format!("{what}: invalid Huffman code at bit {}", r.pos)));
+                }
             }
         };
         if entry.mode == 0 {
@@ -1055,14 +1133,17 @@ fn undo_differences(values: &mut [i32], mode: u8) {
 }
 
 /// Add reference beat type 0 back over each subtraction zone (all in nanovolts).
+/// Zones may not add up to more than twice the rhythm length (they do not overlap in a
+/// valid file), which bounds the work a lying section 4 can cause.
 fn add_reference_beats(
     rhythm_nv: &mut [Vec<f64>],
     defs: &LeadDefs,
     s4: &Section4,
     median: &Decoded,
-) {
+) -> Result<(), String> {
     let fcm = i64::from(s4.fiducial);
     for ((signal, def), beat) in rhythm_nv.iter_mut().zip(&defs.leads).zip(&median.leads) {
+        let mut budget = 2 * signal.len() + beat.len();
         for q in s4.qrs.iter().filter(|q| q.beat_type == 0) {
             let fc = i64::from(q.fiducial);
             let first = i64::from(q.start)
@@ -1071,6 +1152,13 @@ fn add_reference_beats(
             let last = i64::from(q.end)
                 .min(i64::from(def.end))
                 .min(fc - fcm + beat.len() as i64);
+            let span = usize::try_from(last - first + 1).unwrap_or(0);
+            budget = budget.checked_sub(span).ok_or_else(|| {
+                format!(
+                    "section 4 subtraction zones cover more than twice the {} rhythm samples",
+                    signal.len()
+                )
+            })?;
             for j in first..=last {
                 let r = j - i64::from(def.start);
                 let m = fcm - fc + j - 1;
@@ -1083,6 +1171,7 @@ fn add_reference_beats(
             }
         }
     }
+    Ok(())
 }
 
 // ---------------------------------------------------------------- sections 7 / 8 / 11
