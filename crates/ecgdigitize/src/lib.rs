@@ -285,30 +285,27 @@ pub fn digitize_rgb(
     let mask = trace::ink_mask(&ink, px_per_mm_y);
     drop(ink);
     drop(dark);
-    let mut rows = trace::find_rows(&mask, px_per_mm_y);
-    if rows.is_empty() {
+    let candidates = trace::find_rows(&mask, px_per_mm_y);
+    if candidates.is_empty() {
         return Err(DigitizeError::NoTrace {
             path: source.to_path_buf(),
         });
     }
-    let layout = match options.layout {
-        Some(l) => l,
-        None => Layout::from_row_count(rows.len()).ok_or(DigitizeError::UnknownLayout {
-            rows: rows.len(),
-            path: source.to_path_buf(),
-        })?,
+    let unknown = |rows: usize| DigitizeError::UnknownLayout {
+        rows,
+        path: source.to_path_buf(),
     };
-    if rows.len() < layout.rows() {
-        return Err(DigitizeError::UnknownLayout {
-            rows: rows.len(),
-            path: source.to_path_buf(),
-        });
-    }
-    if rows.len() > layout.rows() {
-        rows.sort_by(|a, b| b.coverage.total_cmp(&a.coverage));
-        rows.truncate(layout.rows());
-        rows.sort_by(|a, b| a.baseline_y.total_cmp(&b.baseline_y));
-    }
+    let (layout, rows) = match options.layout {
+        Some(l) => (
+            l,
+            trace::select_rows(&candidates, Some(l.rows())).ok_or(unknown(candidates.len()))?,
+        ),
+        None => {
+            let rows = trace::select_rows(&candidates, None).ok_or(unknown(candidates.len()))?;
+            let layout = Layout::from_row_count(rows.len()).ok_or(unknown(rows.len()))?;
+            (layout, rows)
+        }
+    };
     let spacing = if rows.len() > 1 {
         (rows[rows.len() - 1].baseline_y - rows[0].baseline_y) / (rows.len() - 1) as f32
     } else {

@@ -240,6 +240,46 @@ pub fn find_rows(mask: &Mask, px_per_mm_y: f32) -> Vec<Row> {
     rows
 }
 
+/// Choose the trace rows among candidates (sorted by height): the longest run of
+/// consecutive rows with even spacing (each gap within ±15 % of the run's median gap),
+/// ties broken by total coverage. Header text and stray marks break the even spacing of
+/// printed rows, so they fall outside. With `want`, the best run of exactly that many
+/// rows is chosen (None when there are fewer candidates).
+pub fn select_rows(rows: &[Row], want: Option<usize>) -> Option<Vec<Row>> {
+    let n = rows.len();
+    if n == 0 {
+        return None;
+    }
+    let even = |run: &[Row]| -> bool {
+        if run.len() < 3 {
+            return true;
+        }
+        let mut gaps: Vec<f32> = run.windows(2).map(|w| w[1].baseline_y - w[0].baseline_y).collect();
+        gaps.sort_by(f32::total_cmp);
+        let median = gaps[gaps.len() / 2];
+        gaps.iter().all(|g| (g / median - 1.0).abs() <= 0.15)
+    };
+    let mut best: Option<(usize, f32, usize)> = None; // (len, coverage, start)
+    for start in 0..n {
+        for end in start + 1..=n {
+            let run = &rows[start..end];
+            let len = run.len();
+            if want.is_some_and(|k| k != len) || !even(run) {
+                continue;
+            }
+            let cov: f32 = run.iter().map(|r| r.coverage).sum();
+            let better = match best {
+                None => true,
+                Some((bl, bc, _)) => len > bl || (len == bl && cov > bc),
+            };
+            if better {
+                best = Some((len, cov, start));
+            }
+        }
+    }
+    best.map(|(len, _, start)| rows[start..start + len].to_vec())
+}
+
 /// Leftmost and rightmost column where the row's band holds ink densely.
 fn row_extent(mask: &Mask, baseline_y: f32, px_per_mm: f32) -> (usize, usize) {
     let band = (4.0 * px_per_mm).round() as isize;
@@ -425,60 +465,70 @@ pub fn follow(
         }
         col_runs.push(buf.clone());
     }
-    // Viterbi over runs; empty columns carry the previous states over.
-    let mut costs: Vec<Vec<f32>> = Vec::with_capacity(ncols);
-    let mut back: Vec<Vec<usize>> = Vec::with_capacity(ncols);
-    let mut last: Option<usize> = None; // last column with runs
+    // Viterbi over runs plus one "skip" state per column (the trace is missing here: it
+    // keeps the span of its best predecessor and costs `skip_cost`), so that a short gap
+    // in the ink is bridged instead of jumping to some other mark.
+    let skip_cost = 1.0f32;
+    let gap_between = |a: (usize, usize), b: (usize, usize)| -> usize {
+        if b.0 > a.1 + 1 {
+            b.0 - a.1 - 1
+        } else if a.0 > b.1 + 1 {
+            a.0 - b.1 - 1
+        } else {
+            0
+        }
+    };
+    // Per column: states' (cost, back pointer, span); the last state is the skip state.
+    let mut states: Vec<Vec<(f32, usize, (usize, usize))>> = Vec::with_capacity(ncols);
     for (c, runs) in col_runs.iter().enumerate() {
-        let mut cost = Vec::with_capacity(runs.len());
-        let mut from = Vec::with_capacity(runs.len());
-        for &(top, bottom) in runs {
-            let centre = (top + bottom) as f32 / 2.0;
+        let prev = c.checked_sub(1).and_then(|p| states.get(p));
+        let mut cur = Vec::with_capacity(runs.len() + 1);
+        for &run in runs {
+            let centre = (run.0 + run.1) as f32 / 2.0;
             let own = pull * (centre - baseline_y).abs();
-            let (best, arg) = match last {
+            let (best, arg) = match prev {
                 None => (0.0, 0),
-                Some(p) => col_runs[p]
+                Some(prev) => prev
                     .iter()
-                    .zip(&costs[p])
                     .enumerate()
-                    .map(|(i, (&(pt, pb), pc))| {
-                        let gap = if top > pb + 1 {
-                            top - pb - 1
-                        } else if pt > bottom + 1 {
-                            pt - bottom - 1
-                        } else {
-                            0
-                        };
-                        (pc + gap_cost * gap as f32, i)
-                    })
+                    .map(|(i, (pc, _, span))| (pc + gap_cost * gap_between(*span, run) as f32, i))
                     .min_by(|a, b| a.0.total_cmp(&b.0))
                     .unwrap_or((0.0, 0)),
             };
-            cost.push(best + own);
-            from.push(arg);
+            cur.push((best + own, arg, run));
         }
-        if !runs.is_empty() {
-            last = Some(c);
-        }
-        costs.push(cost);
-        back.push(from);
+        let skip = match prev {
+            None => {
+                let b = baseline_y.round().max(0.0) as usize;
+                (skip_cost, 0, (b, b))
+            }
+            Some(prev) => prev
+                .iter()
+                .enumerate()
+                .min_by(|a, b| a.1 .0.total_cmp(&b.1 .0))
+                .map_or((skip_cost, 0, (0, 0)), |(i, (pc, _, span))| (pc + skip_cost, i, *span)),
+        };
+        cur.push(skip);
+        states.push(cur);
     }
-    // Backtrack.
+    // Backtrack from the cheapest final state.
     let mut chosen: Vec<Option<(usize, usize)>> = vec![None; ncols];
-    let mut state = last.and_then(|p| {
-        costs[p]
-            .iter()
+    let mut state = states.last().and_then(|last| {
+        last.iter()
             .enumerate()
-            .min_by(|a, b| a.1.total_cmp(b.1))
-            .map(|(i, _)| (p, i))
+            .min_by(|a, b| a.1 .0.total_cmp(&b.1 .0))
+            .map(|(i, _)| i)
     });
-    while let Some((c, i)) = state {
-        chosen[c] = col_runs[c].get(i).copied();
-        let prev_idx = back[c].get(i).copied().unwrap_or(0);
-        state = (0..c)
-            .rev()
-            .find(|&p| !col_runs[p].is_empty())
-            .map(|p| (p, prev_idx));
+    for c in (0..ncols).rev() {
+        let Some(i) = state else { break };
+        let Some(st) = states.get(c).and_then(|s| s.get(i)) else {
+            break;
+        };
+        let is_skip = i + 1 == states[c].len();
+        if !is_skip {
+            chosen[c] = Some(st.2);
+        }
+        state = Some(st.1);
     }
     // Values: centre, or the outer edge at local extremes.
     let half_thick = thickness / 2.0;
