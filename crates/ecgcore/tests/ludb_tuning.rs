@@ -1,18 +1,35 @@
 //! Tuning and timing tools for the delineator on LUDB (ignored tests, run by hand).
 //!
+//! The sweep sees ONLY the tuning half of LUDB (`ludb_half`: record id mod 4 in {0, 1});
+//! the held-out half is what `validate_ludb` and the `ludb_intervals` test report, so
+//! nothing fitted here has seen it.
+//!
 //! `SWEEP` is a `;`-separated list of parameter sets, each a `,`-separated list of
 //! `key=value` (on, off, pf, rank, lp, son, soff, spon, spoff, st, tmin, pcons, af, pmin:
 //! see `DelineationParams`); `DETAIL=1` prints every record, `PCONS=1` the P-wave
-//! consistency and RR irregularity per record. This is how the defaults were fitted.
+//! consistency and RR irregularity per record, `WORST=n` the n records with the largest
+//! QRS error with the error of each boundary, `RATE=100` resamples first (to fit the
+//! sampling-rate corrections). This is how the defaults were fitted.
 
 use ecgcore::dsp::delineate::DelineationParams;
-use ecgcore::dsp::validate::{compare, load_ludb};
+use ecgcore::dsp::validate::{compare, load_ludb, records_of_half, LudbHalf, BOUNDARIES};
 use std::path::PathBuf;
 #[test]
 #[ignore = "tuning tool: SWEEP='on=0.05,off=0.05;...' cargo test --release -p ecgcore --test ludb_tuning sweep -- --ignored --nocapture"]
 fn sweep() {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/ludb");
-    let (recs, failed) = load_ludb(&dir).unwrap();
+    let (all, failed) = load_ludb(&dir).unwrap();
+    let mut recs = records_of_half(&all, LudbHalf::Tuning);
+    if let Ok(rate) = std::env::var("RATE") {
+        let rate: f64 = rate.parse().unwrap();
+        for r in &mut recs {
+            let from = r.recording.sample_rate_hz;
+            for lead in &mut r.recording.leads {
+                lead.samples_mv = ecgcore::dsp::filter::resample(&lead.samples_mv, from, rate);
+            }
+            r.recording.sample_rate_hz = rate;
+        }
+    }
     let spec = std::env::var("SWEEP").unwrap_or_default();
     for item in spec.split(';').filter(|s| !s.is_empty()) {
         let mut p = DelineationParams::default();
@@ -51,6 +68,33 @@ fn sweep() {
                 println!(
                     "PC {} {:?} cons {:?} amp? rmssd/rr {:?} refpr {:?}",
                     r.name, r.rhythm, m.p_wave_consistency, cv, r.reference.values[1]
+                );
+            }
+        }
+        if let Ok(n) = std::env::var("WORST") {
+            let n: usize = n.parse().unwrap();
+            let mean = t.row("QRS").and_then(|r| r.mean_diff).unwrap_or(0.0);
+            let mut rows: Vec<_> = t
+                .records
+                .iter()
+                .filter_map(|r| Some((r.ours[3]? - r.reference[3]? - mean, r)))
+                .collect();
+            rows.sort_by(|a, b| b.0.abs().total_cmp(&a.0.abs()));
+            for (e, r) in rows.iter().take(n) {
+                let b: Vec<String> = BOUNDARIES
+                    .iter()
+                    .zip(&r.boundary_ms)
+                    .map(|(name, v)| {
+                        format!("{name} {}", v.map_or("—".into(), |v| format!("{v:+.0}")))
+                    })
+                    .collect();
+                println!(
+                    "WORST {:>4} QRS err {e:+6.1} (ours {:?} ref {:?}) | {} | {:?}",
+                    r.record,
+                    r.ours[3],
+                    r.reference[3],
+                    b.join(", "),
+                    r.rhythm
                 );
             }
         }

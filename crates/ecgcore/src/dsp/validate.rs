@@ -14,6 +14,13 @@
 //! reports, per interval, the mean and SD of (ours − reference), how many records were
 //! measured, how many the reference has but we left empty (missing), and how many we
 //! measured although the reference has none (extra). Differences in ms (bpm for HR).
+//! A second block tells which boundary (P on/off, QRS on/off, T end) the interval errors
+//! come from, each relative to our own R peaks.
+//!
+//! Honest figures: the delineation thresholds and constant shifts are fitted on LUDB, so
+//! LUDB is split by record id ([`ludb_half`]) into a tuning half, the only one the tuning
+//! tool (`tests/ludb_tuning.rs`) sees, and a held-out half. [`validate_ludb`] reports the
+//! held-out half (the figure to quote) and all records, labelled.
 
 use super::delineate::DelineationParams;
 use super::measurements::{measure_with, Measurements};
@@ -68,6 +75,9 @@ pub struct RecordComparison {
     pub reference_robust: [Option<f32>; 5],
     /// Rhythm as the header states it ("Sinus rhythm", "Atrial fibrillation", …).
     pub rhythm: Option<String>,
+    /// Ours − reference per boundary (ms), in [`BOUNDARIES`] order (see
+    /// [`boundary_errors`]).
+    pub boundary_ms: [Option<f32>; 5],
 }
 
 /// Summary of one interval over all records.
@@ -92,12 +102,18 @@ pub struct IntervalRow {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ValidationTable {
     pub dir: PathBuf,
+    /// Which records the table covers ("held-out half", "all records", …).
+    pub label: String,
     /// Against the standard reference (earliest onset / latest offset over leads).
     pub rows: Vec<IntervalRow>,
     /// Against the reference that ignores the single most extreme lead per boundary
     /// (second-earliest onset / second-latest offset): shows how much of the spread comes
     /// from one lead's marks. Not the standard; reported beside it.
     pub rows_robust: Vec<IntervalRow>,
+    /// Per boundary (P onset, P offset, QRS onset, QRS offset, T end), ours − reference
+    /// relative to our R peaks (see [`boundary_errors`]): which boundary an interval
+    /// error comes from. `n_measured` counts records where both exist.
+    pub boundary_rows: Vec<IntervalRow>,
     pub records: Vec<RecordComparison>,
     /// Records that could not be read, with the error.
     pub failed: Vec<(String, String)>,
@@ -107,6 +123,74 @@ impl ValidationTable {
     /// The row of an interval by name ("HR", "PR", "P", "QRS", "QT").
     pub fn row(&self, name: &str) -> Option<&IntervalRow> {
         self.rows.iter().find(|r| r.name == name)
+    }
+
+    /// The table over the records of one half of LUDB only (see [`ludb_half`]).
+    #[must_use]
+    pub fn half(&self, half: LudbHalf) -> ValidationTable {
+        let records: Vec<RecordComparison> = self
+            .records
+            .iter()
+            .filter(|r| ludb_half(&r.record) == half)
+            .cloned()
+            .collect();
+        let failed = self
+            .failed
+            .iter()
+            .filter(|f| ludb_half(&f.0) == half)
+            .cloned()
+            .collect();
+        table_from_records(&self.dir, half.label(), records, failed)
+    }
+}
+
+/// The two halves of LUDB: delineation parameters are fitted on the tuning half only
+/// (`tests/ludb_tuning.rs`), and the held-out half tells how well they generalise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LudbHalf {
+    Tuning,
+    HeldOut,
+}
+
+impl LudbHalf {
+    /// How a table over this half is labelled.
+    pub fn label(self) -> &'static str {
+        match self {
+            LudbHalf::Tuning => "tuning half (record id mod 4 in {0, 1})",
+            LudbHalf::HeldOut => "held-out half (record id mod 4 in {2, 3})",
+        }
+    }
+}
+
+/// The half a LUDB record belongs to, fixed by its numeric id: id mod 4 in {0, 1} tunes,
+/// {2, 3} is held out (of the odd ids in `../shared/data/ludb`: 1, 5, 9, … tune and 3, 7,
+/// 11, … are held out, 50 each, with atrial fibrillation in both). A deterministic split
+/// by id, so it does not change when a record fails to read. Names that are not numbers
+/// are held out.
+pub fn ludb_half(record: &str) -> LudbHalf {
+    match record.trim().parse::<u64>() {
+        Ok(id) if id % 4 < 2 => LudbHalf::Tuning,
+        _ => LudbHalf::HeldOut,
+    }
+}
+
+/// Validation of the default parameters: the held-out half (the honest figure), and all
+/// records (the held-out half plus the half the parameters were fitted on).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LudbValidation {
+    pub held_out: ValidationTable,
+    pub all: ValidationTable,
+}
+
+impl fmt::Display for LudbValidation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "Delineation parameters were fitted on the tuning half of LUDB only; the \
+             held-out half is the honest figure."
+        )?;
+        writeln!(f, "{}", self.held_out)?;
+        write!(f, "{}", self.all)
     }
 }
 
@@ -123,13 +207,14 @@ impl fmt::Display for ValidationTable {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "Intervals vs cardiologists' marks (LUDB), {} records, ours − reference: {}",
+            "Intervals vs cardiologists' marks (LUDB), {}, {} records, ours − reference: {}",
+            self.label,
             self.records.len(),
             self.dir.display()
         )?;
         writeln!(
             f,
-            "{:<5} {:<4} {:>6} {:>9} {:>8} {:>6} {:>10} {:>8} {:>9}  tolerance (mean/SD)",
+            "{:<7} {:<4} {:>6} {:>9} {:>8} {:>6} {:>10} {:>8} {:>9}  tolerance (mean/SD)",
             "wave",
             "unit",
             "n_ref",
@@ -144,7 +229,7 @@ impl fmt::Display for ValidationTable {
         let row_line = |f: &mut fmt::Formatter<'_>, r: &IntervalRow| {
             writeln!(
                 f,
-                "{:<5} {:<4} {:>6} {:>9} {:>8} {:>6} {:>10} {:>8} {:>9}  {}",
+                "{:<7} {:<4} {:>6} {:>9} {:>8} {:>6} {:>10} {:>8} {:>9}  {}",
                 r.name,
                 r.unit,
                 r.n_reference,
@@ -166,6 +251,15 @@ impl fmt::Display for ValidationTable {
                 "beside it, against a reference ignoring the single most extreme lead per boundary:"
             )?;
             for r in &self.rows_robust {
+                row_line(f, r)?;
+            }
+        }
+        if !self.boundary_rows.is_empty() {
+            writeln!(
+                f,
+                "per boundary, relative to our R peaks (ours − reference; + = ours later):"
+            )?;
+            for r in &self.boundary_rows {
                 row_line(f, r)?;
             }
         }
@@ -228,10 +322,24 @@ pub fn reference_from_waves(all: &[Wave], fs: f64) -> ReferenceIntervals {
     reference_from_waves_ranked(all, fs, 0)
 }
 
-/// As [`reference_from_waves`], but per beat the `rank`-th earliest onset and latest
-/// offset across leads (0 = earliest/latest, the standard definition; 1 ignores the one
-/// most extreme lead, which shows how much single-lead marks drive the reference).
-pub fn reference_from_waves_ranked(all: &[Wave], fs: f64, rank: usize) -> ReferenceIntervals {
+/// One beat of the reference: global boundaries (sample indices in the record) at the
+/// requested rank (see [`reference_beats`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReferenceBeat {
+    pub qrs_onset: u64,
+    pub qrs_offset: u64,
+    /// The first QRS peak mark of the beat (any lead).
+    pub qrs_peak: u64,
+    pub p_onset: Option<u64>,
+    pub p_offset: Option<u64>,
+    pub t_offset: Option<u64>,
+}
+
+/// The beats of the reference with their global boundaries: per beat the `rank`-th
+/// earliest onset and latest offset across leads (0 = earliest/latest, the standard
+/// definition; 1 ignores the one most extreme lead). See the module docs for how marks of
+/// different leads are grouped into beats.
+pub fn reference_beats(all: &[Wave], fs: f64, rank: usize) -> Vec<ReferenceBeat> {
     // k-th smallest / largest of a list (the last one when shorter).
     let kth_min = |mut v: Vec<u64>| -> Option<u64> {
         v.sort_unstable();
@@ -242,7 +350,6 @@ pub fn reference_from_waves_ranked(all: &[Wave], fs: f64, rank: usize) -> Refere
         v.get(rank.min(v.len().saturating_sub(1))).copied()
     };
     let samples = |s: f64| (s * fs).round() as u64;
-    let to_ms = |d: u64| (d as f64 / fs * 1000.0) as f32;
     let mut qrs: Vec<&Wave> = all
         .iter()
         .filter(|w| w.kind == WaveKind::Qrs && w.onset.is_some() && w.offset.is_some())
@@ -268,7 +375,7 @@ pub fn reference_from_waves_ranked(all: &[Wave], fs: f64, rank: usize) -> Refere
         }
     }
     // (onset, offset, first peak) per beat at the requested rank.
-    let beats: Vec<(u64, u64, u64)> = clusters
+    let qrs_beats: Vec<(u64, u64, u64)> = clusters
         .into_iter()
         .map(|c| {
             let on = kth_min(c.3).unwrap_or(c.0);
@@ -276,53 +383,75 @@ pub fn reference_from_waves_ranked(all: &[Wave], fs: f64, rank: usize) -> Refere
             (on, off.max(on), c.2)
         })
         .collect();
+    qrs_beats
+        .iter()
+        .enumerate()
+        .map(|(k, &(on, off, peak))| {
+            let prev_off = k
+                .checked_sub(1)
+                .and_then(|j| qrs_beats.get(j))
+                .map_or(0, |pb| pb.1);
+            let next_on = qrs_beats.get(k + 1).map_or(u64::MAX, |nb| nb.0);
+            let ps: Vec<&Wave> = all
+                .iter()
+                .filter(|w| {
+                    w.kind == WaveKind::P
+                        && w.peak < on
+                        && w.peak + samples(0.45) >= on
+                        && w.peak > prev_off
+                        && w.onset.is_some()
+                        && w.offset.is_some()
+                })
+                .collect();
+            let (p_onset, p_offset) = match (
+                kth_min(ps.iter().filter_map(|w| w.onset).collect()),
+                kth_max(ps.iter().filter_map(|w| w.offset).collect()),
+            ) {
+                (Some(pon), Some(poff)) if pon < on => (Some(pon), Some(poff.min(on))),
+                _ => (None, None),
+            };
+            let t_offset = kth_max(
+                all.iter()
+                    .filter(|w| w.kind == WaveKind::T && w.peak > off && w.peak < next_on)
+                    .filter_map(|w| w.offset)
+                    .collect(),
+            )
+            .filter(|&t| t > on);
+            ReferenceBeat {
+                qrs_onset: on,
+                qrs_offset: off,
+                qrs_peak: peak,
+                p_onset,
+                p_offset,
+                t_offset,
+            }
+        })
+        .collect()
+}
+
+/// As [`reference_from_waves`], but per beat the `rank`-th earliest onset and latest
+/// offset across leads (0 = earliest/latest, the standard definition; 1 ignores the one
+/// most extreme lead, which shows how much single-lead marks drive the reference).
+pub fn reference_from_waves_ranked(all: &[Wave], fs: f64, rank: usize) -> ReferenceIntervals {
+    let beats = reference_beats(all, fs, rank);
+    let to_ms = |d: u64| (d as f64 / fs * 1000.0) as f32;
     let mut pr = Vec::new();
     let mut p = Vec::new();
     let mut qrs_d = Vec::new();
     let mut qt = Vec::new();
-    for (k, b) in beats.iter().enumerate() {
-        let (on, off) = (b.0, b.1);
-        qrs_d.push(to_ms(off - on));
-        let prev_off = k
-            .checked_sub(1)
-            .and_then(|j| beats.get(j))
-            .map_or(0, |pb| pb.1);
-        let next_on = beats.get(k + 1).map_or(u64::MAX, |nb| nb.0);
-        let ps: Vec<&Wave> = all
-            .iter()
-            .filter(|w| {
-                w.kind == WaveKind::P
-                    && w.peak < on
-                    && w.peak + samples(0.45) >= on
-                    && w.peak > prev_off
-                    && w.onset.is_some()
-                    && w.offset.is_some()
-            })
-            .collect();
-        if let (Some(pon), Some(poff)) = (
-            kth_min(ps.iter().filter_map(|w| w.onset).collect()),
-            kth_max(ps.iter().filter_map(|w| w.offset).collect()),
-        ) {
-            if pon < on {
-                pr.push(to_ms(on - pon));
-                p.push(to_ms(poff.min(on).saturating_sub(pon)));
-            }
+    for b in &beats {
+        qrs_d.push(to_ms(b.qrs_offset - b.qrs_onset));
+        if let (Some(pon), Some(poff)) = (b.p_onset, b.p_offset) {
+            pr.push(to_ms(b.qrs_onset - pon));
+            p.push(to_ms(poff.saturating_sub(pon)));
         }
-        let t_end = kth_max(
-            all.iter()
-                .filter(|w| w.kind == WaveKind::T && w.peak > off && w.peak < next_on)
-                .filter_map(|w| w.offset)
-                .collect(),
-        );
-        if let Some(t) = t_end {
-            if t > on {
-                qt.push(to_ms(t - on));
-            }
+        if let Some(t) = b.t_offset {
+            qt.push(to_ms(t - b.qrs_onset));
         }
     }
     let rr: Vec<f64> = beats
         .windows(2)
-        .map(|w| (w[1].2 - w[0].2) as f64 / fs * 1000.0)
+        .map(|w| (w[1].qrs_peak - w[0].qrs_peak) as f64 / fs * 1000.0)
         .collect();
     let hr =
         (!rr.is_empty()).then(|| (60_000.0 / (rr.iter().sum::<f64>() / rr.len() as f64)) as f32);
@@ -337,6 +466,64 @@ pub fn reference_from_waves_ranked(all: &[Wave], fs: f64, rank: usize) -> Refere
         ],
         n_beats: beats.len(),
     }
+}
+
+/// Boundary names of [`boundary_errors`], in order.
+pub const BOUNDARIES: [&str; 5] = ["P on", "P off", "QRS on", "QRS off", "T end"];
+
+/// Where each of our median-beat boundaries lies relative to the reference, in ms (ours
+/// − reference; negative = ours earlier), to tell which boundary an interval error comes
+/// from. Both are taken relative to our R peaks: ours as boundary − fiducial on the median
+/// beat, the reference as the median over beats of (reference boundary − our aligned R
+/// peak of that beat, when one lies within 100 ms of the beat's first peak mark).
+/// `reference_rate_hz` is the rate of the marks, `fs` the rate the record was measured at.
+pub fn boundary_errors(
+    beats: &[ReferenceBeat],
+    reference_rate_hz: f64,
+    m: &Measurements,
+    fs: f64,
+) -> [Option<f32>; 5] {
+    let f = &m.fiducials;
+    let Some(r) = f.r_peak else {
+        return [None; 5];
+    };
+    let ours = [f.p_onset, f.p_offset, f.qrs_onset, f.qrs_offset, f.t_offset]
+        .map(|b| b.map(|b| ((b as f64 - r as f64) / fs * 1000.0) as f32));
+    let mut rel: [Vec<f32>; 5] = Default::default();
+    // Our peaks in ms.
+    let peaks_ms: Vec<f64> = m.r_peaks.iter().map(|&p| p as f64 / fs * 1000.0).collect();
+    let mark_ms = |x: u64| x as f64 / reference_rate_hz * 1000.0;
+    for b in beats {
+        let first_peak = mark_ms(b.qrs_peak);
+        let Some(&peak) = peaks_ms
+            .iter()
+            .min_by(|a, c| (*a - first_peak).abs().total_cmp(&(*c - first_peak).abs()))
+        else {
+            continue;
+        };
+        if (peak - first_peak).abs() > 100.0 {
+            continue;
+        }
+        let marks = [
+            b.p_onset,
+            b.p_offset,
+            Some(b.qrs_onset),
+            Some(b.qrs_offset),
+            b.t_offset,
+        ];
+        for (k, mark) in marks.iter().enumerate() {
+            if let Some(x) = mark {
+                rel[k].push((mark_ms(*x) - peak) as f32);
+            }
+        }
+    }
+    let mut out = [None; 5];
+    for k in 0..5 {
+        if let (Some(o), Some(refv)) = (ours[k], median(&mut rel[k])) {
+            out[k] = Some(o - refv);
+        }
+    }
+    out
 }
 
 /// Our values in table order.
@@ -382,9 +569,25 @@ fn record_headers(dir: &Path) -> Result<Vec<PathBuf>, ValidationError> {
     Ok(heads)
 }
 
-/// Validate with the default delineation parameters.
-pub fn validate_ludb(dir: &Path) -> Result<ValidationTable, ValidationError> {
-    validate_ludb_with(dir, &DelineationParams::default())
+/// Validate with the default delineation parameters: the held-out half and all records.
+///
+/// # Errors
+/// When the folder cannot be listed or holds no records.
+pub fn validate_ludb(dir: &Path) -> Result<LudbValidation, ValidationError> {
+    let all = validate_ludb_with(dir, &DelineationParams::default())?;
+    Ok(LudbValidation {
+        held_out: all.half(LudbHalf::HeldOut),
+        all,
+    })
+}
+
+/// The records of one half (see [`ludb_half`]).
+pub fn records_of_half(records: &[LudbRecord], half: LudbHalf) -> Vec<LudbRecord> {
+    records
+        .iter()
+        .filter(|r| ludb_half(&r.name) == half)
+        .cloned()
+        .collect()
 }
 
 /// Records that could not be read: (record name, error).
@@ -398,6 +601,10 @@ pub struct LudbRecord {
     pub reference: ReferenceIntervals,
     /// Reference ignoring the single most extreme lead per boundary (rank 1).
     pub reference_robust: ReferenceIntervals,
+    /// The reference beats (standard rank 0), sample indices at `reference_rate_hz`.
+    pub reference_beats: Vec<ReferenceBeat>,
+    /// Sample rate of the marks (the record's rate as read).
+    pub reference_rate_hz: f64,
     pub rhythm: Option<String>,
 }
 
@@ -425,6 +632,8 @@ pub fn load_ludb(dir: &Path) -> Result<(Vec<LudbRecord>, FailedRecords), Validat
                 name,
                 reference: reference_from_waves(&all, recording.sample_rate_hz),
                 reference_robust: reference_from_waves_ranked(&all, recording.sample_rate_hz, 1),
+                reference_beats: reference_beats(&all, recording.sample_rate_hz, 0),
+                reference_rate_hz: recording.sample_rate_hz,
                 recording,
                 rhythm: rhythm_from_header(&hea),
             }),
@@ -434,7 +643,9 @@ pub fn load_ludb(dir: &Path) -> Result<(Vec<LudbRecord>, FailedRecords), Validat
     Ok((records, failed))
 }
 
-/// Measure already loaded records and build the table.
+/// Measure already loaded records and build the table (use [`ValidationTable::half`] or
+/// [`records_of_half`] for one half). Labelled with the half when all records belong to
+/// one, "all records" otherwise.
 pub fn compare(
     dir: &Path,
     records: &[LudbRecord],
@@ -443,14 +654,37 @@ pub fn compare(
 ) -> ValidationTable {
     let records: Vec<RecordComparison> = records
         .iter()
-        .map(|r| RecordComparison {
-            record: r.name.clone(),
-            ours: ours(&measure_with(&r.recording, params)),
-            reference: r.reference.values,
-            reference_robust: r.reference_robust.values,
-            rhythm: r.rhythm.clone(),
+        .map(|r| {
+            let m = measure_with(&r.recording, params);
+            RecordComparison {
+                record: r.name.clone(),
+                ours: ours(&m),
+                reference: r.reference.values,
+                reference_robust: r.reference_robust.values,
+                rhythm: r.rhythm.clone(),
+                boundary_ms: boundary_errors(
+                    &r.reference_beats,
+                    r.reference_rate_hz,
+                    &m,
+                    r.recording.sample_rate_hz,
+                ),
+            }
         })
         .collect();
+    let halves: Vec<LudbHalf> = records.iter().map(|r| ludb_half(&r.record)).collect();
+    let label = match halves.first() {
+        Some(&h) if halves.iter().all(|&x| x == h) => h.label(),
+        _ => "all records",
+    };
+    table_from_records(dir, label, records, failed)
+}
+
+fn table_from_records(
+    dir: &Path,
+    label: &str,
+    records: Vec<RecordComparison>,
+    failed: Vec<(String, String)>,
+) -> ValidationTable {
     let rows = INTERVALS
         .iter()
         .enumerate()
@@ -461,10 +695,25 @@ pub fn compare(
         .enumerate()
         .map(|(k, &(name, unit))| summarise(name, unit, k, &records, true))
         .collect();
+    let boundary_rows = BOUNDARIES
+        .iter()
+        .enumerate()
+        .map(|(k, &name)| {
+            summarise_pairs(
+                name,
+                "ms",
+                records
+                    .iter()
+                    .map(|r| (r.boundary_ms[k], r.boundary_ms[k].map(|_| 0.0))),
+            )
+        })
+        .collect();
     ValidationTable {
         dir: dir.to_path_buf(),
+        label: label.to_string(),
         rows,
         rows_robust,
+        boundary_rows,
         records,
         failed,
     }
@@ -486,15 +735,30 @@ fn summarise(
     records: &[RecordComparison],
     robust: bool,
 ) -> IntervalRow {
+    summarise_pairs(
+        name,
+        unit,
+        records.iter().map(|r| {
+            let reference = if robust {
+                r.reference_robust[k]
+            } else {
+                r.reference[k]
+            };
+            (r.ours[k], reference)
+        }),
+    )
+}
+
+/// Summary of (ours, reference) pairs.
+fn summarise_pairs(
+    name: &'static str,
+    unit: &'static str,
+    pairs: impl Iterator<Item = (Option<f32>, Option<f32>)>,
+) -> IntervalRow {
     let mut diffs = Vec::new();
     let (mut n_reference, mut n_missing, mut n_extra) = (0, 0, 0);
-    for r in records {
-        let reference = if robust {
-            r.reference_robust[k]
-        } else {
-            r.reference[k]
-        };
-        match (r.ours[k], reference) {
+    for pair in pairs {
+        match pair {
             (Some(o), Some(f)) => {
                 n_reference += 1;
                 diffs.push(f64::from(o - f));
@@ -537,6 +801,19 @@ mod tests {
             peak,
             offset: Some(off),
         }
+    }
+
+    #[test]
+    fn halves_split_by_record_id() {
+        let tuning: Vec<u64> = (1..=20)
+            .filter(|id| ludb_half(&id.to_string()) == LudbHalf::Tuning)
+            .collect();
+        assert_eq!(tuning, [1, 4, 5, 8, 9, 12, 13, 16, 17, 20]);
+        // Of the odd ids: 1, 5, 9, … tune, 3, 7, 11, … are held out.
+        assert_eq!(ludb_half("3"), LudbHalf::HeldOut);
+        assert_eq!(ludb_half("199"), LudbHalf::HeldOut);
+        assert_eq!(ludb_half("197"), LudbHalf::Tuning);
+        assert_eq!(ludb_half("x"), LudbHalf::HeldOut);
     }
 
     #[test]
