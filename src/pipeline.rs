@@ -113,15 +113,60 @@ pub fn find_models_dir() -> Option<PathBuf> {
     candidates.into_iter().find(|d| d.join("manifest.json").is_file())
 }
 
-/// Open any supported file.
+/// A study as opened: the recording, and for a paper image what the digitizer read.
+pub struct Opened {
+    pub recording: Recording,
+    pub digitized: Option<ecgdigitize::Digitized>,
+}
+
+/// Extensions of paper-ECG images (and PDF pages) that go through the digitizer.
+const IMAGE_EXTENSIONS: [&str; 8] = ["png", "jpg", "jpeg", "tif", "tiff", "bmp", "pdf", "webp"];
+
+/// Whether a file is a paper-ECG image, by extension or by its first bytes.
+pub fn is_image(path: &Path) -> bool {
+    let by_ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()));
+    by_ext
+        || formats::read_head(path).is_ok_and(|h| {
+            h.starts_with(b"\x89PNG")
+                || h.starts_with(&[0xFF, 0xD8, 0xFF])
+                || h.starts_with(b"II*\0")
+                || h.starts_with(b"MM\0*")
+                || h.starts_with(b"BM")
+                || h.starts_with(b"%PDF")
+        })
+}
+
+/// Open any supported file: an ECG file through the readers, an image through the
+/// digitizer (`digitize` options apply then).
+pub fn open_any(
+    path: &Path,
+    options: &OpenOptions,
+    digitize: &ecgdigitize::DigitizeOptions,
+) -> anyhow::Result<Opened> {
+    if is_image(path) {
+        let d = ecgdigitize::digitize_path(path, digitize)?;
+        return Ok(Opened {
+            recording: d.recording.clone(),
+            digitized: Some(d),
+        });
+    }
+    Ok(Opened {
+        recording: formats::open_with(path, options)?,
+        digitized: None,
+    })
+}
+
+/// Open any supported file (images are digitized with detected settings).
 pub fn open(path: &Path) -> anyhow::Result<Recording> {
     open_with(path, &OpenOptions::default())
 }
 
 /// Open any supported file with reader options (e.g. a CSV's sample rate).
 pub fn open_with(path: &Path, options: &OpenOptions) -> anyhow::Result<Recording> {
-    let rec = formats::open_with(path, options)?;
-    Ok(rec)
+    Ok(open_any(path, options, &ecgdigitize::DigitizeOptions::default())?.recording)
 }
 
 /// The recording with the display filters applied (zero-phase, per lead).

@@ -36,6 +36,10 @@ pub enum Command {
     SetOverlay(bool),
     SetOverlayOpacity(f32),
     SetCompare(bool),
+    /// Show the scanned image with the traces read from it (digitized studies).
+    ShowSourceImage(bool),
+    /// Run the digitizer again with corrected settings.
+    Redigitize(ecgdigitize::DigitizeOptions),
     /// Scroll the tracing to a lead at a time and highlight it.
     JumpTo { lead: String, time_s: f64 },
     DismissMessage,
@@ -61,9 +65,42 @@ pub struct Study {
     pub display: Recording,
     /// Changes whenever `display` changes.
     pub display_generation: u64,
+    /// What the digitizer read, for a paper image.
+    pub digitized: Option<ecgdigitize::Digitized>,
+    /// The settings the digitizer ran with (what the user may correct).
+    pub digitize_options: ecgdigitize::DigitizeOptions,
+    /// The scanned image (downscaled) and its texture once uploaded.
+    pub source_image: Option<egui::ColorImage>,
+    pub source_texture: Option<egui::TextureHandle>,
+    /// Show the scan instead of the paper view.
+    pub show_source: bool,
     /// Measurements and model outputs, once the background analysis is done.
     pub analysis: Option<Analysis>,
     pub analysis_generation: u64,
+}
+
+/// What the opening job delivers.
+pub struct Loaded {
+    pub opened: pipeline::Opened,
+    pub options: ecgdigitize::DigitizeOptions,
+    pub source_image: Option<egui::ColorImage>,
+}
+
+/// Open a file (digitizing images with `options`) and decode a scan for display.
+fn load(path: &Path, options: ecgdigitize::DigitizeOptions) -> Result<Loaded, String> {
+    let opened = pipeline::open_any(path, &ecgcore::formats::OpenOptions::default(), &options)
+        .map_err(|e| format!("{e:#}"))?;
+    let source_image = opened.digitized.as_ref().and_then(|_| {
+        let img = image::ImageReader::open(path).ok()?.with_guessed_format().ok()?.decode().ok()?;
+        let img = img.thumbnail(2400, 2400).to_rgba8();
+        let size = [img.width() as usize, img.height() as usize];
+        Some(egui::ColorImage::from_rgba_unmultiplied(size, img.as_raw()))
+    });
+    Ok(Loaded {
+        opened,
+        options,
+        source_image,
+    })
 }
 
 /// ecgscope's GUI state.
@@ -77,7 +114,7 @@ pub struct EcgApp {
     pub message: Option<(Severity, String)>,
     pub show_calibration_window: bool,
     engine: Arc<Engine>,
-    loading: Option<(PathBuf, Job<Result<Recording, String>>)>,
+    loading: Option<(PathBuf, Job<Result<Loaded, String>>)>,
     /// (study id, job).
     analysing: Option<(u64, Job<Analysis>)>,
     dialog: Option<Job<Option<PathBuf>>>,
@@ -181,8 +218,19 @@ impl EcgApp {
                 let p = path.clone();
                 self.loading = Some((
                     path,
-                    Job::spawn("ecgscope-open", move || pipeline::open(&p).map_err(|e| format!("{e:#}"))),
+                    Job::spawn("ecgscope-open", move || load(&p, ecgdigitize::DigitizeOptions::default())),
                 ));
+            }
+            Command::Redigitize(options) => {
+                if let Some(study) = &self.study {
+                    let p = study.path.clone();
+                    self.loading = Some((p.clone(), Job::spawn("ecgscope-digitize", move || load(&p, options))));
+                }
+            }
+            Command::ShowSourceImage(show) => {
+                if let Some(study) = &mut self.study {
+                    study.show_source = show;
+                }
             }
             Command::SetLayout(l) => self.settings.layout = l,
             Command::SetSpeed(s) => self.settings.speed_mm_per_s = s,
@@ -248,7 +296,7 @@ impl EcgApp {
                 let path = path.clone();
                 self.loading = None;
                 match result.and_then(|r| r) {
-                    Ok(recording) => self.set_study(path, recording),
+                    Ok(loaded) => self.set_study(path, loaded),
                     Err(e) => self.message = Some((Severity::Error, e)),
                 }
             }
@@ -274,10 +322,12 @@ impl EcgApp {
         }
     }
 
-    fn set_study(&mut self, path: PathBuf, recording: Recording) {
+    fn set_study(&mut self, path: PathBuf, loaded: Loaded) {
         self.settings.remember(&path);
         self.save_settings();
-        let original = Arc::new(recording);
+        let show_source = loaded.opened.digitized.is_some()
+            && self.study.as_ref().is_some_and(|s| s.path == path && s.show_source);
+        let original = Arc::new(loaded.opened.recording);
         let display = pipeline::display_filtered(&original, &self.settings.filters);
         let generation = self.next_generation();
         self.paper.caliper = ui::paper::Caliper::default();
@@ -288,6 +338,11 @@ impl EcgApp {
             original: Arc::clone(&original),
             display,
             display_generation: generation,
+            digitized: loaded.opened.digitized,
+            digitize_options: loaded.options,
+            source_image: loaded.source_image,
+            source_texture: None,
+            show_source,
             analysis: None,
             analysis_generation: 0,
         });
@@ -336,6 +391,14 @@ impl EcgApp {
     /// One frame of UI: draw panels, collect commands, apply them.
     pub fn frame_ui(&mut self, ui: &mut egui::Ui) {
         self.poll();
+        if let Some(study) = &mut self.study {
+            if study.source_texture.is_none() {
+                if let Some(img) = study.source_image.take() {
+                    study.source_texture =
+                        Some(ui.ctx().load_texture("source-image", img, egui::TextureOptions::LINEAR));
+                }
+            }
+        }
         let commands = ui::app_ui(ui, self);
         let settings_before = self.settings.clone();
         for c in commands {

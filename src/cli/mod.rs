@@ -4,6 +4,7 @@
 
 pub mod analyze;
 pub mod bench;
+pub mod digitize;
 pub mod report;
 
 use clap::{Parser, Subcommand};
@@ -144,6 +145,37 @@ pub enum Verb {
         #[arg(long, default_value_t = 30)]
         runs: usize,
     },
+    /// Digitize a paper-ECG image (PNG, JPEG, TIFF, BMP, PDF page) to WFDB (or CSV).
+    Digitize {
+        image: PathBuf,
+        /// Output record: NAME.hea (WFDB, 500 Hz, format 16) or NAME.csv.
+        #[arg(short, long)]
+        output: PathBuf,
+        /// Replace existing output files.
+        #[arg(long)]
+        force: bool,
+        /// Pixels per mm of paper (default: from the printed grid).
+        #[arg(long)]
+        px_per_mm: Option<f32>,
+        /// Paper speed in mm/s (default 25).
+        #[arg(long)]
+        speed: Option<f32>,
+        /// Gain in mm/mV (default: from the calibration pulse, else 10).
+        #[arg(long)]
+        gain: Option<f32>,
+    },
+    /// Evaluate the digitizer (SNR per lead against PTB-XL ground truth).
+    EvalDigitizer {
+        /// The shared data folder (with ptbxl/ and images/).
+        #[arg(long, default_value = "../shared/data")]
+        data: PathBuf,
+        /// PTB-XL fold-10 records to render as clean and distorted pages.
+        #[arg(long, default_value_t = 20)]
+        synthetic: usize,
+        /// Also try the real-world scans (no ground truth).
+        #[arg(long)]
+        real_world: bool,
+    },
     /// Compare measured intervals with LUDB cardiologists' wave boundaries and print the table.
     ValidateIntervals {
         /// Folder with the LUDB records and annotations (default ../shared/data/ludb).
@@ -220,6 +252,37 @@ pub fn run(verb: Verb) -> anyhow::Result<()> {
             read,
         } => report::run(&file, &output, &paper, baseline, force, &read),
         Verb::Bench { file, json, runs } => bench::run(&file, json, runs),
+        Verb::Digitize {
+            image,
+            output,
+            force,
+            px_per_mm,
+            speed,
+            gain,
+        } => digitize::run(
+            &image,
+            &output,
+            force,
+            &ecgdigitize::DigitizeOptions {
+                px_per_mm,
+                speed_mm_per_s: speed,
+                gain_mm_per_mv: gain,
+                ..ecgdigitize::DigitizeOptions::default()
+            },
+        ),
+        Verb::EvalDigitizer {
+            data,
+            synthetic,
+            real_world,
+        } => {
+            let report = ecgdigitize::eval::evaluate(&ecgdigitize::eval::EvalConfig {
+                data_dir: data,
+                synthetic_records: synthetic,
+                real_world,
+            });
+            println!("{report}");
+            Ok(())
+        }
         Verb::ValidateIntervals { dir } => {
             let table = ecgcore::dsp::validate::validate_ludb(&dir)?;
             println!("{table}");

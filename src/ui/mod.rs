@@ -5,6 +5,7 @@
 pub mod analysis;
 pub mod layout;
 pub mod paper;
+pub mod source;
 pub mod theme;
 
 use crate::app::settings::{FilterSettings, Layout, Notch};
@@ -55,6 +56,19 @@ pub fn app_ui(ui: &mut egui::Ui, app: &mut EcgApp) -> Vec<Command> {
             });
             return;
         };
+        if study.digitized.is_some() {
+            ui.horizontal(|ui| {
+                let mut show = study.show_source;
+                if ui.toggle_value(&mut show, "Source image").on_hover_text("The scan with the traces read from it").changed() {
+                    commands.push(Command::ShowSourceImage(show));
+                }
+                ui.label(RichText::new("Digitized from an image: check the traces against the scan.").color(theme::FLAG));
+            });
+            if study.show_source {
+                commands.extend(source::source_image_ui(ui, study));
+                return;
+            }
+        }
         let analysis = study.analysis.as_ref();
         let generation = study.analysis_generation;
         fn overlay_of(o: Option<&ModelOutput>, generation: u64) -> Option<paper::Overlay<'_>> {
@@ -343,7 +357,7 @@ fn study_panel_ui(ui: &mut egui::Ui, app: &EcgApp) -> Vec<Command> {
             commands.extend(analysis::analysis_panel_ui(ui, a, app.settings.compare));
             ui.separator();
         } else {
-            ui.label(RichText::new(format!("Anomaly model: {}", app.engine().model_status)).small());
+            ui.label(RichText::new(format!("Anomaly model: {}", a.model_status.as_deref().unwrap_or(&app.engine().model_status))).small());
         }
     }
     measurements_ui(ui, study.analysis.as_ref().and_then(|a| a.measurements.as_ref()), app.busy().is_some());

@@ -273,7 +273,8 @@ impl Recording {
             return Vec::new();
         };
         let mut added = Vec::new();
-        let formulas: [(StandardLead, fn(f32, f32) -> f32); 4] = [
+        type Formula = fn(f32, f32) -> f32;
+        let formulas: [(StandardLead, Formula); 4] = [
             (StandardLead::III, |i, ii| ii - i),
             (StandardLead::AVR, |i, ii| -(i + ii) / 2.0),
             (StandardLead::AVL, |i, ii| i - ii / 2.0),

@@ -272,10 +272,8 @@ fn parse(text: &str, path: &Path, options: &OpenOptions) -> Result<Recording, Fo
     {
         let (name, unit) = column;
         let factor = unit.or(options.mv_per_unit).unwrap_or(1.0);
-        if unit.is_none() && options.mv_per_unit.is_none() {
-            if leads.is_empty() {
-                notes.push("units not stated; values taken as mV".to_string());
-            }
+        if unit.is_none() && options.mv_per_unit.is_none() && leads.is_empty() {
+            notes.push("units not stated; values taken as mV".to_string());
         }
         if (factor - 1.0).abs() > f64::EPSILON {
             for v in &mut values {

@@ -14,6 +14,7 @@
 
 use super::{limits, read_capped, FormatError, OpenOptions, Reader};
 use crate::recording::{Lead, Patient, Provenance, Recording, Sex};
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 const FORMAT: &str = "WFDB";
@@ -117,7 +118,7 @@ fn parse_header(text: &str, hea: &Path) -> Result<Header, FormatError> {
     let record_line = loop {
         match lines.next() {
             None => return Err(bad("no record line".into())),
-            Some(l) if l.is_empty() => {}
+            Some("") => {}
             Some(l) if l.starts_with('#') => comments.push(l.trim_start_matches('#').trim().to_string()),
             Some(l) => break l,
         }
@@ -589,7 +590,7 @@ fn sign_extend(v: i64, bits: u32) -> i64 {
 
 /// `bytes` zero-padded to a multiple of `group` (for a trailing partial sample group).
 fn padded(bytes: &[u8], group: usize) -> std::borrow::Cow<'_, [u8]> {
-    if bytes.len() % group == 0 {
+    if bytes.len().is_multiple_of(group) {
         std::borrow::Cow::Borrowed(bytes)
     } else {
         let mut v = bytes.to_vec();
@@ -751,9 +752,8 @@ fn read_multi(
             columns = vec![Vec::new(); names.len()];
         }
         for (name, column) in names.iter().zip(columns.iter_mut()) {
-            match leads.iter().find(|l| &l.name == name) {
-                Some(l) => column.extend(l.samples_mv.iter().take(*seg_len)),
-                None => {}
+            if let Some(l) = leads.iter().find(|l| &l.name == name) {
+                column.extend(l.samples_mv.iter().take(*seg_len));
             }
             column.resize(done + seg_len, f32::NAN);
         }
@@ -930,22 +930,24 @@ pub fn write_record(
             .fold(0i64, |acc, &v| acc.wrapping_add(i64::from(v)))
             .rem_euclid(65536) as i16;
         let init = d.first().copied().unwrap_or(0);
-        hea.push_str(&format!(
-            "{dat_name} 16 {GAIN}(0)/mV 16 0 {init} {checksum} 0 {}\n",
+        let _ = writeln!(
+            hea,
+            "{dat_name} 16 {GAIN}(0)/mV 16 0 {init} {checksum} 0 {}",
             lead.name.replace(['\n', '\r'], " ")
-        ));
+        );
     }
     if let Some(age) = rec.patient.age_years {
-        hea.push_str(&format!("# Age: {age}\n"));
+        let _ = writeln!(hea, "# Age: {age}");
     }
     if let Some(sex) = rec.patient.sex {
-        hea.push_str(&format!(
-            "# Sex: {}\n",
+        let _ = writeln!(
+            hea,
+            "# Sex: {}",
             if sex == Sex::Female { "Female" } else { "Male" }
-        ));
+        );
     }
     for lead in rec.leads.iter().filter(|l| l.derived) {
-        hea.push_str(&format!("# {} derived\n", lead.name));
+        let _ = writeln!(hea, "# {} derived", lead.name);
     }
     if !overwrite && (hea_path.exists() || dat_path.exists()) {
         return Err(FormatError::io(
