@@ -267,6 +267,8 @@ fn dicom_pydicom_sample_matches_pydicom() {
         rec.device_findings
     );
     assert!(rec.lead(StandardLead::AVF).is_some());
+    assert_eq!(measurement(&rec, "QRS Duration"), Some("75 ms"));
+    assert_eq!(measurement(&rec, "P Axis"), Some("74°"));
 }
 
 #[test]
@@ -294,12 +296,10 @@ fn dicom_ecgtoolkit_example_matches_pydicom_and_its_scp_twin() {
             "{std:?}: DICOM vs SCP differ by {max_diff} mV"
         );
     }
-    assert_eq!(
-        measurement(&rec, "PR Interval")
-            .or(measurement(&rec, "PR interval"))
-            .is_some(),
-        true
-    );
+    // device measurements as the file codes them (the same values as the SCP's section 7)
+    assert_eq!(measurement(&rec, "PR Interval"), Some("148 ms"));
+    assert_eq!(measurement(&rec, "QRS Duration"), Some("120 ms"));
+    assert_eq!(measurement(&rec, "QT Interval"), Some("420 ms"));
 }
 
 // ------------------------------------------------------------------ EDF / BDF

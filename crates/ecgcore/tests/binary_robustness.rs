@@ -104,7 +104,10 @@ const CORPUS: &[(&str, Result<&str, &str>)] = &[
     ("dicom_data_length_lies.dcm", Err("remain")),
     // found by the mutation loop: an unknown VR reads as UN with a 32-bit length (4 GB);
     // dicom-rs zero-filled it for 3.6 s before failing. Now refused by the pre-scan.
-    ("dicom_unknown_vr_4gb_length.dcm", Err("claims 3772645374 bytes")),
+    (
+        "dicom_unknown_vr_4gb_length.dcm",
+        Err("claims 3772645374 bytes"),
+    ),
 ];
 
 #[test]
@@ -158,11 +161,8 @@ fn minimal_synthetic_files_read_right() {
     let rec = formats::open(&dir.join("scp_valid_minimal.scp")).unwrap();
     assert_eq!(rec.sample_rate_hz, 500.0);
     assert_eq!(rec.lead_names(), vec!["I", "II"]);
-    // samples (k·(i+1)) mod 200 − 100 in 5 µV units
-    assert_eq!(
-        rec.leads[1].samples_mv[3],
-        ((3 * 2) % 200 - 100) as f32 * 0.005
-    );
+    // lead 2 sample k is (2k mod 200) − 100 in 5 µV units: k = 3 → −94 × 0.005 mV
+    assert_eq!(rec.leads[1].samples_mv[3], -94.0 * 0.005);
     assert_eq!(rec.patient.id.as_deref(), Some("BAD-0001"));
     assert_eq!(
         rec.provenance.acquisition_time.as_deref(),
@@ -390,7 +390,10 @@ fn dicom_nested_element_claiming_4_gb_is_refused_fast() {
     };
     let mut b = std::fs::read(dir.join("ecgtoolkit_examples/Example.dcm")).unwrap();
     // (0008,0102) Coding Scheme Designator inside the first code sequence, length 6
-    let at = b.windows(8).position(|w| w == [0x08, 0, 0x02, 0x01, 6, 0, 0, 0]).unwrap();
+    let at = b
+        .windows(8)
+        .position(|w| w == [0x08, 0, 0x02, 0x01, 6, 0, 0, 0])
+        .unwrap();
     b[at + 6] = 0x5B;
     b[at + 7] = 0xEE;
     let t = std::time::Instant::now();

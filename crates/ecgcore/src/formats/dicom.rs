@@ -377,14 +377,13 @@ fn read_group(g: &Obj, index: usize) -> Result<Group, String> {
                 1e-3
             }
         };
-        let gain = match sensitivity {
-            Some(s) => s * correction * mv_per_unit,
-            None => {
-                notes.push(format!(
-                    "channel {name}: no Channel Sensitivity; raw values shown"
-                ));
-                1.0
-            }
+        let gain = if let Some(s) = sensitivity {
+            s * correction * mv_per_unit
+        } else {
+            notes.push(format!(
+                "channel {name}: no Channel Sensitivity; raw values shown"
+            ));
+            1.0
         };
         if c == 0 {
             let lo = f64_of(def, tags::FILTER_LOW_FREQUENCY);

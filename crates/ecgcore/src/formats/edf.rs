@@ -401,7 +401,7 @@ fn read_header_from<R: Read + Seek>(
             "header size {header_bytes} does not match {ns} signals ({expected_header} bytes)"
         )));
     }
-    if !(record_duration_s >= 0.0 && record_duration_s <= 1.0e6) {
+    if !(0.0..=1.0e6).contains(&record_duration_s) {
         return Err(bad(format!("data record duration {record_duration_s} s")));
     }
     let mut sig = vec![0u8; 256 * ns];
@@ -599,7 +599,7 @@ fn read_window_with<R: Read + Seek>(
     if header.n_records == 0 {
         return Err(bad("the file holds no complete data record".into()));
     }
-    if !(header.record_duration_s > 0.0) {
+    if header.record_duration_s <= 0.0 || header.record_duration_s.is_nan() {
         return Err(FormatError::Unsupported {
             format: FORMAT,
             what: "data records of zero duration (annotation-only file)".into(),
@@ -837,16 +837,15 @@ fn acquisition_time(header: &EdfHeader, plus_date: Option<&str>) -> Option<Strin
     if hh > 23 || mi > 59 || ss > 60 {
         return None;
     }
-    let date = match plus_date {
-        Some(d) => d.to_string(),
-        None => {
-            let [dd, mm, yy] = nums(&header.start_date)?;
-            if !(1..=31).contains(&dd) || !(1..=12).contains(&mm) || yy > 99 {
-                return None;
-            }
-            let year = if yy >= 85 { 1900 + yy } else { 2000 + yy };
-            format!("{year:04}-{mm:02}-{dd:02}")
+    let date = if let Some(d) = plus_date {
+        d.to_string()
+    } else {
+        let [dd, mm, yy] = nums(&header.start_date)?;
+        if !(1..=31).contains(&dd) || !(1..=12).contains(&mm) || yy > 99 {
+            return None;
         }
+        let year = if yy >= 85 { 1900 + yy } else { 2000 + yy };
+        format!("{year:04}-{mm:02}-{dd:02}")
     };
     Some(format!("{date}T{hh:02}:{mi:02}:{ss:02}"))
 }

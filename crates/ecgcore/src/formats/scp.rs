@@ -458,10 +458,7 @@ fn parse_section1(body: &[u8], ctx: &mut Ctx) -> Section1 {
     let mut filters = Vec::new();
     let mut age_unit_note = None;
     let mut pos = 0usize;
-    loop {
-        let (Some(tag), Some(len)) = (u8_at(body, pos), u16_at(body, pos + 1)) else {
-            break;
-        };
+    while let (Some(tag), Some(len)) = (u8_at(body, pos), u16_at(body, pos + 1)) {
         if tag == 255 {
             break;
         }
