@@ -276,7 +276,7 @@ mod tests {
                 // Coordinates in the paper's frame.
                 let u = x as f32 * c + y as f32 * s;
                 let v = -(x as f32) * s + y as f32 * c;
-                let line = |q: f32| {
+                let line = |q: f32| -> f32 {
                     let mm = q / px_per_mm;
                     let minor = (mm - mm.round()).abs() * px_per_mm < 0.6;
                     let major = (mm / 5.0 - (mm / 5.0).round()).abs() * 5.0 * px_per_mm < 0.9;
@@ -309,8 +309,8 @@ mod tests {
         let angle = 2.0f32.to_radians();
         let p = synthetic_grid(700, 500, 6.0, angle);
         let est = estimate_skew(&p);
-        // Horizontal paper lines follow y = c + x·tan(-angle) in image coordinates.
-        assert!((est + angle).abs() < 0.1f32.to_radians(), "{}", est.to_degrees());
+        // Paper lines v = const follow y = c + x·tan(angle) in image coordinates.
+        assert!((est - angle).abs() < 0.1f32.to_radians(), "{}", est.to_degrees());
     }
 
     #[test]

@@ -53,7 +53,7 @@ pub struct RenderStyle {
     pub dpi: f32,
     pub grid: GridColour,
     pub trace_width_mm: f32,
-    /// Rotation of the whole page, degrees.
+    /// Rotation of the whole page, degrees counter-clockwise on screen.
     pub rotation_deg: f32,
     /// Gaussian blur, pixels.
     pub blur_sigma_px: f32,
