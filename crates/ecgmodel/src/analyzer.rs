@@ -1,0 +1,243 @@
+//! Inference: load the shipped weights (SHA-256 checked against `models/manifest.json`)
+//! and analyse one `Recording` with MSCR and the baseline.
+//!
+//! The recording passes through the input contract (any rate → 100 Hz, 10 s windows
+//! tiled over the recording); each window is scored without autograd (`tch::no_grad`);
+//! scores, lead scores and predicted attributes are averaged over windows; the point
+//! error maps are pasted back, turned into a likelihood in [0, 1] (0 at the fold-9
+//! normals' median point error, 1 at their 99th percentile) and resampled to the
+//! recording's own rate. Attribute gaps use the recorded age/sex and the measured
+//! HR/PR/QRS/QT/QTc (`ecgcore::dsp::measurements`); unknown values do not count.
+
+use crate::contract::{self, N_LEADS, N_SAMPLES};
+use crate::manifest::{self, ModelManifest};
+use crate::net::{ConvAe, Mscr};
+use crate::score::{self, BaselineRaw, MscrRaw};
+use crate::ModelError;
+use ecgcore::analysis::{ModelOutput, PredictedAttributes};
+use ecgcore::dsp::measurements::Measurements;
+use ecgcore::recording::{Recording, Sex, StandardLead};
+use std::path::Path;
+use tch::{nn, Device, Tensor};
+
+/// Method names shown to the user.
+pub const MSCR_NAME: &str = "MSCR (masked multi-scale cross-restoration, ours)";
+pub const BASELINE_NAME: &str = "Conv-AE baseline (reconstruction MSE)";
+
+/// Loaded networks and calibration.
+#[derive(Debug)]
+pub struct Analyzer {
+    device: Device,
+    manifest: ModelManifest,
+    _mscr_vs: nn::VarStore,
+    mscr: Mscr,
+    _baseline_vs: nn::VarStore,
+    baseline: ConvAe,
+}
+
+fn load_vs(dir: &Path, file: &str, sha256: &str, device: Device) -> Result<nn::VarStore, ModelError> {
+    let path = dir.join(file);
+    if !path.exists() {
+        return Err(ModelError::Io {
+            path,
+            source: std::io::Error::new(std::io::ErrorKind::NotFound, "weights file not found"),
+        });
+    }
+    manifest::verify_sha256(&path, sha256)?;
+    Ok(nn::VarStore::new(device))
+}
+
+impl Analyzer {
+    /// Load `models_dir/manifest.json` and the two weight files, checking their SHA-256.
+    pub fn load(models_dir: &Path, device: Device) -> Result<Analyzer, ModelError> {
+        let manifest = ModelManifest::read(models_dir)?;
+        let mut mscr_vs = load_vs(models_dir, &manifest.mscr.file, &manifest.mscr.sha256, device)?;
+        let mscr = Mscr::new(&mscr_vs.root());
+        let p = models_dir.join(&manifest.mscr.file);
+        mscr_vs.load(&p).map_err(|e| ModelError::torch(&p, e))?;
+        let mut baseline_vs = load_vs(models_dir, &manifest.baseline.file, &manifest.baseline.sha256, device)?;
+        let baseline = ConvAe::new(&baseline_vs.root());
+        let p = models_dir.join(&manifest.baseline.file);
+        baseline_vs.load(&p).map_err(|e| ModelError::torch(&p, e))?;
+        Ok(Analyzer {
+            device,
+            manifest,
+            _mscr_vs: mscr_vs,
+            mscr,
+            _baseline_vs: baseline_vs,
+            baseline,
+        })
+    }
+
+    pub fn manifest(&self) -> &ModelManifest {
+        &self.manifest
+    }
+
+    pub fn device(&self) -> Device {
+        self.device
+    }
+
+    /// Analyse a recording (measures it first for the attribute gaps).
+    pub fn analyze(&self, rec: &Recording) -> Result<(ModelOutput, ModelOutput), ModelError> {
+        self.analyze_with(rec, None)
+    }
+
+    /// Analyse a recording, reusing measurements the caller already has.
+    pub fn analyze_with(&self, rec: &Recording, measurements: Option<&Measurements>) -> Result<(ModelOutput, ModelOutput), ModelError> {
+        let prepared = contract::prepare(rec)?;
+        let own;
+        let meas = if let Some(m) = measurements {
+            m
+        } else {
+            own = ecgcore::dsp::measurements::measure(rec);
+            &own
+        };
+        let n_windows = prepared.windows.len();
+        let flat: Vec<f32> = prepared.windows.concat();
+        let windows = Tensor::from_slice(&flat)
+            .view([n_windows as i64, N_LEADS as i64, N_SAMPLES as i64])
+            .to_device(self.device);
+        let beats: Vec<Vec<usize>> = prepared
+            .windows
+            .iter()
+            .map(|w| contract::usable_beats(&contract::detect_r_peaks(w, N_SAMPLES), N_SAMPLES))
+            .collect();
+        let (raw, base) = tch::no_grad(|| {
+            (
+                score::mscr_raw(&self.mscr, &windows, &beats, &self.manifest.attr_norm, true),
+                score::baseline_raw(&self.baseline, &windows, true),
+            )
+        });
+        let first_beats = beats.first().cloned().unwrap_or_default();
+        let actual = actual_attributes(rec, meas, &first_beats);
+        Ok((self.mscr_output(rec, &prepared, &raw, &actual), self.baseline_output(rec, &prepared, &base)))
+    }
+
+    fn common(&self, rec: &Recording, entry: &manifest::NetEntry, method: &str) -> ModelOutput {
+        ModelOutput {
+            method: method.to_string(),
+            weights: format!("{} sha256:{}", entry.file, entry.sha256.get(..12).unwrap_or("")),
+            threshold: entry.threshold,
+            leads: StandardLead::ALL
+                .iter()
+                .map(|s| rec.lead(*s).map_or_else(|| s.label().to_string(), |l| l.name.clone()))
+                .collect(),
+            map_rate_hz: rec.sample_rate_hz,
+            n_training_normals: self.manifest.n_training_normals,
+            device: crate::device_name(self.device),
+            ..ModelOutput::default()
+        }
+    }
+
+    fn mscr_output(&self, rec: &Recording, prepared: &contract::Prepared, raw: &[MscrRaw], actual: &[f32; 7]) -> ModelOutput {
+        let entry = &self.manifest.mscr;
+        let mut out = self.common(rec, entry, MSCR_NAME);
+        let n = raw.len().max(1) as f32;
+        out.score = raw
+            .iter()
+            .map(|r| {
+                self.manifest
+                    .calibration
+                    .score(&score::components(r, actual, self.manifest.embedding.as_ref()))
+            })
+            .sum::<f32>()
+            / n;
+        out.abnormal = out.score >= out.threshold;
+        out.lead_scores = mean_rows(raw.iter().map(|r| r.lead_err.as_slice()));
+        let mut attrs = [0.0_f32; 7];
+        for r in raw {
+            for (a, v) in attrs.iter_mut().zip(r.attrs) {
+                *a += v / n;
+            }
+        }
+        let opt = |v: f32| v.is_finite().then_some(v);
+        out.predicted = Some(PredictedAttributes {
+            age_years: opt(attrs[0]),
+            female_probability: opt(attrs[1]),
+            heart_rate_bpm: opt(attrs[2]),
+            pr_ms: opt(attrs[3]),
+            qrs_ms: opt(attrs[4]),
+            qt_ms: opt(attrs[5]),
+            qtc_ms: opt(attrs[6]),
+        });
+        out.normal_spread = Some(self.manifest.normal_spread.clone());
+        out.map = paste_maps(
+            raw.iter().map(|r| r.point_err.as_slice()),
+            prepared,
+            rec.len_samples(),
+            entry.map_lo,
+            entry.map_hi,
+        );
+        out
+    }
+
+    fn baseline_output(&self, rec: &Recording, prepared: &contract::Prepared, raw: &[BaselineRaw]) -> ModelOutput {
+        let entry = &self.manifest.baseline;
+        let mut out = self.common(rec, entry, BASELINE_NAME);
+        out.score = raw.iter().map(|r| r.mse).sum::<f32>() / raw.len().max(1) as f32;
+        out.abnormal = out.score >= out.threshold;
+        out.lead_scores = mean_rows(raw.iter().map(|r| r.lead_err.as_slice()));
+        out.map = paste_maps(
+            raw.iter().map(|r| r.point_err.as_slice()),
+            prepared,
+            rec.len_samples(),
+            entry.map_lo,
+            entry.map_hi,
+        );
+        out
+    }
+}
+
+/// Known attributes: age and sex as recorded, HR/intervals as measured (NaN unknown).
+pub fn actual_attributes(rec: &Recording, meas: &Measurements, beats: &[usize]) -> [f32; 7] {
+    let mut a = crate::data::attribute_targets(
+        meas,
+        beats,
+        rec.patient.age_years.map(|a| if a > 120.0 { 90.0 } else { a }),
+        rec.patient.sex.map(|s| s == Sex::Female),
+    );
+    if !a[0].is_finite() || a[0] < 0.0 {
+        a[0] = f32::NAN;
+    }
+    a
+}
+
+fn mean_rows<'a>(rows: impl Iterator<Item = &'a [f32]>) -> Vec<f32> {
+    let mut acc = vec![0.0_f32; N_LEADS];
+    let mut n = 0.0;
+    for r in rows {
+        for (a, v) in acc.iter_mut().zip(r) {
+            *a += v;
+        }
+        n += 1.0;
+    }
+    if n > 0.0 {
+        for a in &mut acc {
+            *a /= n;
+        }
+    }
+    acc
+}
+
+/// Paste per-window point errors (`[12 × 1000]` each) over the whole recording at the
+/// model rate, map to [0, 1] and resample each lead to `n_out` samples.
+fn paste_maps<'a>(windows: impl Iterator<Item = &'a [f32]>, prepared: &contract::Prepared, n_out: usize, lo: f32, hi: f32) -> Vec<Vec<f32>> {
+    let total = prepared.total_len.max(1);
+    let mut full = vec![vec![0.0_f32; total]; N_LEADS];
+    for (w, start) in windows.zip(&prepared.window_starts) {
+        for (l, lead) in full.iter_mut().enumerate() {
+            for i in 0..N_SAMPLES {
+                if let (Some(dst), Some(v)) = (lead.get_mut(start + i), w.get(l * N_SAMPLES + i)) {
+                    *dst = *v;
+                }
+            }
+        }
+    }
+    let span = (hi - lo).max(1e-9);
+    full.iter()
+        .map(|lead| {
+            let like: Vec<f32> = lead.iter().map(|e| ((e - lo) / span).clamp(0.0, 1.0)).collect();
+            contract::resample_to_len(&like, n_out)
+        })
+        .collect()
+}

@@ -1,0 +1,170 @@
+//! The model card (`models/MODEL_CARD.md`), rendered from the manifest's training report
+//! and `eval` reports — never typed by hand.
+
+use crate::eval::EvalReport;
+use crate::manifest::ModelManifest;
+use crate::train::TrainReport;
+use std::fmt::Write as _;
+
+fn f(v: Option<f64>) -> String {
+    v.map_or_else(|| "–".to_string(), |x| format!("{x:.3}"))
+}
+
+fn classes(m: &std::collections::BTreeMap<String, f64>) -> String {
+    ["MI", "STTC", "CD", "HYP"]
+        .iter()
+        .map(|c| format!("{c} {}", f(m.get(*c).copied())))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Render the card.
+pub fn render(manifest: &ModelManifest, evals: &[(&str, &str, &EvalReport)], eval_command: &str) -> String {
+    let r: TrainReport = serde_json::from_value(manifest.report.clone()).unwrap_or_default();
+    let mut s = String::new();
+    let _ = writeln!(s, "# ecgscope anomaly models — model card\n");
+    let _ = writeln!(
+        s,
+        "Generated from `models/manifest.json` and `eval` output by `cargo run --release -p ecgmodel --example write_card`.\n"
+    );
+    let _ = writeln!(s, "## What\n");
+    let _ = writeln!(
+        s,
+        "- **MSCR (ours)**: masked multi-scale cross-restoration network (DESIGN.md §3), `{}` ({} parameters), SHA-256 `{}`.",
+        manifest.mscr.file, manifest.mscr.parameters, manifest.mscr.sha256
+    );
+    let _ = writeln!(
+        s,
+        "- **Baseline**: plain 1-D conv autoencoder, MSE, `{}` ({} parameters), SHA-256 `{}`.",
+        manifest.baseline.file, manifest.baseline.parameters, manifest.baseline.sha256
+    );
+    let _ = writeln!(
+        s,
+        "- Input contract `{}`: 12 standard leads, 100 Hz, 10 s windows, 1–40 Hz zero-phase band-pass, fixed amplitude scale (mV), clipped at ±5 mV.",
+        manifest.contract
+    );
+    let _ = writeln!(
+        s,
+        "- Study score = weighted sum of robust z-scores (median/IQR of fold-9 normals) of: {}.",
+        r.score_components
+            .iter()
+            .map(|(n, w)| format!("`{n}` ×{w}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let _ = writeln!(
+        s,
+        "- Thresholds (90 % recall of abnormal on fold 9): ours {:.4}, baseline {:.6}.\n",
+        manifest.mscr.threshold, manifest.baseline.threshold
+    );
+    let _ = writeln!(s, "## Training\n");
+    let _ = writeln!(s, "- Command: `{}`", r.command);
+    let _ = writeln!(s, "- Seed {}, device {}, data PTB-XL `records100` (../shared/data/ptbxl), `excluded` records dropped.", r.seed, r.device);
+    let _ = writeln!(
+        s,
+        "- Splits: train folds 1–8 NORM-only n = {}, validation fold 9 n = {}, test fold 10 n = {} (fold 10 never used for any choice).",
+        r.n_train, r.n_validation, r.n_test
+    );
+    let _ = writeln!(
+        s,
+        "- MSCR: {} epochs run, best (fold-9 AUROC of the restoration score) epoch {}, {:.0} s. Baseline: {} epochs, best {}, {:.0} s. Whole run incl. calibration and fold-10 scoring {:.0} s.",
+        r.mscr_epochs_run, r.mscr_best_epoch, r.mscr_train_s, r.baseline_epochs_run, r.baseline_best_epoch, r.baseline_train_s, r.total_s
+    );
+    let _ = writeln!(
+        s,
+        "- Fold-9 AUROC of each score component alone: {}.\n",
+        r.component_val_auroc
+            .iter()
+            .map(|(n, a)| format!("{n} {a:.3}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let _ = writeln!(s, "## Results from the training run (cached tensors)\n");
+    let _ = writeln!(s, "| split | method | n | AUROC | sens | spec | prec | F1 | per-class AUROC |");
+    let _ = writeln!(s, "|---|---|---|---|---|---|---|---|---|");
+    for (split, method, m) in [
+        ("fold 9 (val)", "MSCR", &r.mscr_validation),
+        ("fold 9 (val)", "baseline", &r.baseline_validation),
+        ("fold 10 (test)", "MSCR", &r.mscr_test),
+        ("fold 10 (test)", "baseline", &r.baseline_test),
+    ] {
+        let _ = writeln!(
+            s,
+            "| {split} | {method} | {} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {} |",
+            m.n,
+            m.auroc,
+            m.sensitivity,
+            m.specificity,
+            m.precision,
+            m.f1,
+            classes(&m.per_class_auroc)
+        );
+    }
+    let _ = writeln!(s);
+    if !evals.is_empty() {
+        let _ = writeln!(s, "## Results from `eval` (files → Analyzer, the shipped path)\n");
+        let _ = writeln!(s, "Command: `{eval_command}`\n");
+        let _ = writeln!(s, "| split | method | n | AUROC | sens | spec | prec | F1 | per-class AUROC |");
+        let _ = writeln!(s, "|---|---|---|---|---|---|---|---|---|");
+        for (name, _, e) in evals {
+            let _ = writeln!(
+                s,
+                "| {name} | MSCR | {} | {} | {:.3} | {:.3} | {:.3} | {:.3} | {} |",
+                e.n,
+                f(e.auroc),
+                e.sensitivity,
+                e.specificity,
+                e.precision,
+                e.f1,
+                classes(&e.per_class_auroc)
+            );
+            let b = &e.baseline;
+            let _ = writeln!(
+                s,
+                "| {name} | baseline | {} | {} | {:.3} | {:.3} | {:.3} | {:.3} | {} |",
+                b.n,
+                f(b.auroc),
+                b.sensitivity,
+                b.specificity,
+                b.precision,
+                b.f1,
+                classes(&b.per_class_auroc)
+            );
+        }
+        let _ = writeln!(s, "\nAttributes (MAE against recorded age/sex and `ecgcore` measurements):\n");
+        let _ = writeln!(s, "| split | group | n | age MAE (y) | sex AUROC | HR MAE (bpm) | PR MAE (ms) | QRS MAE (ms) | QT MAE (ms) | QTc MAE (ms) |");
+        let _ = writeln!(s, "|---|---|---|---|---|---|---|---|---|---|");
+        for (name, _, e) in evals {
+            for (g, a) in [("normal", &e.attributes_normal), ("abnormal", &e.attributes_abnormal)] {
+                let _ = writeln!(
+                    s,
+                    "| {name} | {g} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                    a.n,
+                    f(a.age_mae_years),
+                    f(a.sex_auroc),
+                    f(a.heart_rate_mae_bpm),
+                    f(a.pr_mae_ms),
+                    f(a.qrs_mae_ms),
+                    f(a.qt_mae_ms),
+                    f(a.qtc_mae_ms)
+                );
+            }
+        }
+        for (name, file, e) in evals {
+            if !e.failures.is_empty() {
+                let _ = writeln!(s, "\n{name}: {} files failed (see `{file}`).", e.failures.len());
+            }
+        }
+        let _ = writeln!(s);
+    }
+    let _ = writeln!(s, "## Limits\n");
+    let _ = writeln!(
+        s,
+        "- Trained on {} normal ECGs from one source (PTB-XL, German hospital, Schiller devices); the score says how unlike those normals a tracing is, not what is wrong.",
+        manifest.n_training_normals
+    );
+    let _ = writeln!(s, "- Which score components enter, the epoch and the thresholds were chosen on fold 9 (232 records); fold-10 figures are the honest estimate.");
+    let _ = writeln!(s, "- Attribute gaps use recorded age/sex when the file has them; without them those components count as 0.");
+    let _ = writeln!(s, "- Decision support only; not a diagnosis.");
+    s
+}

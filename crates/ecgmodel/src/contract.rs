@@ -1,0 +1,392 @@
+//! The model's input contract, in one place: sample rate, window length, lead order,
+//! filtering and normalization, shared by training, evaluation and inference.
+//!
+//! A `Recording` at any rate becomes a `[12, 1000]` array: the twelve standard leads in
+//! [`StandardLead::ALL`] order, resampled to [`MODEL_RATE_HZ`] (100 Hz), band-passed
+//! 1–40 Hz with zero-phase second-order Butterworth sections (bilinear transform, RBJ
+//! "Audio EQ Cookbook" biquads run forward and backward), and scaled by a fixed
+//! [`AMPLITUDE_SCALE_MV`] and clipped to ±[`CLIP_MV`]. The "per-lead normalization" keeps
+//! physical amplitude (one fixed scale for every lead) on purpose: voltage is diagnostic
+//! (hypertrophy criteria, low voltage), which per-lead min–max scaling (as in the
+//! reference code) would erase. R peaks for the beat view are found on the 100 Hz signal
+//! by a multi-lead slope-energy detector ([`detect_r_peaks`]). Units: mV in, unitless
+//! (mV / scale) out, sample indices at 100 Hz.
+
+use ecgcore::recording::{Recording, StandardLead};
+
+/// Rate the networks see (Hz).
+pub const MODEL_RATE_HZ: f64 = 100.0;
+/// Seconds per analysis window.
+pub const WINDOW_S: f64 = 10.0;
+/// Samples per lead in one window at the model rate.
+pub const N_SAMPLES: usize = 1000;
+/// Leads, in [`StandardLead::ALL`] order.
+pub const N_LEADS: usize = 12;
+/// Global view: a 9.6 s crop of the 10 s window (random offset in training, centred at test).
+pub const GLOBAL_LEN: usize = 960;
+/// Offset of the global crop at test time (centred).
+pub const GLOBAL_OFFSET: usize = (N_SAMPLES - GLOBAL_LEN) / 2;
+/// Patch length for masking the global view (samples; 400 ms).
+pub const PATCH_LEN: usize = 40;
+/// Patches in the global view.
+pub const N_PATCHES: usize = GLOBAL_LEN / PATCH_LEN;
+/// Patches masked per training example (~30 %).
+pub const N_MASKED_PATCHES: usize = 7;
+/// Fixed test-time masks: mask `k` hides patches `p` with `p % N_TEST_MASKS == k`.
+pub const N_TEST_MASKS: usize = 3;
+/// Beat view: samples before the R peak (280 ms).
+pub const BEAT_PRE: usize = 28;
+/// Beat view length (800 ms).
+pub const BEAT_LEN: usize = 80;
+/// Contiguous masked span in the beat view (30 %).
+pub const BEAT_MASK_LEN: usize = 24;
+/// Most beats scored per window.
+pub const MAX_BEATS: usize = 12;
+/// Fixed amplitude scale (mV per unit).
+pub const AMPLITUDE_SCALE_MV: f32 = 1.0;
+/// Samples are clipped to ± this (mV) after filtering.
+pub const CLIP_MV: f32 = 5.0;
+/// High-pass corner (Hz) removing baseline wander.
+pub const HIGHPASS_HZ: f64 = 1.0;
+/// Low-pass corner (Hz).
+pub const LOWPASS_HZ: f64 = 40.0;
+/// Shortest recording accepted (s): the global crop must fit.
+pub const MIN_DURATION_S: f64 = GLOBAL_LEN as f64 / MODEL_RATE_HZ;
+/// A lead whose filtered standard deviation is below this (mV) is flat.
+pub const FLAT_STD_MV: f32 = 0.005;
+
+/// Why a recording cannot be analysed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum InputError {
+    #[error("the recording lacks lead(s) {0}; the model needs all 12 standard leads")]
+    MissingLeads(String),
+    #[error("lead {lead} contains {count} missing or non-finite samples (NaN/inf)")]
+    NonFinite { lead: String, count: usize },
+    #[error("lead {0} is flat (no signal); check the electrode or the file")]
+    FlatLead(String),
+    #[error("the recording is {got_s:.2} s long; the model needs at least {need_s:.1} s")]
+    TooShort { got_s: f64, need_s: f64 },
+    #[error("the sample rate {0} Hz is not usable")]
+    BadRate(f64),
+}
+
+/// One recording in model form: windows of `[N_LEADS][N_SAMPLES]` at 100 Hz.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    /// Consecutive 10 s windows covering the recording (the last one ends at the end).
+    pub windows: Vec<Vec<f32>>,
+    /// Start of each window in model-rate samples.
+    pub window_starts: Vec<usize>,
+    /// Length of the whole recording at the model rate.
+    pub total_len: usize,
+}
+
+/// Turn a recording into model input.
+///
+/// # Errors
+/// [`InputError`] for missing leads, NaN/inf samples, flat leads, a too-short record.
+pub fn prepare(rec: &Recording) -> Result<Prepared, InputError> {
+    let fs = rec.sample_rate_hz;
+    if !(fs.is_finite() && fs >= 50.0) {
+        return Err(InputError::BadRate(fs));
+    }
+    let leads = rec.standard_leads();
+    let missing: Vec<&str> = StandardLead::ALL
+        .iter()
+        .zip(leads.iter())
+        .filter(|(_, l)| l.is_none())
+        .map(|(s, _)| s.label())
+        .collect();
+    if !missing.is_empty() {
+        return Err(InputError::MissingLeads(missing.join(", ")));
+    }
+    let duration_s = rec.duration_s();
+    if duration_s + 1e-9 < MIN_DURATION_S {
+        return Err(InputError::TooShort {
+            got_s: duration_s,
+            need_s: MIN_DURATION_S,
+        });
+    }
+    let mut model_rate: Vec<Vec<f32>> = Vec::with_capacity(N_LEADS);
+    for lead in leads.iter().flatten() {
+        let bad = lead.samples_mv.iter().filter(|v| !v.is_finite()).count();
+        if bad > 0 {
+            return Err(InputError::NonFinite {
+                lead: lead.name.clone(),
+                count: bad,
+            });
+        }
+        let x = filter_lead(&lead.samples_mv, fs);
+        if std_dev(&x) < FLAT_STD_MV {
+            return Err(InputError::FlatLead(lead.name.clone()));
+        }
+        model_rate.push(x);
+    }
+    let total_len = model_rate.first().map_or(0, Vec::len);
+    // Pad a record between 9.6 and 10 s by repeating the edge.
+    let mut starts = Vec::new();
+    if total_len <= N_SAMPLES {
+        starts.push(0);
+    } else {
+        let mut s = 0;
+        while s + N_SAMPLES < total_len {
+            starts.push(s);
+            s += N_SAMPLES;
+        }
+        starts.push(total_len - N_SAMPLES);
+    }
+    let windows = starts
+        .iter()
+        .map(|&s| {
+            let mut w = Vec::with_capacity(N_LEADS * N_SAMPLES);
+            for x in &model_rate {
+                for i in 0..N_SAMPLES {
+                    let v = x.get(s + i).or(x.last()).copied().unwrap_or(0.0);
+                    w.push((v / AMPLITUDE_SCALE_MV).clamp(-CLIP_MV, CLIP_MV));
+                }
+            }
+            w
+        })
+        .collect();
+    Ok(Prepared {
+        windows,
+        window_starts: starts,
+        total_len,
+    })
+}
+
+/// Resample one lead to the model rate and band-pass it (mV in, mV out).
+pub fn filter_lead(x: &[f32], fs: f64) -> Vec<f32> {
+    let x64: Vec<f64> = x.iter().map(|&v| f64::from(v)).collect();
+    let resampled = if (fs - MODEL_RATE_HZ).abs() < 1e-6 {
+        x64
+    } else {
+        let anti_alias = filtfilt(&x64, &Biquad::lowpass(0.45 * MODEL_RATE_HZ.min(fs), fs));
+        let anti_alias = filtfilt(&anti_alias, &Biquad::lowpass(0.45 * MODEL_RATE_HZ.min(fs), fs));
+        resample_linear(&anti_alias, fs, MODEL_RATE_HZ)
+    };
+    let hp = filtfilt(&resampled, &Biquad::highpass(HIGHPASS_HZ, MODEL_RATE_HZ));
+    let bp = filtfilt(&hp, &Biquad::lowpass(LOWPASS_HZ, MODEL_RATE_HZ));
+    bp.into_iter().map(|v| v as f32).collect()
+}
+
+fn std_dev(x: &[f32]) -> f32 {
+    if x.is_empty() {
+        return 0.0;
+    }
+    let n = x.len() as f64;
+    let mean = x.iter().map(|&v| f64::from(v)).sum::<f64>() / n;
+    let var = x.iter().map(|&v| (f64::from(v) - mean).powi(2)).sum::<f64>() / n;
+    var.sqrt() as f32
+}
+
+/// Linear-interpolation resampling from `from_hz` to `to_hz`.
+pub fn resample_linear(x: &[f64], from_hz: f64, to_hz: f64) -> Vec<f64> {
+    if x.is_empty() {
+        return Vec::new();
+    }
+    let n_out = ((x.len() as f64) * to_hz / from_hz).round().max(1.0) as usize;
+    let last = x.len() - 1;
+    (0..n_out)
+        .map(|i| {
+            let t = i as f64 * from_hz / to_hz;
+            let i0 = (t.floor() as usize).min(last);
+            let i1 = (i0 + 1).min(last);
+            let frac = t - i0 as f64;
+            x[i0] * (1.0 - frac) + x[i1] * frac
+        })
+        .collect()
+}
+
+/// Linear resampling of a map (f32) to `n_out` samples.
+pub fn resample_to_len(x: &[f32], n_out: usize) -> Vec<f32> {
+    if x.is_empty() || n_out == 0 {
+        return vec![0.0; n_out];
+    }
+    let last = x.len() - 1;
+    let ratio = if n_out > 1 {
+        last as f64 / (n_out - 1) as f64
+    } else {
+        0.0
+    };
+    (0..n_out)
+        .map(|i| {
+            let t = i as f64 * ratio;
+            let i0 = (t.floor() as usize).min(last);
+            let i1 = (i0 + 1).min(last);
+            let frac = (t - i0 as f64) as f32;
+            x[i0] * (1.0 - frac) + x[i1] * frac
+        })
+        .collect()
+}
+
+/// A second-order IIR section, normalized so that `a0 = 1`.
+#[derive(Debug, Clone, Copy)]
+struct Biquad {
+    b: [f64; 3],
+    a: [f64; 2],
+}
+
+impl Biquad {
+    fn lowpass(fc: f64, fs: f64) -> Biquad {
+        let w0 = 2.0 * std::f64::consts::PI * (fc / fs).min(0.49);
+        let alpha = w0.sin() / (2.0 * std::f64::consts::FRAC_1_SQRT_2);
+        let c = w0.cos();
+        let a0 = 1.0 + alpha;
+        Biquad {
+            b: [(1.0 - c) / 2.0 / a0, (1.0 - c) / a0, (1.0 - c) / 2.0 / a0],
+            a: [-2.0 * c / a0, (1.0 - alpha) / a0],
+        }
+    }
+
+    fn highpass(fc: f64, fs: f64) -> Biquad {
+        let w0 = 2.0 * std::f64::consts::PI * (fc / fs).min(0.49);
+        let alpha = w0.sin() / (2.0 * std::f64::consts::FRAC_1_SQRT_2);
+        let c = w0.cos();
+        let a0 = 1.0 + alpha;
+        Biquad {
+            b: [(1.0 + c) / 2.0 / a0, -(1.0 + c) / a0, (1.0 + c) / 2.0 / a0],
+            a: [-2.0 * c / a0, (1.0 - alpha) / a0],
+        }
+    }
+
+    fn run(&self, x: &[f64]) -> Vec<f64> {
+        let (mut x1, mut x2, mut y1, mut y2) = (0.0, 0.0, 0.0, 0.0);
+        // Start in steady state for the first sample (DC) to limit the edge transient.
+        if let Some(&x0) = x.first() {
+            let dc_gain = (self.b[0] + self.b[1] + self.b[2]) / (1.0 + self.a[0] + self.a[1]);
+            x1 = x0;
+            x2 = x0;
+            y1 = x0 * dc_gain;
+            y2 = y1;
+        }
+        x.iter()
+            .map(|&v| {
+                let y = self.b[0] * v + self.b[1] * x1 + self.b[2] * x2 - self.a[0] * y1 - self.a[1] * y2;
+                x2 = x1;
+                x1 = v;
+                y2 = y1;
+                y1 = y;
+                y
+            })
+            .collect()
+    }
+}
+
+/// Zero-phase filtering: forward, then backward, with odd reflection padding at both ends.
+fn filtfilt(x: &[f64], f: &Biquad) -> Vec<f64> {
+    let n = x.len();
+    if n < 4 {
+        return x.to_vec();
+    }
+    let pad = (3 * 50).min(n - 1);
+    let (first, last) = (x[0], x[n - 1]);
+    let mut ext = Vec::with_capacity(n + 2 * pad);
+    for i in (1..=pad).rev() {
+        ext.push(2.0 * first - x[i]);
+    }
+    ext.extend_from_slice(x);
+    for i in 1..=pad {
+        ext.push(2.0 * last - x[n - 1 - i]);
+    }
+    let mut y = f.run(&ext);
+    y.reverse();
+    let mut y = f.run(&y);
+    y.reverse();
+    y[pad..pad + n].to_vec()
+}
+
+/// R peaks in one window (`[N_LEADS * len]`, model rate): peaks of the multi-lead slope
+/// energy (sum over leads of the squared first difference, smoothed over 50 ms), above
+/// 30 % of its 99th percentile, at least 250 ms apart. Returns sample indices.
+pub fn detect_r_peaks(window: &[f32], len: usize) -> Vec<usize> {
+    if len < 3 || window.len() < N_LEADS * len {
+        return Vec::new();
+    }
+    let mut energy = vec![0.0_f32; len];
+    for lead in window.chunks_exact(len).take(N_LEADS) {
+        for i in 1..len - 1 {
+            let d = lead[i + 1] - lead[i - 1];
+            energy[i] += d * d;
+        }
+    }
+    let half = 2;
+    let smooth: Vec<f32> = (0..len)
+        .map(|i| {
+            let lo = i.saturating_sub(half);
+            let hi = (i + half + 1).min(len);
+            energy[lo..hi].iter().sum::<f32>() / (hi - lo) as f32
+        })
+        .collect();
+    let mut sorted = smooth.clone();
+    sorted.sort_by(f32::total_cmp);
+    let p99 = sorted.get(len * 99 / 100).copied().unwrap_or(0.0);
+    let thr = 0.3 * p99;
+    if thr <= 0.0 {
+        return Vec::new();
+    }
+    let refractory = (0.25 * MODEL_RATE_HZ) as usize;
+    let mut candidates: Vec<usize> = (1..len - 1)
+        .filter(|&i| smooth[i] > thr && smooth[i] >= smooth[i - 1] && smooth[i] > smooth[i + 1])
+        .collect();
+    // Keep the strongest within each refractory period.
+    candidates.sort_by(|&a, &b| smooth[b].total_cmp(&smooth[a]));
+    let mut peaks: Vec<usize> = Vec::new();
+    for c in candidates {
+        if peaks.iter().all(|&p| p.abs_diff(c) >= refractory) {
+            peaks.push(c);
+        }
+    }
+    peaks.sort_unstable();
+    peaks
+}
+
+/// Heart rate (bpm) from R peaks at the model rate (median RR).
+pub fn heart_rate_bpm(peaks: &[usize]) -> Option<f32> {
+    let mut rr: Vec<f32> = peaks.windows(2).map(|w| (w[1] - w[0]) as f32).collect();
+    if rr.is_empty() {
+        return None;
+    }
+    rr.sort_by(f32::total_cmp);
+    let med = rr[rr.len() / 2];
+    (med > 0.0).then(|| 60.0 * MODEL_RATE_HZ as f32 / med)
+}
+
+/// The beats used for the local view: peaks whose window lies inside the record, at most
+/// [`MAX_BEATS`], spread evenly.
+pub fn usable_beats(peaks: &[usize], len: usize) -> Vec<usize> {
+    let ok: Vec<usize> = peaks
+        .iter()
+        .copied()
+        .filter(|&p| p >= BEAT_PRE && p + BEAT_LEN - BEAT_PRE <= len)
+        .collect();
+    if ok.len() <= MAX_BEATS {
+        return ok;
+    }
+    (0..MAX_BEATS).map(|i| ok[i * ok.len() / MAX_BEATS]).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn highpass_removes_dc_and_keeps_10hz() {
+        let fs = 100.0;
+        let x: Vec<f32> = (0..1000)
+            .map(|i| 2.0 + (2.0 * std::f32::consts::PI * 10.0 * i as f32 / fs as f32).sin())
+            .collect();
+        let y = filter_lead(&x, fs);
+        let mid = &y[200..800];
+        let mean: f32 = mid.iter().sum::<f32>() / mid.len() as f32;
+        assert!(mean.abs() < 0.01, "{mean}");
+        let peak = mid.iter().fold(0.0_f32, |a, &b| a.max(b.abs()));
+        assert!((peak - 1.0).abs() < 0.05, "{peak}");
+    }
+
+    #[test]
+    fn resample_500_to_100_keeps_length() {
+        let x = vec![0.5_f32; 5000];
+        assert_eq!(filter_lead(&x, 500.0).len(), 1000);
+    }
+}

@@ -1,0 +1,305 @@
+//! PTB-XL for training and evaluation: `labels.csv` rows, the protocol's splits
+//! (DESIGN.md §4: folds 1–8 NORM-only for training, fold 9 validation, fold 10 test,
+//! `excluded == 1` dropped everywhere) and a cache of the records in model form.
+//!
+//! Records are read with `ecgcore::formats::open` from `records100/` (100 Hz WFDB) and
+//! passed through the input contract (`contract::prepare`). The cache (one safetensors
+//! file with `[N, 12, 1000]` signals plus a JSON side file) makes later runs start in
+//! seconds. Attribute targets: age (years; PTB-XL's 300 = ">89" becomes 90), sex
+//! (1 = female), heart rate (bpm, from the R peaks) and, when `ecgcore` can measure them,
+//! PR/QRS/QT/QTc (ms); missing targets are NaN.
+
+use crate::contract::{self, N_LEADS, N_SAMPLES};
+use crate::ModelError;
+use ecgcore::dsp::measurements::Measurements;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use tch::{Kind, Tensor};
+
+/// Attribute order everywhere: age, sex (1 = female), HR, PR, QRS, QT, QTc.
+pub const ATTR_NAMES: [&str; 7] = ["age_years", "female", "heart_rate_bpm", "pr_ms", "qrs_ms", "qt_ms", "qtc_ms"];
+
+/// One PTB-XL row as the protocol needs it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PtbxlRow {
+    pub ecg_id: u32,
+    pub fold: u8,
+    pub age_years: Option<f32>,
+    pub female: Option<bool>,
+    /// Diagnostic superclasses (NORM, MI, STTC, CD, HYP).
+    pub superclasses: Vec<String>,
+    pub is_norm_only: bool,
+    /// Path of the 100 Hz record relative to the PTB-XL folder (no extension).
+    pub filename_lr: String,
+    pub excluded: bool,
+}
+
+impl PtbxlRow {
+    /// 0 = NORM only, 1 = any other diagnostic superclass, `None` = no superclass.
+    pub fn label(&self) -> Option<u8> {
+        if self.is_norm_only {
+            Some(0)
+        } else if self.superclasses.is_empty() {
+            None
+        } else {
+            Some(1)
+        }
+    }
+}
+
+/// Split a CSV text into rows of fields (RFC 4180 quoting, newlines allowed in quotes).
+pub fn parse_csv(text: &str) -> Vec<Vec<String>> {
+    let mut rows = Vec::new();
+    let mut row = Vec::new();
+    let mut field = String::new();
+    let mut in_quotes = false;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if in_quotes {
+            if c == '"' {
+                if chars.peek() == Some(&'"') {
+                    field.push('"');
+                    chars.next();
+                } else {
+                    in_quotes = false;
+                }
+            } else {
+                field.push(c);
+            }
+        } else {
+            match c {
+                '"' => in_quotes = true,
+                ',' => row.push(std::mem::take(&mut field)),
+                '\n' => {
+                    row.push(std::mem::take(&mut field));
+                    rows.push(std::mem::take(&mut row));
+                }
+                '\r' => {}
+                _ => field.push(c),
+            }
+        }
+    }
+    if !field.is_empty() || !row.is_empty() {
+        row.push(field);
+        rows.push(row);
+    }
+    rows
+}
+
+/// Read PTB-XL's `labels.csv`.
+pub fn read_labels(ptbxl_dir: &Path) -> Result<Vec<PtbxlRow>, ModelError> {
+    let path = ptbxl_dir.join("labels.csv");
+    let text = std::fs::read_to_string(&path).map_err(|e| ModelError::io(&path, e))?;
+    let rows = parse_csv(&text);
+    let header = rows.first().ok_or_else(|| ModelError::data(&path, "empty labels.csv"))?;
+    let col = |name: &str| {
+        header
+            .iter()
+            .position(|h| h == name)
+            .ok_or_else(|| ModelError::data(&path, format!("labels.csv lacks column {name}")))
+    };
+    let (c_id, c_age, c_sex, c_fold, c_sup, c_norm, c_file, c_excl) = (
+        col("ecg_id")?,
+        col("age")?,
+        col("sex")?,
+        col("strat_fold")?,
+        col("diagnostic_superclass")?,
+        col("is_norm_only")?,
+        col("filename_lr")?,
+        col("excluded")?,
+    );
+    let mut out = Vec::new();
+    for r in rows.iter().skip(1) {
+        let get = |i: usize| r.get(i).map_or("", |s| s.trim());
+        let Ok(ecg_id) = get(c_id).parse::<f64>().map(|v| v as u32) else {
+            continue;
+        };
+        let fold = get(c_fold).parse::<f64>().map_or(0, |v| v as u8);
+        let age_years = get(c_age)
+            .parse::<f32>()
+            .ok()
+            .filter(|a| a.is_finite() && *a >= 0.0)
+            .map(|a| if a > 120.0 { 90.0 } else { a });
+        let female = match get(c_sex) {
+            "1" | "1.0" => Some(true),
+            "0" | "0.0" => Some(false),
+            _ => None,
+        };
+        let superclasses = get(c_sup)
+            .split(';')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect();
+        out.push(PtbxlRow {
+            ecg_id,
+            fold,
+            age_years,
+            female,
+            superclasses,
+            is_norm_only: matches!(get(c_norm), "1" | "1.0" | "True" | "true"),
+            filename_lr: get(c_file).to_string(),
+            excluded: matches!(get(c_excl), "1" | "1.0" | "True" | "true"),
+        });
+    }
+    Ok(out)
+}
+
+/// Per-record information kept beside the cached signals.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CachedRecord {
+    pub row: PtbxlRow,
+    /// R peaks used for the beat view (model-rate samples).
+    pub beats: Vec<usize>,
+    /// Attribute targets in physical units (NaN = unknown), order [`ATTR_NAMES`].
+    pub attrs: [f32; 7],
+}
+
+/// PTB-XL records in model form.
+#[derive(Debug)]
+pub struct Dataset {
+    pub records: Vec<CachedRecord>,
+    /// `[N, 12, 1000]` float, CPU.
+    pub signals: Tensor,
+}
+
+/// Version of the cache layout and contract; bump when either changes.
+pub const CACHE_VERSION: &str = "ptbxl100-v3";
+
+/// Attribute targets of one prepared window: age/sex from metadata, HR from R peaks,
+/// PR/QRS/QT/QTc (Bazett) from `ecgcore::dsp::measurements`.
+pub fn attribute_targets(meas: &Measurements, beats: &[usize], age_years: Option<f32>, female: Option<bool>) -> [f32; 7] {
+    let nan = |v: Option<f32>| v.filter(|x| x.is_finite()).unwrap_or(f32::NAN);
+    let hr = meas
+        .heart_rate_bpm
+        .filter(|x| x.is_finite())
+        .or_else(|| contract::heart_rate_bpm(beats))
+        .unwrap_or(f32::NAN);
+    [
+        age_years.unwrap_or(f32::NAN),
+        female.map_or(f32::NAN, |f| if f { 1.0 } else { 0.0 }),
+        hr,
+        nan(meas.pr_ms),
+        nan(meas.qrs_ms),
+        nan(meas.qt_ms),
+        nan(meas.qtc_bazett_ms),
+    ]
+}
+
+/// Load every non-excluded PTB-XL record with a label (0/1) from `records100`, using the
+/// cache in `cache_dir` when present.
+pub fn load_ptbxl(ptbxl_dir: &Path, cache_dir: &Path, progress: bool) -> Result<Dataset, ModelError> {
+    let sig_path = cache_dir.join(format!("{CACHE_VERSION}.safetensors"));
+    let meta_path = cache_dir.join(format!("{CACHE_VERSION}.json"));
+    if sig_path.exists() && meta_path.exists() {
+        let meta = std::fs::read_to_string(&meta_path).map_err(|e| ModelError::io(&meta_path, e))?;
+        let records: Vec<CachedRecord> =
+            serde_json::from_str(&meta).map_err(|e| ModelError::data(&meta_path, e.to_string()))?;
+        let tensors = Tensor::read_safetensors(&sig_path).map_err(|e| ModelError::torch(&sig_path, e))?;
+        if let Some((_, signals)) = tensors.into_iter().find(|(n, _)| n == "signals") {
+            if signals.size().first().copied() == Some(records.len() as i64) {
+                return Ok(Dataset { records, signals });
+            }
+        }
+    }
+    let rows = read_labels(ptbxl_dir)?;
+    let rows: Vec<PtbxlRow> = rows
+        .into_iter()
+        .filter(|r| !r.excluded && r.label().is_some())
+        .collect();
+    let bar = if progress {
+        indicatif::ProgressBar::new(rows.len() as u64)
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    bar.set_message("preparing PTB-XL records");
+    let mut records = Vec::with_capacity(rows.len());
+    let mut flat: Vec<f32> = Vec::with_capacity(rows.len() * N_LEADS * N_SAMPLES);
+    for row in rows {
+        bar.inc(1);
+        let path = ptbxl_dir.join(format!("{}.hea", row.filename_lr));
+        if !path.exists() {
+            continue;
+        }
+        let rec = match ecgcore::formats::open(&path) {
+            Ok(r) => r,
+            Err(e) => {
+                log::warn!("skipping {}: {e}", path.display());
+                continue;
+            }
+        };
+        let prepared = match contract::prepare(&rec) {
+            Ok(p) => p,
+            Err(e) => {
+                log::warn!("skipping {}: {e}", path.display());
+                continue;
+            }
+        };
+        let Some(window) = prepared.windows.into_iter().next() else {
+            continue;
+        };
+        let peaks = contract::detect_r_peaks(&window, N_SAMPLES);
+        let beats = contract::usable_beats(&peaks, N_SAMPLES);
+        let meas = ecgcore::dsp::measurements::measure(&rec);
+        let attrs = attribute_targets(&meas, &peaks, row.age_years, row.female);
+        flat.extend_from_slice(&window);
+        records.push(CachedRecord { row, beats, attrs });
+    }
+    bar.finish_and_clear();
+    let n = records.len() as i64;
+    let signals = Tensor::from_slice(&flat).view([n, N_LEADS as i64, N_SAMPLES as i64]);
+    std::fs::create_dir_all(cache_dir).map_err(|e| ModelError::io(cache_dir, e))?;
+    Tensor::write_safetensors(&[("signals", &signals)], &sig_path)
+        .map_err(|e| ModelError::torch(&sig_path, e))?;
+    let meta = serde_json::to_string(&records).map_err(|e| ModelError::data(&meta_path, e.to_string()))?;
+    std::fs::write(&meta_path, meta).map_err(|e| ModelError::io(&meta_path, e))?;
+    Ok(Dataset { records, signals })
+}
+
+/// Which records a split holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Split {
+    /// Folds 1–8, NORM-only.
+    Train,
+    /// Fold 9, all labelled.
+    Validation,
+    /// Fold 10, all labelled (never used for any choice).
+    Test,
+}
+
+impl Dataset {
+    /// Indices of the records in `split`.
+    pub fn indices(&self, split: Split) -> Vec<usize> {
+        self.records
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| match split {
+                Split::Train => (1..=8).contains(&r.row.fold) && r.row.label() == Some(0),
+                Split::Validation => r.row.fold == 9 && r.row.label().is_some(),
+                Split::Test => r.row.fold == 10 && r.row.label().is_some(),
+            })
+            .map(|(i, _)| i)
+            .collect()
+    }
+
+    /// Signals of the given records `[n, 12, 1000]`.
+    pub fn select(&self, idx: &[usize]) -> Tensor {
+        let i: Vec<i64> = idx.iter().map(|&i| i as i64).collect();
+        self.signals.index_select(0, &Tensor::from_slice(&i))
+    }
+
+    /// Attribute targets of the given records `[n, 7]` (NaN = unknown).
+    pub fn attrs(&self, idx: &[usize]) -> Tensor {
+        let flat: Vec<f32> = idx
+            .iter()
+            .filter_map(|&i| self.records.get(i))
+            .flat_map(|r| r.attrs)
+            .collect();
+        Tensor::from_slice(&flat).view([-1, 7]).to_kind(Kind::Float)
+    }
+}
+
+/// Where PTB-XL lives relative to the repository (`../shared/data/ptbxl`).
+pub fn default_ptbxl_dir(repo_root: &Path) -> PathBuf {
+    repo_root.join("..").join("shared").join("data").join("ptbxl")
+}

@@ -1,0 +1,335 @@
+//! Evaluate both methods on a manifest of labelled ECG files (DESIGN.md §4).
+//!
+//! Manifest: CSV with header `path,label` and optional `age,sex,class` columns. Paths are
+//! relative to the manifest's folder or absolute; `label` 0 = normal, 1 = abnormal;
+//! `age` in years; `sex` `F`/`M` (or `female`/`male`, or PTB-XL's `1` = female, `0` =
+//! male); `class` a `;`-separated list of superclasses (e.g. `MI;STTC`) for per-class
+//! AUROC (each class's records against the label-0 records). Age/sex from the manifest
+//! override the file's. Reports AUROC and, at the stored thresholds (90 % recall of
+//! abnormal on fold 9), sensitivity, specificity, precision and F1, for ours and the
+//! baseline; age MAE, sex AUROC and HR/PR/QRS/QT/QTc MAE against the measured values.
+
+use crate::analyzer::{actual_attributes, Analyzer};
+use crate::data::{self, PtbxlRow};
+use crate::metrics;
+use crate::ModelError;
+use ecgcore::recording::Sex;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// One manifest row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ManifestRow {
+    pub path: PathBuf,
+    pub label: u8,
+    pub age_years: Option<f32>,
+    pub sex: Option<Sex>,
+    pub classes: Vec<String>,
+}
+
+/// Read a manifest CSV.
+pub fn read_manifest(path: &Path) -> Result<Vec<ManifestRow>, ModelError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ModelError::io(path, e))?;
+    let rows = data::parse_csv(&text);
+    let header: Vec<String> = rows
+        .first()
+        .ok_or_else(|| ModelError::data(path, "empty manifest"))?
+        .iter()
+        .map(|h| h.trim().to_ascii_lowercase())
+        .collect();
+    let col = |n: &str| header.iter().position(|h| h == n);
+    let (Some(c_path), Some(c_label)) = (col("path"), col("label")) else {
+        return Err(ModelError::data(path, "manifest needs columns path,label"));
+    };
+    let (c_age, c_sex, c_class) = (col("age"), col("sex"), col("class"));
+    let base = path.parent().unwrap_or(Path::new("."));
+    let mut out = Vec::new();
+    for (line, r) in rows.iter().enumerate().skip(1) {
+        let get = |c: Option<usize>| c.and_then(|c| r.get(c)).map_or("", |s| s.trim());
+        let p = get(Some(c_path));
+        if p.is_empty() {
+            continue;
+        }
+        let label = match get(Some(c_label)) {
+            "0" => 0,
+            "1" => 1,
+            other => {
+                return Err(ModelError::data(
+                    path,
+                    format!("line {}: label must be 0 or 1, got {other:?}", line + 1),
+                ))
+            }
+        };
+        let sex = match get(c_sex).to_ascii_lowercase().as_str() {
+            "f" | "female" | "1" => Some(Sex::Female),
+            "m" | "male" | "0" => Some(Sex::Male),
+            _ => None,
+        };
+        let pb = PathBuf::from(p);
+        out.push(ManifestRow {
+            path: if pb.is_absolute() { pb } else { base.join(pb) },
+            label,
+            age_years: get(c_age).parse::<f32>().ok().filter(|a| a.is_finite()),
+            sex,
+            classes: get(c_class)
+                .split(';')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect(),
+        });
+    }
+    Ok(out)
+}
+
+/// Detection metrics of one method.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MethodMetrics {
+    pub method: String,
+    pub n: usize,
+    pub auroc: Option<f64>,
+    pub threshold: f32,
+    pub sensitivity: f64,
+    pub specificity: f64,
+    pub precision: f64,
+    pub f1: f64,
+    pub per_class_auroc: BTreeMap<String, f64>,
+}
+
+/// Mean absolute errors of predicted attributes against measured/recorded values.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AttributeErrors {
+    pub n: usize,
+    pub age_mae_years: Option<f64>,
+    pub sex_auroc: Option<f64>,
+    pub heart_rate_mae_bpm: Option<f64>,
+    pub pr_mae_ms: Option<f64>,
+    pub qrs_mae_ms: Option<f64>,
+    pub qt_mae_ms: Option<f64>,
+    pub qtc_mae_ms: Option<f64>,
+}
+
+/// The evaluation of a manifest.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EvalReport {
+    pub manifest: String,
+    pub device: String,
+    pub n: usize,
+    pub n_abnormal: usize,
+    pub auroc: Option<f64>,
+    pub threshold: f32,
+    pub sensitivity: f64,
+    pub specificity: f64,
+    pub precision: f64,
+    pub f1: f64,
+    pub per_class_auroc: BTreeMap<String, f64>,
+    pub age_mae_years: Option<f64>,
+    pub sex_auroc: Option<f64>,
+    /// Attribute errors on the normal (label 0) and abnormal (label 1) records.
+    pub attributes_normal: AttributeErrors,
+    pub attributes_abnormal: AttributeErrors,
+    pub baseline: MethodMetrics,
+    /// Files that could not be analysed, with the reason.
+    pub failures: Vec<(String, String)>,
+    /// Per-record scores (path, label, ours, baseline), for plots and checks.
+    pub scores: Vec<(String, u8, f32, f32)>,
+}
+
+fn method_metrics(method: &str, scores: &[f32], labels: &[u8], classes: &[Vec<String>], threshold: f32) -> MethodMetrics {
+    let m = metrics::at_threshold(scores, labels, threshold);
+    let mut per_class = BTreeMap::new();
+    let mut names: Vec<&String> = classes.iter().flatten().collect();
+    names.sort();
+    names.dedup();
+    for c in names {
+        if c == "NORM" {
+            continue;
+        }
+        let (mut s, mut l) = (Vec::new(), Vec::new());
+        for ((&sc, &lab), cl) in scores.iter().zip(labels).zip(classes) {
+            if lab == 0 || cl.contains(c) {
+                s.push(sc);
+                l.push(u8::from(lab == 1));
+            }
+        }
+        if let Some(a) = metrics::auroc(&s, &l) {
+            per_class.insert(c.clone(), a);
+        }
+    }
+    MethodMetrics {
+        method: method.to_string(),
+        n: scores.len(),
+        auroc: metrics::auroc(scores, labels),
+        threshold,
+        sensitivity: m.sensitivity,
+        specificity: m.specificity,
+        precision: m.precision,
+        f1: m.f1,
+        per_class_auroc: per_class,
+    }
+}
+
+fn attribute_errors(pred: &[[f32; 7]], actual: &[[f32; 7]]) -> AttributeErrors {
+    let mae = |a: usize| {
+        let v: Vec<f64> = pred
+            .iter()
+            .zip(actual)
+            .map(|(p, t)| f64::from((p[a] - t[a]).abs()))
+            .filter(|x| x.is_finite())
+            .collect();
+        (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
+    };
+    let (s, l): (Vec<f32>, Vec<u8>) = pred
+        .iter()
+        .zip(actual)
+        .filter(|(p, t)| p[1].is_finite() && t[1].is_finite())
+        .map(|(p, t)| (p[1], u8::from(t[1] > 0.5)))
+        .unzip();
+    AttributeErrors {
+        n: pred.len(),
+        age_mae_years: mae(0),
+        sex_auroc: metrics::auroc(&s, &l),
+        heart_rate_mae_bpm: mae(2),
+        pr_mae_ms: mae(3),
+        qrs_mae_ms: mae(4),
+        qt_mae_ms: mae(5),
+        qtc_mae_ms: mae(6),
+    }
+}
+
+/// Evaluate `manifest_csv` with a loaded analyzer; progress on stderr when `progress`.
+pub fn run(manifest_csv: &Path, analyzer: &Analyzer, progress: bool) -> Result<EvalReport, ModelError> {
+    let rows = read_manifest(manifest_csv)?;
+    let bar = if progress {
+        indicatif::ProgressBar::new(rows.len() as u64)
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let mut report = EvalReport {
+        manifest: manifest_csv.display().to_string(),
+        device: crate::device_name(analyzer.device()),
+        ..EvalReport::default()
+    };
+    let (mut ours, mut base, mut labels, mut classes) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut pred_n, mut act_n, mut pred_a, mut act_a) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for row in &rows {
+        bar.inc(1);
+        let mut rec = match ecgcore::formats::open(&row.path) {
+            Ok(r) => r,
+            Err(e) => {
+                report.failures.push((row.path.display().to_string(), e.to_string()));
+                continue;
+            }
+        };
+        if row.age_years.is_some() {
+            rec.patient.age_years = row.age_years;
+        }
+        if row.sex.is_some() {
+            rec.patient.sex = row.sex;
+        }
+        let meas = ecgcore::dsp::measurements::measure(&rec);
+        let (o, b) = match analyzer.analyze_with(&rec, Some(&meas)) {
+            Ok(x) => x,
+            Err(e) => {
+                report.failures.push((row.path.display().to_string(), e.to_string()));
+                continue;
+            }
+        };
+        let beats = crate::contract::prepare(&rec)
+            .ok()
+            .and_then(|p| p.windows.into_iter().next())
+            .map(|w| crate::contract::usable_beats(&crate::contract::detect_r_peaks(&w, crate::contract::N_SAMPLES), crate::contract::N_SAMPLES))
+            .unwrap_or_default();
+        let actual = actual_attributes(&rec, &meas, &beats);
+        let p = o.predicted.clone().unwrap_or_default();
+        let f = |v: Option<f32>| v.unwrap_or(f32::NAN);
+        let pred = [
+            f(p.age_years),
+            f(p.female_probability),
+            f(p.heart_rate_bpm),
+            f(p.pr_ms),
+            f(p.qrs_ms),
+            f(p.qt_ms),
+            f(p.qtc_ms),
+        ];
+        if row.label == 0 {
+            pred_n.push(pred);
+            act_n.push(actual);
+        } else {
+            pred_a.push(pred);
+            act_a.push(actual);
+        }
+        report
+            .scores
+            .push((row.path.display().to_string(), row.label, o.score, b.score));
+        ours.push(o.score);
+        base.push(b.score);
+        labels.push(row.label);
+        classes.push(row.classes.clone());
+    }
+    bar.finish_and_clear();
+    let m = analyzer.manifest();
+    let mine = method_metrics("ours", &ours, &labels, &classes, m.mscr.threshold);
+    report.baseline = method_metrics("baseline", &base, &labels, &classes, m.baseline.threshold);
+    report.n = mine.n;
+    report.n_abnormal = labels.iter().filter(|&&l| l == 1).count();
+    report.auroc = mine.auroc;
+    report.threshold = mine.threshold;
+    report.sensitivity = mine.sensitivity;
+    report.specificity = mine.specificity;
+    report.precision = mine.precision;
+    report.f1 = mine.f1;
+    report.per_class_auroc = mine.per_class_auroc;
+    report.attributes_normal = attribute_errors(&pred_n, &act_n);
+    report.attributes_abnormal = attribute_errors(&pred_a, &act_a);
+    let all_pred: Vec<[f32; 7]> = pred_n.iter().chain(&pred_a).copied().collect();
+    let all_act: Vec<[f32; 7]> = act_n.iter().chain(&act_a).copied().collect();
+    let all = attribute_errors(&all_pred, &all_act);
+    report.age_mae_years = all.age_mae_years;
+    report.sex_auroc = all.sex_auroc;
+    Ok(report)
+}
+
+/// Write the PTB-XL manifest of one fold (all labelled, non-excluded records; paths
+/// relative to the manifest's folder) with age, sex (F/M) and superclasses.
+pub fn write_ptbxl_manifest(ptbxl_dir: &Path, fold: u8, out: &Path) -> Result<usize, ModelError> {
+    let rows: Vec<PtbxlRow> = data::read_labels(ptbxl_dir)?
+        .into_iter()
+        .filter(|r| r.fold == fold && !r.excluded && r.label().is_some())
+        .collect();
+    let out_dir = out.parent().unwrap_or(Path::new("."));
+    let rel = relative_path(out_dir, ptbxl_dir);
+    let mut text = String::from("path,label,age,sex,class\n");
+    for r in &rows {
+        let p = rel.join(format!("{}.hea", r.filename_lr));
+        text.push_str(&format!(
+            "{},{},{},{},{}\n",
+            p.display(),
+            r.label().unwrap_or(0),
+            r.age_years.map_or(String::new(), |a| format!("{a}")),
+            r.female.map_or("", |f| if f { "F" } else { "M" }),
+            r.superclasses.join(";")
+        ));
+    }
+    std::fs::write(out, text).map_err(|e| ModelError::io(out, e))?;
+    Ok(rows.len())
+}
+
+/// `to` relative to `from` (both made absolute; falls back to absolute `to`).
+fn relative_path(from: &Path, to: &Path) -> PathBuf {
+    let (Ok(from), Ok(to)) = (std::fs::canonicalize(from), std::fs::canonicalize(to)) else {
+        return to.to_path_buf();
+    };
+    let f: Vec<_> = from.components().collect();
+    let t: Vec<_> = to.components().collect();
+    let common = f.iter().zip(&t).take_while(|(a, b)| a == b).count();
+    let mut out = PathBuf::new();
+    for _ in common..f.len() {
+        out.push("..");
+    }
+    for c in t.iter().skip(common) {
+        out.push(c.as_os_str());
+    }
+    out
+}

@@ -1,0 +1,83 @@
+//! `models/manifest.json`: what ships beside the weights — file names and SHA-256 of the
+//! safetensors files, the calibration of the study score, thresholds, attribute
+//! normalization, the normal spread of attribute gaps, map scaling and the training
+//! and evaluation figures — written by `train`, read by `Analyzer::load`.
+
+use crate::score::{AttrNorm, Calibration, EmbeddingModel};
+use crate::ModelError;
+use ecgcore::analysis::NormalSpread;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::path::Path;
+
+/// File name of the manifest inside the models folder.
+pub const MANIFEST_FILE: &str = "manifest.json";
+/// MSCR weights file.
+pub const MSCR_FILE: &str = "mscr.safetensors";
+/// Baseline weights file.
+pub const BASELINE_FILE: &str = "baseline.safetensors";
+
+/// Everything the analyzer needs about one network besides its weights.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NetEntry {
+    pub file: String,
+    pub sha256: String,
+    pub parameters: i64,
+    /// Study score ≥ threshold = abnormal (90 % recall of abnormal on fold 9).
+    pub threshold: f32,
+    /// Point error mapped to likelihood 0 at `map_lo`, 1 at `map_hi` (fold-9 normals'
+    /// median and 99th percentile of smoothed point errors).
+    pub map_lo: f32,
+    pub map_hi: f32,
+}
+
+/// The manifest.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelManifest {
+    /// Input-contract and cache version the weights were trained with.
+    pub contract: String,
+    pub mscr: NetEntry,
+    pub baseline: NetEntry,
+    pub attr_norm: AttrNorm,
+    pub calibration: Calibration,
+    pub embedding: Option<EmbeddingModel>,
+    pub normal_spread: NormalSpread,
+    pub n_training_normals: usize,
+    /// Training summary and metrics (free-form, mirrored in MODEL_CARD.md).
+    pub report: serde_json::Value,
+}
+
+impl ModelManifest {
+    pub fn read(dir: &Path) -> Result<ModelManifest, ModelError> {
+        let path = dir.join(MANIFEST_FILE);
+        let text = std::fs::read_to_string(&path).map_err(|e| ModelError::io(&path, e))?;
+        serde_json::from_str(&text).map_err(|e| ModelError::data(&path, e.to_string()))
+    }
+
+    pub fn write(&self, dir: &Path) -> Result<(), ModelError> {
+        let path = dir.join(MANIFEST_FILE);
+        let text = serde_json::to_string_pretty(self).map_err(|e| ModelError::data(&path, e.to_string()))?;
+        std::fs::write(&path, text).map_err(|e| ModelError::io(&path, e))
+    }
+}
+
+/// Hex SHA-256 of a file.
+pub fn sha256_file(path: &Path) -> Result<String, ModelError> {
+    let bytes = std::fs::read(path).map_err(|e| ModelError::io(path, e))?;
+    let digest = Sha256::digest(&bytes);
+    Ok(digest.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// Fail with [`ModelError::Checksum`] unless the file's SHA-256 is `expected`.
+pub fn verify_sha256(path: &Path, expected: &str) -> Result<(), ModelError> {
+    let got = sha256_file(path)?;
+    if got.eq_ignore_ascii_case(expected) {
+        Ok(())
+    } else {
+        Err(ModelError::Checksum {
+            got,
+            expected: expected.to_string(),
+            path: path.to_path_buf(),
+        })
+    }
+}

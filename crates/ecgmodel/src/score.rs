@@ -1,0 +1,444 @@
+//! Scores and maps from the networks' restorations, and the calibration that turns them
+//! into one study score.
+//!
+//! MSCR (DESIGN.md §3): for each window, [`crate::views::test_specs`] passes (3 fixed patch
+//! masks × the window's beats) are restored in one batch without autograd. Per pass the
+//! uncertainty-weighted error `exp(-s)·(x̂ − x)²` is averaged over hidden samples (global
+//! and beat), the trend error over hidden samples, and the attributes and pooled embedding
+//! over passes. The point map pastes the hidden-sample errors of the global passes and of
+//! the beats back at their positions (averaging overlaps) and smooths them with a Gaussian
+//! of σ = 30 ms. The baseline's score is the mean squared reconstruction error, its map
+//! the smoothed squared error.
+//!
+//! The study score is a weighted sum of robust z-scores of named components (log
+//! restoration errors, Mahalanobis distance of the embedding from the training normals,
+//! attribute gaps), centred and scaled by their median and IQR on the validation fold's
+//! normal ECGs; which components enter is chosen on fold 9 (see `train`).
+
+use crate::contract::{BEAT_LEN, BEAT_PRE, GLOBAL_LEN, MODEL_RATE_HZ, N_LEADS, N_SAMPLES};
+use crate::net::{ConvAe, Mscr, EMBED_DIM, N_ATTRS};
+use crate::views::{self, ViewSpec};
+use serde::{Deserialize, Serialize};
+use tch::nn::ModuleT;
+use tch::{Kind, Tensor};
+
+/// Normalization of the attribute targets (physical = z · std + mean; sex is a logit).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AttrNorm {
+    pub mean: [f32; 7],
+    pub std: [f32; 7],
+}
+
+impl AttrNorm {
+    /// From training targets (NaN ignored); sex keeps mean 0, std 1.
+    pub fn fit(targets: &[[f32; 7]]) -> AttrNorm {
+        let mut mean = [0.0_f32; 7];
+        let mut std = [1.0_f32; 7];
+        for a in 0..7 {
+            if a == 1 {
+                continue;
+            }
+            let v: Vec<f64> = targets
+                .iter()
+                .map(|t| f64::from(t[a]))
+                .filter(|x| x.is_finite())
+                .collect();
+            if v.len() < 2 {
+                continue;
+            }
+            let m = v.iter().sum::<f64>() / v.len() as f64;
+            let s = (v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (v.len() - 1) as f64).sqrt();
+            mean[a] = m as f32;
+            std[a] = if s > 1e-6 { s as f32 } else { 1.0 };
+        }
+        AttrNorm { mean, std }
+    }
+
+    /// Physical targets → normalized (NaN stays NaN).
+    pub fn normalize(&self, t: &[f32; 7]) -> [f32; 7] {
+        let mut out = [0.0; 7];
+        for a in 0..7 {
+            out[a] = (t[a] - self.mean[a]) / self.std[a];
+        }
+        out
+    }
+
+    /// Network output → physical (sex → probability of female).
+    pub fn denormalize(&self, z: &[f32]) -> [f32; 7] {
+        let mut out = [f32::NAN; 7];
+        for a in 0..7 {
+            let v = z.get(a).copied().unwrap_or(f32::NAN);
+            out[a] = if a == 1 {
+                1.0 / (1.0 + (-v).exp())
+            } else {
+                v * self.std[a] + self.mean[a]
+            };
+        }
+        out
+    }
+}
+
+/// Raw MSCR results for one 10 s window.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MscrRaw {
+    pub global_err: f32,
+    pub beat_err: f32,
+    pub trend_err: f32,
+    /// Per-lead uncertainty-weighted global error.
+    pub lead_err: Vec<f32>,
+    /// Predicted attributes in physical units (sex: probability female).
+    pub attrs: [f32; 7],
+    pub embedding: Vec<f32>,
+    /// Smoothed point error `[12 × 1000]` (lead-major), empty unless maps were asked for.
+    pub point_err: Vec<f32>,
+}
+
+/// Raw baseline results for one window.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BaselineRaw {
+    pub mse: f32,
+    pub lead_err: Vec<f32>,
+    pub point_err: Vec<f32>,
+}
+
+fn to_vec(t: &Tensor) -> Vec<f32> {
+    let t = t.to_device(tch::Device::Cpu).to_kind(Kind::Float).contiguous().view([-1]);
+    Vec::<f32>::try_from(&t).unwrap_or_default()
+}
+
+/// Gaussian smoothing (σ in samples) of each `len`-sample row.
+pub fn gaussian_smooth(x: &mut [f32], len: usize, sigma: f32) {
+    let radius = (3.0 * sigma).ceil() as usize;
+    let kernel: Vec<f32> = (0..=2 * radius)
+        .map(|i| {
+            let d = i as f32 - radius as f32;
+            (-0.5 * d * d / (sigma * sigma)).exp()
+        })
+        .collect();
+    for row in x.chunks_exact_mut(len) {
+        let src = row.to_vec();
+        for (i, out) in row.iter_mut().enumerate() {
+            let (mut acc, mut wsum) = (0.0, 0.0);
+            for (k, w) in kernel.iter().enumerate() {
+                let j = i as isize + k as isize - radius as isize;
+                if let Some(v) = usize::try_from(j).ok().and_then(|j| src.get(j)) {
+                    acc += w * v;
+                    wsum += w;
+                }
+            }
+            *out = if wsum > 0.0 { acc / wsum } else { 0.0 };
+        }
+    }
+}
+
+/// Fill NaN gaps of each row with the nearest finite value (0 when the row has none).
+fn fill_gaps(x: &mut [f32], len: usize) {
+    for row in x.chunks_exact_mut(len) {
+        let mut last = row.iter().copied().find(|v| v.is_finite()).unwrap_or(0.0);
+        for v in row.iter_mut() {
+            if v.is_finite() {
+                last = *v;
+            } else {
+                *v = last;
+            }
+        }
+    }
+}
+
+/// Gaussian σ of the map smoothing: 30 ms at the model rate.
+pub const MAP_SIGMA_SAMPLES: f32 = (0.030 * MODEL_RATE_HZ) as f32;
+
+/// Run MSCR over windows `[W, 12, 1000]` with their beats. Call inside `tch::no_grad`.
+pub fn mscr_raw(model: &Mscr, windows: &Tensor, beats: &[Vec<usize>], norm: &AttrNorm, with_maps: bool) -> Vec<MscrRaw> {
+    let device = windows.device();
+    let w_count = windows.size().first().copied().unwrap_or(0) as usize;
+    let mut out = Vec::with_capacity(w_count);
+    let chunk = 16;
+    let mut start = 0;
+    while start < w_count {
+        let end = (start + chunk).min(w_count);
+        let mut specs: Vec<ViewSpec> = Vec::new();
+        let mut owner: Vec<i64> = Vec::new();
+        for w in start..end {
+            let s = views::test_specs(beats.get(w).map_or(&[][..], Vec::as_slice));
+            owner.extend(std::iter::repeat_n(w as i64, s.len()));
+            specs.extend(s);
+        }
+        let x = windows.index_select(0, &Tensor::from_slice(&owner).to_device(device));
+        let v = views::build(&x, &x, &specs);
+        let o = model.forward_t(&v.global_in, &v.trend_in, &v.beat_in, false);
+        let eg = (-&o.global_logvar).exp() * (&o.global_mean - &v.global_target).square();
+        let eb = (-&o.beat_logvar).exp() * (&o.beat_mean - &v.beat_target).square();
+        let et = (&o.trend - &v.trend_target).square();
+        let gm = &v.global_mask;
+        let bm = &v.beat_mask;
+        let dims12: &[i64] = &[1, 2];
+        let g_cnt = gm.sum_dim_intlist(dims12, false, Kind::Float) * N_LEADS as f64;
+        let b_cnt = bm.sum_dim_intlist(dims12, false, Kind::Float) * N_LEADS as f64;
+        let g_pass = to_vec(&((&eg * gm).sum_dim_intlist(dims12, false, Kind::Float) / &g_cnt));
+        let b_pass = to_vec(&((&eb * bm).sum_dim_intlist(dims12, false, Kind::Float) / &b_cnt));
+        let t_pass = to_vec(&((&et * gm).sum_dim_intlist(dims12, false, Kind::Float) / &g_cnt));
+        let lead_pass = to_vec(
+            &((&eg * gm).sum_dim_intlist([2i64].as_slice(), false, Kind::Float)
+                / gm.sum_dim_intlist([2i64].as_slice(), false, Kind::Float)),
+        );
+        let attr_pass = to_vec(&o.attributes);
+        let emb_pass = to_vec(&o.embedding);
+        let (eg_v, gm_v, eb_v, bm_v) = if with_maps {
+            (to_vec(&(&eg * gm)), to_vec(gm), to_vec(&(&eb * bm)), to_vec(bm))
+        } else {
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new())
+        };
+        for w in start..end {
+            let passes: Vec<usize> = owner
+                .iter()
+                .enumerate()
+                .filter(|(_, &o)| o as usize == w)
+                .map(|(i, _)| i)
+                .collect();
+            let n = passes.len().max(1) as f32;
+            let mean_of = |v: &[f32]| passes.iter().filter_map(|&p| v.get(p)).sum::<f32>() / n;
+            let mut lead_err = vec![0.0_f32; N_LEADS];
+            let mut attr_z = vec![0.0_f32; N_ATTRS as usize];
+            let mut embedding = vec![0.0_f32; EMBED_DIM as usize];
+            for &p in &passes {
+                for (l, e) in lead_err.iter_mut().enumerate() {
+                    *e += lead_pass.get(p * N_LEADS + l).copied().unwrap_or(0.0) / n;
+                }
+                for (a, z) in attr_z.iter_mut().enumerate() {
+                    *z += attr_pass.get(p * N_ATTRS as usize + a).copied().unwrap_or(0.0) / n;
+                }
+                for (d, e) in embedding.iter_mut().enumerate() {
+                    *e += emb_pass.get(p * EMBED_DIM as usize + d).copied().unwrap_or(0.0) / n;
+                }
+            }
+            let point_err = if with_maps {
+                let mut acc = vec![0.0_f32; N_LEADS * N_SAMPLES];
+                let mut cnt = vec![0.0_f32; N_LEADS * N_SAMPLES];
+                for &p in &passes {
+                    let Some(spec) = specs.get(p) else { continue };
+                    for l in 0..N_LEADS {
+                        for j in 0..GLOBAL_LEN {
+                            let m = gm_v.get(p * GLOBAL_LEN + j).copied().unwrap_or(0.0);
+                            if m > 0.0 {
+                                let pos = l * N_SAMPLES + spec.offset + j;
+                                if let (Some(a), Some(c)) = (acc.get_mut(pos), cnt.get_mut(pos)) {
+                                    *a += eg_v.get((p * N_LEADS + l) * GLOBAL_LEN + j).copied().unwrap_or(0.0);
+                                    *c += 1.0;
+                                }
+                            }
+                        }
+                        for j in 0..BEAT_LEN {
+                            let m = bm_v.get(p * BEAT_LEN + j).copied().unwrap_or(0.0);
+                            let t = (spec.beat_peak + j).checked_sub(BEAT_PRE);
+                            if let (true, Some(t)) = (m > 0.0, t) {
+                                if t < N_SAMPLES {
+                                    let pos = l * N_SAMPLES + t;
+                                    if let (Some(a), Some(c)) = (acc.get_mut(pos), cnt.get_mut(pos)) {
+                                        *a += eb_v.get((p * N_LEADS + l) * BEAT_LEN + j).copied().unwrap_or(0.0);
+                                        *c += 1.0;
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                let mut e: Vec<f32> = acc
+                    .iter()
+                    .zip(&cnt)
+                    .map(|(a, c)| if *c > 0.0 { a / c } else { f32::NAN })
+                    .collect();
+                fill_gaps(&mut e, N_SAMPLES);
+                gaussian_smooth(&mut e, N_SAMPLES, MAP_SIGMA_SAMPLES);
+                e
+            } else {
+                Vec::new()
+            };
+            out.push(MscrRaw {
+                global_err: mean_of(&g_pass),
+                beat_err: mean_of(&b_pass),
+                trend_err: mean_of(&t_pass),
+                lead_err,
+                attrs: norm.denormalize(&attr_z),
+                embedding,
+                point_err,
+            });
+        }
+        start = end;
+    }
+    out
+}
+
+/// Run the baseline over windows `[W, 12, 1000]`. Call inside `tch::no_grad`.
+pub fn baseline_raw(model: &ConvAe, windows: &Tensor, with_maps: bool) -> Vec<BaselineRaw> {
+    let x = views::centre_crop(windows);
+    let r = model.forward_t(&x, false);
+    let e = (&r - &x).square();
+    let mse = to_vec(&e.mean_dim([1i64, 2].as_slice(), false, Kind::Float));
+    let lead = to_vec(&e.mean_dim([2i64].as_slice(), false, Kind::Float));
+    let ev = if with_maps { to_vec(&e) } else { Vec::new() };
+    let offset = crate::contract::GLOBAL_OFFSET;
+    mse.iter()
+        .enumerate()
+        .map(|(w, &m)| {
+            let point_err = if with_maps {
+                let mut p = vec![f32::NAN; N_LEADS * N_SAMPLES];
+                for l in 0..N_LEADS {
+                    for j in 0..GLOBAL_LEN {
+                        if let (Some(dst), Some(src)) = (
+                            p.get_mut(l * N_SAMPLES + offset + j),
+                            ev.get((w * N_LEADS + l) * GLOBAL_LEN + j),
+                        ) {
+                            *dst = *src;
+                        }
+                    }
+                }
+                fill_gaps(&mut p, N_SAMPLES);
+                gaussian_smooth(&mut p, N_SAMPLES, MAP_SIGMA_SAMPLES);
+                p
+            } else {
+                Vec::new()
+            };
+            BaselineRaw {
+                mse: m,
+                lead_err: lead.get(w * N_LEADS..(w + 1) * N_LEADS).map(<[f32]>::to_vec).unwrap_or_default(),
+                point_err,
+            }
+        })
+        .collect()
+}
+
+/// Gaussian model of the training normals' embeddings (mean, shrunk precision).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EmbeddingModel {
+    pub mean: Vec<f32>,
+    /// Row-major `[d × d]` inverse of the shrunk covariance.
+    pub precision: Vec<f32>,
+}
+
+impl EmbeddingModel {
+    /// Fit with shrinkage `(1 − α)Σ + α·tr(Σ)/d·I`, α = 0.2.
+    pub fn fit(embeddings: &[Vec<f32>]) -> Option<EmbeddingModel> {
+        let d = embeddings.first()?.len();
+        let n = embeddings.len();
+        if n < 2 || d == 0 {
+            return None;
+        }
+        let e = Tensor::from_slice(&embeddings.concat()).view([n as i64, d as i64]).to_kind(Kind::Double);
+        let mean = e.mean_dim([0i64].as_slice(), true, Kind::Double);
+        let c = &e - &mean;
+        let cov = c.transpose(0, 1).matmul(&c) / (n - 1) as f64;
+        let tr = cov.trace().double_value(&[]) / d as f64;
+        let alpha = 0.2;
+        let shrunk = cov * (1.0 - alpha) + Tensor::eye(d as i64, (Kind::Double, tch::Device::Cpu)) * (alpha * tr);
+        let prec = shrunk.f_inverse().ok()?;
+        Some(EmbeddingModel {
+            mean: to_vec(&mean),
+            precision: to_vec(&prec),
+        })
+    }
+
+    /// Mahalanobis distance of one embedding.
+    pub fn distance(&self, x: &[f32]) -> f32 {
+        let d = self.mean.len();
+        let diff: Vec<f64> = x
+            .iter()
+            .zip(&self.mean)
+            .map(|(a, b)| f64::from(*a) - f64::from(*b))
+            .collect();
+        let mut acc = 0.0;
+        for i in 0..d {
+            let row = self.precision.get(i * d..(i + 1) * d).unwrap_or(&[]);
+            let s: f64 = row.iter().zip(&diff).map(|(p, v)| f64::from(*p) * v).sum();
+            acc += diff.get(i).copied().unwrap_or(0.0) * s;
+        }
+        acc.max(0.0).sqrt() as f32
+    }
+}
+
+/// Named score components of one window (NaN = not available).
+pub const COMPONENTS: [&str; 11] = [
+    "global", "beat", "trend", "embedding", "age_gap", "sex_gap", "hr_gap", "pr_gap", "qrs_gap", "qt_gap", "qtc_gap",
+];
+
+/// Component values for one window. `actual` are the known attributes (NaN unknown).
+pub fn components(raw: &MscrRaw, actual: &[f32; 7], emb: Option<&EmbeddingModel>) -> Vec<f32> {
+    let ln = |v: f32| v.max(1e-8).ln();
+    let gap = |a: usize| (raw.attrs[a] - actual[a]).abs();
+    vec![
+        ln(raw.global_err),
+        ln(raw.beat_err),
+        ln(raw.trend_err),
+        emb.map_or(f32::NAN, |m| m.distance(&raw.embedding)),
+        gap(0),
+        gap(1),
+        gap(2),
+        gap(3),
+        gap(4),
+        gap(5),
+        gap(6),
+    ]
+}
+
+/// How raw components become one study score.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Calibration {
+    /// Component names, order of [`COMPONENTS`].
+    pub names: Vec<String>,
+    /// Median of each component on fold-9 normals.
+    pub center: Vec<f32>,
+    /// IQR/1.349 of each component on fold-9 normals.
+    pub scale: Vec<f32>,
+    /// Weight of each component (0 = not used).
+    pub weights: Vec<f32>,
+}
+
+impl Calibration {
+    /// Robust centre and scale from validation normals' components.
+    pub fn fit(normals: &[Vec<f32>]) -> Calibration {
+        let k = COMPONENTS.len();
+        let mut center = vec![0.0; k];
+        let mut scale = vec![1.0; k];
+        for c in 0..k {
+            let mut v: Vec<f32> = normals
+                .iter()
+                .filter_map(|r| r.get(c).copied())
+                .filter(|x| x.is_finite())
+                .collect();
+            if v.len() < 4 {
+                continue;
+            }
+            v.sort_by(f32::total_cmp);
+            let q = |p: f32| v[((v.len() - 1) as f32 * p).round() as usize];
+            center[c] = q(0.5);
+            let iqr = (q(0.75) - q(0.25)) / 1.349;
+            scale[c] = if iqr > 1e-6 { iqr } else { 1.0 };
+        }
+        Calibration {
+            names: COMPONENTS.iter().map(|s| (*s).to_string()).collect(),
+            center,
+            scale,
+            weights: vec![0.0; k],
+        }
+    }
+
+    /// Weighted sum of robust z-scores; unavailable components count as 0.
+    pub fn score(&self, comps: &[f32]) -> f32 {
+        self.weights
+            .iter()
+            .enumerate()
+            .map(|(c, &w)| {
+                if w == 0.0 {
+                    return 0.0;
+                }
+                let v = comps.get(c).copied().unwrap_or(f32::NAN);
+                let z = (v - self.center.get(c).copied().unwrap_or(0.0)) / self.scale.get(c).copied().unwrap_or(1.0);
+                if z.is_finite() {
+                    w * z
+                } else {
+                    0.0
+                }
+            })
+            .sum()
+    }
+}

@@ -1,0 +1,665 @@
+//! Training on PTB-XL normals with the protocol of DESIGN.md §4.
+//!
+//! Folds 1–8 NORM-only train both networks; fold 9 (normals and abnormals) chooses the
+//! epoch (validation AUROC), the score calibration (which components enter) and the
+//! thresholds (90 % recall of abnormal); fold 10 is only scored at the end for the model
+//! card and never feeds back into any choice. Fixed seed (`tch::manual_seed` plus a
+//! SplitMix64 for crops, beats and masks). Augmentation per example: amplitude scale
+//! (±20 % global, ±5 % per lead), baseline wander (0.1–0.5 Hz, ≤ 0.15 mV), additive noise
+//! (σ ≤ 0.03 mV, input only — the target stays clean) and a random crop (≤ ±200 ms shift).
+//! MSCR loss: uncertainty-weighted restoration `mean(exp(-s)(x̂−x)² + s)` for the global
+//! view and the beat (hidden samples weighted ×3), MSE for the trend, and the attribute
+//! loss (MSE on normalized age/HR/intervals, BCE on sex). Baseline: MSE. AdamW, cosine
+//! learning-rate decay, early stopping on fold-9 AUROC.
+
+use crate::contract::{N_MASKED_PATCHES, N_SAMPLES};
+use crate::data::{self, Dataset, Split};
+use crate::manifest::{self, ModelManifest, NetEntry, BASELINE_FILE, MSCR_FILE};
+use crate::metrics;
+use crate::net::{self, ConvAe, Mscr};
+use crate::score::{self, AttrNorm, Calibration, EmbeddingModel, MscrRaw, COMPONENTS};
+use crate::views::{self, SplitMix64};
+use crate::ModelError;
+use ecgcore::analysis::NormalSpread;
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+use std::time::Instant;
+use tch::nn::{self, ModuleT, OptimizerConfig};
+use tch::{Device, Kind, Tensor};
+
+/// What to train and how.
+#[derive(Debug, Clone)]
+pub struct TrainConfig {
+    /// PTB-XL folder (with `labels.csv` and `records100/`).
+    pub ptbxl_dir: PathBuf,
+    /// Where the weights, manifest and card go (`models/`).
+    pub out_dir: PathBuf,
+    /// Where the preprocessed tensors are cached.
+    pub cache_dir: PathBuf,
+    pub seed: u64,
+    pub mscr_epochs: usize,
+    pub baseline_epochs: usize,
+    pub batch_size: usize,
+    pub learning_rate: f64,
+    /// Stop after this many validations without improvement.
+    pub patience: usize,
+    /// Validate every this many epochs.
+    pub eval_every: usize,
+    /// Wall-clock budget per network (s); training stops at the next validation after it.
+    pub time_budget_s: f64,
+    pub threads: i32,
+    pub device: Device,
+    pub progress: bool,
+    /// The command line, recorded in the model card.
+    pub command: String,
+}
+
+impl Default for TrainConfig {
+    fn default() -> TrainConfig {
+        TrainConfig {
+            ptbxl_dir: PathBuf::from("../shared/data/ptbxl"),
+            out_dir: PathBuf::from("models"),
+            cache_dir: PathBuf::from("target/ecgmodel-cache"),
+            seed: 20240601,
+            mscr_epochs: 30,
+            baseline_epochs: 20,
+            batch_size: 32,
+            learning_rate: 2e-3,
+            patience: 4,
+            eval_every: 2,
+            time_budget_s: 660.0,
+            threads: 2,
+            device: Device::cuda_if_available(),
+            progress: true,
+            command: String::new(),
+        }
+    }
+}
+
+/// Detection metrics of one method on one split.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SplitMetrics {
+    pub n: usize,
+    pub n_abnormal: usize,
+    pub auroc: f64,
+    pub sensitivity: f64,
+    pub specificity: f64,
+    pub precision: f64,
+    pub f1: f64,
+    /// AUROC of each abnormal superclass against the normals.
+    pub per_class_auroc: std::collections::BTreeMap<String, f64>,
+}
+
+/// Attribute errors on one split.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AttributeMetrics {
+    pub age_mae_years_normal: f64,
+    pub age_mae_years_abnormal: f64,
+    pub sex_auroc: f64,
+    pub hr_mae_bpm_normal: f64,
+    pub hr_mae_bpm_abnormal: f64,
+}
+
+/// What training did and reached.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TrainReport {
+    pub seed: u64,
+    pub device: String,
+    pub n_train: usize,
+    pub n_validation: usize,
+    pub n_test: usize,
+    pub mscr_parameters: i64,
+    pub baseline_parameters: i64,
+    pub mscr_epochs_run: usize,
+    pub mscr_best_epoch: usize,
+    pub baseline_epochs_run: usize,
+    pub baseline_best_epoch: usize,
+    pub mscr_train_s: f64,
+    pub baseline_train_s: f64,
+    pub total_s: f64,
+    /// Validation AUROC of the restoration score per validation (epoch, auroc).
+    pub mscr_curve: Vec<(usize, f64)>,
+    pub baseline_curve: Vec<(usize, f64)>,
+    /// Components used in the study score and their weights.
+    pub score_components: Vec<(String, f32)>,
+    /// Fold-9 AUROC of each component alone.
+    pub component_val_auroc: Vec<(String, f64)>,
+    pub mscr_validation: SplitMetrics,
+    pub mscr_test: SplitMetrics,
+    pub baseline_validation: SplitMetrics,
+    pub baseline_test: SplitMetrics,
+    pub attributes_test: AttributeMetrics,
+    pub mscr_threshold: f32,
+    pub baseline_threshold: f32,
+    pub command: String,
+}
+
+fn augment(x: &Tensor) -> (Tensor, Tensor) {
+    let device = x.device();
+    let b = x.size().first().copied().unwrap_or(1);
+    let opts = (Kind::Float, device);
+    let u = |shape: &[i64]| Tensor::rand(shape, opts);
+    let scale = 1.0 + (u(&[b, 1, 1]) * 2.0 - 1.0) * 0.2;
+    let lead_scale = 1.0 + (u(&[b, 12, 1]) * 2.0 - 1.0) * 0.05;
+    let t = Tensor::arange(N_SAMPLES as i64, opts).view([1, 1, N_SAMPLES as i64]) / crate::contract::MODEL_RATE_HZ;
+    let freq = 0.1 + u(&[b, 1, 1]) * 0.4;
+    let phase = u(&[b, 1, 1]) * (2.0 * std::f64::consts::PI);
+    let amp = u(&[b, 1, 1]) * 0.15 * u(&[b, 12, 1]);
+    let arg: Tensor = t * freq * (2.0 * std::f64::consts::PI) + phase;
+    let wander = amp * arg.sin();
+    let clean = x * scale * lead_scale + wander;
+    let sigma = u(&[b, 1, 1]) * 0.03;
+    let noisy = &clean + Tensor::randn([b, 12, N_SAMPLES as i64], opts) * sigma;
+    (clean, noisy)
+}
+
+fn weighted_mean(v: &Tensor, mask: &Tensor) -> Tensor {
+    let w = 1.0 + mask * 2.0;
+    (v * &w).mean(Kind::Float) / w.expand_as(v).mean(Kind::Float)
+}
+
+/// One MSCR training loss for a batch.
+pub fn mscr_loss(model: &Mscr, x: &Tensor, targets_z: &Tensor, beats: &[&[usize]], rng: &mut SplitMix64, train: bool) -> Tensor {
+    let (clean, noisy) = if train { augment(x) } else { (x.shallow_clone(), x.shallow_clone()) };
+    let specs: Vec<_> = beats
+        .iter()
+        .map(|b| views::random_spec(rng, b, N_MASKED_PATCHES))
+        .collect();
+    let v = views::build(&clean, &noisy, &specs);
+    let o = model.forward_t(&v.global_in, &v.trend_in, &v.beat_in, train);
+    let lg = weighted_mean(
+        &((-&o.global_logvar).exp() * (&o.global_mean - &v.global_target).square() + &o.global_logvar),
+        &v.global_mask,
+    );
+    let lb = weighted_mean(
+        &((-&o.beat_logvar).exp() * (&o.beat_mean - &v.beat_target).square() + &o.beat_logvar),
+        &v.beat_mask,
+    );
+    let lt = weighted_mean(&(&o.trend - &v.trend_target).square(), &v.global_mask);
+    let known = targets_z.isfinite().to_kind(Kind::Float);
+    let t0 = targets_z.nan_to_num(0.0, 0.0, 0.0);
+    let sex_col = Tensor::from_slice(&[0.0_f32, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0])
+        .to_device(x.device())
+        .view([1, 7]);
+    let reg_w = &known * (1.0 - &sex_col);
+    let sex_w = &known * &sex_col;
+    let reg = ((&o.attributes - &t0).square() * &reg_w).sum(Kind::Float) / reg_w.sum(Kind::Float).clamp_min(1.0);
+    let bce = o.attributes.binary_cross_entropy_with_logits::<Tensor>(&t0, Some(sex_w.shallow_clone()), None, tch::Reduction::Sum)
+        / sex_w.sum(Kind::Float).clamp_min(1.0);
+    lg + lb + lt + (reg + bce) * 0.5
+}
+
+fn batches(rng: &mut SplitMix64, idx: &[usize], batch: usize) -> Vec<Vec<usize>> {
+    let mut order = idx.to_vec();
+    rng.shuffle(&mut order);
+    order.chunks(batch).filter(|c| c.len() > 1).map(<[usize]>::to_vec).collect()
+}
+
+fn restoration_auroc(raw: &[MscrRaw], labels: &[u8]) -> f64 {
+    let s: Vec<f32> = raw
+        .iter()
+        .map(|r| r.global_err.max(1e-8).ln() + r.beat_err.max(1e-8).ln())
+        .collect();
+    metrics::auroc(&s, labels).unwrap_or(0.5)
+}
+
+/// `fast`: only 3 passes per record (3 masks × first 3 beats), for per-epoch validation.
+fn run_mscr(model: &Mscr, ds: &Dataset, idx: &[usize], norm: &AttrNorm, device: Device, maps: bool, fast: bool) -> Vec<MscrRaw> {
+    tch::no_grad(|| {
+        let mut out = Vec::with_capacity(idx.len());
+        for chunk in idx.chunks(64) {
+            let x = ds.select(chunk).to_device(device);
+            let beats: Vec<Vec<usize>> = chunk
+                .iter()
+                .map(|&i| {
+                    let b = ds.records.get(i).map(|r| r.beats.clone()).unwrap_or_default();
+                    if fast {
+                        b.into_iter().step_by(3).take(3).collect()
+                    } else {
+                        b
+                    }
+                })
+                .collect();
+            out.extend(score::mscr_raw(model, &x, &beats, norm, maps));
+        }
+        out
+    })
+}
+
+fn run_baseline(model: &ConvAe, ds: &Dataset, idx: &[usize], device: Device, maps: bool) -> Vec<score::BaselineRaw> {
+    tch::no_grad(|| {
+        let mut out = Vec::with_capacity(idx.len());
+        for chunk in idx.chunks(64) {
+            let x = ds.select(chunk).to_device(device);
+            out.extend(score::baseline_raw(model, &x, maps));
+        }
+        out
+    })
+}
+
+fn labels_of(ds: &Dataset, idx: &[usize]) -> Vec<u8> {
+    idx.iter()
+        .map(|&i| ds.records.get(i).and_then(|r| r.row.label()).unwrap_or(0))
+        .collect()
+}
+
+/// AUROC, and metrics at `threshold`, of `scores` on the records `idx`.
+pub fn split_metrics(ds: &Dataset, idx: &[usize], scores: &[f32], threshold: f32) -> SplitMetrics {
+    let labels = labels_of(ds, idx);
+    let m = metrics::at_threshold(scores, &labels, threshold);
+    let mut per_class = std::collections::BTreeMap::new();
+    for class in ["MI", "STTC", "CD", "HYP"] {
+        let (mut s, mut l) = (Vec::new(), Vec::new());
+        for (k, &i) in idx.iter().enumerate() {
+            let Some(r) = ds.records.get(i) else { continue };
+            let lab = r.row.label();
+            if lab == Some(0) || r.row.superclasses.iter().any(|c| c == class) {
+                s.push(scores.get(k).copied().unwrap_or(f32::NAN));
+                l.push(u8::from(lab != Some(0)));
+            }
+        }
+        if let Some(a) = metrics::auroc(&s, &l) {
+            per_class.insert(class.to_string(), a);
+        }
+    }
+    SplitMetrics {
+        n: idx.len(),
+        n_abnormal: labels.iter().filter(|&&l| l == 1).count(),
+        auroc: metrics::auroc(scores, &labels).unwrap_or(f64::NAN),
+        sensitivity: m.sensitivity,
+        specificity: m.specificity,
+        precision: m.precision,
+        f1: m.f1,
+        per_class_auroc: per_class,
+    }
+}
+
+fn quantile(v: &mut [f32], p: f32) -> f32 {
+    v.sort_by(f32::total_cmp);
+    if v.is_empty() {
+        return 0.0;
+    }
+    v[((v.len() - 1) as f32 * p).round() as usize]
+}
+
+/// Train MSCR; returns the best var store (by fold-9 AUROC), epochs run, best epoch, curve.
+fn train_mscr(cfg: &TrainConfig, ds: &Dataset, norm: &AttrNorm) -> Result<(nn::VarStore, Mscr, usize, usize, Vec<(usize, f64)>), ModelError> {
+    let device = cfg.device;
+    let train_idx = ds.indices(Split::Train);
+    let val_idx = ds.indices(Split::Validation);
+    let val_labels = labels_of(ds, &val_idx);
+    let vs = nn::VarStore::new(device);
+    let model = Mscr::new(&vs.root());
+    let mut best_vs = nn::VarStore::new(device);
+    let best_model = Mscr::new(&best_vs.root());
+    let mut opt = nn::AdamW::default()
+        .wd(1e-3)
+        .build(&vs, cfg.learning_rate)
+        .map_err(|e| ModelError::torch(&cfg.out_dir, e))?;
+    let targets: Vec<[f32; 7]> = ds.records.iter().map(|r| norm.normalize(&r.attrs)).collect();
+    let mut rng = SplitMix64(cfg.seed ^ 0x4D53_4352);
+    let started = Instant::now();
+    let bar = progress_bar(cfg, cfg.mscr_epochs, "MSCR");
+    let (mut best, mut best_epoch, mut since, mut curve, mut epochs_run) = (f64::MIN, 0, 0, Vec::new(), 0);
+    for epoch in 1..=cfg.mscr_epochs {
+        epochs_run = epoch;
+        let lr = cfg.learning_rate * 0.5 * (1.0 + (std::f64::consts::PI * (epoch - 1) as f64 / cfg.mscr_epochs as f64).cos());
+        opt.set_lr(lr);
+        let mut loss_sum = 0.0;
+        let all = batches(&mut rng, &train_idx, cfg.batch_size);
+        for b in &all {
+            let x = ds.select(b).to_device(device);
+            let t: Vec<f32> = b.iter().filter_map(|&i| targets.get(i)).flat_map(|t| *t).collect();
+            let t = Tensor::from_slice(&t).view([-1, 7]).to_device(device);
+            let beats: Vec<&[usize]> = b
+                .iter()
+                .map(|&i| ds.records.get(i).map_or(&[][..], |r| r.beats.as_slice()))
+                .collect();
+            let loss = mscr_loss(&model, &x, &t, &beats, &mut rng, true);
+            opt.backward_step(&loss);
+            loss_sum += loss.double_value(&[]);
+        }
+        bar.inc(1);
+        let msg = format!("loss {:.4}", loss_sum / all.len().max(1) as f64);
+        if epoch % cfg.eval_every == 0 || epoch == cfg.mscr_epochs {
+            let raw = run_mscr(&model, ds, &val_idx, norm, device, false, true);
+            let auc = restoration_auroc(&raw, &val_labels);
+            curve.push((epoch, auc));
+            log::info!("MSCR epoch {epoch}: {msg}, fold-9 AUROC {auc:.4}");
+            bar.set_message(format!("{msg}, val AUROC {auc:.3} (best {:.3})", best.max(auc)));
+            if auc > best {
+                best = auc;
+                best_epoch = epoch;
+                since = 0;
+                best_vs.copy(&vs).map_err(|e| ModelError::torch(&cfg.out_dir, e))?;
+                let ckpt = cfg.cache_dir.join("mscr_best.safetensors");
+                if let Err(e) = vs.save(&ckpt) {
+                    log::warn!("checkpoint {}: {e}", ckpt.display());
+                }
+            } else {
+                since += 1;
+            }
+            if since >= cfg.patience || started.elapsed().as_secs_f64() > cfg.time_budget_s {
+                break;
+            }
+        } else {
+            bar.set_message(msg);
+        }
+    }
+    bar.finish_and_clear();
+    drop(model);
+    Ok((best_vs, best_model, epochs_run, best_epoch, curve))
+}
+
+fn train_baseline(cfg: &TrainConfig, ds: &Dataset) -> Result<(nn::VarStore, ConvAe, usize, usize, Vec<(usize, f64)>), ModelError> {
+    let device = cfg.device;
+    let train_idx = ds.indices(Split::Train);
+    let val_idx = ds.indices(Split::Validation);
+    let val_labels = labels_of(ds, &val_idx);
+    let vs = nn::VarStore::new(device);
+    let model = ConvAe::new(&vs.root());
+    let mut best_vs = nn::VarStore::new(device);
+    let best_model = ConvAe::new(&best_vs.root());
+    let mut opt = nn::AdamW::default()
+        .wd(1e-3)
+        .build(&vs, cfg.learning_rate)
+        .map_err(|e| ModelError::torch(&cfg.out_dir, e))?;
+    let mut rng = SplitMix64(cfg.seed ^ 0x0043_4145);
+    let started = Instant::now();
+    let bar = progress_bar(cfg, cfg.baseline_epochs, "baseline");
+    let (mut best, mut best_epoch, mut since, mut curve, mut epochs_run) = (f64::MIN, 0, 0, Vec::new(), 0);
+    for epoch in 1..=cfg.baseline_epochs {
+        epochs_run = epoch;
+        let lr = cfg.learning_rate * 0.5 * (1.0 + (std::f64::consts::PI * (epoch - 1) as f64 / cfg.baseline_epochs as f64).cos());
+        opt.set_lr(lr);
+        for b in batches(&mut rng, &train_idx, cfg.batch_size) {
+            let x = ds.select(&b).to_device(device);
+            let (clean, _) = augment(&x);
+            let specs: Vec<_> = b.iter().map(|_| views::random_spec(&mut rng, &[], 0)).collect();
+            let v = views::build(&clean, &clean, &specs);
+            let r = model.forward_t(&v.global_target, true);
+            let loss = (&r - &v.global_target).square().mean(Kind::Float);
+            opt.backward_step(&loss);
+        }
+        bar.inc(1);
+        if epoch % cfg.eval_every == 0 || epoch == cfg.baseline_epochs {
+            let raw = run_baseline(&model, ds, &val_idx, device, false);
+            let s: Vec<f32> = raw.iter().map(|r| r.mse).collect();
+            let auc = metrics::auroc(&s, &val_labels).unwrap_or(0.5);
+            curve.push((epoch, auc));
+            log::info!("baseline epoch {epoch}: fold-9 AUROC {auc:.4}");
+            bar.set_message(format!("val AUROC {auc:.3}"));
+            if auc > best {
+                best = auc;
+                best_epoch = epoch;
+                since = 0;
+                best_vs.copy(&vs).map_err(|e| ModelError::torch(&cfg.out_dir, e))?;
+            } else {
+                since += 1;
+            }
+            if since >= cfg.patience || started.elapsed().as_secs_f64() > 0.4 * cfg.time_budget_s {
+                break;
+            }
+        }
+    }
+    bar.finish_and_clear();
+    Ok((best_vs, best_model, epochs_run, best_epoch, curve))
+}
+
+fn progress_bar(cfg: &TrainConfig, n: usize, what: &str) -> indicatif::ProgressBar {
+    if !cfg.progress {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(n as u64);
+    if let Ok(style) = indicatif::ProgressStyle::with_template("{prefix} [{bar:30}] epoch {pos}/{len} {elapsed} {msg}") {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_prefix(what.to_string());
+    bar
+}
+
+/// Greedy forward selection of score components on fold 9: start from the single best
+/// component, add the component that raises fold-9 AUROC most, while it raises it by at
+/// least 0.005 (each with weight 1 on the robust z scale).
+fn select_components(cal: &mut Calibration, comps: &[Vec<f32>], labels: &[u8]) {
+    let k = COMPONENTS.len();
+    cal.weights = vec![0.0; k];
+    let eval = |cal: &Calibration| {
+        let s: Vec<f32> = comps.iter().map(|c| cal.score(c)).collect();
+        metrics::auroc(&s, labels).unwrap_or(0.5)
+    };
+    let mut best = 0.5;
+    loop {
+        let mut cand: Option<(usize, f64)> = None;
+        for c in 0..k {
+            if cal.weights[c] != 0.0 {
+                continue;
+            }
+            let mut trial = cal.clone();
+            trial.weights[c] = 1.0;
+            let a = eval(&trial);
+            let margin = if best <= 0.5 { 0.0 } else { 0.005 };
+            if a > best + margin && cand.is_none_or(|(_, b)| a > b) {
+                cand = Some((c, a));
+            }
+        }
+        match cand {
+            Some((c, a)) => {
+                cal.weights[c] = 1.0;
+                best = a;
+            }
+            None => break,
+        }
+    }
+}
+
+fn actual_attrs(ds: &Dataset, i: usize) -> [f32; 7] {
+    ds.records.get(i).map_or([f32::NAN; 7], |r| r.attrs)
+}
+
+/// Train both networks, calibrate on fold 9, score fold 10, write weights, manifest and card.
+pub fn run(cfg: &TrainConfig) -> Result<TrainReport, ModelError> {
+    let started = Instant::now();
+    tch::set_num_threads(cfg.threads);
+    tch::manual_seed(cfg.seed as i64);
+    let ds = data::load_ptbxl(&cfg.ptbxl_dir, &cfg.cache_dir, cfg.progress)?;
+    let train_idx = ds.indices(Split::Train);
+    let val_idx = ds.indices(Split::Validation);
+    let test_idx = ds.indices(Split::Test);
+    if train_idx.len() < 10 || val_idx.is_empty() {
+        return Err(ModelError::data(&cfg.ptbxl_dir, "too few training or validation records"));
+    }
+    let train_targets: Vec<[f32; 7]> = train_idx.iter().map(|&i| actual_attrs(&ds, i)).collect();
+    let norm = AttrNorm::fit(&train_targets);
+
+    let t0 = Instant::now();
+    let (mscr_vs, mscr, m_epochs, m_best, m_curve) = train_mscr(cfg, &ds, &norm)?;
+    let mscr_train_s = t0.elapsed().as_secs_f64();
+    let t1 = Instant::now();
+    tch::manual_seed(cfg.seed as i64 + 1);
+    let (base_vs, base, b_epochs, b_best, b_curve) = train_baseline(cfg, &ds)?;
+    let baseline_train_s = t1.elapsed().as_secs_f64();
+
+    // Calibration on fold 9 (and the embedding model on the training normals).
+    let device = cfg.device;
+    let train_raw = run_mscr(&mscr, &ds, &train_idx, &norm, device, false, false);
+    let emb = EmbeddingModel::fit(&train_raw.iter().map(|r| r.embedding.clone()).collect::<Vec<_>>());
+    let val_raw = run_mscr(&mscr, &ds, &val_idx, &norm, device, true, false);
+    let val_labels = labels_of(&ds, &val_idx);
+    let val_comps: Vec<Vec<f32>> = val_raw
+        .iter()
+        .zip(&val_idx)
+        .map(|(r, &i)| score::components(r, &actual_attrs(&ds, i), emb.as_ref()))
+        .collect();
+    let normal_comps: Vec<Vec<f32>> = val_comps
+        .iter()
+        .zip(&val_labels)
+        .filter(|(_, &l)| l == 0)
+        .map(|(c, _)| c.clone())
+        .collect();
+    let mut cal = Calibration::fit(&normal_comps);
+    let component_val_auroc: Vec<(String, f64)> = (0..COMPONENTS.len())
+        .map(|c| {
+            let s: Vec<f32> = val_comps.iter().map(|v| v.get(c).copied().unwrap_or(f32::NAN)).collect();
+            (COMPONENTS[c].to_string(), metrics::auroc(&s, &val_labels).unwrap_or(f64::NAN))
+        })
+        .collect();
+    select_components(&mut cal, &val_comps, &val_labels);
+    let val_scores: Vec<f32> = val_comps.iter().map(|c| cal.score(c)).collect();
+    let threshold = metrics::threshold_for_recall(&val_scores, &val_labels, 0.9).unwrap_or(0.0);
+
+    // Map scaling from fold-9 normals' point errors.
+    let mut normal_points: Vec<f32> = val_raw
+        .iter()
+        .zip(&val_labels)
+        .filter(|(_, &l)| l == 0)
+        .flat_map(|(r, _)| r.point_err.iter().copied().step_by(7))
+        .collect();
+    let map_lo = quantile(&mut normal_points, 0.5);
+    let map_hi = quantile(&mut normal_points, 0.99).max(map_lo + 1e-6);
+
+    // Normal spread of |pred − actual| (95th percentile) on fold-9 normals.
+    let spread_of = |a: usize| {
+        let mut v: Vec<f32> = val_raw
+            .iter()
+            .zip(&val_idx)
+            .zip(&val_labels)
+            .filter(|(_, &l)| l == 0)
+            .map(|((r, &i), _)| (r.attrs[a] - actual_attrs(&ds, i)[a]).abs())
+            .filter(|x| x.is_finite())
+            .collect();
+        (!v.is_empty()).then(|| quantile(&mut v, 0.95))
+    };
+    let normal_spread = NormalSpread {
+        age_years: spread_of(0),
+        heart_rate_bpm: spread_of(2),
+        pr_ms: spread_of(3),
+        qrs_ms: spread_of(4),
+        qt_ms: spread_of(5),
+        qtc_ms: spread_of(6),
+    };
+
+    // Baseline calibration.
+    let base_val = run_baseline(&base, &ds, &val_idx, device, true);
+    let base_val_scores: Vec<f32> = base_val.iter().map(|r| r.mse).collect();
+    let base_threshold = metrics::threshold_for_recall(&base_val_scores, &val_labels, 0.9).unwrap_or(0.0);
+    let mut base_points: Vec<f32> = base_val
+        .iter()
+        .zip(&val_labels)
+        .filter(|(_, &l)| l == 0)
+        .flat_map(|(r, _)| r.point_err.iter().copied().step_by(7))
+        .collect();
+    let base_lo = quantile(&mut base_points, 0.5);
+    let base_hi = quantile(&mut base_points, 0.99).max(base_lo + 1e-6);
+
+    // Fold 10: scored once, for the card only.
+    let test_raw = run_mscr(&mscr, &ds, &test_idx, &norm, device, false, false);
+    let test_scores: Vec<f32> = test_raw
+        .iter()
+        .zip(&test_idx)
+        .map(|(r, &i)| cal.score(&score::components(r, &actual_attrs(&ds, i), emb.as_ref())))
+        .collect();
+    let base_test: Vec<f32> = run_baseline(&base, &ds, &test_idx, device, false)
+        .iter()
+        .map(|r| r.mse)
+        .collect();
+    let test_labels = labels_of(&ds, &test_idx);
+    let mae = |want: u8, a: usize| {
+        let v: Vec<f64> = test_raw
+            .iter()
+            .zip(&test_idx)
+            .zip(&test_labels)
+            .filter(|(_, &l)| l == want)
+            .map(|((r, &i), _)| f64::from((r.attrs[a] - actual_attrs(&ds, i)[a]).abs()))
+            .filter(|x| x.is_finite())
+            .collect();
+        if v.is_empty() {
+            f64::NAN
+        } else {
+            v.iter().sum::<f64>() / v.len() as f64
+        }
+    };
+    let (sex_s, sex_l): (Vec<f32>, Vec<u8>) = test_raw
+        .iter()
+        .zip(&test_idx)
+        .filter_map(|(r, &i)| {
+            let f = actual_attrs(&ds, i)[1];
+            f.is_finite().then_some((r.attrs[1], u8::from(f > 0.5)))
+        })
+        .unzip();
+    let attributes_test = AttributeMetrics {
+        age_mae_years_normal: mae(0, 0),
+        age_mae_years_abnormal: mae(1, 0),
+        sex_auroc: metrics::auroc(&sex_s, &sex_l).unwrap_or(f64::NAN),
+        hr_mae_bpm_normal: mae(0, 2),
+        hr_mae_bpm_abnormal: mae(1, 2),
+    };
+
+    // Write weights and manifest.
+    std::fs::create_dir_all(&cfg.out_dir).map_err(|e| ModelError::io(&cfg.out_dir, e))?;
+    let mscr_path = cfg.out_dir.join(MSCR_FILE);
+    let base_path = cfg.out_dir.join(BASELINE_FILE);
+    mscr_vs.save(&mscr_path).map_err(|e| ModelError::torch(&mscr_path, e))?;
+    base_vs.save(&base_path).map_err(|e| ModelError::torch(&base_path, e))?;
+    let report = TrainReport {
+        seed: cfg.seed,
+        device: crate::device_name(device),
+        n_train: train_idx.len(),
+        n_validation: val_idx.len(),
+        n_test: test_idx.len(),
+        mscr_parameters: net::parameter_count(&mscr_vs),
+        baseline_parameters: net::parameter_count(&base_vs),
+        mscr_epochs_run: m_epochs,
+        mscr_best_epoch: m_best,
+        baseline_epochs_run: b_epochs,
+        baseline_best_epoch: b_best,
+        mscr_train_s,
+        baseline_train_s,
+        total_s: started.elapsed().as_secs_f64(),
+        mscr_curve: m_curve,
+        baseline_curve: b_curve,
+        score_components: cal
+            .names
+            .iter()
+            .zip(&cal.weights)
+            .filter(|(_, &w)| w != 0.0)
+            .map(|(n, &w)| (n.clone(), w))
+            .collect(),
+        component_val_auroc,
+        mscr_validation: split_metrics(&ds, &val_idx, &val_scores, threshold),
+        mscr_test: split_metrics(&ds, &test_idx, &test_scores, threshold),
+        baseline_validation: split_metrics(&ds, &val_idx, &base_val_scores, base_threshold),
+        baseline_test: split_metrics(&ds, &test_idx, &base_test, base_threshold),
+        attributes_test,
+        mscr_threshold: threshold,
+        baseline_threshold: base_threshold,
+        command: cfg.command.clone(),
+    };
+    let manifest = ModelManifest {
+        contract: data::CACHE_VERSION.to_string(),
+        mscr: NetEntry {
+            file: MSCR_FILE.to_string(),
+            sha256: manifest::sha256_file(&mscr_path)?,
+            parameters: report.mscr_parameters,
+            threshold,
+            map_lo,
+            map_hi,
+        },
+        baseline: NetEntry {
+            file: BASELINE_FILE.to_string(),
+            sha256: manifest::sha256_file(&base_path)?,
+            parameters: report.baseline_parameters,
+            threshold: base_threshold,
+            map_lo: base_lo,
+            map_hi: base_hi,
+        },
+        attr_norm: norm,
+        calibration: cal,
+        embedding: emb,
+        normal_spread,
+        n_training_normals: train_idx.len(),
+        report: serde_json::to_value(&report).unwrap_or_default(),
+    };
+    manifest.write(&cfg.out_dir)?;
+    Ok(report)
+}

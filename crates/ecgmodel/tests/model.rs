@@ -1,0 +1,266 @@
+//! Tests of the anomaly model: shapes and masking, seed determinism, learning on real
+//! PTB-XL records, the shipped weights (fold-9 AUROC as in the model card, maps), and
+//! clear errors on bad input. Tests needing `../shared/data` skip when it is absent.
+
+use ecgcore::recording::{Lead, Recording, StandardLead};
+use ecgmodel::contract::{self, BEAT_LEN, BEAT_MASK_LEN, GLOBAL_LEN, N_LEADS, N_SAMPLES};
+use ecgmodel::net::{self, Mscr};
+use ecgmodel::views::{self, SplitMix64};
+use ecgmodel::{Analyzer, InputError, ModelError};
+use std::path::PathBuf;
+use tch::{nn, Device, Kind, Tensor};
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn ptbxl() -> Option<PathBuf> {
+    let p = repo().join("../shared/data/ptbxl");
+    if p.join("labels.csv").exists() {
+        Some(p)
+    } else {
+        eprintln!("skipping: ../shared/data/ptbxl is absent");
+        None
+    }
+}
+
+fn models() -> Option<PathBuf> {
+    let p = repo().join("models");
+    if p.join("manifest.json").exists() {
+        Some(p)
+    } else {
+        eprintln!("skipping: models/manifest.json is absent");
+        None
+    }
+}
+
+fn open_ptbxl(dir: &std::path::Path, id: u32) -> Recording {
+    let path = dir.join(format!("records100/{:05}/{:05}_lr.hea", (id / 1000) * 1000, id));
+    ecgcore::formats::open(&path).expect("PTB-XL record opens")
+}
+
+fn synthetic(fs: f64, seconds: f64) -> Recording {
+    let n = (fs * seconds) as usize;
+    let leads = StandardLead::ALL
+        .iter()
+        .enumerate()
+        .map(|(k, s)| {
+            let samples = (0..n)
+                .map(|i| {
+                    let t = i as f64 / fs;
+                    let phase = (t * 1.1).fract();
+                    let qrs = (-((phase - 0.3) / 0.02).powi(2)).exp();
+                    let tw = 0.2 * (-((phase - 0.6) / 0.08).powi(2)).exp();
+                    ((1.0 + 0.1 * k as f64) * (qrs + tw)) as f32
+                })
+                .collect();
+            Lead::new(s.label(), samples)
+        })
+        .collect();
+    Recording {
+        leads,
+        sample_rate_hz: fs,
+        ..Recording::default()
+    }
+}
+
+#[test]
+fn views_have_the_contract_shapes_and_masks_hide_samples() {
+    tch::manual_seed(1);
+    let x = Tensor::randn([2, N_LEADS as i64, N_SAMPLES as i64], (Kind::Float, Device::Cpu));
+    let mut rng = SplitMix64(3);
+    let beats = vec![100, 300, 500];
+    let specs: Vec<_> = (0..2).map(|_| views::random_spec(&mut rng, &beats, 7)).collect();
+    let v = views::build(&x, &x, &specs);
+    assert_eq!(v.global_in.size(), [2, 13, GLOBAL_LEN as i64]);
+    assert_eq!(v.trend_in.size(), [2, 13, GLOBAL_LEN as i64]);
+    assert_eq!(v.beat_in.size(), [2, 13, BEAT_LEN as i64]);
+    // 7 of 24 patches of 40 samples hidden, in every lead; the hidden input is zero.
+    let hidden = v.global_mask.sum(Kind::Float).double_value(&[]);
+    assert_eq!(hidden, 2.0 * 7.0 * 40.0);
+    let leak = (v.global_in.narrow(1, 0, 12) * &v.global_mask).abs().sum(Kind::Float).double_value(&[]);
+    assert_eq!(leak, 0.0);
+    let beat_hidden = v.beat_mask.sum(Kind::Float).double_value(&[]);
+    assert_eq!(beat_hidden, 2.0 * BEAT_MASK_LEN as f64);
+    // The visible part equals the target.
+    let keep = 1.0 - &v.global_mask;
+    let visible: Tensor = (v.global_in.narrow(1, 0, 12) - &v.global_target) * keep;
+    let diff = visible.abs().max().double_value(&[]);
+    assert!(diff < 1e-6);
+
+    let vs = nn::VarStore::new(Device::Cpu);
+    let model = Mscr::new(&vs.root());
+    let o = model.forward_t(&v.global_in, &v.trend_in, &v.beat_in, false);
+    assert_eq!(o.global_mean.size(), [2, 12, GLOBAL_LEN as i64]);
+    assert_eq!(o.global_logvar.size(), [2, 12, GLOBAL_LEN as i64]);
+    assert_eq!(o.beat_mean.size(), [2, 12, BEAT_LEN as i64]);
+    assert_eq!(o.trend.size(), [2, 12, GLOBAL_LEN as i64]);
+    assert_eq!(o.attributes.size(), [2, net::N_ATTRS]);
+    assert_eq!(o.embedding.size(), [2, net::EMBED_DIM]);
+
+    // Test-time masks cover every patch exactly once over the three fixed masks.
+    let specs = views::test_specs(&[]);
+    assert_eq!(specs.len(), 3);
+    for p in 0..contract::N_PATCHES {
+        assert_eq!(specs.iter().filter(|s| s.masked_patches[p]).count(), 1);
+    }
+}
+
+#[test]
+fn same_seed_gives_same_network_and_output() {
+    let run = || {
+        tch::manual_seed(42);
+        let vs = nn::VarStore::new(Device::Cpu);
+        let model = Mscr::new(&vs.root());
+        let x = Tensor::randn([1, N_LEADS as i64, N_SAMPLES as i64], (Kind::Float, Device::Cpu));
+        let specs = views::test_specs(&[300, 600]);
+        let x = x.repeat([specs.len() as i64, 1, 1]);
+        let v = views::build(&x, &x, &specs);
+        let o = model.forward_t(&v.global_in, &v.trend_in, &v.beat_in, false);
+        o.global_mean.sum(Kind::Double).double_value(&[])
+    };
+    assert_eq!(run(), run());
+    let mut a = SplitMix64(9);
+    let mut b = SplitMix64(9);
+    assert_eq!(
+        views::random_spec(&mut a, &[200, 400], 7),
+        views::random_spec(&mut b, &[200, 400], 7)
+    );
+}
+
+#[test]
+fn a_few_optimizer_steps_on_real_records_lower_the_loss() {
+    let Some(dir) = ptbxl() else { return };
+    tch::set_num_threads(2);
+    // Eight NORM records from folds 1–8 (ids 1, 2, 3, 4, 5, 6, 7, 8 are NORM in labels.csv).
+    let rows = ecgmodel::data::read_labels(&dir).unwrap();
+    let ids: Vec<u32> = rows
+        .iter()
+        .filter(|r| r.label() == Some(0) && (1..=8).contains(&r.fold) && !r.excluded)
+        .take(8)
+        .map(|r| r.ecg_id)
+        .collect();
+    let mut flat = Vec::new();
+    let mut beats = Vec::new();
+    for id in &ids {
+        let p = contract::prepare(&open_ptbxl(&dir, *id)).unwrap();
+        let w = p.windows[0].clone();
+        beats.push(contract::usable_beats(&contract::detect_r_peaks(&w, N_SAMPLES), N_SAMPLES));
+        flat.extend(w);
+    }
+    let x = Tensor::from_slice(&flat).view([ids.len() as i64, 12, N_SAMPLES as i64]);
+    let targets = Tensor::full([ids.len() as i64, 7], f64::NAN, (Kind::Float, Device::Cpu));
+    let beat_refs: Vec<&[usize]> = beats.iter().map(Vec::as_slice).collect();
+    tch::manual_seed(5);
+    let vs = nn::VarStore::new(Device::Cpu);
+    let model = Mscr::new(&vs.root());
+    let mut opt = nn::OptimizerConfig::build(nn::Adam::default(), &vs, 2e-3).unwrap();
+    let loss_at = |model: &Mscr| {
+        tch::manual_seed(11);
+        let mut rng = SplitMix64(11);
+        tch::no_grad(|| ecgmodel::train::mscr_loss(model, &x, &targets, &beat_refs, &mut rng, true).double_value(&[]))
+    };
+    let before = loss_at(&model);
+    let mut rng = SplitMix64(1);
+    for _ in 0..15 {
+        let loss = ecgmodel::train::mscr_loss(&model, &x, &targets, &beat_refs, &mut rng, true);
+        opt.backward_step(&loss);
+    }
+    let after = loss_at(&model);
+    assert!(after < before - 0.05, "loss {before} → {after}");
+}
+
+#[test]
+fn bad_inputs_are_refused_clearly() {
+    let Some(models) = models() else { return };
+    let analyzer = Analyzer::load(&models, Device::Cpu).unwrap();
+    // too short
+    let err = analyzer.analyze(&synthetic(500.0, 5.0)).unwrap_err();
+    assert!(matches!(err, ModelError::Input(InputError::TooShort { .. })), "{err}");
+    assert!(err.to_string().contains("at least 9.6 s"), "{err}");
+    // NaN samples
+    let mut rec = synthetic(500.0, 10.0);
+    rec.leads[3].samples_mv[100] = f32::NAN;
+    let err = analyzer.analyze(&rec).unwrap_err();
+    assert!(err.to_string().contains("aVR") && err.to_string().contains("NaN"), "{err}");
+    // flat lead
+    let mut rec = synthetic(500.0, 10.0);
+    rec.leads[7].samples_mv.iter_mut().for_each(|v| *v = 0.2);
+    let err = analyzer.analyze(&rec).unwrap_err();
+    assert!(matches!(err, ModelError::Input(InputError::FlatLead(ref l)) if l == "V2"), "{err}");
+    // missing leads
+    let mut rec = synthetic(500.0, 10.0);
+    rec.leads.truncate(8);
+    let err = analyzer.analyze(&rec).unwrap_err();
+    assert!(err.to_string().contains("V3, V4, V5, V6"), "{err}");
+    // a clean synthetic record at 500 Hz is accepted and the map has its length
+    let rec = synthetic(500.0, 10.0);
+    let (ours, base) = analyzer.analyze(&rec).unwrap();
+    assert_eq!(ours.map.len(), 12);
+    assert!(ours.map.iter().all(|m| m.len() == 5000));
+    assert!(base.map.iter().all(|m| m.len() == 5000));
+}
+
+#[test]
+fn corrupt_weights_are_refused() {
+    let Some(models) = models() else { return };
+    let tmp = std::env::temp_dir().join(format!("ecgmodel-corrupt-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).unwrap();
+    for f in ["manifest.json", "mscr.safetensors", "baseline.safetensors"] {
+        std::fs::copy(models.join(f), tmp.join(f)).unwrap();
+    }
+    let mut bytes = std::fs::read(tmp.join("mscr.safetensors")).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xFF;
+    std::fs::write(tmp.join("mscr.safetensors"), bytes).unwrap();
+    let err = Analyzer::load(&tmp, Device::Cpu).unwrap_err();
+    assert!(matches!(err, ModelError::Checksum { .. }), "{err}");
+    assert!(err.to_string().contains("corrupt"), "{err}");
+    let _ = std::fs::remove_dir_all(&tmp);
+}
+
+#[test]
+fn map_is_higher_where_an_artefact_is_inserted() {
+    let (Some(dir), Some(models)) = (ptbxl(), models()) else { return };
+    tch::set_num_threads(2);
+    let analyzer = Analyzer::load(&models, Device::Cpu).unwrap();
+    let mut rec = open_ptbxl(&dir, 1); // NORM, fold 3
+    let fs = rec.sample_rate_hz;
+    let n = rec.len_samples();
+    let (ours_clean, _) = analyzer.analyze(&rec).unwrap();
+    // A 0.4 s burst of 15 Hz, 1 mV oscillation in V2 at 5.0–5.4 s (an electrode artefact).
+    let (a, b) = ((5.0 * fs) as usize, (5.4 * fs) as usize);
+    let v2 = rec.leads.iter_mut().find(|l| l.standard == Some(StandardLead::V2)).unwrap();
+    for i in a..b {
+        let t = (i - a) as f64 / fs;
+        v2.samples_mv[i] += (1.0 * (2.0 * std::f64::consts::PI * 15.0 * t).sin()) as f32;
+    }
+    let (ours, base) = analyzer.analyze(&rec).unwrap();
+    let k = StandardLead::V2.index();
+    assert_eq!(ours.map[k].len(), n);
+    let mean = |v: &[f32]| v.iter().sum::<f32>() / v.len().max(1) as f32;
+    let inside = mean(&ours.map[k][a..b]);
+    let outside = mean(&ours.map[k][..a - (0.3 * fs) as usize]);
+    let inside_before = mean(&ours_clean.map[k][a..b]);
+    eprintln!("V2 map inside {inside:.3}, outside {outside:.3}, clean inside {inside_before:.3}");
+    assert!(inside > outside + 0.2, "inside {inside} outside {outside}");
+    assert!(inside > inside_before + 0.2);
+    assert!(ours.score > ours_clean.score);
+    assert!(mean(&base.map[k][a..b]) > mean(&base.map[k][..a - (0.3 * fs) as usize]));
+}
+
+#[test]
+fn shipped_weights_reproduce_the_cards_fold9_auroc() {
+    let (Some(_), Some(models)) = (ptbxl(), models()) else { return };
+    tch::set_num_threads(2);
+    let analyzer = Analyzer::load(&models, Device::Cpu).unwrap();
+    let expected = analyzer.manifest().report["mscr_validation"]["auroc"].as_f64().unwrap();
+    let expected_base = analyzer.manifest().report["baseline_validation"]["auroc"].as_f64().unwrap();
+    let report = ecgmodel::eval::run(&models.join("manifests/ptbxl_fold9.csv"), &analyzer, false).unwrap();
+    assert_eq!(report.n, 232, "failures: {:?}", report.failures);
+    let got = report.auroc.unwrap();
+    let got_base = report.baseline.auroc.unwrap();
+    eprintln!("fold 9 AUROC ours {got:.4} (card {expected:.4}), baseline {got_base:.4} (card {expected_base:.4})");
+    assert!((got - expected).abs() <= 0.01, "{got} vs {expected}");
+    assert!((got_base - expected_base).abs() <= 0.01, "{got_base} vs {expected_base}");
+}
