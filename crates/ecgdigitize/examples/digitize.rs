@@ -46,7 +46,11 @@ fn main() {
                         for s in 0..=200 {
                             let t = s as f32 / 200.0;
                             let (x, y) = (p[0] + (q[0] - p[0]) * t, p[1] + (q[1] - p[1]) * t);
-                            if x >= 0.0 && y >= 0.0 && (x as u32) < img.width() && (y as u32) < img.height() {
+                            if x >= 0.0
+                                && y >= 0.0
+                                && (x as u32) < img.width()
+                                && (y as u32) < img.height()
+                            {
                                 img.put_pixel(x as u32, y as u32, image::Rgb([0, 180, 0]));
                             }
                         }
@@ -55,7 +59,11 @@ fn main() {
                 for trace in &d.trace_pixels_per_lead {
                     for p in trace {
                         let (x, y) = (p[0].round(), p[1].round());
-                        if x >= 0.0 && y >= 0.0 && (x as u32) < img.width() && (y as u32) < img.height() {
+                        if x >= 0.0
+                            && y >= 0.0
+                            && (x as u32) < img.width()
+                            && (y as u32) < img.height()
+                        {
                             img.put_pixel(x as u32, y as u32, image::Rgb([0, 90, 255]));
                         }
                     }

@@ -16,17 +16,28 @@ fn main() {
         std::process::exit(2);
     };
     let n: usize = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(5);
-    let data = args.get(2).map_or_else(|| PathBuf::from("../shared/data"), PathBuf::from);
+    let data = args
+        .get(2)
+        .map_or_else(|| PathBuf::from("../shared/data"), PathBuf::from);
     if let Err(e) = std::fs::create_dir_all(&out) {
         eprintln!("cannot create {}: {e}", out.display());
         std::process::exit(1);
     }
     for id in fold10_ids(&data).into_iter().take(n) {
-        let record = data.join(format!("ptbxl/records500/{:05}/{id:05}_hr", (id / 1000) * 1000));
+        let record = data.join(format!(
+            "ptbxl/records500/{:05}/{id:05}_hr",
+            (id / 1000) * 1000
+        ));
         let Ok((_, truth)) = read_wfdb16(&record) else {
             continue;
         };
-        let clean = render::render_page(&truth, &RenderStyle { seed: u64::from(id), ..RenderStyle::default() });
+        let clean = render::render_page(
+            &truth,
+            &RenderStyle {
+                seed: u64::from(id),
+                ..RenderStyle::default()
+            },
+        );
         let style = render::random_distorted_style(u64::from(id));
         let distorted = render::distort(&render::render_page(&truth, &style), &style);
         for (img, kind) in [(clean, "clean"), (distorted, "distorted")] {

@@ -92,7 +92,12 @@ fn quantile(v: &[f32], q: f32) -> Option<f32> {
 
 /// SNR of `estimate` against `truth` over sample indices `shown`, best over shifts of at
 /// most `max_shift` samples. Non-finite estimates count as the estimate's mean.
-pub fn snr_db(truth: &[f32], estimate: &[f32], shown: std::ops::Range<usize>, max_shift: usize) -> f32 {
+pub fn snr_db(
+    truth: &[f32],
+    estimate: &[f32],
+    shown: std::ops::Range<usize>,
+    max_shift: usize,
+) -> f32 {
     let shown = shown.start.min(truth.len())..shown.end.min(truth.len());
     let x: Vec<f64> = truth[shown.clone()].iter().map(|v| f64::from(*v)).collect();
     if x.is_empty() {
@@ -140,14 +145,27 @@ pub fn snr_db(truth: &[f32], estimate: &[f32], shown: std::ops::Range<usize>, ma
 pub fn read_wfdb16(record: &Path) -> Result<(Vec<String>, Vec<Vec<f32>>), String> {
     let hea = std::fs::read_to_string(record.with_extension("hea"))
         .map_err(|e| format!("{e}: {}", record.display()))?;
-    let mut lines = hea.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty());
-    let first: Vec<&str> = lines.next().ok_or("empty header")?.split_whitespace().collect();
-    let nsig: usize = first.get(1).and_then(|s| s.parse().ok()).ok_or("bad signal count")?;
+    let mut lines = hea
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty());
+    let first: Vec<&str> = lines
+        .next()
+        .ok_or("empty header")?
+        .split_whitespace()
+        .collect();
+    let nsig: usize = first
+        .get(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or("bad signal count")?;
     let mut names = Vec::new();
     let mut gains = Vec::new();
     let mut baselines = Vec::new();
     for _ in 0..nsig {
-        let f: Vec<&str> = lines.next().ok_or("missing signal line")?.split_whitespace().collect();
+        let f: Vec<&str> = lines
+            .next()
+            .ok_or("missing signal line")?
+            .split_whitespace()
+            .collect();
         if f.get(1) != Some(&"16") {
             return Err("only format 16 is read here".into());
         }
@@ -163,7 +181,8 @@ pub fn read_wfdb16(record: &Path) -> Result<(Vec<String>, Vec<Vec<f32>>), String
         baselines.push(baseline);
         names.push(f.last().map_or(String::new(), |s| (*s).to_string()));
     }
-    let dat = std::fs::read(record.with_extension("dat")).map_err(|e| format!("{e}: {}", record.display()))?;
+    let dat = std::fs::read(record.with_extension("dat"))
+        .map_err(|e| format!("{e}: {}", record.display()))?;
     let mut signals = vec![Vec::new(); nsig];
     for (i, pair) in dat.chunks_exact(2).enumerate() {
         let v = f32::from(i16::from_le_bytes([pair[0], pair[1]]));
@@ -174,17 +193,20 @@ pub fn read_wfdb16(record: &Path) -> Result<(Vec<String>, Vec<Vec<f32>>), String
 }
 
 /// SNR per lead of a digitized recording against ground truth (12 leads, 500 Hz).
-fn score(
-    digitized: &ecgcore::Recording,
-    truth: &[Vec<f32>],
-    layout: Layout,
-) -> Vec<f32> {
+fn score(digitized: &ecgcore::Recording, truth: &[Vec<f32>], layout: Layout) -> Vec<f32> {
     let rate = 500.0f32;
     let max_shift = (MAX_SHIFT_S * rate) as usize;
     let mut out = Vec::new();
     for lead in ecgcore::StandardLead::ALL {
-        let cells: Vec<_> = layout.cells().into_iter().filter(|c| c.lead == lead).collect();
-        let Some(cell) = cells.iter().max_by(|a, b| (a.end_s - a.start_s).total_cmp(&(b.end_s - b.start_s))) else {
+        let cells: Vec<_> = layout
+            .cells()
+            .into_iter()
+            .filter(|c| c.lead == lead)
+            .collect();
+        let Some(cell) = cells
+            .iter()
+            .max_by(|a, b| (a.end_s - a.start_s).total_cmp(&(b.end_s - b.start_s)))
+        else {
             continue;
         };
         let (Some(est), Some(x)) = (digitized.lead(lead), truth.get(lead.index())) else {
@@ -205,7 +227,10 @@ fn score(
 }
 
 fn ptbxl_record(data: &Path, id: u32) -> PathBuf {
-    data.join(format!("ptbxl/records500/{:05}/{id:05}_hr", (id / 1000) * 1000))
+    data.join(format!(
+        "ptbxl/records500/{:05}/{id:05}_hr",
+        (id / 1000) * 1000
+    ))
 }
 
 /// The ecg-image-kit renders with PTB-XL ground truth.
@@ -243,7 +268,8 @@ fn image_kit_set(data: &Path) -> SetResult {
         match digitize_path(&path, &DigitizeOptions::default()) {
             Ok(d) => {
                 let snr = score(&d.recording, &truth, d.layout);
-                set.per_image.push((rel.to_string(), Ok(quantile(&snr, 0.5).unwrap_or(f32::NAN))));
+                set.per_image
+                    .push((rel.to_string(), Ok(quantile(&snr, 0.5).unwrap_or(f32::NAN))));
                 set.snr_db.extend(snr);
             }
             Err(e) => {
@@ -296,8 +322,19 @@ fn synthetic_sets(data: &Path, n: usize) -> (SetResult, SetResult) {
             continue;
         };
         let styles = [
-            (&mut clean, RenderStyle { seed: u64::from(id), ..RenderStyle::default() }, false),
-            (&mut distorted, render::random_distorted_style(u64::from(id)), true),
+            (
+                &mut clean,
+                RenderStyle {
+                    seed: u64::from(id),
+                    ..RenderStyle::default()
+                },
+                false,
+            ),
+            (
+                &mut distorted,
+                render::random_distorted_style(u64::from(id)),
+                true,
+            ),
         ];
         for (set, style, distort) in styles {
             let start = Instant::now();
@@ -318,7 +355,8 @@ fn synthetic_sets(data: &Path, n: usize) -> (SetResult, SetResult) {
                 }
                 Err(e) => {
                     set.failed += 1;
-                    set.per_image.push((format!("{name} {style:?}"), Err(e.to_string())));
+                    set.per_image
+                        .push((format!("{name} {style:?}"), Err(e.to_string())));
                 }
             }
             set.seconds += start.elapsed().as_secs_f32();
@@ -332,10 +370,16 @@ fn real_world(data: &Path) -> RealWorldResult {
     let Ok(dir) = std::fs::read_dir(data.join("images/real-world")) else {
         return out;
     };
-    let mut files: Vec<PathBuf> = dir.flatten().map(|e| e.path()).filter(|p| p.is_file()).collect();
+    let mut files: Vec<PathBuf> = dir
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_file())
+        .collect();
     files.sort();
     for path in files {
-        let name = path.file_name().map_or(String::new(), |n| n.to_string_lossy().into_owned());
+        let name = path
+            .file_name()
+            .map_or(String::new(), |n| n.to_string_lossy().into_owned());
         out.images += 1;
         match digitize_path(&path, &DigitizeOptions::default()) {
             Ok(d) => {

@@ -213,14 +213,11 @@ pub fn grid_period(profile: &[f32], long_side_px: usize) -> Option<AxisGrid> {
     // Or is p1 the 1 mm period, with stronger 5 mm lines every fifth?
     let bump = at(5.0 * p1, 0.3 * p1) - 0.5 * (at(4.0 * p1, 0.3 * p1) + at(6.0 * p1, 0.3 * p1));
     let long_mm_if_minor = long_side_px as f32 / p1;
-    let minor = if faint_minor {
-        true
-    } else if 6.0 * p1 < long_max as f32 && bump > 0.1 * strength {
-        true
-    } else {
-        // Only one kind of line is visible: decide by the size of the page it implies.
-        p1 < 6.0 || long_mm_if_minor * 5.0 > 450.0
-    };
+    // Only one kind of line visible: decide by the size of the page it implies.
+    let minor = faint_minor
+        || (6.0 * p1 < long_max as f32 && bump > 0.1 * strength)
+        || p1 < 6.0
+        || long_mm_if_minor * 5.0 > 450.0;
     let p1 = if faint_minor { p } else { p1 };
     let mut px_per_mm = if minor { p1 } else { p1 / 5.0 };
     // Refine on long lags: multiples of the 5 mm period.
@@ -310,7 +307,11 @@ mod tests {
         let p = synthetic_grid(700, 500, 6.0, angle);
         let est = estimate_skew(&p);
         // Paper lines v = const follow y = c + x·tan(angle) in image coordinates.
-        assert!((est - angle).abs() < 0.1f32.to_radians(), "{}", est.to_degrees());
+        assert!(
+            (est - angle).abs() < 0.1f32.to_radians(),
+            "{}",
+            est.to_degrees()
+        );
     }
 
     #[test]

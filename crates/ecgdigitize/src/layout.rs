@@ -166,7 +166,10 @@ mod tests {
         ] {
             let cells = layout.cells();
             for lead in StandardLead::ALL {
-                assert!(cells.iter().any(|c| c.lead == lead), "{layout} lacks {lead:?}");
+                assert!(
+                    cells.iter().any(|c| c.lead == lead),
+                    "{layout} lacks {lead:?}"
+                );
             }
             assert!(cells.iter().all(|c| c.row < layout.rows()));
             assert_eq!(Layout::from_row_count(layout.rows()), Some(layout));

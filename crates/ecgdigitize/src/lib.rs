@@ -248,9 +248,10 @@ pub fn digitize_rgb(
     };
 
     // Grid scale.
-    let (px_per_mm_x, px_per_mm_y, grid_found) = match options.px_per_mm {
-        Some(v) => (v * scale, v * scale, false),
-        None => {
+    let (px_per_mm_x, px_per_mm_y, grid_found) = if let Some(v) = options.px_per_mm {
+        (v * scale, v * scale, false)
+    } else {
+        {
             let (cols, rows) = grid::profiles(&dark);
             let long = w.max(h);
             let gx = grid::grid_period(&cols, long);
@@ -295,16 +296,15 @@ pub fn digitize_rgb(
         rows,
         path: source.to_path_buf(),
     };
-    let (layout, rows) = match options.layout {
-        Some(l) => (
+    let (layout, rows) = if let Some(l) = options.layout {
+        (
             l,
             trace::select_rows(&candidates, Some(l.rows())).ok_or(unknown(candidates.len()))?,
-        ),
-        None => {
-            let rows = trace::select_rows(&candidates, None).ok_or(unknown(candidates.len()))?;
-            let layout = Layout::from_row_count(rows.len()).ok_or(unknown(rows.len()))?;
-            (layout, rows)
-        }
+        )
+    } else {
+        let rows = trace::select_rows(&candidates, None).ok_or(unknown(candidates.len()))?;
+        let layout = Layout::from_row_count(rows.len()).ok_or(unknown(rows.len()))?;
+        (layout, rows)
     };
     let spacing = if rows.len() > 1 {
         (rows[rows.len() - 1].baseline_y - rows[0].baseline_y) / (rows.len() - 1) as f32
@@ -330,9 +330,6 @@ pub fn digitize_rgb(
         if (*s - median_start).abs() > 3.0 * px_per_mm_x {
             *s = median_start;
         }
-    }
-    if std::env::var_os("ECGDIGITIZE_DEBUG").is_some() {
-        eprintln!("rows {rows:?}\npulses {pulses:?}\nstarts {starts:?} thickness {thickness} pxmm {px_per_mm_x} {px_per_mm_y}");
     }
     let mut heights: Vec<f32> = pulses.iter().flatten().map(|p| p.height_px).collect();
     heights.sort_by(f32::total_cmp);

@@ -124,7 +124,16 @@ fn rasterize_pdf(path: &Path) -> Result<RgbImage, DigitizeError> {
     })?;
     let prefix = dir.join("page");
     let output = Command::new("pdftoppm")
-        .args(["-r", &PDF_DPI.to_string(), "-f", "1", "-l", "1", "-png", "-singlefile"])
+        .args([
+            "-r",
+            &PDF_DPI.to_string(),
+            "-f",
+            "1",
+            "-l",
+            "1",
+            "-png",
+            "-singlefile",
+        ])
         .arg(path)
         .arg(&prefix)
         .output();

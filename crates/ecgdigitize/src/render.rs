@@ -255,7 +255,11 @@ pub fn render_page(leads: &[Vec<f32>], style: &RenderStyle) -> RgbImage {
         let xs = x0 + cell.start_s * px_per_s;
         if cell.start_s > 0.0 {
             // Separator tick between columns.
-            stroke(&mut ink, &[(xs, base - 3.0 * p), (xs, base + 3.0 * p)], half);
+            stroke(
+                &mut ink,
+                &[(xs, base - 3.0 * p), (xs, base + 3.0 * p)],
+                half,
+            );
         }
         if cell.start_s == 0.0 {
             // Calibration pulse before the signal: 0.2 s wide, 1 mV high.
@@ -272,7 +276,13 @@ pub fn render_page(leads: &[Vec<f32>], style: &RenderStyle) -> RgbImage {
         // Lead label block below the start of the cell.
         let lx = xs + 1.5 * p;
         let ly = base + 5.0 * p;
-        fill_rect(&mut ink, lx, ly, lx + (2.0 + 3.0 * rng.uniform()) * p, ly + 3.0 * p);
+        fill_rect(
+            &mut ink,
+            lx,
+            ly,
+            lx + (2.0 + 3.0 * rng.uniform()) * p,
+            ly + 3.0 * p,
+        );
     }
     for y in 0..h {
         for x in 0..w {
@@ -355,9 +365,12 @@ pub fn distort(img: &RgbImage, style: &RenderStyle) -> RgbImage {
     let mut out = to_rgb(&planes);
     if let Some(q) = style.jpeg_quality {
         let mut bytes = Vec::new();
-        let encoder = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut bytes, q.clamp(1, 100));
+        let encoder =
+            image::codecs::jpeg::JpegEncoder::new_with_quality(&mut bytes, q.clamp(1, 100));
         if out.write_with_encoder(encoder).is_ok() {
-            if let Ok(decoded) = image::load_from_memory_with_format(&bytes, image::ImageFormat::Jpeg) {
+            if let Ok(decoded) =
+                image::load_from_memory_with_format(&bytes, image::ImageFormat::Jpeg)
+            {
                 out = decoded.into_rgb8();
             }
         }

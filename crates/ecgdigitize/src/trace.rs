@@ -43,7 +43,11 @@ fn otsu(values: &[f32], floor: f32) -> Option<f32> {
     if n < 16 {
         return None;
     }
-    let total: f64 = hist.iter().enumerate().map(|(i, c)| i as f64 * *c as f64).sum();
+    let total: f64 = hist
+        .iter()
+        .enumerate()
+        .map(|(i, c)| i as f64 * *c as f64)
+        .sum();
     let (mut w0, mut sum0) = (0.0f64, 0.0f64);
     let mut best = (0.0f64, 0usize);
     for (i, c) in hist.iter().enumerate() {
@@ -254,7 +258,10 @@ pub fn select_rows(rows: &[Row], want: Option<usize>) -> Option<Vec<Row>> {
         if run.len() < 3 {
             return true;
         }
-        let mut gaps: Vec<f32> = run.windows(2).map(|w| w[1].baseline_y - w[0].baseline_y).collect();
+        let mut gaps: Vec<f32> = run
+            .windows(2)
+            .map(|w| w[1].baseline_y - w[0].baseline_y)
+            .collect();
         gaps.sort_by(f32::total_cmp);
         let median = gaps[gaps.len() / 2];
         gaps.iter().all(|g| (g / median - 1.0).abs() <= 0.15)
@@ -285,10 +292,7 @@ fn row_extent(mask: &Mask, baseline_y: f32, px_per_mm: f32) -> (usize, usize) {
     let band = (4.0 * px_per_mm).round() as isize;
     let b = baseline_y.round() as isize;
     let has: Vec<bool> = (0..mask.w)
-        .map(|x| {
-            (b - band..=b + band)
-                .any(|y| y >= 0 && mask.at(x, y as usize))
-        })
+        .map(|x| (b - band..=b + band).any(|y| y >= 0 && mask.at(x, y as usize)))
         .collect();
     let win = (5.0 * px_per_mm).round().max(2.0) as usize;
     let dense = |start: usize, forward: bool| -> bool {
@@ -308,9 +312,7 @@ fn row_extent(mask: &Mask, baseline_y: f32, px_per_mm: f32) -> (usize, usize) {
         }
         n * 2 >= win
     };
-    let left = (0..mask.w)
-        .find(|&x| has[x] && dense(x, true))
-        .unwrap_or(0);
+    let left = (0..mask.w).find(|&x| has[x] && dense(x, true)).unwrap_or(0);
     let right = (0..mask.w)
         .rev()
         .find(|&x| has[x] && dense(x, false))
@@ -369,7 +371,13 @@ pub struct Pulse {
 /// Look for a 1 mV calibration rectangle near the start of `row`: a flat top 2.5–25 mm
 /// above the baseline, at least 1.5 mm long, with vertical ink edges down to the baseline
 /// at both ends.
-pub fn find_pulse(mask: &Mask, row: &Row, px_per_mm: f32, thickness: f32, up_limit_px: f32) -> Option<Pulse> {
+pub fn find_pulse(
+    mask: &Mask,
+    row: &Row,
+    px_per_mm: f32,
+    thickness: f32,
+    up_limit_px: f32,
+) -> Option<Pulse> {
     let b = row.baseline_y;
     let from = (row.left_x as f32 - 15.0 * px_per_mm).max(0.0) as usize;
     let to = ((row.left_x as f32 + 10.0 * px_per_mm) as usize).min(mask.w);
@@ -421,6 +429,9 @@ pub fn find_pulse(mask: &Mask, row: &Row, px_per_mm: f32, thickness: f32, up_lim
     }
     None
 }
+
+/// Follower state: (path cost, back pointer, span `(top, bottom)`).
+type State = (f32, usize, (usize, usize));
 
 /// One followed trace: per column of the box, the trace height (NaN where none).
 #[derive(Debug, Clone)]
@@ -479,7 +490,7 @@ pub fn follow(
         }
     };
     // Per column: states' (cost, back pointer, span); the last state is the skip state.
-    let mut states: Vec<Vec<(f32, usize, (usize, usize))>> = Vec::with_capacity(ncols);
+    let mut states: Vec<Vec<State>> = Vec::with_capacity(ncols);
     for (c, runs) in col_runs.iter().enumerate() {
         let prev = c.checked_sub(1).and_then(|p| states.get(p));
         let mut cur = Vec::with_capacity(runs.len() + 1);
@@ -506,7 +517,9 @@ pub fn follow(
                 .iter()
                 .enumerate()
                 .min_by(|a, b| a.1 .0.total_cmp(&b.1 .0))
-                .map_or((skip_cost, 0, (0, 0)), |(i, (pc, _, span))| (pc + skip_cost, i, *span)),
+                .map_or((skip_cost, 0, (0, 0)), |(i, (pc, _, span))| {
+                    (pc + skip_cost, i, *span)
+                }),
         };
         cur.push(skip);
         states.push(cur);

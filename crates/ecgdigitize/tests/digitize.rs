@@ -58,7 +58,11 @@ fn ecg_image_kit_renders_match_ptbxl_ground_truth() {
         let d = digitize_path(&path, &DigitizeOptions::default())
             .unwrap_or_else(|e| panic!("{rel}: {e}"));
         // 2200×1700 px for 11×8.5 in: 200 dpi = 7.874 px/mm.
-        assert!((d.px_per_mm - 7.874).abs() < 0.03, "{rel}: {} px/mm", d.px_per_mm);
+        assert!(
+            (d.px_per_mm - 7.874).abs() < 0.03,
+            "{rel}: {} px/mm",
+            d.px_per_mm
+        );
         assert_eq!(d.layout, Layout::ThreeByFour { rhythm_strips: 1 }, "{rel}");
         assert!(d.rotation_deg.abs() < 0.2, "{rel}: {}°", d.rotation_deg);
         assert_eq!(d.gain_mm_per_mv, 10.0);
@@ -83,7 +87,9 @@ fn ecg_image_kit_renders_match_ptbxl_ground_truth() {
 }
 
 fn ptbxl_record(data: &Path, id: u32) -> Vec<Vec<f32>> {
-    read_wfdb16(&data.join(format!("ptbxl/records500/00000/{id:05}_hr"))).unwrap().1
+    read_wfdb16(&data.join(format!("ptbxl/records500/00000/{id:05}_hr")))
+        .unwrap()
+        .1
 }
 
 #[test]
@@ -92,7 +98,12 @@ fn rendered_pages_round_trip_clean_and_rotated() {
     // PTB-XL record 9 (fold 10). Measured: clean 20.5 dB; rotated/blurred/JPEG 18 dB.
     let truth = ptbxl_record(&data, 9);
     let clean = render::render_page(&truth, &RenderStyle::default());
-    let d = digitize_rgb(&clean, Path::new("00009 clean"), &DigitizeOptions::default()).unwrap();
+    let d = digitize_rgb(
+        &clean,
+        Path::new("00009 clean"),
+        &DigitizeOptions::default(),
+    )
+    .unwrap();
     assert!(d.gain_from_pulse, "the calibration pulse is found");
     assert!((d.px_per_mm - 200.0 / 25.4).abs() < 0.02);
     let m = median(lead_snrs(&d, &truth));
@@ -107,9 +118,18 @@ fn rendered_pages_round_trip_clean_and_rotated() {
         ..RenderStyle::default()
     };
     let img = render::distort(&render::render_page(&truth, &style), &style);
-    let d = digitize_rgb(&img, Path::new("00009 distorted"), &DigitizeOptions::default()).unwrap();
+    let d = digitize_rgb(
+        &img,
+        Path::new("00009 distorted"),
+        &DigitizeOptions::default(),
+    )
+    .unwrap();
     // The renderer turns the page counter-clockwise; the digitizer reports clockwise.
-    assert!((d.rotation_deg + 3.0).abs() < 0.15, "rotation {}", d.rotation_deg);
+    assert!(
+        (d.rotation_deg + 3.0).abs() < 0.15,
+        "rotation {}",
+        d.rotation_deg
+    );
     let m = median(lead_snrs(&d, &truth));
     assert!(m > 12.0, "distorted: {m:.1} dB");
 }
@@ -164,11 +184,17 @@ fn real_world_scans_digitize_or_refuse_cleanly() {
                 ok += 1;
                 assert!(d.recording.validate().is_ok(), "{}", path.display());
                 assert_eq!(d.recording.leads.len(), 12);
-                assert!(d.confidence_per_lead.iter().all(|c| (0.0..=1.0).contains(c)));
+                assert!(d
+                    .confidence_per_lead
+                    .iter()
+                    .all(|c| (0.0..=1.0).contains(c)));
             }
             Err(e) => {
                 let msg = e.to_string();
-                assert!(msg.contains(&*path.file_name().unwrap().to_string_lossy()), "{msg}");
+                assert!(
+                    msg.contains(&*path.file_name().unwrap().to_string_lossy()),
+                    "{msg}"
+                );
             }
         }
     }
@@ -189,7 +215,11 @@ fn crc32(bytes: &[u8]) -> u32 {
     for b in bytes {
         crc ^= u32::from(*b);
         for _ in 0..8 {
-            crc = if crc & 1 == 1 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
         }
     }
     !crc
@@ -218,7 +248,10 @@ fn bad_inputs_give_clean_errors() {
     png.extend(crc32(&ihdr).to_be_bytes());
     let err = digitize_path(&temp_file("huge.png", &png), &options).unwrap_err();
     assert!(
-        matches!(err, DigitizeError::TooLarge { .. } | DigitizeError::Decode { .. }),
+        matches!(
+            err,
+            DigitizeError::TooLarge { .. } | DigitizeError::Decode { .. }
+        ),
         "{err}"
     );
     // A truncated real PNG.
@@ -228,7 +261,10 @@ fn bad_inputs_give_clean_errors() {
     }
     let mut bytes = Vec::new();
     small
-        .write_to(&mut std::io::Cursor::new(&mut bytes), image::ImageFormat::Png)
+        .write_to(
+            &mut std::io::Cursor::new(&mut bytes),
+            image::ImageFormat::Png,
+        )
         .unwrap();
     bytes.truncate(bytes.len() / 2);
     let err = digitize_path(&temp_file("truncated.png", &bytes), &options).unwrap_err();
