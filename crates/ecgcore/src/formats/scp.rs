@@ -272,6 +272,14 @@ fn parse(bytes: &[u8], path: &Path) -> Result<Recording, FormatError> {
         .map(|(l, d)| (d.start - first) as usize + l.len())
         .max()
         .unwrap_or(0);
+    // leads recorded one group after another start at later samples, but together they
+    // never span more samples than they hold: a lying start cannot inflate the recording
+    let held: usize = rhythm.leads.iter().map(Vec::len).sum();
+    if n_total > held.max(1) {
+        return Err(ctx.bad(format!(
+            "section 3 lead start samples spread the leads over {n_total} samples, more than the {held} the file holds"
+        )));
+    }
     if n_total.saturating_mul(leads_def.leads.len()) > limits::MAX_TOTAL_SAMPLES {
         return Err(FormatError::TooLarge {
             what: format!("{n_total} samples × {} leads", leads_def.leads.len()),
@@ -1365,5 +1373,127 @@ mod tests {
         }
         undo_differences(&mut d, 2);
         assert_eq!(d, x);
+    }
+
+    fn bits_to_bytes(bits: &str) -> Vec<u8> {
+        let mut bytes = vec![0u8; bits.len().div_ceil(8)];
+        for (i, c) in bits.chars().enumerate() {
+            if c == '1' {
+                bytes[i / 8] |= 0x80 >> (i % 8);
+            }
+        }
+        bytes
+    }
+
+    /// Section-2 tables: base codes stored bit-reversed, 8-bit escapes and a switch to
+    /// a second table (mode 0).
+    #[test]
+    fn section2_tables_with_reversed_codes_and_switch() {
+        let ctx = Ctx {
+            path: Path::new("x.scp"),
+            notes: Vec::new(),
+        };
+        // (prefix bits, total bits, mode, value, code as transmitted)
+        let table1 = [
+            (1u8, 1u8, 1u8, 0i16, "0"),
+            (2, 2, 1, 5, "10"),
+            (3, 11, 1, 0, "110"),
+            (3, 3, 0, 2, "111"),
+        ];
+        let table2 = [
+            (1u8, 1u8, 1u8, -7i16, "1"),
+            (2, 2, 0, 1, "01"),
+            (2, 2, 1, 9, "00"),
+        ];
+        let mut body = 2u16.to_le_bytes().to_vec();
+        for table in [&table1[..], &table2[..]] {
+            body.extend_from_slice(&(table.len() as u16).to_le_bytes());
+            for &(prefix, total, mode, value, code) in table {
+                // stored with the first transmitted bit in the least significant position
+                let stored = code
+                    .chars()
+                    .enumerate()
+                    .fold(0u32, |acc, (i, c)| acc | (u32::from(c == '1') << i));
+                body.extend_from_slice(&[prefix, total, mode]);
+                body.extend_from_slice(&value.to_le_bytes());
+                body.extend_from_slice(&stored.to_le_bytes());
+            }
+        }
+        let tables = parse_section2(&body, &ctx).unwrap();
+        assert_eq!(tables.len(), 2);
+        // 0 | 10 | 110+11111101 (−3) | 111 → table 2: 1 (−7) | 00 (9) | 01 → table 1: 10 (5)
+        let bits = ["0", "10", "110", "11111101", "111", "1", "00", "01", "10"].concat();
+        let v = huffman_decode(&bits_to_bytes(&bits), Some(6), &tables, "t", &ctx).unwrap();
+        assert_eq!(v, vec![0, 5, -3, -7, 9, 5]);
+        // a stream of nothing but table switches ends with the stream, giving no values
+        let switches = "11101".repeat(8);
+        let v = huffman_decode(&bits_to_bytes(&switches), None, &tables, "t", &ctx).unwrap();
+        assert!(v.is_empty());
+        let too_many = [(1u8, 1u8, 1u8, 0i16, "0")];
+        let mut body = 1u16.to_le_bytes().to_vec();
+        body.extend_from_slice(&(too_many.len() as u16).to_le_bytes());
+        body.extend_from_slice(&[40, 40, 1, 0, 0, 0, 0, 0, 0]);
+        assert!(parse_section2(&body, &ctx).is_err());
+    }
+
+    /// Reference beat type 0 is added back over each subtraction zone, aligned on the
+    /// fiducial points, with both sections' amplitude multipliers.
+    #[test]
+    fn reference_beat_is_added_back_on_fiducials() {
+        let defs = LeadDefs {
+            leads: vec![LeadDef {
+                start: 1,
+                end: 20,
+                id: 1,
+            }],
+            reference_beat_subtracted: true,
+        };
+        // reference beat of 5 samples, fiducial at its 3rd sample (1-based)
+        let median = Decoded {
+            avm_nv: 1000,
+            interval_us: 2000,
+            bimodal: false,
+            leads: vec![vec![1, 2, 10, 2, 1]],
+        };
+        let s4 = Section4 {
+            ref_len_ms: 10,
+            fiducial: 3,
+            qrs: vec![
+                Qrs {
+                    beat_type: 0,
+                    start: 4,
+                    fiducial: 6,
+                    end: 8,
+                },
+                Qrs {
+                    beat_type: 1,
+                    start: 12,
+                    fiducial: 14,
+                    end: 16,
+                },
+            ],
+        };
+        let mut rhythm = vec![vec![0.0f64; 20]];
+        add_reference_beats(&mut rhythm, &defs, &s4, &median).unwrap();
+        // samples 4..=8 (1-based) get the beat; the type-1 beat is left alone
+        assert_eq!(
+            &rhythm[0][2..9],
+            &[0.0, 1000.0, 2000.0, 10000.0, 2000.0, 1000.0, 0.0]
+        );
+        assert!(rhythm[0][11..16].iter().all(|&v| v == 0.0));
+        // zones that add up to far more than the rhythm are refused (bounded work)
+        let many = Section4 {
+            ref_len_ms: 10,
+            fiducial: 3,
+            qrs: (0..100)
+                .map(|_| Qrs {
+                    beat_type: 0,
+                    start: 1,
+                    fiducial: 6,
+                    end: 20,
+                })
+                .collect(),
+        };
+        assert!(add_reference_beats(&mut rhythm, &defs, &many, &median).is_err());
     }
 }
