@@ -30,11 +30,14 @@ fn main() -> ExitCode {
 /// The built-in sample study, used when nothing else is asked for on first start.
 fn sample_study() -> Option<PathBuf> {
     let candidates = [
-        std::env::current_exe()
-            .ok()
-            .and_then(|p| p.parent().map(|d| d.join("../../assets/sample/00010_hr.hea"))),
+        std::env::current_exe().ok().and_then(|p| {
+            p.parent()
+                .map(|d| d.join("../../assets/sample/00010_hr.hea"))
+        }),
         Some(PathBuf::from("assets/sample/00010_hr.hea")),
-        Some(PathBuf::from("/usr/share/ecgscope/assets/sample/00010_hr.hea")),
+        Some(PathBuf::from(
+            "/usr/share/ecgscope/assets/sample/00010_hr.hea",
+        )),
     ];
     candidates.into_iter().flatten().find(|p| p.exists())
 }

@@ -81,7 +81,9 @@ impl Engine {
     /// "cpu", "cuda:0", or "none" when no model is loaded.
     pub fn device_label(&self) -> String {
         match self.analyzer() {
-            Ok(a) => a.lock().map_or_else(|_| "none".into(), |a| ecgmodel::device_name(a.device())),
+            Ok(a) => a
+                .lock()
+                .map_or_else(|_| "none".into(), |a| ecgmodel::device_name(a.device())),
             Err(_) => "none".to_string(),
         }
     }
@@ -91,14 +93,20 @@ impl Engine {
         let a = self.analyzer().ok()?;
         let a = a.lock().ok()?;
         let m = a.manifest();
-        Some(format!("{} weights {}", m.mscr.file, m.mscr.sha256.get(..12).unwrap_or("")))
+        Some(format!(
+            "{} weights {}",
+            m.mscr.file,
+            m.mscr.sha256.get(..12).unwrap_or("")
+        ))
     }
 }
 
 /// The shipped `models/` folder: beside the binary (`target/*/ecgscope` → `models/`), the
 /// working folder, or the installed package.
 pub fn find_models_dir() -> Option<PathBuf> {
-    let exe_dir = std::env::current_exe().ok().and_then(|p| p.parent().map(Path::to_path_buf));
+    let exe_dir = std::env::current_exe()
+        .ok()
+        .and_then(|p| p.parent().map(Path::to_path_buf));
     let mut candidates: Vec<PathBuf> = Vec::new();
     if let Some(dir) = std::env::var_os("ECGSCOPE_MODELS") {
         candidates.push(PathBuf::from(dir));
@@ -110,7 +118,9 @@ pub fn find_models_dir() -> Option<PathBuf> {
     }
     candidates.push(PathBuf::from("models"));
     candidates.push(PathBuf::from("/usr/lib/ecgscope/models"));
-    candidates.into_iter().find(|d| d.join("manifest.json").is_file())
+    candidates
+        .into_iter()
+        .find(|d| d.join("manifest.json").is_file())
 }
 
 /// A study as opened: the recording, and for a paper image what the digitizer read.
@@ -201,7 +211,10 @@ pub fn analyze(rec: &Recording, engine: &Engine) -> Analysis {
             let result = analyzer
                 .lock()
                 .map_err(|_| "the model is unavailable after an earlier failure".to_string())
-                .and_then(|a| a.analyze_with(rec, Some(&measurements)).map_err(|e| e.to_string()));
+                .and_then(|a| {
+                    a.analyze_with(rec, Some(&measurements))
+                        .map_err(|e| e.to_string())
+                });
             match result {
                 Ok((ours, baseline)) => {
                     analysis.anomaly = Some(ours);
@@ -217,7 +230,11 @@ pub fn analyze(rec: &Recording, engine: &Engine) -> Analysis {
 }
 
 /// Time the model alone (ours + baseline) on a recording, when a model is loaded.
-pub fn time_model(rec: &Recording, engine: &Engine, runs: usize) -> Option<crate::cli::bench::Timing> {
+pub fn time_model(
+    rec: &Recording,
+    engine: &Engine,
+    runs: usize,
+) -> Option<crate::cli::bench::Timing> {
     let analyzer = engine.analyzer().ok()?;
     let analyzer = analyzer.lock().ok()?;
     let m = ecgcore::dsp::measurements::measure(rec);
@@ -265,6 +282,11 @@ pub fn write_report(
     overwrite: bool,
 ) -> anyhow::Result<()> {
     let options = report_options(analysis, filters, ecgreport::Paper::A4, include_baseline);
-    ecgreport::write_pdf(&filtered_for_report(analysis, filters), &options, path, overwrite)
-        .with_context(|| format!("could not write the report {}", path.display()))
+    ecgreport::write_pdf(
+        &filtered_for_report(analysis, filters),
+        &options,
+        path,
+        overwrite,
+    )
+    .with_context(|| format!("could not write the report {}", path.display()))
 }

@@ -18,7 +18,11 @@ fn analyze_json_reports_leads_rate_duration_patient_and_source() {
         .arg(repo().join("assets/sample/00010_hr.hea"))
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["leads"].as_array().unwrap().len(), 12);
     assert_eq!(v["leads"][3], "AVR");
@@ -36,7 +40,11 @@ fn analyze_ptbxl_record_from_shared_data() {
         eprintln!("SKIPPED: ../shared/data is absent");
         return;
     }
-    let out = bin().args(["analyze", "--json"]).arg(&rec).output().unwrap();
+    let out = bin()
+        .args(["analyze", "--json"])
+        .arg(&rec)
+        .output()
+        .unwrap();
     assert!(out.status.success());
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["leads"].as_array().unwrap().len(), 12);
@@ -45,8 +53,17 @@ fn analyze_ptbxl_record_from_shared_data() {
 }
 
 fn assert_fails_cleanly(path: &Path, want: &str) {
-    let out = bin().args(["analyze", "--json"]).arg(path).output().unwrap();
-    assert_eq!(out.status.code(), Some(2), "exit status 2 for {}", path.display());
+    let out = bin()
+        .args(["analyze", "--json"])
+        .arg(path)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "exit status 2 for {}",
+        path.display()
+    );
     assert!(out.stdout.is_empty());
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
@@ -63,7 +80,11 @@ fn bad_files_exit_2_with_one_line() {
     std::fs::write(&junk, [0u8, 159, 146, 150, 1, 2, 3]).unwrap();
     assert_fails_cleanly(&junk, "no reader recognises this file");
     let truncated = dir.join("t.hea");
-    std::fs::write(&truncated, "t 12 500 5000\n".to_string() + &"t.dat 16 1000/mV 16 0 0 0 0 I\n".repeat(12)).unwrap();
+    std::fs::write(
+        &truncated,
+        "t 12 500 5000\n".to_string() + &"t.dat 16 1000/mV 16 0 0 0 0 I\n".repeat(12),
+    )
+    .unwrap();
     std::fs::write(dir.join("t.dat"), vec![0u8; 1000]).unwrap();
     assert_fails_cleanly(&truncated, "promises 5000 samples");
     std::fs::remove_dir_all(&dir).unwrap();

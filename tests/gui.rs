@@ -22,8 +22,12 @@ fn harness_with_sample() -> Harness<'static, EcgApp> {
         Some(sample()),
         None,
     );
-    app.wait_for_jobs(Duration::from_secs(60));
-    assert!(app.study.is_some(), "the sample study opened: {:?}", app.message);
+    app.wait_for_jobs(Duration::from_mins(1));
+    assert!(
+        app.study.is_some(),
+        "the sample study opened: {:?}",
+        app.message
+    );
     let mut harness = Harness::builder()
         .with_size(egui::vec2(1500.0, 900.0))
         .with_theme(egui::Theme::Light)
@@ -110,8 +114,18 @@ fn a_bad_file_shows_an_error_not_a_crash() {
     let dir = std::env::temp_dir().join(format!("ecgscope-gui-bad-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let bad = dir.join("broken.hea");
-    std::fs::write(&bad, "broken 2 500 5000\nbroken.dat 16 200 16 0 0 0 0 I\nbroken.dat 16 200 16 0 0 0 0 II\n").unwrap();
-    let mut app = EcgApp::new(Settings::default(), None, Arc::new(Engine::without_model("test")), Some(bad), None);
+    std::fs::write(
+        &bad,
+        "broken 2 500 5000\nbroken.dat 16 200 16 0 0 0 0 I\nbroken.dat 16 200 16 0 0 0 0 II\n",
+    )
+    .unwrap();
+    let mut app = EcgApp::new(
+        Settings::default(),
+        None,
+        Arc::new(Engine::without_model("test")),
+        Some(bad),
+        None,
+    );
     app.wait_for_jobs(Duration::from_secs(30));
     let (_, message) = app.message.clone().expect("an error message is shown");
     assert!(message.contains("broken.dat is missing"), "{message}");

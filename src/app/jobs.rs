@@ -16,17 +16,20 @@ impl<T: Send + 'static> Job<T> {
     pub fn spawn(name: &str, work: impl FnOnce() -> T + Send + 'static) -> Job<T> {
         let (sender, receiver) = mpsc::channel();
         let thread_name = name.to_string();
-        let spawned = std::thread::Builder::new().name(name.to_string()).spawn(move || {
-            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)).map_err(|p| {
-                let what = p
-                    .downcast_ref::<&str>()
-                    .map(ToString::to_string)
-                    .or_else(|| p.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "unknown panic".into());
-                format!("internal error in {thread_name}: {what}")
+        let spawned = std::thread::Builder::new()
+            .name(name.to_string())
+            .spawn(move || {
+                let result =
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)).map_err(|p| {
+                        let what = p
+                            .downcast_ref::<&str>()
+                            .map(ToString::to_string)
+                            .or_else(|| p.downcast_ref::<String>().cloned())
+                            .unwrap_or_else(|| "unknown panic".into());
+                        format!("internal error in {thread_name}: {what}")
+                    });
+                let _ = sender.send(result);
             });
-            let _ = sender.send(result);
-        });
         let (fallback_sender, fallback_receiver) = mpsc::channel();
         let receiver = match spawned {
             Ok(_) => receiver,

@@ -41,7 +41,10 @@ pub enum Command {
     /// Run the digitizer again with corrected settings.
     Redigitize(ecgdigitize::DigitizeOptions),
     /// Scroll the tracing to a lead at a time and highlight it.
-    JumpTo { lead: String, time_s: f64 },
+    JumpTo {
+        lead: String,
+        time_s: f64,
+    },
     DismissMessage,
     Quit,
 }
@@ -91,7 +94,12 @@ fn load(path: &Path, options: ecgdigitize::DigitizeOptions) -> Result<Loaded, St
     let opened = pipeline::open_any(path, &ecgcore::formats::OpenOptions::default(), &options)
         .map_err(|e| format!("{e:#}"))?;
     let source_image = opened.digitized.as_ref().and_then(|_| {
-        let img = image::ImageReader::open(path).ok()?.with_guessed_format().ok()?.decode().ok()?;
+        let img = image::ImageReader::open(path)
+            .ok()?
+            .with_guessed_format()
+            .ok()?
+            .decode()
+            .ok()?;
         let img = img.thumbnail(2400, 2400).to_rgba8();
         let size = [img.width() as usize, img.height() as usize];
         Some(egui::ColorImage::from_rgba_unmultiplied(size, img.as_raw()))
@@ -189,7 +197,10 @@ impl EcgApp {
                             .set_title("Open an ECG")
                             .add_filter(
                                 "ECG files",
-                                &["hea", "csv", "txt", "scp", "xml", "dcm", "edf", "bdf", "png", "jpg", "jpeg", "tif", "tiff", "bmp", "pdf"],
+                                &[
+                                    "hea", "csv", "txt", "scp", "xml", "dcm", "edf", "bdf", "png",
+                                    "jpg", "jpeg", "tif", "tiff", "bmp", "pdf",
+                                ],
                             )
                             .add_filter("All files", &["*"])
                             .pick_file()
@@ -202,8 +213,10 @@ impl EcgApp {
                         .study
                         .as_ref()
                         .and_then(|s| s.path.file_stem())
-                        .map(|s| format!("{}-ecgscope.pdf", s.to_string_lossy()))
-                        .unwrap_or_else(|| "ecgscope-report.pdf".into());
+                        .map_or_else(
+                            || "ecgscope-report.pdf".into(),
+                            |s| format!("{}-ecgscope.pdf", s.to_string_lossy()),
+                        );
                     // rfd's save dialog asks before replacing an existing file.
                     self.export_dialog = Some(Job::spawn("ecgscope-save-dialog", move || {
                         rfd::FileDialog::new()
@@ -218,13 +231,18 @@ impl EcgApp {
                 let p = path.clone();
                 self.loading = Some((
                     path,
-                    Job::spawn("ecgscope-open", move || load(&p, ecgdigitize::DigitizeOptions::default())),
+                    Job::spawn("ecgscope-open", move || {
+                        load(&p, ecgdigitize::DigitizeOptions::default())
+                    }),
                 ));
             }
             Command::Redigitize(options) => {
                 if let Some(study) = &self.study {
                     let p = study.path.clone();
-                    self.loading = Some((p.clone(), Job::spawn("ecgscope-digitize", move || load(&p, options))));
+                    self.loading = Some((
+                        p.clone(),
+                        Job::spawn("ecgscope-digitize", move || load(&p, options)),
+                    ));
                 }
             }
             Command::ShowSourceImage(show) => {
@@ -239,7 +257,9 @@ impl EcgApp {
                 self.settings.filters = f;
                 self.refilter();
             }
-            Command::SetScreenCalibration(c) => self.settings.screen_calibration = c.clamp(0.25, 4.0),
+            Command::SetScreenCalibration(c) => {
+                self.settings.screen_calibration = c.clamp(0.25, 4.0);
+            }
             Command::SetSingleLead(i) => self.settings.single_lead = i.min(11),
             Command::SetCaliperMode(on) => {
                 self.paper.caliper_mode = on;
@@ -326,7 +346,10 @@ impl EcgApp {
         self.settings.remember(&path);
         self.save_settings();
         let show_source = loaded.opened.digitized.is_some()
-            && self.study.as_ref().is_some_and(|s| s.path == path && s.show_source);
+            && self
+                .study
+                .as_ref()
+                .is_some_and(|s| s.path == path && s.show_source);
         let original = Arc::new(loaded.opened.recording);
         let display = pipeline::display_filtered(&original, &self.settings.filters);
         let generation = self.next_generation();
@@ -349,7 +372,9 @@ impl EcgApp {
         let engine = Arc::clone(&self.engine);
         self.analysing = Some((
             generation,
-            Job::spawn("ecgscope-analysis", move || pipeline::analyze(&original, &engine)),
+            Job::spawn("ecgscope-analysis", move || {
+                pipeline::analyze(&original, &engine)
+            }),
         ));
     }
 
@@ -364,7 +389,10 @@ impl EcgApp {
         // The save dialog already confirmed replacing an existing file.
         match pipeline::write_report(&analysis, &self.settings.filters, path, true, true) {
             Ok(()) => {
-                self.message = Some((Severity::Info, format!("Report written: {}", path.display())));
+                self.message = Some((
+                    Severity::Info,
+                    format!("Report written: {}", path.display()),
+                ));
             }
             Err(e) => self.message = Some((Severity::Error, format!("{e:#}"))),
         }
@@ -394,8 +422,11 @@ impl EcgApp {
         if let Some(study) = &mut self.study {
             if study.source_texture.is_none() {
                 if let Some(img) = study.source_image.take() {
-                    study.source_texture =
-                        Some(ui.ctx().load_texture("source-image", img, egui::TextureOptions::LINEAR));
+                    study.source_texture = Some(ui.ctx().load_texture(
+                        "source-image",
+                        img,
+                        egui::TextureOptions::LINEAR,
+                    ));
                 }
             }
         }
@@ -408,7 +439,8 @@ impl EcgApp {
             self.save_settings();
         }
         if self.busy().is_some() || self.dialog.is_some() || self.export_dialog.is_some() {
-            ui.ctx().request_repaint_after(std::time::Duration::from_millis(50));
+            ui.ctx()
+                .request_repaint_after(std::time::Duration::from_millis(50));
         }
         if self.exit_when_analysed && self.study.as_ref().is_some_and(|s| s.analysis.is_some()) {
             // This frame shows the analysed study; close after it is presented.
@@ -419,7 +451,14 @@ impl EcgApp {
             ui.ctx().send_viewport_cmd(egui::ViewportCommand::Close);
         }
         // Files dropped on the window.
-        let dropped: Vec<PathBuf> = ui.ctx().input(|i| i.raw.dropped_files.iter().map(|f| f.path().to_path_buf()).filter(|p| !p.as_os_str().is_empty()).collect());
+        let dropped: Vec<PathBuf> = ui.ctx().input(|i| {
+            i.raw
+                .dropped_files
+                .iter()
+                .map(|f| f.path().to_path_buf())
+                .filter(|p| !p.as_os_str().is_empty())
+                .collect()
+        });
         if let Some(path) = dropped.into_iter().next() {
             self.apply(Command::Open(path));
         }

@@ -148,13 +148,19 @@ impl Settings {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => (Settings::default(), None),
             Err(e) => (
                 Settings::default(),
-                Some(format!("could not read settings ({e}); using defaults: {}", path.display())),
+                Some(format!(
+                    "could not read settings ({e}); using defaults: {}",
+                    path.display()
+                )),
             ),
             Ok(text) => match serde_json::from_str::<Settings>(&text) {
                 Ok(s) => (s.sanitized(), None),
                 Err(e) => (
                     Settings::default(),
-                    Some(format!("settings file is corrupt ({e}); using defaults: {}", path.display())),
+                    Some(format!(
+                        "settings file is corrupt ({e}); using defaults: {}",
+                        path.display()
+                    )),
                 ),
             },
         }
@@ -178,7 +184,8 @@ impl Settings {
         if ![5.0, 10.0, 20.0].contains(&self.gain_mm_per_mv) {
             self.gain_mm_per_mv = 10.0;
         }
-        if !(self.screen_calibration.is_finite() && (0.25..=4.0).contains(&self.screen_calibration)) {
+        if !(self.screen_calibration.is_finite() && (0.25..=4.0).contains(&self.screen_calibration))
+        {
             self.screen_calibration = 1.0;
         }
         self.single_lead = self.single_lead.min(11);
@@ -230,7 +237,8 @@ mod tests {
 
     #[test]
     fn partial_and_out_of_range_settings_are_sanitized() {
-        let s: Settings = serde_json::from_str(r#"{"gain_mm_per_mv": 13, "layout": "TwelveByOne"}"#).unwrap();
+        let s: Settings =
+            serde_json::from_str(r#"{"gain_mm_per_mv": 13, "layout": "TwelveByOne"}"#).unwrap();
         let s = s.sanitized();
         assert_eq!(s.gain_mm_per_mv, 10.0);
         assert_eq!(s.layout, Layout::TwelveByOne);
@@ -240,7 +248,11 @@ mod tests {
     #[test]
     fn filter_labels_name_the_band() {
         assert_eq!(FilterSettings::default().label(), "0.5–150 Hz");
-        let f = FilterSettings { baseline_wander: false, notch: Notch::Hz60, lowpass_hz: None };
+        let f = FilterSettings {
+            baseline_wander: false,
+            notch: Notch::Hz60,
+            lowpass_hz: None,
+        };
         assert_eq!(f.label(), "unfiltered, 60 Hz notch");
     }
 }

@@ -6,6 +6,7 @@ use crate::pipeline;
 use ecgcore::analysis::Analysis;
 use ecgcore::Sex;
 use serde_json::{json, Value};
+use std::fmt::Write as _;
 use std::path::Path;
 
 /// Run the verb.
@@ -96,7 +97,8 @@ pub fn summary_text(a: &Analysis) -> String {
     );
     if let Some(m) = &a.measurements {
         let f = |v: Option<f32>| v.map_or("—".to_string(), |v| format!("{v:.0}"));
-        s.push_str(&format!(
+        let _ = write!(
+            s,
             "\nHR {} bpm, PR {} ms, QRS {} ms, QT {} ms, QTc Bazett {} ms, QTc Fridericia {} ms",
             f(m.heart_rate_bpm),
             f(m.pr_ms),
@@ -104,20 +106,26 @@ pub fn summary_text(a: &Analysis) -> String {
             f(m.qt_ms),
             f(m.qtc_bazett_ms),
             f(m.qtc_fridericia_ms)
-        ));
+        );
     }
-    match &a.anomaly {
-        Some(o) => s.push_str(&format!(
+    let _ = match &a.anomaly {
+        Some(o) => write!(
+            s,
             "\n{}: score {:.3} (threshold {:.3}): {}",
             o.method,
             o.score,
             o.threshold,
-            if o.abnormal { "outside the normal range" } else { "within the normal range" }
-        )),
-        None => s.push_str(&format!(
+            if o.abnormal {
+                "outside the normal range"
+            } else {
+                "within the normal range"
+            }
+        ),
+        None => write!(
+            s,
             "\nanomaly model: {}",
             a.model_status.as_deref().unwrap_or("not available")
-        )),
-    }
+        ),
+    };
     s
 }

@@ -59,20 +59,30 @@ pub fn peak_rss_mb() -> Option<f64> {
 
 /// CPU time per GUI frame while panning/zooming with both overlays (headless egui pass).
 fn frame_timing(path: &Path, engine: Arc<Engine>, frames: usize) -> Timing {
-    let mut app = EcgApp::new(Settings::default(), None, engine, Some(path.to_path_buf()), None);
-    app.wait_for_jobs(Duration::from_secs(120));
+    let mut app = EcgApp::new(
+        Settings::default(),
+        None,
+        engine,
+        Some(path.to_path_buf()),
+        None,
+    );
+    app.wait_for_jobs(Duration::from_mins(2));
     app.apply(crate::app::Command::SetCompare(true));
     let ctx = egui::Context::default();
     let mut k = 0usize;
     let mut input = move || {
         k += 1;
         let mut raw = egui::RawInput {
-            screen_rect: Some(egui::Rect::from_min_size(egui::Pos2::ZERO, egui::vec2(1600.0, 1000.0))),
+            screen_rect: Some(egui::Rect::from_min_size(
+                egui::Pos2::ZERO,
+                egui::vec2(1600.0, 1000.0),
+            )),
             time: Some(k as f64 / 60.0),
             ..egui::RawInput::default()
         };
         let x = 400.0 + (k % 200) as f32 * 3.0;
-        raw.events.push(egui::Event::PointerMoved(egui::pos2(x, 400.0)));
+        raw.events
+            .push(egui::Event::PointerMoved(egui::pos2(x, 400.0)));
         // Alternate panning (scroll) and zooming (speed change every 30 frames).
         raw.events.push(egui::Event::MouseWheel {
             unit: egui::MouseWheelUnit::Point,
@@ -84,8 +94,12 @@ fn frame_timing(path: &Path, engine: Arc<Engine>, frames: usize) -> Timing {
         raw
     };
     let frame = |app: &mut EcgApp, raw: egui::RawInput, k: usize| {
-        if k % 30 == 0 {
-            let speed = if (k / 30) % 2 == 0 { 50.0 } else { 25.0 };
+        if k.is_multiple_of(30) {
+            let speed = if (k / 30).is_multiple_of(2) {
+                50.0
+            } else {
+                25.0
+            };
             app.apply(crate::app::Command::SetSpeed(speed));
         }
         let mut out = ctx.run_ui(raw, |ui| app.frame_ui(ui));
@@ -126,7 +140,10 @@ fn cold_start(file: &Path) -> Option<(f64, Option<f64>)> {
         .arg(&exe)
         .arg(file)
         .env("ECGSCOPE_EXIT_WHEN_ANALYSED", "1")
-        .env("XDG_CONFIG_HOME", std::env::temp_dir().join("ecgscope-bench-config"))
+        .env(
+            "XDG_CONFIG_HOME",
+            std::env::temp_dir().join("ecgscope-bench-config"),
+        )
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .output()
@@ -179,7 +196,7 @@ pub fn run(file: &Path, as_json: bool, runs: usize) -> anyhow::Result<()> {
         "file": file,
         "device": engine.device_label(),
         "model": engine.model_status,
-        "cpu_threads": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+        "cpu_threads": std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
         "load_ms_median": load.median_ms,
         "engine_load_ms": engine_load_ms,
         "dsp_ms_median": dsp.median_ms,

@@ -20,7 +20,10 @@ pub fn run(
     if is_csv {
         csv::write_csv(&d.recording, output, force)
     } else {
-        let hea = if output.extension().is_some_and(|e| e.eq_ignore_ascii_case("hea")) {
+        let hea = if output
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("hea"))
+        {
             output.to_path_buf()
         } else {
             output.with_extension("hea")

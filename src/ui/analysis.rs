@@ -24,7 +24,11 @@ pub fn verdict_words(o: &ModelOutput) -> String {
 /// Score against threshold as a bar, with the verdict in words.
 pub fn verdict_ui(ui: &mut egui::Ui, title: &str, o: &ModelOutput) {
     ui.label(RichText::new(title).strong());
-    let colour = if o.abnormal { theme::ABNORMAL } else { theme::NORMAL };
+    let colour = if o.abnormal {
+        theme::ABNORMAL
+    } else {
+        theme::NORMAL
+    };
     ui.label(RichText::new(verdict_words(o)).color(colour));
     // Bar: the threshold sits at 50 % of the width; the score is placed on a scale
     // running to twice the threshold.
@@ -34,15 +38,24 @@ pub fn verdict_ui(ui: &mut egui::Ui, title: &str, o: &ModelOutput) {
     painter.rect_filled(rect, 2.0, ui.visuals().extreme_bg_color);
     let scale_max = (2.0 * o.threshold).max(o.score).max(f32::EPSILON);
     let frac = (o.score / scale_max).clamp(0.0, 1.0);
-    let filled = egui::Rect::from_min_size(rect.min, egui::vec2(rect.width() * frac, rect.height()));
+    let filled =
+        egui::Rect::from_min_size(rect.min, egui::vec2(rect.width() * frac, rect.height()));
     painter.rect_filled(filled, 2.0, colour);
     let tx = rect.min.x + rect.width() * (o.threshold / scale_max).clamp(0.0, 1.0);
     painter.line_segment(
-        [egui::pos2(tx, rect.min.y - 2.0), egui::pos2(tx, rect.max.y + 2.0)],
+        [
+            egui::pos2(tx, rect.min.y - 2.0),
+            egui::pos2(tx, rect.max.y + 2.0),
+        ],
         Stroke::new(2.0, ui.visuals().strong_text_color()),
     );
-    response.on_hover_text("Bar: anomaly score; line: threshold (90 % of abnormal validation ECGs lie above it)");
-    ui.label(format!("score {:.3} · threshold {:.3} · {}", o.score, o.threshold, o.device));
+    response.on_hover_text(
+        "Bar: anomaly score; line: threshold (90 % of abnormal validation ECGs lie above it)",
+    );
+    ui.label(format!(
+        "score {:.3} · threshold {:.3} · {}",
+        o.score, o.threshold, o.device
+    ));
 }
 
 /// Per-lead scores as a small bar chart (the highest lead full width).
@@ -53,20 +66,31 @@ pub fn lead_scores_ui(ui: &mut egui::Ui, o: &ModelOutput) {
         .copied()
         .filter(|v| v.is_finite())
         .fold(f32::EPSILON, f32::max);
-    egui::Grid::new(("lead_scores", &o.method)).num_columns(2).spacing([6.0, 1.0]).show(ui, |ui| {
-        for (name, score) in o.leads.iter().zip(&o.lead_scores) {
-            ui.label(RichText::new(name).small());
-            let (rect, _) = ui.allocate_exact_size(egui::vec2(140.0, 8.0), egui::Sense::hover());
-            let frac = if score.is_finite() { (score / max).clamp(0.0, 1.0) } else { 0.0 };
-            let [r, g, b] = ecgreport::likelihood_colour(frac);
-            ui.painter().rect_filled(
-                egui::Rect::from_min_size(rect.min, egui::vec2(rect.width() * frac, rect.height())),
-                1.0,
-                egui::Color32::from_rgb(r, g, b),
-            );
-            ui.end_row();
-        }
-    });
+    egui::Grid::new(("lead_scores", &o.method))
+        .num_columns(2)
+        .spacing([6.0, 1.0])
+        .show(ui, |ui| {
+            for (name, score) in o.leads.iter().zip(&o.lead_scores) {
+                ui.label(RichText::new(name).small());
+                let (rect, _) =
+                    ui.allocate_exact_size(egui::vec2(140.0, 8.0), egui::Sense::hover());
+                let frac = if score.is_finite() {
+                    (score / max).clamp(0.0, 1.0)
+                } else {
+                    0.0
+                };
+                let [r, g, b] = ecgreport::likelihood_colour(frac);
+                ui.painter().rect_filled(
+                    egui::Rect::from_min_size(
+                        rect.min,
+                        egui::vec2(rect.width() * frac, rect.height()),
+                    ),
+                    1.0,
+                    egui::Color32::from_rgb(r, g, b),
+                );
+                ui.end_row();
+            }
+        });
 }
 
 /// One row of the predicted-vs-actual table.
@@ -81,10 +105,22 @@ pub struct AttributeRow {
 
 /// Age and sex (from the file) and HR, PR, QRS, QT, QTc (measured) vs predicted.
 pub fn attribute_rows(a: &Analysis) -> Vec<AttributeRow> {
-    let pred = a.anomaly.as_ref().and_then(|o| o.predicted.clone()).unwrap_or_default();
-    let spread = a.anomaly.as_ref().and_then(|o| o.normal_spread.clone()).unwrap_or_default();
+    let pred = a
+        .anomaly
+        .as_ref()
+        .and_then(|o| o.predicted.clone())
+        .unwrap_or_default();
+    let spread = a
+        .anomaly
+        .as_ref()
+        .and_then(|o| o.normal_spread.clone())
+        .unwrap_or_default();
     let m = a.measurements.clone().unwrap_or_default();
-    let num = |name, actual: Option<f32>, predicted: Option<f32>, limit: Option<f32>, unit: &str| AttributeRow {
+    let num = |name,
+               actual: Option<f32>,
+               predicted: Option<f32>,
+               limit: Option<f32>,
+               unit: &str| AttributeRow {
         name,
         actual: actual.map(|v| format!("{v:.0} {unit}")),
         predicted: predicted.map(|v| format!("{v:.0} {unit}")),
@@ -93,10 +129,22 @@ pub fn attribute_rows(a: &Analysis) -> Vec<AttributeRow> {
     let sex_actual = a.recording.patient.sex;
     let female_p = pred.female_probability;
     vec![
-        num("Age", a.recording.patient.age_years, pred.age_years, spread.age_years, "y"),
+        num(
+            "Age",
+            a.recording.patient.age_years,
+            pred.age_years,
+            spread.age_years,
+            "y",
+        ),
         AttributeRow {
             name: "Sex",
-            actual: sex_actual.map(|s| if s == Sex::Female { "female".into() } else { "male".into() }),
+            actual: sex_actual.map(|s| {
+                if s == Sex::Female {
+                    "female".into()
+                } else {
+                    "male".into()
+                }
+            }),
             predicted: female_p.map(|p| {
                 if p >= 0.5 {
                     format!("female ({:.0} %)", p * 100.0)
@@ -108,7 +156,13 @@ pub fn attribute_rows(a: &Analysis) -> Vec<AttributeRow> {
             flagged: matches!((sex_actual, female_p), (Some(Sex::Female), Some(p)) if p < 0.1)
                 || matches!((sex_actual, female_p), (Some(Sex::Male), Some(p)) if p > 0.9),
         },
-        num("Heart rate", m.heart_rate_bpm, pred.heart_rate_bpm, spread.heart_rate_bpm, "bpm"),
+        num(
+            "Heart rate",
+            m.heart_rate_bpm,
+            pred.heart_rate_bpm,
+            spread.heart_rate_bpm,
+            "bpm",
+        ),
         num("PR", m.pr_ms, pred.pr_ms, spread.pr_ms, "ms"),
         num("QRS", m.qrs_ms, pred.qrs_ms, spread.qrs_ms, "ms"),
         num("QT", m.qt_ms, pred.qt_ms, spread.qt_ms, "ms"),
@@ -119,31 +173,46 @@ pub fn attribute_rows(a: &Analysis) -> Vec<AttributeRow> {
 /// The predicted-vs-actual table.
 pub fn predicted_vs_actual_ui(ui: &mut egui::Ui, a: &Analysis) {
     ui.label(RichText::new("Predicted vs actual").strong());
-    egui::Grid::new("predicted_vs_actual").num_columns(3).striped(true).show(ui, |ui| {
-        ui.label(RichText::new("").weak());
-        ui.label(RichText::new("actual").weak());
-        ui.label(RichText::new("predicted").weak());
-        ui.end_row();
-        for row in attribute_rows(a) {
-            ui.label(row.name);
-            ui.label(row.actual.as_deref().unwrap_or("—"));
-            let predicted = row.predicted.as_deref().unwrap_or("—");
-            if row.flagged {
-                ui.label(RichText::new(format!("{predicted} ⚠")).color(theme::FLAG))
-                    .on_hover_text("The gap is larger than 95 % of normal validation ECGs show");
-            } else {
-                ui.label(predicted);
-            }
+    egui::Grid::new("predicted_vs_actual")
+        .num_columns(3)
+        .striped(true)
+        .show(ui, |ui| {
+            ui.label(RichText::new("").weak());
+            ui.label(RichText::new("actual").weak());
+            ui.label(RichText::new("predicted").weak());
             ui.end_row();
-        }
-    });
-    ui.label(RichText::new("Actual: age/sex from the file, intervals measured from the signal (QTc Bazett).").small());
+            for row in attribute_rows(a) {
+                ui.label(row.name);
+                ui.label(row.actual.as_deref().unwrap_or("—"));
+                let predicted = row.predicted.as_deref().unwrap_or("—");
+                if row.flagged {
+                    ui.label(RichText::new(format!("{predicted} ⚠")).color(theme::FLAG))
+                        .on_hover_text(
+                            "The gap is larger than 95 % of normal validation ECGs show",
+                        );
+                } else {
+                    ui.label(predicted);
+                }
+                ui.end_row();
+            }
+        });
+    ui.label(
+        RichText::new(
+            "Actual: age/sex from the file, intervals measured from the signal (QTc Bazett).",
+        )
+        .small(),
+    );
 }
 
 /// The most anomalous segments; clicking one jumps there.
 pub fn segments_ui(ui: &mut egui::Ui, a: &Analysis, o: &ModelOutput) -> Vec<Command> {
     let mut commands = Vec::new();
-    let segments = ecgreport::most_anomalous_segments(o, a.measurements.as_ref(), a.recording.sample_rate_hz, 8);
+    let segments = ecgreport::most_anomalous_segments(
+        o,
+        a.measurements.as_ref(),
+        a.recording.sample_rate_hz,
+        8,
+    );
     if segments.is_empty() {
         ui.label("No segment stands out.");
     }
@@ -178,7 +247,13 @@ pub fn disagreement(ours: &ModelOutput, baseline: &ModelOutput) -> Vec<(String, 
             if n == 0 {
                 return None;
             }
-            let d = m.iter().zip(b).take(n).map(|(x, y)| (x - y).abs()).sum::<f32>() / n as f32;
+            let d = m
+                .iter()
+                .zip(b)
+                .take(n)
+                .map(|(x, y)| (x - y).abs())
+                .sum::<f32>()
+                / n as f32;
             Some((name.clone(), d))
         })
         .collect();
@@ -194,13 +269,19 @@ pub fn analysis_panel_ui(ui: &mut egui::Ui, a: &Analysis, compare: bool) -> Vec<
     };
     ui.heading("Anomaly model");
     verdict_ui(ui, &ours.method, ours);
-    egui::CollapsingHeader::new("Per-lead scores").default_open(false).show(ui, |ui| lead_scores_ui(ui, ours));
+    egui::CollapsingHeader::new("Per-lead scores")
+        .default_open(false)
+        .show(ui, |ui| lead_scores_ui(ui, ours));
     if let Some(b) = &a.baseline {
         ui.add_space(4.0);
         verdict_ui(ui, &b.method, b);
         if compare {
             let d = disagreement(ours, b);
-            let top: Vec<String> = d.iter().take(3).map(|(l, v)| format!("{l} ({v:.2})")).collect();
+            let top: Vec<String> = d
+                .iter()
+                .take(3)
+                .map(|(l, v)| format!("{l} ({v:.2})"))
+                .collect();
             ui.label(format!("Maps disagree most in: {}", top.join(", ")));
         }
     }

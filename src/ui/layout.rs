@@ -162,7 +162,10 @@ pub fn page(
             .map(|l| vec![(l.clone(), 0.0, PAGE_SECONDS)])
             .collect(),
         Layout::Single => {
-            let l = leads.get(single_lead).cloned().unwrap_or_else(|| leads[1].clone());
+            let l = leads
+                .get(single_lead)
+                .cloned()
+                .unwrap_or_else(|| leads[1].clone());
             vec![vec![(l, 0.0, PAGE_SECONDS)]]
         }
     };
@@ -224,7 +227,11 @@ mod tests {
     fn three_by_four_follows_the_paper_convention() {
         let p = page(&twelve_lead(), Layout::ThreeByFourRhythm, 25.0, 10.0, 1);
         assert_eq!(p.rows.len(), 4);
-        let labels: Vec<_> = p.rows[0].segments.iter().map(|s| s.lead.label.as_str()).collect();
+        let labels: Vec<_> = p.rows[0]
+            .segments
+            .iter()
+            .map(|s| s.lead.label.as_str())
+            .collect();
         assert_eq!(labels, ["I", "aVR", "V1", "V4"]);
         // Columns at 0 / 2.5 / 5 / 7.5 s, 62.5 mm apart at 25 mm/s.
         let xs: Vec<_> = p.rows[2].segments.iter().map(|s| s.x_mm).collect();

@@ -59,10 +59,17 @@ pub fn app_ui(ui: &mut egui::Ui, app: &mut EcgApp) -> Vec<Command> {
         if study.digitized.is_some() {
             ui.horizontal(|ui| {
                 let mut show = study.show_source;
-                if ui.toggle_value(&mut show, "Source image").on_hover_text("The scan with the traces read from it").changed() {
+                if ui
+                    .toggle_value(&mut show, "Source image")
+                    .on_hover_text("The scan with the traces read from it")
+                    .changed()
+                {
                     commands.push(Command::ShowSourceImage(show));
                 }
-                ui.label(RichText::new("Digitized from an image: check the traces against the scan.").color(theme::FLAG));
+                ui.label(
+                    RichText::new("Digitized from an image: check the traces against the scan.")
+                        .color(theme::FLAG),
+                );
             });
             if study.show_source {
                 commands.extend(source::source_image_ui(ui, study));
@@ -80,7 +87,10 @@ pub fn app_ui(ui: &mut egui::Ui, app: &mut EcgApp) -> Vec<Command> {
             })
         }
         let ours = overlay_of(analysis.and_then(|a| a.anomaly.as_ref()), generation);
-        let baseline = overlay_of(analysis.and_then(|a| a.baseline.as_ref()), generation.wrapping_add(1 << 40));
+        let baseline = overlay_of(
+            analysis.and_then(|a| a.baseline.as_ref()),
+            generation.wrapping_add(1 << 40),
+        );
         let compare = app.settings.compare && baseline.is_some();
         if ours.is_some() {
             commands.extend(overlay_bar_ui(ui, &app.settings, baseline.is_some()));
@@ -90,7 +100,9 @@ pub fn app_ui(ui: &mut egui::Ui, app: &mut EcgApp) -> Vec<Command> {
             .auto_shrink([false, false])
             .show(ui, |ui| {
                 if compare {
-                    let name = analysis.and_then(|a| a.anomaly.as_ref()).map_or("", |o| o.method.as_str());
+                    let name = analysis
+                        .and_then(|a| a.anomaly.as_ref())
+                        .map_or("", |o| o.method.as_str());
                     ui.label(RichText::new(format!("Ours: {name}")).strong());
                 }
                 let other = app.paper_baseline.cursor_mm;
@@ -104,7 +116,9 @@ pub fn app_ui(ui: &mut egui::Ui, app: &mut EcgApp) -> Vec<Command> {
                     &mut app.paper,
                 );
                 if compare {
-                    let name = analysis.and_then(|a| a.baseline.as_ref()).map_or("", |o| o.method.as_str());
+                    let name = analysis
+                        .and_then(|a| a.baseline.as_ref())
+                        .map_or("", |o| o.method.as_str());
                     ui.label(RichText::new(format!("Baseline: {name}")).strong());
                     let other = app.paper.cursor_mm;
                     paper::paper_ui(
@@ -120,13 +134,20 @@ pub fn app_ui(ui: &mut egui::Ui, app: &mut EcgApp) -> Vec<Command> {
             });
     });
     if app.show_calibration_window {
-        commands.extend(calibration_window_ui(ui.ctx(), app.settings.screen_calibration));
+        commands.extend(calibration_window_ui(
+            ui.ctx(),
+            app.settings.screen_calibration,
+        ));
     }
     commands
 }
 
 /// Overlay controls and the colour legend.
-fn overlay_bar_ui(ui: &mut egui::Ui, s: &crate::app::settings::Settings, has_baseline: bool) -> Vec<Command> {
+fn overlay_bar_ui(
+    ui: &mut egui::Ui,
+    s: &crate::app::settings::Settings,
+    has_baseline: bool,
+) -> Vec<Command> {
     let mut commands = Vec::new();
     ui.horizontal(|ui| {
         let mut on = s.show_overlay;
@@ -143,7 +164,10 @@ fn overlay_bar_ui(ui: &mut egui::Ui, s: &crate::app::settings::Settings, has_bas
         }
         if has_baseline {
             let mut compare = s.compare;
-            if ui.toggle_value(&mut compare, "Compare with baseline").changed() {
+            if ui
+                .toggle_value(&mut compare, "Compare with baseline")
+                .changed()
+            {
                 commands.push(Command::SetCompare(compare));
             }
         }
@@ -169,7 +193,13 @@ fn legend_ui(ui: &mut egui::Ui) {
             egui::Color32::from_rgb(r, g, b),
         );
     }
-    response.widget_info(|| egui::WidgetInfo::labeled(egui::accesskit::Role::Image, true, "Anomaly likelihood legend"));
+    response.widget_info(|| {
+        egui::WidgetInfo::labeled(
+            egui::accesskit::Role::Image,
+            true,
+            "Anomaly likelihood legend",
+        )
+    });
     ui.label(RichText::new("1").small());
 }
 
@@ -186,14 +216,24 @@ fn menu_ui(ui: &mut egui::Ui, app: &EcgApp) -> Vec<Command> {
                     ui.label("(none yet)");
                 }
                 for path in &app.settings.recent_files {
-                    let name = path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
-                    if ui.button(name).on_hover_text(path.display().to_string()).clicked() {
+                    let name = path.file_name().map_or_else(
+                        || path.display().to_string(),
+                        |n| n.to_string_lossy().into_owned(),
+                    );
+                    if ui
+                        .button(name)
+                        .on_hover_text(path.display().to_string())
+                        .clicked()
+                    {
                         commands.push(Command::Open(path.clone()));
                         ui.close();
                     }
                 }
             });
-            if ui.add_enabled(app.study.is_some(), egui::Button::new("Export PDF…")).clicked() {
+            if ui
+                .add_enabled(app.study.is_some(), egui::Button::new("Export PDF…"))
+                .clicked()
+            {
                 commands.push(Command::ExportPdfDialog);
                 ui.close();
             }
@@ -223,7 +263,10 @@ fn toolbar_ui(ui: &mut egui::Ui, app: &EcgApp) -> Vec<Command> {
     ui.horizontal_wrapped(|ui| {
         ui.label("Layout:");
         for layout in Layout::ALL {
-            if ui.selectable_label(s.layout == layout, layout.label()).clicked() {
+            if ui
+                .selectable_label(s.layout == layout, layout.label())
+                .clicked()
+            {
                 commands.push(Command::SetLayout(layout));
             }
         }
@@ -240,19 +283,27 @@ fn toolbar_ui(ui: &mut egui::Ui, app: &EcgApp) -> Vec<Command> {
                     }
                 })
                 .response
-                .widget_info(|| egui::WidgetInfo::labeled(egui::accesskit::Role::ComboBox, true, "Lead"));
+                .widget_info(|| {
+                    egui::WidgetInfo::labeled(egui::accesskit::Role::ComboBox, true, "Lead")
+                });
         }
         ui.separator();
         ui.label("Speed:");
         for speed in [12.5, 25.0, 50.0] {
-            if ui.selectable_label(s.speed_mm_per_s == speed, format!("{speed} mm/s")).clicked() {
+            if ui
+                .selectable_label(s.speed_mm_per_s == speed, format!("{speed} mm/s"))
+                .clicked()
+            {
                 commands.push(Command::SetSpeed(speed));
             }
         }
         ui.separator();
         ui.label("Gain:");
         for gain in [5.0, 10.0, 20.0] {
-            if ui.selectable_label(s.gain_mm_per_mv == gain, format!("{gain} mm/mV")).clicked() {
+            if ui
+                .selectable_label(s.gain_mm_per_mv == gain, format!("{gain} mm/mV"))
+                .clicked()
+            {
                 commands.push(Command::SetGain(gain));
             }
         }
@@ -260,7 +311,11 @@ fn toolbar_ui(ui: &mut egui::Ui, app: &EcgApp) -> Vec<Command> {
         commands.extend(filters_ui(ui, &s.filters));
         ui.separator();
         let mut caliper = app.paper.caliper_mode;
-        if ui.toggle_value(&mut caliper, "Calipers").on_hover_text("Click two points on the tracing").changed() {
+        if ui
+            .toggle_value(&mut caliper, "Calipers")
+            .on_hover_text("Click two points on the tracing")
+            .changed()
+        {
             commands.push(Command::SetCaliperMode(caliper));
         }
     });
@@ -289,7 +344,10 @@ fn filters_ui(ui: &mut egui::Ui, f: &FilterSettings) -> Vec<Command> {
         .widget_info(|| egui::WidgetInfo::labeled(egui::accesskit::Role::ComboBox, true, "Notch"));
     ui.label("Low-pass");
     egui::ComboBox::from_id_salt("lowpass")
-        .selected_text(new.lowpass_hz.map_or("off".to_string(), |f| format!("{f:.0} Hz")))
+        .selected_text(
+            new.lowpass_hz
+                .map_or("off".to_string(), |f| format!("{f:.0} Hz")),
+        )
         .width(60.0)
         .show_ui(ui, |ui| {
             ui.selectable_value(&mut new.lowpass_hz, None, "off");
@@ -298,7 +356,9 @@ fn filters_ui(ui: &mut egui::Ui, f: &FilterSettings) -> Vec<Command> {
             }
         })
         .response
-        .widget_info(|| egui::WidgetInfo::labeled(egui::accesskit::Role::ComboBox, true, "Low-pass"));
+        .widget_info(|| {
+            egui::WidgetInfo::labeled(egui::accesskit::Role::ComboBox, true, "Low-pass")
+        });
     if new != *f {
         commands.push(Command::SetFilters(new));
     }
@@ -315,7 +375,13 @@ fn study_panel_ui(ui: &mut egui::Ui, app: &EcgApp) -> Vec<Command> {
     ui.heading("Patient");
     egui::Grid::new("patient").num_columns(2).show(ui, |ui| {
         row(ui, "Patient ID", rec.patient.id.as_deref().unwrap_or("—"));
-        row(ui, "Age", &rec.patient.age_years.map_or("—".into(), |a| format!("{a:.0} y")));
+        row(
+            ui,
+            "Age",
+            &rec.patient
+                .age_years
+                .map_or("—".into(), |a| format!("{a:.0} y")),
+        );
         row(
             ui,
             "Sex",
@@ -325,15 +391,26 @@ fn study_panel_ui(ui: &mut egui::Ui, app: &EcgApp) -> Vec<Command> {
                 None => "—",
             },
         );
-        row(ui, "Acquired", rec.provenance.acquisition_time.as_deref().unwrap_or("—"));
+        row(
+            ui,
+            "Acquired",
+            rec.provenance.acquisition_time.as_deref().unwrap_or("—"),
+        );
     });
     ui.separator();
     ui.heading("Recording");
     egui::Grid::new("recording").num_columns(2).show(ui, |ui| {
-        let file = study.path.file_name().map_or_else(|| study.path.display().to_string(), |n| n.to_string_lossy().into_owned());
+        let file = study.path.file_name().map_or_else(
+            || study.path.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
         row(ui, "Source file", &file);
         row(ui, "Format", &rec.provenance.format);
-        row(ui, "Original rate", &format!("{} Hz", rec.provenance.original_sample_rate_hz));
+        row(
+            ui,
+            "Original rate",
+            &format!("{} Hz", rec.provenance.original_sample_rate_hz),
+        );
         row(ui, "Duration", &format!("{:.1} s", rec.duration_s()));
         row(ui, "Leads", &rec.leads.len().to_string());
         if let Some(device) = &rec.provenance.device {
@@ -346,7 +423,9 @@ fn study_panel_ui(ui: &mut egui::Ui, app: &EcgApp) -> Vec<Command> {
     let missing = rec.missing_standard_leads();
     if !missing.is_empty() {
         let names: Vec<_> = missing.iter().map(|l| l.label()).collect();
-        ui.label(RichText::new(format!("Missing leads: {}", names.join(", "))).color(theme::MISSING));
+        ui.label(
+            RichText::new(format!("Missing leads: {}", names.join(", "))).color(theme::MISSING),
+        );
     }
     for note in &rec.provenance.notes {
         ui.label(RichText::new(note).small());
@@ -357,10 +436,25 @@ fn study_panel_ui(ui: &mut egui::Ui, app: &EcgApp) -> Vec<Command> {
             commands.extend(analysis::analysis_panel_ui(ui, a, app.settings.compare));
             ui.separator();
         } else {
-            ui.label(RichText::new(format!("Anomaly model: {}", a.model_status.as_deref().unwrap_or(&app.engine().model_status))).small());
+            ui.label(
+                RichText::new(format!(
+                    "Anomaly model: {}",
+                    a.model_status
+                        .as_deref()
+                        .unwrap_or(&app.engine().model_status)
+                ))
+                .small(),
+            );
         }
     }
-    measurements_ui(ui, study.analysis.as_ref().and_then(|a| a.measurements.as_ref()), app.busy().is_some());
+    measurements_ui(
+        ui,
+        study
+            .analysis
+            .as_ref()
+            .and_then(|a| a.measurements.as_ref()),
+        app.busy().is_some(),
+    );
     ui.separator();
     ui.heading("Display");
     ui.label(format!(
@@ -372,7 +466,11 @@ fn study_panel_ui(ui: &mut egui::Ui, app: &EcgApp) -> Vec<Command> {
     if app.paper.caliper_mode {
         ui.separator();
         ui.heading("Calipers");
-        match app.paper.caliper.readout(app.settings.speed_mm_per_s, app.settings.gain_mm_per_mv) {
+        match app
+            .paper
+            .caliper
+            .readout(app.settings.speed_mm_per_s, app.settings.gain_mm_per_mv)
+        {
             Some(r) => {
                 ui.label(paper::readout_text(&r));
                 if ui.small_button("Clear caliper").clicked() {
@@ -404,7 +502,11 @@ fn study_panel_ui(ui: &mut egui::Ui, app: &EcgApp) -> Vec<Command> {
 fn measurements_ui(ui: &mut egui::Ui, m: Option<&Measurements>, busy: bool) {
     ui.heading("Measurements");
     let Some(m) = m else {
-        ui.label(if busy { "Measuring…" } else { "Not available" });
+        ui.label(if busy {
+            "Measuring…"
+        } else {
+            "Not available"
+        });
         return;
     };
     let reason = |key: &str| {
@@ -413,35 +515,45 @@ fn measurements_ui(ui: &mut egui::Ui, m: Option<&Measurements>, busy: bool) {
             .find(|(k, _)| k == key)
             .map(|(_, r)| r.clone())
     };
-    egui::Grid::new("measurements").num_columns(2).show(ui, |ui| {
-        let rows: [(&str, &str, Option<f32>, &str); 11] = [
-            ("Heart rate", "heart_rate_bpm", m.heart_rate_bpm, "bpm"),
-            ("RR", "rr_ms", m.rr_ms, "ms"),
-            ("PR", "pr_ms", m.pr_ms, "ms"),
-            ("P duration", "p_ms", m.p_ms, "ms"),
-            ("QRS", "qrs_ms", m.qrs_ms, "ms"),
-            ("QT", "qt_ms", m.qt_ms, "ms"),
-            ("QTc Bazett", "qtc_bazett_ms", m.qtc_bazett_ms, "ms"),
-            ("QTc Fridericia", "qtc_fridericia_ms", m.qtc_fridericia_ms, "ms"),
-            ("P axis", "p_axis_deg", m.p_axis_deg, "°"),
-            ("QRS axis", "qrs_axis_deg", m.qrs_axis_deg, "°"),
-            ("T axis", "t_axis_deg", m.t_axis_deg, "°"),
-        ];
-        for (name, key, value, unit) in rows {
-            ui.label(RichText::new(name).weak());
-            match value {
-                Some(v) => {
+    egui::Grid::new("measurements")
+        .num_columns(2)
+        .show(ui, |ui| {
+            let rows: [(&str, &str, Option<f32>, &str); 11] = [
+                ("Heart rate", "heart_rate_bpm", m.heart_rate_bpm, "bpm"),
+                ("RR", "rr_ms", m.rr_ms, "ms"),
+                ("PR", "pr_ms", m.pr_ms, "ms"),
+                ("P duration", "p_ms", m.p_ms, "ms"),
+                ("QRS", "qrs_ms", m.qrs_ms, "ms"),
+                ("QT", "qt_ms", m.qt_ms, "ms"),
+                ("QTc Bazett", "qtc_bazett_ms", m.qtc_bazett_ms, "ms"),
+                (
+                    "QTc Fridericia",
+                    "qtc_fridericia_ms",
+                    m.qtc_fridericia_ms,
+                    "ms",
+                ),
+                ("P axis", "p_axis_deg", m.p_axis_deg, "°"),
+                ("QRS axis", "qrs_axis_deg", m.qrs_axis_deg, "°"),
+                ("T axis", "t_axis_deg", m.t_axis_deg, "°"),
+            ];
+            for (name, key, value, unit) in rows {
+                ui.label(RichText::new(name).weak());
+                if let Some(v) = value {
                     ui.label(format!("{v:.0} {unit}"));
-                }
-                None => {
+                } else {
                     let why = reason(key).unwrap_or_else(|| "not measurable".into());
                     ui.label("—").on_hover_text(why);
                 }
+                ui.end_row();
             }
-            ui.end_row();
-        }
-    });
-    ui.label(RichText::new(format!("{} beats, {} dominant", m.n_beats, m.n_dominant_beats)).small());
+        });
+    ui.label(
+        RichText::new(format!(
+            "{} beats, {} dominant",
+            m.n_beats, m.n_dominant_beats
+        ))
+        .small(),
+    );
 }
 
 fn row(ui: &mut egui::Ui, key: &str, value: &str) {
@@ -454,38 +566,56 @@ fn row(ui: &mut egui::Ui, key: &str, value: &str) {
 fn calibration_window_ui(ctx: &egui::Context, calibration: f32) -> Vec<Command> {
     let mut commands = Vec::new();
     let mut open = true;
-    egui::Window::new("Screen calibration").open(&mut open).show(ctx, |ui| {
-        ui.label("Hold a ruler against the bar below. It should be exactly 100 mm long.");
-        let pt_per_mm = paper::POINTS_PER_MM_NOMINAL * calibration;
-        let (rect, _) = ui.allocate_exact_size(egui::vec2(100.0 * pt_per_mm, 24.0), egui::Sense::hover());
-        let painter = ui.painter_at(rect);
-        painter.rect_filled(rect, 0.0, theme::PAPER);
-        for mm in 0..=100 {
-            let x = rect.min.x + mm as f32 * pt_per_mm;
-            let h = if mm % 10 == 0 { 24.0 } else if mm % 5 == 0 { 14.0 } else { 8.0 };
-            painter.line_segment(
-                [egui::pos2(x, rect.min.y), egui::pos2(x, rect.min.y + h)],
-                egui::Stroke::new(1.0, theme::TRACE),
-            );
-        }
-        ui.horizontal(|ui| {
-            ui.label("Measured length (mm):");
-            let mut measured = 100.0 * 1.0f32;
-            let id = ui.scope_id().with("measured_mm");
-            measured = ui.data_mut(|d| *d.get_temp_mut_or(id, measured));
-            if ui.add(egui::DragValue::new(&mut measured).range(25.0..=400.0).speed(0.5)).changed() {
-                ui.data_mut(|d| d.insert_temp(id, measured));
+    egui::Window::new("Screen calibration")
+        .open(&mut open)
+        .show(ctx, |ui| {
+            ui.label("Hold a ruler against the bar below. It should be exactly 100 mm long.");
+            let pt_per_mm = paper::POINTS_PER_MM_NOMINAL * calibration;
+            let (rect, _) =
+                ui.allocate_exact_size(egui::vec2(100.0 * pt_per_mm, 24.0), egui::Sense::hover());
+            let painter = ui.painter_at(rect);
+            painter.rect_filled(rect, 0.0, theme::PAPER);
+            for mm in 0..=100 {
+                let x = rect.min.x + mm as f32 * pt_per_mm;
+                let h = if mm % 10 == 0 {
+                    24.0
+                } else if mm % 5 == 0 {
+                    14.0
+                } else {
+                    8.0
+                };
+                painter.line_segment(
+                    [egui::pos2(x, rect.min.y), egui::pos2(x, rect.min.y + h)],
+                    egui::Stroke::new(1.0, theme::TRACE),
+                );
             }
-            if ui.button("Apply").clicked() {
-                commands.push(Command::SetScreenCalibration(calibration * 100.0 / measured));
-                ui.data_mut(|d| d.insert_temp(id, 100.0f32));
+            ui.horizontal(|ui| {
+                ui.label("Measured length (mm):");
+                let mut measured = 100.0 * 1.0f32;
+                let id = ui.scope_id().with("measured_mm");
+                measured = ui.data_mut(|d| *d.get_temp_mut_or(id, measured));
+                if ui
+                    .add(
+                        egui::DragValue::new(&mut measured)
+                            .range(25.0..=400.0)
+                            .speed(0.5),
+                    )
+                    .changed()
+                {
+                    ui.data_mut(|d| d.insert_temp(id, measured));
+                }
+                if ui.button("Apply").clicked() {
+                    commands.push(Command::SetScreenCalibration(
+                        calibration * 100.0 / measured,
+                    ));
+                    ui.data_mut(|d| d.insert_temp(id, 100.0f32));
+                }
+            });
+            ui.label(format!("Current correction: ×{calibration:.3}"));
+            if ui.button("Reset to operating-system scale").clicked() {
+                commands.push(Command::SetScreenCalibration(1.0));
             }
         });
-        ui.label(format!("Current correction: ×{calibration:.3}"));
-        if ui.button("Reset to operating-system scale").clicked() {
-            commands.push(Command::SetScreenCalibration(1.0));
-        }
-    });
     if !open {
         commands.push(Command::ShowCalibrationWindow(false));
     }

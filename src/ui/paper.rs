@@ -13,6 +13,7 @@ use super::theme;
 use crate::app::settings::{Layout, Settings};
 use ecgcore::Recording;
 use egui::{Color32, Pos2, Rect, Sense, Shape, Stroke, Vec2};
+use std::fmt::Write as _;
 
 /// Nominal egui points per paper millimetre before the user's calibration (96 dpi).
 pub const POINTS_PER_MM_NOMINAL: f32 = 96.0 / 25.4;
@@ -38,7 +39,8 @@ impl Overlay<'_> {
     pub fn map_for(&self, lead: &ecgcore::Lead) -> Option<&[f32]> {
         let i = self.leads.iter().position(|name| {
             name == &lead.name
-                || (lead.standard.is_some() && ecgcore::StandardLead::from_name(name) == lead.standard)
+                || (lead.standard.is_some()
+                    && ecgcore::StandardLead::from_name(name) == lead.standard)
         })?;
         self.maps.get(i).map(Vec::as_slice)
     }
@@ -77,12 +79,11 @@ impl Caliper {
 
     /// Next click: first end, second end, then start over.
     pub fn click(&mut self, at_mm: Pos2) {
-        match (self.a, self.b) {
-            (Some(_), None) => self.b = Some(at_mm),
-            _ => {
-                self.a = Some(at_mm);
-                self.b = None;
-            }
+        if let (Some(_), None) = (self.a, self.b) {
+            self.b = Some(at_mm);
+        } else {
+            self.a = Some(at_mm);
+            self.b = None;
         }
     }
 }
@@ -134,7 +135,9 @@ pub fn paper_ui(
 ) {
     let key = CacheKey {
         recording_generation,
-        overlay_generation: overlay.filter(|_| settings.show_overlay).map(|o| o.generation),
+        overlay_generation: overlay
+            .filter(|_| settings.show_overlay)
+            .map(|o| o.generation),
         layout: settings.layout,
         speed: settings.speed_mm_per_s,
         gain: settings.gain_mm_per_mv,
@@ -142,7 +145,12 @@ pub fn paper_ui(
         opacity: settings.overlay_opacity,
     };
     if state.cache.as_ref().is_none_or(|c| c.key != key) {
-        state.cache = Some(build_cache(rec, settings, overlay.filter(|_| settings.show_overlay), key));
+        state.cache = Some(build_cache(
+            rec,
+            settings,
+            overlay.filter(|_| settings.show_overlay),
+            key,
+        ));
     }
     let Some(cache) = state.cache.as_ref() else {
         return;
@@ -188,7 +196,12 @@ pub fn paper_ui(
     for row in &page.rows {
         draw_calibration_pulse(&painter, page, row.baseline_y_mm, &to_screen, trace_stroke);
     }
-    for (segment, lines) in page.rows.iter().flat_map(|r| &r.segments).zip(&cache.traces) {
+    for (segment, lines) in page
+        .rows
+        .iter()
+        .flat_map(|r| &r.segments)
+        .zip(&cache.traces)
+    {
         for line in lines {
             let pts: Vec<Pos2> = line.iter().map(|p| to_screen(*p)).collect();
             painter.add(Shape::line(pts, trace_stroke));
@@ -214,7 +227,10 @@ pub fn paper_ui(
         if let Some(r) = find_time(page, &lead, t) {
             let now = ui.input(|i| i.time);
             state.highlight = Some((r, now + 2.0));
-            ui.scroll_to_rect(Rect::from_min_max(to_screen(r.min), to_screen(r.max)), Some(egui::Align::Center));
+            ui.scroll_to_rect(
+                Rect::from_min_max(to_screen(r.min), to_screen(r.max)),
+                Some(egui::Align::Center),
+            );
         }
     }
     if let Some((r, until)) = state.highlight {
@@ -226,7 +242,8 @@ pub fn paper_ui(
                 Stroke::new(2.5, theme::CALIPER),
                 egui::StrokeKind::Outside,
             );
-            ui.ctx().request_repaint_after(std::time::Duration::from_millis(100));
+            ui.ctx()
+                .request_repaint_after(std::time::Duration::from_millis(100));
         } else {
             state.highlight = None;
         }
@@ -234,7 +251,10 @@ pub fn paper_ui(
     // The other pane's cursor (compare mode), at the same paper position.
     if let Some(p) = other_cursor_mm {
         painter.line_segment(
-            [to_screen(Pos2::new(p.x, 0.0)), to_screen(Pos2::new(p.x, page.height_mm))],
+            [
+                to_screen(Pos2::new(p.x, 0.0)),
+                to_screen(Pos2::new(p.x, page.height_mm)),
+            ],
             Stroke::new(1.0, theme::CURSOR),
         );
     }
@@ -245,7 +265,10 @@ pub fn paper_ui(
         if let Some(seg) = page.segment_at(p.x, p.y) {
             let t = page.time_at(seg, p.x);
             painter.line_segment(
-                [to_screen(Pos2::new(p.x, seg.baseline_y_mm - 12.0)), to_screen(Pos2::new(p.x, seg.baseline_y_mm + 12.0))],
+                [
+                    to_screen(Pos2::new(p.x, seg.baseline_y_mm - 12.0)),
+                    to_screen(Pos2::new(p.x, seg.baseline_y_mm + 12.0)),
+                ],
                 Stroke::new(1.0, theme::CURSOR),
             );
             let text = hover_text(rec, seg, t, overlay);
@@ -275,7 +298,12 @@ fn find_time(page: &Page, lead: &str, t_s: f64) -> Option<Rect> {
     let seg = segments
         .iter()
         .find(|s| covers(s) && same_lead(s))
-        .or_else(|| segments.iter().rev().find(|s| covers(s) && s.t_end_s - s.t_start_s >= 9.9))
+        .or_else(|| {
+            segments
+                .iter()
+                .rev()
+                .find(|s| covers(s) && s.t_end_s - s.t_start_s >= 9.9)
+        })
         .or_else(|| segments.iter().find(|s| covers(s)))?;
     let x = seg.x_mm + ((t_s - seg.t_start_s) as f32) * page.speed_mm_per_s;
     let half_w = 0.4 * page.speed_mm_per_s;
@@ -299,17 +327,21 @@ fn hover_text(rec: &Recording, seg: &Segment, t_s: f64, overlay: Option<&Overlay
         return format!("{}: missing in this file", seg.lead.label);
     };
     let idx = (t_s * rec.sample_rate_hz).round() as usize;
-    let v = rec.leads[i].samples_mv.get(idx).copied().unwrap_or(f32::NAN);
+    let v = rec.leads[i]
+        .samples_mv
+        .get(idx)
+        .copied()
+        .unwrap_or(f32::NAN);
     let mut s = format!("{}  t = {:.3} s  ", seg.lead.label, t_s);
     if v.is_finite() {
-        s.push_str(&format!("{v:.2} mV"));
+        let _ = write!(s, "{v:.2} mV");
     } else {
         s.push_str("no sample");
     }
     if let Some(o) = overlay {
         let j = (t_s * o.rate_hz).round() as usize;
         if let Some(p) = o.map_for(&rec.leads[i]).and_then(|m| m.get(j)) {
-            s.push_str(&format!("  anomaly likelihood {p:.2}"));
+            let _ = write!(s, "  anomaly likelihood {p:.2}");
         }
     }
     s
@@ -339,22 +371,31 @@ fn build_cache(
         let samples = &rec.leads[i].samples_mv;
         let i0 = ((seg.t_start_s * fs).round() as usize).min(samples.len());
         let i1 = ((seg.t_end_s * fs).round() as usize).min(samples.len());
-        let x_of = |k: usize| seg.x_mm + ((k as f64 / fs - seg.t_start_s) as f32) * page.speed_mm_per_s;
+        let x_of =
+            |k: usize| seg.x_mm + ((k as f64 / fs - seg.t_start_s) as f32) * page.speed_mm_per_s;
         let y_of = |v: f32| seg.baseline_y_mm - v * page.gain_mm_per_mv;
         traces.push(decimate(&samples[i0..i1], i0, &x_of, &y_of));
         if let Some(o) = overlay {
             if let Some(map) = o.map_for(&rec.leads[i]) {
-                let per_col = (f64::from(OVERLAY_COLUMN_MM / page.speed_mm_per_s) * o.rate_hz).max(1.0);
+                let per_col =
+                    (f64::from(OVERLAY_COLUMN_MM / page.speed_mm_per_s) * o.rate_hz).max(1.0);
                 let j0 = (seg.t_start_s * o.rate_hz) as usize;
                 let j1 = ((seg.t_end_s * o.rate_hz) as usize).min(map.len());
                 let mut j = j0;
                 while j < j1 {
                     let je = ((j as f64 + per_col) as usize).min(j1).max(j + 1);
-                    let p = map[j..je].iter().copied().filter(|v| v.is_finite()).fold(0.0f32, f32::max);
+                    let p = map[j..je]
+                        .iter()
+                        .copied()
+                        .filter(|v| v.is_finite())
+                        .fold(0.0f32, f32::max);
                     let colour = theme::likelihood_colour(p, settings.overlay_opacity);
                     if colour.a() > 4 {
-                        let x0 = seg.x_mm + ((j as f64 / o.rate_hz - seg.t_start_s) as f32) * page.speed_mm_per_s;
-                        let x1 = seg.x_mm + ((je as f64 / o.rate_hz - seg.t_start_s) as f32) * page.speed_mm_per_s;
+                        let x0 = seg.x_mm
+                            + ((j as f64 / o.rate_hz - seg.t_start_s) as f32) * page.speed_mm_per_s;
+                        let x1 = seg.x_mm
+                            + ((je as f64 / o.rate_hz - seg.t_start_s) as f32)
+                                * page.speed_mm_per_s;
                         let half = 0.4 * settings.gain_mm_per_mv.max(8.0);
                         overlay_rects.push((
                             Rect::from_min_max(
@@ -419,7 +460,10 @@ fn decimate(
             }
             let (first, second) = if lo < hi { (lo, hi) } else { (hi, lo) };
             current.push(Pos2::new(x_of(first_index + k + first), y_of(chunk[first])));
-            current.push(Pos2::new(x_of(first_index + k + second), y_of(chunk[second])));
+            current.push(Pos2::new(
+                x_of(first_index + k + second),
+                y_of(chunk[second]),
+            ));
         }
         k = end;
     }
@@ -476,7 +520,10 @@ fn draw_calibration_pulse(
         Pos2::new(x0 + 1.0 + w, baseline_y_mm),
         Pos2::new(page.pulse_area_mm - 1.0, baseline_y_mm),
     ];
-    painter.add(Shape::line(pts.iter().map(|p| to_screen(*p)).collect(), stroke));
+    painter.add(Shape::line(
+        pts.iter().map(|p| to_screen(*p)).collect(),
+        stroke,
+    ));
 }
 
 fn draw_segment_label(
@@ -487,11 +534,21 @@ fn draw_segment_label(
     pt_per_mm: f32,
 ) {
     let font = egui::FontId::proportional((3.5 * pt_per_mm).clamp(11.0, 18.0));
-    let label_pos = to_screen(Pos2::new(seg.x_mm + 1.0, seg.baseline_y_mm - 0.45 * page.gain_mm_per_mv.max(10.0) * 2.4));
+    let label_pos = to_screen(Pos2::new(
+        seg.x_mm + 1.0,
+        seg.baseline_y_mm - 0.45 * page.gain_mm_per_mv.max(10.0) * 2.4,
+    ));
     match (seg.lead.source, seg.lead.derived) {
         (None, _) => {
-            painter.text(label_pos, egui::Align2::LEFT_TOP, &seg.lead.label, font.clone(), theme::MISSING);
-            let mid_x = seg.x_mm + ((seg.t_end_s - seg.t_start_s) as f32) * page.speed_mm_per_s / 2.0;
+            painter.text(
+                label_pos,
+                egui::Align2::LEFT_TOP,
+                &seg.lead.label,
+                font.clone(),
+                theme::MISSING,
+            );
+            let mid_x =
+                seg.x_mm + ((seg.t_end_s - seg.t_start_s) as f32) * page.speed_mm_per_s / 2.0;
             painter.text(
                 to_screen(Pos2::new(mid_x, seg.baseline_y_mm)),
                 egui::Align2::CENTER_CENTER,
@@ -501,17 +558,32 @@ fn draw_segment_label(
             );
         }
         (Some(_), true) => {
-            painter.text(label_pos, egui::Align2::LEFT_TOP, format!("{} (derived)", seg.lead.label), font, theme::DERIVED);
+            painter.text(
+                label_pos,
+                egui::Align2::LEFT_TOP,
+                format!("{} (derived)", seg.lead.label),
+                font,
+                theme::DERIVED,
+            );
         }
         (Some(_), false) => {
-            painter.text(label_pos, egui::Align2::LEFT_TOP, &seg.lead.label, font, theme::LABEL);
+            painter.text(
+                label_pos,
+                egui::Align2::LEFT_TOP,
+                &seg.lead.label,
+                font,
+                theme::LABEL,
+            );
         }
     }
     // Column boundary tick, as on paper.
     if seg.t_start_s > 0.0 {
         let x = seg.x_mm;
         painter.line_segment(
-            [to_screen(Pos2::new(x, seg.baseline_y_mm - 3.0)), to_screen(Pos2::new(x, seg.baseline_y_mm + 3.0))],
+            [
+                to_screen(Pos2::new(x, seg.baseline_y_mm - 3.0)),
+                to_screen(Pos2::new(x, seg.baseline_y_mm + 3.0)),
+            ],
             Stroke::new(1.5, theme::TRACE),
         );
     }
@@ -527,7 +599,10 @@ fn draw_caliper(
     let stroke = Stroke::new(1.5, theme::CALIPER);
     let vline = |x: f32| {
         painter.line_segment(
-            [to_screen(Pos2::new(x, 0.0)), to_screen(Pos2::new(x, page.height_mm))],
+            [
+                to_screen(Pos2::new(x, 0.0)),
+                to_screen(Pos2::new(x, page.height_mm)),
+            ],
             stroke,
         );
     };
@@ -555,7 +630,7 @@ fn draw_caliper(
 pub fn readout_text(r: &CaliperReadout) -> String {
     let mut s = format!("Δt {:.0} ms · ΔV {:.0} µV", r.dt_ms, r.dv_uv);
     if let Some(rate) = r.rate_bpm {
-        s.push_str(&format!(" · {rate:.0} bpm"));
+        let _ = write!(s, " · {rate:.0} bpm");
     }
     s
 }
@@ -586,7 +661,11 @@ mod tests {
         samples[700] = f32::NAN;
         let lines = decimate(&samples, 0, &|k| k as f32 * 0.05, &|v| -v);
         assert_eq!(lines.len(), 2, "NaN splits the trace");
-        let min_y = lines.iter().flatten().map(|p| p.y).fold(f32::INFINITY, f32::min);
+        let min_y = lines
+            .iter()
+            .flatten()
+            .map(|p| p.y)
+            .fold(f32::INFINITY, f32::min);
         assert_eq!(min_y, -5.0, "the spike survives decimation");
         let n: usize = lines.iter().map(Vec::len).sum();
         assert!(n < 500, "decimated to {n} points");

@@ -23,7 +23,11 @@ pub const FLAG: Color32 = Color32::from_rgb(210, 110, 0);
 /// The ramp colour with an opacity that grows with the likelihood (neutral stays clear).
 pub fn likelihood_colour(p: f32, opacity: f32) -> Color32 {
     let [r, g, b] = ecgreport::likelihood_colour(p);
-    let p = if p.is_finite() { p.clamp(0.0, 1.0) } else { 0.0 };
+    let p = if p.is_finite() {
+        p.clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
     let alpha = (opacity.clamp(0.0, 1.0) * p.powf(0.7) * 255.0) as u8;
     Color32::from_rgba_unmultiplied(r, g, b, alpha)
 }
