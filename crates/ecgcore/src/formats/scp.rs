@@ -213,14 +213,22 @@ fn parse(bytes: &[u8], path: &Path) -> Result<Recording, FormatError> {
     let mut median: Option<Decoded> = None;
     if let Some(s5) = get(5) {
         let expected = qrs.as_ref().map(|q| q.ref_len_ms);
-        median = Some(decode_section(
+        match decode_section(
             s5.body,
             5,
             &leads_def,
             tables.as_deref(),
             expected.map(ExpectedLen::Ms),
             &mut ctx,
-        )?);
+        ) {
+            Ok(m) => median = Some(m),
+            // without reference-beat subtraction the rhythm does not need them
+            Err(e) if !leads_def.reference_beat_subtracted => {
+                ctx.notes
+                    .push(format!("reference beats (section 5) not shown: {e}"));
+            }
+            Err(e) => return Err(e),
+        }
     }
     // rhythm (section 6)
     let s6 = get(6).ok_or_else(|| ctx.bad("no section 6 (rhythm data)"))?;
