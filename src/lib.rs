@@ -10,3 +10,6 @@ pub mod ui;
 
 /// Version string shown in About, reports and JSON.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The LibTorch this build links (torch-sys 0.24 requires exactly this version).
+pub const LIBTORCH_VERSION: &str = "2.11.0 (PyPI torch wheel, via tch 0.24)";

@@ -88,6 +88,21 @@ impl Engine {
         }
     }
 
+    /// Device and weights of the model if it has already been loaded (never loads it:
+    /// safe to call from the UI thread).
+    pub fn loaded_summary(&self) -> Option<(String, String)> {
+        let a = self.analyzer.get()?.as_ref().ok()?.lock().ok()?;
+        let m = a.manifest();
+        Some((
+            ecgmodel::device_name(a.device()),
+            format!(
+                "{} sha256 {}",
+                m.mscr.file,
+                m.mscr.sha256.get(..16).unwrap_or("")
+            ),
+        ))
+    }
+
     /// Weights identity for reports and About: manifest version and hashes.
     pub fn weights_label(&self) -> Option<String> {
         let a = self.analyzer().ok()?;

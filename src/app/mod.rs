@@ -33,6 +33,7 @@ pub enum Command {
     SetCaliperMode(bool),
     ClearCaliper,
     ShowCalibrationWindow(bool),
+    ShowAbout(bool),
     SetOverlay(bool),
     SetOverlayOpacity(f32),
     SetCompare(bool),
@@ -121,6 +122,7 @@ pub struct EcgApp {
     pub paper_baseline: ui::paper::PaperState,
     pub message: Option<(Severity, String)>,
     pub show_calibration_window: bool,
+    pub show_about: bool,
     engine: Arc<Engine>,
     loading: Option<(PathBuf, Job<Result<Loaded, String>>)>,
     /// (study id, job).
@@ -152,6 +154,7 @@ impl EcgApp {
             paper_baseline: ui::paper::PaperState::default(),
             message: warning.map(|w| (Severity::Warning, w)),
             show_calibration_window: false,
+            show_about: false,
             engine,
             loading: None,
             analysing: None,
@@ -269,6 +272,7 @@ impl EcgApp {
             }
             Command::ClearCaliper => self.paper.caliper = ui::paper::Caliper::default(),
             Command::ShowCalibrationWindow(show) => self.show_calibration_window = show,
+            Command::ShowAbout(show) => self.show_about = show,
             Command::SetOverlay(on) => self.settings.show_overlay = on,
             Command::SetOverlayOpacity(o) => self.settings.overlay_opacity = o.clamp(0.0, 1.0),
             Command::SetCompare(on) => self.settings.compare = on,

@@ -133,6 +133,9 @@ pub fn app_ui(ui: &mut egui::Ui, app: &mut EcgApp) -> Vec<Command> {
                 }
             });
     });
+    if app.show_about {
+        commands.extend(about_window_ui(ui.ctx(), app));
+    }
     if app.show_calibration_window {
         commands.extend(calibration_window_ui(
             ui.ctx(),
@@ -245,6 +248,12 @@ fn menu_ui(ui: &mut egui::Ui, app: &EcgApp) -> Vec<Command> {
         ui.menu_button("View", |ui| {
             if ui.button("Calibrate screen scale…").clicked() {
                 commands.push(Command::ShowCalibrationWindow(true));
+                ui.close();
+            }
+        });
+        ui.menu_button("Help", |ui| {
+            if ui.button("About ecgscope").clicked() {
+                commands.push(Command::ShowAbout(true));
                 ui.close();
             }
         });
@@ -560,6 +569,35 @@ fn row(ui: &mut egui::Ui, key: &str, value: &str) {
     ui.label(RichText::new(key).weak());
     ui.label(value);
     ui.end_row();
+}
+
+/// Versions: app, model weights, LibTorch, device.
+fn about_window_ui(ctx: &egui::Context, app: &EcgApp) -> Vec<Command> {
+    let mut open = true;
+    egui::Window::new("About ecgscope").open(&mut open).show(ctx, |ui| {
+        ui.label(format!("ecgscope {}", crate::VERSION));
+        ui.label("A 12-lead ECG viewer with a local anomaly model. Decision support, not a diagnosis.");
+        ui.label("Everything runs on this computer; no data leaves it.");
+        ui.separator();
+        egui::Grid::new("about").num_columns(2).show(ui, |ui| {
+            row(ui, "LibTorch", crate::LIBTORCH_VERSION);
+            match app.engine().loaded_summary() {
+                Some((device, weights)) => {
+                    row(ui, "Model weights", &weights);
+                    row(ui, "Device", &device);
+                }
+                None => {
+                    row(ui, "Model", &app.engine().model_status);
+                    row(ui, "Device", "not loaded yet");
+                }
+            }
+        });
+    });
+    if open {
+        Vec::new()
+    } else {
+        vec![Command::ShowAbout(false)]
+    }
 }
 
 /// A 100 mm ruler; the user measures it on screen and enters what they measured.
