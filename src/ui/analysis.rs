@@ -186,10 +186,12 @@ pub fn predicted_vs_actual_ui(ui: &mut egui::Ui, a: &Analysis) {
                 ui.label(row.actual.as_deref().unwrap_or("—"));
                 let predicted = row.predicted.as_deref().unwrap_or("—");
                 if row.flagged {
-                    ui.label(RichText::new(format!("{predicted} ⚠")).color(theme::FLAG))
-                        .on_hover_text(
-                            "The gap is larger than 95 % of normal validation ECGs show",
-                        );
+                    ui.label(
+                        RichText::new(format!("{predicted} !"))
+                            .color(theme::FLAG)
+                            .strong(),
+                    )
+                    .on_hover_text("The gap is larger than 95 % of normal validation ECGs show");
                 } else {
                     ui.label(predicted);
                 }

@@ -158,9 +158,12 @@ fn overlay_bar_ui(
             commands.push(Command::SetOverlay(on));
         }
         let mut opacity = s.overlay_opacity;
-        ui.label("Opacity");
         if ui
-            .add(egui::Slider::new(&mut opacity, 0.0..=1.0).show_value(false))
+            .add(
+                egui::Slider::new(&mut opacity, 0.0..=1.0)
+                    .show_value(false)
+                    .text("Opacity"),
+            )
             .changed()
         {
             commands.push(Command::SetOverlayOpacity(opacity));

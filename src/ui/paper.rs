@@ -169,9 +169,14 @@ pub fn paper_ui(
             egui::accesskit::Role::Figure,
             true,
             format!(
-                "ECG paper, {} layout, {} of 12 standard leads",
+                "ECG paper, {} layout, {} of 12 standard leads{}",
                 settings.layout.label(),
-                n_present
+                n_present,
+                if overlay.is_some() && settings.show_overlay {
+                    ", anomaly overlay"
+                } else {
+                    ""
+                }
             ),
         )
     });
