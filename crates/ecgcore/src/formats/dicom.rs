@@ -511,59 +511,80 @@ fn iso_datetime(date: &str, time: Option<&str>) -> Option<String> {
     Some(format!("{d}T{h}:{m}:{s}"))
 }
 
-/// Check every element length against the bytes left, walking the Part 10 stream flatly
-/// (sequence and item contents are scanned as the elements they hold).
+/// Check every element length against the bytes left, reading the stream as dicom-rs
+/// will: the meta group (explicit VR little endian) up to its group length, then the data
+/// set in the transfer syntax the meta group names (implicit/explicit VR, little/big
+/// endian), walking flatly (sequence and item contents are scanned as the elements they
+/// hold).
 fn prescan(bytes: &[u8]) -> Result<(), String> {
-    let u16_le = |i: usize| {
-        bytes
-            .get(i..i + 2)
-            .map(|b| u16::from_le_bytes([b[0], b[1]]))
+    let rd16 = |i: usize, be: bool| {
+        bytes.get(i..i + 2).map(|b| {
+            if be {
+                u16::from_be_bytes([b[0], b[1]])
+            } else {
+                u16::from_le_bytes([b[0], b[1]])
+            }
+        })
     };
-    let u32_le = |i: usize| {
-        bytes
-            .get(i..i + 4)
-            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    let rd32 = |i: usize, be: bool| {
+        bytes.get(i..i + 4).map(|b| {
+            if be {
+                u32::from_be_bytes([b[0], b[1], b[2], b[3]])
+            } else {
+                u32::from_le_bytes([b[0], b[1], b[2], b[3]])
+            }
+        })
     };
+    let truncated = |pos: usize| format!("element header truncated at byte {pos}");
+    // meta group: (0002,0000) UL 4 = group length, then elements until it is consumed
     let mut pos = 132usize;
-    // meta group (always explicit VR little endian); find the transfer syntax
-    let mut implicit = false;
-    let mut big_endian = false;
-    let mut in_meta = true;
+    if rd16(pos, false) != Some(2) || rd16(pos + 2, false) != Some(0) {
+        return Err("the file meta group does not start with its group length".into());
+    }
+    let group_length = rd32(pos + 8, false).ok_or_else(|| truncated(pos))? as usize;
+    pos += 12;
+    let meta_start = pos;
+    let mut ts = String::new();
+    while pos - meta_start < group_length {
+        let (Some(group), Some(element)) = (rd16(pos, false), rd16(pos + 2, false)) else {
+            return Err(truncated(pos));
+        };
+        let (header_len, len) = explicit_header(bytes, pos, false).ok_or_else(|| truncated(pos))?;
+        let value_start = pos + header_len;
+        if len as usize > bytes.len().saturating_sub(value_start) {
+            return Err(format!(
+                "element ({group:04X},{element:04X}) claims {len} bytes but only {} remain",
+                bytes.len().saturating_sub(value_start)
+            ));
+        }
+        if (group, element) == (0x0002, 0x0010) {
+            let v = bytes
+                .get(value_start..value_start + len as usize)
+                .unwrap_or(&[]);
+            ts = String::from_utf8_lossy(v)
+                .trim_end_matches(['\0', ' '])
+                .to_string();
+        }
+        pos = value_start + len as usize;
+    }
+    let implicit = ts == "1.2.840.10008.1.2";
+    let be = ts == "1.2.840.10008.1.2.2";
+    if ts == "1.2.840.10008.1.2.1.99" {
+        return Ok(()); // deflated: not readable without the deflate feature; dicom-rs refuses it
+    }
     let mut elements = 0usize;
     while pos < bytes.len() {
         elements += 1;
         if elements > 10_000_000 {
             return Err("too many elements".into());
         }
-        let (Some(group), Some(element)) = (u16_le(pos), u16_le(pos + 2)) else {
-            return Err(format!("element header truncated at byte {pos}"));
+        let (Some(group), Some(element)) = (rd16(pos, be), rd16(pos + 2, be)) else {
+            return Err(truncated(pos));
         };
-        if in_meta && group != 0x0002 {
-            in_meta = false;
-        }
-        if big_endian && !in_meta {
-            // explicit VR big endian (retired): leave it to dicom-rs, bounded by file size
-            return Ok(());
-        }
-        let (header_len, len) = if group == 0xFFFE {
-            (8, u32_le(pos + 4).ok_or("item header truncated")?)
-        } else if implicit && !in_meta {
-            (8, u32_le(pos + 4).ok_or("element header truncated")?)
+        let (header_len, len) = if group == 0xFFFE || implicit {
+            (8, rd32(pos + 4, be).ok_or_else(|| truncated(pos))?)
         } else {
-            let vr = bytes
-                .get(pos + 4..pos + 6)
-                .ok_or("element header truncated")?;
-            // 16-bit lengths only for these VRs (PS3.5 7.1.2); any other VR, unknown ones
-            // included, has 2 reserved bytes and a 32-bit length (as dicom-rs reads it)
-            match vr {
-                b"AE" | b"AS" | b"AT" | b"CS" | b"DA" | b"DS" | b"DT" | b"FL" | b"FD" | b"IS"
-                | b"LO" | b"LT" | b"PN" | b"SH" | b"SL" | b"SS" | b"ST" | b"TM" | b"UI" | b"UL"
-                | b"US" => (
-                    8,
-                    u32::from(u16_le(pos + 6).ok_or("element header truncated")?),
-                ),
-                _ => (12, u32_le(pos + 8).ok_or("element header truncated")?),
-            }
+            explicit_header(bytes, pos, be).ok_or_else(|| truncated(pos))?
         };
         let value_start = pos + header_len;
         if len == 0xFFFF_FFFF {
@@ -573,29 +594,22 @@ fn prescan(bytes: &[u8]) -> Result<(), String> {
         // Sequences and items are entered, so the elements nested in them are checked
         // too. Implicit VR has no "SQ" marker: a value that starts with an item tag
         // (FFFE,E000) is taken for a sequence.
-        let starts_with_item =
-            bytes.get(value_start..value_start + 4) == Some([0xFE, 0xFF, 0x00, 0xE0].as_slice());
+        let item_tag: [u8; 4] = if be {
+            [0xFF, 0xFE, 0xE0, 0x00]
+        } else {
+            [0xFE, 0xFF, 0x00, 0xE0]
+        };
+        let starts_with_item = bytes.get(value_start..value_start + 4) == Some(item_tag.as_slice());
         let is_container = group == 0xFFFE && element == 0xE000
             || group != 0xFFFE
-                && (((!implicit || in_meta)
-                    && bytes.get(pos + 4..pos + 6) == Some(b"SQ".as_slice()))
-                    || (implicit && !in_meta && starts_with_item));
+                && ((!implicit && bytes.get(pos + 4..pos + 6) == Some(b"SQ".as_slice()))
+                    || (implicit && starts_with_item));
         let len = len as usize;
         if len > bytes.len().saturating_sub(value_start) {
             return Err(format!(
                 "element ({group:04X},{element:04X}) claims {len} bytes but only {} remain",
                 bytes.len().saturating_sub(value_start)
             ));
-        }
-        if in_meta && group == 0x0002 && element == 0x0010 {
-            let ts = bytes.get(value_start..value_start + len).unwrap_or(&[]);
-            let ts = String::from_utf8_lossy(ts);
-            let ts = ts.trim_end_matches(['\0', ' ']);
-            implicit = ts == "1.2.840.10008.1.2";
-            big_endian = ts == "1.2.840.10008.1.2.2";
-            if ts == "1.2.840.10008.1.2.1.99" {
-                return Ok(()); // deflated: the stream after the meta group is compressed
-            }
         }
         pos = if is_container {
             value_start
@@ -604,6 +618,38 @@ fn prescan(bytes: &[u8]) -> Result<(), String> {
         };
     }
     Ok(())
+}
+
+/// Header length and value length of an explicit-VR element at `pos`: 16-bit lengths
+/// only for the VRs PS3.5 7.1.2 lists; any other VR, unknown ones included, has 2
+/// reserved bytes and a 32-bit length (as dicom-rs reads it).
+fn explicit_header(bytes: &[u8], pos: usize, be: bool) -> Option<(usize, u32)> {
+    let vr = bytes.get(pos + 4..pos + 6)?;
+    let b = |i: usize, n: usize| bytes.get(i..i + n);
+    match vr {
+        b"AE" | b"AS" | b"AT" | b"CS" | b"DA" | b"DS" | b"DT" | b"FL" | b"FD" | b"IS" | b"LO"
+        | b"LT" | b"PN" | b"SH" | b"SL" | b"SS" | b"ST" | b"TM" | b"UI" | b"UL" | b"US" => {
+            let v = b(pos + 6, 2)?;
+            let len = if be {
+                u16::from_be_bytes([v[0], v[1]])
+            } else {
+                u16::from_le_bytes([v[0], v[1]])
+            };
+            Some((8, u32::from(len)))
+        }
+        _ => {
+            let v = b(pos + 8, 4)?;
+            let arr = [v[0], v[1], v[2], v[3]];
+            Some((
+                12,
+                if be {
+                    u32::from_be_bytes(arr)
+                } else {
+                    u32::from_le_bytes(arr)
+                },
+            ))
+        }
+    }
 }
 
 #[cfg(test)]
