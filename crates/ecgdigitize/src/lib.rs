@@ -283,10 +283,26 @@ pub fn digitize_rgb(
     };
 
     // Trace rows.
-    let mask = trace::ink_mask(&ink, px_per_mm_y);
+    // Ink mask and candidate rows; when fewer than three evenly spaced rows show, the
+    // trace may be faint: retry with the sensitive mask.
+    let mut mask = trace::ink_mask(&ink, px_per_mm_y, false);
+    let mut candidates = trace::find_rows(&mask, px_per_mm_y);
+    let enough = |c: &[trace::Row]| {
+        trace::select_rows(c, options.layout.map(Layout::rows)).is_some_and(|r| r.len() >= 3)
+    };
+    if !enough(&candidates) {
+        let sensitive = trace::ink_mask(&ink, px_per_mm_y, true);
+        let rows = trace::find_rows(&sensitive, px_per_mm_y);
+        // A page of noise or texture is mostly "ink": not a trace.
+        let ink_share =
+            sensitive.ink.iter().filter(|v| **v).count() as f32 / sensitive.ink.len().max(1) as f32;
+        if ink_share < 0.12 && (enough(&rows) || candidates.is_empty()) {
+            mask = sensitive;
+            candidates = rows;
+        }
+    }
     drop(ink);
     drop(dark);
-    let candidates = trace::find_rows(&mask, px_per_mm_y);
     if candidates.is_empty() {
         return Err(DigitizeError::NoTrace {
             path: source.to_path_buf(),

@@ -83,16 +83,26 @@ impl Mask {
 }
 
 /// Ink mask of an ink-score plane; `px_per_mm` sets the background window.
-pub fn ink_mask(ink: &Plane, px_per_mm: f32) -> Mask {
+///
+/// `sensitive` is the fallback for faint traces (low resolution, blur): it removes grid
+/// lines first and halves the threshold, at some cost in precision on clean pages.
+pub fn ink_mask(ink: &Plane, px_per_mm: f32, sensitive: bool) -> Mask {
     let r = (3.0 * px_per_mm).round().max(2.0) as usize;
     let background = ink.box_mean(r);
-    let contrast: Vec<f32> = ink
+    let mut contrast: Vec<f32> = ink
         .data
         .iter()
         .zip(&background.data)
         .map(|(v, b)| (v - b).max(0.0))
         .collect();
-    let threshold = otsu(&contrast, 25.0).unwrap_or(100.0).clamp(50.0, 160.0);
+    let threshold = if sensitive {
+        suppress_grid_lines(&mut contrast, ink.w, ink.h);
+        // Half of Otsu's split keeps faint (thin, blurred) trace pixels that solid text
+        // would otherwise push below the threshold.
+        (0.5 * otsu(&contrast, 25.0).unwrap_or(100.0)).clamp(35.0, 120.0)
+    } else {
+        otsu(&contrast, 25.0).unwrap_or(100.0).clamp(50.0, 160.0)
+    };
     let mut mask = Mask {
         w: ink.w,
         h: ink.h,
@@ -100,6 +110,43 @@ pub fn ink_mask(ink: &Plane, px_per_mm: f32) -> Mask {
     };
     remove_long_straight_lines(&mut mask, (30.0 * px_per_mm).round() as usize);
     mask
+}
+
+/// Subtract from every pixel the 20th percentile of its row and of its column: a grid
+/// line darkens (nearly) its whole row or column, a trace only a small part, so this
+/// removes dark grid lines (grey grids, after deskew) and keeps the trace.
+fn suppress_grid_lines(contrast: &mut [f32], w: usize, h: usize) {
+    fn low_percentile(values: impl Iterator<Item = f32>, n: usize) -> f32 {
+        let mut hist = [0u32; 256];
+        for v in values {
+            hist[v.clamp(0.0, 255.0) as usize] += 1;
+        }
+        let target = (n / 5) as u32;
+        let mut acc = 0u32;
+        for (i, c) in hist.iter().enumerate() {
+            acc += c;
+            if acc > target {
+                return i as f32;
+            }
+        }
+        0.0
+    }
+    if w == 0 || h == 0 || contrast.len() != w * h {
+        return;
+    }
+    let rows: Vec<f32> = contrast
+        .chunks_exact(w)
+        .map(|row| low_percentile(row.iter().copied(), w))
+        .collect();
+    let cols: Vec<f32> = (0..w)
+        .map(|x| low_percentile(contrast.iter().skip(x).step_by(w).copied(), h))
+        .collect();
+    for (y, row) in contrast.chunks_exact_mut(w).enumerate() {
+        let ry = rows[y];
+        for (v, cx) in row.iter_mut().zip(&cols) {
+            *v = (*v - ry.max(*cx)).max(0.0);
+        }
+    }
 }
 
 /// Clear perfectly straight horizontal or vertical ink runs of at least `min_len`
