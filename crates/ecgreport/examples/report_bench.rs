@@ -62,6 +62,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         baseline: Some(synthetic_output(&recording, "synthetic baseline", 6.0)),
         measurements: Some(measurements),
         recording,
+        model_status: None,
     };
     let options = ReportOptions {
         include_baseline_page: true,

@@ -146,6 +146,7 @@ pub fn realistic_analysis(path: &Path) -> Analysis {
         measurements: Some(measurements),
         anomaly: Some(ours),
         baseline: Some(baseline),
+        model_status: None,
     }
 }
 
