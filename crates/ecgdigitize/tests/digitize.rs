@@ -198,7 +198,8 @@ fn real_world_scans_digitize_or_refuse_cleanly() {
             }
         }
     }
-    // Measured: 24 of 26 digitize; the other two are refused (layout not recognised).
+    // Measured: all 26 digitize (mean confidence 0.26–0.99); many are only roughly right
+    // (photos with perspective), which the per-lead confidence and overlay must show.
     assert!(ok >= 20, "only {ok} of {} digitized", files.len());
 }
 
