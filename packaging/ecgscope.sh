@@ -55,16 +55,21 @@ if [ -n "$torch_lib" ]; then
   # The binary does not link libtorch_cuda (it was built against the CPU set); preloading it
   # registers the CUDA backend so the model can run on the GPU.
   if [ -e "$torch_lib/libtorch_cuda.so" ]; then
-    LD_PRELOAD=$torch_lib/libtorch_cuda.so${LD_PRELOAD:+:$LD_PRELOAD}
-    export LD_PRELOAD
+    # Only when its own libraries (cuBLAS, cuDNN, … from the nvidia-* wheels) resolve;
+    # otherwise the model runs on the CPU with this torch.
+    missing=$(LD_LIBRARY_PATH=$LD_LIBRARY_PATH ldd "$torch_lib/libtorch_cuda.so" 2>/dev/null | awk '/not found/ {print $1}' | tr '\n' ' ')
+    if [ -z "$missing" ]; then
+      LD_PRELOAD=$torch_lib/libtorch_cuda.so${LD_PRELOAD:+:$LD_PRELOAD}
+      export LD_PRELOAD
+    else
+      echo "ecgscope: warning: $torch_lib/libtorch_cuda.so cannot load (missing: $missing); CUDA disabled. Install the full wheel: pip install torch==$TORCH_VERSION" >&2
+    fi
   fi
 else
   LD_LIBRARY_PATH=$APPDIR/libtorch${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 fi
 export LD_LIBRARY_PATH
 
-# Where the installed model weights are (read by ecgscope when it supports the variable).
-ECGSCOPE_MODELS_DIR=${ECGSCOPE_MODELS_DIR:-/usr/share/ecgscope/models}
-export ECGSCOPE_MODELS_DIR
-
+# The model weights are found by the binary itself beside it, in /usr/lib/ecgscope/models
+# (ECGSCOPE_MODELS, when set, points elsewhere).
 exec "$APPDIR/ecgscope" "$@"

@@ -24,7 +24,7 @@ for f in usr/bin/ecgscope usr/lib/ecgscope/ecgscope \
          etc/default/ecgscope usr/share/doc/ecgscope/README.md; do
   [ -e "$root/$f" ] || fail "missing /$f"
 done
-[ -n "$(ls -A "$root/usr/share/ecgscope/models")" ] || fail "empty /usr/share/ecgscope/models"
+[ -n "$(ls -A "$root/usr/lib/ecgscope/models")" ] || fail "empty /usr/lib/ecgscope/models"
 find "$root" -type l | grep -q . && fail "symlinks in the package: $(find "$root" -type l)"
 ok "files present ($(find "$root" -type f | wc -l) files, $(du -sm "$root" | cut -f1) MiB unpacked)"
 
