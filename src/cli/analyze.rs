@@ -22,9 +22,9 @@ pub fn run(
     let analysis = pipeline::analyze(&rec, &engine);
     let value = analysis_json(&analysis, with_maps);
     if as_json {
-        println!("{}", serde_json::to_string(&value)?);
+        super::outln!("{}", serde_json::to_string(&value)?);
     } else {
-        println!("{}", summary_text(&analysis));
+        super::outln!("{}", summary_text(&analysis));
     }
     Ok(())
 }

@@ -219,12 +219,12 @@ pub fn run(file: &Path, as_json: bool, runs: usize) -> anyhow::Result<()> {
         "bench_wall_s": process_start.elapsed().as_secs_f64(),
     });
     if as_json {
-        println!("{}", serde_json::to_string_pretty(&value)?);
+        super::outln!("{}", serde_json::to_string_pretty(&value)?);
     } else {
-        println!("ecgscope bench on {} ({} runs each)", file.display(), runs);
+        super::outln!("ecgscope bench on {} ({} runs each)", file.display(), runs);
         if let Some(obj) = value.as_object() {
             for (k, v) in obj {
-                println!("  {k:<28} {v}");
+                super::outln!("  {k:<28} {v}");
             }
         }
     }

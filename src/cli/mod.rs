@@ -2,6 +2,27 @@
 //! of the same code the GUI uses. Errors are handled once, in `main`: a bad or unsupported
 //! file exits with status 2 and one line on stderr.
 
+/// Print a line to stdout; a closed pipe (`ecgscope analyze … | head`) ends output
+/// quietly instead of panicking.
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        $crate::cli::write_stdout(&format!($($arg)*))
+    };
+}
+pub(crate) use outln;
+
+/// Write one line to stdout, treating a closed pipe as success.
+pub fn write_stdout(line: &str) {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    let result = writeln!(out, "{line}").and_then(|()| out.flush());
+    if let Err(e) = result {
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            eprintln!("ecgscope: cannot write to standard output: {e}");
+        }
+    }
+}
+
 pub mod analyze;
 pub mod bench;
 pub mod digitize;
@@ -228,7 +249,7 @@ pub fn run(verb: Verb) -> anyhow::Result<()> {
                 cfg.time_budget_s = b;
             }
             let report = ecgmodel::train::run(&cfg)?;
-            println!("{}", serde_json::to_string_pretty(&report)?);
+            outln!("{}", serde_json::to_string_pretty(&report)?);
             Ok(())
         }
         Verb::Eval {
@@ -245,7 +266,7 @@ pub fn run(verb: Verb) -> anyhow::Result<()> {
             // The report is structured data: pretty JSON either way (--json kept for
             // symmetry with analyze/bench).
             let _ = json;
-            println!("{}", serde_json::to_string_pretty(&report)?);
+            outln!("{}", serde_json::to_string_pretty(&report)?);
             Ok(())
         }
         Verb::Report {
@@ -285,12 +306,12 @@ pub fn run(verb: Verb) -> anyhow::Result<()> {
                 synthetic_records: synthetic,
                 real_world,
             });
-            println!("{report}");
+            outln!("{report}");
             Ok(())
         }
         Verb::ValidateIntervals { dir } => {
             let table = ecgcore::dsp::validate::validate_ludb(&dir)?;
-            println!("{table}");
+            outln!("{table}");
             Ok(())
         }
     }
