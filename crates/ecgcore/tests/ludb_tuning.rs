@@ -50,7 +50,9 @@ fn sweep() {
                 "trel" => p.t_min_relative = f,
                 "tout" => p.t_outlier_ms = f,
                 "tsq" => p.t_search_sqrt_rr = f64::from(f),
-                "qrank" => p.qrs_lead_rank = Some(f as usize),
+                "qrank" => p.qrs_lead_rank = f as usize,
+                "qlf" => p.qrs_lead_fraction = f,
+                "qw" => p.qrs_lead_weight = f,
                 "eq" => p.qrs_lead_equalise = f,
                 "tmin" => p.t_min_amplitude_mv = f,
                 "pcons" => p.p_min_consistency = f,
@@ -101,8 +103,8 @@ fn sweep() {
         if std::env::var("DETAIL").is_ok() {
             for r in &t.records {
                 println!(
-                    "{} {:?} ours {:?} ref {:?}",
-                    r.record, r.rhythm, r.ours, r.reference
+                    "{} {:?} ours {:?} ref {:?} boundaries {:?}",
+                    r.record, r.rhythm, r.ours, r.reference, r.boundary_ms
                 );
             }
         }
@@ -193,7 +195,15 @@ fn inspect() {
     let id = std::env::var("REC").unwrap_or_else(|_| "1".into());
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join(format!("../../../shared/data/ludb/data/{id}.hea"));
-    let rec = ecgcore::formats::open(&path).unwrap();
+    let mut rec = ecgcore::formats::open(&path).unwrap();
+    if let Ok(rate) = std::env::var("RATE") {
+        let rate: f64 = rate.parse().unwrap();
+        let from = rec.sample_rate_hz;
+        for lead in &mut rec.leads {
+            lead.samples_mv = ecgcore::dsp::filter::resample(&lead.samples_mv, from, rate);
+        }
+        rec.sample_rate_hz = rate;
+    }
     let m = ecgcore::dsp::measurements::measure(&rec);
     println!(
         "{:?}\n{:?}\nbeats {} dominant {} peaks {:?}",
@@ -293,4 +303,65 @@ fn axis() {
         }
     }
     println!("QRS axis in the cardiologists' category: {inside}/{n}, within 15°: {near}/{n}");
+}
+
+#[test]
+#[ignore = "dump median beats of the tuning half with reference boundaries (ms from our R peak) for offline study: OUT=/tmp/ludb_tuning.json cargo test -p ecgcore --test ludb_tuning dump -- --ignored"]
+fn dump() {
+    use ecgcore::dsp::validate::reference_relative;
+    use ecgcore::formats::wfdb_annotation::{read_annotations, waves, WaveKind};
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/ludb");
+    let (all, _) = load_ludb(&dir).unwrap();
+    let mut out = Vec::new();
+    for r in records_of_half(&all, LudbHalf::Tuning) {
+        let fs = r.recording.sample_rate_hz;
+        let m = ecgcore::dsp::measurements::measure(&r.recording);
+        let Some(mb) = &m.median_beat else { continue };
+        let rel = reference_relative(&r.reference_beats, r.reference_rate_hz, &m.r_peaks, fs);
+        // Per lead: median over beats of QRS onset / offset − our nearest R peak (ms).
+        let mut per_lead = Vec::new();
+        for ext in ecgcore::dsp::validate::LUDB_LEADS {
+            let path = dir.join(format!("data/{}.{ext}", r.name));
+            let ws = waves(&read_annotations(&path).unwrap());
+            let (mut on, mut off) = (Vec::new(), Vec::new());
+            for w in ws.iter().filter(|w| w.kind == WaveKind::Qrs) {
+                let Some(&p) = m
+                    .r_peaks
+                    .iter()
+                    .min_by_key(|&&p| (p as i64 - w.peak as i64).abs())
+                else {
+                    continue;
+                };
+                if (p as i64 - w.peak as i64).abs() as f64 > 0.1 * fs {
+                    continue;
+                }
+                if let Some(o) = w.onset {
+                    on.push((o as f64 - p as f64) / fs * 1000.0);
+                }
+                if let Some(o) = w.offset {
+                    off.push((o as f64 - p as f64) / fs * 1000.0);
+                }
+            }
+            let med = |mut v: Vec<f64>| -> Option<f64> {
+                v.sort_by(f64::total_cmp);
+                v.get(v.len() / 2).copied()
+            };
+            per_lead.push((med(on), med(off)));
+        }
+        out.push(serde_json::json!({
+            "name": r.name,
+            "fs": fs,
+            "rhythm": r.rhythm,
+            "rr_ms": m.rr_ms,
+            "fiducial": m.fiducials.r_peak,
+            "ours": [m.fiducials.p_onset, m.fiducials.p_offset, m.fiducials.qrs_onset, m.fiducials.qrs_offset, m.fiducials.t_offset],
+            "ref_rel_ms": rel,
+            "ref_intervals": r.reference.values,
+            "per_lead_qrs_ms": per_lead,
+            "leads": mb.samples_mv,
+        }));
+    }
+    let path = std::env::var("OUT").unwrap_or_else(|_| "/tmp/ludb_tuning.json".into());
+    std::fs::write(&path, serde_json::to_string(&out).unwrap()).unwrap();
+    println!("wrote {} records to {path}", out.len());
 }

@@ -489,9 +489,27 @@ pub fn boundary_errors(
     };
     let ours = [f.p_onset, f.p_offset, f.qrs_onset, f.qrs_offset, f.t_offset]
         .map(|b| b.map(|b| ((b as f64 - r as f64) / fs * 1000.0) as f32));
+    let reference = reference_relative(beats, reference_rate_hz, &m.r_peaks, fs);
+    let mut out = [None; 5];
+    for k in 0..5 {
+        if let (Some(o), Some(refv)) = (ours[k], reference[k]) {
+            out[k] = Some(o - refv);
+        }
+    }
+    out
+}
+
+/// The reference boundaries relative to our R peaks (ms), in [`BOUNDARIES`] order: the
+/// median over reference beats of (boundary − our R peak of that beat), for beats with one
+/// of `r_peaks` (sample indices at `fs`) within 100 ms of their first QRS peak mark.
+pub fn reference_relative(
+    beats: &[ReferenceBeat],
+    reference_rate_hz: f64,
+    r_peaks: &[usize],
+    fs: f64,
+) -> [Option<f32>; 5] {
     let mut rel: [Vec<f32>; 5] = Default::default();
-    // Our peaks in ms.
-    let peaks_ms: Vec<f64> = m.r_peaks.iter().map(|&p| p as f64 / fs * 1000.0).collect();
+    let peaks_ms: Vec<f64> = r_peaks.iter().map(|&p| p as f64 / fs * 1000.0).collect();
     let mark_ms = |x: u64| x as f64 / reference_rate_hz * 1000.0;
     for b in beats {
         let first_peak = mark_ms(b.qrs_peak);
@@ -517,13 +535,7 @@ pub fn boundary_errors(
             }
         }
     }
-    let mut out = [None; 5];
-    for k in 0..5 {
-        if let (Some(o), Some(refv)) = (ours[k], median(&mut rel[k])) {
-            out[k] = Some(o - refv);
-        }
-    }
-    out
+    rel.each_mut().map(|v| median(v))
 }
 
 /// Our values in table order.
