@@ -404,3 +404,24 @@ fn dicom_nested_element_claiming_4_gb_is_refused_fast() {
     assert!(err.to_string().contains("claims"), "{err}");
     assert!(t.elapsed().as_secs_f64() < 0.5);
 }
+
+/// Regression (found by cargo fuzz): a VR rewritten from US to SL (length 2, not a
+/// multiple of 4) left dicom-rs 2 bytes out of step, so it read a 4 GB length from the
+/// next element and asked for a 4 GB buffer. The pre-scan now refuses such lengths.
+#[test]
+fn dicom_binary_value_of_broken_length_is_refused() {
+    let Some(dir) = shared_formats() else {
+        eprintln!("SKIP: ../shared/data/formats absent");
+        return;
+    };
+    let mut b = std::fs::read(dir.join("dicom_ecg/waveform_ecg.dcm")).unwrap();
+    // (0040,A180) US, length 2
+    let needle = [0x40, 0x00, 0x80, 0xA1, b'U', b'S', 0x02, 0x00];
+    let at = b.windows(8).position(|w| w == needle).unwrap();
+    b[at + 4] = b'S';
+    b[at + 5] = b'L';
+    let t = std::time::Instant::now();
+    let err = dicom::read_bytes(&b, Path::new("waveform_ecg.dcm")).unwrap_err();
+    assert!(err.to_string().contains("not a multiple of 4"), "{err}");
+    assert!(t.elapsed().as_secs_f64() < 0.5);
+}

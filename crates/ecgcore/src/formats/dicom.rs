@@ -19,7 +19,8 @@
 
 use super::{limits, read_capped, FormatError, OpenOptions, Reader};
 use crate::recording::{DeviceFindings, Lead, Patient, Provenance, Recording, Sex};
-use dicom_dictionary_std::tags;
+use dicom_core::dictionary::DataDictionary;
+use dicom_dictionary_std::{tags, StandardDataDictionary};
 use dicom_object::mem::InMemDicomObject;
 use dicom_object::OpenFileOptions;
 use std::path::Path;
@@ -586,6 +587,17 @@ fn prescan(bytes: &[u8]) -> Result<(), String> {
         } else {
             explicit_header(bytes, pos, be).ok_or_else(|| truncated(pos))?
         };
+        // the VR dicom-rs will use: the file's (explicit) or the dictionary's (implicit)
+        let vr: &[u8] = if group == 0xFFFE {
+            b"--"
+        } else if implicit {
+            StandardDataDictionary
+                .by_tag(dicom_object::Tag(group, element))
+                .map_or("UN", |e| e.vr.relaxed().to_string())
+                .as_bytes()
+        } else {
+            bytes.get(pos + 4..pos + 6).unwrap_or(b"UN")
+        };
         let value_start = pos + header_len;
         if len == 0xFFFF_FFFF {
             pos = value_start; // undefined length: contents follow as elements
@@ -601,10 +613,23 @@ fn prescan(bytes: &[u8]) -> Result<(), String> {
         };
         let starts_with_item = bytes.get(value_start..value_start + 4) == Some(item_tag.as_slice());
         let is_container = group == 0xFFFE && element == 0xE000
-            || group != 0xFFFE
-                && ((!implicit && bytes.get(pos + 4..pos + 6) == Some(b"SQ".as_slice()))
-                    || (implicit && starts_with_item));
+            || vr == b"SQ"
+            || (implicit && group != 0xFFFE && starts_with_item);
         let len = len as usize;
+        // dicom-rs reads whole numbers of binary values and leaves any remainder in the
+        // stream, which then desynchronises it (a fuzzed US of length 3, SL of length 2)
+        let unit = match vr {
+            b"AT" | b"FL" | b"OF" | b"OL" | b"SL" | b"UL" => 4,
+            b"FD" | b"OD" | b"OV" | b"SV" | b"UV" => 8,
+            b"OW" | b"SS" | b"US" => 2,
+            _ => 1,
+        };
+        if !is_container && !len.is_multiple_of(unit) {
+            return Err(format!(
+                "element ({group:04X},{element:04X}) {} has length {len}, not a multiple of {unit}",
+                String::from_utf8_lossy(vr)
+            ));
+        }
         if len > bytes.len().saturating_sub(value_start) {
             return Err(format!(
                 "element ({group:04X},{element:04X}) claims {len} bytes but only {} remain",
