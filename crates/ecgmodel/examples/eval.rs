@@ -12,13 +12,29 @@ fn main() -> anyhow::Result<()> {
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
-            "--models" => models = PathBuf::from(it.next().ok_or_else(|| anyhow::anyhow!("--models needs a value"))?),
-            "--device" => device = ecgmodel::parse_device(it.next().ok_or_else(|| anyhow::anyhow!("--device needs a value"))?)?,
-            "--threads" => threads = it.next().ok_or_else(|| anyhow::anyhow!("--threads needs a value"))?.parse()?,
+            "--models" => {
+                models = PathBuf::from(
+                    it.next()
+                        .ok_or_else(|| anyhow::anyhow!("--models needs a value"))?,
+                )
+            }
+            "--device" => {
+                device = ecgmodel::parse_device(
+                    it.next()
+                        .ok_or_else(|| anyhow::anyhow!("--device needs a value"))?,
+                )?
+            }
+            "--threads" => {
+                threads = it
+                    .next()
+                    .ok_or_else(|| anyhow::anyhow!("--threads needs a value"))?
+                    .parse()?
+            }
             other => manifest = Some(PathBuf::from(other)),
         }
     }
-    let manifest = manifest.ok_or_else(|| anyhow::anyhow!("usage: eval MANIFEST.csv [--models DIR] [--device D]"))?;
+    let manifest = manifest
+        .ok_or_else(|| anyhow::anyhow!("usage: eval MANIFEST.csv [--models DIR] [--device D]"))?;
     tch::set_num_threads(threads);
     let analyzer = ecgmodel::Analyzer::load(&models, device)?;
     let mut report = ecgmodel::eval::run(&manifest, &analyzer, true)?;

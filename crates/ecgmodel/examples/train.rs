@@ -7,10 +7,17 @@ use std::path::PathBuf;
 fn main() -> anyhow::Result<()> {
     let mut cfg = TrainConfig::default();
     let args: Vec<String> = std::env::args().collect();
-    cfg.command = format!("cargo run --release -p ecgmodel --example train -- {}", args[1..].join(" "));
+    cfg.command = format!(
+        "cargo run --release -p ecgmodel --example train -- {}",
+        args[1..].join(" ")
+    );
     let mut it = args.iter().skip(1);
     while let Some(a) = it.next() {
-        let mut val = || it.next().cloned().ok_or_else(|| anyhow::anyhow!("{a} needs a value"));
+        let mut val = || {
+            it.next()
+                .cloned()
+                .ok_or_else(|| anyhow::anyhow!("{a} needs a value"))
+        };
         match a.as_str() {
             "--seed" => cfg.seed = val()?.parse()?,
             "--epochs" => cfg.mscr_epochs = val()?.parse()?,

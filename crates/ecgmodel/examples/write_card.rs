@@ -10,8 +10,18 @@ fn main() -> anyhow::Result<()> {
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
-            "--models" => models = PathBuf::from(it.next().ok_or_else(|| anyhow::anyhow!("--models needs a value"))?),
-            "--threads" => threads = it.next().ok_or_else(|| anyhow::anyhow!("--threads needs a value"))?.parse()?,
+            "--models" => {
+                models = PathBuf::from(
+                    it.next()
+                        .ok_or_else(|| anyhow::anyhow!("--models needs a value"))?,
+                )
+            }
+            "--threads" => {
+                threads = it
+                    .next()
+                    .ok_or_else(|| anyhow::anyhow!("--threads needs a value"))?
+                    .parse()?
+            }
             other => anyhow::bail!("unknown argument {other}"),
         }
     }
@@ -19,17 +29,30 @@ fn main() -> anyhow::Result<()> {
     let analyzer = ecgmodel::Analyzer::load(&models, tch::Device::cuda_if_available())?;
     let mut reports = Vec::new();
     for (name, file, out) in [
-        ("fold 9 (val)", "manifests/ptbxl_fold9.csv", "eval_fold9.json"),
-        ("fold 10 (test)", "manifests/ptbxl_fold10.csv", "eval_fold10.json"),
+        (
+            "fold 9 (val)",
+            "manifests/ptbxl_fold9.csv",
+            "eval_fold9.json",
+        ),
+        (
+            "fold 10 (test)",
+            "manifests/ptbxl_fold10.csv",
+            "eval_fold10.json",
+        ),
     ] {
         let started = std::time::Instant::now();
         let mut report = ecgmodel::eval::run(&models.join(file), &analyzer, true)?;
-        eprintln!("{name}: AUROC {:?} in {:.1} s", report.auroc, started.elapsed().as_secs_f64());
+        eprintln!(
+            "{name}: AUROC {:?} in {:.1} s",
+            report.auroc,
+            started.elapsed().as_secs_f64()
+        );
         report.scores.clear();
         std::fs::write(models.join(out), serde_json::to_string_pretty(&report)?)?;
         reports.push((name, out, report));
     }
-    let evals: Vec<(&str, &str, &ecgmodel::eval::EvalReport)> = reports.iter().map(|(n, o, r)| (*n, *o, r)).collect();
+    let evals: Vec<(&str, &str, &ecgmodel::eval::EvalReport)> =
+        reports.iter().map(|(n, o, r)| (*n, *o, r)).collect();
     let card = ecgmodel::card::render(
         analyzer.manifest(),
         &evals,

@@ -35,7 +35,12 @@ pub struct Analyzer {
     baseline: ConvAe,
 }
 
-fn load_vs(dir: &Path, file: &str, sha256: &str, device: Device) -> Result<nn::VarStore, ModelError> {
+fn load_vs(
+    dir: &Path,
+    file: &str,
+    sha256: &str,
+    device: Device,
+) -> Result<nn::VarStore, ModelError> {
     let path = dir.join(file);
     if !path.exists() {
         return Err(ModelError::Io {
@@ -51,11 +56,21 @@ impl Analyzer {
     /// Load `models_dir/manifest.json` and the two weight files, checking their SHA-256.
     pub fn load(models_dir: &Path, device: Device) -> Result<Analyzer, ModelError> {
         let manifest = ModelManifest::read(models_dir)?;
-        let mut mscr_vs = load_vs(models_dir, &manifest.mscr.file, &manifest.mscr.sha256, device)?;
+        let mut mscr_vs = load_vs(
+            models_dir,
+            &manifest.mscr.file,
+            &manifest.mscr.sha256,
+            device,
+        )?;
         let mscr = Mscr::new(&mscr_vs.root());
         let p = models_dir.join(&manifest.mscr.file);
         mscr_vs.load(&p).map_err(|e| ModelError::torch(&p, e))?;
-        let mut baseline_vs = load_vs(models_dir, &manifest.baseline.file, &manifest.baseline.sha256, device)?;
+        let mut baseline_vs = load_vs(
+            models_dir,
+            &manifest.baseline.file,
+            &manifest.baseline.sha256,
+            device,
+        )?;
         let baseline = ConvAe::new(&baseline_vs.root());
         let p = models_dir.join(&manifest.baseline.file);
         baseline_vs.load(&p).map_err(|e| ModelError::torch(&p, e))?;
@@ -83,7 +98,11 @@ impl Analyzer {
     }
 
     /// Analyse a recording, reusing measurements the caller already has.
-    pub fn analyze_with(&self, rec: &Recording, measurements: Option<&Measurements>) -> Result<(ModelOutput, ModelOutput), ModelError> {
+    pub fn analyze_with(
+        &self,
+        rec: &Recording,
+        measurements: Option<&Measurements>,
+    ) -> Result<(ModelOutput, ModelOutput), ModelError> {
         let prepared = contract::prepare(rec)?;
         let own;
         let meas = if let Some(m) = measurements {
@@ -110,17 +129,27 @@ impl Analyzer {
         });
         let first_beats = beats.first().cloned().unwrap_or_default();
         let actual = actual_attributes(rec, meas, &first_beats);
-        Ok((self.mscr_output(rec, &prepared, &raw, &actual), self.baseline_output(rec, &prepared, &base)))
+        Ok((
+            self.mscr_output(rec, &prepared, &raw, &actual),
+            self.baseline_output(rec, &prepared, &base),
+        ))
     }
 
     fn common(&self, rec: &Recording, entry: &manifest::NetEntry, method: &str) -> ModelOutput {
         ModelOutput {
             method: method.to_string(),
-            weights: format!("{} sha256:{}", entry.file, entry.sha256.get(..12).unwrap_or("")),
+            weights: format!(
+                "{} sha256:{}",
+                entry.file,
+                entry.sha256.get(..12).unwrap_or("")
+            ),
             threshold: entry.threshold,
             leads: StandardLead::ALL
                 .iter()
-                .map(|s| rec.lead(*s).map_or_else(|| s.label().to_string(), |l| l.name.clone()))
+                .map(|s| {
+                    rec.lead(*s)
+                        .map_or_else(|| s.label().to_string(), |l| l.name.clone())
+                })
                 .collect(),
             map_rate_hz: rec.sample_rate_hz,
             n_training_normals: self.manifest.n_training_normals,
@@ -129,16 +158,24 @@ impl Analyzer {
         }
     }
 
-    fn mscr_output(&self, rec: &Recording, prepared: &contract::Prepared, raw: &[MscrRaw], actual: &[f32; 7]) -> ModelOutput {
+    fn mscr_output(
+        &self,
+        rec: &Recording,
+        prepared: &contract::Prepared,
+        raw: &[MscrRaw],
+        actual: &[f32; 7],
+    ) -> ModelOutput {
         let entry = &self.manifest.mscr;
         let mut out = self.common(rec, entry, MSCR_NAME);
         let n = raw.len().max(1) as f32;
         out.score = raw
             .iter()
             .map(|r| {
-                self.manifest
-                    .calibration
-                    .score(&score::components(r, actual, self.manifest.embedding.as_ref()))
+                self.manifest.calibration.score(&score::components(
+                    r,
+                    actual,
+                    self.manifest.embedding.as_ref(),
+                ))
             })
             .sum::<f32>()
             / n;
@@ -171,7 +208,12 @@ impl Analyzer {
         out
     }
 
-    fn baseline_output(&self, rec: &Recording, prepared: &contract::Prepared, raw: &[BaselineRaw]) -> ModelOutput {
+    fn baseline_output(
+        &self,
+        rec: &Recording,
+        prepared: &contract::Prepared,
+        raw: &[BaselineRaw],
+    ) -> ModelOutput {
         let entry = &self.manifest.baseline;
         let mut out = self.common(rec, entry, BASELINE_NAME);
         out.score = raw.iter().map(|r| r.mse).sum::<f32>() / raw.len().max(1) as f32;
@@ -193,7 +235,9 @@ pub fn actual_attributes(rec: &Recording, meas: &Measurements, beats: &[usize]) 
     let mut a = crate::data::attribute_targets(
         meas,
         beats,
-        rec.patient.age_years.map(|a| if a > 120.0 { 90.0 } else { a }),
+        rec.patient
+            .age_years
+            .map(|a| if a > 120.0 { 90.0 } else { a }),
         rec.patient.sex.map(|s| s == Sex::Female),
     );
     if !a[0].is_finite() || a[0] < 0.0 {
@@ -221,7 +265,13 @@ fn mean_rows<'a>(rows: impl Iterator<Item = &'a [f32]>) -> Vec<f32> {
 
 /// Paste per-window point errors (`[12 × 1000]` each) over the whole recording at the
 /// model rate, map to [0, 1] and resample each lead to `n_out` samples.
-fn paste_maps<'a>(windows: impl Iterator<Item = &'a [f32]>, prepared: &contract::Prepared, n_out: usize, lo: f32, hi: f32) -> Vec<Vec<f32>> {
+fn paste_maps<'a>(
+    windows: impl Iterator<Item = &'a [f32]>,
+    prepared: &contract::Prepared,
+    n_out: usize,
+    lo: f32,
+    hi: f32,
+) -> Vec<Vec<f32>> {
     let total = prepared.total_len.max(1);
     let mut full = vec![vec![0.0_f32; total]; N_LEADS];
     for (w, start) in windows.zip(&prepared.window_starts) {
@@ -236,7 +286,10 @@ fn paste_maps<'a>(windows: impl Iterator<Item = &'a [f32]>, prepared: &contract:
     let span = (hi - lo).max(1e-9);
     full.iter()
         .map(|lead| {
-            let like: Vec<f32> = lead.iter().map(|e| ((e - lo) / span).clamp(0.0, 1.0)).collect();
+            let like: Vec<f32> = lead
+                .iter()
+                .map(|e| ((e - lo) / span).clamp(0.0, 1.0))
+                .collect();
             contract::resample_to_len(&like, n_out)
         })
         .collect()

@@ -19,7 +19,11 @@ fn classes(m: &std::collections::BTreeMap<String, f64>) -> String {
 }
 
 /// Render the card.
-pub fn render(manifest: &ModelManifest, evals: &[(&str, &str, &EvalReport)], eval_command: &str) -> String {
+pub fn render(
+    manifest: &ModelManifest,
+    evals: &[(&str, &str, &EvalReport)],
+    eval_command: &str,
+) -> String {
     let r: TrainReport = serde_json::from_value(manifest.report.clone()).unwrap_or_default();
     let mut s = String::new();
     let _ = writeln!(s, "# ecgscope anomaly models — model card\n");
@@ -80,7 +84,10 @@ pub fn render(manifest: &ModelManifest, evals: &[(&str, &str, &EvalReport)], eva
             .join(", ")
     );
     let _ = writeln!(s, "## Results from the training run (cached tensors)\n");
-    let _ = writeln!(s, "| split | method | n | AUROC | sens | spec | prec | F1 | per-class AUROC |");
+    let _ = writeln!(
+        s,
+        "| split | method | n | AUROC | sens | spec | prec | F1 | per-class AUROC |"
+    );
     let _ = writeln!(s, "|---|---|---|---|---|---|---|---|---|");
     for (split, method, m) in [
         ("fold 9 (val)", "MSCR", &r.mscr_validation),
@@ -102,9 +109,15 @@ pub fn render(manifest: &ModelManifest, evals: &[(&str, &str, &EvalReport)], eva
     }
     let _ = writeln!(s);
     if !evals.is_empty() {
-        let _ = writeln!(s, "## Results from `eval` (files → Analyzer, the shipped path)\n");
+        let _ = writeln!(
+            s,
+            "## Results from `eval` (files → Analyzer, the shipped path)\n"
+        );
         let _ = writeln!(s, "Command: `{eval_command}`\n");
-        let _ = writeln!(s, "| split | method | n | AUROC | sens | spec | prec | F1 | per-class AUROC |");
+        let _ = writeln!(
+            s,
+            "| split | method | n | AUROC | sens | spec | prec | F1 | per-class AUROC |"
+        );
         let _ = writeln!(s, "|---|---|---|---|---|---|---|---|---|");
         for (name, _, e) in evals {
             let _ = writeln!(
@@ -131,11 +144,17 @@ pub fn render(manifest: &ModelManifest, evals: &[(&str, &str, &EvalReport)], eva
                 classes(&b.per_class_auroc)
             );
         }
-        let _ = writeln!(s, "\nAttributes (MAE against recorded age/sex and `ecgcore` measurements):\n");
+        let _ = writeln!(
+            s,
+            "\nAttributes (MAE against recorded age/sex and `ecgcore` measurements):\n"
+        );
         let _ = writeln!(s, "| split | group | n | age MAE (y) | sex AUROC | HR MAE (bpm) | PR MAE (ms) | QRS MAE (ms) | QT MAE (ms) | QTc MAE (ms) |");
         let _ = writeln!(s, "|---|---|---|---|---|---|---|---|---|---|");
         for (name, _, e) in evals {
-            for (g, a) in [("normal", &e.attributes_normal), ("abnormal", &e.attributes_abnormal)] {
+            for (g, a) in [
+                ("normal", &e.attributes_normal),
+                ("abnormal", &e.attributes_abnormal),
+            ] {
                 let _ = writeln!(
                     s,
                     "| {name} | {g} | {} | {} | {} | {} | {} | {} | {} | {} |",
@@ -152,7 +171,11 @@ pub fn render(manifest: &ModelManifest, evals: &[(&str, &str, &EvalReport)], eva
         }
         for (name, file, e) in evals {
             if !e.failures.is_empty() {
-                let _ = writeln!(s, "\n{name}: {} files failed (see `{file}`).", e.failures.len());
+                let _ = writeln!(
+                    s,
+                    "\n{name}: {} files failed (see `{file}`).",
+                    e.failures.len()
+                );
             }
         }
         let _ = writeln!(s);

@@ -41,7 +41,7 @@ pub const BEAT_LEN: usize = 80;
 /// Contiguous masked span in the beat view (30 %).
 pub const BEAT_MASK_LEN: usize = 24;
 /// Most beats scored per window.
-pub const MAX_BEATS: usize = 12;
+pub const MAX_BEATS: usize = 8;
 /// Fixed amplitude scale (mV per unit).
 pub const AMPLITUDE_SCALE_MV: f32 = 1.0;
 /// Samples are clipped to ± this (mV) after filtering.
@@ -162,7 +162,10 @@ pub fn filter_lead(x: &[f32], fs: f64) -> Vec<f32> {
         x64
     } else {
         let anti_alias = filtfilt(&x64, &Biquad::lowpass(0.45 * MODEL_RATE_HZ.min(fs), fs));
-        let anti_alias = filtfilt(&anti_alias, &Biquad::lowpass(0.45 * MODEL_RATE_HZ.min(fs), fs));
+        let anti_alias = filtfilt(
+            &anti_alias,
+            &Biquad::lowpass(0.45 * MODEL_RATE_HZ.min(fs), fs),
+        );
         resample_linear(&anti_alias, fs, MODEL_RATE_HZ)
     };
     let hp = filtfilt(&resampled, &Biquad::highpass(HIGHPASS_HZ, MODEL_RATE_HZ));
@@ -176,7 +179,11 @@ fn std_dev(x: &[f32]) -> f32 {
     }
     let n = x.len() as f64;
     let mean = x.iter().map(|&v| f64::from(v)).sum::<f64>() / n;
-    let var = x.iter().map(|&v| (f64::from(v) - mean).powi(2)).sum::<f64>() / n;
+    let var = x
+        .iter()
+        .map(|&v| (f64::from(v) - mean).powi(2))
+        .sum::<f64>()
+        / n;
     var.sqrt() as f32
 }
 
@@ -234,7 +241,7 @@ impl Biquad {
         let c = w0.cos();
         let a0 = 1.0 + alpha;
         Biquad {
-            b: [(1.0 - c) / 2.0 / a0, (1.0 - c) / a0, (1.0 - c) / 2.0 / a0],
+            b: [0.5 * (1.0 - c) / a0, (1.0 - c) / a0, 0.5 * (1.0 - c) / a0],
             a: [-2.0 * c / a0, (1.0 - alpha) / a0],
         }
     }
@@ -245,7 +252,7 @@ impl Biquad {
         let c = w0.cos();
         let a0 = 1.0 + alpha;
         Biquad {
-            b: [(1.0 + c) / 2.0 / a0, -(1.0 + c) / a0, (1.0 + c) / 2.0 / a0],
+            b: [0.5 * (1.0 + c) / a0, -(1.0 + c) / a0, 0.5 * (1.0 + c) / a0],
             a: [-2.0 * c / a0, (1.0 - alpha) / a0],
         }
     }
@@ -262,7 +269,9 @@ impl Biquad {
         }
         x.iter()
             .map(|&v| {
-                let y = self.b[0] * v + self.b[1] * x1 + self.b[2] * x2 - self.a[0] * y1 - self.a[1] * y2;
+                let y = self.b[0] * v + self.b[1] * x1 + self.b[2] * x2
+                    - self.a[0] * y1
+                    - self.a[1] * y2;
                 x2 = x1;
                 x1 = v;
                 y2 = y1;
@@ -363,7 +372,9 @@ pub fn usable_beats(peaks: &[usize], len: usize) -> Vec<usize> {
     if ok.len() <= MAX_BEATS {
         return ok;
     }
-    (0..MAX_BEATS).map(|i| ok[i * ok.len() / MAX_BEATS]).collect()
+    (0..MAX_BEATS)
+        .map(|i| ok[i * ok.len() / MAX_BEATS])
+        .collect()
 }
 
 #[cfg(test)]

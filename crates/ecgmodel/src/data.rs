@@ -17,7 +17,15 @@ use std::path::{Path, PathBuf};
 use tch::{Kind, Tensor};
 
 /// Attribute order everywhere: age, sex (1 = female), HR, PR, QRS, QT, QTc.
-pub const ATTR_NAMES: [&str; 7] = ["age_years", "female", "heart_rate_bpm", "pr_ms", "qrs_ms", "qt_ms", "qtc_ms"];
+pub const ATTR_NAMES: [&str; 7] = [
+    "age_years",
+    "female",
+    "heart_rate_bpm",
+    "pr_ms",
+    "qrs_ms",
+    "qt_ms",
+    "qtc_ms",
+];
 
 /// One PTB-XL row as the protocol needs it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -91,7 +99,9 @@ pub fn read_labels(ptbxl_dir: &Path) -> Result<Vec<PtbxlRow>, ModelError> {
     let path = ptbxl_dir.join("labels.csv");
     let text = std::fs::read_to_string(&path).map_err(|e| ModelError::io(&path, e))?;
     let rows = parse_csv(&text);
-    let header = rows.first().ok_or_else(|| ModelError::data(&path, "empty labels.csv"))?;
+    let header = rows
+        .first()
+        .ok_or_else(|| ModelError::data(&path, "empty labels.csv"))?;
     let col = |name: &str| {
         header
             .iter()
@@ -151,8 +161,15 @@ pub struct CachedRecord {
     pub row: PtbxlRow,
     /// R peaks used for the beat view (model-rate samples).
     pub beats: Vec<usize>,
-    /// Attribute targets in physical units (NaN = unknown), order [`ATTR_NAMES`].
+    /// Attribute targets in physical units (NaN = unknown, `null` in the JSON), order [`ATTR_NAMES`].
+    #[serde(deserialize_with = "nan_from_null")]
     pub attrs: [f32; 7],
+}
+
+/// JSON writes NaN as `null`; read it back as NaN.
+fn nan_from_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<[f32; 7], D::Error> {
+    let v: [Option<f32>; 7] = Deserialize::deserialize(d)?;
+    Ok(v.map(|x| x.unwrap_or(f32::NAN)))
 }
 
 /// PTB-XL records in model form.
@@ -164,11 +181,16 @@ pub struct Dataset {
 }
 
 /// Version of the cache layout and contract; bump when either changes.
-pub const CACHE_VERSION: &str = "ptbxl100-v3";
+pub const CACHE_VERSION: &str = "ptbxl100-v4";
 
 /// Attribute targets of one prepared window: age/sex from metadata, HR from R peaks,
 /// PR/QRS/QT/QTc (Bazett) from `ecgcore::dsp::measurements`.
-pub fn attribute_targets(meas: &Measurements, beats: &[usize], age_years: Option<f32>, female: Option<bool>) -> [f32; 7] {
+pub fn attribute_targets(
+    meas: &Measurements,
+    beats: &[usize],
+    age_years: Option<f32>,
+    female: Option<bool>,
+) -> [f32; 7] {
     let nan = |v: Option<f32>| v.filter(|x| x.is_finite()).unwrap_or(f32::NAN);
     let hr = meas
         .heart_rate_bpm
@@ -188,14 +210,20 @@ pub fn attribute_targets(meas: &Measurements, beats: &[usize], age_years: Option
 
 /// Load every non-excluded PTB-XL record with a label (0/1) from `records100`, using the
 /// cache in `cache_dir` when present.
-pub fn load_ptbxl(ptbxl_dir: &Path, cache_dir: &Path, progress: bool) -> Result<Dataset, ModelError> {
+pub fn load_ptbxl(
+    ptbxl_dir: &Path,
+    cache_dir: &Path,
+    progress: bool,
+) -> Result<Dataset, ModelError> {
     let sig_path = cache_dir.join(format!("{CACHE_VERSION}.safetensors"));
     let meta_path = cache_dir.join(format!("{CACHE_VERSION}.json"));
     if sig_path.exists() && meta_path.exists() {
-        let meta = std::fs::read_to_string(&meta_path).map_err(|e| ModelError::io(&meta_path, e))?;
+        let meta =
+            std::fs::read_to_string(&meta_path).map_err(|e| ModelError::io(&meta_path, e))?;
         let records: Vec<CachedRecord> =
             serde_json::from_str(&meta).map_err(|e| ModelError::data(&meta_path, e.to_string()))?;
-        let tensors = Tensor::read_safetensors(&sig_path).map_err(|e| ModelError::torch(&sig_path, e))?;
+        let tensors =
+            Tensor::read_safetensors(&sig_path).map_err(|e| ModelError::torch(&sig_path, e))?;
         if let Some((_, signals)) = tensors.into_iter().find(|(n, _)| n == "signals") {
             if signals.size().first().copied() == Some(records.len() as i64) {
                 return Ok(Dataset { records, signals });
@@ -251,7 +279,8 @@ pub fn load_ptbxl(ptbxl_dir: &Path, cache_dir: &Path, progress: bool) -> Result<
     std::fs::create_dir_all(cache_dir).map_err(|e| ModelError::io(cache_dir, e))?;
     Tensor::write_safetensors(&[("signals", &signals)], &sig_path)
         .map_err(|e| ModelError::torch(&sig_path, e))?;
-    let meta = serde_json::to_string(&records).map_err(|e| ModelError::data(&meta_path, e.to_string()))?;
+    let meta =
+        serde_json::to_string(&records).map_err(|e| ModelError::data(&meta_path, e.to_string()))?;
     std::fs::write(&meta_path, meta).map_err(|e| ModelError::io(&meta_path, e))?;
     Ok(Dataset { records, signals })
 }
@@ -301,5 +330,9 @@ impl Dataset {
 
 /// Where PTB-XL lives relative to the repository (`../shared/data/ptbxl`).
 pub fn default_ptbxl_dir(repo_root: &Path) -> PathBuf {
-    repo_root.join("..").join("shared").join("data").join("ptbxl")
+    repo_root
+        .join("..")
+        .join("shared")
+        .join("data")
+        .join("ptbxl")
 }

@@ -16,6 +16,7 @@ use crate::ModelError;
 use ecgcore::recording::Sex;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 /// One manifest row.
@@ -136,7 +137,13 @@ pub struct EvalReport {
     pub scores: Vec<(String, u8, f32, f32)>,
 }
 
-fn method_metrics(method: &str, scores: &[f32], labels: &[u8], classes: &[Vec<String>], threshold: f32) -> MethodMetrics {
+fn method_metrics(
+    method: &str,
+    scores: &[f32],
+    labels: &[u8],
+    classes: &[Vec<String>],
+    threshold: f32,
+) -> MethodMetrics {
     let m = metrics::at_threshold(scores, labels, threshold);
     let mut per_class = BTreeMap::new();
     let mut names: Vec<&String> = classes.iter().flatten().collect();
@@ -199,7 +206,11 @@ fn attribute_errors(pred: &[[f32; 7]], actual: &[[f32; 7]]) -> AttributeErrors {
 }
 
 /// Evaluate `manifest_csv` with a loaded analyzer; progress on stderr when `progress`.
-pub fn run(manifest_csv: &Path, analyzer: &Analyzer, progress: bool) -> Result<EvalReport, ModelError> {
+pub fn run(
+    manifest_csv: &Path,
+    analyzer: &Analyzer,
+    progress: bool,
+) -> Result<EvalReport, ModelError> {
     let rows = read_manifest(manifest_csv)?;
     let bar = if progress {
         indicatif::ProgressBar::new(rows.len() as u64)
@@ -211,14 +222,18 @@ pub fn run(manifest_csv: &Path, analyzer: &Analyzer, progress: bool) -> Result<E
         device: crate::device_name(analyzer.device()),
         ..EvalReport::default()
     };
-    let (mut ours, mut base, mut labels, mut classes) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    let (mut pred_n, mut act_n, mut pred_a, mut act_a) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut ours, mut base, mut labels, mut classes) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut pred_n, mut act_n, mut pred_a, mut act_a) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for row in &rows {
         bar.inc(1);
         let mut rec = match ecgcore::formats::open(&row.path) {
             Ok(r) => r,
             Err(e) => {
-                report.failures.push((row.path.display().to_string(), e.to_string()));
+                report
+                    .failures
+                    .push((row.path.display().to_string(), e.to_string()));
                 continue;
             }
         };
@@ -232,14 +247,21 @@ pub fn run(manifest_csv: &Path, analyzer: &Analyzer, progress: bool) -> Result<E
         let (o, b) = match analyzer.analyze_with(&rec, Some(&meas)) {
             Ok(x) => x,
             Err(e) => {
-                report.failures.push((row.path.display().to_string(), e.to_string()));
+                report
+                    .failures
+                    .push((row.path.display().to_string(), e.to_string()));
                 continue;
             }
         };
         let beats = crate::contract::prepare(&rec)
             .ok()
             .and_then(|p| p.windows.into_iter().next())
-            .map(|w| crate::contract::usable_beats(&crate::contract::detect_r_peaks(&w, crate::contract::N_SAMPLES), crate::contract::N_SAMPLES))
+            .map(|w| {
+                crate::contract::usable_beats(
+                    &crate::contract::detect_r_peaks(&w, crate::contract::N_SAMPLES),
+                    crate::contract::N_SAMPLES,
+                )
+            })
             .unwrap_or_default();
         let actual = actual_attributes(&rec, &meas, &beats);
         let p = o.predicted.clone().unwrap_or_default();
@@ -273,7 +295,7 @@ pub fn run(manifest_csv: &Path, analyzer: &Analyzer, progress: bool) -> Result<E
     let mine = method_metrics("ours", &ours, &labels, &classes, m.mscr.threshold);
     report.baseline = method_metrics("baseline", &base, &labels, &classes, m.baseline.threshold);
     report.n = mine.n;
-    report.n_abnormal = labels.iter().filter(|&&l| l == 1).count();
+    report.n_abnormal = labels.iter().map(|&l| usize::from(l == 1)).sum();
     report.auroc = mine.auroc;
     report.threshold = mine.threshold;
     report.sensitivity = mine.sensitivity;
@@ -303,14 +325,15 @@ pub fn write_ptbxl_manifest(ptbxl_dir: &Path, fold: u8, out: &Path) -> Result<us
     let mut text = String::from("path,label,age,sex,class\n");
     for r in &rows {
         let p = rel.join(format!("{}.hea", r.filename_lr));
-        text.push_str(&format!(
-            "{},{},{},{},{}\n",
+        let _ = writeln!(
+            text,
+            "{},{},{},{},{}",
             p.display(),
             r.label().unwrap_or(0),
             r.age_years.map_or(String::new(), |a| format!("{a}")),
             r.female.map_or("", |f| if f { "F" } else { "M" }),
             r.superclasses.join(";")
-        ));
+        );
     }
     std::fs::write(out, text).map_err(|e| ModelError::io(out, e))?;
     Ok(rows.len())

@@ -96,13 +96,24 @@ pub fn parse_device(name: &str) -> Result<tch::Device, ModelError> {
             if tch::Cuda::is_available() {
                 Ok(tch::Device::Cuda(0))
             } else {
-                Err(ModelError::Other("CUDA was requested but no CUDA device is available".into()))
+                Err(ModelError::Other(
+                    "CUDA was requested but no CUDA device is available".into(),
+                ))
             }
         }
-        other => match other.strip_prefix("cuda:").and_then(|n| n.parse::<usize>().ok()) {
-            Some(n) if tch::Cuda::is_available() && (n as i64) < tch::Cuda::device_count() => Ok(tch::Device::Cuda(n)),
-            Some(_) => Err(ModelError::Other(format!("CUDA device {other} is not available"))),
-            None => Err(ModelError::Other(format!("unknown device {other:?} (use cpu, cuda or auto)"))),
+        other => match other
+            .strip_prefix("cuda:")
+            .and_then(|n| n.parse::<usize>().ok())
+        {
+            Some(n) if tch::Cuda::is_available() && (n as i64) < tch::Cuda::device_count() => {
+                Ok(tch::Device::Cuda(n))
+            }
+            Some(_) => Err(ModelError::Other(format!(
+                "CUDA device {other} is not available"
+            ))),
+            None => Err(ModelError::Other(format!(
+                "unknown device {other:?} (use cpu, cuda or auto)"
+            ))),
         },
     }
 }

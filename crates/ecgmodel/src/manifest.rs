@@ -8,6 +8,7 @@ use crate::ModelError;
 use ecgcore::analysis::NormalSpread;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use std::fmt::Write as _;
 use std::path::Path;
 
 /// File name of the manifest inside the models folder.
@@ -56,7 +57,8 @@ impl ModelManifest {
 
     pub fn write(&self, dir: &Path) -> Result<(), ModelError> {
         let path = dir.join(MANIFEST_FILE);
-        let text = serde_json::to_string_pretty(self).map_err(|e| ModelError::data(&path, e.to_string()))?;
+        let text = serde_json::to_string_pretty(self)
+            .map_err(|e| ModelError::data(&path, e.to_string()))?;
         std::fs::write(&path, text).map_err(|e| ModelError::io(&path, e))
     }
 }
@@ -65,7 +67,11 @@ impl ModelManifest {
 pub fn sha256_file(path: &Path) -> Result<String, ModelError> {
     let bytes = std::fs::read(path).map_err(|e| ModelError::io(path, e))?;
     let digest = Sha256::digest(&bytes);
-    Ok(digest.iter().map(|b| format!("{b:02x}")).collect())
+    let mut hex = String::with_capacity(64);
+    for b in digest {
+        let _ = write!(hex, "{b:02x}");
+    }
+    Ok(hex)
 }
 
 /// Fail with [`ModelError::Checksum`] unless the file's SHA-256 is `expected`.

@@ -51,7 +51,7 @@ impl Down {
         };
         Down {
             conv: nn::conv1d(p / "conv", c_in, c_out, k, cfg),
-            bn: nn::batch_norm1d(p / "bn", c_out, Default::default()),
+            bn: nn::batch_norm1d(p / "bn", c_out, nn::BatchNormConfig::default()),
         }
     }
     fn forward_t(&self, x: &Tensor, train: bool) -> Tensor {
@@ -76,7 +76,7 @@ impl Up {
         };
         Up {
             conv: nn::conv_transpose1d(p / "conv", c_in, c_out, 4, cfg),
-            bn: nn::batch_norm1d(p / "bn", c_out, Default::default()),
+            bn: nn::batch_norm1d(p / "bn", c_out, nn::BatchNormConfig::default()),
         }
     }
     fn forward_t(&self, x: &Tensor, train: bool) -> Tensor {
@@ -155,13 +155,13 @@ struct CrossAttention {
 
 impl CrossAttention {
     fn new(p: &nn::Path) -> CrossAttention {
-        let lin = |name: &str| nn::linear(p / name, D_MODEL, D_MODEL, Default::default());
+        let lin = |name: &str| nn::linear(p / name, D_MODEL, D_MODEL, nn::LinearConfig::default());
         CrossAttention {
             q: lin("q"),
             k: lin("k"),
             v: lin("v"),
             o: lin("o"),
-            norm: nn::layer_norm(p / "norm", vec![D_MODEL], Default::default()),
+            norm: nn::layer_norm(p / "norm", vec![D_MODEL], nn::LayerNormConfig::default()),
         }
     }
 
@@ -233,10 +233,18 @@ impl Mscr {
     pub fn new(p: &nn::Path) -> Mscr {
         let d = D_MODEL;
         Mscr {
-            global_enc: Encoder::new(&(p / "global_enc"), &[N_IN + 1, 32, 48, 64, d, d], &[7, 5, 5, 3, 3]),
-            trend_enc: Encoder::new(&(p / "trend_enc"), &[N_IN + 1, 16, 32, 48, d, d], &[7, 5, 5, 3, 3]),
+            global_enc: Encoder::new(
+                &(p / "global_enc"),
+                &[N_IN + 1, 32, 48, 64, d, d],
+                &[7, 5, 5, 3, 3],
+            ),
+            trend_enc: Encoder::new(
+                &(p / "trend_enc"),
+                &[N_IN + 1, 16, 32, 48, d, d],
+                &[7, 5, 5, 3, 3],
+            ),
             beat_enc: Encoder::new(&(p / "beat_enc"), &[N_IN + 1, 32, 48, 64, d], &[7, 5, 3, 3]),
-            fuse: nn::conv1d(p / "fuse", 2 * d, d, 1, Default::default()),
+            fuse: nn::conv1d(p / "fuse", 2 * d, d, 1, nn::ConvConfig::default()),
             pos_global: p.randn("pos_global", &[1, N_GLOBAL_TOKENS, d], 0.0, 0.02),
             pos_beat: p.randn("pos_beat", &[1, N_BEAT_TOKENS, d], 0.0, 0.02),
             global_to_beat: CrossAttention::new(&(p / "g2b")),
@@ -244,14 +252,25 @@ impl Mscr {
             global_dec: Decoder::new(&(p / "global_dec"), &[d, 64, 48, 32, 24, 16], 2 * N_IN),
             trend_dec: Decoder::new(&(p / "trend_dec"), &[d, 32, 32, 16, 16, 8], N_IN),
             beat_dec: Decoder::new(&(p / "beat_dec"), &[d, d, 48, 32, 32], 2 * N_IN),
-            attr_hidden: nn::linear(p / "attr_hidden", EMBED_DIM, 64, Default::default()),
-            attr_out: nn::linear(p / "attr_out", 64, N_ATTRS, Default::default()),
+            attr_hidden: nn::linear(
+                p / "attr_hidden",
+                EMBED_DIM,
+                64,
+                nn::LinearConfig::default(),
+            ),
+            attr_out: nn::linear(p / "attr_out", 64, N_ATTRS, nn::LinearConfig::default()),
         }
     }
 
     /// `global_in`, `trend_in`: `[B, 13, 960]` (masked signal + mask channel);
     /// `beat_in`: `[B, 13, 80]`.
-    pub fn forward_t(&self, global_in: &Tensor, trend_in: &Tensor, beat_in: &Tensor, train: bool) -> MscrOutput {
+    pub fn forward_t(
+        &self,
+        global_in: &Tensor,
+        trend_in: &Tensor,
+        beat_in: &Tensor,
+        train: bool,
+    ) -> MscrOutput {
         let g = self.global_enc.forward_t(global_in, train);
         let t = self.trend_enc.forward_t(trend_in, train);
         let g = Tensor::cat(&[g, t], 1).apply(&self.fuse); // [B, D, 30]
@@ -319,7 +338,13 @@ impl ModuleT for ConvAe {
 /// Smoothed first difference (moving average over 5 samples, then difference), × [`TREND_GAIN`].
 /// `[B, C, L]` → `[B, C, L]` (last sample 0).
 pub fn trend(x: &Tensor) -> Tensor {
-    let smooth = x.avg_pool1d([5i64].as_slice(), [1i64].as_slice(), [2i64].as_slice(), false, false);
+    let smooth = x.avg_pool1d(
+        [5i64].as_slice(),
+        [1i64].as_slice(),
+        [2i64].as_slice(),
+        false,
+        false,
+    );
     let len = smooth.size().last().copied().unwrap_or(0);
     let diff = smooth.narrow(-1, 1, len - 1) - smooth.narrow(-1, 0, len - 1);
     diff.constant_pad_nd([0i64, 1].as_slice()) * TREND_GAIN
@@ -327,5 +352,9 @@ pub fn trend(x: &Tensor) -> Tensor {
 
 /// Count trainable parameters of a var store.
 pub fn parameter_count(vs: &nn::VarStore) -> i64 {
-    vs.trainable_variables().iter().map(Tensor::numel).map(|n| n as i64).sum()
+    vs.trainable_variables()
+        .iter()
+        .map(Tensor::numel)
+        .map(|n| n as i64)
+        .sum()
 }

@@ -66,9 +66,9 @@ impl AttrNorm {
     /// Network output → physical (sex → probability of female).
     pub fn denormalize(&self, z: &[f32]) -> [f32; 7] {
         let mut out = [f32::NAN; 7];
-        for a in 0..7 {
+        for (a, o) in out.iter_mut().enumerate() {
             let v = z.get(a).copied().unwrap_or(f32::NAN);
-            out[a] = if a == 1 {
+            *o = if a == 1 {
                 1.0 / (1.0 + (-v).exp())
             } else {
                 v * self.std[a] + self.mean[a]
@@ -102,7 +102,11 @@ pub struct BaselineRaw {
 }
 
 fn to_vec(t: &Tensor) -> Vec<f32> {
-    let t = t.to_device(tch::Device::Cpu).to_kind(Kind::Float).contiguous().view([-1]);
+    let t = t
+        .to_device(tch::Device::Cpu)
+        .to_kind(Kind::Float)
+        .contiguous()
+        .view([-1]);
     Vec::<f32>::try_from(&t).unwrap_or_default()
 }
 
@@ -149,7 +153,13 @@ fn fill_gaps(x: &mut [f32], len: usize) {
 pub const MAP_SIGMA_SAMPLES: f32 = (0.030 * MODEL_RATE_HZ) as f32;
 
 /// Run MSCR over windows `[W, 12, 1000]` with their beats. Call inside `tch::no_grad`.
-pub fn mscr_raw(model: &Mscr, windows: &Tensor, beats: &[Vec<usize>], norm: &AttrNorm, with_maps: bool) -> Vec<MscrRaw> {
+pub fn mscr_raw(
+    model: &Mscr,
+    windows: &Tensor,
+    beats: &[Vec<usize>],
+    norm: &AttrNorm,
+    with_maps: bool,
+) -> Vec<MscrRaw> {
     let device = windows.device();
     let w_count = windows.size().first().copied().unwrap_or(0) as usize;
     let mut out = Vec::with_capacity(w_count);
@@ -185,7 +195,12 @@ pub fn mscr_raw(model: &Mscr, windows: &Tensor, beats: &[Vec<usize>], norm: &Att
         let attr_pass = to_vec(&o.attributes);
         let emb_pass = to_vec(&o.embedding);
         let (eg_v, gm_v, eb_v, bm_v) = if with_maps {
-            (to_vec(&(&eg * gm)), to_vec(gm), to_vec(&(&eb * bm)), to_vec(bm))
+            (
+                to_vec(&(&eg * gm)),
+                to_vec(gm),
+                to_vec(&(&eb * bm)),
+                to_vec(bm),
+            )
         } else {
             (Vec::new(), Vec::new(), Vec::new(), Vec::new())
         };
@@ -206,10 +221,18 @@ pub fn mscr_raw(model: &Mscr, windows: &Tensor, beats: &[Vec<usize>], norm: &Att
                     *e += lead_pass.get(p * N_LEADS + l).copied().unwrap_or(0.0) / n;
                 }
                 for (a, z) in attr_z.iter_mut().enumerate() {
-                    *z += attr_pass.get(p * N_ATTRS as usize + a).copied().unwrap_or(0.0) / n;
+                    *z += attr_pass
+                        .get(p * N_ATTRS as usize + a)
+                        .copied()
+                        .unwrap_or(0.0)
+                        / n;
                 }
                 for (d, e) in embedding.iter_mut().enumerate() {
-                    *e += emb_pass.get(p * EMBED_DIM as usize + d).copied().unwrap_or(0.0) / n;
+                    *e += emb_pass
+                        .get(p * EMBED_DIM as usize + d)
+                        .copied()
+                        .unwrap_or(0.0)
+                        / n;
                 }
             }
             let point_err = if with_maps {
@@ -223,7 +246,10 @@ pub fn mscr_raw(model: &Mscr, windows: &Tensor, beats: &[Vec<usize>], norm: &Att
                             if m > 0.0 {
                                 let pos = l * N_SAMPLES + spec.offset + j;
                                 if let (Some(a), Some(c)) = (acc.get_mut(pos), cnt.get_mut(pos)) {
-                                    *a += eg_v.get((p * N_LEADS + l) * GLOBAL_LEN + j).copied().unwrap_or(0.0);
+                                    *a += eg_v
+                                        .get((p * N_LEADS + l) * GLOBAL_LEN + j)
+                                        .copied()
+                                        .unwrap_or(0.0);
                                     *c += 1.0;
                                 }
                             }
@@ -234,8 +260,12 @@ pub fn mscr_raw(model: &Mscr, windows: &Tensor, beats: &[Vec<usize>], norm: &Att
                             if let (true, Some(t)) = (m > 0.0, t) {
                                 if t < N_SAMPLES {
                                     let pos = l * N_SAMPLES + t;
-                                    if let (Some(a), Some(c)) = (acc.get_mut(pos), cnt.get_mut(pos)) {
-                                        *a += eb_v.get((p * N_LEADS + l) * BEAT_LEN + j).copied().unwrap_or(0.0);
+                                    if let (Some(a), Some(c)) = (acc.get_mut(pos), cnt.get_mut(pos))
+                                    {
+                                        *a += eb_v
+                                            .get((p * N_LEADS + l) * BEAT_LEN + j)
+                                            .copied()
+                                            .unwrap_or(0.0);
                                         *c += 1.0;
                                     }
                                 }
@@ -301,7 +331,10 @@ pub fn baseline_raw(model: &ConvAe, windows: &Tensor, with_maps: bool) -> Vec<Ba
             };
             BaselineRaw {
                 mse: m,
-                lead_err: lead.get(w * N_LEADS..(w + 1) * N_LEADS).map(<[f32]>::to_vec).unwrap_or_default(),
+                lead_err: lead
+                    .get(w * N_LEADS..(w + 1) * N_LEADS)
+                    .map(<[f32]>::to_vec)
+                    .unwrap_or_default(),
                 point_err,
             }
         })
@@ -324,13 +357,16 @@ impl EmbeddingModel {
         if n < 2 || d == 0 {
             return None;
         }
-        let e = Tensor::from_slice(&embeddings.concat()).view([n as i64, d as i64]).to_kind(Kind::Double);
+        let e = Tensor::from_slice(&embeddings.concat())
+            .view([n as i64, d as i64])
+            .to_kind(Kind::Double);
         let mean = e.mean_dim([0i64].as_slice(), true, Kind::Double);
         let c = &e - &mean;
         let cov = c.transpose(0, 1).matmul(&c) / (n - 1) as f64;
         let tr = cov.trace().double_value(&[]) / d as f64;
         let alpha = 0.2;
-        let shrunk = cov * (1.0 - alpha) + Tensor::eye(d as i64, (Kind::Double, tch::Device::Cpu)) * (alpha * tr);
+        let shrunk = cov * (1.0 - alpha)
+            + Tensor::eye(d as i64, (Kind::Double, tch::Device::Cpu)) * (alpha * tr);
         let prec = shrunk.f_inverse().ok()?;
         Some(EmbeddingModel {
             mean: to_vec(&mean),
@@ -358,7 +394,17 @@ impl EmbeddingModel {
 
 /// Named score components of one window (NaN = not available).
 pub const COMPONENTS: [&str; 11] = [
-    "global", "beat", "trend", "embedding", "age_gap", "sex_gap", "hr_gap", "pr_gap", "qrs_gap", "qt_gap", "qtc_gap",
+    "global",
+    "beat",
+    "trend",
+    "embedding",
+    "age_gap",
+    "sex_gap",
+    "hr_gap",
+    "pr_gap",
+    "qrs_gap",
+    "qt_gap",
+    "qtc_gap",
 ];
 
 /// Component values for one window. `actual` are the known attributes (NaN unknown).
@@ -432,7 +478,8 @@ impl Calibration {
                     return 0.0;
                 }
                 let v = comps.get(c).copied().unwrap_or(f32::NAN);
-                let z = (v - self.center.get(c).copied().unwrap_or(0.0)) / self.scale.get(c).copied().unwrap_or(1.0);
+                let z = (v - self.center.get(c).copied().unwrap_or(0.0))
+                    / self.scale.get(c).copied().unwrap_or(1.0);
                 if z.is_finite() {
                     w * z
                 } else {

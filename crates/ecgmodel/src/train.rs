@@ -141,7 +141,8 @@ fn augment(x: &Tensor) -> (Tensor, Tensor) {
     let u = |shape: &[i64]| Tensor::rand(shape, opts);
     let scale = 1.0 + (u(&[b, 1, 1]) * 2.0 - 1.0) * 0.2;
     let lead_scale = 1.0 + (u(&[b, 12, 1]) * 2.0 - 1.0) * 0.05;
-    let t = Tensor::arange(N_SAMPLES as i64, opts).view([1, 1, N_SAMPLES as i64]) / crate::contract::MODEL_RATE_HZ;
+    let t = Tensor::arange(N_SAMPLES as i64, opts).view([1, 1, N_SAMPLES as i64])
+        / crate::contract::MODEL_RATE_HZ;
     let freq = 0.1 + u(&[b, 1, 1]) * 0.4;
     let phase = u(&[b, 1, 1]) * (2.0 * std::f64::consts::PI);
     let amp = u(&[b, 1, 1]) * 0.15 * u(&[b, 12, 1]);
@@ -159,8 +160,19 @@ fn weighted_mean(v: &Tensor, mask: &Tensor) -> Tensor {
 }
 
 /// One MSCR training loss for a batch.
-pub fn mscr_loss(model: &Mscr, x: &Tensor, targets_z: &Tensor, beats: &[&[usize]], rng: &mut SplitMix64, train: bool) -> Tensor {
-    let (clean, noisy) = if train { augment(x) } else { (x.shallow_clone(), x.shallow_clone()) };
+pub fn mscr_loss(
+    model: &Mscr,
+    x: &Tensor,
+    targets_z: &Tensor,
+    beats: &[&[usize]],
+    rng: &mut SplitMix64,
+    train: bool,
+) -> Tensor {
+    let (clean, noisy) = if train {
+        augment(x)
+    } else {
+        (x.shallow_clone(), x.shallow_clone())
+    };
     let specs: Vec<_> = beats
         .iter()
         .map(|b| views::random_spec(rng, b, N_MASKED_PATCHES))
@@ -168,7 +180,8 @@ pub fn mscr_loss(model: &Mscr, x: &Tensor, targets_z: &Tensor, beats: &[&[usize]
     let v = views::build(&clean, &noisy, &specs);
     let o = model.forward_t(&v.global_in, &v.trend_in, &v.beat_in, train);
     let lg = weighted_mean(
-        &((-&o.global_logvar).exp() * (&o.global_mean - &v.global_target).square() + &o.global_logvar),
+        &((-&o.global_logvar).exp() * (&o.global_mean - &v.global_target).square()
+            + &o.global_logvar),
         &v.global_mask,
     );
     let lb = weighted_mean(
@@ -183,16 +196,25 @@ pub fn mscr_loss(model: &Mscr, x: &Tensor, targets_z: &Tensor, beats: &[&[usize]
         .view([1, 7]);
     let reg_w = &known * (1.0 - &sex_col);
     let sex_w = &known * &sex_col;
-    let reg = ((&o.attributes - &t0).square() * &reg_w).sum(Kind::Float) / reg_w.sum(Kind::Float).clamp_min(1.0);
-    let bce = o.attributes.binary_cross_entropy_with_logits::<Tensor>(&t0, Some(sex_w.shallow_clone()), None, tch::Reduction::Sum)
-        / sex_w.sum(Kind::Float).clamp_min(1.0);
+    let reg = ((&o.attributes - &t0).square() * &reg_w).sum(Kind::Float)
+        / reg_w.sum(Kind::Float).clamp_min(1.0);
+    let bce = o.attributes.binary_cross_entropy_with_logits::<Tensor>(
+        &t0,
+        Some(sex_w.shallow_clone()),
+        None,
+        tch::Reduction::Sum,
+    ) / sex_w.sum(Kind::Float).clamp_min(1.0);
     lg + lb + lt + (reg + bce) * 0.5
 }
 
 fn batches(rng: &mut SplitMix64, idx: &[usize], batch: usize) -> Vec<Vec<usize>> {
     let mut order = idx.to_vec();
     rng.shuffle(&mut order);
-    order.chunks(batch).filter(|c| c.len() > 1).map(<[usize]>::to_vec).collect()
+    order
+        .chunks(batch)
+        .filter(|c| c.len() > 1)
+        .map(<[usize]>::to_vec)
+        .collect()
 }
 
 fn restoration_auroc(raw: &[MscrRaw], labels: &[u8]) -> f64 {
@@ -204,7 +226,15 @@ fn restoration_auroc(raw: &[MscrRaw], labels: &[u8]) -> f64 {
 }
 
 /// `fast`: only 3 passes per record (3 masks × first 3 beats), for per-epoch validation.
-fn run_mscr(model: &Mscr, ds: &Dataset, idx: &[usize], norm: &AttrNorm, device: Device, maps: bool, fast: bool) -> Vec<MscrRaw> {
+fn run_mscr(
+    model: &Mscr,
+    ds: &Dataset,
+    idx: &[usize],
+    norm: &AttrNorm,
+    device: Device,
+    maps: bool,
+    fast: bool,
+) -> Vec<MscrRaw> {
     tch::no_grad(|| {
         let mut out = Vec::with_capacity(idx.len());
         for chunk in idx.chunks(64) {
@@ -212,7 +242,11 @@ fn run_mscr(model: &Mscr, ds: &Dataset, idx: &[usize], norm: &AttrNorm, device: 
             let beats: Vec<Vec<usize>> = chunk
                 .iter()
                 .map(|&i| {
-                    let b = ds.records.get(i).map(|r| r.beats.clone()).unwrap_or_default();
+                    let b = ds
+                        .records
+                        .get(i)
+                        .map(|r| r.beats.clone())
+                        .unwrap_or_default();
                     if fast {
                         b.into_iter().step_by(3).take(3).collect()
                     } else {
@@ -226,7 +260,13 @@ fn run_mscr(model: &Mscr, ds: &Dataset, idx: &[usize], norm: &AttrNorm, device: 
     })
 }
 
-fn run_baseline(model: &ConvAe, ds: &Dataset, idx: &[usize], device: Device, maps: bool) -> Vec<score::BaselineRaw> {
+fn run_baseline(
+    model: &ConvAe,
+    ds: &Dataset,
+    idx: &[usize],
+    device: Device,
+    maps: bool,
+) -> Vec<score::BaselineRaw> {
     tch::no_grad(|| {
         let mut out = Vec::with_capacity(idx.len());
         for chunk in idx.chunks(64) {
@@ -264,7 +304,7 @@ pub fn split_metrics(ds: &Dataset, idx: &[usize], scores: &[f32], threshold: f32
     }
     SplitMetrics {
         n: idx.len(),
-        n_abnormal: labels.iter().filter(|&&l| l == 1).count(),
+        n_abnormal: labels.iter().map(|&l| usize::from(l == 1)).sum(),
         auroc: metrics::auroc(scores, &labels).unwrap_or(f64::NAN),
         sensitivity: m.sensitivity,
         specificity: m.specificity,
@@ -282,8 +322,15 @@ fn quantile(v: &mut [f32], p: f32) -> f32 {
     v[((v.len() - 1) as f32 * p).round() as usize]
 }
 
+/// A trained network: its var store, the network, epochs run, best epoch, validation curve.
+type Trained<M> = (nn::VarStore, M, usize, usize, Vec<(usize, f64)>);
+
 /// Train MSCR; returns the best var store (by fold-9 AUROC), epochs run, best epoch, curve.
-fn train_mscr(cfg: &TrainConfig, ds: &Dataset, norm: &AttrNorm) -> Result<(nn::VarStore, Mscr, usize, usize, Vec<(usize, f64)>), ModelError> {
+fn train_mscr(
+    cfg: &TrainConfig,
+    ds: &Dataset,
+    norm: &AttrNorm,
+) -> Result<Trained<Mscr>, ModelError> {
     let device = cfg.device;
     let train_idx = ds.indices(Split::Train);
     let val_idx = ds.indices(Split::Validation);
@@ -296,20 +343,31 @@ fn train_mscr(cfg: &TrainConfig, ds: &Dataset, norm: &AttrNorm) -> Result<(nn::V
         .wd(1e-3)
         .build(&vs, cfg.learning_rate)
         .map_err(|e| ModelError::torch(&cfg.out_dir, e))?;
-    let targets: Vec<[f32; 7]> = ds.records.iter().map(|r| norm.normalize(&r.attrs)).collect();
+    let targets: Vec<[f32; 7]> = ds
+        .records
+        .iter()
+        .map(|r| norm.normalize(&r.attrs))
+        .collect();
     let mut rng = SplitMix64(cfg.seed ^ 0x4D53_4352);
     let started = Instant::now();
     let bar = progress_bar(cfg, cfg.mscr_epochs, "MSCR");
-    let (mut best, mut best_epoch, mut since, mut curve, mut epochs_run) = (f64::MIN, 0, 0, Vec::new(), 0);
+    let (mut best, mut best_epoch, mut since, mut curve, mut epochs_run) =
+        (f64::MIN, 0, 0, Vec::new(), 0);
     for epoch in 1..=cfg.mscr_epochs {
         epochs_run = epoch;
-        let lr = cfg.learning_rate * 0.5 * (1.0 + (std::f64::consts::PI * (epoch - 1) as f64 / cfg.mscr_epochs as f64).cos());
+        let lr = cfg.learning_rate
+            * 0.5
+            * (1.0 + (std::f64::consts::PI * (epoch - 1) as f64 / cfg.mscr_epochs as f64).cos());
         opt.set_lr(lr);
         let mut loss_sum = 0.0;
         let all = batches(&mut rng, &train_idx, cfg.batch_size);
         for b in &all {
             let x = ds.select(b).to_device(device);
-            let t: Vec<f32> = b.iter().filter_map(|&i| targets.get(i)).flat_map(|t| *t).collect();
+            let t: Vec<f32> = b
+                .iter()
+                .filter_map(|&i| targets.get(i))
+                .flat_map(|t| *t)
+                .collect();
             let t = Tensor::from_slice(&t).view([-1, 7]).to_device(device);
             let beats: Vec<&[usize]> = b
                 .iter()
@@ -326,12 +384,17 @@ fn train_mscr(cfg: &TrainConfig, ds: &Dataset, norm: &AttrNorm) -> Result<(nn::V
             let auc = restoration_auroc(&raw, &val_labels);
             curve.push((epoch, auc));
             log::info!("MSCR epoch {epoch}: {msg}, fold-9 AUROC {auc:.4}");
-            bar.set_message(format!("{msg}, val AUROC {auc:.3} (best {:.3})", best.max(auc)));
+            bar.set_message(format!(
+                "{msg}, val AUROC {auc:.3} (best {:.3})",
+                best.max(auc)
+            ));
             if auc > best {
                 best = auc;
                 best_epoch = epoch;
                 since = 0;
-                best_vs.copy(&vs).map_err(|e| ModelError::torch(&cfg.out_dir, e))?;
+                best_vs
+                    .copy(&vs)
+                    .map_err(|e| ModelError::torch(&cfg.out_dir, e))?;
                 let ckpt = cfg.cache_dir.join("mscr_best.safetensors");
                 if let Err(e) = vs.save(&ckpt) {
                     log::warn!("checkpoint {}: {e}", ckpt.display());
@@ -351,7 +414,7 @@ fn train_mscr(cfg: &TrainConfig, ds: &Dataset, norm: &AttrNorm) -> Result<(nn::V
     Ok((best_vs, best_model, epochs_run, best_epoch, curve))
 }
 
-fn train_baseline(cfg: &TrainConfig, ds: &Dataset) -> Result<(nn::VarStore, ConvAe, usize, usize, Vec<(usize, f64)>), ModelError> {
+fn train_baseline(cfg: &TrainConfig, ds: &Dataset) -> Result<Trained<ConvAe>, ModelError> {
     let device = cfg.device;
     let train_idx = ds.indices(Split::Train);
     let val_idx = ds.indices(Split::Validation);
@@ -367,15 +430,22 @@ fn train_baseline(cfg: &TrainConfig, ds: &Dataset) -> Result<(nn::VarStore, Conv
     let mut rng = SplitMix64(cfg.seed ^ 0x0043_4145);
     let started = Instant::now();
     let bar = progress_bar(cfg, cfg.baseline_epochs, "baseline");
-    let (mut best, mut best_epoch, mut since, mut curve, mut epochs_run) = (f64::MIN, 0, 0, Vec::new(), 0);
+    let (mut best, mut best_epoch, mut since, mut curve, mut epochs_run) =
+        (f64::MIN, 0, 0, Vec::new(), 0);
     for epoch in 1..=cfg.baseline_epochs {
         epochs_run = epoch;
-        let lr = cfg.learning_rate * 0.5 * (1.0 + (std::f64::consts::PI * (epoch - 1) as f64 / cfg.baseline_epochs as f64).cos());
+        let lr = cfg.learning_rate
+            * 0.5
+            * (1.0
+                + (std::f64::consts::PI * (epoch - 1) as f64 / cfg.baseline_epochs as f64).cos());
         opt.set_lr(lr);
         for b in batches(&mut rng, &train_idx, cfg.batch_size) {
             let x = ds.select(&b).to_device(device);
             let (clean, _) = augment(&x);
-            let specs: Vec<_> = b.iter().map(|_| views::random_spec(&mut rng, &[], 0)).collect();
+            let specs: Vec<_> = b
+                .iter()
+                .map(|_| views::random_spec(&mut rng, &[], 0))
+                .collect();
             let v = views::build(&clean, &clean, &specs);
             let r = model.forward_t(&v.global_target, true);
             let loss = (&r - &v.global_target).square().mean(Kind::Float);
@@ -393,7 +463,9 @@ fn train_baseline(cfg: &TrainConfig, ds: &Dataset) -> Result<(nn::VarStore, Conv
                 best = auc;
                 best_epoch = epoch;
                 since = 0;
-                best_vs.copy(&vs).map_err(|e| ModelError::torch(&cfg.out_dir, e))?;
+                best_vs
+                    .copy(&vs)
+                    .map_err(|e| ModelError::torch(&cfg.out_dir, e))?;
             } else {
                 since += 1;
             }
@@ -411,7 +483,9 @@ fn progress_bar(cfg: &TrainConfig, n: usize, what: &str) -> indicatif::ProgressB
         return indicatif::ProgressBar::hidden();
     }
     let bar = indicatif::ProgressBar::new(n as u64);
-    if let Ok(style) = indicatif::ProgressStyle::with_template("{prefix} [{bar:30}] epoch {pos}/{len} {elapsed} {msg}") {
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{prefix} [{bar:30}] epoch {pos}/{len} {elapsed} {msg}",
+    ) {
         bar.set_style(style.progress_chars("=> "));
     }
     bar.set_prefix(what.to_string());
@@ -467,7 +541,10 @@ pub fn run(cfg: &TrainConfig) -> Result<TrainReport, ModelError> {
     let val_idx = ds.indices(Split::Validation);
     let test_idx = ds.indices(Split::Test);
     if train_idx.len() < 10 || val_idx.is_empty() {
-        return Err(ModelError::data(&cfg.ptbxl_dir, "too few training or validation records"));
+        return Err(ModelError::data(
+            &cfg.ptbxl_dir,
+            "too few training or validation records",
+        ));
     }
     let train_targets: Vec<[f32; 7]> = train_idx.iter().map(|&i| actual_attrs(&ds, i)).collect();
     let norm = AttrNorm::fit(&train_targets);
@@ -483,7 +560,12 @@ pub fn run(cfg: &TrainConfig) -> Result<TrainReport, ModelError> {
     // Calibration on fold 9 (and the embedding model on the training normals).
     let device = cfg.device;
     let train_raw = run_mscr(&mscr, &ds, &train_idx, &norm, device, false, false);
-    let emb = EmbeddingModel::fit(&train_raw.iter().map(|r| r.embedding.clone()).collect::<Vec<_>>());
+    let emb = EmbeddingModel::fit(
+        &train_raw
+            .iter()
+            .map(|r| r.embedding.clone())
+            .collect::<Vec<_>>(),
+    );
     let val_raw = run_mscr(&mscr, &ds, &val_idx, &norm, device, true, false);
     let val_labels = labels_of(&ds, &val_idx);
     let val_comps: Vec<Vec<f32>> = val_raw
@@ -500,8 +582,14 @@ pub fn run(cfg: &TrainConfig) -> Result<TrainReport, ModelError> {
     let mut cal = Calibration::fit(&normal_comps);
     let component_val_auroc: Vec<(String, f64)> = (0..COMPONENTS.len())
         .map(|c| {
-            let s: Vec<f32> = val_comps.iter().map(|v| v.get(c).copied().unwrap_or(f32::NAN)).collect();
-            (COMPONENTS[c].to_string(), metrics::auroc(&s, &val_labels).unwrap_or(f64::NAN))
+            let s: Vec<f32> = val_comps
+                .iter()
+                .map(|v| v.get(c).copied().unwrap_or(f32::NAN))
+                .collect();
+            (
+                COMPONENTS[c].to_string(),
+                metrics::auroc(&s, &val_labels).unwrap_or(f64::NAN),
+            )
         })
         .collect();
     select_components(&mut cal, &val_comps, &val_labels);
@@ -542,7 +630,8 @@ pub fn run(cfg: &TrainConfig) -> Result<TrainReport, ModelError> {
     // Baseline calibration.
     let base_val = run_baseline(&base, &ds, &val_idx, device, true);
     let base_val_scores: Vec<f32> = base_val.iter().map(|r| r.mse).collect();
-    let base_threshold = metrics::threshold_for_recall(&base_val_scores, &val_labels, 0.9).unwrap_or(0.0);
+    let base_threshold =
+        metrics::threshold_for_recall(&base_val_scores, &val_labels, 0.9).unwrap_or(0.0);
     let mut base_points: Vec<f32> = base_val
         .iter()
         .zip(&val_labels)
@@ -599,8 +688,12 @@ pub fn run(cfg: &TrainConfig) -> Result<TrainReport, ModelError> {
     std::fs::create_dir_all(&cfg.out_dir).map_err(|e| ModelError::io(&cfg.out_dir, e))?;
     let mscr_path = cfg.out_dir.join(MSCR_FILE);
     let base_path = cfg.out_dir.join(BASELINE_FILE);
-    mscr_vs.save(&mscr_path).map_err(|e| ModelError::torch(&mscr_path, e))?;
-    base_vs.save(&base_path).map_err(|e| ModelError::torch(&base_path, e))?;
+    mscr_vs
+        .save(&mscr_path)
+        .map_err(|e| ModelError::torch(&mscr_path, e))?;
+    base_vs
+        .save(&base_path)
+        .map_err(|e| ModelError::torch(&base_path, e))?;
     let report = TrainReport {
         seed: cfg.seed,
         device: crate::device_name(device),

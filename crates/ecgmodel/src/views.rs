@@ -9,7 +9,10 @@
 //! (mask `k` hides patches `p ≡ k mod 3`, so every sample is hidden once) and the beat
 //! spans start at 0, 28 and 56 samples.
 
-use crate::contract::{BEAT_LEN, BEAT_MASK_LEN, BEAT_PRE, GLOBAL_LEN, GLOBAL_OFFSET, N_PATCHES, N_SAMPLES, N_TEST_MASKS, PATCH_LEN};
+use crate::contract::{
+    BEAT_LEN, BEAT_MASK_LEN, BEAT_PRE, GLOBAL_LEN, GLOBAL_OFFSET, N_PATCHES, N_SAMPLES,
+    N_TEST_MASKS, PATCH_LEN,
+};
 use crate::net::trend;
 use tch::{Device, Kind, Tensor};
 
@@ -66,7 +69,10 @@ fn masks(specs: &[ViewSpec], device: Device) -> (Tensor, Tensor) {
     for s in specs {
         for p in 0..N_PATCHES {
             let hidden = s.masked_patches.get(p).copied().unwrap_or(false);
-            g.extend(std::iter::repeat_n(if hidden { 1.0_f32 } else { 0.0 }, PATCH_LEN));
+            g.extend(std::iter::repeat_n(
+                if hidden { 1.0_f32 } else { 0.0 },
+                PATCH_LEN,
+            ));
         }
         for i in 0..BEAT_LEN {
             let hidden = i >= s.beat_mask_start && i < s.beat_mask_start + BEAT_MASK_LEN;
@@ -74,8 +80,12 @@ fn masks(specs: &[ViewSpec], device: Device) -> (Tensor, Tensor) {
         }
     }
     (
-        Tensor::from_slice(&g).view([b, 1, GLOBAL_LEN as i64]).to_device(device),
-        Tensor::from_slice(&bm).view([b, 1, BEAT_LEN as i64]).to_device(device),
+        Tensor::from_slice(&g)
+            .view([b, 1, GLOBAL_LEN as i64])
+            .to_device(device),
+        Tensor::from_slice(&bm)
+            .view([b, 1, BEAT_LEN as i64])
+            .to_device(device),
     )
 }
 
@@ -118,13 +128,19 @@ pub fn centre_crop(x: &Tensor) -> Tensor {
 /// pass `i` uses patch mask `i mod 3`, beat `i mod beats` and beat span `i mod 3`.
 pub fn test_specs(beats: &[usize]) -> Vec<ViewSpec> {
     let fallback = [N_SAMPLES / 2];
-    let beats = if beats.is_empty() { &fallback[..] } else { beats };
+    let beats = if beats.is_empty() {
+        &fallback[..]
+    } else {
+        beats
+    };
     let n = beats.len().max(N_TEST_MASKS);
     (0..n)
         .map(|i| ViewSpec {
             offset: GLOBAL_OFFSET,
             beat_peak: beats[i % beats.len()],
-            masked_patches: (0..N_PATCHES).map(|p| p % N_TEST_MASKS == i % N_TEST_MASKS).collect(),
+            masked_patches: (0..N_PATCHES)
+                .map(|p| p % N_TEST_MASKS == i % N_TEST_MASKS)
+                .collect(),
             beat_mask_start: TEST_BEAT_MASK_STARTS[i % TEST_BEAT_MASK_STARTS.len()],
         })
         .collect()

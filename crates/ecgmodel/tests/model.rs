@@ -35,7 +35,11 @@ fn models() -> Option<PathBuf> {
 }
 
 fn open_ptbxl(dir: &std::path::Path, id: u32) -> Recording {
-    let path = dir.join(format!("records100/{:05}/{:05}_lr.hea", (id / 1000) * 1000, id));
+    let path = dir.join(format!(
+        "records100/{:05}/{:05}_lr.hea",
+        (id / 1000) * 1000,
+        id
+    ));
     ecgcore::formats::open(&path).expect("PTB-XL record opens")
 }
 
@@ -67,10 +71,15 @@ fn synthetic(fs: f64, seconds: f64) -> Recording {
 #[test]
 fn views_have_the_contract_shapes_and_masks_hide_samples() {
     tch::manual_seed(1);
-    let x = Tensor::randn([2, N_LEADS as i64, N_SAMPLES as i64], (Kind::Float, Device::Cpu));
+    let x = Tensor::randn(
+        [2, N_LEADS as i64, N_SAMPLES as i64],
+        (Kind::Float, Device::Cpu),
+    );
     let mut rng = SplitMix64(3);
     let beats = vec![100, 300, 500];
-    let specs: Vec<_> = (0..2).map(|_| views::random_spec(&mut rng, &beats, 7)).collect();
+    let specs: Vec<_> = (0..2)
+        .map(|_| views::random_spec(&mut rng, &beats, 7))
+        .collect();
     let v = views::build(&x, &x, &specs);
     assert_eq!(v.global_in.size(), [2, 13, GLOBAL_LEN as i64]);
     assert_eq!(v.trend_in.size(), [2, 13, GLOBAL_LEN as i64]);
@@ -78,7 +87,10 @@ fn views_have_the_contract_shapes_and_masks_hide_samples() {
     // 7 of 24 patches of 40 samples hidden, in every lead; the hidden input is zero.
     let hidden = v.global_mask.sum(Kind::Float).double_value(&[]);
     assert_eq!(hidden, 2.0 * 7.0 * 40.0);
-    let leak = (v.global_in.narrow(1, 0, 12) * &v.global_mask).abs().sum(Kind::Float).double_value(&[]);
+    let leak = (v.global_in.narrow(1, 0, 12) * &v.global_mask)
+        .abs()
+        .sum(Kind::Float)
+        .double_value(&[]);
     assert_eq!(leak, 0.0);
     let beat_hidden = v.beat_mask.sum(Kind::Float).double_value(&[]);
     assert_eq!(beat_hidden, 2.0 * BEAT_MASK_LEN as f64);
@@ -112,7 +124,10 @@ fn same_seed_gives_same_network_and_output() {
         tch::manual_seed(42);
         let vs = nn::VarStore::new(Device::Cpu);
         let model = Mscr::new(&vs.root());
-        let x = Tensor::randn([1, N_LEADS as i64, N_SAMPLES as i64], (Kind::Float, Device::Cpu));
+        let x = Tensor::randn(
+            [1, N_LEADS as i64, N_SAMPLES as i64],
+            (Kind::Float, Device::Cpu),
+        );
         let specs = views::test_specs(&[300, 600]);
         let x = x.repeat([specs.len() as i64, 1, 1]);
         let v = views::build(&x, &x, &specs);
@@ -145,7 +160,10 @@ fn a_few_optimizer_steps_on_real_records_lower_the_loss() {
     for id in &ids {
         let p = contract::prepare(&open_ptbxl(&dir, *id)).unwrap();
         let w = p.windows[0].clone();
-        beats.push(contract::usable_beats(&contract::detect_r_peaks(&w, N_SAMPLES), N_SAMPLES));
+        beats.push(contract::usable_beats(
+            &contract::detect_r_peaks(&w, N_SAMPLES),
+            N_SAMPLES,
+        ));
         flat.extend(w);
     }
     let x = Tensor::from_slice(&flat).view([ids.len() as i64, 12, N_SAMPLES as i64]);
@@ -158,7 +176,10 @@ fn a_few_optimizer_steps_on_real_records_lower_the_loss() {
     let loss_at = |model: &Mscr| {
         tch::manual_seed(11);
         let mut rng = SplitMix64(11);
-        tch::no_grad(|| ecgmodel::train::mscr_loss(model, &x, &targets, &beat_refs, &mut rng, true).double_value(&[]))
+        tch::no_grad(|| {
+            ecgmodel::train::mscr_loss(model, &x, &targets, &beat_refs, &mut rng, true)
+                .double_value(&[])
+        })
     };
     let before = loss_at(&model);
     let mut rng = SplitMix64(1);
@@ -176,18 +197,27 @@ fn bad_inputs_are_refused_clearly() {
     let analyzer = Analyzer::load(&models, Device::Cpu).unwrap();
     // too short
     let err = analyzer.analyze(&synthetic(500.0, 5.0)).unwrap_err();
-    assert!(matches!(err, ModelError::Input(InputError::TooShort { .. })), "{err}");
+    assert!(
+        matches!(err, ModelError::Input(InputError::TooShort { .. })),
+        "{err}"
+    );
     assert!(err.to_string().contains("at least 9.6 s"), "{err}");
     // NaN samples
     let mut rec = synthetic(500.0, 10.0);
     rec.leads[3].samples_mv[100] = f32::NAN;
     let err = analyzer.analyze(&rec).unwrap_err();
-    assert!(err.to_string().contains("aVR") && err.to_string().contains("NaN"), "{err}");
+    assert!(
+        err.to_string().contains("aVR") && err.to_string().contains("NaN"),
+        "{err}"
+    );
     // flat lead
     let mut rec = synthetic(500.0, 10.0);
     rec.leads[7].samples_mv.iter_mut().for_each(|v| *v = 0.2);
     let err = analyzer.analyze(&rec).unwrap_err();
-    assert!(matches!(err, ModelError::Input(InputError::FlatLead(ref l)) if l == "V2"), "{err}");
+    assert!(
+        matches!(err, ModelError::Input(InputError::FlatLead(ref l)) if l == "V2"),
+        "{err}"
+    );
     // missing leads
     let mut rec = synthetic(500.0, 10.0);
     rec.leads.truncate(8);
@@ -199,6 +229,12 @@ fn bad_inputs_are_refused_clearly() {
     assert_eq!(ours.map.len(), 12);
     assert!(ours.map.iter().all(|m| m.len() == 5000));
     assert!(base.map.iter().all(|m| m.len() == 5000));
+    assert!(ours.score.is_finite() && base.score.is_finite());
+    assert!(ours.map.iter().flatten().all(|v| (0.0..=1.0).contains(v)));
+    // a 25 s record at 250 Hz is tiled into windows; the map covers all of it
+    let (ours, _) = analyzer.analyze(&synthetic(250.0, 25.0)).unwrap();
+    assert!(ours.map.iter().all(|m| m.len() == 6250));
+    assert_eq!(ours.map_rate_hz, 250.0);
 }
 
 #[test]
@@ -221,7 +257,9 @@ fn corrupt_weights_are_refused() {
 
 #[test]
 fn map_is_higher_where_an_artefact_is_inserted() {
-    let (Some(dir), Some(models)) = (ptbxl(), models()) else { return };
+    let (Some(dir), Some(models)) = (ptbxl(), models()) else {
+        return;
+    };
     tch::set_num_threads(2);
     let analyzer = Analyzer::load(&models, Device::Cpu).unwrap();
     let mut rec = open_ptbxl(&dir, 1); // NORM, fold 3
@@ -230,7 +268,11 @@ fn map_is_higher_where_an_artefact_is_inserted() {
     let (ours_clean, _) = analyzer.analyze(&rec).unwrap();
     // A 0.4 s burst of 15 Hz, 1 mV oscillation in V2 at 5.0–5.4 s (an electrode artefact).
     let (a, b) = ((5.0 * fs) as usize, (5.4 * fs) as usize);
-    let v2 = rec.leads.iter_mut().find(|l| l.standard == Some(StandardLead::V2)).unwrap();
+    let v2 = rec
+        .leads
+        .iter_mut()
+        .find(|l| l.standard == Some(StandardLead::V2))
+        .unwrap();
     for i in a..b {
         let t = (i - a) as f64 / fs;
         v2.samples_mv[i] += (1.0 * (2.0 * std::f64::consts::PI * 15.0 * t).sin()) as f32;
@@ -251,16 +293,26 @@ fn map_is_higher_where_an_artefact_is_inserted() {
 
 #[test]
 fn shipped_weights_reproduce_the_cards_fold9_auroc() {
-    let (Some(_), Some(models)) = (ptbxl(), models()) else { return };
+    let (Some(_), Some(models)) = (ptbxl(), models()) else {
+        return;
+    };
     tch::set_num_threads(2);
     let analyzer = Analyzer::load(&models, Device::Cpu).unwrap();
-    let expected = analyzer.manifest().report["mscr_validation"]["auroc"].as_f64().unwrap();
-    let expected_base = analyzer.manifest().report["baseline_validation"]["auroc"].as_f64().unwrap();
-    let report = ecgmodel::eval::run(&models.join("manifests/ptbxl_fold9.csv"), &analyzer, false).unwrap();
+    let expected = analyzer.manifest().report["mscr_validation"]["auroc"]
+        .as_f64()
+        .unwrap();
+    let expected_base = analyzer.manifest().report["baseline_validation"]["auroc"]
+        .as_f64()
+        .unwrap();
+    let report =
+        ecgmodel::eval::run(&models.join("manifests/ptbxl_fold9.csv"), &analyzer, false).unwrap();
     assert_eq!(report.n, 232, "failures: {:?}", report.failures);
     let got = report.auroc.unwrap();
     let got_base = report.baseline.auroc.unwrap();
     eprintln!("fold 9 AUROC ours {got:.4} (card {expected:.4}), baseline {got_base:.4} (card {expected_base:.4})");
     assert!((got - expected).abs() <= 0.01, "{got} vs {expected}");
-    assert!((got_base - expected_base).abs() <= 0.01, "{got_base} vs {expected_base}");
+    assert!(
+        (got_base - expected_base).abs() <= 0.01,
+        "{got_base} vs {expected_base}"
+    );
 }
