@@ -21,13 +21,13 @@ fn main() -> anyhow::Result<()> {
                 threads = it
                     .next()
                     .ok_or_else(|| anyhow::anyhow!("--threads needs a value"))?
-                    .parse()?
+                    .parse()?;
             }
             "--device" => {
                 device = ecgmodel::parse_device(
                     it.next()
                         .ok_or_else(|| anyhow::anyhow!("--device needs a value"))?,
-                )?
+                )?;
             }
             other => record = PathBuf::from(other),
         }

@@ -16,19 +16,19 @@ fn main() -> anyhow::Result<()> {
                 models = PathBuf::from(
                     it.next()
                         .ok_or_else(|| anyhow::anyhow!("--models needs a value"))?,
-                )
+                );
             }
             "--device" => {
                 device = ecgmodel::parse_device(
                     it.next()
                         .ok_or_else(|| anyhow::anyhow!("--device needs a value"))?,
-                )?
+                )?;
             }
             "--threads" => {
                 threads = it
                     .next()
                     .ok_or_else(|| anyhow::anyhow!("--threads needs a value"))?
-                    .parse()?
+                    .parse()?;
             }
             other => manifest = Some(PathBuf::from(other)),
         }

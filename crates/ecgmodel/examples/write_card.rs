@@ -14,13 +14,13 @@ fn main() -> anyhow::Result<()> {
                 models = PathBuf::from(
                     it.next()
                         .ok_or_else(|| anyhow::anyhow!("--models needs a value"))?,
-                )
+                );
             }
             "--threads" => {
                 threads = it
                     .next()
                     .ok_or_else(|| anyhow::anyhow!("--threads needs a value"))?
-                    .parse()?
+                    .parse()?;
             }
             other => anyhow::bail!("unknown argument {other}"),
         }
