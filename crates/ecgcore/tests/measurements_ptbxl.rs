@@ -4,7 +4,9 @@
 //!
 //! Measured on 2026-11-25 for ids 1–200 (100 Hz − 500 Hz, mean / SD): HR 0.0 / 0.2 bpm,
 //! PR 1.0 / 12.4 ms, QRS 0.7 / 5.1 ms, QT −0.8 / 9.3 ms, QRS axis −0.1 / 4.1° (ids
-//! 1–100, which this test uses: PR SD 13.3 ms).
+//! 1–100, which this test uses: PR SD 13.3 ms). After the combined spatial-velocity /
+//! per-lead QRS boundaries (ids 1–100): HR 0.0 / 0.2 bpm, PR 0.5 / 12.0 ms, QRS 1.4 / 2.9
+//! ms, QT 0.7 / 9.0 ms, QRS axis −0.2 / 4.2°.
 
 use ecgcore::dsp::measurements::{measure, Measurements};
 use std::path::PathBuf;
