@@ -316,7 +316,10 @@ mod tests {
     fn lead_names_are_recognised() {
         assert_eq!(StandardLead::from_name("aVR"), Some(StandardLead::AVR));
         assert_eq!(StandardLead::from_name("AVL"), Some(StandardLead::AVL));
-        assert_eq!(StandardLead::from_name("MDC_ECG_LEAD_V3"), Some(StandardLead::V3));
+        assert_eq!(
+            StandardLead::from_name("MDC_ECG_LEAD_V3"),
+            Some(StandardLead::V3)
+        );
         assert_eq!(StandardLead::from_name(" ii "), Some(StandardLead::II));
         assert_eq!(StandardLead::from_name("ABP"), None);
     }
@@ -324,7 +327,10 @@ mod tests {
     #[test]
     fn derived_limb_leads_follow_einthoven() {
         let mut rec = Recording {
-            leads: vec![Lead::new("I", vec![1.0, 0.5]), Lead::new("II", vec![2.0, -0.5])],
+            leads: vec![
+                Lead::new("I", vec![1.0, 0.5]),
+                Lead::new("II", vec![2.0, -0.5]),
+            ],
             sample_rate_hz: 500.0,
             ..Recording::default()
         };
@@ -333,9 +339,18 @@ mod tests {
         let iii = rec.lead(StandardLead::III).unwrap();
         assert!(iii.derived);
         assert_eq!(iii.samples_mv, vec![1.0, -1.0]);
-        assert_eq!(rec.lead(StandardLead::AVR).unwrap().samples_mv, vec![-1.5, 0.0]);
-        assert_eq!(rec.lead(StandardLead::AVL).unwrap().samples_mv, vec![0.0, 0.75]);
-        assert_eq!(rec.lead(StandardLead::AVF).unwrap().samples_mv, vec![1.5, -0.75]);
+        assert_eq!(
+            rec.lead(StandardLead::AVR).unwrap().samples_mv,
+            vec![-1.5, 0.0]
+        );
+        assert_eq!(
+            rec.lead(StandardLead::AVL).unwrap().samples_mv,
+            vec![0.0, 0.75]
+        );
+        assert_eq!(
+            rec.lead(StandardLead::AVF).unwrap().samples_mv,
+            vec![1.5, -0.75]
+        );
         assert!(rec.validate().is_ok());
     }
 
@@ -346,6 +361,9 @@ mod tests {
             sample_rate_hz: 500.0,
             ..Recording::default()
         };
-        assert!(matches!(rec.validate(), Err(RecordingError::RaggedLeads { .. })));
+        assert!(matches!(
+            rec.validate(),
+            Err(RecordingError::RaggedLeads { .. })
+        ));
     }
 }

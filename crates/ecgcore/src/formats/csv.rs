@@ -49,7 +49,10 @@ fn looks_like_csv(head: &[u8]) -> bool {
         return false;
     }
     let text = String::from_utf8_lossy(head);
-    let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#'));
+    let mut lines = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'));
     let Some(header) = lines.next() else {
         return false;
     };
@@ -63,7 +66,10 @@ fn looks_like_csv(head: &[u8]) -> bool {
     }
     lines.next().is_some_and(|row| {
         let fields = split_csv_line(row, sep);
-        fields.len() == n_fields && fields.iter().all(|f| f.is_empty() || f.parse::<f64>().is_ok())
+        fields.len() == n_fields
+            && fields
+                .iter()
+                .all(|f| f.is_empty() || f.parse::<f64>().is_ok())
     })
 }
 
@@ -88,7 +94,9 @@ pub fn split_csv_line(line: &str, sep: char) -> Vec<String> {
                 chars.next();
             }
             '"' => in_quotes = !in_quotes,
-            c if c == sep && !in_quotes => fields.push(std::mem::take(&mut field).trim().to_string()),
+            c if c == sep && !in_quotes => {
+                fields.push(std::mem::take(&mut field).trim().to_string())
+            }
             c => field.push(c),
         }
     }
@@ -101,7 +109,10 @@ enum Column {
     TimeSeconds,
     TimeMillis,
     Ignored,
-    Lead { name: String, mv_per_unit: Option<f64> },
+    Lead {
+        name: String,
+        mv_per_unit: Option<f64>,
+    },
 }
 
 fn classify(name: &str) -> Column {
@@ -152,12 +163,7 @@ fn rate_from_comment(line: &str) -> Option<f64> {
         key.as_str(),
         "sample_rate_hz" | "sample rate" | "sampling_rate" | "fs" | "sample_rate" | "rate_hz"
     ) {
-        value
-            .trim()
-            .trim_end_matches("Hz")
-            .trim()
-            .parse()
-            .ok()
+        value.trim().trim_end_matches("Hz").trim().parse().ok()
     } else {
         None
     }
@@ -357,8 +363,12 @@ mod tests {
 
     #[test]
     fn refuses_unknown_rate() {
-        let err = parse("I,II\n1,2\n3,4\n", Path::new("y.csv"), &OpenOptions::default())
-            .unwrap_err();
+        let err = parse(
+            "I,II\n1,2\n3,4\n",
+            Path::new("y.csv"),
+            &OpenOptions::default(),
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("sample rate unknown"), "{err}");
         let ok = parse(
             "I,II\n1,2\n3,4\n",
@@ -374,8 +384,12 @@ mod tests {
 
     #[test]
     fn ragged_rows_are_errors() {
-        let err = parse("# fs=100\nI,II\n1,2\n3\n", Path::new("z.csv"), &OpenOptions::default())
-            .unwrap_err();
+        let err = parse(
+            "# fs=100\nI,II\n1,2\n3\n",
+            Path::new("z.csv"),
+            &OpenOptions::default(),
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("line 4"), "{err}");
     }
 }

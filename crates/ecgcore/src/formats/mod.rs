@@ -42,7 +42,10 @@ pub enum FormatError {
     Incompatible { format: &'static str, path: PathBuf },
     /// (The I/O error is part of the message, not a separate cause, so it prints once.)
     #[error("cannot read or write ({error}): {}", path.display())]
-    Io { path: PathBuf, error: std::io::Error },
+    Io {
+        path: PathBuf,
+        error: std::io::Error,
+    },
     /// The file claims to be this format but is malformed.
     #[error("invalid {format} file ({reason}): {}", path.display())]
     Invalid {
@@ -62,7 +65,10 @@ pub enum FormatError {
     #[error("no reader recognises this file (tried {tried}): {}", path.display())]
     UnknownFormat { tried: String, path: PathBuf },
     #[error("{error}: {}", path.display())]
-    BadRecording { path: PathBuf, error: RecordingError },
+    BadRecording {
+        path: PathBuf,
+        error: RecordingError,
+    },
 }
 
 impl FormatError {
@@ -118,7 +124,16 @@ pub struct OpenOptions {
 /// All readers, most specific first.
 #[must_use]
 pub fn readers() -> Vec<&'static dyn Reader> {
-    vec![&scp::ScpReader, &dicom::DicomReader, &edf::EdfReader, &aecg::AecgReader, &muse::MuseReader, &sierra::SierraReader, &wfdb::WfdbReader, &csv::CsvReader]
+    vec![
+        &scp::ScpReader,
+        &dicom::DicomReader,
+        &edf::EdfReader,
+        &aecg::AecgReader,
+        &muse::MuseReader,
+        &sierra::SierraReader,
+        &wfdb::WfdbReader,
+        &csv::CsvReader,
+    ]
 }
 
 /// Open any supported ECG file.

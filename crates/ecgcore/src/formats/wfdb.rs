@@ -119,7 +119,9 @@ fn parse_header(text: &str, hea: &Path) -> Result<Header, FormatError> {
         match lines.next() {
             None => return Err(bad("no record line".into())),
             Some("") => {}
-            Some(l) if l.starts_with('#') => comments.push(l.trim_start_matches('#').trim().to_string()),
+            Some(l) if l.starts_with('#') => {
+                comments.push(l.trim_start_matches('#').trim().to_string())
+            }
             Some(l) => break l,
         }
     };
@@ -152,7 +154,9 @@ fn parse_header(text: &str, hea: &Path) -> Result<Header, FormatError> {
         None => 250.0,
     };
     if !(frame_rate_hz.is_finite() && frame_rate_hz > 0.0 && frame_rate_hz <= 1.0e6) {
-        return Err(bad(format!("sampling frequency {frame_rate_hz} Hz is not usable")));
+        return Err(bad(format!(
+            "sampling frequency {frame_rate_hz} Hz is not usable"
+        )));
     }
     let n_samples = match tok.next() {
         Some(n) => Some(
@@ -174,9 +178,12 @@ fn parse_header(text: &str, hea: &Path) -> Result<Header, FormatError> {
         }
         let mut segs = Vec::with_capacity(n_seg);
         while segs.len() < n_seg {
-            let line = lines
-                .next()
-                .ok_or_else(|| bad(format!("expected {n_seg} segment lines, found {}", segs.len())))?;
+            let line = lines.next().ok_or_else(|| {
+                bad(format!(
+                    "expected {n_seg} segment lines, found {}",
+                    segs.len()
+                ))
+            })?;
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
@@ -339,7 +346,8 @@ pub fn read_record(hea: &Path) -> Result<Recording, FormatError> {
             notes.push("age and sex from the PTB-XL database table".into());
         }
     }
-    let acquisition_time = acquisition_time(header.base_date.as_deref(), header.base_time.as_deref());
+    let acquisition_time =
+        acquisition_time(header.base_date.as_deref(), header.base_time.as_deref());
     for l in &mut leads {
         l.name = l.name.trim().to_string();
     }
@@ -624,9 +632,12 @@ fn decode(format: u32, bytes: &[u8], n: usize) -> Vec<Option<i64>> {
                 .take(n)
                 .map(|c| invalid(i64::from(i16::from_be_bytes([c[0], c[1]])), -32768)),
         ),
-        160 => out.extend(bytes.chunks_exact(2).take(n).map(|c| {
-            invalid(i64::from(u16::from_le_bytes([c[0], c[1]])) - 32768, -32768)
-        })),
+        160 => out.extend(
+            bytes
+                .chunks_exact(2)
+                .take(n)
+                .map(|c| invalid(i64::from(u16::from_le_bytes([c[0], c[1]])) - 32768, -32768)),
+        ),
         24 => out.extend(bytes.chunks_exact(3).take(n).map(|c| {
             let v = i64::from(c[0]) | i64::from(c[1]) << 8 | i64::from(c[2]) << 16;
             invalid(sign_extend(v, 24), -(1 << 23))
@@ -710,7 +721,10 @@ fn read_multi(
     }
     let mut names: Vec<String> = Vec::new();
     let mut columns: Vec<Vec<f32>> = Vec::new();
-    let mut notes = vec![format!("multi-segment record ({} segments)", segments.len())];
+    let mut notes = vec![format!(
+        "multi-segment record ({} segments)",
+        segments.len()
+    )];
     let mut done = 0usize;
     let mut rate_hz = header.frame_rate_hz;
     for (k, (seg_name, seg_len)) in segments.iter().enumerate() {
@@ -732,7 +746,11 @@ fn read_multi(
         let text = read_header_text(&seg_hea)?;
         let seg_header = parse_header(&text, &seg_hea)?;
         if seg_header.segments.is_some() {
-            return Err(FormatError::invalid(FORMAT, &seg_hea, "nested multi-segment record"));
+            return Err(FormatError::invalid(
+                FORMAT,
+                &seg_hea,
+                "nested multi-segment record",
+            ));
         }
         if k == 0 && *seg_len == 0 {
             // Layout segment: names only.
@@ -877,11 +895,7 @@ fn ptbxl_row(table: &Path, ecg_id: u32) -> Option<Patient> {
 ///
 /// # Errors
 /// I/O errors, an invalid recording, or a record name with path separators.
-pub fn write_record(
-    rec: &Recording,
-    hea_path: &Path,
-    overwrite: bool,
-) -> Result<(), FormatError> {
+pub fn write_record(rec: &Recording, hea_path: &Path, overwrite: bool) -> Result<(), FormatError> {
     rec.validate().map_err(|error| FormatError::BadRecording {
         path: hea_path.to_path_buf(),
         error,
@@ -891,7 +905,11 @@ pub fn write_record(
         .and_then(|s| s.to_str())
         .filter(|s| !s.is_empty() && !s.contains(char::is_whitespace))
         .ok_or_else(|| {
-            FormatError::invalid(FORMAT, hea_path, "record name must be non-empty without spaces")
+            FormatError::invalid(
+                FORMAT,
+                hea_path,
+                "record name must be non-empty without spaces",
+            )
         })?;
     let dat_path = hea_path.with_extension("dat");
     let dat_name = format!("{name}.dat");
