@@ -95,7 +95,7 @@ pub fn split_csv_line(line: &str, sep: char) -> Vec<String> {
             }
             '"' => in_quotes = !in_quotes,
             c if c == sep && !in_quotes => {
-                fields.push(std::mem::take(&mut field).trim().to_string())
+                fields.push(std::mem::take(&mut field).trim().to_string());
             }
             c => field.push(c),
         }

@@ -120,7 +120,7 @@ fn parse_header(text: &str, hea: &Path) -> Result<Header, FormatError> {
             None => return Err(bad("no record line".into())),
             Some("") => {}
             Some(l) if l.starts_with('#') => {
-                comments.push(l.trim_start_matches('#').trim().to_string())
+                comments.push(l.trim_start_matches('#').trim().to_string());
             }
             Some(l) => break l,
         }
