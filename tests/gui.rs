@@ -43,6 +43,10 @@ fn opens_the_sample_and_switches_layout_and_gain() {
     harness.get_by_label("00010_hr.hea");
     harness.get_by_label("22 y");
     harness.get_by_label("female");
+    // Measurements beside the tracing, with the median beat and its fiducial marks.
+    harness.get_by_label("Measurements");
+    harness.get_by_label("Median beats with fiducial marks");
+    harness.get_by_label("QTc Fridericia");
 
     harness.get_by_label("6×2").click();
     harness.run();

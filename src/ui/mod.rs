@@ -4,6 +4,7 @@
 
 pub mod analysis;
 pub mod layout;
+pub mod median_beat;
 pub mod paper;
 pub mod source;
 pub mod theme;
@@ -566,6 +567,9 @@ fn measurements_ui(ui: &mut egui::Ui, m: Option<&Measurements>, busy: bool) {
         ))
         .small(),
     );
+    egui::CollapsingHeader::new("Median beat and fiducials")
+        .default_open(true)
+        .show(ui, |ui| median_beat::median_beat_ui(ui, m));
 }
 
 fn row(ui: &mut egui::Ui, key: &str, value: &str) {
