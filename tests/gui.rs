@@ -140,3 +140,33 @@ fn a_bad_file_shows_an_error_not_a_crash() {
     harness.get_by_label_contains("broken.dat is missing");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_clinical_file_shows_device_measurements_and_its_median_beats() {
+    let scp = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/data/formats/ecgtoolkit_examples/Example.scp");
+    if !scp.exists() {
+        eprintln!("SKIPPED: ../shared/data is absent");
+        return;
+    }
+    let mut app = EcgApp::new(
+        Settings::default(),
+        None,
+        Arc::new(Engine::without_model("test")),
+        Some(scp),
+        None,
+    );
+    app.wait_for_jobs(Duration::from_mins(1));
+    assert!(app.study.is_some(), "{:?}", app.message);
+    let mut harness = Harness::builder()
+        .with_size(egui::vec2(1500.0, 1200.0))
+        .build_ui_state(|ui, app: &mut EcgApp| app.frame_ui(ui), app);
+    harness.run();
+    harness.get_by_label("Device measurements");
+    harness.get_by_label("As reported by the acquiring device, not by ecgscope");
+    harness
+        .get_by_label("Device median beats (from the file)")
+        .click();
+    harness.run();
+    harness.get_by_label("Device median beats");
+}

@@ -7,16 +7,12 @@ use super::theme;
 use ecgcore::dsp::measurements::Measurements;
 use egui::{Pos2, Rect, RichText, Stroke};
 
-/// A 3×4 grid of median beats with fiducial lines.
+/// A 3×4 grid of our median beats with fiducial lines.
 pub fn median_beat_ui(ui: &mut egui::Ui, m: &Measurements) {
     let Some(beat) = &m.median_beat else {
         ui.label("No median beat (too few consistent beats).");
         return;
     };
-    let n = beat.samples_mv.first().map_or(0, Vec::len);
-    if n < 2 || beat.samples_mv.is_empty() {
-        return;
-    }
     ui.label(
         RichText::new(format!(
             "Median beat of {} beats; lines: P on/off (blue), QRS on/off (black), T end (green)",
@@ -24,31 +20,57 @@ pub fn median_beat_ui(ui: &mut egui::Ui, m: &Measurements) {
         ))
         .small(),
     );
+    beats_grid_ui(
+        ui,
+        &beat.leads,
+        &beat.samples_mv,
+        Some(&m.fiducials),
+        "Median beats with fiducial marks",
+    );
+}
+
+/// The representative beats stored in the file by the acquiring device (no marks: the
+/// device's own fiducials are not read).
+pub fn device_median_beats_ui(ui: &mut egui::Ui, leads: &[ecgcore::Lead]) {
+    let names: Vec<String> = leads.iter().map(|l| l.name.clone()).collect();
+    let samples: Vec<Vec<f32>> = leads.iter().map(|l| l.samples_mv.clone()).collect();
+    beats_grid_ui(ui, &names, &samples, None, "Device median beats");
+}
+
+/// Beats in a grid (3 rows × 4 columns for 12 leads), optional fiducial lines.
+fn beats_grid_ui(
+    ui: &mut egui::Ui,
+    leads: &[String],
+    beats: &[Vec<f32>],
+    fiducials: Option<&ecgcore::dsp::measurements::Fiducials>,
+    accessible_name: &'static str,
+) {
+    let n = beats.first().map_or(0, Vec::len);
+    if n < 2 {
+        return;
+    }
     let cols = 4usize;
-    let rows = beat.samples_mv.len().div_ceil(cols);
+    let rows = beats.len().div_ceil(cols);
     let cell = egui::vec2(64.0, 70.0);
     let (rect, response) = ui.allocate_exact_size(
         egui::vec2(cell.x * cols as f32, cell.y * rows as f32),
         egui::Sense::hover(),
     );
     response.widget_info(|| {
-        egui::WidgetInfo::labeled(
-            egui::accesskit::Role::Figure,
-            true,
-            "Median beats with fiducial marks",
-        )
+        egui::WidgetInfo::labeled(egui::accesskit::Role::Figure, true, accessible_name)
     });
     let painter = ui.painter_at(rect);
     painter.rect_filled(rect, 2.0, theme::PAPER);
-    let f = &m.fiducials;
-    let marks: [(Option<usize>, egui::Color32); 5] = [
-        (f.p_onset, theme::CALIPER),
-        (f.p_offset, theme::CALIPER),
-        (f.qrs_onset, theme::TRACE),
-        (f.qrs_offset, theme::TRACE),
-        (f.t_offset, theme::NORMAL),
-    ];
-    for (k, (name, samples)) in beat.leads.iter().zip(&beat.samples_mv).enumerate() {
+    let marks: Vec<(Option<usize>, egui::Color32)> = fiducials.map_or_else(Vec::new, |f| {
+        vec![
+            (f.p_onset, theme::CALIPER),
+            (f.p_offset, theme::CALIPER),
+            (f.qrs_onset, theme::TRACE),
+            (f.qrs_offset, theme::TRACE),
+            (f.t_offset, theme::NORMAL),
+        ]
+    });
+    for (k, (name, samples)) in leads.iter().zip(beats).enumerate() {
         // Column-major like the 3×4 paper layout: I, II, III / aVR, aVL, aVF / …
         let (c, r) = (k / 3, k % 3);
         let (c, r) = if rows == 3 {
@@ -65,7 +87,7 @@ pub fn median_beat_ui(ui: &mut egui::Ui, m: &Measurements) {
         // 1 mV = a third of the panel height, baseline in the middle.
         let mv = cell_rect.height() / 3.0;
         let y_of = |v: f32| (cell_rect.center().y - v * mv).clamp(cell_rect.min.y, cell_rect.max.y);
-        for (idx, colour) in marks {
+        for &(idx, colour) in &marks {
             if let Some(i) = idx.filter(|i| *i < n) {
                 painter.line_segment(
                     [

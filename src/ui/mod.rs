@@ -443,6 +443,11 @@ fn study_panel_ui(ui: &mut egui::Ui, app: &EcgApp) -> Vec<Command> {
     for note in &rec.provenance.notes {
         ui.label(RichText::new(note).small());
     }
+    if let Some(beats) = rec.median_beats.as_ref().filter(|b| !b.is_empty()) {
+        egui::CollapsingHeader::new("Device median beats (from the file)")
+            .default_open(false)
+            .show(ui, |ui| median_beat::device_median_beats_ui(ui, beats));
+    }
     ui.separator();
     if let Some(a) = &study.analysis {
         if a.anomaly.is_some() {
