@@ -1,6 +1,6 @@
 //! Run the digitizer evaluation and print the table.
 //!
-//! `cargo run --release -p ecgdigitize --example eval -- [DATA_DIR] [N_SYNTHETIC] [--real-world] [--bench]`
+//! `cargo run --release -p ecgdigitize --example digitizer_eval -- [DATA_DIR] [N_SYNTHETIC] [--real-world] [--bench]`
 //! (DATA_DIR defaults to ../shared/data, N_SYNTHETIC to 20).
 
 use ecgdigitize::eval::{benchmark_300dpi, evaluate, EvalConfig};
