@@ -80,6 +80,8 @@ pub struct Study {
     pub show_source: bool,
     /// Measurements and model outputs, once the background analysis is done.
     pub analysis: Option<Analysis>,
+    /// Segments and map disagreement, derived once from `analysis`.
+    pub findings: ui::analysis::Findings,
     pub analysis_generation: u64,
 }
 
@@ -339,6 +341,7 @@ impl EcgApp {
                 let generation = self.next_generation();
                 // A result for a study that has since been replaced is dropped.
                 if let Some(study) = self.study.as_mut().filter(|s| s.id == study_id) {
+                    study.findings = ui::analysis::Findings::of(&analysis);
                     study.analysis = Some(analysis);
                     study.analysis_generation = generation;
                 }
@@ -371,6 +374,7 @@ impl EcgApp {
             source_texture: None,
             show_source,
             analysis: None,
+            findings: ui::analysis::Findings::default(),
             analysis_generation: 0,
         });
         let engine = Arc::clone(&self.engine);

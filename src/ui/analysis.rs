@@ -206,15 +206,38 @@ pub fn predicted_vs_actual_ui(ui: &mut egui::Ui, a: &Analysis) {
     );
 }
 
+/// Derived from an analysis once when it arrives (not per frame): the most anomalous
+/// segments of our map and where our map and the baseline's disagree most.
+#[derive(Debug, Clone, Default)]
+pub struct Findings {
+    pub segments: Vec<ecgreport::AnomalousSegment>,
+    pub disagreement: Vec<(String, f32)>,
+}
+
+impl Findings {
+    pub fn of(a: &Analysis) -> Findings {
+        let Some(ours) = &a.anomaly else {
+            return Findings::default();
+        };
+        Findings {
+            segments: ecgreport::most_anomalous_segments(
+                ours,
+                a.measurements.as_ref(),
+                a.recording.sample_rate_hz,
+                8,
+            ),
+            disagreement: a
+                .baseline
+                .as_ref()
+                .map(|b| disagreement(ours, b))
+                .unwrap_or_default(),
+        }
+    }
+}
+
 /// The most anomalous segments; clicking one jumps there.
-pub fn segments_ui(ui: &mut egui::Ui, a: &Analysis, o: &ModelOutput) -> Vec<Command> {
+pub fn segments_ui(ui: &mut egui::Ui, segments: &[ecgreport::AnomalousSegment]) -> Vec<Command> {
     let mut commands = Vec::new();
-    let segments = ecgreport::most_anomalous_segments(
-        o,
-        a.measurements.as_ref(),
-        a.recording.sample_rate_hz,
-        8,
-    );
     if segments.is_empty() {
         ui.label("No segment stands out.");
     }
@@ -264,7 +287,12 @@ pub fn disagreement(ours: &ModelOutput, baseline: &ModelOutput) -> Vec<(String, 
 }
 
 /// The panel shown when an analysis with model outputs is ready.
-pub fn analysis_panel_ui(ui: &mut egui::Ui, a: &Analysis, compare: bool) -> Vec<Command> {
+pub fn analysis_panel_ui(
+    ui: &mut egui::Ui,
+    a: &Analysis,
+    findings: &Findings,
+    compare: bool,
+) -> Vec<Command> {
     let mut commands = Vec::new();
     let Some(ours) = &a.anomaly else {
         return commands;
@@ -278,8 +306,8 @@ pub fn analysis_panel_ui(ui: &mut egui::Ui, a: &Analysis, compare: bool) -> Vec<
         ui.add_space(4.0);
         verdict_ui(ui, &b.method, b);
         if compare {
-            let d = disagreement(ours, b);
-            let top: Vec<String> = d
+            let top: Vec<String> = findings
+                .disagreement
                 .iter()
                 .take(3)
                 .map(|(l, v)| format!("{l} ({v:.2})"))
@@ -296,6 +324,6 @@ pub fn analysis_panel_ui(ui: &mut egui::Ui, a: &Analysis, compare: bool) -> Vec<
     predicted_vs_actual_ui(ui, a);
     ui.separator();
     ui.label(RichText::new("Most anomalous segments").strong());
-    commands.extend(segments_ui(ui, a, ours));
+    commands.extend(segments_ui(ui, &findings.segments));
     commands
 }

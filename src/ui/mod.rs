@@ -451,7 +451,12 @@ fn study_panel_ui(ui: &mut egui::Ui, app: &EcgApp) -> Vec<Command> {
     ui.separator();
     if let Some(a) = &study.analysis {
         if a.anomaly.is_some() {
-            commands.extend(analysis::analysis_panel_ui(ui, a, app.settings.compare));
+            commands.extend(analysis::analysis_panel_ui(
+                ui,
+                a,
+                &study.findings,
+                app.settings.compare,
+            ));
             ui.separator();
         } else {
             ui.label(

@@ -96,6 +96,8 @@ struct PageCache {
     traces: Vec<Vec<Vec<Pos2>>>,
     /// Overlay rectangles with their colours.
     overlay: Vec<(Rect, Color32)>,
+    /// How many of the 12 standard leads the recording has (for the accessible label).
+    n_present: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -159,11 +161,7 @@ pub fn paper_ui(
     let pt_per_mm = POINTS_PER_MM_NOMINAL * settings.screen_calibration;
     let size = Vec2::new(page.width_mm, page.height_mm) * pt_per_mm;
     let (rect, response) = ui.allocate_exact_size(size, Sense::click());
-    let n_present = layout::display_leads(rec)
-        .iter()
-        .take(12)
-        .filter(|l| l.source.is_some())
-        .count();
+    let n_present = cache.n_present;
     response.widget_info(|| {
         egui::WidgetInfo::labeled(
             egui::accesskit::Role::Figure,
@@ -415,11 +413,17 @@ fn build_cache(
             }
         }
     }
+    let n_present = layout::display_leads(rec)
+        .iter()
+        .take(12)
+        .filter(|l| l.source.is_some())
+        .count();
     PageCache {
         key,
         page,
         traces,
         overlay: overlay_rects,
+        n_present,
     }
 }
 

@@ -140,56 +140,15 @@ pub fn snr_db(
     best as f32
 }
 
-/// Minimal WFDB format-16 reader for ground truth (PTB-XL records): leads in the
-/// header's order, mV.
+/// Ground-truth signals of a WFDB record (PTB-XL): lead names in the header's order and
+/// samples in mV, read with ecgcore's WFDB reader.
 pub fn read_wfdb16(record: &Path) -> Result<(Vec<String>, Vec<Vec<f32>>), String> {
-    let hea = std::fs::read_to_string(record.with_extension("hea"))
-        .map_err(|e| format!("{e}: {}", record.display()))?;
-    let mut lines = hea
-        .lines()
-        .filter(|l| !l.starts_with('#') && !l.trim().is_empty());
-    let first: Vec<&str> = lines
-        .next()
-        .ok_or("empty header")?
-        .split_whitespace()
-        .collect();
-    let nsig: usize = first
-        .get(1)
-        .and_then(|s| s.parse().ok())
-        .ok_or("bad signal count")?;
-    let mut names = Vec::new();
-    let mut gains = Vec::new();
-    let mut baselines = Vec::new();
-    for _ in 0..nsig {
-        let f: Vec<&str> = lines
-            .next()
-            .ok_or("missing signal line")?
-            .split_whitespace()
-            .collect();
-        if f.get(1) != Some(&"16") {
-            return Err("only format 16 is read here".into());
-        }
-        let gain_field = f.get(2).ok_or("missing gain")?;
-        let gain_str = gain_field.split(['(', '/']).next().unwrap_or("200");
-        let gain: f32 = gain_str.parse().map_err(|_| "bad gain")?;
-        let baseline: f32 = gain_field
-            .split_once('(')
-            .and_then(|(_, r)| r.split(')').next())
-            .and_then(|b| b.parse().ok())
-            .unwrap_or(0.0);
-        gains.push(if gain == 0.0 { 200.0 } else { gain });
-        baselines.push(baseline);
-        names.push(f.last().map_or(String::new(), |s| (*s).to_string()));
-    }
-    let dat = std::fs::read(record.with_extension("dat"))
-        .map_err(|e| format!("{e}: {}", record.display()))?;
-    let mut signals = vec![Vec::new(); nsig];
-    for (i, pair) in dat.chunks_exact(2).enumerate() {
-        let v = f32::from(i16::from_le_bytes([pair[0], pair[1]]));
-        let s = i % nsig;
-        signals[s].push((v - baselines[s]) / gains[s]);
-    }
-    Ok((names, signals))
+    let rec = ecgcore::formats::wfdb::read_record(&record.with_extension("hea"))
+        .map_err(|e| e.to_string())?;
+    Ok((
+        rec.lead_names(),
+        rec.leads.into_iter().map(|l| l.samples_mv).collect(),
+    ))
 }
 
 /// SNR per lead of a digitized recording against ground truth (12 leads, 500 Hz).
