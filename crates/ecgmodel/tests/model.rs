@@ -10,6 +10,17 @@ use ecgmodel::{Analyzer, InputError, ModelError};
 use std::path::PathBuf;
 use tch::{nn, Device, Kind, Tensor};
 
+/// LibTorch's default random generator is process-global and the test harness runs
+/// tests on parallel threads: any test that draws from it (weight initialisation,
+/// `randn`, dropout) takes this lock so a seeded test sees only its own draws.
+static TORCH_RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn torch_rng() -> std::sync::MutexGuard<'static, ()> {
+    TORCH_RNG
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
@@ -70,6 +81,7 @@ fn synthetic(fs: f64, seconds: f64) -> Recording {
 
 #[test]
 fn views_have_the_contract_shapes_and_masks_hide_samples() {
+    let _rng = torch_rng();
     tch::manual_seed(1);
     let x = Tensor::randn(
         [2, N_LEADS as i64, N_SAMPLES as i64],
@@ -120,6 +132,7 @@ fn views_have_the_contract_shapes_and_masks_hide_samples() {
 
 #[test]
 fn same_seed_gives_same_network_and_output() {
+    let _rng = torch_rng();
     let run = || {
         tch::manual_seed(42);
         let vs = nn::VarStore::new(Device::Cpu);
@@ -145,6 +158,7 @@ fn same_seed_gives_same_network_and_output() {
 
 #[test]
 fn a_few_optimizer_steps_on_real_records_lower_the_loss() {
+    let _rng = torch_rng();
     let Some(dir) = ptbxl() else { return };
     tch::set_num_threads(2);
     // Eight NORM records from folds 1–8 (ids 1, 2, 3, 4, 5, 6, 7, 8 are NORM in labels.csv).
@@ -193,6 +207,7 @@ fn a_few_optimizer_steps_on_real_records_lower_the_loss() {
 
 #[test]
 fn bad_inputs_are_refused_clearly() {
+    let _rng = torch_rng();
     let Some(models) = models() else { return };
     let analyzer = Analyzer::load(&models, Device::Cpu).unwrap();
     // too short
@@ -239,6 +254,7 @@ fn bad_inputs_are_refused_clearly() {
 
 #[test]
 fn corrupt_weights_are_refused() {
+    let _rng = torch_rng();
     let Some(models) = models() else { return };
     let tmp = std::env::temp_dir().join(format!("ecgmodel-corrupt-{}", std::process::id()));
     std::fs::create_dir_all(&tmp).unwrap();
@@ -257,6 +273,7 @@ fn corrupt_weights_are_refused() {
 
 #[test]
 fn map_is_higher_where_an_artefact_is_inserted() {
+    let _rng = torch_rng();
     let (Some(dir), Some(models)) = (ptbxl(), models()) else {
         return;
     };
@@ -293,6 +310,7 @@ fn map_is_higher_where_an_artefact_is_inserted() {
 
 #[test]
 fn shipped_weights_reproduce_the_cards_fold9_auroc() {
+    let _rng = torch_rng();
     let (Some(_), Some(models)) = (ptbxl(), models()) else {
         return;
     };
