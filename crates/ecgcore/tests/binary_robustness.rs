@@ -111,6 +111,12 @@ const CORPUS: &[(&str, Result<&str, &str>)] = &[
     // found by cargo fuzz: the transfer syntax says big endian, the data is little endian;
     // dicom-rs asked for a 3.8 GB buffer. The pre-scan now reads big-endian data sets.
     ("dicom_big_endian_lie_4gb.dcm", Err("claims")),
+    // found by cargo fuzz (from ECG Toolkit's Example.dcm): dicom-rs and the byte pre-scan
+    // parted ways at an item tag inside an item; refused by the dicom-rs token walk.
+    (
+        "dicom_fuzz_oom_implicit_vr_annotations.dcm",
+        Err("claims 4294049772 bytes"),
+    ),
 ];
 
 #[test]
@@ -426,18 +432,27 @@ fn dicom_binary_value_of_broken_length_is_refused() {
     assert!(t.elapsed().as_secs_f64() < 0.5);
 }
 
-/// OPEN (found by cargo fuzz, not fixed yet): a mutated implicit-VR file (from
-/// ECG Toolkit's Example.dcm) where dicom-rs, inside the Waveform Annotation Sequence,
-/// reads a length the pre-scan does not see and grows a buffer towards 4 GB (3.5 s).
-/// The pre-scan must learn where dicom-rs parts ways with it; until then this stays
-/// ignored. Run: `cargo test -p ecgcore --release --test binary_robustness -- --ignored open_`
+/// Regression (found by cargo fuzz): a mutated implicit-VR file (from ECG Toolkit's
+/// Example.dcm, Apache-2.0) where an (FFFE,E000) item tag inside a defined-length item is
+/// read by dicom-rs as a plain element (VR UN, 65 KB value) while the byte pre-scan
+/// entered it as an item; dicom-rs then landed in Waveform Data and read
+/// (0025,0022) LO claiming 4 294 049 772 bytes, which it zero-filled (3.5 s, 4 GB). The
+/// token walk with dicom-rs's own reader now refuses it before the parse.
 #[test]
-#[ignore = "open fuzz finding: dicom-rs over-allocation the pre-scan misses"]
-fn open_dicom_fuzz_oom_in_implicit_vr_annotations() {
-    let path = bad_dir().join("open/dicom_fuzz_oom_implicit_vr_annotations.dcm");
+fn dicom_fuzz_oom_in_implicit_vr_annotations_is_refused_fast() {
+    let path = bad_dir().join("dicom_fuzz_oom_implicit_vr_annotations.dcm");
     let b = std::fs::read(&path).unwrap();
     let t = std::time::Instant::now();
-    let _ = dicom::read_bytes(&b, &path);
+    let err = dicom::read_bytes(&b, &path).unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.contains("(0025,0022) LO") && msg.contains("claims 4294049772 bytes"),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("dicom_fuzz_oom_implicit_vr_annotations.dcm"),
+        "{msg}"
+    );
     assert!(
         t.elapsed().as_secs_f64() < 0.5,
         "took {:.1} s",

@@ -13,9 +13,12 @@
 //! Patient, study, device and filter fields, and Waveform Annotation Sequence
 //! measurements and statements are copied out.
 //!
-//! Untrusted lengths: before dicom-rs parses the data set, a pre-scan checks that no
-//! element claims more bytes than the file holds, so no allocation exceeds the file size
-//! (itself capped by [`limits::MAX_FILE_BYTES`]).
+//! Untrusted lengths: dicom-rs sizes each value buffer from the element's declared
+//! length before reading it. Before the real parse, a byte pre-scan and then a walk with
+//! dicom-rs's own token reader (which sees exactly the headers the parse will see) refuse
+//! any element, sequence or item that claims more bytes than the file has left, nesting
+//! deeper than 32 sequences, or more than 2 million tokens; so no value buffer exceeds
+//! the file size (itself capped by [`limits::MAX_FILE_BYTES`]).
 
 use super::{limits, read_capped, FormatError, OpenOptions, Reader};
 use crate::recording::{DeviceFindings, Lead, Patient, Provenance, Recording, Sex};
@@ -77,6 +80,7 @@ pub fn read_bytes(bytes: &[u8], path: &Path) -> Result<Recording, FormatError> {
     let bad = |reason: String| FormatError::invalid(FORMAT, path, reason);
     prescan(bytes).map_err(bad)?;
     let body = bytes.get(128..).unwrap_or(&[]);
+    token_walk(body).map_err(bad)?;
     let parsed = std::panic::catch_unwind(|| {
         OpenFileOptions::new()
             .read_preamble(dicom_object::file::ReadPreamble::Never)
@@ -641,6 +645,103 @@ fn prescan(bytes: &[u8]) -> Result<(), String> {
         } else {
             value_start + len
         };
+    }
+    Ok(())
+}
+
+/// Most nested sequences (sequence in item in sequence …) accepted; PS3.3 ECG objects
+/// nest about 4 deep, and dicom-rs builds each level by recursion.
+const MAX_SEQUENCE_DEPTH: usize = 32;
+/// Most parser tokens (element headers, values, item and sequence marks) accepted: a
+/// 12-lead object has a few thousand; each token costs dicom-rs ~100 bytes of tree.
+const MAX_TOKENS: usize = 2_000_000;
+
+/// A byte source that counts what the parser has consumed.
+struct CountingReader<'a> {
+    rest: &'a [u8],
+    consumed: &'a std::cell::Cell<usize>,
+}
+
+impl std::io::Read for CountingReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.rest.read(buf)?;
+        self.consumed.set(self.consumed.get() + n);
+        Ok(n)
+    }
+}
+
+/// Walk the data set with dicom-rs's own token reader (same meta-group reader, transfer
+/// syntax registry and reader options as `OpenFileOptions`), and stop before any value
+/// is read whose declared length exceeds the bytes left in the file. dicom-rs allocates
+/// a value's buffer from its declared length before reading it; the token stream is a
+/// deterministic function of the bytes, so the later parse sees exactly the headers
+/// checked here and no value buffer can exceed the file size. Nesting depth and token
+/// count are capped too (stack depth and tree size). `body` starts at "DICM".
+fn token_walk(body: &[u8]) -> Result<(), String> {
+    use dicom_encoding::transfer_syntax::{Codec, TransferSyntaxIndex};
+    use dicom_parser::dataset::{read::DataSetReaderOptions, DataToken};
+    use dicom_transfer_syntax_registry::TransferSyntaxRegistry;
+
+    let consumed = std::cell::Cell::new(0usize);
+    let mut src = CountingReader {
+        rest: body,
+        consumed: &consumed,
+    };
+    // dicom-rs is told not to read a preamble, so it starts at the magic code
+    let Ok(meta) = dicom_object::FileMetaTable::from_reader(&mut src) else {
+        return Ok(()); // dicom-rs reports the same meta-group error itself
+    };
+    let Some(ts) = TransferSyntaxRegistry.get(meta.transfer_syntax()) else {
+        return Ok(()); // unknown transfer syntax: dicom-rs refuses it before reading
+    };
+    if !matches!(ts.codec(), Codec::None | Codec::EncapsulatedPixelData(..)) {
+        return Ok(()); // deflated data set: refused by dicom-rs without the feature
+    }
+    let Ok(mut reader) =
+        dicom_parser::DataSetReader::new_with_ts_options(src, ts, DataSetReaderOptions::default())
+    else {
+        return Ok(());
+    };
+    let left = |at: usize| body.len().saturating_sub(at);
+    let mut depth = 0usize;
+    for (n_tokens, token) in reader.by_ref().enumerate() {
+        if n_tokens >= MAX_TOKENS {
+            return Err(format!("more than {MAX_TOKENS} data elements and items"));
+        }
+        let at = consumed.get();
+        // the parse itself reports errors; what came before them was checked
+        let Ok(token) = token else { return Ok(()) };
+        let (what, len) = match token {
+            DataToken::ElementHeader(h) => (format!("element {} {}", h.tag, h.vr), h.len),
+            DataToken::SequenceStart { tag, len } => {
+                depth += 1;
+                if depth > MAX_SEQUENCE_DEPTH {
+                    return Err(format!(
+                        "sequence {tag} nested more than {MAX_SEQUENCE_DEPTH} deep"
+                    ));
+                }
+                (format!("sequence {tag}"), len)
+            }
+            DataToken::PixelSequenceStart => {
+                depth += 1;
+                continue;
+            }
+            DataToken::SequenceEnd => {
+                depth = depth.saturating_sub(1);
+                continue;
+            }
+            DataToken::ItemStart { len } => ("item".to_string(), len),
+            _ => continue,
+        };
+        if let Some(len) = len.get() {
+            if len as usize > left(at) {
+                return Err(format!(
+                    "{what} at byte {} claims {len} bytes but only {} remain",
+                    at + 128,
+                    left(at)
+                ));
+            }
+        }
     }
     Ok(())
 }
