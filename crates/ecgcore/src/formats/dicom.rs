@@ -475,7 +475,8 @@ fn read_annotations(obj: &Obj) -> DeviceFindings {
 /// "042Y" / "006M" / "010W" / "003D" → years.
 fn age_from_dicom(s: &str) -> Option<f32> {
     let s = s.trim();
-    let (num, unit) = s.split_at(s.len().checked_sub(1)?);
+    // the unit is the last character, which in a damaged file may be any character
+    let (num, unit) = s.split_at(s.char_indices().last()?.0);
     let n: f32 = num.trim().parse().ok()?;
     let years = match unit {
         "Y" => n,
@@ -792,6 +793,9 @@ mod tests {
         assert_eq!(age_from_dicom("042Y"), Some(42.0));
         assert_eq!(age_from_dicom("006M"), Some(0.5));
         assert_eq!(age_from_dicom(""), None);
+        // found by the mutation loop: a non-ASCII last character panicked (split_at)
+        assert_eq!(age_from_dicom("042\u{fe}"), None);
+        assert_eq!(age_from_dicom("\u{fe}"), None);
     }
 
     #[test]
