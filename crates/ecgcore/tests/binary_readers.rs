@@ -399,6 +399,19 @@ fn edf_plus_long_file_reads_first_window_and_any_window() {
             }
         }
         assert!(checked >= 2);
+        // paging: the default window, a window by start time, and past the end
+        let first = edf::default_window(&path)
+            .unwrap()
+            .expect("a long recording");
+        assert_eq!(first.label(), "window 00:00:00–00:00:10 of 00:11:38");
+        assert_eq!(first.next_start_s(), Some(10.0));
+        let (paged, window) = edf::open_window(&path, 100.0).unwrap();
+        assert_eq!(window.label(), "window 00:01:40–00:01:50 of 00:11:38");
+        assert_eq!(paged.leads[0].samples_mv, w.leads[0].samples_mv);
+        let (last, window) = edf::open_window(&path, 1e9).unwrap();
+        assert_eq!((window.start_s, window.duration_s), (688.0, 10.0));
+        assert_eq!(window.next_start_s(), None);
+        assert_eq!(last.len_samples(), 1280);
         // annotations: the same onsets and texts as pyedflib
         let ann = edf::read_annotations(&path).unwrap();
         assert_eq!(ann.len() as u64, fx["n_annotations"].as_u64().unwrap());

@@ -14,7 +14,8 @@
 //! converted here to millivolts (`uV`/`µV`, `mV`, `V`, `nV`).
 //!
 //! Long recordings are read lazily: [`read_header`] reads only the header,
-//! [`read_window`] seeks to the data records covering a time window. [`Reader::read`]
+//! [`read_window`] seeks to the data records covering a time window, and [`EdfWindow`],
+//! [`default_window`] and [`open_window`] page through a long file window by window. [`Reader::read`]
 //! returns the whole recording when it lasts at most [`WHOLE_READ_MAX_S`], otherwise the
 //! first [`DEFAULT_WINDOW_S`] seconds (with a provenance note). Only signals sharing one
 //! sample rate become leads (the rate of the first ECG lead, else the most common one);
@@ -222,6 +223,133 @@ pub fn read_window(path: &Path, start_s: f64, duration_s: f64) -> Result<Recordi
     let len = file.metadata().map_err(|e| FormatError::io(path, e))?.len();
     let header = read_header_from(&mut file, len, path)?;
     read_window_with(&mut file, &header, path, start_s, duration_s)
+}
+
+/// Where a window read from a long EDF/BDF file lies in the whole recording (seconds
+/// from the first sample). Used by the GUI and CLI to page through recordings longer
+/// than [`WHOLE_READ_MAX_S`] in windows of [`DEFAULT_WINDOW_S`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EdfWindow {
+    /// Start of the window.
+    pub start_s: f64,
+    /// Length of the window (shorter than [`DEFAULT_WINDOW_S`] at the end of the file).
+    pub duration_s: f64,
+    /// Length of the whole recording.
+    pub total_s: f64,
+}
+
+impl EdfWindow {
+    /// The [`DEFAULT_WINDOW_S`] window starting at `start_s`, moved inside a recording of
+    /// `total_s` (a start past the end gives the last full window; NaN gives 0).
+    #[must_use]
+    pub fn at(start_s: f64, total_s: f64) -> EdfWindow {
+        let total_s = if total_s.is_finite() {
+            total_s.max(0.0)
+        } else {
+            0.0
+        };
+        let last_start = (total_s - DEFAULT_WINDOW_S).max(0.0);
+        let start_s = if start_s.is_finite() {
+            start_s.clamp(0.0, last_start)
+        } else {
+            0.0
+        };
+        EdfWindow {
+            start_s,
+            duration_s: DEFAULT_WINDOW_S.min(total_s - start_s),
+            total_s,
+        }
+    }
+
+    /// End of the window.
+    #[must_use]
+    pub fn end_s(&self) -> f64 {
+        self.start_s + self.duration_s
+    }
+
+    /// Start of the previous window, if this is not the first.
+    #[must_use]
+    pub fn previous_start_s(&self) -> Option<f64> {
+        (self.start_s > 0.0).then(|| (self.start_s - DEFAULT_WINDOW_S).max(0.0))
+    }
+
+    /// Start of the next window, if this is not the last.
+    #[must_use]
+    pub fn next_start_s(&self) -> Option<f64> {
+        (self.end_s() < self.total_s - 1e-9).then(|| Self::at(self.end_s(), self.total_s).start_s)
+    }
+
+    /// "window 00:10:00–00:10:10 of 02:13:45".
+    #[must_use]
+    pub fn label(&self) -> String {
+        format!(
+            "window {}–{} of {}",
+            hms(self.start_s),
+            hms(self.end_s()),
+            hms(self.total_s)
+        )
+    }
+}
+
+/// Seconds → "hh:mm:ss" (whole seconds, rounded down; hours may exceed 99).
+#[must_use]
+pub fn hms(seconds: f64) -> String {
+    let s = if seconds.is_finite() {
+        seconds.max(0.0).floor() as u64
+    } else {
+        0
+    };
+    format!("{:02}:{:02}:{:02}", s / 3600, (s / 60) % 60, s % 60)
+}
+
+/// "hh:mm:ss", "mm:ss" or plain seconds ("600", "90.5") → seconds; `None` when it is
+/// none of these.
+#[must_use]
+pub fn parse_hms(text: &str) -> Option<f64> {
+    let mut total = 0.0f64;
+    let parts: Vec<&str> = text.trim().split(':').collect();
+    if parts.len() > 3 {
+        return None;
+    }
+    for (i, part) in parts.iter().enumerate() {
+        let v: f64 = part.trim().parse().ok()?;
+        // minutes and seconds fields after the first are below 60
+        if !v.is_finite() || v < 0.0 || (i > 0 && v >= 60.0) {
+            return None;
+        }
+        total = total * 60.0 + v;
+    }
+    Some(total)
+}
+
+/// The window [`Reader::read`] shows of `path` when the file is an EDF/BDF recording
+/// longer than [`WHOLE_READ_MAX_S`] (the first [`DEFAULT_WINDOW_S`]); `None` when the
+/// whole recording is read.
+///
+/// # Errors
+/// As [`read_header`].
+pub fn default_window(path: &Path) -> Result<Option<EdfWindow>, FormatError> {
+    let total_s = read_header(path)?.duration_s();
+    Ok((total_s > WHOLE_READ_MAX_S).then(|| EdfWindow::at(0.0, total_s)))
+}
+
+/// Read the [`DEFAULT_WINDOW_S`] window of `path` starting at `start_s` (moved inside the
+/// recording, see [`EdfWindow::at`]), checked with [`Recording::validate`] like
+/// [`super::open`] does.
+///
+/// # Errors
+/// As [`read_window`], plus [`FormatError::BadRecording`] when the window fails validation.
+pub fn open_window(path: &Path, start_s: f64) -> Result<(Recording, EdfWindow), FormatError> {
+    let mut file = std::fs::File::open(path).map_err(|e| FormatError::io(path, e))?;
+    let len = file.metadata().map_err(|e| FormatError::io(path, e))?.len();
+    let header = read_header_from(&mut file, len, path)?;
+    let window = EdfWindow::at(start_s, header.duration_s());
+    let rec = read_window_with(&mut file, &header, path, window.start_s, window.duration_s)?;
+    rec.validate().map_err(|error| FormatError::BadRecording {
+        path: path.to_path_buf(),
+        error,
+    })?;
+    Ok((rec, window))
 }
 
 /// Every EDF+ annotation in the file (at most [`MAX_ANNOTATIONS`]), reading the file
@@ -947,6 +1075,43 @@ mod tests {
         );
         assert_eq!(iso_from_edf_plus_date("X"), None);
         assert_eq!(age_years("1951-05-02", "2002-05-01T10:00:00"), Some(50.0));
+    }
+
+    #[test]
+    fn windows_page_through_a_long_recording() {
+        let w = EdfWindow::at(0.0, 8025.0);
+        assert_eq!(w.label(), "window 00:00:00–00:00:10 of 02:13:45");
+        assert_eq!(w.previous_start_s(), None);
+        assert_eq!(w.next_start_s(), Some(10.0));
+        let w = EdfWindow::at(600.0, 8025.0);
+        assert_eq!(w.label(), "window 00:10:00–00:10:10 of 02:13:45");
+        assert_eq!(w.previous_start_s(), Some(590.0));
+        // past the end: the last full window, which has no next
+        let last = EdfWindow::at(1e9, 8025.0);
+        assert_eq!((last.start_s, last.duration_s), (8015.0, 10.0));
+        assert_eq!(last.next_start_s(), None);
+        // the window before the last one leads to the last full window
+        assert_eq!(EdfWindow::at(8010.0, 8025.0).next_start_s(), Some(8015.0));
+        assert_eq!(EdfWindow::at(f64::NAN, 8025.0).start_s, 0.0);
+        // shorter than a window
+        let short = EdfWindow::at(3.0, 4.0);
+        assert_eq!((short.start_s, short.duration_s), (0.0, 4.0));
+        assert_eq!(short.next_start_s(), None);
+    }
+
+    #[test]
+    fn times_format_and_parse() {
+        assert_eq!(hms(8025.9), "02:13:45");
+        assert_eq!(hms(f64::NAN), "00:00:00");
+        assert_eq!(hms(360_000.0), "100:00:00");
+        assert_eq!(parse_hms("02:13:45"), Some(8025.0));
+        assert_eq!(parse_hms(" 10:00 "), Some(600.0));
+        assert_eq!(parse_hms("90.5"), Some(90.5));
+        assert_eq!(parse_hms("1:60:00"), None);
+        assert_eq!(parse_hms("-5"), None);
+        assert_eq!(parse_hms("1:2:3:4"), None);
+        assert_eq!(parse_hms("abc"), None);
+        assert_eq!(parse_hms(""), None);
     }
 
     #[test]
