@@ -170,3 +170,128 @@ fn a_clinical_file_shows_device_measurements_and_its_median_beats() {
     harness.run();
     harness.get_by_label("Device median beats");
 }
+
+/// A plain EDF of `seconds` one-second records with leads I and II at 100 Hz: lead I is a
+/// 1 mV spike each second on a baseline of (second mod 100) / 100 mV, so every 10 s window
+/// differs; lead II is a 1 Hz sine.
+fn write_long_edf(path: &std::path::Path, seconds: usize) {
+    fn field(out: &mut Vec<u8>, text: &str, width: usize) {
+        let mut f = text.as_bytes().to_vec();
+        f.resize(width, b' ');
+        out.extend_from_slice(&f);
+    }
+    let (ns, spr) = (2usize, 100usize);
+    let mut h = Vec::new();
+    field(&mut h, "0", 8);
+    field(&mut h, "X X X X", 80);
+    field(&mut h, "Startdate X X X X", 80);
+    field(&mut h, "01.01.20", 8);
+    field(&mut h, "00.00.00", 8);
+    field(&mut h, &(256 * (ns + 1)).to_string(), 8);
+    field(&mut h, "", 44);
+    field(&mut h, &seconds.to_string(), 8);
+    field(&mut h, "1", 8);
+    field(&mut h, &ns.to_string(), 4);
+    let per_signal: [(&str, usize); 10] = [
+        ("I|II", 16),
+        ("", 80),
+        ("mV", 8),
+        ("-10", 8),
+        ("10", 8),
+        ("-32768", 8),
+        ("32767", 8),
+        ("", 80),
+        ("100", 8),
+        ("", 32),
+    ];
+    for (values, width) in per_signal {
+        for i in 0..ns {
+            field(&mut h, values.split('|').nth(i).unwrap_or(values), width);
+        }
+    }
+    // 10 mV over 32767.5 digital steps: digital = mV × 3276.75
+    let digital = |mv: f64| ((mv * 3276.75).round() as i16).to_le_bytes();
+    for sec in 0..seconds {
+        for k in 0..spr {
+            let spike = if k == 20 { 1.0 } else { 0.0 };
+            h.extend_from_slice(&digital((sec % 100) as f64 / 100.0 + spike));
+        }
+        for k in 0..spr {
+            h.extend_from_slice(&digital(
+                0.5 * (2.0 * std::f64::consts::PI * k as f64 / spr as f64).sin(),
+            ));
+        }
+    }
+    std::fs::write(path, h).unwrap();
+}
+
+#[test]
+fn a_long_edf_pages_through_its_windows() {
+    let dir = std::env::temp_dir().join(format!("ecgscope-gui-edf-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("long.edf");
+    write_long_edf(&path, 400);
+    let mut app = EcgApp::new(
+        Settings::default(),
+        None,
+        Arc::new(Engine::without_model("test")),
+        Some(path),
+        None,
+    );
+    app.wait_for_jobs(Duration::from_mins(1));
+    assert!(app.study.is_some(), "{:?}", app.message);
+    let lead_i = |app: &EcgApp| {
+        app.study.as_ref().unwrap().original.leads[0]
+            .samples_mv
+            .clone()
+    };
+    let first = lead_i(&app);
+    assert_eq!(first.len(), 1000, "the first 10 s at 100 Hz");
+    let mut harness = Harness::builder()
+        .with_size(egui::vec2(1600.0, 900.0))
+        .build_ui_state(|ui, app: &mut EcgApp| app.frame_ui(ui), app);
+    harness.run();
+    harness.get_by_label("window 00:00:00–00:00:10 of 00:06:40");
+    harness.get_by_label("Window start");
+    harness.get_by_label("< Previous 10 s");
+
+    harness.get_by_label("Next 10 s >").click();
+    harness.step();
+    harness.state_mut().wait_for_jobs(Duration::from_mins(1));
+    harness.run();
+    harness.get_by_label("window 00:00:10–00:00:20 of 00:06:40");
+    let second = lead_i(harness.state());
+    assert_eq!(second.len(), 1000);
+    assert_ne!(second, first, "the shown samples changed");
+    // baseline of second 10 is 0.10 mV (one digital step is 0.0003 mV)
+    assert!((second[0] - 0.10).abs() < 1e-3, "{}", second[0]);
+    assert!((first[0] - 0.0).abs() < 1e-3, "{}", first[0]);
+
+    // typed time: 00:05:00 reads the window 300-310 s
+    harness
+        .get_by_role_and_label(egui::accesskit::Role::TextInput, "Go to")
+        .focus();
+    harness.run();
+    harness
+        .get_by_role_and_label(egui::accesskit::Role::TextInput, "Go to")
+        .set_text_value_accesskit("00:05:00");
+    harness.run();
+    harness.key_press(egui::Key::Enter);
+    harness.step();
+    harness.state_mut().wait_for_jobs(Duration::from_mins(1));
+    harness.run();
+    harness.get_by_label("window 00:05:00–00:05:10 of 00:06:40");
+    let typed = lead_i(harness.state());
+    // second 300: baseline (300 mod 100) / 100 = 0 mV, second 301: 0.01 mV
+    assert!((typed[100] - 0.01).abs() < 1e-3, "{}", typed[100]);
+
+    // the slider (as assistive technology sets it): 200 s
+    harness
+        .get_by_label("Window start")
+        .set_value_accesskit(200.0);
+    harness.step();
+    harness.state_mut().wait_for_jobs(Duration::from_mins(1));
+    harness.run();
+    harness.get_by_label("window 00:03:20–00:03:30 of 00:06:40");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

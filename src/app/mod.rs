@@ -2,9 +2,9 @@
 //! commands the panels emit.
 //!
 //! Panels (in `ui/`) never change state directly: they return [`Command`]s, applied at the
-//! end of the frame by [`EcgApp::apply`]. Opening a file, the file dialog and the analysis
-//! run on named background threads whose results are polled each frame, so the UI thread
-//! never blocks on I/O or inference.
+//! end of the frame by [`EcgApp::apply`]. Opening a file (or another window of a long
+//! EDF/BDF recording), the file dialog and the analysis run on named background threads
+//! whose results are polled each frame, so the UI thread never blocks on I/O or inference.
 
 pub mod jobs;
 pub mod settings;
@@ -12,6 +12,7 @@ pub mod settings;
 use crate::pipeline::{self, Engine};
 use crate::ui;
 use ecgcore::analysis::Analysis;
+use ecgcore::formats::edf::{self, EdfWindow};
 use ecgcore::Recording;
 use jobs::Job;
 use settings::{FilterSettings, Layout, Notch, Settings};
@@ -41,6 +42,8 @@ pub enum Command {
     ShowSourceImage(bool),
     /// Run the digitizer again with corrected settings.
     Redigitize(ecgdigitize::DigitizeOptions),
+    /// Show the window of a long EDF/BDF recording that starts this many seconds in.
+    ShowWindow(f64),
     /// Scroll the tracing to a lead at a time and highlight it.
     JumpTo {
         lead: String,
@@ -83,6 +86,8 @@ pub struct Study {
     /// Segments and map disagreement, derived once from `analysis`.
     pub findings: ui::analysis::Findings,
     pub analysis_generation: u64,
+    /// For a long EDF/BDF recording: which window of the file `original` holds.
+    pub edf_window: Option<EdfWindow>,
 }
 
 /// What the opening job delivers.
@@ -90,6 +95,8 @@ pub struct Loaded {
     pub opened: pipeline::Opened,
     pub options: ecgdigitize::DigitizeOptions,
     pub source_image: Option<egui::ColorImage>,
+    /// Set when the recording is one window of a long EDF/BDF file.
+    pub edf_window: Option<EdfWindow>,
 }
 
 /// Open a file (digitizing images with `options`) and decode a scan for display.
@@ -107,10 +114,33 @@ fn load(path: &Path, options: ecgdigitize::DigitizeOptions) -> Result<Loaded, St
         let size = [img.width() as usize, img.height() as usize];
         Some(egui::ColorImage::from_rgba_unmultiplied(size, img.as_raw()))
     });
+    // a long EDF/BDF opens as its first window; note where it lies in the file
+    let edf_window = if opened.digitized.is_none()
+        && ["EDF", "EDF+", "BDF", "BDF+"].contains(&opened.recording.provenance.format.as_str())
+    {
+        edf::default_window(path).ok().flatten()
+    } else {
+        None
+    };
     Ok(Loaded {
         opened,
         options,
         source_image,
+        edf_window,
+    })
+}
+
+/// Read the window of a long EDF/BDF file that starts at `start_s`.
+fn load_window(path: &Path, start_s: f64) -> Result<Loaded, String> {
+    let (recording, window) = edf::open_window(path, start_s).map_err(|e| e.to_string())?;
+    Ok(Loaded {
+        opened: pipeline::Opened {
+            recording,
+            digitized: None,
+        },
+        options: ecgdigitize::DigitizeOptions::default(),
+        source_image: None,
+        edf_window: Some(window),
     })
 }
 
@@ -250,6 +280,15 @@ impl EcgApp {
                     ));
                 }
             }
+            Command::ShowWindow(start_s) => {
+                if let Some(study) = self.study.as_ref().filter(|s| s.edf_window.is_some()) {
+                    let p = study.path.clone();
+                    self.loading = Some((
+                        p.clone(),
+                        Job::spawn("ecgscope-edf-window", move || load_window(&p, start_s)),
+                    ));
+                }
+            }
             Command::ShowSourceImage(show) => {
                 if let Some(study) = &mut self.study {
                     study.show_source = show;
@@ -376,6 +415,7 @@ impl EcgApp {
             analysis: None,
             findings: ui::analysis::Findings::default(),
             analysis_generation: 0,
+            edf_window: loaded.edf_window,
         });
         let engine = Arc::clone(&self.engine);
         self.analysing = Some((

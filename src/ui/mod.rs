@@ -3,6 +3,7 @@
 //! inference.
 
 pub mod analysis;
+pub mod edf_window;
 pub mod layout;
 pub mod median_beat;
 pub mod paper;
@@ -76,6 +77,9 @@ pub fn app_ui(ui: &mut egui::Ui, app: &mut EcgApp) -> Vec<Command> {
                 commands.extend(source::source_image_ui(ui, study));
                 return;
             }
+        }
+        if let Some(window) = &study.edf_window {
+            commands.extend(edf_window::window_bar_ui(ui, window, app.busy().is_some()));
         }
         let analysis = study.analysis.as_ref();
         let generation = study.analysis_generation;
