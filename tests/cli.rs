@@ -52,6 +52,49 @@ fn analyze_ptbxl_record_from_shared_data() {
     assert_eq!(v["duration_s"], 10.0);
 }
 
+#[test]
+fn analyze_start_picks_a_window_of_a_long_edf() {
+    let edf = repo().join("../shared/data/formats/edf/pyedflib/test_utf8.edf");
+    if !edf.exists() {
+        eprintln!("SKIPPED: ../shared/data is absent");
+        return;
+    }
+    let out = bin()
+        .args(["analyze", "--json", "--no-maps", "--start", "00:01:40"])
+        .arg(&edf)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["duration_s"], 10.0);
+    let notes = v["source"]["notes"].as_array().unwrap();
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.as_str() == Some("window 100.000–110.000 s of 698.000 s")),
+        "{notes:?}"
+    );
+    // --start on a file that is not EDF/BDF, and a start that is not a time
+    let out = bin()
+        .args(["analyze", "--start", "5"])
+        .arg(repo().join("assets/sample/00010_hr.hea"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--start applies to EDF/BDF"));
+    let out = bin()
+        .args(["analyze", "--start", "1:99"])
+        .arg(&edf)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is not a time"));
+}
+
 fn assert_fails_cleanly(path: &Path, want: &str) {
     let out = bin()
         .args(["analyze", "--json"])

@@ -1,9 +1,11 @@
-//! `ecgscope analyze FILE [--json]`: the study's leads, rate, patient, source,
-//! measurements and model outputs as one JSON object (or a short text summary).
+//! `ecgscope analyze FILE [--json] [--start TIME]`: the study's leads, rate, patient,
+//! source, measurements and model outputs as one JSON object (or a short text summary);
+//! `--start` picks the 10 s window of a long EDF/BDF recording.
 
 use super::{ModelArgs, ReadArgs};
 use crate::pipeline;
 use ecgcore::analysis::Analysis;
+use ecgcore::formats::{edf, FormatError};
 use ecgcore::Sex;
 use serde_json::{json, Value};
 use std::fmt::Write as _;
@@ -14,10 +16,21 @@ pub fn run(
     file: &Path,
     as_json: bool,
     with_maps: bool,
+    start_s: Option<f64>,
     read: &ReadArgs,
     model: &ModelArgs,
 ) -> anyhow::Result<()> {
-    let rec = pipeline::open_with(file, &read.options())?;
+    let rec = match start_s {
+        None => pipeline::open_with(file, &read.options())?,
+        Some(start_s) => match edf::open_window(file, start_s) {
+            Ok((rec, _)) => rec,
+            Err(FormatError::Incompatible { .. }) => anyhow::bail!(
+                "--start applies to EDF/BDF recordings; {} is not one",
+                file.display()
+            ),
+            Err(e) => return Err(e.into()),
+        },
+    };
     let engine = model.engine()?;
     let analysis = pipeline::analyze(&rec, &engine);
     let value = analysis_json(&analysis, with_maps);

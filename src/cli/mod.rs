@@ -106,6 +106,10 @@ pub enum Verb {
         /// Leave the per-sample anomaly maps out of the JSON (smaller output).
         #[arg(long)]
         no_maps: bool,
+        /// Long EDF/BDF recordings: analyse the 10 s window starting here (seconds, mm:ss
+        /// or hh:mm:ss; without it, the first 10 s of a recording over 300 s).
+        #[arg(long, value_name = "TIME", value_parser = parse_start)]
+        start: Option<f64>,
         #[command(flatten)]
         read: ReadArgs,
         #[command(flatten)]
@@ -211,6 +215,12 @@ pub enum Verb {
     },
 }
 
+/// `--start`: seconds, mm:ss or hh:mm:ss.
+fn parse_start(text: &str) -> Result<f64, String> {
+    ecgcore::formats::edf::parse_hms(text)
+        .ok_or_else(|| format!("{text:?} is not a time (seconds, mm:ss or hh:mm:ss)"))
+}
+
 /// Run a verb; `Ok(())` = exit status 0.
 pub fn run(verb: Verb) -> anyhow::Result<()> {
     match verb {
@@ -219,9 +229,10 @@ pub fn run(verb: Verb) -> anyhow::Result<()> {
             file,
             json,
             no_maps,
+            start,
             read,
             model,
-        } => analyze::run(&file, json, !no_maps, &read, &model),
+        } => analyze::run(&file, json, !no_maps, start, &read, &model),
         Verb::Train {
             ptbxl,
             out,
