@@ -56,6 +56,9 @@ pub fn verdict_ui(ui: &mut egui::Ui, title: &str, o: &ModelOutput) {
         "score {:.3} · threshold {:.3} · {}",
         o.score, o.threshold, o.device
     ));
+    if let Some(note) = &o.note {
+        ui.label(RichText::new(note).small().weak());
+    }
 }
 
 /// Per-lead scores as a small bar chart (the highest lead full width).

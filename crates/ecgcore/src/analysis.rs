@@ -60,6 +60,10 @@ pub struct ModelOutput {
     pub n_training_normals: usize,
     /// "cpu" or "cuda:0".
     pub device: String,
+    /// What the reader should know about how this output was obtained (e.g. partly
+    /// recorded leads), in words for the user.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// Everything known about one study.

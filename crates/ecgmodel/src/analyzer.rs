@@ -9,9 +9,10 @@
 //! recording's own rate. Attribute gaps use the recorded age/sex and the measured
 //! HR/PR/QRS/QT/QTc (`ecgcore::dsp::measurements`); unknown values do not count.
 
-use crate::contract::{self, N_LEADS, N_SAMPLES};
+use crate::contract::{self, InputError, N_LEADS, N_SAMPLES};
 use crate::manifest::{self, ModelManifest};
 use crate::net::{ConvAe, Mscr};
+use crate::partial::PartialCalibration;
 use crate::score::{self, BaselineRaw, MscrRaw};
 use crate::ModelError;
 use ecgcore::analysis::{ModelOutput, PredictedAttributes};
@@ -116,6 +117,16 @@ impl Analyzer {
         let windows = Tensor::from_slice(&flat)
             .view([n_windows as i64, N_LEADS as i64, N_SAMPLES as i64])
             .to_device(self.device);
+        let valid = prepared.partial.then(|| {
+            Tensor::from_slice(&prepared.valid.concat())
+                .view([n_windows as i64, N_LEADS as i64, N_SAMPLES as i64])
+                .to_device(self.device)
+        });
+        let partial = match (prepared.partial, self.manifest.partial.as_ref()) {
+            (false, _) => None,
+            (true, Some(p)) => Some(p),
+            (true, None) => return Err(InputError::PartialUncalibrated.into()),
+        };
         let beats: Vec<Vec<usize>> = prepared
             .windows
             .iter()
@@ -123,16 +134,37 @@ impl Analyzer {
             .collect();
         let (raw, base) = tch::no_grad(|| {
             (
-                score::mscr_raw(&self.mscr, &windows, &beats, &self.manifest.attr_norm, true),
-                score::baseline_raw(&self.baseline, &windows, true),
+                score::mscr_raw(
+                    &self.mscr,
+                    &windows,
+                    &beats,
+                    &self.manifest.attr_norm,
+                    true,
+                    valid.as_ref(),
+                ),
+                score::baseline_raw(&self.baseline, &windows, true, valid.as_ref()),
             )
         });
         let first_beats = beats.first().cloned().unwrap_or_default();
         let actual = actual_attributes(rec, meas, &first_beats);
-        Ok((
-            self.mscr_output(rec, &prepared, &raw, &actual),
+        let (mut ours, mut theirs) = (
+            self.mscr_output(rec, &prepared, &raw, &actual, partial),
             self.baseline_output(rec, &prepared, &base),
-        ))
+        );
+        if let Some(p) = partial {
+            theirs.threshold = p.baseline_threshold;
+            theirs.abnormal = theirs.score >= theirs.threshold;
+            let note = format!(
+                "Leads are only partly recorded (as on a paper ECG): scores and maps cover \
+                 the recorded samples only, and the score is calibrated on validation ECGs \
+                 masked to the {} layout (test AUROC {:.2} for ours, {:.2} for the baseline \
+                 under that mask). Predicted attributes are less reliable.",
+                p.layout, p.mscr_test.auroc, p.baseline_test.auroc
+            );
+            ours.note = Some(note.clone());
+            theirs.note = Some(note);
+        }
+        Ok((ours, theirs))
     }
 
     fn common(&self, rec: &Recording, entry: &manifest::NetEntry, method: &str) -> ModelOutput {
@@ -164,14 +196,19 @@ impl Analyzer {
         prepared: &contract::Prepared,
         raw: &[MscrRaw],
         actual: &[f32; 7],
+        partial: Option<&PartialCalibration>,
     ) -> ModelOutput {
         let entry = &self.manifest.mscr;
         let mut out = self.common(rec, entry, MSCR_NAME);
+        let calibration = partial.map_or(&self.manifest.calibration, |p| &p.calibration);
+        if let Some(p) = partial {
+            out.threshold = p.threshold;
+        }
         let n = raw.len().max(1) as f32;
         out.score = raw
             .iter()
             .map(|r| {
-                self.manifest.calibration.score(&score::components(
+                calibration.score(&score::components(
                     r,
                     actual,
                     self.manifest.embedding.as_ref(),
@@ -246,21 +283,21 @@ pub fn actual_attributes(rec: &Recording, meas: &Measurements, beats: &[usize]) 
     a
 }
 
+/// Mean per lead over windows, skipping NaN ("not recorded in that window"); NaN when
+/// no window has the lead.
 fn mean_rows<'a>(rows: impl Iterator<Item = &'a [f32]>) -> Vec<f32> {
-    let mut acc = vec![0.0_f32; N_LEADS];
-    let mut n = 0.0;
+    let mut acc = [(0.0_f32, 0.0_f32); N_LEADS];
     for r in rows {
         for (a, v) in acc.iter_mut().zip(r) {
-            *a += v;
-        }
-        n += 1.0;
-    }
-    if n > 0.0 {
-        for a in &mut acc {
-            *a /= n;
+            if v.is_finite() {
+                a.0 += v;
+                a.1 += 1.0;
+            }
         }
     }
-    acc
+    acc.iter()
+        .map(|&(s, n)| if n > 0.0 { s / n } else { f32::NAN })
+        .collect()
 }
 
 /// Paste per-window point errors (`[12 × 1000]` each) over the whole recording at the

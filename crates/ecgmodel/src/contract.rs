@@ -11,6 +11,14 @@
 //! reference code) would erase. R peaks for the beat view are found on the 100 Hz signal
 //! by a multi-lead slope-energy detector ([`detect_r_peaks`]). Units: mV in, unitless
 //! (mV / scale) out, sample indices at 100 Hz.
+//!
+//! Partial leads: a paper ECG shows most leads for only part of the 10 s (2.5 s per lead
+//! in the 3×4 layout), so a digitized study has long runs of missing (NaN) samples. A
+//! study in which some lead has a run of missing samples of at least [`MIN_GAP_S`] is
+//! "partial": each lead's stretches between such long gaps are filtered on their own
+//! (short tracing dropouts inside them bridged linearly), missing samples become 0 and
+//! [`Prepared::valid`] marks which samples are real, so that the scores and maps are
+//! taken over real samples only. In a complete study, NaN samples remain an error.
 
 use ecgcore::recording::{Recording, StandardLead};
 
@@ -54,6 +62,12 @@ pub const LOWPASS_HZ: f64 = 40.0;
 pub const MIN_DURATION_S: f64 = GLOBAL_LEN as f64 / MODEL_RATE_HZ;
 /// A lead whose filtered standard deviation is below this (mV) is flat.
 pub const FLAT_STD_MV: f32 = 0.005;
+/// Shortest run of missing samples accepted as "not shown" (s); shorter gaps are errors.
+pub const MIN_GAP_S: f64 = 1.0;
+/// Shortest run of present samples used (s); shorter runs are treated as missing.
+pub const MIN_RUN_S: f64 = 1.0;
+/// Least signal a partial lead must have in all (s).
+pub const MIN_PRESENT_S: f64 = 2.0;
 
 /// Why a recording cannot be analysed.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -62,12 +76,20 @@ pub enum InputError {
     MissingLeads(String),
     #[error("lead {lead} contains {count} missing or non-finite samples (NaN/inf)")]
     NonFinite { lead: String, count: usize },
+    #[error("lead {lead} shows only {present_s:.1} s of signal; the model needs at least {need_s:.1} s per lead")]
+    TooLittleSignal {
+        lead: String,
+        present_s: f64,
+        need_s: f64,
+    },
     #[error("lead {0} is flat (no signal); check the electrode or the file")]
     FlatLead(String),
     #[error("the recording is {got_s:.2} s long; the model needs at least {need_s:.1} s")]
     TooShort { got_s: f64, need_s: f64 },
     #[error("the sample rate {0} Hz is not usable")]
     BadRate(f64),
+    #[error("some leads are only partly recorded and these model weights have no calibration for partial leads (retrain with `ecgscope train`)")]
+    PartialUncalibrated,
 }
 
 /// One recording in model form: windows of `[N_LEADS][N_SAMPLES]` at 100 Hz.
@@ -79,6 +101,11 @@ pub struct Prepared {
     pub window_starts: Vec<usize>,
     /// Length of the whole recording at the model rate.
     pub total_len: usize,
+    /// Per window, `[N_LEADS][N_SAMPLES]`: 1 where the sample is real, 0 where the lead
+    /// was not recorded (partial leads, see the module notes).
+    pub valid: Vec<Vec<f32>>,
+    /// Whether any lead is partial (some `valid` entry is 0).
+    pub partial: bool,
 }
 
 /// Turn a recording into model input.
@@ -107,22 +134,30 @@ pub fn prepare(rec: &Recording) -> Result<Prepared, InputError> {
             need_s: MIN_DURATION_S,
         });
     }
+    let total_len = ((rec.len_samples() as f64) * MODEL_RATE_HZ / fs)
+        .round()
+        .max(1.0) as usize;
     let mut model_rate: Vec<Vec<f32>> = Vec::with_capacity(N_LEADS);
+    let mut valid_rate: Vec<Vec<f32>> = Vec::with_capacity(N_LEADS);
+    let partial_study = leads
+        .iter()
+        .flatten()
+        .any(|l| has_long_gap(&l.samples_mv, fs));
     for lead in leads.iter().flatten() {
-        let bad = lead.samples_mv.iter().filter(|v| !v.is_finite()).count();
-        if bad > 0 {
-            return Err(InputError::NonFinite {
-                lead: lead.name.clone(),
-                count: bad,
-            });
-        }
-        let x = filter_lead(&lead.samples_mv, fs);
-        if std_dev(&x) < FLAT_STD_MV {
+        let (x, v) = prepare_lead(&lead.name, &lead.samples_mv, fs, total_len, partial_study)?;
+        let present: Vec<f32> = x
+            .iter()
+            .zip(&v)
+            .filter(|(_, &ok)| ok > 0.0)
+            .map(|(s, _)| *s)
+            .collect();
+        if std_dev(&present) < FLAT_STD_MV {
             return Err(InputError::FlatLead(lead.name.clone()));
         }
         model_rate.push(x);
+        valid_rate.push(v);
     }
-    let total_len = model_rate.first().map_or(0, Vec::len);
+    let partial = valid_rate.iter().flatten().any(|&v| v == 0.0);
     // Pad a record between 9.6 and 10 s by repeating the edge.
     let mut starts = Vec::new();
     if total_len <= N_SAMPLES {
@@ -135,24 +170,157 @@ pub fn prepare(rec: &Recording) -> Result<Prepared, InputError> {
         }
         starts.push(total_len - N_SAMPLES);
     }
-    let windows = starts
-        .iter()
-        .map(|&s| {
-            let mut w = Vec::with_capacity(N_LEADS * N_SAMPLES);
-            for x in &model_rate {
-                for i in 0..N_SAMPLES {
-                    let v = x.get(s + i).or(x.last()).copied().unwrap_or(0.0);
-                    w.push((v / AMPLITUDE_SCALE_MV).clamp(-CLIP_MV, CLIP_MV));
-                }
+    let cut = |rows: &[Vec<f32>], s: usize, clip: bool| {
+        let mut w = Vec::with_capacity(N_LEADS * N_SAMPLES);
+        for x in rows {
+            for i in 0..N_SAMPLES {
+                let v = x.get(s + i).or(x.last()).copied().unwrap_or(0.0);
+                w.push(if clip {
+                    (v / AMPLITUDE_SCALE_MV).clamp(-CLIP_MV, CLIP_MV)
+                } else {
+                    v
+                });
             }
-            w
-        })
-        .collect();
+        }
+        w
+    };
+    let windows = starts.iter().map(|&s| cut(&model_rate, s, true)).collect();
+    let valid = starts.iter().map(|&s| cut(&valid_rate, s, false)).collect();
     Ok(Prepared {
         windows,
         window_starts: starts,
         total_len,
+        valid,
+        partial,
     })
+}
+
+/// Runs of non-finite samples as `(start, end)` (end exclusive).
+fn nan_runs(samples: &[f32]) -> Vec<(usize, usize)> {
+    let mut runs = Vec::new();
+    let mut i = 0;
+    while i < samples.len() {
+        if samples.get(i).is_some_and(|v| v.is_finite()) {
+            i += 1;
+            continue;
+        }
+        let s = i;
+        while samples.get(i).is_some_and(|v| !v.is_finite()) {
+            i += 1;
+        }
+        runs.push((s, i));
+    }
+    runs
+}
+
+/// Whether a lead has a run of missing samples long enough to mean "not recorded here".
+fn has_long_gap(samples: &[f32], fs: f64) -> bool {
+    nan_runs(samples)
+        .iter()
+        .any(|&(s, e)| (e - s) as f64 >= MIN_GAP_S * fs)
+}
+
+/// One lead at the model rate, filtered, with its validity (1 real, 0 not recorded).
+/// A lead without NaN is filtered whole. Otherwise, when the study is partial
+/// (`partial`: some lead has a long gap), long gaps split the lead into segments filtered
+/// one by one, short gaps inside a segment (tracing dropouts) are bridged linearly for
+/// the filter, and every missing sample is marked not recorded; in a complete study any
+/// missing sample is an error.
+fn prepare_lead(
+    name: &str,
+    samples: &[f32],
+    fs: f64,
+    total_len: usize,
+    partial: bool,
+) -> Result<(Vec<f32>, Vec<f32>), InputError> {
+    let fit = |mut x: Vec<f32>| {
+        x.resize(total_len, x.last().copied().unwrap_or(0.0));
+        x
+    };
+    let runs = nan_runs(samples);
+    if runs.is_empty() {
+        return Ok((fit(filter_lead(samples, fs)), vec![1.0; total_len]));
+    }
+    let bad: usize = runs.iter().map(|(s, e)| e - s).sum();
+    // Infinite values are corrupt data, never "not shown".
+    if !partial || samples.iter().any(|v| v.is_infinite()) {
+        return Err(InputError::NonFinite {
+            lead: name.to_string(),
+            count: bad,
+        });
+    }
+    let long = |&(s, e): &(usize, usize)| (e - s) as f64 >= MIN_GAP_S * fs;
+    // Segments between long gaps.
+    let mut segments: Vec<(usize, usize)> = Vec::new();
+    let mut from = 0;
+    for r in runs.iter().filter(|r| long(r)) {
+        if r.0 > from {
+            segments.push((from, r.0));
+        }
+        from = r.1;
+    }
+    if from < samples.len() {
+        segments.push((from, samples.len()));
+    }
+    let mut x = vec![0.0_f32; total_len];
+    let mut v = vec![0.0_f32; total_len];
+    let mut present_s = 0.0;
+    let to_model = |i: usize| ((i as f64) * MODEL_RATE_HZ / fs).round() as usize;
+    for (s, e) in segments {
+        let Some(seg) = samples.get(s..e) else {
+            continue;
+        };
+        let present = seg.iter().filter(|v| v.is_finite()).count();
+        if (present as f64) < MIN_RUN_S * fs {
+            continue;
+        }
+        present_s += present as f64 / fs;
+        let bridged = bridge_gaps(seg);
+        let f = filter_lead(&bridged, fs);
+        let at = to_model(s);
+        for (k, val) in f.into_iter().enumerate() {
+            if let Some(dst) = x.get_mut(at + k) {
+                *dst = val;
+            }
+        }
+        // Valid where the original samples were present (nearest sample at model rate).
+        for k in to_model(s)..to_model(e).min(total_len) {
+            let src = ((k as f64) * fs / MODEL_RATE_HZ).round() as usize;
+            if let (Some(ok), Some(orig)) = (v.get_mut(k), samples.get(src.min(e - 1))) {
+                *ok = if orig.is_finite() { 1.0 } else { 0.0 };
+            }
+        }
+    }
+    if present_s < MIN_PRESENT_S {
+        return Err(InputError::TooLittleSignal {
+            lead: name.to_string(),
+            present_s,
+            need_s: MIN_PRESENT_S,
+        });
+    }
+    Ok((x, v))
+}
+
+/// Fill non-finite samples by linear interpolation between their finite neighbours
+/// (the nearest finite value at the ends).
+fn bridge_gaps(seg: &[f32]) -> Vec<f32> {
+    let mut out = seg.to_vec();
+    for (s, e) in nan_runs(seg) {
+        let left = s.checked_sub(1).and_then(|i| seg.get(i)).copied();
+        let right = seg.get(e).copied();
+        let (a, b) = match (left, right) {
+            (Some(a), Some(b)) => (a, b),
+            (Some(a), None) => (a, a),
+            (None, Some(b)) => (b, b),
+            (None, None) => (0.0, 0.0),
+        };
+        let n = (e - s + 1) as f32;
+        for (k, o) in out.iter_mut().enumerate().take(e).skip(s) {
+            let t = (k - s + 1) as f32 / n;
+            *o = a + (b - a) * t;
+        }
+    }
+    out
 }
 
 /// Resample one lead to the model rate and band-pass it (mV in, mV out).

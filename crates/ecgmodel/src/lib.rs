@@ -19,6 +19,7 @@ pub mod eval;
 pub mod manifest;
 pub mod metrics;
 pub mod net;
+pub mod partial;
 pub mod score;
 pub mod train;
 pub mod views;

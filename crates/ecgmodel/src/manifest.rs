@@ -44,6 +44,9 @@ pub struct ModelManifest {
     pub embedding: Option<EmbeddingModel>,
     pub normal_spread: NormalSpread,
     pub n_training_normals: usize,
+    /// Calibration for partly recorded leads (paper layouts); absent in older manifests.
+    #[serde(default)]
+    pub partial: Option<crate::partial::PartialCalibration>,
     /// Training summary and metrics (free-form, mirrored in MODEL_CARD.md).
     pub report: serde_json::Value,
 }

@@ -149,20 +149,40 @@ fn fill_gaps(x: &mut [f32], len: usize) {
     }
 }
 
+/// Set the map of window `w` to NaN ("not recorded") where `valid` (all windows,
+/// `[W × 12 × 1000]`) is 0.
+fn blank_unrecorded(map: &mut [f32], valid: Option<&[f32]>, w: usize) {
+    let Some(valid) = valid else { return };
+    let Some(v) = valid.get(w * N_LEADS * N_SAMPLES..(w + 1) * N_LEADS * N_SAMPLES) else {
+        return;
+    };
+    for (m, ok) in map.iter_mut().zip(v) {
+        if *ok <= 0.0 {
+            *m = f32::NAN;
+        }
+    }
+}
+
 /// Gaussian σ of the map smoothing: 30 ms at the model rate.
 pub const MAP_SIGMA_SAMPLES: f32 = (0.030 * MODEL_RATE_HZ) as f32;
 
 /// Run MSCR over windows `[W, 12, 1000]` with their beats. Call inside `tch::no_grad`.
+/// `valid` (`[W, 12, 1000]`, 1 = real sample, 0 = lead not recorded there) restricts
+/// every error and the map to real samples; `None` means all samples are real. Errors
+/// are pooled over passes as Σ error / Σ count, which for complete leads equals the mean
+/// over passes (every pass hides the same number of samples).
 pub fn mscr_raw(
     model: &Mscr,
     windows: &Tensor,
     beats: &[Vec<usize>],
     norm: &AttrNorm,
     with_maps: bool,
+    valid: Option<&Tensor>,
 ) -> Vec<MscrRaw> {
     let device = windows.device();
     let w_count = windows.size().first().copied().unwrap_or(0) as usize;
     let mut out = Vec::with_capacity(w_count);
+    let valid_v = valid.filter(|_| with_maps).map(to_vec);
     let chunk = 16;
     let mut start = 0;
     while start < w_count {
@@ -174,32 +194,45 @@ pub fn mscr_raw(
             owner.extend(std::iter::repeat_n(w as i64, s.len()));
             specs.extend(s);
         }
-        let x = windows.index_select(0, &Tensor::from_slice(&owner).to_device(device));
+        let owner_t = Tensor::from_slice(&owner).to_device(device);
+        let x = windows.index_select(0, &owner_t);
         let v = views::build(&x, &x, &specs);
         let o = model.forward_t(&v.global_in, &v.trend_in, &v.beat_in, false);
         let eg = (-&o.global_logvar).exp() * (&o.global_mean - &v.global_target).square();
         let eb = (-&o.beat_logvar).exp() * (&o.beat_mean - &v.beat_target).square();
         let et = (&o.trend - &v.trend_target).square();
-        let gm = &v.global_mask;
-        let bm = &v.beat_mask;
+        // Hidden ∧ real samples, per pass and lead: [P, 12, len].
+        let (gm, bm) = match valid {
+            Some(valid) => {
+                let vx = valid.index_select(0, &owner_t);
+                let vv = views::build(&vx, &vx, &specs);
+                (
+                    &v.global_mask * vv.global_target,
+                    &v.beat_mask * vv.beat_target,
+                )
+            }
+            None => (
+                v.global_mask.expand_as(&eg).contiguous(),
+                v.beat_mask.expand_as(&eb).contiguous(),
+            ),
+        };
         let dims12: &[i64] = &[1, 2];
-        let g_cnt = gm.sum_dim_intlist(dims12, false, Kind::Float) * N_LEADS as f64;
-        let b_cnt = bm.sum_dim_intlist(dims12, false, Kind::Float) * N_LEADS as f64;
-        let g_pass = to_vec(&((&eg * gm).sum_dim_intlist(dims12, false, Kind::Float) / &g_cnt));
-        let b_pass = to_vec(&((&eb * bm).sum_dim_intlist(dims12, false, Kind::Float) / &b_cnt));
-        let t_pass = to_vec(&((&et * gm).sum_dim_intlist(dims12, false, Kind::Float) / &g_cnt));
-        let lead_pass = to_vec(
-            &((&eg * gm).sum_dim_intlist([2i64].as_slice(), false, Kind::Float)
-                / gm.sum_dim_intlist([2i64].as_slice(), false, Kind::Float)),
-        );
+        let dim2: &[i64] = &[2];
+        let g_num = to_vec(&(&eg * &gm).sum_dim_intlist(dims12, false, Kind::Float));
+        let g_den = to_vec(&gm.sum_dim_intlist(dims12, false, Kind::Float));
+        let b_num = to_vec(&(&eb * &bm).sum_dim_intlist(dims12, false, Kind::Float));
+        let b_den = to_vec(&bm.sum_dim_intlist(dims12, false, Kind::Float));
+        let t_num = to_vec(&(&et * &gm).sum_dim_intlist(dims12, false, Kind::Float));
+        let lead_num = to_vec(&(&eg * &gm).sum_dim_intlist(dim2, false, Kind::Float));
+        let lead_den = to_vec(&gm.sum_dim_intlist(dim2, false, Kind::Float));
         let attr_pass = to_vec(&o.attributes);
         let emb_pass = to_vec(&o.embedding);
         let (eg_v, gm_v, eb_v, bm_v) = if with_maps {
             (
-                to_vec(&(&eg * gm)),
-                to_vec(gm),
-                to_vec(&(&eb * bm)),
-                to_vec(bm),
+                to_vec(&(&eg * &gm)),
+                to_vec(&gm),
+                to_vec(&(&eb * &bm)),
+                to_vec(&bm),
             )
         } else {
             (Vec::new(), Vec::new(), Vec::new(), Vec::new())
@@ -212,13 +245,22 @@ pub fn mscr_raw(
                 .map(|(i, _)| i)
                 .collect();
             let n = passes.len().max(1) as f32;
-            let mean_of = |v: &[f32]| passes.iter().filter_map(|&p| v.get(p)).sum::<f32>() / n;
-            let mut lead_err = vec![0.0_f32; N_LEADS];
+            let sum_of = |v: &[f32]| passes.iter().filter_map(|&p| v.get(p)).sum::<f32>();
+            let pooled = |num: &[f32], den: &[f32]| {
+                let d = sum_of(den);
+                if d > 0.0 {
+                    sum_of(num) / d
+                } else {
+                    f32::NAN
+                }
+            };
+            let mut lead_acc = [(0.0_f32, 0.0_f32); N_LEADS];
             let mut attr_z = vec![0.0_f32; N_ATTRS as usize];
             let mut embedding = vec![0.0_f32; EMBED_DIM as usize];
             for &p in &passes {
-                for (l, e) in lead_err.iter_mut().enumerate() {
-                    *e += lead_pass.get(p * N_LEADS + l).copied().unwrap_or(0.0) / n;
+                for (l, (num, den)) in lead_acc.iter_mut().enumerate() {
+                    *num += lead_num.get(p * N_LEADS + l).copied().unwrap_or(0.0);
+                    *den += lead_den.get(p * N_LEADS + l).copied().unwrap_or(0.0);
                 }
                 for (a, z) in attr_z.iter_mut().enumerate() {
                     *z += attr_pass
@@ -242,7 +284,10 @@ pub fn mscr_raw(
                     let Some(spec) = specs.get(p) else { continue };
                     for l in 0..N_LEADS {
                         for j in 0..GLOBAL_LEN {
-                            let m = gm_v.get(p * GLOBAL_LEN + j).copied().unwrap_or(0.0);
+                            let m = gm_v
+                                .get((p * N_LEADS + l) * GLOBAL_LEN + j)
+                                .copied()
+                                .unwrap_or(0.0);
                             if m > 0.0 {
                                 let pos = l * N_SAMPLES + spec.offset + j;
                                 if let (Some(a), Some(c)) = (acc.get_mut(pos), cnt.get_mut(pos)) {
@@ -255,7 +300,10 @@ pub fn mscr_raw(
                             }
                         }
                         for j in 0..BEAT_LEN {
-                            let m = bm_v.get(p * BEAT_LEN + j).copied().unwrap_or(0.0);
+                            let m = bm_v
+                                .get((p * N_LEADS + l) * BEAT_LEN + j)
+                                .copied()
+                                .unwrap_or(0.0);
                             let t = (spec.beat_peak + j).checked_sub(BEAT_PRE);
                             if let (true, Some(t)) = (m > 0.0, t) {
                                 if t < N_SAMPLES {
@@ -280,14 +328,19 @@ pub fn mscr_raw(
                     .collect();
                 fill_gaps(&mut e, N_SAMPLES);
                 gaussian_smooth(&mut e, N_SAMPLES, MAP_SIGMA_SAMPLES);
+                blank_unrecorded(&mut e, valid_v.as_deref(), w);
                 e
             } else {
                 Vec::new()
             };
+            let lead_err = lead_acc
+                .iter()
+                .map(|&(num, den)| if den > 0.0 { num / den } else { f32::NAN })
+                .collect();
             out.push(MscrRaw {
-                global_err: mean_of(&g_pass),
-                beat_err: mean_of(&b_pass),
-                trend_err: mean_of(&t_pass),
+                global_err: pooled(&g_num, &g_den),
+                beat_err: pooled(&b_num, &b_den),
+                trend_err: pooled(&t_num, &g_den),
                 lead_err,
                 attrs: norm.denormalize(&attr_z),
                 embedding,
@@ -299,14 +352,31 @@ pub fn mscr_raw(
     out
 }
 
-/// Run the baseline over windows `[W, 12, 1000]`. Call inside `tch::no_grad`.
-pub fn baseline_raw(model: &ConvAe, windows: &Tensor, with_maps: bool) -> Vec<BaselineRaw> {
+/// Run the baseline over windows `[W, 12, 1000]`. Call inside `tch::no_grad`. `valid`
+/// as in [`mscr_raw`]: errors and maps over real samples only.
+pub fn baseline_raw(
+    model: &ConvAe,
+    windows: &Tensor,
+    with_maps: bool,
+    valid: Option<&Tensor>,
+) -> Vec<BaselineRaw> {
     let x = views::centre_crop(windows);
     let r = model.forward_t(&x, false);
     let e = (&r - &x).square();
-    let mse = to_vec(&e.mean_dim([1i64, 2].as_slice(), false, Kind::Float));
-    let lead = to_vec(&e.mean_dim([2i64].as_slice(), false, Kind::Float));
+    let m = valid.map_or_else(|| e.ones_like(), views::centre_crop);
+    let dims12: &[i64] = &[1, 2];
+    let dim2: &[i64] = &[2];
+    // 0/0 (a lead with no real sample) gives NaN: "not recorded".
+    let mse = to_vec(
+        &((&e * &m).sum_dim_intlist(dims12, false, Kind::Float)
+            / m.sum_dim_intlist(dims12, false, Kind::Float)),
+    );
+    let lead = to_vec(
+        &((&e * &m).sum_dim_intlist(dim2, false, Kind::Float)
+            / m.sum_dim_intlist(dim2, false, Kind::Float)),
+    );
     let ev = if with_maps { to_vec(&e) } else { Vec::new() };
+    let valid_v = valid.filter(|_| with_maps).map(to_vec);
     let offset = crate::contract::GLOBAL_OFFSET;
     mse.iter()
         .enumerate()
@@ -323,8 +393,10 @@ pub fn baseline_raw(model: &ConvAe, windows: &Tensor, with_maps: bool) -> Vec<Ba
                         }
                     }
                 }
+                blank_unrecorded(&mut p, valid_v.as_deref(), w);
                 fill_gaps(&mut p, N_SAMPLES);
                 gaussian_smooth(&mut p, N_SAMPLES, MAP_SIGMA_SAMPLES);
+                blank_unrecorded(&mut p, valid_v.as_deref(), w);
                 p
             } else {
                 Vec::new()

@@ -225,8 +225,9 @@ fn restoration_auroc(raw: &[MscrRaw], labels: &[u8]) -> f64 {
     metrics::auroc(&s, labels).unwrap_or(0.5)
 }
 
-/// `fast`: only 3 passes per record (3 masks × first 3 beats), for per-epoch validation.
-fn run_mscr(
+/// Raw MSCR results of the records `idx` (batches of 64, no autograd). `fast`: only 3
+/// passes per record (3 masks × first 3 beats), for per-epoch validation.
+pub fn run_mscr(
     model: &Mscr,
     ds: &Dataset,
     idx: &[usize],
@@ -254,7 +255,7 @@ fn run_mscr(
                     }
                 })
                 .collect();
-            out.extend(score::mscr_raw(model, &x, &beats, norm, maps));
+            out.extend(score::mscr_raw(model, &x, &beats, norm, maps, None));
         }
         out
     })
@@ -271,7 +272,7 @@ fn run_baseline(
         let mut out = Vec::with_capacity(idx.len());
         for chunk in idx.chunks(64) {
             let x = ds.select(chunk).to_device(device);
-            out.extend(score::baseline_raw(model, &x, maps));
+            out.extend(score::baseline_raw(model, &x, maps, None));
         }
         out
     })
@@ -684,6 +685,9 @@ pub fn run(cfg: &TrainConfig) -> Result<TrainReport, ModelError> {
         hr_mae_bpm_abnormal: mae(1, 2),
     };
 
+    // Calibration for partly recorded leads (paper layouts), on masked fold 9.
+    let partial = crate::partial::calibrate(&mscr, &base, &ds, &norm, emb.as_ref(), &cal, device);
+
     // Write weights and manifest.
     std::fs::create_dir_all(&cfg.out_dir).map_err(|e| ModelError::io(&cfg.out_dir, e))?;
     let mscr_path = cfg.out_dir.join(MSCR_FILE);
@@ -751,6 +755,7 @@ pub fn run(cfg: &TrainConfig) -> Result<TrainReport, ModelError> {
         embedding: emb,
         normal_spread,
         n_training_normals: train_idx.len(),
+        partial: Some(partial),
         report: serde_json::to_value(&report).unwrap_or_default(),
     };
     manifest.write(&cfg.out_dir)?;

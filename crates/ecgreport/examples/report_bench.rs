@@ -44,6 +44,7 @@ fn synthetic_output(rec: &ecgcore::Recording, method: &str, centre_s: f64) -> Mo
         normal_spread: Some(NormalSpread::default()),
         n_training_normals: 763,
         device: "cpu".to_string(),
+        note: None,
     }
 }
 

@@ -366,6 +366,16 @@ fn draw_verdict(canvas: &mut Canvas<'_, '_>, frame: &PageFrame, output: Option<&
     let line = format!("Method {}{weights}{device}", method_name(out, "model"));
     let line = fit(canvas, &line, 6.5, RIGHT_BLOCK_MM - 4.0);
     canvas.text(x, y, &line, TextStyle::new(6.5, theme::MUTED));
+    if out.note.is_some() {
+        y += LINE_MM - 0.8;
+        let line = fit(
+            canvas,
+            "Leads partly recorded (paper layout): scored on recorded samples, paper-layout calibration",
+            6.5,
+            RIGHT_BLOCK_MM - 4.0,
+        );
+        canvas.text(x, y, &line, TextStyle::new(6.5, theme::ALERT));
+    }
 }
 
 fn draw_attribute_table(canvas: &mut Canvas<'_, '_>, frame: &PageFrame, analysis: &Analysis) {

@@ -129,6 +129,7 @@ pub fn realistic_analysis(path: &Path) -> Analysis {
         }),
         n_training_normals: 763,
         device: "cpu".to_string(),
+        note: None,
     };
     let baseline = ModelOutput {
         method: "Conv-AE baseline (SYNTHETIC test map)".to_string(),

@@ -1,0 +1,74 @@
+//! Research tool: write every PTB-XL record's score components, attributes and embedding
+//! with the shipped weights, for studying score combinations offline.
+//! `cargo run --release -p ecgmodel --example dump_components -- [models] [out.csv]`.
+//! Choices made from this file must use fold 9 only (fold 10 is the test fold).
+use ecgmodel::data::{self, Split};
+use ecgmodel::manifest::ModelManifest;
+use ecgmodel::net::Mscr;
+use ecgmodel::score::{self, COMPONENTS};
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use tch::{nn, Device};
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    let models = PathBuf::from(args.get(1).map_or("models", String::as_str));
+    let out = PathBuf::from(args.get(2).map_or("/tmp/components.csv", String::as_str));
+    tch::set_num_threads(2);
+    let manifest = ModelManifest::read(&models)?;
+    let mut vs = nn::VarStore::new(Device::Cpu);
+    let net = Mscr::new(&vs.root());
+    vs.load(models.join(&manifest.mscr.file))?;
+    let ds = data::load_ptbxl(
+        &PathBuf::from("../shared/data/ptbxl"),
+        &PathBuf::from("target/ecgmodel-cache"),
+        true,
+    )?;
+    let mut csv = String::from("ecg_id,fold,split,label,classes");
+    for c in COMPONENTS {
+        let _ = write!(csv, ",{c}");
+    }
+    for a in data::ATTR_NAMES {
+        let _ = write!(csv, ",actual_{a},pred_{a}");
+    }
+    csv.push_str(",emb_vec\n");
+    for (split, name) in [
+        (Split::Train, "train"),
+        (Split::Validation, "val"),
+        (Split::Test, "test"),
+    ] {
+        let idx = ds.indices(split);
+        let raw = ecgmodel::train::run_mscr(
+            &net,
+            &ds,
+            &idx,
+            &manifest.attr_norm,
+            Device::Cpu,
+            false,
+            false,
+        );
+        for (r, &i) in raw.iter().zip(&idx) {
+            let rec = &ds.records[i];
+            let comps = score::components(r, &rec.attrs, manifest.embedding.as_ref());
+            let _ = write!(
+                csv,
+                "{},{},{name},{},{}",
+                rec.row.ecg_id,
+                rec.row.fold,
+                rec.row.label().unwrap_or(0),
+                rec.row.superclasses.join("|")
+            );
+            for c in comps {
+                let _ = write!(csv, ",{c}");
+            }
+            for a in 0..7 {
+                let _ = write!(csv, ",{},{}", rec.attrs[a], r.attrs[a]);
+            }
+            let e: Vec<String> = r.embedding.iter().map(|v| format!("{v:.5}")).collect();
+            let _ = writeln!(csv, ",{}", e.join(" "));
+        }
+    }
+    std::fs::write(&out, csv)?;
+    println!("wrote {}", out.display());
+    Ok(())
+}
