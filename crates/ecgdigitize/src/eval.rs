@@ -15,7 +15,8 @@
 //!   code): only the standard windows give a positive SNR (18 dB against −1 dB).
 //! - `synthetic clean` / `synthetic distorted`: PTB-XL fold-10 records at 500 Hz drawn by
 //!   [`crate::render`] (clean: red grid, 200 dpi; distorted: seeded random rotation, blur,
-//!   noise, JPEG, grid colour and resolution).
+//!   noise, JPEG, grid colour and resolution; perspective: the clean page as a photo
+//!   taken at an angle, [`crate::render::perspective_photo`], seeded by the record id).
 //! - `real-world`: scans without ground truth; each must digitize or be refused cleanly.
 //!
 //! Units: dB, seconds.
@@ -265,8 +266,17 @@ pub fn fold10_ids(data: &Path) -> Vec<u32> {
     ids
 }
 
-/// Render and digitize `n` fold-10 records, clean and distorted.
-fn synthetic_sets(data: &Path, n: usize) -> (SetResult, SetResult) {
+/// Largest inward move of each page corner in the perspective set, share of the page.
+pub const PERSPECTIVE_STRENGTH: f32 = 0.08;
+
+/// Render and digitize `n` fold-10 records: clean, distorted, and clean but photographed
+/// at an angle (corners moved inwards by up to [`PERSPECTIVE_STRENGTH`], seeded by the
+/// record id).
+fn synthetic_sets(data: &Path, n: usize) -> (SetResult, SetResult, SetResult) {
+    let mut perspective = SetResult {
+        name: "synthetic perspective (clean 200 dpi page photographed at an angle)".into(),
+        ..SetResult::default()
+    };
     let mut clean = SetResult {
         name: "synthetic clean (red grid, 200 dpi)".into(),
         ..SetResult::default()
@@ -280,6 +290,35 @@ fn synthetic_sets(data: &Path, n: usize) -> (SetResult, SetResult) {
         let Ok((_, truth)) = read_wfdb16(&ptbxl_record(data, id)) else {
             continue;
         };
+        {
+            let start = Instant::now();
+            let style = RenderStyle {
+                seed: u64::from(id),
+                ..RenderStyle::default()
+            };
+            let flat = render::render_page(&truth, &style);
+            let (img, _) = render::perspective_photo(&flat, PERSPECTIVE_STRENGTH, u64::from(id));
+            let name = format!("{id:05}_hr perspective");
+            perspective.images += 1;
+            match digitize_rgb(&img, Path::new(&name), &DigitizeOptions::default()) {
+                Ok(d) => {
+                    let snr = score(&d.recording, &truth, layout);
+                    perspective.per_image.push((
+                        format!(
+                            "{name} (corrected: {:.1}°)",
+                            d.perspective_deg.unwrap_or(0.0)
+                        ),
+                        Ok(quantile(&snr, 0.5).unwrap_or(f32::NAN)),
+                    ));
+                    perspective.snr_db.extend(snr);
+                }
+                Err(e) => {
+                    perspective.failed += 1;
+                    perspective.per_image.push((name, Err(e.to_string())));
+                }
+            }
+            perspective.seconds += start.elapsed().as_secs_f32();
+        }
         let styles = [
             (
                 &mut clean,
@@ -321,7 +360,7 @@ fn synthetic_sets(data: &Path, n: usize) -> (SetResult, SetResult) {
             set.seconds += start.elapsed().as_secs_f32();
         }
     }
-    (clean, distorted)
+    (clean, distorted, perspective)
 }
 
 fn real_world(data: &Path) -> RealWorldResult {
@@ -356,9 +395,11 @@ pub fn evaluate(config: &EvalConfig) -> EvalReport {
     let mut report = EvalReport::default();
     report.sets.push(image_kit_set(&config.data_dir));
     if config.synthetic_records > 0 {
-        let (clean, distorted) = synthetic_sets(&config.data_dir, config.synthetic_records);
+        let (clean, distorted, perspective) =
+            synthetic_sets(&config.data_dir, config.synthetic_records);
         report.sets.push(clean);
         report.sets.push(distorted);
+        report.sets.push(perspective);
     }
     if config.real_world {
         report.real_world = Some(real_world(&config.data_dir));

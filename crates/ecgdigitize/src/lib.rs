@@ -3,7 +3,9 @@
 //! Pipeline (each step in its own module):
 //! 1. [`load`]: decode PNG/JPEG/TIFF/BMP (PDF pages via `pdftoppm`) under memory limits;
 //!    very large images are downscaled to [`WORK_MAX_PIXELS`].
-//! 2. [`grid`]: page skew by projection profiles; pixels per mm from the grid period.
+//! 2. [`perspective`]: photographed pages whose grid lines converge are warped flat
+//!    (vanishing points of the grid lines).
+//!    [`grid`]: page skew by projection profiles; pixels per mm from the grid period.
 //! 3. [`trace`]: ink mask (dark, unsaturated pixels), trace rows, calibration pulses,
 //!    and a dynamic-programming trace follower per lead box.
 //! 4. [`layout`]: the standard print layouts (3×4 + rhythm strips, 6×2, 12×1) tell which
@@ -28,6 +30,7 @@ pub mod eval;
 pub mod grid;
 pub mod layout;
 pub mod load;
+pub mod perspective;
 pub mod plane;
 pub mod render;
 pub mod trace;
@@ -93,6 +96,9 @@ pub struct DigitizeOptions {
     pub layout: Option<Layout>,
     /// Page rotation, degrees clockwise on screen (see [`Digitized::rotation_deg`]).
     pub rotation_deg: Option<f32>,
+    /// Perspective correction for photos: `None` or `Some(true)` detect and correct it,
+    /// `Some(false)` never warps the image.
+    pub correct_perspective: Option<bool>,
 }
 
 /// Where one lead was read on the image (original image pixels).
@@ -124,8 +130,13 @@ pub struct Digitized {
     pub px_per_mm_y: f32,
     /// True when the scale came from the printed grid (false: given by the user).
     pub grid_found: bool,
-    /// Page rotation that was corrected, degrees clockwise on screen.
+    /// Page rotation that was corrected, degrees clockwise on screen (after the
+    /// perspective correction when there was one).
     pub rotation_deg: f32,
+    /// When the page was photographed at an angle and warped flat: how much the grid
+    /// lines converged across the page, degrees. Pixel sizes (`px_per_mm*`) are then those
+    /// of the rectified page; traces and boxes are still in the original image's pixels.
+    pub perspective_deg: Option<f32>,
     pub layout: Layout,
     pub speed_mm_per_s: f32,
     pub gain_mm_per_mv: f32,
@@ -193,29 +204,143 @@ impl Frame {
     }
 }
 
+/// Pages coarser than this many pixels per mm are upsampled before the trace is read.
+pub const LOW_RES_PX_PER_MM: f32 = 6.0;
+/// Resolution low-resolution pages are upsampled to, pixels per mm.
+const UPSAMPLE_TO_PX_PER_MM: f32 = 8.0;
+
+/// What a first pass over a low-resolution page measured, for the upsampled pass.
+#[derive(Debug, Clone, Copy)]
+struct Upsampled {
+    /// Working pixels per original pixel (> 1).
+    scale: f32,
+    angle_rad: f32,
+    /// Pixels per mm of the original image.
+    px_per_mm_x: f32,
+    px_per_mm_y: f32,
+    grid_found: bool,
+}
+
 /// Digitize an already decoded image; `source` names it in errors and provenance.
+///
+/// Pages under [`LOW_RES_PX_PER_MM`] (about 150 dpi and below) are read twice: skew and
+/// grid on the original pixels, then the trace on a bicubic (Catmull–Rom) upsampling to
+/// about 8 px/mm, where a thin blurred trace keeps a connected ink mask, its runs have
+/// sub-pixel resolution in the original, and the pulse and row detectors work at the
+/// scale they were built for.
+///
+/// When the grid lines converge (a photo taken at an angle, see [`perspective`]), the
+/// page is also read after warping it flat, and that reading is kept unless its
+/// confidence is clearly lower.
 pub fn digitize_rgb(
     original: &RgbImage,
     source: &Path,
     options: &DigitizeOptions,
 ) -> Result<Digitized, DigitizeError> {
+    let plain = digitize_pass(original, source, options, None);
+    if options.correct_perspective == Some(false) {
+        return plain;
+    }
+    let skew_rad = plain.as_ref().map_or(0.0, |d| d.rotation_deg.to_radians());
+    let Some(rect) = detect_perspective(original, skew_rad) else {
+        return plain;
+    };
+    let warped = perspective::warp(
+        original,
+        &rect.to_source,
+        rect.width,
+        rect.height,
+        [255, 255, 255],
+    );
+    let Ok(mut flat) = digitize_pass(&warped, source, options, None) else {
+        return plain;
+    };
+    let mean = |d: &Digitized| d.confidence_per_lead.iter().sum::<f32>() / 12.0;
+    if let Ok(p) = &plain {
+        if mean(&flat) < mean(p) - 0.1 {
+            return plain;
+        }
+    }
+    let back = |p: [f32; 2]| -> [f32; 2] {
+        rect.to_source
+            .apply(f64::from(p[0]), f64::from(p[1]))
+            .map_or([f32::NAN, f32::NAN], |q| [q[0] as f32, q[1] as f32])
+    };
+    for trace in &mut flat.trace_pixels_per_lead {
+        for p in trace.iter_mut() {
+            *p = back(*p);
+        }
+        trace.retain(|p| p[0].is_finite() && p[1].is_finite());
+    }
+    for b in &mut flat.lead_boxes {
+        for c in &mut b.corners {
+            *c = back(*c);
+        }
+    }
+    flat.image_width = original.width();
+    flat.image_height = original.height();
+    flat.perspective_deg = Some(rect.convergence_deg as f32);
+    flat.recording.provenance.notes.push(format!(
+        "photo perspective corrected (grid lines converged by {:.1}° across the page)",
+        rect.convergence_deg
+    ));
+    Ok(flat)
+}
+
+/// Largest image the perspective is measured on, pixels.
+const PERSPECTIVE_WORK_PIXELS: f64 = 600_000.0;
+
+/// Measure the page's perspective on a downscaled darkness plane.
+fn detect_perspective(original: &RgbImage, skew_rad: f32) -> Option<perspective::Rectification> {
+    let (ow, oh) = original.dimensions();
+    let pixels = f64::from(ow) * f64::from(oh);
+    let f = (PERSPECTIVE_WORK_PIXELS / pixels).sqrt().min(1.0);
+    let w = ((f64::from(ow) * f).round() as u32).max(1);
+    let h = ((f64::from(oh) * f).round() as u32).max(1);
+    let small = if f < 1.0 {
+        image::imageops::resize(original, w, h, image::imageops::FilterType::Triangle)
+    } else {
+        original.clone()
+    };
+    let mut dark = Plane::filled(w as usize, h as usize, 0.0);
+    for (x, y, p) in small.enumerate_pixels() {
+        let [r, g, b] = p.0;
+        dark.set(x as usize, y as usize, 255.0 - f32::from(r.min(g).min(b)));
+    }
+    let scale = f64::from(w) / f64::from(ow);
+    perspective::detect(&dark, scale, skew_rad, ow, oh)
+}
+
+fn digitize_pass(
+    original: &RgbImage,
+    source: &Path,
+    options: &DigitizeOptions,
+    upsampled: Option<Upsampled>,
+) -> Result<Digitized, DigitizeError> {
     check_options(options, source)?;
     let (ow, oh) = original.dimensions();
     load::check_size(ow, oh, source)?;
     let pixels = u64::from(ow) * u64::from(oh);
-    let scale = if pixels > WORK_MAX_PIXELS {
+    let scale = if let Some(u) = upsampled {
+        u.scale
+    } else if pixels > WORK_MAX_PIXELS {
         (WORK_MAX_PIXELS as f64 / pixels as f64).sqrt() as f32
     } else {
         1.0
     };
     let resized;
-    let rgb: &RgbImage = if scale < 1.0 {
+    let rgb: &RgbImage = if scale == 1.0 {
+        original
+    } else {
         let w = ((ow as f32 * scale).round() as u32).max(1);
         let h = ((oh as f32 * scale).round() as u32).max(1);
-        resized = image::imageops::resize(original, w, h, image::imageops::FilterType::Triangle);
+        let filter = if scale > 1.0 {
+            image::imageops::FilterType::CatmullRom
+        } else {
+            image::imageops::FilterType::Triangle
+        };
+        resized = image::imageops::resize(original, w, h, filter);
         &resized
-    } else {
-        original
     };
     let scale = rgb.width() as f32 / ow as f32;
     let (w, h) = (rgb.width() as usize, rgb.height() as usize);
@@ -230,9 +355,10 @@ pub fn digitize_rgb(
     }
 
     // Skew.
-    let angle = match options.rotation_deg {
-        Some(deg) => deg.to_radians(),
-        None => grid::estimate_skew(&dark),
+    let angle = match (options.rotation_deg, upsampled) {
+        (Some(deg), _) => deg.to_radians(),
+        (None, Some(u)) => u.angle_rad,
+        (None, None) => grid::estimate_skew(&dark),
     };
     if angle.abs() > 0.02f32.to_radians() {
         ink = plane::rotate(&ink, angle, 0.0);
@@ -248,7 +374,10 @@ pub fn digitize_rgb(
     };
 
     // Grid scale.
-    let (px_per_mm_x, px_per_mm_y, grid_found) = if let Some(v) = options.px_per_mm {
+    let mut grid_strength = 1.0f32;
+    let (px_per_mm_x, px_per_mm_y, grid_found) = if let Some(u) = upsampled {
+        (u.px_per_mm_x * scale, u.px_per_mm_y * scale, u.grid_found)
+    } else if let Some(v) = options.px_per_mm {
         (v * scale, v * scale, false)
     } else {
         {
@@ -256,6 +385,9 @@ pub fn digitize_rgb(
             let long = w.max(h);
             let gx = grid::grid_period(&cols, long);
             let gy = grid::grid_period(&rows, long);
+            grid_strength = gx
+                .map_or(0.0, |g| g.strength)
+                .max(gy.map_or(0.0, |g| g.strength));
             match (gx, gy) {
                 (Some(a), Some(b)) => {
                     let ratio = a.px_per_mm / b.px_per_mm;
@@ -282,6 +414,30 @@ pub fn digitize_rgb(
         }
     };
 
+    if upsampled.is_none() {
+        let finest = px_per_mm_x.min(px_per_mm_y);
+        let room = (WORK_MAX_PIXELS as f32 / pixels as f32).sqrt();
+        let k = (UPSAMPLE_TO_PX_PER_MM / finest).min(room);
+        // A weak "grid" (noise, texture) is not worth the upsampling: it would smooth
+        // noise into blobs that look like ink.
+        if finest < LOW_RES_PX_PER_MM && k > 1.2 && grid_strength >= 0.2 {
+            drop(ink);
+            drop(dark);
+            return digitize_pass(
+                original,
+                source,
+                options,
+                Some(Upsampled {
+                    scale: k,
+                    angle_rad: angle,
+                    px_per_mm_x: px_per_mm_x / scale,
+                    px_per_mm_y: px_per_mm_y / scale,
+                    grid_found,
+                }),
+            );
+        }
+    }
+
     // Trace rows.
     // Ink mask and candidate rows; when fewer than three evenly spaced rows show, the
     // trace may be faint: retry with the sensitive mask.
@@ -290,13 +446,28 @@ pub fn digitize_rgb(
     let enough = |c: &[trace::Row]| {
         trace::select_rows(c, options.layout.map(Layout::rows)).is_some_and(|r| r.len() >= 3)
     };
-    if !enough(&candidates) {
+    // Mean coverage of the chosen rows: how much of each trace the mask holds. A thin
+    // blurred trace (low resolution) is broken into pieces by the normal threshold.
+    let row_coverage = |c: &[trace::Row]| {
+        trace::select_rows(c, options.layout.map(Layout::rows))
+            .filter(|r| !r.is_empty())
+            .map_or(0.0, |r| {
+                r.iter().map(|r| r.coverage).sum::<f32>() / r.len() as f32
+            })
+    };
+    let normal_coverage = row_coverage(&candidates);
+    if !enough(&candidates) || normal_coverage < 0.75 {
         let sensitive = trace::ink_mask(&ink, px_per_mm_y, true);
         let rows = trace::find_rows(&sensitive, px_per_mm_y);
         // A page of noise or texture is mostly "ink": not a trace.
         let ink_share =
             sensitive.ink.iter().filter(|v| **v).count() as f32 / sensitive.ink.len().max(1) as f32;
-        if ink_share < 0.12 && (enough(&rows) || candidates.is_empty()) {
+        let better = if enough(&candidates) {
+            enough(&rows) && row_coverage(&rows) > normal_coverage + 0.05
+        } else {
+            enough(&rows) || candidates.is_empty()
+        };
+        if ink_share < 0.12 && better {
             mask = sensitive;
             candidates = rows;
         }
@@ -329,15 +500,33 @@ pub fn digitize_rgb(
     };
     let thickness = trace::line_thickness(&mask, &rows);
 
-    // Calibration pulses: signal start and gain.
+    // Calibration pulses: signal start and gain. Every standard layout prints 10 s per
+    // row, so the row's right end less 10 s also tells where the signal starts; where
+    // the two disagree by more than 4 mm the "pulse" is some other mark, and where no
+    // pulse is found that estimate replaces the left end of the ink, which misses a
+    // faint first stretch of trace or includes a pulse too faint to recognise.
+    let ten_s_px = layout::PAGE_DURATION_S * DEFAULT_SPEED_MM_PER_S * px_per_mm_x;
+    let from_right = |r: &trace::Row| -> Option<f32> {
+        let s = r.right_x as f32
+            - options.speed_mm_per_s.unwrap_or(DEFAULT_SPEED_MM_PER_S) / DEFAULT_SPEED_MM_PER_S
+                * ten_s_px;
+        (s >= 0.0 && (s - r.left_x as f32).abs() <= 15.0 * px_per_mm_x).then_some(s)
+    };
     let pulses: Vec<Option<trace::Pulse>> = rows
         .iter()
-        .map(|r| trace::find_pulse(&mask, r, px_per_mm_x, thickness, 0.9 * spacing))
+        .map(|r| {
+            trace::find_pulse(&mask, r, px_per_mm_x, thickness, 0.9 * spacing).filter(|p| {
+                from_right(r).is_none_or(|s| (p.end_x as f32 - s).abs() <= 4.0 * px_per_mm_x)
+            })
+        })
         .collect();
     let mut starts: Vec<f32> = rows
         .iter()
         .zip(&pulses)
-        .map(|(r, p)| p.map_or(r.left_x, |p| p.end_x) as f32)
+        .map(|(r, p)| match p {
+            Some(p) => p.end_x as f32,
+            None => from_right(r).unwrap_or(r.left_x as f32),
+        })
         .collect();
     let mut sorted = starts.clone();
     sorted.sort_by(f32::total_cmp);
@@ -491,6 +680,7 @@ pub fn digitize_rgb(
         px_per_mm_y: px_per_mm_y_orig,
         grid_found,
         rotation_deg,
+        perspective_deg: None,
         layout,
         speed_mm_per_s,
         gain_mm_per_mv,

@@ -83,6 +83,11 @@ impl Plane {
         transpose(&box_rows(&transposed, r))
     }
 
+    /// The plane with rows and columns swapped.
+    pub fn transposed(&self) -> Plane {
+        transpose(self)
+    }
+
     /// Downscale by an integer factor (mean of each `f × f` block).
     pub fn downscale(&self, f: usize) -> Plane {
         let f = f.max(1);

@@ -378,6 +378,30 @@ pub fn distort(img: &RgbImage, style: &RenderStyle) -> RgbImage {
     out
 }
 
+/// A photo taken at an angle: the page's corners move inwards by up to `strength` of
+/// the width and height (seeded, each corner independently), over a dim table colour.
+/// Returns the warped image and the map from its pixels to the flat page's pixels.
+pub fn perspective_photo(
+    img: &RgbImage,
+    strength: f32,
+    seed: u64,
+) -> (RgbImage, crate::perspective::Homography) {
+    let mut rng = SplitMix64(seed ^ 0x9E25_7A11);
+    let (w, h) = (f64::from(img.width()), f64::from(img.height()));
+    let s = f64::from(strength.clamp(0.0, 0.3));
+    let page = [[0.0, 0.0], [w, 0.0], [w, h], [0.0, h]];
+    let inward = [[1.0, 1.0], [-1.0, 1.0], [-1.0, -1.0], [1.0, -1.0]];
+    let mut photo = page;
+    for (p, d) in photo.iter_mut().zip(inward) {
+        p[0] += d[0] * s * w * f64::from(rng.uniform());
+        p[1] += d[1] * s * h * f64::from(rng.uniform());
+    }
+    let to_page = crate::perspective::Homography::from_correspondences(photo, page)
+        .unwrap_or(crate::perspective::Homography::IDENTITY);
+    let out = crate::perspective::warp(img, &to_page, img.width(), img.height(), [150, 140, 130]);
+    (out, to_page)
+}
+
 /// A distorted style drawn at random (seeded) from the ranges: rotation ±5°,
 /// blur 0–1.5 px, noise 0–12 grey levels, JPEG quality 30–90, grid colour, 100–300 dpi.
 pub fn random_distorted_style(seed: u64) -> RenderStyle {

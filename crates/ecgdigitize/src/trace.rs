@@ -85,7 +85,9 @@ impl Mask {
 /// Ink mask of an ink-score plane; `px_per_mm` sets the background window.
 ///
 /// `sensitive` is the fallback for faint traces (low resolution, blur): it removes grid
-/// lines first and halves the threshold, at some cost in precision on clean pages.
+/// lines, halves the threshold and then grows the mask by hysteresis (Canny 1986): pixels above half that threshold join when
+/// they touch the mask, which closes the gaps a thin blurred trace leaves, at some cost
+/// in precision on clean pages.
 pub fn ink_mask(ink: &Plane, px_per_mm: f32, sensitive: bool) -> Mask {
     let r = (3.0 * px_per_mm).round().max(2.0) as usize;
     let background = ink.box_mean(r);
@@ -95,21 +97,47 @@ pub fn ink_mask(ink: &Plane, px_per_mm: f32, sensitive: bool) -> Mask {
         .zip(&background.data)
         .map(|(v, b)| (v - b).max(0.0))
         .collect();
-    let threshold = if sensitive {
+    let mut mask = if sensitive {
         suppress_grid_lines(&mut contrast, ink.w, ink.h);
         // Half of Otsu's split keeps faint (thin, blurred) trace pixels that solid text
         // would otherwise push below the threshold.
-        (0.5 * otsu(&contrast, 25.0).unwrap_or(100.0)).clamp(35.0, 120.0)
+        let high = (0.5 * otsu(&contrast, 20.0).unwrap_or(100.0)).clamp(30.0, 120.0);
+        hysteresis(&contrast, ink.w, ink.h, high, 0.5 * high)
     } else {
-        otsu(&contrast, 25.0).unwrap_or(100.0).clamp(50.0, 160.0)
-    };
-    let mut mask = Mask {
-        w: ink.w,
-        h: ink.h,
-        ink: contrast.iter().map(|v| *v > threshold).collect(),
+        let threshold = otsu(&contrast, 25.0).unwrap_or(100.0).clamp(50.0, 160.0);
+        Mask {
+            w: ink.w,
+            h: ink.h,
+            ink: contrast.iter().map(|v| *v > threshold).collect(),
+        }
     };
     remove_long_straight_lines(&mut mask, (30.0 * px_per_mm).round() as usize);
     mask
+}
+
+/// Pixels above `high`, plus those above `low` 8-connected to them.
+fn hysteresis(values: &[f32], w: usize, h: usize, high: f32, low: f32) -> Mask {
+    let mut ink: Vec<bool> = values.iter().map(|v| *v > high).collect();
+    let mut stack: Vec<usize> = (0..ink.len()).filter(|&i| ink[i]).collect();
+    while let Some(i) = stack.pop() {
+        let (x, y) = (i % w.max(1), i / w.max(1));
+        for dy in -1isize..=1 {
+            for dx in -1isize..=1 {
+                let (nx, ny) = (x as isize + dx, y as isize + dy);
+                if nx < 0 || ny < 0 || nx >= w as isize || ny >= h as isize {
+                    continue;
+                }
+                let j = ny as usize * w + nx as usize;
+                if let (Some(false), Some(v)) = (ink.get(j).copied(), values.get(j)) {
+                    if *v > low {
+                        ink[j] = true;
+                        stack.push(j);
+                    }
+                }
+            }
+        }
+    }
+    Mask { w, h, ink }
 }
 
 /// Subtract from every pixel the 20th percentile of its row and of its column: a grid
