@@ -167,6 +167,54 @@ impl Analyzer {
         Ok((ours, theirs))
     }
 
+    /// The study's MSCR score components (mean over its windows, order
+    /// [`score::COMPONENTS`]) and baseline score, without calibration or maps — for fitting
+    /// calibrations (e.g. on digitized pages). Partial leads are handled as in
+    /// [`Analyzer::analyze`].
+    pub fn study_components(&self, rec: &Recording) -> Result<(Vec<f32>, f32), ModelError> {
+        let prepared = contract::prepare(rec)?;
+        let meas = ecgcore::dsp::measurements::measure(rec);
+        let n_windows = prepared.windows.len();
+        let shape = [n_windows as i64, N_LEADS as i64, N_SAMPLES as i64];
+        let windows = Tensor::from_slice(&prepared.windows.concat())
+            .view(shape)
+            .to_device(self.device);
+        let valid = prepared.partial.then(|| {
+            Tensor::from_slice(&prepared.valid.concat())
+                .view(shape)
+                .to_device(self.device)
+        });
+        let beats: Vec<Vec<usize>> = prepared
+            .windows
+            .iter()
+            .map(|w| contract::usable_beats(&contract::detect_r_peaks(w, N_SAMPLES), N_SAMPLES))
+            .collect();
+        let (raw, base) = tch::no_grad(|| {
+            (
+                score::mscr_raw(
+                    &self.mscr,
+                    &windows,
+                    &beats,
+                    &self.manifest.attr_norm,
+                    false,
+                    valid.as_ref(),
+                ),
+                score::baseline_raw(&self.baseline, &windows, false, valid.as_ref()),
+            )
+        });
+        let actual = actual_attributes(rec, &meas, beats.first().map_or(&[][..], Vec::as_slice));
+        let n = raw.len().max(1) as f32;
+        let mut comps = vec![0.0_f32; score::COMPONENTS.len()];
+        for r in &raw {
+            let c = score::components(r, &actual, self.manifest.embedding.as_ref());
+            for (a, v) in comps.iter_mut().zip(c) {
+                *a += v / n;
+            }
+        }
+        let base_score = base.iter().map(|r| r.mse).sum::<f32>() / base.len().max(1) as f32;
+        Ok((comps, base_score))
+    }
+
     fn common(&self, rec: &Recording, entry: &manifest::NetEntry, method: &str) -> ModelOutput {
         ModelOutput {
             method: method.to_string(),

@@ -14,11 +14,11 @@
 //! says so in its output.
 
 use crate::contract::{N_LEADS, N_SAMPLES};
-use crate::data::{Dataset, Split};
+use crate::data::{Dataset, PtbxlRow, Split};
 use crate::metrics;
 use crate::net::{ConvAe, Mscr};
 use crate::score::{self, AttrNorm, Calibration, EmbeddingModel, COMPONENTS};
-use crate::train::{split_metrics, SplitMetrics};
+use crate::train::{row_metrics, SplitMetrics};
 use serde::{Deserialize, Serialize};
 use tch::{Device, Tensor};
 
@@ -110,9 +110,63 @@ fn scores(
     })
 }
 
+fn rows(set: &[Scored]) -> Vec<&PtbxlRow> {
+    set.iter().map(|s| &s.row).collect()
+}
+
+/// One scored study for calibration: its PTB-XL row, MSCR score components and
+/// baseline score.
+#[derive(Debug, Clone)]
+pub struct Scored {
+    pub row: PtbxlRow,
+    pub components: Vec<f32>,
+    pub baseline: f32,
+}
+
+/// Fit a partial-input calibration from scored fold-9 studies (`validation`: same
+/// components and weights as `full`, centre and scale from its normals, thresholds at
+/// 90 % recall of abnormal) and report it on scored fold-10 studies (`test`).
+pub fn fit(
+    layout: &str,
+    full: &Calibration,
+    validation: &[Scored],
+    test: &[Scored],
+) -> PartialCalibration {
+    let normals: Vec<Vec<f32>> = validation
+        .iter()
+        .filter(|s| s.row.label() == Some(0))
+        .map(|s| s.components.clone())
+        .collect();
+    let mut calibration = Calibration::fit(&normals);
+    calibration.weights.clone_from(&full.weights);
+    debug_assert_eq!(calibration.weights.len(), COMPONENTS.len());
+    let labels =
+        |set: &[Scored]| -> Vec<u8> { set.iter().map(|s| s.row.label().unwrap_or(0)).collect() };
+    let ours = |set: &[Scored]| -> Vec<f32> {
+        set.iter()
+            .map(|s| calibration.score(&s.components))
+            .collect()
+    };
+    let base = |set: &[Scored]| -> Vec<f32> { set.iter().map(|s| s.baseline).collect() };
+    let val_labels = labels(validation);
+    let threshold =
+        metrics::threshold_for_recall(&ours(validation), &val_labels, 0.9).unwrap_or(0.0);
+    let baseline_threshold =
+        metrics::threshold_for_recall(&base(validation), &val_labels, 0.9).unwrap_or(0.0);
+    PartialCalibration {
+        layout: layout.to_string(),
+        mscr_validation: row_metrics(&rows(validation), &ours(validation), threshold),
+        mscr_test: row_metrics(&rows(test), &ours(test), threshold),
+        baseline_validation: row_metrics(&rows(validation), &base(validation), baseline_threshold),
+        baseline_test: row_metrics(&rows(test), &base(test), baseline_threshold),
+        calibration: calibration.clone(),
+        threshold,
+        baseline_threshold,
+    }
+}
+
 /// Fit the partial-input calibration on fold 9 masked to [`LAYOUT_3X4`] (same components
 /// and weights as `full`), and score fold 10 under the same mask for the card.
-#[allow(clippy::too_many_arguments)]
 pub fn calibrate(
     mscr: &Mscr,
     base: &ConvAe,
@@ -122,40 +176,27 @@ pub fn calibrate(
     full: &Calibration,
     device: Device,
 ) -> PartialCalibration {
-    let labels = |idx: &[usize]| -> Vec<u8> {
+    let scored = |split: Split| -> Vec<Scored> {
+        let idx = ds.indices(split);
+        let (comps, base_scores) = scores(mscr, base, ds, &idx, norm, emb, device);
         idx.iter()
-            .map(|&i| ds.records.get(i).and_then(|r| r.row.label()).unwrap_or(0))
+            .zip(comps)
+            .zip(base_scores)
+            .filter_map(|((&i, components), baseline)| {
+                Some(Scored {
+                    row: ds.records.get(i)?.row.clone(),
+                    components,
+                    baseline,
+                })
+            })
             .collect()
     };
-    let val_idx = ds.indices(Split::Validation);
-    let test_idx = ds.indices(Split::Test);
-    let val_labels = labels(&val_idx);
-    let (val_comps, base_val) = scores(mscr, base, ds, &val_idx, norm, emb, device);
-    let normals: Vec<Vec<f32>> = val_comps
-        .iter()
-        .zip(&val_labels)
-        .filter(|(_, &l)| l == 0)
-        .map(|(c, _)| c.clone())
-        .collect();
-    let mut calibration = Calibration::fit(&normals);
-    calibration.weights.clone_from(&full.weights);
-    debug_assert_eq!(calibration.weights.len(), COMPONENTS.len());
-    let val_scores: Vec<f32> = val_comps.iter().map(|c| calibration.score(c)).collect();
-    let threshold = metrics::threshold_for_recall(&val_scores, &val_labels, 0.9).unwrap_or(0.0);
-    let baseline_threshold =
-        metrics::threshold_for_recall(&base_val, &val_labels, 0.9).unwrap_or(0.0);
-    let (test_comps, base_test) = scores(mscr, base, ds, &test_idx, norm, emb, device);
-    let test_scores: Vec<f32> = test_comps.iter().map(|c| calibration.score(c)).collect();
-    PartialCalibration {
-        layout: LAYOUT_3X4.to_string(),
-        mscr_validation: split_metrics(ds, &val_idx, &val_scores, threshold),
-        mscr_test: split_metrics(ds, &test_idx, &test_scores, threshold),
-        baseline_validation: split_metrics(ds, &val_idx, &base_val, baseline_threshold),
-        baseline_test: split_metrics(ds, &test_idx, &base_test, baseline_threshold),
-        calibration,
-        threshold,
-        baseline_threshold,
-    }
+    fit(
+        LAYOUT_3X4,
+        full,
+        &scored(Split::Validation),
+        &scored(Split::Test),
+    )
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@
 //! learning-rate decay, early stopping on fold-9 AUROC.
 
 use crate::contract::{N_MASKED_PATCHES, N_SAMPLES};
-use crate::data::{self, Dataset, Split};
+use crate::data::{self, Dataset, PtbxlRow, Split};
 use crate::manifest::{self, ModelManifest, NetEntry, BASELINE_FILE, MSCR_FILE};
 use crate::metrics;
 use crate::net::{self, ConvAe, Mscr};
@@ -286,15 +286,23 @@ fn labels_of(ds: &Dataset, idx: &[usize]) -> Vec<u8> {
 
 /// AUROC, and metrics at `threshold`, of `scores` on the records `idx`.
 pub fn split_metrics(ds: &Dataset, idx: &[usize], scores: &[f32], threshold: f32) -> SplitMetrics {
-    let labels = labels_of(ds, idx);
+    let rows: Vec<&PtbxlRow> = idx
+        .iter()
+        .filter_map(|&i| ds.records.get(i).map(|r| &r.row))
+        .collect();
+    row_metrics(&rows, scores, threshold)
+}
+
+/// AUROC, metrics at `threshold` and per-superclass AUROC of `scores` (one per row).
+pub fn row_metrics(rows: &[&PtbxlRow], scores: &[f32], threshold: f32) -> SplitMetrics {
+    let labels: Vec<u8> = rows.iter().map(|r| r.label().unwrap_or(0)).collect();
     let m = metrics::at_threshold(scores, &labels, threshold);
     let mut per_class = std::collections::BTreeMap::new();
     for class in ["MI", "STTC", "CD", "HYP"] {
         let (mut s, mut l) = (Vec::new(), Vec::new());
-        for (k, &i) in idx.iter().enumerate() {
-            let Some(r) = ds.records.get(i) else { continue };
-            let lab = r.row.label();
-            if lab == Some(0) || r.row.superclasses.iter().any(|c| c == class) {
+        for (k, r) in rows.iter().enumerate() {
+            let lab = r.label();
+            if lab == Some(0) || r.superclasses.iter().any(|c| c == class) {
                 s.push(scores.get(k).copied().unwrap_or(f32::NAN));
                 l.push(u8::from(lab != Some(0)));
             }
@@ -304,7 +312,7 @@ pub fn split_metrics(ds: &Dataset, idx: &[usize], scores: &[f32], threshold: f32
         }
     }
     SplitMetrics {
-        n: idx.len(),
+        n: rows.len(),
         n_abnormal: labels.iter().map(|&l| usize::from(l == 1)).sum(),
         auroc: metrics::auroc(scores, &labels).unwrap_or(f64::NAN),
         sensitivity: m.sensitivity,
