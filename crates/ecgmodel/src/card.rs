@@ -180,6 +180,38 @@ pub fn render(
         }
         let _ = writeln!(s);
     }
+    if let Some(p) = &manifest.partial {
+        let _ = writeln!(s, "## Paper input (partly recorded leads)\n");
+        let _ = writeln!(
+            s,
+            "A digitized 3×4 page shows most leads for 2.5 s only. Such studies are scored over the recorded samples only, with the same components and weights but their own centre/scale and thresholds (ours {:.4}, baseline {:.6}), fitted on fold-9 studies of this kind: **{}**. Made by `cargo run --release --example calibrate_digitized` (digitized renders; rerun when the digitizer changes) or `cargo run --release -p ecgmodel --example calibrate_partial` (fold 9 masked to the layout, no digitizer; also what `train` writes). Fold 10 of the same kind:\n",
+            p.threshold, p.baseline_threshold, p.layout
+        );
+        let _ = writeln!(
+            s,
+            "| split | method | n | AUROC | sens | spec | prec | F1 | per-class AUROC |"
+        );
+        let _ = writeln!(s, "|---|---|---|---|---|---|---|---|---|");
+        for (split, method, m) in [
+            ("fold 9 (val)", "MSCR", &p.mscr_validation),
+            ("fold 9 (val)", "baseline", &p.baseline_validation),
+            ("fold 10 (test)", "MSCR", &p.mscr_test),
+            ("fold 10 (test)", "baseline", &p.baseline_test),
+        ] {
+            let _ = writeln!(
+                s,
+                "| {split} | {method} | {} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {} |",
+                m.n,
+                m.auroc,
+                m.sensitivity,
+                m.specificity,
+                m.precision,
+                m.f1,
+                classes(&m.per_class_auroc)
+            );
+        }
+        let _ = writeln!(s);
+    }
     let _ = writeln!(s, "## Limits\n");
     let _ = writeln!(
         s,

@@ -548,6 +548,78 @@ pub fn usable_beats(peaks: &[usize], len: usize) -> Vec<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ecgcore::recording::Lead;
+
+    /// 12 leads of a 1.2 Hz sine-like beat train at 500 Hz for 10 s.
+    fn twelve_leads() -> Recording {
+        let fs = 500.0;
+        let leads = StandardLead::ALL
+            .iter()
+            .map(|s| {
+                let x = (0..5000)
+                    .map(|i| {
+                        let t = f64::from(i) / fs;
+                        (0.8 * (2.0 * std::f64::consts::PI * 1.2 * t).sin().powi(9)) as f32
+                    })
+                    .collect();
+                Lead::new(s.label(), x)
+            })
+            .collect();
+        Recording {
+            leads,
+            sample_rate_hz: fs,
+            ..Recording::default()
+        }
+    }
+
+    #[test]
+    fn paper_layout_gaps_become_unrecorded_samples_and_short_dropouts_are_bridged() {
+        let mut rec = twelve_leads();
+        // V1 recorded only in 5.0–7.5 s (as on a 3×4 page), with a 40 ms tracing dropout.
+        for (i, v) in rec.leads[6].samples_mv.iter_mut().enumerate() {
+            if !(2500..3750).contains(&i) || (3000..3020).contains(&i) {
+                *v = f32::NAN;
+            }
+        }
+        let p = prepare(&rec).unwrap();
+        assert!(p.partial);
+        let valid = &p.valid[0];
+        let v1 = &valid[6 * N_SAMPLES..7 * N_SAMPLES];
+        // 2.5 s minus the 40 ms dropout, at 100 Hz.
+        let shown: f32 = v1.iter().sum();
+        assert!((shown - 246.0).abs() <= 2.0, "{shown}");
+        assert_eq!(v1[100], 0.0);
+        assert_eq!(v1[700], 1.0);
+        assert_eq!(v1[601], 0.0, "the dropout is not recorded");
+        // Unrecorded input is 0, recorded input follows the signal.
+        let x = &p.windows[0][6 * N_SAMPLES..7 * N_SAMPLES];
+        assert_eq!(x[100], 0.0);
+        assert!(x[500..750].iter().any(|v| v.abs() > 0.1));
+        // Complete leads stay complete.
+        assert!(valid[..6 * N_SAMPLES].iter().all(|&v| v == 1.0));
+    }
+
+    #[test]
+    fn missing_samples_in_a_complete_study_are_still_an_error() {
+        let mut rec = twelve_leads();
+        rec.leads[2].samples_mv[1234] = f32::NAN;
+        let err = prepare(&rec).unwrap_err();
+        assert_eq!(
+            err,
+            InputError::NonFinite {
+                lead: "III".into(),
+                count: 1
+            }
+        );
+        // ... and infinite values even in a partial one.
+        let mut rec = twelve_leads();
+        rec.leads[6].samples_mv[..2000].fill(f32::NAN);
+        rec.leads[6].samples_mv[3000] = f32::INFINITY;
+        assert!(matches!(
+            prepare(&rec).unwrap_err(),
+            InputError::NonFinite { .. }
+        ));
+    }
 
     #[test]
     fn highpass_removes_dc_and_keeps_10hz() {
