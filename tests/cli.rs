@@ -53,6 +53,57 @@ fn analyze_ptbxl_record_from_shared_data() {
 }
 
 #[test]
+fn analyze_a_paper_image_scores_the_digitized_leads_with_the_paper_calibration() {
+    let image = repo().join("../shared/data/images/rendered-ptbxl/PTB_XL_op/00003_hr-0.png");
+    if !image.exists() {
+        eprintln!("SKIPPED: ../shared/data is absent");
+        return;
+    }
+    let out = bin()
+        .args(["analyze", "--json"])
+        .arg(&image)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(repo().join("models/manifest.json")).unwrap())
+            .unwrap();
+    for (key, threshold) in [
+        ("anomaly", &manifest["partial"]["threshold"]),
+        ("baseline", &manifest["partial"]["baseline_threshold"]),
+    ] {
+        let o = &v[key];
+        assert!(o["score"].as_f64().unwrap().is_finite(), "{key}");
+        let (got, want) = (
+            o["threshold"].as_f64().unwrap(),
+            threshold.as_f64().unwrap(),
+        );
+        assert!(
+            (got - want).abs() < 1e-6 * want.abs().max(1.0),
+            "{key}: {got} vs {want}"
+        );
+        assert!(
+            o["note"].as_str().unwrap().contains("partly recorded"),
+            "{key}"
+        );
+    }
+    // V1 (index 6) is on the page only in the third column (5.0-7.5 s): its map is a
+    // likelihood there and "not recorded" (null) at 1 s; lead II runs the whole 10 s.
+    let map = &v["anomaly"]["map"];
+    let rate = v["anomaly"]["map_rate_hz"].as_f64().unwrap();
+    let at = |lead: usize, t: f64| map[lead][(t * rate) as usize].clone();
+    assert!(at(6, 1.0).is_null(), "{}", at(6, 1.0));
+    let p = at(6, 6.2).as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&p), "{p}");
+    assert!(at(1, 1.0).as_f64().is_some() && at(1, 9.0).as_f64().is_some());
+}
+
+#[test]
 fn analyze_start_picks_a_window_of_a_long_edf() {
     let edf = repo().join("../shared/data/formats/edf/pyedflib/test_utf8.edf");
     if !edf.exists() {
