@@ -46,6 +46,45 @@ fn analysed_sample() -> Option<Harness<'static, EcgApp>> {
 }
 
 #[test]
+fn a_digitized_paper_page_gets_the_overlay_and_says_how_it_was_scored() {
+    let models = repo().join("models");
+    let image = repo().join("../shared/data/images/rendered-ptbxl/PTB_XL_op/00002_hr-0.png");
+    if !models.join("manifest.json").exists() || !image.exists() {
+        eprintln!("SKIPPED: models/manifest.json or ../shared/data is absent");
+        return;
+    }
+    let engine = Engine::with_models(Some(models), Some(tch::Device::Cpu));
+    let mut app = EcgApp::new(
+        Settings::default(),
+        None,
+        Arc::new(engine),
+        Some(image),
+        None,
+    );
+    app.wait_for_jobs(Duration::from_mins(2));
+    let analysis = app.study.as_ref().unwrap().analysis.clone().unwrap();
+    let ours = analysis
+        .anomaly
+        .as_ref()
+        .unwrap_or_else(|| panic!("model output present: {:?}", analysis.model_status));
+    assert!(ours.score.is_finite());
+    assert!(ours.note.as_deref().unwrap().contains("partly recorded"));
+    let mut harness = Harness::builder()
+        .with_size(egui::vec2(1600.0, 1000.0))
+        .with_theme(egui::Theme::Light)
+        .build_ui_state(|ui, app: &mut EcgApp| app.frame_ui(ui), app);
+    harness.run();
+    harness.get_by_label_contains("anomaly overlay");
+    harness.get_by_label("Anomaly likelihood legend");
+    assert_eq!(
+        harness
+            .query_all_by_label_contains("Leads are only partly recorded")
+            .count(),
+        2
+    );
+}
+
+#[test]
 fn overlay_verdict_and_predicted_table_appear_when_the_analysis_is_ready() {
     let Some(mut harness) = analysed_sample() else {
         return;

@@ -110,7 +110,10 @@ fn load(path: &Path, options: ecgdigitize::DigitizeOptions) -> Result<Loaded, St
             .ok()?
             .decode()
             .ok()?;
-        let img = img.thumbnail(2400, 2400).to_rgba8();
+        // 2048 px: the largest texture side every GPU backend (and wgpu's downlevel
+        // limits) accepts; the overlay is drawn in image coordinates, so only the
+        // displayed bitmap is reduced.
+        let img = img.thumbnail(2048, 2048).to_rgba8();
         let size = [img.width() as usize, img.height() as usize];
         Some(egui::ColorImage::from_rgba_unmultiplied(size, img.as_raw()))
     });
