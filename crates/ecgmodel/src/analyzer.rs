@@ -156,9 +156,9 @@ impl Analyzer {
             theirs.abnormal = theirs.score >= theirs.threshold;
             let note = format!(
                 "Leads are only partly recorded (as on a paper ECG): scores and maps cover \
-                 the recorded samples only, and the score is calibrated on validation ECGs \
-                 masked to the {} layout (test AUROC {:.2} for ours, {:.2} for the baseline \
-                 under that mask). Predicted attributes are less reliable.",
+                 the recorded samples only, and the thresholds come from validation studies \
+                 of this kind ({}; test AUROC {:.2} ours, {:.2} baseline). Predicted \
+                 attributes are less reliable.",
                 p.layout, p.mscr_test.auroc, p.baseline_test.auroc
             );
             ours.note = Some(note.clone());

@@ -67,7 +67,7 @@ pub const MIN_GAP_S: f64 = 1.0;
 /// Shortest run of present samples used (s); shorter runs are treated as missing.
 pub const MIN_RUN_S: f64 = 1.0;
 /// Least signal a partial lead must have in all (s).
-pub const MIN_PRESENT_S: f64 = 2.0;
+pub const MIN_PRESENT_S: f64 = 1.5;
 
 /// Why a recording cannot be analysed.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

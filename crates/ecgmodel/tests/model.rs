@@ -414,10 +414,10 @@ fn partial_leads_are_scored_on_the_recorded_samples_only() {
         partial.mscr_test.auroc
     );
     assert!(partial.mscr_test.auroc > partial.baseline_test.auroc + 0.03);
-    // A lead with less than 2 s of signal is refused by name.
+    // A lead with less than 1.5 s of signal is refused by name.
     let mut short = full.clone();
     let v2 = &mut short.leads[7].samples_mv;
-    let keep = v2.len() / 10 * 2 - 10;
+    let keep = v2.len() * 12 / 100; // 1.2 s of 10 s
     v2.iter_mut().skip(keep).for_each(|v| *v = f32::NAN);
     let err = analyzer.analyze(&short).unwrap_err();
     assert!(
