@@ -134,12 +134,20 @@ pub struct Rectification {
 /// Best angle (radians) of lines `y = c + x·tan(a)` in `p` within `centre ± half`, and
 /// how distinct the sharpness peak is (best / median − 1).
 fn tile_angle(p: &Plane, centre: f32, half: f32) -> (f32, f32) {
-    let step = 0.5f32.to_radians();
+    // Coarse: 1° steps on the tile at half resolution (the 5 mm lines survive).
+    let step = 1.0f32.to_radians();
     let n = ((2.0 * half / step).round() as usize).max(2) + 1;
+    let small;
+    let coarse_plane = if p.w >= 120 && p.h >= 120 {
+        small = p.downscale(2);
+        &small
+    } else {
+        p
+    };
     let scores: Vec<(f32, f64)> = (0..n)
         .map(|i| {
             let a = centre - half + 2.0 * half * i as f32 / (n - 1) as f32;
-            (a, profile_sharpness(p, a, 1))
+            (a, profile_sharpness(coarse_plane, a, 1))
         })
         .collect();
     let mut sorted: Vec<f64> = scores.iter().map(|s| s.1).collect();

@@ -14,7 +14,9 @@
 //! - Trace following: per image column, the vertical runs of ink in the lead box are
 //!   candidates; a Viterbi path (dynamic programming over columns) picks the run sequence
 //!   with the smallest total vertical gap, with a weak pull towards the baseline, which
-//!   keeps the path on its own trace where neighbouring rows overlap. Each column's value
+//!   keeps the path on its own trace where neighbouring rows overlap; runs less than a
+//!   line's thickness (≤ 0.6 mm) apart in a column count as one (grid lines cut steep
+//!   strokes). Each column's value
 //!   is the run's centre, or its outer edge at local peaks and troughs so that R and S
 //!   waves keep their amplitude.
 //!
@@ -414,6 +416,21 @@ fn runs_in_column(mask: &Mask, x: usize, y0: usize, y1: usize, out: &mut Vec<(us
     }
 }
 
+/// Merge runs (sorted, inclusive) separated by at most `gap` empty rows.
+fn close_gaps(runs: &mut Vec<(usize, usize)>, gap: usize) {
+    if gap == 0 || runs.len() < 2 {
+        return;
+    }
+    let mut out: Vec<(usize, usize)> = Vec::with_capacity(runs.len());
+    for &r in runs.iter() {
+        match out.last_mut() {
+            Some(last) if r.0 <= last.1 + gap + 1 => last.1 = last.1.max(r.1),
+            _ => out.push(r),
+        }
+    }
+    *runs = out;
+}
+
 /// Typical trace thickness: median length of short runs near the rows' baselines.
 pub fn line_thickness(mask: &Mask, rows: &[Row]) -> f32 {
     let mut lens = Vec::new();
@@ -536,10 +553,17 @@ pub fn follow(
     let ncols = x1.saturating_sub(x0);
     let pull = 0.05 / px_per_mm; // cost per pixel from the baseline
     let gap_cost = 1.0 / px_per_mm; // cost per pixel of vertical gap
+                                    // Runs of one column closer than a line's thickness (at most 0.6 mm) are one stroke:
+                                    // a steep stroke (QRS) is cut where it crosses a coloured grid line (the mixed pixels
+                                    // look coloured, not ink), and the follower would rather stay on the baseline than
+                                    // jump the gaps. (A fixed 0.6 mm also merged handwriting and creases into thin
+                                    // traces on the ecg-image-kit pages.)
+    let close = (0.6 * px_per_mm).min(thickness).round() as usize;
     let mut col_runs: Vec<Vec<(usize, usize)>> = Vec::with_capacity(ncols);
     let mut buf = Vec::new();
     for x in x0..x1 {
         runs_in_column(mask, x, y0, y1, &mut buf);
+        close_gaps(&mut buf, close);
         if buf.len() > MAX_RUNS {
             buf.sort_by(|a, b| {
                 let da = ((a.0 + a.1) as f32 / 2.0 - baseline_y).abs();
@@ -678,6 +702,16 @@ mod tests {
         assert_eq!(ink_score(255, 0, 0), 0.0);
         assert!(ink_score(78, 131, 56) < 10.0);
         assert!(ink_score(40, 40, 40) > 200.0);
+    }
+
+    #[test]
+    fn close_gaps_merges_only_near_runs() {
+        let mut runs = vec![(10, 20), (23, 40), (50, 52)];
+        close_gaps(&mut runs, 3);
+        assert_eq!(runs, vec![(10, 40), (50, 52)]);
+        let mut runs = vec![(10, 20), (23, 40)];
+        close_gaps(&mut runs, 0);
+        assert_eq!(runs, vec![(10, 20), (23, 40)]);
     }
 
     #[test]
