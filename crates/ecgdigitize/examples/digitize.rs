@@ -17,13 +17,15 @@ fn main() {
     match digitize_path(&input, &DigitizeOptions::default()) {
         Ok(d) => {
             println!(
-                "{}: layout {}, {:.3} px/mm (x {:.3}, y {:.3}), rotation {:.2}°, gain {} mm/mV (pulse: {}), {:.2} s",
+                "{}: layout {}, {:.3} px/mm (x {:.3}, y {:.3}), rotation {:.2}°, perspective {}, gain {} mm/mV (pulse: {}), {:.2} s",
                 input.display(),
                 d.layout,
                 d.px_per_mm,
                 d.px_per_mm_x,
                 d.px_per_mm_y,
                 d.rotation_deg,
+                d.perspective_deg
+                    .map_or("none".to_string(), |p| format!("corrected ({p:.1}°)")),
                 d.gain_mm_per_mv,
                 d.gain_from_pulse,
                 start.elapsed().as_secs_f32()

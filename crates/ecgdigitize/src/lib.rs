@@ -501,10 +501,9 @@ fn digitize_pass(
     let thickness = trace::line_thickness(&mask, &rows);
 
     // Calibration pulses: signal start and gain. Every standard layout prints 10 s per
-    // row, so the row's right end less 10 s also tells where the signal starts; where
-    // the two disagree by more than 4 mm the "pulse" is some other mark, and where no
-    // pulse is found that estimate replaces the left end of the ink, which misses a
-    // faint first stretch of trace or includes a pulse too faint to recognise.
+    // row, so the row's right end less 10 s also tells where the signal starts: a
+    // "pulse" ending more than 4 mm after that is some other mark, and where no pulse is
+    // found the earlier of that and the ink's left end is the start.
     let ten_s_px = layout::PAGE_DURATION_S * DEFAULT_SPEED_MM_PER_S * px_per_mm_x;
     let from_right = |r: &trace::Row| -> Option<f32> {
         let s = r.right_x as f32
@@ -516,7 +515,8 @@ fn digitize_pass(
         .iter()
         .map(|r| {
             trace::find_pulse(&mask, r, px_per_mm_x, thickness, 0.9 * spacing).filter(|p| {
-                from_right(r).is_none_or(|s| (p.end_x as f32 - s).abs() <= 4.0 * px_per_mm_x)
+                // A "pulse" ending well inside the trace is some other mark.
+                from_right(r).is_none_or(|s| p.end_x as f32 <= s + 4.0 * px_per_mm_x)
             })
         })
         .collect();
@@ -525,7 +525,10 @@ fn digitize_pass(
         .zip(&pulses)
         .map(|(r, p)| match p {
             Some(p) => p.end_x as f32,
-            None => from_right(r).unwrap_or(r.left_x as f32),
+            // Without a pulse, the earlier of the two: the ink's left end misses a faint
+            // first stretch of trace, the right end less 10 s is late where the cart
+            // prints a pulse after the signal.
+            None => from_right(r).map_or(r.left_x as f32, |s| s.min(r.left_x as f32)),
         })
         .collect();
     let mut sorted = starts.clone();
