@@ -1,9 +1,9 @@
 //! Fit the model's calibration for paper input on what the model really receives from
-//! a page: PTB-XL fold-9 records (validation) are rendered as 3×4 + II pages by
+//! a page: PTB-XL fold-9 records (validation; `records500`, or `records100` resampled
+//! to 500 Hz where the data has no 500 Hz file) are rendered as 3×4 + II pages by
 //! `ecgdigitize::render` — clean (200 dpi) for even record ids, distorted (rotation,
 //! blur, noise, JPEG, grid colours, 100–300 dpi, seeded by the id) for odd ones —
-//! digitized, and
-//! scored; the centre/scale of the score components and both thresholds (90 % recall of
+//! digitized, and scored; the centre/scale of the score components and both thresholds (90 % recall of
 //! abnormal) come from those pages, and fold-10 pages made the same way (never used for
 //! any choice) give the figures stored beside it. Writes `partial` in
 //! `models/manifest.json` (weights untouched). Rerun whenever the digitizer changes.
@@ -20,11 +20,34 @@ use tch::Device;
 /// Layout description stored in the manifest and shown to the user.
 const LAYOUT: &str = "3×4 + II paper pages (PTB-XL renders, clean and distorted, digitized)";
 
+/// The record at 500 Hz when the data has it, else at 100 Hz (`records100` covers every
+/// record, `records500` only some).
 fn record_path(data: &Path, id: u32) -> PathBuf {
-    data.join(format!(
-        "ptbxl/records500/{:05}/{id:05}_hr.hea",
-        (id / 1000) * 1000
-    ))
+    let dir = (id / 1000) * 1000;
+    let hr = data.join(format!("ptbxl/records500/{dir:05}/{id:05}_hr.hea"));
+    if hr.exists() {
+        hr
+    } else {
+        data.join(format!("ptbxl/records100/{dir:05}/{id:05}_lr.hea"))
+    }
+}
+
+/// One lead at the renderer's 500 Hz (linear interpolation from a lower rate).
+fn at_500_hz(x: &[f32], fs: f64) -> Vec<f32> {
+    let ratio = 500.0 / fs;
+    if (ratio - 1.0).abs() < 1e-9 || x.is_empty() {
+        return x.to_vec();
+    }
+    let n = (x.len() as f64 * ratio).round() as usize;
+    (0..n)
+        .map(|i| {
+            let t = i as f64 / ratio;
+            let i0 = (t.floor() as usize).min(x.len() - 1);
+            let i1 = (i0 + 1).min(x.len() - 1);
+            let f = (t - i0 as f64) as f32;
+            x[i0] * (1.0 - f) + x[i1] * f
+        })
+        .collect()
 }
 
 fn score_fold(analyzer: &Analyzer, data: &Path, rows: &[PtbxlRow], what: &str) -> Vec<Scored> {
@@ -39,7 +62,7 @@ fn score_fold(analyzer: &Analyzer, data: &Path, rows: &[PtbxlRow], what: &str) -
             .iter()
             .map(|l| {
                 rec.lead(*l)
-                    .map(|x| x.samples_mv.clone())
+                    .map(|x| at_500_hz(&x.samples_mv, rec.sample_rate_hz))
                     .unwrap_or_default()
             })
             .collect();
