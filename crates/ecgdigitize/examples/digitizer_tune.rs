@@ -3,6 +3,7 @@
 //! different seed (`id + 1_000_003`), printing what was detected against the truth.
 //!
 //! `cargo run --release -p ecgdigitize --example digitizer_tune -- [N] [SKIP] [DPI] [DATA_DIR]`
+//! (`TUNE_PERSPECTIVE=1`: clean pages photographed at an angle instead).
 
 use ecgdigitize::eval::{fold10_ids, read_wfdb16, snr_db};
 use ecgdigitize::render;
@@ -33,7 +34,23 @@ fn main() {
         if let Some(d) = dpi {
             style.dpi = d;
         }
-        let img = render::distort(&render::render_page(&truth, &style), &style);
+        // `TUNE_PERSPECTIVE=1`: the clean page at this dpi photographed at an angle instead.
+        let img = if std::env::var("TUNE_PERSPECTIVE").is_ok() {
+            let clean = render::RenderStyle {
+                dpi: style.dpi,
+                seed: style.seed,
+                ..render::RenderStyle::default()
+            };
+            style = clean;
+            render::perspective_photo(
+                &render::render_page(&truth, &clean),
+                ecgdigitize::eval::PERSPECTIVE_STRENGTH,
+                u64::from(id) + 1_000_003,
+            )
+            .0
+        } else {
+            render::distort(&render::render_page(&truth, &style), &style)
+        };
         let t = std::time::Instant::now();
         match digitize_rgb(&img, Path::new("tune"), &DigitizeOptions::default()) {
             Ok(d) => {

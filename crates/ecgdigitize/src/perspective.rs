@@ -3,7 +3,7 @@
 //!
 //! Method (vanishing-point rectification; Hartley & Zisserman, "Multiple View Geometry",
 //! 2nd ed., §2.7 "Recovery of affine and metric properties from images"):
-//! 1. The page is cut into tiles; in each, the direction of the horizontal grid lines
+//! 1. The page is cut into overlapping tiles; in each, the direction of the horizontal grid lines
 //!    (and, on the transposed tile, of the vertical ones) is the angle that makes the
 //!    projection profile sharpest, as for the page skew in [`crate::grid`].
 //! 2. Each tile gives a line through its centre; the lines of one family meet in a
@@ -31,6 +31,8 @@ pub const MIN_CONVERGENCE_DEG: f64 = 0.25;
 /// A tile counts when its sharpest angle beats the median angle's sharpness by this
 /// factor less one (grid tiles score 20–400; noise and plain paper about 0.5).
 const MIN_TILE_QUALITY: f64 = 3.0;
+/// Tile size relative to an even split into `TILES × TILES`.
+const TILE_SPAN: f64 = 1.5;
 /// Tiles per side.
 const TILES: usize = 5;
 
@@ -306,7 +308,18 @@ pub fn detect(
     if w < 100 || h < 100 || scale.is_nan() || scale <= 0.0 {
         return None;
     }
-    let (tw, th) = (w / TILES, h / TILES);
+    // Overlapping tiles, TILE_SPAN times the plain tile size, centres evenly spread: more
+    // lines per tile give steadier angles (tuned on the separate `digitizer_tune` pages:
+    // median 15.0 → 16 dB there from 1.0 to 1.3–1.6; 2.2 is worse, the direction varies
+    // within a tile).
+    let span = TILE_SPAN;
+    let (tw, th) = (
+        ((w as f64 / TILES as f64) * span).min(w as f64) as usize,
+        ((h as f64 / TILES as f64) * span).min(h as f64) as usize,
+    );
+    let origin = |i: usize, size: usize, total: usize| -> usize {
+        (i * total.saturating_sub(size)) / (TILES - 1)
+    };
     let half = MAX_TILE_DEG.to_radians();
     let mut horizontal = Vec::new();
     let mut vertical = Vec::new();
@@ -315,9 +328,10 @@ pub fn detect(
     let norm = (cx * cx + cy * cy).sqrt();
     for ty in 0..TILES {
         for tx in 0..TILES {
-            let t = tile(dark, tx * tw, ty * th, tw, th);
-            let x = ((tx as f64 + 0.5) * tw as f64 - cx) / norm;
-            let y = ((ty as f64 + 0.5) * th as f64 - cy) / norm;
+            let (ox, oy) = (origin(tx, tw, w), origin(ty, th, h));
+            let t = tile(dark, ox, oy, tw, th);
+            let x = ((ox as f64 + tw as f64 / 2.0) - cx) / norm;
+            let y = ((oy as f64 + th as f64 / 2.0) - cy) / norm;
             let (a, q) = tile_angle(&t, skew_rad, half);
             horizontal.push(TileLine {
                 x,
