@@ -509,7 +509,7 @@ fn digitize_pass(
         let s = r.right_x as f32
             - options.speed_mm_per_s.unwrap_or(DEFAULT_SPEED_MM_PER_S) / DEFAULT_SPEED_MM_PER_S
                 * ten_s_px;
-        (s >= 0.0 && (s - r.left_x as f32).abs() <= 15.0 * px_per_mm_x).then_some(s)
+        (s >= 0.0 && (s - r.left_x as f32).abs() <= 8.0 * px_per_mm_x).then_some(s)
     };
     let pulses: Vec<Option<trace::Pulse>> = rows
         .iter()
