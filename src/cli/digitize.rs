@@ -47,6 +47,9 @@ pub fn run(
         if d.gain_from_pulse { " from pulse" } else { "" },
         output.display()
     );
+    if let Some(p) = d.perspective_deg {
+        eprintln!("perspective corrected: grid lines converged by {p:.1}°");
+    }
     eprintln!("confidence per lead: {}", confidences.join(", "));
     Ok(())
 }

@@ -139,7 +139,7 @@ pub enum Verb {
         #[arg(long, default_value = "auto")]
         device: String,
     },
-    /// Evaluate the model on a manifest CSV (path,label[,age,sex,class]).
+    /// Evaluate the model on a manifest CSV (`path,label[,age,sex,class]`).
     Eval {
         manifest: PathBuf,
         #[arg(long)]
@@ -194,6 +194,9 @@ pub enum Verb {
         /// Gain in mm/mV (default: from the calibration pulse, else 10).
         #[arg(long)]
         gain: Option<f32>,
+        /// Do not warp photos flat when the grid lines converge (perspective).
+        #[arg(long)]
+        no_perspective: bool,
     },
     /// Evaluate the digitizer (SNR per lead against PTB-XL ground truth).
     EvalDigitizer {
@@ -296,6 +299,7 @@ pub fn run(verb: Verb) -> anyhow::Result<()> {
             px_per_mm,
             speed,
             gain,
+            no_perspective,
         } => digitize::run(
             &image,
             &output,
@@ -304,6 +308,7 @@ pub fn run(verb: Verb) -> anyhow::Result<()> {
                 px_per_mm,
                 speed_mm_per_s: speed,
                 gain_mm_per_mv: gain,
+                correct_perspective: no_perspective.then_some(false),
                 ..ecgdigitize::DigitizeOptions::default()
             },
         ),

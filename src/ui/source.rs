@@ -39,6 +39,10 @@ pub fn source_image_ui(ui: &mut egui::Ui, study: &Study) -> Vec<Command> {
                 }
             ));
             ui.label(format!("Rotation corrected: {:.1}°", d.rotation_deg));
+            if let Some(p) = d.perspective_deg {
+                ui.label(format!("Perspective corrected ({p:.1}°)"))
+                    .on_hover_text("The grid lines converged: the photo was warped flat");
+            }
             ui.label(format!(
                 "{} mm/s, {} mm/mV{}",
                 d.speed_mm_per_s,
@@ -121,6 +125,13 @@ pub fn source_image_ui(ui: &mut egui::Ui, study: &Study) -> Vec<Command> {
                     }
                 }
             });
+            let mut perspective = o.correct_perspective.unwrap_or(true);
+            if ui
+                .checkbox(&mut perspective, "Correct perspective (photos)")
+                .changed()
+            {
+                o.correct_perspective = Some(perspective);
+            }
             ui.data_mut(|m| m.insert_temp(id, o));
             ui.horizontal(|ui| {
                 if ui.button("Re-run digitizer").clicked() {
