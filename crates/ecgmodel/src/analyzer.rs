@@ -53,6 +53,15 @@ fn load_vs(
     Ok(nn::VarStore::new(device))
 }
 
+/// Both networks' raw results for one recording.
+struct NetworkRun {
+    prepared: contract::Prepared,
+    mscr: Vec<MscrRaw>,
+    baseline: Vec<BaselineRaw>,
+    /// Known attributes (recorded age/sex, measured intervals).
+    actual: [f32; 7],
+}
+
 impl Analyzer {
     /// Load `models_dir/manifest.json` and the two weight files, checking their SHA-256.
     pub fn load(models_dir: &Path, device: Device) -> Result<Analyzer, ModelError> {
@@ -104,7 +113,6 @@ impl Analyzer {
         rec: &Recording,
         measurements: Option<&Measurements>,
     ) -> Result<(ModelOutput, ModelOutput), ModelError> {
-        let prepared = contract::prepare(rec)?;
         let own;
         let meas = if let Some(m) = measurements {
             m
@@ -112,44 +120,16 @@ impl Analyzer {
             own = ecgcore::dsp::measurements::measure(rec);
             &own
         };
-        let n_windows = prepared.windows.len();
-        let flat: Vec<f32> = prepared.windows.concat();
-        let windows = Tensor::from_slice(&flat)
-            .view([n_windows as i64, N_LEADS as i64, N_SAMPLES as i64])
-            .to_device(self.device);
-        let valid = prepared.partial.then(|| {
-            Tensor::from_slice(&prepared.valid.concat())
-                .view([n_windows as i64, N_LEADS as i64, N_SAMPLES as i64])
-                .to_device(self.device)
-        });
-        let partial = match (prepared.partial, self.manifest.partial.as_ref()) {
+        let run = self.run_networks(rec, meas, true)?;
+        let partial = match (run.prepared.partial, self.manifest.partial.as_ref()) {
             (false, _) => None,
             (true, Some(p)) => Some(p),
             (true, None) => return Err(InputError::PartialUncalibrated.into()),
         };
-        let beats: Vec<Vec<usize>> = prepared
-            .windows
-            .iter()
-            .map(|w| contract::usable_beats(&contract::detect_r_peaks(w, N_SAMPLES), N_SAMPLES))
-            .collect();
-        let (raw, base) = tch::no_grad(|| {
-            (
-                score::mscr_raw(
-                    &self.mscr,
-                    &windows,
-                    &beats,
-                    &self.manifest.attr_norm,
-                    true,
-                    valid.as_ref(),
-                ),
-                score::baseline_raw(&self.baseline, &windows, true, valid.as_ref()),
-            )
-        });
-        let first_beats = beats.first().cloned().unwrap_or_default();
-        let actual = actual_attributes(rec, meas, &first_beats);
+        let (prepared, raw, base, actual) = (&run.prepared, &run.mscr, &run.baseline, &run.actual);
         let (mut ours, mut theirs) = (
-            self.mscr_output(rec, &prepared, &raw, &actual, partial),
-            self.baseline_output(rec, &prepared, &base),
+            self.mscr_output(rec, prepared, raw, actual, partial),
+            self.baseline_output(rec, prepared, base),
         );
         if let Some(p) = partial {
             theirs.threshold = p.baseline_threshold;
@@ -172,10 +152,35 @@ impl Analyzer {
     /// calibrations (e.g. on digitized pages). Partial leads are handled as in
     /// [`Analyzer::analyze`].
     pub fn study_components(&self, rec: &Recording) -> Result<(Vec<f32>, f32), ModelError> {
-        let prepared = contract::prepare(rec)?;
         let meas = ecgcore::dsp::measurements::measure(rec);
-        let n_windows = prepared.windows.len();
-        let shape = [n_windows as i64, N_LEADS as i64, N_SAMPLES as i64];
+        let run = self.run_networks(rec, &meas, false)?;
+        let n = run.mscr.len().max(1) as f32;
+        let mut comps = vec![0.0_f32; score::COMPONENTS.len()];
+        for r in &run.mscr {
+            let c = score::components(r, &run.actual, self.manifest.embedding.as_ref());
+            for (a, v) in comps.iter_mut().zip(c) {
+                *a += v / n;
+            }
+        }
+        let base_score =
+            run.baseline.iter().map(|r| r.mse).sum::<f32>() / run.baseline.len().max(1) as f32;
+        Ok((comps, base_score))
+    }
+
+    /// Prepare a recording by the contract and run both networks over its windows
+    /// (recorded samples only when leads are partial).
+    fn run_networks(
+        &self,
+        rec: &Recording,
+        meas: &Measurements,
+        with_maps: bool,
+    ) -> Result<NetworkRun, ModelError> {
+        let prepared = contract::prepare(rec)?;
+        let shape = [
+            prepared.windows.len() as i64,
+            N_LEADS as i64,
+            N_SAMPLES as i64,
+        ];
         let windows = Tensor::from_slice(&prepared.windows.concat())
             .view(shape)
             .to_device(self.device);
@@ -189,30 +194,26 @@ impl Analyzer {
             .iter()
             .map(|w| contract::usable_beats(&contract::detect_r_peaks(w, N_SAMPLES), N_SAMPLES))
             .collect();
-        let (raw, base) = tch::no_grad(|| {
+        let (mscr, baseline) = tch::no_grad(|| {
             (
                 score::mscr_raw(
                     &self.mscr,
                     &windows,
                     &beats,
                     &self.manifest.attr_norm,
-                    false,
+                    with_maps,
                     valid.as_ref(),
                 ),
-                score::baseline_raw(&self.baseline, &windows, false, valid.as_ref()),
+                score::baseline_raw(&self.baseline, &windows, with_maps, valid.as_ref()),
             )
         });
-        let actual = actual_attributes(rec, &meas, beats.first().map_or(&[][..], Vec::as_slice));
-        let n = raw.len().max(1) as f32;
-        let mut comps = vec![0.0_f32; score::COMPONENTS.len()];
-        for r in &raw {
-            let c = score::components(r, &actual, self.manifest.embedding.as_ref());
-            for (a, v) in comps.iter_mut().zip(c) {
-                *a += v / n;
-            }
-        }
-        let base_score = base.iter().map(|r| r.mse).sum::<f32>() / base.len().max(1) as f32;
-        Ok((comps, base_score))
+        let actual = actual_attributes(rec, meas, beats.first().map_or(&[][..], Vec::as_slice));
+        Ok(NetworkRun {
+            prepared,
+            mscr,
+            baseline,
+            actual,
+        })
     }
 
     fn common(&self, rec: &Recording, entry: &manifest::NetEntry, method: &str) -> ModelOutput {

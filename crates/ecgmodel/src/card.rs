@@ -3,7 +3,7 @@
 
 use crate::eval::EvalReport;
 use crate::manifest::ModelManifest;
-use crate::train::TrainReport;
+use crate::train::{SplitMetrics, TrainReport};
 use std::fmt::Write as _;
 
 fn f(v: Option<f64>) -> String {
@@ -16,6 +16,34 @@ fn classes(m: &std::collections::BTreeMap<String, f64>) -> String {
         .map(|c| format!("{c} {}", f(m.get(*c).copied())))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// The detection table: ours and the baseline on fold 9, then on fold 10.
+fn metrics_table(s: &mut String, rows: [&SplitMetrics; 4]) {
+    let _ = writeln!(
+        s,
+        "| split | method | n | AUROC | sens | spec | prec | F1 | per-class AUROC |"
+    );
+    let _ = writeln!(s, "|---|---|---|---|---|---|---|---|---|");
+    let labels = [
+        ("fold 9 (val)", "MSCR"),
+        ("fold 9 (val)", "baseline"),
+        ("fold 10 (test)", "MSCR"),
+        ("fold 10 (test)", "baseline"),
+    ];
+    for ((split, method), m) in labels.into_iter().zip(rows) {
+        let _ = writeln!(
+            s,
+            "| {split} | {method} | {} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {} |",
+            m.n,
+            m.auroc,
+            m.sensitivity,
+            m.specificity,
+            m.precision,
+            m.f1,
+            classes(&m.per_class_auroc)
+        );
+    }
 }
 
 /// Render the card.
@@ -84,29 +112,15 @@ pub fn render(
             .join(", ")
     );
     let _ = writeln!(s, "## Results from the training run (cached tensors)\n");
-    let _ = writeln!(
-        s,
-        "| split | method | n | AUROC | sens | spec | prec | F1 | per-class AUROC |"
+    metrics_table(
+        &mut s,
+        [
+            &r.mscr_validation,
+            &r.baseline_validation,
+            &r.mscr_test,
+            &r.baseline_test,
+        ],
     );
-    let _ = writeln!(s, "|---|---|---|---|---|---|---|---|---|");
-    for (split, method, m) in [
-        ("fold 9 (val)", "MSCR", &r.mscr_validation),
-        ("fold 9 (val)", "baseline", &r.baseline_validation),
-        ("fold 10 (test)", "MSCR", &r.mscr_test),
-        ("fold 10 (test)", "baseline", &r.baseline_test),
-    ] {
-        let _ = writeln!(
-            s,
-            "| {split} | {method} | {} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {} |",
-            m.n,
-            m.auroc,
-            m.sensitivity,
-            m.specificity,
-            m.precision,
-            m.f1,
-            classes(&m.per_class_auroc)
-        );
-    }
     let _ = writeln!(s);
     if !evals.is_empty() {
         let _ = writeln!(
@@ -187,29 +201,15 @@ pub fn render(
             "A digitized 3×4 page shows most leads for 2.5 s only. Such studies are scored over the recorded samples only, with the same components and weights but their own centre/scale and thresholds (ours {:.4}, baseline {:.6}), fitted on fold-9 studies of this kind: **{}**. Made by `cargo run --release --example calibrate_digitized` (digitized renders; rerun when the digitizer changes) or `cargo run --release -p ecgmodel --example calibrate_partial` (fold 9 masked to the layout, no digitizer; also what `train` writes). Fold 10 of the same kind:\n",
             p.threshold, p.baseline_threshold, p.layout
         );
-        let _ = writeln!(
-            s,
-            "| split | method | n | AUROC | sens | spec | prec | F1 | per-class AUROC |"
+        metrics_table(
+            &mut s,
+            [
+                &p.mscr_validation,
+                &p.baseline_validation,
+                &p.mscr_test,
+                &p.baseline_test,
+            ],
         );
-        let _ = writeln!(s, "|---|---|---|---|---|---|---|---|---|");
-        for (split, method, m) in [
-            ("fold 9 (val)", "MSCR", &p.mscr_validation),
-            ("fold 9 (val)", "baseline", &p.baseline_validation),
-            ("fold 10 (test)", "MSCR", &p.mscr_test),
-            ("fold 10 (test)", "baseline", &p.baseline_test),
-        ] {
-            let _ = writeln!(
-                s,
-                "| {split} | {method} | {} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {} |",
-                m.n,
-                m.auroc,
-                m.sensitivity,
-                m.specificity,
-                m.precision,
-                m.f1,
-                classes(&m.per_class_auroc)
-            );
-        }
         let _ = writeln!(s);
     }
     let _ = writeln!(s, "## Limits\n");
