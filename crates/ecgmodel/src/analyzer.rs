@@ -137,8 +137,9 @@ impl Analyzer {
             let note = format!(
                 "Leads are only partly recorded (as on a paper ECG): scores and maps cover \
                  the recorded samples only, and the thresholds come from validation studies \
-                 of this kind ({}; test AUROC {:.2} ours, {:.2} baseline). Predicted \
-                 attributes are less reliable.",
+                 of this kind ({}; test AUROC {:.2} ours, {:.2} baseline). On real scans, \
+                 scanning and digitizing noise raise the score: treat it as weak evidence. \
+                 Predicted attributes are less reliable.",
                 p.layout, p.mscr_test.auroc, p.baseline_test.auroc
             );
             ours.note = Some(note.clone());
