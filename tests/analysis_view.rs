@@ -172,3 +172,82 @@ fn snapshot_with_overlay() {
         eprintln!("SKIPPED snapshot: {msg}");
     }
 }
+
+#[test]
+fn about_shows_app_libtorch_weights_hash_and_device() {
+    let Some(mut harness) = analysed_sample() else {
+        return;
+    };
+    harness.get_by_label("Help").click();
+    harness.run();
+    harness.get_by_label("About ecgscope").click();
+    harness.run();
+    harness.get_by_label(&format!("ecgscope {}", ecgscope::VERSION));
+    harness.get_by_label(ecgscope::LIBTORCH_VERSION);
+    // The weights line names the manifest's MSCR hash (first 16 hex digits).
+    let manifest = std::fs::read_to_string(repo().join("models/manifest.json")).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&manifest).unwrap();
+    let sha = v["mscr"]["sha256"].as_str().unwrap();
+    harness.get_by_label_contains(&sha[..16]);
+    harness.get_by_label("cpu");
+}
+
+/// A copy of `models/` whose MSCR weights have two bytes changed.
+fn corrupted_models(tag: &str) -> Option<PathBuf> {
+    let models = repo().join("models");
+    if !models.join("manifest.json").exists() {
+        eprintln!("SKIPPED: models/manifest.json is absent");
+        return None;
+    }
+    let dir = std::env::temp_dir().join(format!("ecgscope-corrupt-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    for entry in std::fs::read_dir(&models).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            std::fs::copy(&path, dir.join(path.file_name().unwrap())).unwrap();
+        }
+    }
+    let weights = dir.join("mscr.safetensors");
+    let mut bytes = std::fs::read(&weights).unwrap();
+    let at = bytes.len() / 2;
+    bytes[at] ^= 0xFF;
+    bytes[at + 1] ^= 0xFF;
+    std::fs::write(&weights, bytes).unwrap();
+    Some(dir)
+}
+
+#[test]
+fn corrupt_weights_say_so_and_the_study_still_opens_and_is_measured() {
+    let Some(dir) = corrupted_models("gui") else {
+        return;
+    };
+    let engine = Engine::with_models(Some(dir.clone()), Some(tch::Device::Cpu));
+    let mut app = EcgApp::new(
+        Settings::default(),
+        None,
+        Arc::new(engine),
+        Some(repo().join("assets/sample/00010_hr.hea")),
+        None,
+    );
+    app.wait_for_jobs(Duration::from_mins(2));
+    let analysis = app.study.as_ref().unwrap().analysis.clone().unwrap();
+    assert!(analysis.anomaly.is_none() && analysis.baseline.is_none());
+    let hr = analysis
+        .measurements
+        .as_ref()
+        .and_then(|m| m.heart_rate_bpm)
+        .expect("measured");
+    assert!((50.0..80.0).contains(&hr), "{hr}");
+    let mut harness = Harness::builder()
+        .with_size(egui::vec2(1600.0, 1000.0))
+        .with_theme(egui::Theme::Light)
+        .build_ui_state(|ui, app: &mut EcgApp| app.frame_ui(ui), app);
+    harness.run();
+    // The paper shows the study, without an overlay, and the panel says why.
+    harness.get_by_label("ECG paper, 3×4 + II layout, 12 of 12 standard leads");
+    harness.get_by_label_contains(
+        "Anomaly model: the anomaly model could not be loaded: the weights file is corrupt",
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -183,3 +183,72 @@ fn bad_files_exit_2_with_one_line() {
     assert_fails_cleanly(&truncated, "promises 5000 samples");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `ECGSCOPE_MODELS` pointing at a copy of `models/` whose MSCR weights have one byte
+/// changed: `analyze` and `report` still work (measurements, no model output) and say why,
+/// and neither the corrupt copy nor the shipped weights are touched.
+#[test]
+fn corrupt_weights_are_refused_by_hash_and_the_study_is_still_analysed() {
+    let models = repo().join("models");
+    if !models.join("manifest.json").exists() {
+        eprintln!("SKIPPED: models/manifest.json is absent");
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("ecgscope-cli-corrupt-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    for entry in std::fs::read_dir(&models).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            std::fs::copy(&path, dir.join(path.file_name().unwrap())).unwrap();
+        }
+    }
+    let weights = dir.join("mscr.safetensors");
+    let mut bytes = std::fs::read(&weights).unwrap();
+    let at = bytes.len() - 100;
+    bytes[at] ^= 0x01;
+    std::fs::write(&weights, &bytes).unwrap();
+    let shipped_before = std::fs::read(models.join("mscr.safetensors")).unwrap();
+
+    let sample = repo().join("assets/sample/00010_hr.hea");
+    let out = bin()
+        .env("ECGSCOPE_MODELS", &dir)
+        .args(["analyze", "--json", "--no-maps"])
+        .arg(&sample)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let status = v["model_status"].as_str().unwrap();
+    assert!(status.contains("weights file is corrupt"), "{status}");
+    assert!(status.contains("mscr.safetensors"), "{status}");
+    assert!(v.get("anomaly").is_none_or(serde_json::Value::is_null));
+    let hr = v["measurements"]["heart_rate_bpm"].as_f64().unwrap();
+    assert!((50.0..80.0).contains(&hr), "{hr}");
+
+    let pdf = dir.join("report.pdf");
+    let out = bin()
+        .env("ECGSCOPE_MODELS", &dir)
+        .arg("report")
+        .arg(&sample)
+        .arg("-o")
+        .arg(&pdf)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(std::fs::read(&pdf).unwrap().starts_with(b"%PDF"));
+    assert_eq!(std::fs::read(&weights).unwrap(), bytes);
+    assert_eq!(
+        std::fs::read(models.join("mscr.safetensors")).unwrap(),
+        shipped_before
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
