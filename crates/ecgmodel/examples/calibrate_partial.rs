@@ -5,29 +5,23 @@
 //! Uses fold 9 (masked to the 3×4 layout) for the calibration and scores fold 10 under
 //! the same mask for the model card; the weights are not touched.
 use ecgmodel::data;
-use ecgmodel::manifest::ModelManifest;
-use ecgmodel::net::{ConvAe, Mscr};
+use ecgmodel::Analyzer;
 use std::path::PathBuf;
-use tch::{nn, Device};
+use tch::Device;
 
 fn main() -> anyhow::Result<()> {
     let models = PathBuf::from(std::env::args().nth(1).unwrap_or_else(|| "models".into()));
     tch::set_num_threads(2);
-    let mut manifest = ModelManifest::read(&models)?;
-    let mut mvs = nn::VarStore::new(Device::Cpu);
-    let mscr = Mscr::new(&mvs.root());
-    mvs.load(models.join(&manifest.mscr.file))?;
-    let mut bvs = nn::VarStore::new(Device::Cpu);
-    let base = ConvAe::new(&bvs.root());
-    bvs.load(models.join(&manifest.baseline.file))?;
+    let analyzer = Analyzer::load(&models, Device::Cpu)?;
+    let mut manifest = analyzer.manifest().clone();
     let ds = data::load_ptbxl(
         &PathBuf::from("../shared/data/ptbxl"),
         &PathBuf::from("target/ecgmodel-cache"),
         true,
     )?;
     let p = ecgmodel::partial::calibrate(
-        &mscr,
-        &base,
+        analyzer.mscr(),
+        analyzer.baseline(),
         &ds,
         &manifest.attr_norm,
         manifest.embedding.as_ref(),

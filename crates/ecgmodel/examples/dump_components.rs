@@ -3,22 +3,19 @@
 //! `cargo run --release -p ecgmodel --example dump_components -- [models] [out.csv]`.
 //! Choices made from this file must use fold 9 only (fold 10 is the test fold).
 use ecgmodel::data::{self, Split};
-use ecgmodel::manifest::ModelManifest;
-use ecgmodel::net::Mscr;
 use ecgmodel::score::{self, COMPONENTS};
+use ecgmodel::Analyzer;
 use std::fmt::Write as _;
 use std::path::PathBuf;
-use tch::{nn, Device};
+use tch::Device;
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let models = PathBuf::from(args.get(1).map_or("models", String::as_str));
     let out = PathBuf::from(args.get(2).map_or("/tmp/components.csv", String::as_str));
     tch::set_num_threads(2);
-    let manifest = ModelManifest::read(&models)?;
-    let mut vs = nn::VarStore::new(Device::Cpu);
-    let net = Mscr::new(&vs.root());
-    vs.load(models.join(&manifest.mscr.file))?;
+    let analyzer = Analyzer::load(&models, Device::Cpu)?;
+    let manifest = analyzer.manifest();
     let ds = data::load_ptbxl(
         &PathBuf::from("../shared/data/ptbxl"),
         &PathBuf::from("target/ecgmodel-cache"),
@@ -31,6 +28,9 @@ fn main() -> anyhow::Result<()> {
     for a in data::ATTR_NAMES {
         let _ = write!(csv, ",actual_{a},pred_{a}");
     }
+    for l in 0..12 {
+        let _ = write!(csv, ",lead_err_{l}");
+    }
     csv.push_str(",emb_vec\n");
     for (split, name) in [
         (Split::Train, "train"),
@@ -39,7 +39,7 @@ fn main() -> anyhow::Result<()> {
     ] {
         let idx = ds.indices(split);
         let raw = ecgmodel::train::run_mscr(
-            &net,
+            analyzer.mscr(),
             &ds,
             &idx,
             &manifest.attr_norm,
@@ -63,6 +63,9 @@ fn main() -> anyhow::Result<()> {
             }
             for a in 0..7 {
                 let _ = write!(csv, ",{},{}", rec.attrs[a], r.attrs[a]);
+            }
+            for l in 0..12 {
+                let _ = write!(csv, ",{}", r.lead_err.get(l).copied().unwrap_or(f32::NAN));
             }
             let e: Vec<String> = r.embedding.iter().map(|v| format!("{v:.5}")).collect();
             let _ = writeln!(csv, ",{}", e.join(" "));

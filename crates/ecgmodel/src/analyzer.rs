@@ -98,6 +98,16 @@ impl Analyzer {
         &self.manifest
     }
 
+    /// The loaded MSCR network (for research tools that run it over whole datasets).
+    pub fn mscr(&self) -> &Mscr {
+        &self.mscr
+    }
+
+    /// The loaded baseline network.
+    pub fn baseline(&self) -> &ConvAe {
+        &self.baseline
+    }
+
     pub fn device(&self) -> Device {
         self.device
     }

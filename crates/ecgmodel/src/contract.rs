@@ -548,28 +548,9 @@ pub fn usable_beats(peaks: &[usize], len: usize) -> Vec<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ecgcore::recording::Lead;
 
-    /// 12 leads of a 1.2 Hz sine-like beat train at 500 Hz for 10 s.
     fn twelve_leads() -> Recording {
-        let fs = 500.0;
-        let leads = StandardLead::ALL
-            .iter()
-            .map(|s| {
-                let x = (0..5000)
-                    .map(|i| {
-                        let t = f64::from(i) / fs;
-                        (0.8 * (2.0 * std::f64::consts::PI * 1.2 * t).sin().powi(9)) as f32
-                    })
-                    .collect();
-                Lead::new(s.label(), x)
-            })
-            .collect();
-        Recording {
-            leads,
-            sample_rate_hz: fs,
-            ..Recording::default()
-        }
+        crate::testing::synthetic_recording(500.0, 10.0)
     }
 
     #[test]

@@ -21,6 +21,8 @@ pub mod metrics;
 pub mod net;
 pub mod partial;
 pub mod score;
+#[doc(hidden)]
+pub mod testing;
 pub mod train;
 pub mod views;
 

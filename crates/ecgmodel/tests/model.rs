@@ -2,9 +2,10 @@
 //! PTB-XL records, the shipped weights (fold-9 AUROC as in the model card, maps), and
 //! clear errors on bad input. Tests needing `../shared/data` skip when it is absent.
 
-use ecgcore::recording::{Lead, Recording, StandardLead};
+use ecgcore::recording::{Recording, StandardLead};
 use ecgmodel::contract::{self, BEAT_LEN, BEAT_MASK_LEN, GLOBAL_LEN, N_LEADS, N_SAMPLES};
 use ecgmodel::net::{self, Mscr};
+use ecgmodel::testing::synthetic_recording;
 use ecgmodel::views::{self, SplitMix64};
 use ecgmodel::{Analyzer, InputError, ModelError};
 use std::path::PathBuf;
@@ -52,31 +53,6 @@ fn open_ptbxl(dir: &std::path::Path, id: u32) -> Recording {
         id
     ));
     ecgcore::formats::open(&path).expect("PTB-XL record opens")
-}
-
-fn synthetic(fs: f64, seconds: f64) -> Recording {
-    let n = (fs * seconds) as usize;
-    let leads = StandardLead::ALL
-        .iter()
-        .enumerate()
-        .map(|(k, s)| {
-            let samples = (0..n)
-                .map(|i| {
-                    let t = i as f64 / fs;
-                    let phase = (t * 1.1).fract();
-                    let qrs = (-((phase - 0.3) / 0.02).powi(2)).exp();
-                    let tw = 0.2 * (-((phase - 0.6) / 0.08).powi(2)).exp();
-                    ((1.0 + 0.1 * k as f64) * (qrs + tw)) as f32
-                })
-                .collect();
-            Lead::new(s.label(), samples)
-        })
-        .collect();
-    Recording {
-        leads,
-        sample_rate_hz: fs,
-        ..Recording::default()
-    }
 }
 
 #[test]
@@ -211,14 +187,16 @@ fn bad_inputs_are_refused_clearly() {
     let Some(models) = models() else { return };
     let analyzer = Analyzer::load(&models, Device::Cpu).unwrap();
     // too short
-    let err = analyzer.analyze(&synthetic(500.0, 5.0)).unwrap_err();
+    let err = analyzer
+        .analyze(&synthetic_recording(500.0, 5.0))
+        .unwrap_err();
     assert!(
         matches!(err, ModelError::Input(InputError::TooShort { .. })),
         "{err}"
     );
     assert!(err.to_string().contains("at least 9.6 s"), "{err}");
     // NaN samples
-    let mut rec = synthetic(500.0, 10.0);
+    let mut rec = synthetic_recording(500.0, 10.0);
     rec.leads[3].samples_mv[100] = f32::NAN;
     let err = analyzer.analyze(&rec).unwrap_err();
     assert!(
@@ -226,7 +204,7 @@ fn bad_inputs_are_refused_clearly() {
         "{err}"
     );
     // flat lead
-    let mut rec = synthetic(500.0, 10.0);
+    let mut rec = synthetic_recording(500.0, 10.0);
     rec.leads[7].samples_mv.iter_mut().for_each(|v| *v = 0.2);
     let err = analyzer.analyze(&rec).unwrap_err();
     assert!(
@@ -234,12 +212,12 @@ fn bad_inputs_are_refused_clearly() {
         "{err}"
     );
     // missing leads
-    let mut rec = synthetic(500.0, 10.0);
+    let mut rec = synthetic_recording(500.0, 10.0);
     rec.leads.truncate(8);
     let err = analyzer.analyze(&rec).unwrap_err();
     assert!(err.to_string().contains("V3, V4, V5, V6"), "{err}");
     // a clean synthetic record at 500 Hz is accepted and the map has its length
-    let rec = synthetic(500.0, 10.0);
+    let rec = synthetic_recording(500.0, 10.0);
     let (ours, base) = analyzer.analyze(&rec).unwrap();
     assert_eq!(ours.map.len(), 12);
     assert!(ours.map.iter().all(|m| m.len() == 5000));
@@ -247,7 +225,7 @@ fn bad_inputs_are_refused_clearly() {
     assert!(ours.score.is_finite() && base.score.is_finite());
     assert!(ours.map.iter().flatten().all(|v| (0.0..=1.0).contains(v)));
     // a 25 s record at 250 Hz is tiled into windows; the map covers all of it
-    let (ours, _) = analyzer.analyze(&synthetic(250.0, 25.0)).unwrap();
+    let (ours, _) = analyzer.analyze(&synthetic_recording(250.0, 25.0)).unwrap();
     assert!(ours.map.iter().all(|m| m.len() == 6250));
     assert_eq!(ours.map_rate_hz, 250.0);
 }
