@@ -30,9 +30,15 @@ fn main() -> ExitCode {
 /// The built-in sample study, used when nothing else is asked for on first start.
 fn sample_study() -> Option<PathBuf> {
     let candidates = [
+        // target/{debug,release}/ecgscope in the source tree.
         std::env::current_exe().ok().and_then(|p| {
             p.parent()
                 .map(|d| d.join("../../assets/sample/00010_hr.hea"))
+        }),
+        // usr/lib/ecgscope/ecgscope of the package, installed or extracted anywhere.
+        std::env::current_exe().ok().and_then(|p| {
+            p.parent()
+                .map(|d| d.join("../../share/ecgscope/assets/sample/00010_hr.hea"))
         }),
         Some(PathBuf::from("assets/sample/00010_hr.hea")),
         Some(PathBuf::from(

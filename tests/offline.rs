@@ -163,8 +163,10 @@ struct Xvfb {
 
 impl Xvfb {
     fn start() -> Option<Xvfb> {
-        // a display number unlikely to clash with others' test runs
-        let number = 200 + std::process::id() % 500;
+        // a display number unlikely to clash with others' test runs or this run's others
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let k = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let number = 200 + (std::process::id() % 400) * 2 + k % 2;
         let socket = PathBuf::from(format!("/tmp/.X11-unix/X{number}"));
         let child = Command::new("Xvfb")
             .arg(format!(":{number}"))
@@ -251,6 +253,69 @@ fn gui_starts_without_network() {
     if let Some(found) = window {
         assert!(found, "no window titled ecgscope on {}", xvfb.display);
     }
+}
+
+/// First start (issue 9): a fresh home with no settings, started from another folder and
+/// without a network, opens the bundled sample study, analyses it with the shipped model
+/// and (with `ECGSCOPE_EXIT_WHEN_ANALYSED`) says so and exits once that frame is shown.
+#[test]
+fn first_start_opens_the_sample_and_analyses_it_offline() {
+    let test = "first_start_opens_the_sample_and_analyses_it_offline";
+    if Command::new("Xvfb")
+        .arg("-help")
+        .stderr(Stdio::null())
+        .status()
+        .is_err()
+    {
+        eprintln!("SKIPPED {test}: Xvfb is not installed (apt-get install xvfb)");
+        return;
+    }
+    let Some(mut cmd) = offline_ecgscope(test) else {
+        return;
+    };
+    let Some(xvfb) = Xvfb::start() else {
+        eprintln!("SKIPPED {test}: Xvfb did not start");
+        return;
+    };
+    let home = temp_dir("first-start");
+    let mut gui = cmd
+        .env("DISPLAY", &xvfb.display)
+        .env_remove("WAYLAND_DISPLAY")
+        .env_remove("ECGSCOPE_MODELS")
+        .env("ECGSCOPE_EXIT_WHEN_ANALYSED", "1")
+        .env("HOME", &home)
+        .env("XDG_CONFIG_HOME", home.join(".config"))
+        .env("XDG_DATA_HOME", home.join(".local/share"))
+        .current_dir(&home)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = gui.try_wait().unwrap() {
+            break status;
+        }
+        if start.elapsed() > Duration::from_secs(180) {
+            let _ = gui.kill();
+            let _ = gui.wait();
+            panic!("the GUI did not show the analysed sample within 180 s");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let mut out = String::new();
+    if let Some(mut pipe) = gui.stdout.take() {
+        let _ = pipe.read_to_string(&mut out);
+    }
+    assert!(status.success(), "{status}: {}", stderr_of(&mut gui));
+    assert!(
+        out.contains("ecgscope: analysed ") && out.contains("assets/sample/00010_hr.hea"),
+        "{out}"
+    );
+    if repo().join("models/manifest.json").exists() {
+        assert!(out.contains("(anomaly model on cpu"), "{out}");
+    }
+    let _ = std::fs::remove_dir_all(&home);
 }
 
 /// Whether a window with this title exists on the display (`xdotool`); `None` when

@@ -493,10 +493,27 @@ impl EcgApp {
             ui.ctx()
                 .request_repaint_after(std::time::Duration::from_millis(50));
         }
-        if self.exit_when_analysed && self.study.as_ref().is_some_and(|s| s.analysis.is_some()) {
-            // This frame shows the analysed study; close after it is presented.
-            self.quit_requested = true;
-            ui.ctx().request_repaint();
+        if self.exit_when_analysed && !self.quit_requested {
+            if let Some((study, analysis)) = self
+                .study
+                .as_ref()
+                .and_then(|s| s.analysis.as_ref().map(|a| (s, a)))
+            {
+                // This frame shows the analysed study; close after it is presented, and
+                // say what was shown (for start-up checks and the benchmark).
+                let model = analysis.anomaly.as_ref().map_or_else(
+                    || {
+                        format!(
+                            "no model output: {}",
+                            analysis.model_status.as_deref().unwrap_or("unknown")
+                        )
+                    },
+                    |m| format!("anomaly model on {}", m.device),
+                );
+                println!("ecgscope: analysed {} ({model})", study.path.display());
+                self.quit_requested = true;
+                ui.ctx().request_repaint();
+            }
         }
         if self.quit_requested {
             ui.ctx().send_viewport_cmd(egui::ViewportCommand::Close);
