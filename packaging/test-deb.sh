@@ -47,9 +47,23 @@ with open(sys.argv[1], encoding="utf-8") as f:
     v = json.load(f)
 assert len(v["leads"]) == 12, v["leads"]
 assert v["sample_rate_hz"] == 500.0 and v["duration_s"] == 10.0
+# The packaged weights load (hash checked) and the model runs on the CPU.
+assert v.get("anomaly") and v.get("baseline"), v.get("model_status")
+assert v["anomaly"]["device"] == "cpu", v["anomaly"]["device"]
 PY
-ok "analyze --json on the installed sample ${netns[*]:+(inside ${netns[*]})}"
+ok "analyze --json on the installed sample, model on cpu ${netns[*]:+(inside ${netns[*]})}"
 env -i PATH=/usr/bin:/bin HOME="$root/home" "${netns[@]}" "$bin" report "$sample" -o "$root/sample.pdf" >/dev/null || fail "report"
 head -c 5 "$root/sample.pdf" | grep -q '%PDF-' || fail "report is not a PDF"
 ok "report -> PDF ($(du -k "$root/sample.pdf" | cut -f1) KiB) ${netns[*]:+(inside ${netns[*]})}"
+# First start of the GUI with an empty home: opens the packaged sample and analyses it.
+if command -v xvfb-run >/dev/null; then
+  mkdir -p "$root/gui-home"
+  out=$(cd "$root/gui-home" && env -i PATH=/usr/bin:/bin HOME="$root/gui-home" ECGSCOPE_EXIT_WHEN_ANALYSED=1 \
+        timeout 180 xvfb-run -a -s "-screen 0 1600x1000x24" "${netns[@]}" "$bin" 2>/dev/null) || fail "GUI first start"
+  grep -q "analysed .*usr/share/ecgscope/assets/sample/00010_hr.hea (anomaly model on cpu)" <<<"$out" \
+    || fail "GUI first start did not show the analysed sample: $out"
+  ok "GUI first start (empty home) opened and analysed the packaged sample ${netns[*]:+(inside ${netns[*]})}"
+else
+  echo "[test-deb] skipped the GUI first start: xvfb-run is not installed" >&2
+fi
 echo "[test-deb] $deb: all checks passed"

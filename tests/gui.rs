@@ -293,5 +293,17 @@ fn a_long_edf_pages_through_its_windows() {
     harness.state_mut().wait_for_jobs(Duration::from_mins(1));
     harness.run();
     harness.get_by_label("window 00:03:20–00:03:30 of 00:06:40");
+
+    // keyboard: Page Down / Page Up step by one window
+    harness.key_press(egui::Key::PageDown);
+    harness.step();
+    harness.state_mut().wait_for_jobs(Duration::from_mins(1));
+    harness.run();
+    harness.get_by_label("window 00:03:30–00:03:40 of 00:06:40");
+    harness.key_press(egui::Key::PageUp);
+    harness.step();
+    harness.state_mut().wait_for_jobs(Duration::from_mins(1));
+    harness.run();
+    harness.get_by_label("window 00:03:20–00:03:30 of 00:06:40");
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -2,7 +2,8 @@
 //! [`DEFAULT_WINDOW_S`]-second window (see `ecgcore::formats::edf`); this bar says which
 //! window is shown ("window 00:10:00–00:10:10 of 02:13:45") and asks for another one by
 //! previous/next buttons, a start-time slider or a typed time (hh:mm:ss, mm:ss or
-//! seconds). The window is read on a background job by the app ([`Command::ShowWindow`]).
+//! seconds); Page Down / Page Up step to the next / previous window when no text field has
+//! the keyboard. The window is read on a background job by the app ([`Command::ShowWindow`]).
 
 use crate::app::Command;
 use ecgcore::formats::edf::{hms, parse_hms, EdfWindow, DEFAULT_WINDOW_S};
@@ -21,6 +22,7 @@ pub fn window_bar_ui(ui: &mut egui::Ui, window: &EdfWindow, busy: bool) -> Vec<C
                     previous.is_some(),
                     egui::Button::new(format!("< Previous {step}")),
                 )
+                .on_hover_text("Page Up")
                 .clicked()
             {
                 commands.extend(previous.map(Command::ShowWindow));
@@ -28,12 +30,26 @@ pub fn window_bar_ui(ui: &mut egui::Ui, window: &EdfWindow, busy: bool) -> Vec<C
             let next = window.next_start_s();
             if ui
                 .add_enabled(next.is_some(), egui::Button::new(format!("Next {step} >")))
+                .on_hover_text("Page Down")
                 .clicked()
             {
                 commands.extend(next.map(Command::ShowWindow));
             }
             commands.extend(start_slider_ui(ui, window));
             commands.extend(go_to_ui(ui, window));
+            if commands.is_empty() && !ui.ctx().text_edit_focused() {
+                let (down, up) = ui.input(|i| {
+                    (
+                        i.key_pressed(egui::Key::PageDown),
+                        i.key_pressed(egui::Key::PageUp),
+                    )
+                });
+                if down {
+                    commands.extend(next.map(Command::ShowWindow));
+                } else if up {
+                    commands.extend(previous.map(Command::ShowWindow));
+                }
+            }
         });
     });
     commands
