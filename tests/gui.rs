@@ -307,3 +307,49 @@ fn a_long_edf_pages_through_its_windows() {
     harness.get_by_label("window 00:03:20–00:03:30 of 00:06:40");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn edf_annotations_are_jump_targets() {
+    // pyedflib's 698 s EDF+ sample with four annotations (BSD-2, ../shared/data).
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/data/formats/edf/pyedflib/test_subsecond.edf");
+    if !path.exists() {
+        eprintln!("SKIPPED: ../shared/data is absent");
+        return;
+    }
+    let mut app = EcgApp::new(
+        Settings::default(),
+        None,
+        Arc::new(Engine::without_model("test")),
+        Some(path),
+        None,
+    );
+    app.wait_for_jobs(Duration::from_mins(1));
+    let study = app.study.as_ref().expect("the EDF opens");
+    assert_eq!(study.edf_annotations.len(), 4);
+    let mut harness = Harness::builder()
+        .with_size(egui::vec2(1600.0, 900.0))
+        .build_ui_state(|ui, app: &mut EcgApp| app.frame_ui(ui), app);
+    harness.run();
+    harness.get_by_label("window 00:00:00–00:00:10 of 00:11:38");
+    harness.get_by_label("Jump to annotation").click();
+    harness.run();
+    // The first two annotations lie in the window shown; XLEvent at 290.5 s does not.
+    assert_eq!(harness.query_all_by_label_contains("(shown)").count(), 2);
+    harness.get_by_label_contains("XLEvent").click();
+    harness.step();
+    harness.state_mut().wait_for_jobs(Duration::from_mins(1));
+    harness.run();
+    // The window that shows it starts 2 s before it.
+    harness.get_by_label("window 00:04:48–00:04:58 of 00:11:38");
+    assert_eq!(
+        harness
+            .state()
+            .study
+            .as_ref()
+            .unwrap()
+            .edf_annotations
+            .len(),
+        4
+    );
+}

@@ -88,6 +88,8 @@ pub struct Study {
     pub analysis_generation: u64,
     /// For a long EDF/BDF recording: which window of the file `original` holds.
     pub edf_window: Option<EdfWindow>,
+    /// EDF+ annotations of the whole file (long recordings; jump targets).
+    pub edf_annotations: Arc<Vec<edf::EdfAnnotation>>,
 }
 
 /// What the opening job delivers.
@@ -97,6 +99,7 @@ pub struct Loaded {
     pub source_image: Option<egui::ColorImage>,
     /// Set when the recording is one window of a long EDF/BDF file.
     pub edf_window: Option<EdfWindow>,
+    pub edf_annotations: Arc<Vec<edf::EdfAnnotation>>,
 }
 
 /// Open a file (digitizing images with `options`) and decode a scan for display.
@@ -125,16 +128,28 @@ fn load(path: &Path, options: ecgdigitize::DigitizeOptions) -> Result<Loaded, St
     } else {
         None
     };
+    // its annotations, as jump targets (a damaged annotation channel just gives none)
+    let edf_annotations = if edf_window.is_some() {
+        edf::read_annotations(path).unwrap_or_default()
+    } else {
+        Vec::new()
+    };
     Ok(Loaded {
         opened,
         options,
         source_image,
         edf_window,
+        edf_annotations: Arc::new(edf_annotations),
     })
 }
 
-/// Read the window of a long EDF/BDF file that starts at `start_s`.
-fn load_window(path: &Path, start_s: f64) -> Result<Loaded, String> {
+/// Read the window of a long EDF/BDF file that starts at `start_s` (the file's
+/// annotations, read when it was opened, are passed along).
+fn load_window(
+    path: &Path,
+    start_s: f64,
+    annotations: Arc<Vec<edf::EdfAnnotation>>,
+) -> Result<Loaded, String> {
     let (recording, window) = edf::open_window(path, start_s).map_err(|e| e.to_string())?;
     Ok(Loaded {
         opened: pipeline::Opened {
@@ -144,6 +159,7 @@ fn load_window(path: &Path, start_s: f64) -> Result<Loaded, String> {
         options: ecgdigitize::DigitizeOptions::default(),
         source_image: None,
         edf_window: Some(window),
+        edf_annotations: annotations,
     })
 }
 
@@ -286,9 +302,12 @@ impl EcgApp {
             Command::ShowWindow(start_s) => {
                 if let Some(study) = self.study.as_ref().filter(|s| s.edf_window.is_some()) {
                     let p = study.path.clone();
+                    let annotations = Arc::clone(&study.edf_annotations);
                     self.loading = Some((
                         p.clone(),
-                        Job::spawn("ecgscope-edf-window", move || load_window(&p, start_s)),
+                        Job::spawn("ecgscope-edf-window", move || {
+                            load_window(&p, start_s, annotations)
+                        }),
                     ));
                 }
             }
@@ -419,6 +438,7 @@ impl EcgApp {
             findings: ui::analysis::Findings::default(),
             analysis_generation: 0,
             edf_window: loaded.edf_window,
+            edf_annotations: loaded.edf_annotations,
         });
         let engine = Arc::clone(&self.engine);
         self.analysing = Some((

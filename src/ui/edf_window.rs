@@ -6,11 +6,17 @@
 //! the keyboard. The window is read on a background job by the app ([`Command::ShowWindow`]).
 
 use crate::app::Command;
-use ecgcore::formats::edf::{hms, parse_hms, EdfWindow, DEFAULT_WINDOW_S};
+use ecgcore::formats::edf::{hms, parse_hms, EdfAnnotation, EdfWindow, DEFAULT_WINDOW_S};
 use egui::RichText;
 
 /// The window bar; `busy` disables it while a window (or anything else) is loading.
-pub fn window_bar_ui(ui: &mut egui::Ui, window: &EdfWindow, busy: bool) -> Vec<Command> {
+/// `annotations` (EDF+) are offered as jump targets.
+pub fn window_bar_ui(
+    ui: &mut egui::Ui,
+    window: &EdfWindow,
+    annotations: &[EdfAnnotation],
+    busy: bool,
+) -> Vec<Command> {
     let mut commands = Vec::new();
     ui.horizontal(|ui| {
         ui.label(RichText::new(window.label()).strong());
@@ -37,6 +43,7 @@ pub fn window_bar_ui(ui: &mut egui::Ui, window: &EdfWindow, busy: bool) -> Vec<C
             }
             commands.extend(start_slider_ui(ui, window));
             commands.extend(go_to_ui(ui, window));
+            commands.extend(annotations_ui(ui, window, annotations));
             if commands.is_empty() && !ui.ctx().text_edit_focused() {
                 let (down, up) = ui.input(|i| {
                     (
@@ -107,4 +114,45 @@ fn go_to_ui(ui: &mut egui::Ui, window: &EdfWindow) -> Option<Command> {
         ui.label(RichText::new("not a time (hh:mm:ss)").color(super::theme::ABNORMAL));
     }
     None
+}
+
+/// Start of the window that shows an event at `onset_s` 2 s after its left edge.
+#[must_use]
+pub fn window_start_for(onset_s: f64) -> f64 {
+    (onset_s - 2.0).max(0.0).floor()
+}
+
+/// The annotations of the file; choosing one reads the window that shows it. Those
+/// inside the current window are marked.
+fn annotations_ui(
+    ui: &mut egui::Ui,
+    window: &EdfWindow,
+    annotations: &[EdfAnnotation],
+) -> Option<Command> {
+    if annotations.is_empty() {
+        return None;
+    }
+    let mut chosen = None;
+    let shown = |a: &EdfAnnotation| {
+        a.onset_s >= window.start_s && a.onset_s < window.start_s + window.duration_s
+    };
+    egui::ComboBox::from_label("Jump to annotation")
+        .selected_text(format!("Annotations ({})", annotations.len()))
+        .height(400.0)
+        .show_ui(ui, |ui| {
+            for (k, a) in annotations.iter().enumerate() {
+                let text = format!(
+                    "{} {}{}",
+                    hms(a.onset_s),
+                    a.text,
+                    if shown(a) { "  (shown)" } else { "" }
+                );
+                if ui.selectable_label(shown(a), text).clicked() {
+                    chosen = Some(k);
+                }
+            }
+        });
+    chosen
+        .and_then(|k| annotations.get(k))
+        .map(|a| Command::ShowWindow(window_start_for(a.onset_s)))
 }

@@ -79,7 +79,12 @@ pub fn app_ui(ui: &mut egui::Ui, app: &mut EcgApp) -> Vec<Command> {
             }
         }
         if let Some(window) = &study.edf_window {
-            commands.extend(edf_window::window_bar_ui(ui, window, app.busy().is_some()));
+            commands.extend(edf_window::window_bar_ui(
+                ui,
+                window,
+                &study.edf_annotations,
+                app.busy().is_some(),
+            ));
         }
         let analysis = study.analysis.as_ref();
         let generation = study.analysis_generation;
