@@ -1,6 +1,6 @@
 //! Train MSCR and the baseline on PTB-XL (until `ecgscope train` is wired):
 //! `cargo run --release -p ecgmodel --example train -- [--seed N] [--epochs N]
-//! [--baseline-epochs N] [--ema DECAY] [--budget-s S] [--out models] [--ptbxl ../shared/data/ptbxl]`.
+//! [--baseline-epochs N] [--budget-s S] [--out models] [--ptbxl ../shared/data/ptbxl]`.
 use ecgmodel::train::{self, TrainConfig};
 use std::path::PathBuf;
 
@@ -26,7 +26,6 @@ fn main() -> anyhow::Result<()> {
             "--batch" => cfg.batch_size = val()?.parse()?,
             "--lr" => cfg.learning_rate = val()?.parse()?,
             "--patience" => cfg.patience = val()?.parse()?,
-            "--ema" => cfg.ema_decay = val()?.parse()?,
             "--threads" => cfg.threads = val()?.parse()?,
             "--out" => cfg.out_dir = PathBuf::from(val()?),
             "--ptbxl" => cfg.ptbxl_dir = PathBuf::from(val()?),

@@ -45,9 +45,6 @@ pub struct TrainConfig {
     pub patience: usize,
     /// Validate every this many epochs.
     pub eval_every: usize,
-    /// Decay of the exponential moving average of the MSCR weights that is validated and
-    /// kept (0 = validate and keep the raw weights).
-    pub ema_decay: f64,
     /// Wall-clock budget per network (s); training stops at the next validation after it.
     pub time_budget_s: f64,
     pub threads: i32,
@@ -70,7 +67,6 @@ impl Default for TrainConfig {
             learning_rate: 2e-3,
             patience: 4,
             eval_every: 2,
-            ema_decay: 0.0,
             time_budget_s: 1000.0,
             threads: 2,
             device: Device::cuda_if_available(),
@@ -209,20 +205,6 @@ pub fn mscr_loss(
         tch::Reduction::Sum,
     ) / sex_w.sum(Kind::Float).clamp_min(1.0);
     lg + lb + lt + (reg + bce) * 0.5
-}
-
-/// `ema ← d·ema + (1 − d)·current` for every variable (weights and BatchNorm running
-/// statistics alike).
-fn ema_update(ema: &mut nn::VarStore, current: &nn::VarStore, decay: f64) {
-    let cur = current.variables();
-    tch::no_grad(|| {
-        for (name, mut e) in ema.variables() {
-            if let Some(c) = cur.get(&name) {
-                let mixed = &e * decay + c * (1.0 - decay);
-                e.copy_(&mixed);
-            }
-        }
-    });
 }
 
 fn batches(rng: &mut SplitMix64, idx: &[usize], batch: usize) -> Vec<Vec<usize>> {
@@ -366,18 +348,6 @@ fn train_mscr(
     let model = Mscr::new(&vs.root());
     let mut best_vs = nn::VarStore::new(device);
     let best_model = Mscr::new(&best_vs.root());
-    // The averaged weights, validated and kept instead of the raw ones when
-    // ema_decay > 0 (made only then: building it draws from LibTorch's RNG).
-    let mut ema = if cfg.ema_decay > 0.0 {
-        let mut ema_vs = nn::VarStore::new(device);
-        let ema_model = Mscr::new(&ema_vs.root());
-        ema_vs
-            .copy(&vs)
-            .map_err(|e| ModelError::torch(&cfg.out_dir, e))?;
-        Some((ema_vs, ema_model))
-    } else {
-        None
-    };
     let mut opt = nn::AdamW::default()
         .wd(1e-3)
         .build(&vs, cfg.learning_rate)
@@ -415,15 +385,11 @@ fn train_mscr(
             let loss = mscr_loss(&model, &x, &t, &beats, &mut rng, true);
             opt.backward_step(&loss);
             loss_sum += loss.double_value(&[]);
-            if let Some((ema_vs, _)) = ema.as_mut() {
-                ema_update(ema_vs, &vs, cfg.ema_decay);
-            }
         }
         bar.inc(1);
         let msg = format!("loss {:.4}", loss_sum / all.len().max(1) as f64);
         if epoch % cfg.eval_every == 0 || epoch == cfg.mscr_epochs {
-            let validated = ema.as_ref().map_or(&model, |(_, m)| m);
-            let raw = run_mscr(validated, ds, &val_idx, norm, device, false, true);
+            let raw = run_mscr(&model, ds, &val_idx, norm, device, false, true);
             let auc = restoration_auroc(&raw, &val_labels);
             curve.push((epoch, auc));
             log::info!("MSCR epoch {epoch}: {msg}, fold-9 AUROC {auc:.4}");
@@ -436,10 +402,10 @@ fn train_mscr(
                 best_epoch = epoch;
                 since = 0;
                 best_vs
-                    .copy(ema.as_ref().map_or(&vs, |(v, _)| v))
+                    .copy(&vs)
                     .map_err(|e| ModelError::torch(&cfg.out_dir, e))?;
                 let ckpt = cfg.cache_dir.join("mscr_best.safetensors");
-                if let Err(e) = best_vs.save(&ckpt) {
+                if let Err(e) = vs.save(&ckpt) {
                     log::warn!("checkpoint {}: {e}", ckpt.display());
                 }
             } else {
@@ -454,7 +420,6 @@ fn train_mscr(
     }
     bar.finish_and_clear();
     drop(model);
-    drop(ema);
     Ok((best_vs, best_model, epochs_run, best_epoch, curve))
 }
 
