@@ -45,7 +45,11 @@ fn sample_study() -> Option<PathBuf> {
             "/usr/share/ecgscope/assets/sample/00010_hr.hea",
         )),
     ];
-    candidates.into_iter().flatten().find(|p| p.exists())
+    candidates
+        .into_iter()
+        .flatten()
+        .find(|p| p.exists())
+        .map(|p| std::fs::canonicalize(&p).unwrap_or(p))
 }
 
 fn run_gui(file: Option<PathBuf>) -> anyhow::Result<()> {

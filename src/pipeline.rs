@@ -18,6 +18,8 @@ pub struct Engine {
     models_dir: Option<PathBuf>,
     device: Option<tch::Device>,
     analyzer: OnceLock<Result<Mutex<Analyzer>, String>>,
+    /// Weights and device as the manifest and LibTorch announce them, before loading.
+    planned: OnceLock<(String, String)>,
     /// Shown to the user when the model is not available.
     pub model_status: String,
 }
@@ -45,6 +47,7 @@ impl Engine {
             models_dir,
             device,
             analyzer: OnceLock::new(),
+            planned: OnceLock::new(),
             model_status: status,
         }
     }
@@ -55,6 +58,7 @@ impl Engine {
             models_dir: None,
             device: None,
             analyzer: OnceLock::new(),
+            planned: OnceLock::new(),
             model_status: reason.to_string(),
         };
         let _ = engine.analyzer.set(Err(reason.to_string()));
@@ -88,19 +92,51 @@ impl Engine {
         }
     }
 
-    /// Device and weights of the model if it has already been loaded (never loads it:
-    /// safe to call from the UI thread).
-    pub fn loaded_summary(&self) -> Option<(String, String)> {
-        let a = self.analyzer.get()?.as_ref().ok()?.lock().ok()?;
-        let m = a.manifest();
-        Some((
-            ecgmodel::device_name(a.device()),
-            format!(
-                "{} sha256 {}",
-                m.mscr.file,
-                m.mscr.sha256.get(..16).unwrap_or("")
+    /// Weights and device for the About window, without loading the model: the loaded
+    /// model's, else (before the first analysis) the manifest's weights and the device
+    /// the model will run on, else why there is no model.
+    pub fn about_summary(&self) -> (String, String) {
+        match self.analyzer.get() {
+            // try_lock: never wait on the UI thread for an analysis in progress
+            Some(Ok(a)) => a.try_lock().map_or_else(
+                |_| ("(busy analysing)".into(), "(busy analysing)".into()),
+                |a| {
+                    let m = a.manifest();
+                    (
+                        format!(
+                            "{} sha256 {} (verified)",
+                            m.mscr.file,
+                            m.mscr.sha256.get(..16).unwrap_or("")
+                        ),
+                        ecgmodel::device_name(a.device()),
+                    )
+                },
             ),
-        ))
+            Some(Err(e)) => (format!("not usable: {e}"), "none".into()),
+            None => self
+                .planned
+                .get_or_init(|| {
+                    let weights = self
+                        .models_dir
+                        .as_deref()
+                        .and_then(|d| ecgmodel::manifest::ModelManifest::read(d).ok())
+                        .map_or_else(
+                            || self.model_status.clone(),
+                            |m| {
+                                format!(
+                                    "{} sha256 {} (checked when first used)",
+                                    m.mscr.file,
+                                    m.mscr.sha256.get(..16).unwrap_or("")
+                                )
+                            },
+                        );
+                    let device = ecgmodel::device_name(
+                        self.device.unwrap_or_else(tch::Device::cuda_if_available),
+                    );
+                    (weights, format!("{device} (when the model first runs)"))
+                })
+                .clone(),
+        }
     }
 
     /// Weights identity for reports and About: manifest version and hashes.

@@ -188,8 +188,41 @@ fn about_shows_app_libtorch_weights_hash_and_device() {
     let manifest = std::fs::read_to_string(repo().join("models/manifest.json")).unwrap();
     let v: serde_json::Value = serde_json::from_str(&manifest).unwrap();
     let sha = v["mscr"]["sha256"].as_str().unwrap();
-    harness.get_by_label_contains(&sha[..16]);
+    harness.get_by_label(&format!(
+        "mscr.safetensors sha256 {} (verified)",
+        &sha[..16]
+    ));
     harness.get_by_label("cpu");
+}
+
+#[test]
+fn about_before_any_study_names_the_weights_and_the_device_to_be_used() {
+    let models = repo().join("models");
+    if !models.join("manifest.json").exists() {
+        eprintln!("SKIPPED: models/manifest.json is absent");
+        return;
+    }
+    let engine = Engine::with_models(Some(models), Some(tch::Device::Cpu));
+    let app = EcgApp::new(Settings::default(), None, Arc::new(engine), None, None);
+    let mut harness = Harness::builder()
+        .with_size(egui::vec2(1600.0, 1000.0))
+        .build_ui_state(|ui, app: &mut EcgApp| app.frame_ui(ui), app);
+    harness.run();
+    harness.get_by_label("Help").click();
+    harness.run();
+    harness.get_by_label("About ecgscope").click();
+    harness.run();
+    let manifest = std::fs::read_to_string(repo().join("models/manifest.json")).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&manifest).unwrap();
+    let sha = v["mscr"]["sha256"].as_str().unwrap();
+    harness.get_by_label(&format!(
+        "mscr.safetensors sha256 {} (checked when first used)",
+        &sha[..16]
+    ));
+    harness.get_by_label("cpu (when the model first runs)");
+    // Showing About does not load the model.
+    let (_, device) = harness.state().engine().about_summary();
+    assert_eq!(device, "cpu (when the model first runs)");
 }
 
 /// A copy of `models/` whose MSCR weights have two bytes changed.

@@ -607,13 +607,9 @@ fn about_window_ui(ctx: &egui::Context, app: &EcgApp) -> Vec<Command> {
         ui.separator();
         egui::Grid::new("about").num_columns(2).show(ui, |ui| {
             row(ui, "LibTorch", crate::LIBTORCH_VERSION);
-            if let Some((device, weights)) = app.engine().loaded_summary() {
-                row(ui, "Model weights", &weights);
-                row(ui, "Device", &device);
-            } else {
-                row(ui, "Model", &app.engine().model_status);
-                row(ui, "Device", "not loaded yet");
-            }
+            let (weights, device) = app.engine().about_summary();
+            row(ui, "Model weights", &weights);
+            row(ui, "Device", &device);
         });
     });
     if open {
