@@ -326,7 +326,48 @@ pub fn find_rows(mask: &Mask, px_per_mm_y: f32) -> Vec<Row> {
 /// ties broken by total coverage. Header text and stray marks break the even spacing of
 /// printed rows, so they fall outside. With `want`, the best run of exactly that many
 /// rows is chosen (None when there are fewer candidates).
+///
+/// Printers often set the rhythm strips under a 3×4 block closer or farther than the
+/// block's own rows (0.6–1.3 times its spacing on the real printouts here), so when the
+/// evenly spaced run is a 3-row block, up to two rows right below it are added as rhythm
+/// strips if they look like one: gap 0.5–1.35 times the block's, as wide as the block
+/// (80 %), and as well covered by ink (80 % of the block's weakest row).
 pub fn select_rows(rows: &[Row], want: Option<usize>) -> Option<Vec<Row>> {
+    let even = select_even_rows(rows, want.filter(|&k| k <= 3))?;
+    if even.len() != 3 || want == Some(3) {
+        return if want.is_none_or(|k| k == even.len()) {
+            Some(even)
+        } else {
+            select_even_rows(rows, want)
+        };
+    }
+    let block_gap = (even[2].baseline_y - even[0].baseline_y) / 2.0;
+    let width = |r: &Row| r.right_x.saturating_sub(r.left_x) as f32;
+    let block_width = even.iter().map(width).fold(f32::MAX, f32::min);
+    let block_cov = even.iter().map(|r| r.coverage).fold(f32::MAX, f32::min);
+    let mut out = even.clone();
+    for r in rows.iter().filter(|r| r.baseline_y > even[2].baseline_y) {
+        if out.len() == 5 || want.is_some_and(|k| out.len() == k) {
+            break;
+        }
+        let gap = r.baseline_y - out[out.len() - 1].baseline_y;
+        let strip = (0.5..=1.35).contains(&(gap / block_gap))
+            && width(r) >= 0.8 * block_width
+            && r.coverage >= 0.8 * block_cov;
+        if !strip {
+            break;
+        }
+        out.push(*r);
+    }
+    if want.is_none_or(|k| k == out.len()) {
+        Some(out)
+    } else {
+        select_even_rows(rows, want)
+    }
+}
+
+/// The evenly spaced run of [`select_rows`] without the rhythm-strip rule.
+fn select_even_rows(rows: &[Row], want: Option<usize>) -> Option<Vec<Row>> {
     let n = rows.len();
     if n == 0 {
         return None;
@@ -693,6 +734,58 @@ pub fn follow(
 
 #[cfg(test)]
 mod tests {
+
+    fn row(y: f32, coverage: f32, left_x: usize, right_x: usize) -> Row {
+        Row {
+            baseline_y: y,
+            coverage,
+            left_x,
+            right_x,
+        }
+    }
+
+    #[test]
+    fn a_rhythm_strip_closer_than_the_block_rows_is_kept() {
+        // ecg00049-like: block gaps 380, strip 217 below (0.57), full width, well inked.
+        let rows = [
+            row(95.0, 0.6, 300, 900), // header text: narrower, uneven gap
+            row(148.0, 0.61, 40, 1560),
+            row(528.0, 0.75, 40, 1560),
+            row(906.0, 0.64, 40, 1560),
+            row(1123.0, 0.85, 40, 1570),
+        ];
+        let picked = select_rows(&rows, None).unwrap();
+        let ys: Vec<f32> = picked.iter().map(|r| r.baseline_y).collect();
+        assert_eq!(ys, [148.0, 528.0, 906.0, 1123.0]);
+        // Asked for exactly 3 rows: the block alone.
+        assert_eq!(select_rows(&rows, Some(3)).unwrap().len(), 3);
+    }
+
+    #[test]
+    fn short_or_faint_rows_below_the_block_are_not_strips() {
+        let block = [
+            row(100.0, 0.8, 40, 1560),
+            row(400.0, 0.8, 40, 1560),
+            row(700.0, 0.8, 40, 1560),
+        ];
+        // a footer line of text: half as wide
+        let mut rows = block.to_vec();
+        rows.push(row(900.0, 0.8, 40, 800));
+        assert_eq!(select_rows(&rows, None).unwrap().len(), 3);
+        // faint
+        let mut rows = block.to_vec();
+        rows.push(row(900.0, 0.3, 40, 1560));
+        assert_eq!(select_rows(&rows, None).unwrap().len(), 3);
+        // far below (twice the block spacing)
+        let mut rows = block.to_vec();
+        rows.push(row(1300.0, 0.8, 40, 1560));
+        assert_eq!(select_rows(&rows, None).unwrap().len(), 3);
+        // an evenly spaced fourth row is a strip as before
+        let mut rows = block.to_vec();
+        rows.push(row(1000.0, 0.8, 40, 1560));
+        assert_eq!(select_rows(&rows, None).unwrap().len(), 4);
+    }
+
     use super::*;
 
     #[test]
