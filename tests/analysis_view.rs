@@ -8,13 +8,11 @@ use ecgscope::pipeline::Engine;
 use ecgscope::ui::analysis::attribute_rows;
 use egui_kittest::kittest::Queryable;
 use egui_kittest::Harness;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+mod common;
+use common::{corrupted_models, repo, shipped_mscr_sha256};
 
 fn analysed_sample() -> Option<Harness<'static, EcgApp>> {
     let models = repo().join("models");
@@ -173,21 +171,24 @@ fn snapshot_with_overlay() {
     }
 }
 
+/// Help > About ecgscope.
+fn open_about(harness: &mut Harness<'_, EcgApp>) {
+    harness.get_by_label("Help").click();
+    harness.run();
+    harness.get_by_label("About ecgscope").click();
+    harness.run();
+}
+
 #[test]
 fn about_shows_app_libtorch_weights_hash_and_device() {
     let Some(mut harness) = analysed_sample() else {
         return;
     };
-    harness.get_by_label("Help").click();
-    harness.run();
-    harness.get_by_label("About ecgscope").click();
-    harness.run();
+    open_about(&mut harness);
     harness.get_by_label(&format!("ecgscope {}", ecgscope::VERSION));
     harness.get_by_label(ecgscope::LIBTORCH_VERSION);
     // The weights line names the manifest's MSCR hash (first 16 hex digits).
-    let manifest = std::fs::read_to_string(repo().join("models/manifest.json")).unwrap();
-    let v: serde_json::Value = serde_json::from_str(&manifest).unwrap();
-    let sha = v["mscr"]["sha256"].as_str().unwrap();
+    let sha = shipped_mscr_sha256().unwrap();
     harness.get_by_label(&format!(
         "mscr.safetensors sha256 {} (verified)",
         &sha[..16]
@@ -197,24 +198,16 @@ fn about_shows_app_libtorch_weights_hash_and_device() {
 
 #[test]
 fn about_before_any_study_names_the_weights_and_the_device_to_be_used() {
-    let models = repo().join("models");
-    if !models.join("manifest.json").exists() {
-        eprintln!("SKIPPED: models/manifest.json is absent");
+    let Some(sha) = shipped_mscr_sha256() else {
         return;
-    }
-    let engine = Engine::with_models(Some(models), Some(tch::Device::Cpu));
+    };
+    let engine = Engine::with_models(Some(repo().join("models")), Some(tch::Device::Cpu));
     let app = EcgApp::new(Settings::default(), None, Arc::new(engine), None, None);
     let mut harness = Harness::builder()
         .with_size(egui::vec2(1600.0, 1000.0))
         .build_ui_state(|ui, app: &mut EcgApp| app.frame_ui(ui), app);
     harness.run();
-    harness.get_by_label("Help").click();
-    harness.run();
-    harness.get_by_label("About ecgscope").click();
-    harness.run();
-    let manifest = std::fs::read_to_string(repo().join("models/manifest.json")).unwrap();
-    let v: serde_json::Value = serde_json::from_str(&manifest).unwrap();
-    let sha = v["mscr"]["sha256"].as_str().unwrap();
+    open_about(&mut harness);
     harness.get_by_label(&format!(
         "mscr.safetensors sha256 {} (checked when first used)",
         &sha[..16]
@@ -223,31 +216,6 @@ fn about_before_any_study_names_the_weights_and_the_device_to_be_used() {
     // Showing About does not load the model.
     let (_, device) = harness.state().engine().about_summary();
     assert_eq!(device, "cpu (when the model first runs)");
-}
-
-/// A copy of `models/` whose MSCR weights have two bytes changed.
-fn corrupted_models(tag: &str) -> Option<PathBuf> {
-    let models = repo().join("models");
-    if !models.join("manifest.json").exists() {
-        eprintln!("SKIPPED: models/manifest.json is absent");
-        return None;
-    }
-    let dir = std::env::temp_dir().join(format!("ecgscope-corrupt-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    for entry in std::fs::read_dir(&models).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_file() {
-            std::fs::copy(&path, dir.join(path.file_name().unwrap())).unwrap();
-        }
-    }
-    let weights = dir.join("mscr.safetensors");
-    let mut bytes = std::fs::read(&weights).unwrap();
-    let at = bytes.len() / 2;
-    bytes[at] ^= 0xFF;
-    bytes[at + 1] ^= 0xFF;
-    std::fs::write(&weights, bytes).unwrap();
-    Some(dir)
 }
 
 #[test]

@@ -1,14 +1,13 @@
 //! The command line: `analyze --json` on real records and clean failures on bad files.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
+
+mod common;
+use common::repo;
 
 fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_ecgscope"))
-}
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
 #[test]
@@ -189,25 +188,12 @@ fn bad_files_exit_2_with_one_line() {
 /// and neither the corrupt copy nor the shipped weights are touched.
 #[test]
 fn corrupt_weights_are_refused_by_hash_and_the_study_is_still_analysed() {
-    let models = repo().join("models");
-    if !models.join("manifest.json").exists() {
-        eprintln!("SKIPPED: models/manifest.json is absent");
+    let Some(dir) = common::corrupted_models("cli") else {
         return;
-    }
-    let dir = std::env::temp_dir().join(format!("ecgscope-cli-corrupt-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    for entry in std::fs::read_dir(&models).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_file() {
-            std::fs::copy(&path, dir.join(path.file_name().unwrap())).unwrap();
-        }
-    }
+    };
+    let models = repo().join("models");
     let weights = dir.join("mscr.safetensors");
-    let mut bytes = std::fs::read(&weights).unwrap();
-    let at = bytes.len() - 100;
-    bytes[at] ^= 0x01;
-    std::fs::write(&weights, &bytes).unwrap();
+    let bytes = std::fs::read(&weights).unwrap();
     let shipped_before = std::fs::read(models.join("mscr.safetensors")).unwrap();
 
     let sample = repo().join("assets/sample/00010_hr.hea");

@@ -14,26 +14,32 @@ fn sample() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("assets/sample/00010_hr.hea")
 }
 
-fn harness_with_sample() -> Harness<'static, EcgApp> {
+/// The app (without the model) with `path` opened, once the opening job is done.
+fn opened(path: PathBuf) -> EcgApp {
     let mut app = EcgApp::new(
         Settings::default(),
         None,
         Arc::new(Engine::without_model("tests run without the model")),
-        Some(sample()),
+        Some(path),
         None,
     );
     app.wait_for_jobs(Duration::from_mins(1));
-    assert!(
-        app.study.is_some(),
-        "the sample study opened: {:?}",
-        app.message
-    );
+    assert!(app.study.is_some(), "the study opened: {:?}", app.message);
+    app
+}
+
+/// A light-theme harness of `size` over `app`, after its first frames.
+fn harness(app: EcgApp, size: egui::Vec2) -> Harness<'static, EcgApp> {
     let mut harness = Harness::builder()
-        .with_size(egui::vec2(1500.0, 900.0))
+        .with_size(size)
         .with_theme(egui::Theme::Light)
         .build_ui_state(|ui, app: &mut EcgApp| app.frame_ui(ui), app);
     harness.run();
     harness
+}
+
+fn harness_with_sample() -> Harness<'static, EcgApp> {
+    harness(opened(sample()), egui::vec2(1500.0, 900.0))
 }
 
 #[test]
@@ -149,19 +155,7 @@ fn a_clinical_file_shows_device_measurements_and_its_median_beats() {
         eprintln!("SKIPPED: ../shared/data is absent");
         return;
     }
-    let mut app = EcgApp::new(
-        Settings::default(),
-        None,
-        Arc::new(Engine::without_model("test")),
-        Some(scp),
-        None,
-    );
-    app.wait_for_jobs(Duration::from_mins(1));
-    assert!(app.study.is_some(), "{:?}", app.message);
-    let mut harness = Harness::builder()
-        .with_size(egui::vec2(1500.0, 1200.0))
-        .build_ui_state(|ui, app: &mut EcgApp| app.frame_ui(ui), app);
-    harness.run();
+    let mut harness = harness(opened(scp), egui::vec2(1500.0, 1200.0));
     harness.get_by_label("Device measurements");
     harness.get_by_label("As reported by the acquiring device, not by ecgscope");
     harness
@@ -231,15 +225,7 @@ fn a_long_edf_pages_through_its_windows() {
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("long.edf");
     write_long_edf(&path, 400);
-    let mut app = EcgApp::new(
-        Settings::default(),
-        None,
-        Arc::new(Engine::without_model("test")),
-        Some(path),
-        None,
-    );
-    app.wait_for_jobs(Duration::from_mins(1));
-    assert!(app.study.is_some(), "{:?}", app.message);
+    let app = opened(path);
     let lead_i = |app: &EcgApp| {
         app.study.as_ref().unwrap().original.leads[0]
             .samples_mv
@@ -247,10 +233,7 @@ fn a_long_edf_pages_through_its_windows() {
     };
     let first = lead_i(&app);
     assert_eq!(first.len(), 1000, "the first 10 s at 100 Hz");
-    let mut harness = Harness::builder()
-        .with_size(egui::vec2(1600.0, 900.0))
-        .build_ui_state(|ui, app: &mut EcgApp| app.frame_ui(ui), app);
-    harness.run();
+    let mut harness = harness(app, egui::vec2(1600.0, 900.0));
     harness.get_by_label("window 00:00:00–00:00:10 of 00:06:40");
     harness.get_by_label("Window start");
     harness.get_by_label("< Previous 10 s");
@@ -317,20 +300,9 @@ fn edf_annotations_are_jump_targets() {
         eprintln!("SKIPPED: ../shared/data is absent");
         return;
     }
-    let mut app = EcgApp::new(
-        Settings::default(),
-        None,
-        Arc::new(Engine::without_model("test")),
-        Some(path),
-        None,
-    );
-    app.wait_for_jobs(Duration::from_mins(1));
-    let study = app.study.as_ref().expect("the EDF opens");
-    assert_eq!(study.edf_annotations.len(), 4);
-    let mut harness = Harness::builder()
-        .with_size(egui::vec2(1600.0, 900.0))
-        .build_ui_state(|ui, app: &mut EcgApp| app.frame_ui(ui), app);
-    harness.run();
+    let app = opened(path);
+    assert_eq!(app.study.as_ref().unwrap().edf_annotations.len(), 4);
+    let mut harness = harness(app, egui::vec2(1600.0, 900.0));
     harness.get_by_label("window 00:00:00–00:00:10 of 00:11:38");
     harness.get_by_label("Jump to annotation").click();
     harness.run();

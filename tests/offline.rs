@@ -205,9 +205,9 @@ fn stderr_of(child: &mut Child) -> String {
     err
 }
 
-#[test]
-fn gui_starts_without_network() {
-    let test = "gui_starts_without_network";
+/// `ecgscope` in a new network namespace and an Xvfb display for it, or `None` (after
+/// saying why) when either is not available here.
+fn offline_gui(test: &str) -> Option<(Command, Xvfb)> {
     if Command::new("Xvfb")
         .arg("-help")
         .stderr(Stdio::null())
@@ -215,23 +215,34 @@ fn gui_starts_without_network() {
         .is_err()
     {
         eprintln!("SKIPPED {test}: Xvfb is not installed (apt-get install xvfb)");
-        return;
+        return None;
     }
-    let Some(mut cmd) = offline_ecgscope(test) else {
-        return;
-    };
+    let cmd = offline_ecgscope(test)?;
     let Some(xvfb) = Xvfb::start() else {
         eprintln!("SKIPPED {test}: Xvfb did not start");
+        return None;
+    };
+    Some((cmd, xvfb))
+}
+
+/// The GUI command on `xvfb`'s display with `home` as its (empty) home and settings.
+fn with_fresh_home<'a>(cmd: &'a mut Command, xvfb: &Xvfb, home: &Path) -> &'a mut Command {
+    cmd.env("DISPLAY", &xvfb.display)
+        .env_remove("WAYLAND_DISPLAY")
+        .env("HOME", home)
+        .env("XDG_CONFIG_HOME", home.join(".config"))
+        .env("XDG_DATA_HOME", home.join(".local/share"))
+}
+
+#[test]
+fn gui_starts_without_network() {
+    let test = "gui_starts_without_network";
+    let Some((mut cmd, xvfb)) = offline_gui(test) else {
         return;
     };
     // A fresh home: no settings, so the first start opens the bundled sample study.
     let home = temp_dir("gui-home");
-    let mut gui = cmd
-        .env("DISPLAY", &xvfb.display)
-        .env_remove("WAYLAND_DISPLAY")
-        .env("HOME", &home)
-        .env("XDG_CONFIG_HOME", home.join(".config"))
-        .env("XDG_DATA_HOME", home.join(".local/share"))
+    let mut gui = with_fresh_home(&mut cmd, &xvfb, &home)
         .current_dir(repo())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -261,31 +272,13 @@ fn gui_starts_without_network() {
 #[test]
 fn first_start_opens_the_sample_and_analyses_it_offline() {
     let test = "first_start_opens_the_sample_and_analyses_it_offline";
-    if Command::new("Xvfb")
-        .arg("-help")
-        .stderr(Stdio::null())
-        .status()
-        .is_err()
-    {
-        eprintln!("SKIPPED {test}: Xvfb is not installed (apt-get install xvfb)");
-        return;
-    }
-    let Some(mut cmd) = offline_ecgscope(test) else {
-        return;
-    };
-    let Some(xvfb) = Xvfb::start() else {
-        eprintln!("SKIPPED {test}: Xvfb did not start");
+    let Some((mut cmd, xvfb)) = offline_gui(test) else {
         return;
     };
     let home = temp_dir("first-start");
-    let mut gui = cmd
-        .env("DISPLAY", &xvfb.display)
-        .env_remove("WAYLAND_DISPLAY")
+    let mut gui = with_fresh_home(&mut cmd, &xvfb, &home)
         .env_remove("ECGSCOPE_MODELS")
         .env("ECGSCOPE_EXIT_WHEN_ANALYSED", "1")
-        .env("HOME", &home)
-        .env("XDG_CONFIG_HOME", home.join(".config"))
-        .env("XDG_DATA_HOME", home.join(".local/share"))
         .current_dir(&home)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
