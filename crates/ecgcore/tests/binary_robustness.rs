@@ -307,6 +307,54 @@ impl Rng {
     }
 }
 
+/// One to eight random mutations of `b`: bit flips, byte overwrites with "interesting"
+/// values (0, 0xFF, 0x7F, 0x80, 1), header-biased multi-byte overwrites, chunk deletion
+/// and duplication, truncation.
+fn mutate(rng: &mut Rng, b: &mut Vec<u8>) {
+    let n_mut = 1 + rng.below(8);
+    for _ in 0..n_mut {
+        if b.is_empty() {
+            break;
+        }
+        match rng.below(6) {
+            0 => {
+                let i = rng.below(b.len());
+                b[i] ^= 1 << rng.below(8);
+            }
+            1 => {
+                let i = rng.below(b.len());
+                b[i] = [0u8, 0xFF, 0x7F, 0x80, 1][rng.below(5)];
+            }
+            2 => {
+                // bias towards headers, where the lengths and counts live
+                let i = rng.below(b.len().min(2048));
+                let v = rng.next().to_le_bytes();
+                let w = 1 + rng.below(4);
+                for (k, x) in v.iter().take(w).enumerate() {
+                    if let Some(d) = b.get_mut(i + k) {
+                        *d = *x;
+                    }
+                }
+            }
+            3 => {
+                let i = rng.below(b.len());
+                let len = rng.below(64).min(b.len() - i);
+                b.drain(i..i + len);
+            }
+            4 => {
+                let i = rng.below(b.len());
+                let len = rng.below(64).min(b.len() - i);
+                let chunk: Vec<u8> = b[i..i + len].to_vec();
+                b.splice(i..i, chunk);
+            }
+            _ => {
+                let cut = rng.below(b.len() + 1);
+                b.truncate(cut);
+            }
+        }
+    }
+}
+
 /// Mutate real and synthetic samples: bit flips, byte overwrites with "interesting"
 /// values (0, 0xFF, 0x7F, 0x80), chunk deletion/duplication, truncation; time each read.
 #[test]
@@ -323,48 +371,7 @@ fn long_random_mutation_loop() {
     for it in 0..iters {
         let (orig, kind) = &samples[rng.below(samples.len())];
         let mut b = orig.clone();
-        let n_mut = 1 + rng.below(8);
-        for _ in 0..n_mut {
-            if b.is_empty() {
-                break;
-            }
-            match rng.below(6) {
-                0 => {
-                    let i = rng.below(b.len());
-                    b[i] ^= 1 << rng.below(8);
-                }
-                1 => {
-                    let i = rng.below(b.len());
-                    b[i] = [0u8, 0xFF, 0x7F, 0x80, 1][rng.below(5)];
-                }
-                2 => {
-                    // bias towards headers, where the lengths and counts live
-                    let i = rng.below(b.len().min(2048));
-                    let v = rng.next().to_le_bytes();
-                    let w = 1 + rng.below(4);
-                    for (k, x) in v.iter().take(w).enumerate() {
-                        if let Some(d) = b.get_mut(i + k) {
-                            *d = *x;
-                        }
-                    }
-                }
-                3 => {
-                    let i = rng.below(b.len());
-                    let len = rng.below(64).min(b.len() - i);
-                    b.drain(i..i + len);
-                }
-                4 => {
-                    let i = rng.below(b.len());
-                    let len = rng.below(64).min(b.len() - i);
-                    let chunk: Vec<u8> = b[i..i + len].to_vec();
-                    b.splice(i..i, chunk);
-                }
-                _ => {
-                    let cut = rng.below(b.len() + 1);
-                    b.truncate(cut);
-                }
-            }
-        }
+        mutate(&mut rng, &mut b);
         let t = std::time::Instant::now();
         match read_bytes(*kind, &b) {
             Ok(_) => ok += 1,
@@ -458,4 +465,66 @@ fn dicom_fuzz_oom_in_implicit_vr_annotations_is_refused_fast() {
         "took {:.1} s",
         t.elapsed().as_secs_f64()
     );
+}
+
+/// The path-based EDF/BDF readers that page through long files (the header, the default
+/// window, any window, all annotations) read a mutated file as a clean error or a result:
+/// no panic, no hang. Mutations of the real EDF/BDF samples (the 698 s EDF+ files are long
+/// enough to be paged) and the synthetic minimal file, written to a temporary file.
+/// `EDF_PATH_FUZZ_ITERS` sets the count (default 400).
+#[test]
+fn edf_paging_readers_survive_mutated_files() {
+    let iters: usize = std::env::var("EDF_PATH_FUZZ_ITERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(400);
+    let samples: Vec<&Vec<u8>> = real_samples()
+        .iter()
+        .filter(|(_, k)| matches!(k, Kind::Edf))
+        .map(|(b, _)| b)
+        .collect();
+    assert!(
+        !samples.is_empty(),
+        "the synthetic EDF sample is always there"
+    );
+    let dir = std::env::temp_dir().join(format!("ecgcore-edf-paging-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("mutated.edf");
+    let mut rng = Rng(0xD1B5_4A32_D192_ED03);
+    let (mut windows, mut refused, mut slowest) = (0usize, 0usize, 0.0f64);
+    for _ in 0..iters {
+        let mut b = samples[rng.below(samples.len())].clone();
+        mutate(&mut rng, &mut b);
+        std::fs::write(&path, &b).unwrap();
+        let t = std::time::Instant::now();
+        let _ = edf::read_header(&path);
+        let _ = edf::read_annotations(&path);
+        match edf::default_window(&path) {
+            Ok(Some(w)) => {
+                windows += 1;
+                let later = w.start_s + (w.total_s - w.start_s) * 0.6;
+                for start in [0.0, later, f64::NAN, 1e12] {
+                    match edf::open_window(&path, start) {
+                        Ok((rec, got)) => {
+                            assert!(got.start_s.is_finite() && got.duration_s >= 0.0);
+                            assert!(rec.leads.iter().all(|l| l.samples_mv.len() < 50_000_000));
+                        }
+                        Err(e) => assert!(!e.to_string().is_empty()),
+                    }
+                }
+            }
+            Ok(None) => {}
+            Err(e) => {
+                refused += 1;
+                assert!(e.to_string().contains("mutated.edf"), "{e}");
+            }
+        }
+        slowest = slowest.max(t.elapsed().as_secs_f64());
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    eprintln!(
+        "EDF paging: {iters} mutated files, {windows} paged as long recordings, {refused} refused, slowest {:.0} ms",
+        slowest * 1e3
+    );
+    assert!(slowest < 10.0, "a mutated file took {slowest:.1} s");
 }
