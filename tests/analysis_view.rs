@@ -8,11 +8,36 @@ use ecgscope::pipeline::Engine;
 use ecgscope::ui::analysis::attribute_rows;
 use egui_kittest::kittest::Queryable;
 use egui_kittest::Harness;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 mod common;
 use common::{corrupted_models, repo, shipped_mscr_sha256};
+
+/// The app with the weights in `models` (on the CPU), once `file` is opened and analysed.
+fn analysed_with(models: PathBuf, file: PathBuf) -> EcgApp {
+    let engine = Engine::with_models(Some(models), Some(tch::Device::Cpu));
+    let mut app = EcgApp::new(
+        Settings::default(),
+        None,
+        Arc::new(engine),
+        Some(file),
+        None,
+    );
+    app.wait_for_jobs(Duration::from_mins(2));
+    app
+}
+
+/// A light-theme 1600 × 1000 harness over `app`, after its first frames.
+fn harness(app: EcgApp) -> Harness<'static, EcgApp> {
+    let mut harness = Harness::builder()
+        .with_size(egui::vec2(1600.0, 1000.0))
+        .with_theme(egui::Theme::Light)
+        .build_ui_state(|ui, app: &mut EcgApp| app.frame_ui(ui), app);
+    harness.run();
+    harness
+}
 
 fn analysed_sample() -> Option<Harness<'static, EcgApp>> {
     let models = repo().join("models");
@@ -20,26 +45,14 @@ fn analysed_sample() -> Option<Harness<'static, EcgApp>> {
         eprintln!("SKIPPED: models/manifest.json is absent");
         return None;
     }
-    let engine = Engine::with_models(Some(models), Some(tch::Device::Cpu));
-    let mut app = EcgApp::new(
-        Settings::default(),
-        None,
-        Arc::new(engine),
-        Some(repo().join("assets/sample/00010_hr.hea")),
-        None,
-    );
-    app.wait_for_jobs(Duration::from_mins(2));
+    let app = analysed_with(models, repo().join("assets/sample/00010_hr.hea"));
     let analysis = app.study.as_ref()?.analysis.as_ref()?;
     assert!(
         analysis.anomaly.is_some(),
         "model output present: {:?}",
         analysis.model_status
     );
-    let mut harness = Harness::builder()
-        .with_size(egui::vec2(1600.0, 1000.0))
-        .with_theme(egui::Theme::Light)
-        .build_ui_state(|ui, app: &mut EcgApp| app.frame_ui(ui), app);
-    harness.run();
+    let harness = harness(app);
     Some(harness)
 }
 
@@ -51,15 +64,7 @@ fn a_digitized_paper_page_gets_the_overlay_and_says_how_it_was_scored() {
         eprintln!("SKIPPED: models/manifest.json or ../shared/data is absent");
         return;
     }
-    let engine = Engine::with_models(Some(models), Some(tch::Device::Cpu));
-    let mut app = EcgApp::new(
-        Settings::default(),
-        None,
-        Arc::new(engine),
-        Some(image),
-        None,
-    );
-    app.wait_for_jobs(Duration::from_mins(2));
+    let app = analysed_with(models, image);
     let analysis = app.study.as_ref().unwrap().analysis.clone().unwrap();
     let ours = analysis
         .anomaly
@@ -67,11 +72,7 @@ fn a_digitized_paper_page_gets_the_overlay_and_says_how_it_was_scored() {
         .unwrap_or_else(|| panic!("model output present: {:?}", analysis.model_status));
     assert!(ours.score.is_finite());
     assert!(ours.note.as_deref().unwrap().contains("partly recorded"));
-    let mut harness = Harness::builder()
-        .with_size(egui::vec2(1600.0, 1000.0))
-        .with_theme(egui::Theme::Light)
-        .build_ui_state(|ui, app: &mut EcgApp| app.frame_ui(ui), app);
-    harness.run();
+    let harness = harness(app);
     harness.get_by_label_contains("anomaly overlay");
     harness.get_by_label("Anomaly likelihood legend");
     assert_eq!(
@@ -203,10 +204,7 @@ fn about_before_any_study_names_the_weights_and_the_device_to_be_used() {
     };
     let engine = Engine::with_models(Some(repo().join("models")), Some(tch::Device::Cpu));
     let app = EcgApp::new(Settings::default(), None, Arc::new(engine), None, None);
-    let mut harness = Harness::builder()
-        .with_size(egui::vec2(1600.0, 1000.0))
-        .build_ui_state(|ui, app: &mut EcgApp| app.frame_ui(ui), app);
-    harness.run();
+    let mut harness = harness(app);
     open_about(&mut harness);
     harness.get_by_label(&format!(
         "mscr.safetensors sha256 {} (checked when first used)",
@@ -223,15 +221,7 @@ fn corrupt_weights_say_so_and_the_study_still_opens_and_is_measured() {
     let Some(dir) = corrupted_models("gui") else {
         return;
     };
-    let engine = Engine::with_models(Some(dir.clone()), Some(tch::Device::Cpu));
-    let mut app = EcgApp::new(
-        Settings::default(),
-        None,
-        Arc::new(engine),
-        Some(repo().join("assets/sample/00010_hr.hea")),
-        None,
-    );
-    app.wait_for_jobs(Duration::from_mins(2));
+    let app = analysed_with(dir.clone(), repo().join("assets/sample/00010_hr.hea"));
     let analysis = app.study.as_ref().unwrap().analysis.clone().unwrap();
     assert!(analysis.anomaly.is_none() && analysis.baseline.is_none());
     let hr = analysis
@@ -240,11 +230,7 @@ fn corrupt_weights_say_so_and_the_study_still_opens_and_is_measured() {
         .and_then(|m| m.heart_rate_bpm)
         .expect("measured");
     assert!((50.0..80.0).contains(&hr), "{hr}");
-    let mut harness = Harness::builder()
-        .with_size(egui::vec2(1600.0, 1000.0))
-        .with_theme(egui::Theme::Light)
-        .build_ui_state(|ui, app: &mut EcgApp| app.frame_ui(ui), app);
-    harness.run();
+    let harness = harness(app);
     // The paper shows the study, without an overlay, and the panel says why.
     harness.get_by_label("ECG paper, 3×4 + II layout, 12 of 12 standard leads");
     harness.get_by_label_contains(

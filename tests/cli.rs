@@ -12,17 +12,11 @@ fn bin() -> Command {
 
 #[test]
 fn analyze_json_reports_leads_rate_duration_patient_and_source() {
-    let out = bin()
-        .args(["analyze", "--json"])
-        .arg(repo().join("assets/sample/00010_hr.hea"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let v = common::json_ok(
+        bin()
+            .args(["analyze", "--json"])
+            .arg(repo().join("assets/sample/00010_hr.hea")),
     );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["leads"].as_array().unwrap().len(), 12);
     assert_eq!(v["leads"][3], "AVR");
     assert_eq!(v["sample_rate_hz"], 500.0);
@@ -58,17 +52,7 @@ fn analyze_a_paper_image_scores_the_digitized_leads_with_the_paper_calibration()
         eprintln!("SKIPPED: ../shared/data is absent");
         return;
     }
-    let out = bin()
-        .args(["analyze", "--json"])
-        .arg(&image)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = common::json_ok(bin().args(["analyze", "--json"]).arg(&image));
     let manifest: serde_json::Value =
         serde_json::from_slice(&std::fs::read(repo().join("models/manifest.json")).unwrap())
             .unwrap();
@@ -109,17 +93,11 @@ fn analyze_start_picks_a_window_of_a_long_edf() {
         eprintln!("SKIPPED: ../shared/data is absent");
         return;
     }
-    let out = bin()
-        .args(["analyze", "--json", "--no-maps", "--start", "00:01:40"])
-        .arg(&edf)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let v = common::json_ok(
+        bin()
+            .args(["analyze", "--json", "--no-maps", "--start", "00:01:40"])
+            .arg(&edf),
     );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["duration_s"], 10.0);
     let notes = v["source"]["notes"].as_array().unwrap();
     assert!(
@@ -197,18 +175,12 @@ fn corrupt_weights_are_refused_by_hash_and_the_study_is_still_analysed() {
     let shipped_before = std::fs::read(models.join("mscr.safetensors")).unwrap();
 
     let sample = repo().join("assets/sample/00010_hr.hea");
-    let out = bin()
-        .env("ECGSCOPE_MODELS", &dir)
-        .args(["analyze", "--json", "--no-maps"])
-        .arg(&sample)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let v = common::json_ok(
+        bin()
+            .env("ECGSCOPE_MODELS", &dir)
+            .args(["analyze", "--json", "--no-maps"])
+            .arg(&sample),
     );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let status = v["model_status"].as_str().unwrap();
     assert!(status.contains("weights file is corrupt"), "{status}");
     assert!(status.contains("mscr.safetensors"), "{status}");
@@ -217,18 +189,13 @@ fn corrupt_weights_are_refused_by_hash_and_the_study_is_still_analysed() {
     assert!((50.0..80.0).contains(&hr), "{hr}");
 
     let pdf = dir.join("report.pdf");
-    let out = bin()
-        .env("ECGSCOPE_MODELS", &dir)
-        .arg("report")
-        .arg(&sample)
-        .arg("-o")
-        .arg(&pdf)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    common::run_ok(
+        bin()
+            .env("ECGSCOPE_MODELS", &dir)
+            .arg("report")
+            .arg(&sample)
+            .arg("-o")
+            .arg(&pdf),
     );
     assert!(std::fs::read(&pdf).unwrap().starts_with(b"%PDF"));
     assert_eq!(std::fs::read(&weights).unwrap(), bytes);

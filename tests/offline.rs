@@ -16,9 +16,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+mod common;
+use common::repo;
 
 fn sample() -> PathBuf {
     repo().join("assets/sample/00010_hr.hea")
@@ -104,17 +103,7 @@ fn analyze_json_works_without_network() {
     let Some(mut cmd) = offline_ecgscope("analyze_json_works_without_network") else {
         return;
     };
-    let out = cmd
-        .args(["analyze", "--json"])
-        .arg(sample())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = common::json_ok(cmd.args(["analyze", "--json"]).arg(sample()));
     assert_eq!(v["leads"].as_array().map(Vec::len), Some(12));
     assert_eq!(v["sample_rate_hz"], 500.0);
     assert_eq!(v["duration_s"], 10.0);
@@ -128,18 +117,12 @@ fn report_pdf_works_without_network() {
     };
     let dir = temp_dir("report");
     let pdf = dir.join("sample.pdf");
-    let out = cmd
-        .arg("report")
-        .arg(sample())
-        .arg("--output")
-        .arg(&pdf)
-        .arg("--force")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    common::run_ok(
+        cmd.arg("report")
+            .arg(sample())
+            .arg("--output")
+            .arg(&pdf)
+            .arg("--force"),
     );
     let bytes = std::fs::read(&pdf).unwrap();
     assert!(bytes.starts_with(b"%PDF-"), "a PDF file");
@@ -367,24 +350,18 @@ fn no_network_crate_in_the_dependency_graph() {
         eprintln!("SKIPPED no_network_crate_in_the_dependency_graph: checked for {triple} only");
         return;
     }
-    let out = Command::new(env!("CARGO"))
-        .args([
-            "metadata",
-            "--format-version",
-            "1",
-            "--offline",
-            "--filter-platform",
-            triple,
-        ])
-        .current_dir(repo())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let v = common::json_ok(
+        Command::new(env!("CARGO"))
+            .args([
+                "metadata",
+                "--format-version",
+                "1",
+                "--offline",
+                "--filter-platform",
+                triple,
+            ])
+            .current_dir(repo()),
     );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let name_of: std::collections::HashMap<&str, &str> = v["packages"]
         .as_array()
         .unwrap()

@@ -39,3 +39,19 @@ pub fn corrupted_models(tag: &str) -> Option<PathBuf> {
     std::fs::write(&weights, bytes).unwrap();
     Some(dir)
 }
+
+/// Run `cmd`, assert it succeeded (showing its stderr when not) and return its output.
+pub fn run_ok(cmd: &mut std::process::Command) -> std::process::Output {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// Run `cmd` like [`run_ok`] and parse its standard output as JSON.
+pub fn json_ok(cmd: &mut std::process::Command) -> serde_json::Value {
+    serde_json::from_slice(&run_ok(cmd).stdout).unwrap()
+}
