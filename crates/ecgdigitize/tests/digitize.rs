@@ -203,6 +203,19 @@ fn real_world_scans_digitize_or_refuse_cleanly() {
     assert!(ok >= 20, "only {ok} of {} digitized", files.len());
 }
 
+/// Real photos whose printer set the lead II rhythm strip closer to the 3×4 block than
+/// the block's own rows (ecg00049: 0.57 of the spacing; ecg00029 after perspective
+/// correction: 0.82): the strip is still read, as the full-width fourth row.
+#[test]
+fn real_photos_keep_a_rhythm_strip_set_closer_than_the_block_rows() {
+    let Some(data) = data_dir() else { return };
+    for name in ["ecg00029.jpg", "ecg00049.jpg"] {
+        let path = data.join("images/real-world").join(name);
+        let d = digitize_path(&path, &DigitizeOptions::default()).unwrap();
+        assert_eq!(d.layout, Layout::ThreeByFour { rhythm_strips: 1 }, "{name}");
+    }
+}
+
 fn temp_file(name: &str, bytes: &[u8]) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("ecgdigitize-test-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
