@@ -4,10 +4,14 @@ SHELL := /bin/bash
 CARGO ?= cargo
 SAMPLE := assets/sample/00010_hr.hea
 
-.PHONY: setup build run test lint bench fmt package clean-venv
+.PHONY: setup data build run test lint bench fmt package clean-venv
 
 setup:
 	@./scripts/setup.sh
+
+# PTB-XL (plain + packed records of ../shared/data) unpacked into .data/ptbxl; setup runs it too.
+data:
+	@./scripts/data.sh
 
 build: setup
 	$(CARGO) build --release --bin ecgscope

@@ -21,6 +21,7 @@ log() { printf '[setup] %s\n' "$*" >&2; }
 need_apt=()
 command -v pdftoppm >/dev/null 2>&1 || need_apt+=(poppler-utils)
 command -v Xvfb >/dev/null 2>&1 || need_apt+=(xvfb xauth)
+command -v xz >/dev/null 2>&1 || need_apt+=(xz-utils)
 [ -e /usr/lib/x86_64-linux-gnu/libvulkan.so.1 ] || need_apt+=(libvulkan1 mesa-vulkan-drivers)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
@@ -31,6 +32,11 @@ if [ ${#need_apt[@]} -gt 0 ]; then
     log "note: missing system packages (${need_apt[*]}); install them with apt-get for the full test suite"
   fi
 fi
+
+# --- data: PTB-XL unpacked into .data/ptbxl (training, eval manifests, data tests) ------
+rc=0; ./scripts/data.sh >&2 || rc=$?
+if [ "$rc" = 3 ]; then log "note: no shared data; the app runs, training and the data tests need 'make data'"
+elif [ "$rc" != 0 ]; then exit "$rc"; fi
 
 # --- torch wheel ---------------------------------------------------------------------
 gpu=0

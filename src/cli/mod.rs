@@ -119,7 +119,7 @@ pub enum Verb {
     /// model selection; fold 10 only for the final report) and write models/.
     Train {
         /// PTB-XL folder with labels.csv and records100/.
-        #[arg(long, default_value = "../shared/data/ptbxl")]
+        #[arg(long, default_value = ".data/ptbxl")]
         ptbxl: PathBuf,
         /// Output folder for weights, manifest and model card.
         #[arg(long, default_value = "models")]

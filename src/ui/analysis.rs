@@ -242,7 +242,7 @@ impl Findings {
 pub fn segments_ui(ui: &mut egui::Ui, segments: &[ecgreport::AnomalousSegment]) -> Vec<Command> {
     let mut commands = Vec::new();
     if segments.is_empty() {
-        ui.label("No segment stands out.");
+        ui.label(ecgreport::nothing_listed_text());
     }
     for s in segments {
         let text = format!(

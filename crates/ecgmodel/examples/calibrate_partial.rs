@@ -15,7 +15,7 @@ fn main() -> anyhow::Result<()> {
     let analyzer = Analyzer::load(&models, Device::Cpu)?;
     let mut manifest = analyzer.manifest().clone();
     let ds = data::load_ptbxl(
-        &PathBuf::from("../shared/data/ptbxl"),
+        &PathBuf::from(".data/ptbxl"),
         &PathBuf::from("target/ecgmodel-cache"),
         true,
     )?;

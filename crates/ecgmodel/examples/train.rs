@@ -1,6 +1,8 @@
 //! Train MSCR and the baseline on PTB-XL (until `ecgscope train` is wired):
 //! `cargo run --release -p ecgmodel --example train -- [--seed N] [--epochs N]
-//! [--baseline-epochs N] [--budget-s S] [--out models] [--ptbxl ../shared/data/ptbxl]`.
+//! [--baseline-epochs N] [--budget-s S] [--out models] [--ptbxl .data/ptbxl]
+//! [--reuse-mscr W.safetensors] [--reuse-baseline W.safetensors]` (reuse: load those weights
+//! instead of training that network; calibration and scoring are redone).
 use ecgmodel::train::{self, TrainConfig};
 use std::path::PathBuf;
 
@@ -32,6 +34,8 @@ fn main() -> anyhow::Result<()> {
             "--cache" => cfg.cache_dir = PathBuf::from(val()?),
             "--device" => cfg.device = ecgmodel::parse_device(&val()?)?,
             "--no-progress" => cfg.progress = false,
+            "--reuse-mscr" => cfg.reuse_mscr = Some(PathBuf::from(val()?)),
+            "--reuse-baseline" => cfg.reuse_baseline = Some(PathBuf::from(val()?)),
             other => anyhow::bail!("unknown argument {other}"),
         }
     }

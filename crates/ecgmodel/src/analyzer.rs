@@ -4,13 +4,14 @@
 //! The recording passes through the input contract (any rate → 100 Hz, 10 s windows
 //! tiled over the recording); each window is scored without autograd (`tch::no_grad`);
 //! scores, lead scores and predicted attributes are averaged over windows; the point
-//! error maps are pasted back, turned into a likelihood in [0, 1] (0 at the fold-9
-//! normals' median point error, 1 at their 99th percentile) and resampled to the
-//! recording's own rate. Attribute gaps use the recorded age/sex and the measured
+//! error maps are turned into a likelihood in [0, 1] by the per-lead, per-beat-phase
+//! calibration against fold-9 normals ([`crate::mapcal`]; 0.9 = beyond what 95 % of normal
+//! ECGs show anywhere), pasted back and resampled to the recording's own rate. Attribute gaps use the recorded age/sex and the measured
 //! HR/PR/QRS/QT/QTc (`ecgcore::dsp::measurements`); unknown values do not count.
 
 use crate::contract::{self, InputError, N_LEADS, N_SAMPLES};
 use crate::manifest::{self, ModelManifest};
+use crate::mapcal::MapCalibration;
 use crate::net::{ConvAe, Mscr};
 use crate::partial::PartialCalibration;
 use crate::score::{self, BaselineRaw, MscrRaw};
@@ -23,7 +24,7 @@ use tch::{nn, Device, Tensor};
 
 /// Method names shown to the user.
 pub const MSCR_NAME: &str = "MSCR (masked multi-scale cross-restoration, ours)";
-pub const BASELINE_NAME: &str = "Conv-AE baseline (reconstruction MSE)";
+pub const BASELINE_NAME: &str = "Autoencoder baseline (BeatGAN-style reconstruction MSE)";
 
 /// Loaded networks and calibration.
 #[derive(Debug)]
@@ -66,6 +67,7 @@ impl Analyzer {
     /// Load `models_dir/manifest.json` and the two weight files, checking their SHA-256.
     pub fn load(models_dir: &Path, device: Device) -> Result<Analyzer, ModelError> {
         let manifest = ModelManifest::read(models_dir)?;
+        manifest.check_compatible(models_dir)?;
         let mut mscr_vs = load_vs(
             models_dir,
             &manifest.mscr.file,
@@ -299,8 +301,7 @@ impl Analyzer {
             raw.iter().map(|r| r.point_err.as_slice()),
             prepared,
             rec.len_samples(),
-            entry.map_lo,
-            entry.map_hi,
+            &entry.map,
         );
         out
     }
@@ -320,8 +321,7 @@ impl Analyzer {
             raw.iter().map(|r| r.point_err.as_slice()),
             prepared,
             rec.len_samples(),
-            entry.map_lo,
-            entry.map_hi,
+            &entry.map,
         );
         out
     }
@@ -360,34 +360,30 @@ fn mean_rows<'a>(rows: impl Iterator<Item = &'a [f32]>) -> Vec<f32> {
         .collect()
 }
 
-/// Paste per-window point errors (`[12 × 1000]` each) over the whole recording at the
-/// model rate, map to [0, 1] and resample each lead to `n_out` samples.
+/// Turn per-window point errors (`[12 × 1000]` each) into likelihoods (per lead and beat
+/// phase, with each window's own R peaks), paste them over the whole recording at the
+/// model rate and resample each lead to `n_out` samples. Unrecorded samples stay NaN.
 fn paste_maps<'a>(
     windows: impl Iterator<Item = &'a [f32]>,
     prepared: &contract::Prepared,
     n_out: usize,
-    lo: f32,
-    hi: f32,
+    calibration: &MapCalibration,
 ) -> Vec<Vec<f32>> {
     let total = prepared.total_len.max(1);
     let mut full = vec![vec![0.0_f32; total]; N_LEADS];
-    for (w, start) in windows.zip(&prepared.window_starts) {
+    for ((w, start), signal) in windows.zip(&prepared.window_starts).zip(&prepared.windows) {
+        let peaks = contract::detect_r_peaks(signal, N_SAMPLES);
+        let like = calibration.likelihood(w, &peaks);
         for (l, lead) in full.iter_mut().enumerate() {
             for i in 0..N_SAMPLES {
-                if let (Some(dst), Some(v)) = (lead.get_mut(start + i), w.get(l * N_SAMPLES + i)) {
+                if let (Some(dst), Some(v)) = (lead.get_mut(start + i), like.get(l * N_SAMPLES + i))
+                {
                     *dst = *v;
                 }
             }
         }
     }
-    let span = (hi - lo).max(1e-9);
     full.iter()
-        .map(|lead| {
-            let like: Vec<f32> = lead
-                .iter()
-                .map(|e| ((e - lo) / span).clamp(0.0, 1.0))
-                .collect();
-            contract::resample_to_len(&like, n_out)
-        })
+        .map(|lead| contract::resample_to_len(lead, n_out))
         .collect()
 }

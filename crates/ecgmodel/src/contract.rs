@@ -3,13 +3,13 @@
 //!
 //! A `Recording` at any rate becomes a `[12, 1000]` array: the twelve standard leads in
 //! [`StandardLead::ALL`] order, resampled to [`MODEL_RATE_HZ`] (100 Hz), band-passed
-//! 1–40 Hz with zero-phase second-order Butterworth sections (bilinear transform, RBJ
-//! "Audio EQ Cookbook" biquads run forward and backward), and scaled by a fixed
+//! 1–40 Hz, both with `ecgcore::dsp::filter` (the same DSP the viewer and the
+//! measurements use: anti-aliased resampling, zero-phase Butterworth), and scaled by a fixed
 //! [`AMPLITUDE_SCALE_MV`] and clipped to ±[`CLIP_MV`]. The "per-lead normalization" keeps
 //! physical amplitude (one fixed scale for every lead) on purpose: voltage is diagnostic
 //! (hypertrophy criteria, low voltage), which per-lead min–max scaling (as in the
 //! reference code) would erase. R peaks for the beat view are found on the 100 Hz signal
-//! by a multi-lead slope-energy detector ([`detect_r_peaks`]). Units: mV in, unitless
+//! by `ecgcore::dsp::qrs` ([`detect_r_peaks`]). Units: mV in, unitless
 //! (mV / scale) out, sample indices at 100 Hz.
 //!
 //! Partial leads: a paper ECG shows most leads for only part of the 10 s (2.5 s per lead
@@ -20,6 +20,7 @@
 //! [`Prepared::valid`] marks which samples are real, so that the scores and maps are
 //! taken over real samples only. In a complete study, NaN samples remain an error.
 
+use ecgcore::dsp::{filter, qrs};
 use ecgcore::recording::{Recording, StandardLead};
 
 /// Rate the networks see (Hz).
@@ -323,22 +324,11 @@ fn bridge_gaps(seg: &[f32]) -> Vec<f32> {
     out
 }
 
-/// Resample one lead to the model rate and band-pass it (mV in, mV out).
+/// Resample one lead to the model rate and band-pass it (mV in, mV out), with
+/// `ecgcore::dsp::filter` (anti-aliased resampling, zero-phase Butterworth band-pass).
 pub fn filter_lead(x: &[f32], fs: f64) -> Vec<f32> {
-    let x64: Vec<f64> = x.iter().map(|&v| f64::from(v)).collect();
-    let resampled = if (fs - MODEL_RATE_HZ).abs() < 1e-6 {
-        x64
-    } else {
-        let anti_alias = filtfilt(&x64, &Biquad::lowpass(0.45 * MODEL_RATE_HZ.min(fs), fs));
-        let anti_alias = filtfilt(
-            &anti_alias,
-            &Biquad::lowpass(0.45 * MODEL_RATE_HZ.min(fs), fs),
-        );
-        resample_linear(&anti_alias, fs, MODEL_RATE_HZ)
-    };
-    let hp = filtfilt(&resampled, &Biquad::highpass(HIGHPASS_HZ, MODEL_RATE_HZ));
-    let bp = filtfilt(&hp, &Biquad::lowpass(LOWPASS_HZ, MODEL_RATE_HZ));
-    bp.into_iter().map(|v| v as f32).collect()
+    let at_model_rate = filter::resample(x, fs, MODEL_RATE_HZ);
+    filter::bandpass(&at_model_rate, MODEL_RATE_HZ, HIGHPASS_HZ, LOWPASS_HZ)
 }
 
 fn std_dev(x: &[f32]) -> f32 {
@@ -353,24 +343,6 @@ fn std_dev(x: &[f32]) -> f32 {
         .sum::<f64>()
         / n;
     var.sqrt() as f32
-}
-
-/// Linear-interpolation resampling from `from_hz` to `to_hz`.
-pub fn resample_linear(x: &[f64], from_hz: f64, to_hz: f64) -> Vec<f64> {
-    if x.is_empty() {
-        return Vec::new();
-    }
-    let n_out = ((x.len() as f64) * to_hz / from_hz).round().max(1.0) as usize;
-    let last = x.len() - 1;
-    (0..n_out)
-        .map(|i| {
-            let t = i as f64 * from_hz / to_hz;
-            let i0 = (t.floor() as usize).min(last);
-            let i1 = (i0 + 1).min(last);
-            let frac = t - i0 as f64;
-            x[i0] * (1.0 - frac) + x[i1] * frac
-        })
-        .collect()
 }
 
 /// Linear resampling of a map (f32) to `n_out` samples.
@@ -395,127 +367,14 @@ pub fn resample_to_len(x: &[f32], n_out: usize) -> Vec<f32> {
         .collect()
 }
 
-/// A second-order IIR section, normalized so that `a0 = 1`.
-#[derive(Debug, Clone, Copy)]
-struct Biquad {
-    b: [f64; 3],
-    a: [f64; 2],
-}
-
-impl Biquad {
-    fn lowpass(fc: f64, fs: f64) -> Biquad {
-        let w0 = 2.0 * std::f64::consts::PI * (fc / fs).min(0.49);
-        let alpha = w0.sin() / (2.0 * std::f64::consts::FRAC_1_SQRT_2);
-        let c = w0.cos();
-        let a0 = 1.0 + alpha;
-        Biquad {
-            b: [0.5 * (1.0 - c) / a0, (1.0 - c) / a0, 0.5 * (1.0 - c) / a0],
-            a: [-2.0 * c / a0, (1.0 - alpha) / a0],
-        }
-    }
-
-    fn highpass(fc: f64, fs: f64) -> Biquad {
-        let w0 = 2.0 * std::f64::consts::PI * (fc / fs).min(0.49);
-        let alpha = w0.sin() / (2.0 * std::f64::consts::FRAC_1_SQRT_2);
-        let c = w0.cos();
-        let a0 = 1.0 + alpha;
-        Biquad {
-            b: [0.5 * (1.0 + c) / a0, -(1.0 + c) / a0, 0.5 * (1.0 + c) / a0],
-            a: [-2.0 * c / a0, (1.0 - alpha) / a0],
-        }
-    }
-
-    fn run(&self, x: &[f64]) -> Vec<f64> {
-        let (mut x1, mut x2, mut y1, mut y2) = (0.0, 0.0, 0.0, 0.0);
-        // Start in steady state for the first sample (DC) to limit the edge transient.
-        if let Some(&x0) = x.first() {
-            let dc_gain = (self.b[0] + self.b[1] + self.b[2]) / (1.0 + self.a[0] + self.a[1]);
-            x1 = x0;
-            x2 = x0;
-            y1 = x0 * dc_gain;
-            y2 = y1;
-        }
-        x.iter()
-            .map(|&v| {
-                let y = self.b[0] * v + self.b[1] * x1 + self.b[2] * x2
-                    - self.a[0] * y1
-                    - self.a[1] * y2;
-                x2 = x1;
-                x1 = v;
-                y2 = y1;
-                y1 = y;
-                y
-            })
-            .collect()
-    }
-}
-
-/// Zero-phase filtering: forward, then backward, with odd reflection padding at both ends.
-fn filtfilt(x: &[f64], f: &Biquad) -> Vec<f64> {
-    let n = x.len();
-    if n < 4 {
-        return x.to_vec();
-    }
-    let pad = (3 * 50).min(n - 1);
-    let (first, last) = (x[0], x[n - 1]);
-    let mut ext = Vec::with_capacity(n + 2 * pad);
-    for i in (1..=pad).rev() {
-        ext.push(2.0 * first - x[i]);
-    }
-    ext.extend_from_slice(x);
-    for i in 1..=pad {
-        ext.push(2.0 * last - x[n - 1 - i]);
-    }
-    let mut y = f.run(&ext);
-    y.reverse();
-    let mut y = f.run(&y);
-    y.reverse();
-    y[pad..pad + n].to_vec()
-}
-
-/// R peaks in one window (`[N_LEADS * len]`, model rate): peaks of the multi-lead slope
-/// energy (sum over leads of the squared first difference, smoothed over 50 ms), above
-/// 30 % of its 99th percentile, at least 250 ms apart. Returns sample indices.
+/// R peaks in one window (`[N_LEADS * len]`, model rate), by `ecgcore::dsp::qrs`'s
+/// multi-lead detector. Returns sample indices.
 pub fn detect_r_peaks(window: &[f32], len: usize) -> Vec<usize> {
     if len < 3 || window.len() < N_LEADS * len {
         return Vec::new();
     }
-    let mut energy = vec![0.0_f32; len];
-    for lead in window.chunks_exact(len).take(N_LEADS) {
-        for i in 1..len - 1 {
-            let d = lead[i + 1] - lead[i - 1];
-            energy[i] += d * d;
-        }
-    }
-    let half = 2;
-    let smooth: Vec<f32> = (0..len)
-        .map(|i| {
-            let lo = i.saturating_sub(half);
-            let hi = (i + half + 1).min(len);
-            energy[lo..hi].iter().sum::<f32>() / (hi - lo) as f32
-        })
-        .collect();
-    let mut sorted = smooth.clone();
-    sorted.sort_by(f32::total_cmp);
-    let p99 = sorted.get(len * 99 / 100).copied().unwrap_or(0.0);
-    let thr = 0.3 * p99;
-    if thr <= 0.0 {
-        return Vec::new();
-    }
-    let refractory = (0.25 * MODEL_RATE_HZ) as usize;
-    let mut candidates: Vec<usize> = (1..len - 1)
-        .filter(|&i| smooth[i] > thr && smooth[i] >= smooth[i - 1] && smooth[i] > smooth[i + 1])
-        .collect();
-    // Keep the strongest within each refractory period.
-    candidates.sort_by(|&a, &b| smooth[b].total_cmp(&smooth[a]));
-    let mut peaks: Vec<usize> = Vec::new();
-    for c in candidates {
-        if peaks.iter().all(|&p| p.abs_diff(c) >= refractory) {
-            peaks.push(c);
-        }
-    }
-    peaks.sort_unstable();
-    peaks
+    let leads: Vec<&[f32]> = window.chunks_exact(len).take(N_LEADS).collect();
+    qrs::detect_qrs(&leads, MODEL_RATE_HZ)
 }
 
 /// Heart rate (bpm) from R peaks at the model rate (median RR).

@@ -181,7 +181,7 @@ pub struct Dataset {
 }
 
 /// Version of the cache layout and contract; bump when either changes.
-pub const CACHE_VERSION: &str = "ptbxl100-v4";
+pub const CACHE_VERSION: &str = "ptbxl100-v5";
 
 /// Attribute targets of one prepared window: age/sex from metadata, HR from R peaks,
 /// PR/QRS/QT/QTc (Bazett) from `ecgcore::dsp::measurements`.
@@ -328,11 +328,12 @@ impl Dataset {
     }
 }
 
-/// Where PTB-XL lives relative to the repository (`../shared/data/ptbxl`).
+/// Where `make data` unpacks PTB-XL (`.data/ptbxl`, git-ignored): the plain records
+/// of `../shared/data/ptbxl` and the packed ones of `../shared/data/ptbxl/packed` in one
+/// tree with the v1.0.3 `labels.csv` (10,420 records).
+pub const PTBXL_DIR: &str = ".data/ptbxl";
+
+/// The unpacked PTB-XL tree of the repository at `repo_root`.
 pub fn default_ptbxl_dir(repo_root: &Path) -> PathBuf {
-    repo_root
-        .join("..")
-        .join("shared")
-        .join("data")
-        .join("ptbxl")
+    repo_root.join(PTBXL_DIR)
 }

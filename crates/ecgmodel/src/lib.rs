@@ -6,7 +6,7 @@
 //! - [`contract`]: the input contract (100 Hz, 10 s, 12 leads, 1–40 Hz, scaling);
 //! - [`net`]: the networks; [`views`]: masking and the global/beat/trend views;
 //! - [`data`]: PTB-XL splits and the preprocessed cache; [`train`]: training;
-//! - [`score`]: scores and maps; [`analyzer`]: loading shipped weights and analysing a
+//! - [`score`]: scores and maps; [`mapcal`]: the map's calibration against normals; [`analyzer`]: loading shipped weights and analysing a
 //!   `Recording`; [`eval`]: evaluating a manifest of labelled files.
 //!
 //! The output is plain data ([`ecgcore::analysis::ModelOutput`]); nothing here draws.
@@ -17,6 +17,7 @@ pub mod contract;
 pub mod data;
 pub mod eval;
 pub mod manifest;
+pub mod mapcal;
 pub mod metrics;
 pub mod net;
 pub mod partial;

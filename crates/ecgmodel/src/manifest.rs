@@ -26,10 +26,8 @@ pub struct NetEntry {
     pub parameters: i64,
     /// Study score ≥ threshold = abnormal (90 % recall of abnormal on fold 9).
     pub threshold: f32,
-    /// Point error mapped to likelihood 0 at `map_lo`, 1 at `map_hi` (fold-9 normals'
-    /// median and 99th percentile of smoothed point errors).
-    pub map_lo: f32,
-    pub map_hi: f32,
+    /// Point error → likelihood, per lead and beat phase, fitted on fold-9 normals.
+    pub map: crate::mapcal::MapCalibration,
 }
 
 /// The manifest.
@@ -56,6 +54,31 @@ impl ModelManifest {
         let path = dir.join(MANIFEST_FILE);
         let text = std::fs::read_to_string(&path).map_err(|e| ModelError::io(&path, e))?;
         serde_json::from_str(&text).map_err(|e| ModelError::data(&path, e.to_string()))
+    }
+
+    /// Refuse weights made for another input contract or map layout than this build's:
+    /// they would load and silently give wrong scores.
+    pub fn check_compatible(&self, dir: &Path) -> Result<(), ModelError> {
+        let path = dir.join(MANIFEST_FILE);
+        if self.contract != crate::data::CACHE_VERSION {
+            return Err(ModelError::data(
+                &path,
+                format!(
+                    "these weights were made for input contract {:?}, this build uses {:?}; \
+                     use the models/ folder of this build or retrain",
+                    self.contract,
+                    crate::data::CACHE_VERSION
+                ),
+            ));
+        }
+        if !(self.mscr.map.matches_layout() && self.baseline.map.matches_layout()) {
+            return Err(ModelError::data(
+                &path,
+                "the map calibration does not match this build's beat phases; \
+                 use the models/ folder of this build or retrain",
+            ));
+        }
+        Ok(())
     }
 
     pub fn write(&self, dir: &Path) -> Result<(), ModelError> {

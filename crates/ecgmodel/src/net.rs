@@ -1,5 +1,5 @@
 //! The networks: the masked multi-scale cross-restoration network (MSCR, ours) and the
-//! plain 1-D convolutional autoencoder baseline.
+//! reconstruction autoencoder baseline.
 //!
 //! MSCR follows the multi-scale cross-restoration framework (Jiang et al., MICCAI 2023,
 //! "Multi-scale Cross-restoration Framework for Electrocardiogram Anomaly Detection", and
@@ -14,7 +14,8 @@
 //!   the beat, and the restored trend;
 //! - an attribute head on the pooled tokens (age, sex, HR, PR, QRS, QT, QTc, normalized).
 //!
-//! The baseline is a symmetric conv autoencoder over the unmasked 9.6 s view (MSE).
+//! The baseline is a BeatGAN-style autoencoder with a small latent vector over the
+//! unmasked 9.6 s view (MSE).
 //! Shapes: `[batch, channels, samples]`; amplitudes in contract units (see `contract`).
 
 use crate::contract::{BEAT_LEN, GLOBAL_LEN, N_LEADS};
@@ -313,25 +314,61 @@ impl Mscr {
     }
 }
 
-/// The baseline: a plain symmetric conv autoencoder, 12 → 12 channels over 960 samples.
+/// Width of the baseline's bottleneck vector.
+pub const BASELINE_LATENT: i64 = 32;
+/// Channels at the baseline's narrowest point (30 samples × this, before the bottleneck).
+const BASELINE_CH: i64 = 32;
+
+/// The baseline: a reconstruction autoencoder in the BeatGAN style (Zhou et al., IJCAI
+/// 2019: conv encoder to a small latent vector, mirrored transposed-conv decoder), over
+/// the unmasked 9.6 s view, 12 → 12 channels, trained with MSE. The whole tracing must
+/// pass through one [`BASELINE_LATENT`]-wide vector, so the network can only reproduce
+/// what normal ECGs share; a convolutional bottleneck without it (the first baseline)
+/// learns to copy any input and scores abnormal ECGs as well as normal ones.
 #[derive(Debug)]
 pub struct ConvAe {
     enc: Encoder,
+    to_latent: nn::Linear,
+    from_latent: nn::Linear,
     dec: Decoder,
 }
 
 impl ConvAe {
     pub fn new(p: &nn::Path) -> ConvAe {
+        let flat = BASELINE_CH * N_GLOBAL_TOKENS;
         ConvAe {
-            enc: Encoder::new(&(p / "enc"), &[N_IN, 32, 48, 64, 64, 32], &[7, 5, 5, 3, 3]),
-            dec: Decoder::new(&(p / "dec"), &[32, 64, 64, 48, 32, 32], N_IN),
+            enc: Encoder::new(
+                &(p / "enc"),
+                &[N_IN, 32, 48, 64, 64, BASELINE_CH],
+                &[7, 5, 5, 3, 3],
+            ),
+            to_latent: nn::linear(
+                p / "to_latent",
+                flat,
+                BASELINE_LATENT,
+                nn::LinearConfig::default(),
+            ),
+            from_latent: nn::linear(
+                p / "from_latent",
+                BASELINE_LATENT,
+                flat,
+                nn::LinearConfig::default(),
+            ),
+            dec: Decoder::new(&(p / "dec"), &[BASELINE_CH, 64, 64, 48, 32, 32], N_IN),
         }
     }
 }
 
 impl ModuleT for ConvAe {
     fn forward_t(&self, x: &Tensor, train: bool) -> Tensor {
-        self.dec.forward_t(&self.enc.forward_t(x, train), train)
+        let h = self.enc.forward_t(x, train);
+        let b = h.size().first().copied().unwrap_or(1);
+        let z = h.view([b, -1]).apply(&self.to_latent).tanh();
+        let h = z
+            .apply(&self.from_latent)
+            .leaky_relu()
+            .view([b, BASELINE_CH, N_GLOBAL_TOKENS]);
+        self.dec.forward_t(&h, train)
     }
 }
 

@@ -15,6 +15,7 @@
 use crate::contract::{N_MASKED_PATCHES, N_SAMPLES};
 use crate::data::{self, Dataset, PtbxlRow, Split};
 use crate::manifest::{self, ModelManifest, NetEntry, BASELINE_FILE, MSCR_FILE};
+use crate::mapcal::MapCalibration;
 use crate::metrics;
 use crate::net::{self, ConvAe, Mscr};
 use crate::score::{self, AttrNorm, Calibration, EmbeddingModel, MscrRaw, COMPONENTS};
@@ -52,12 +53,16 @@ pub struct TrainConfig {
     pub progress: bool,
     /// The command line, recorded in the model card.
     pub command: String,
+    /// Skip MSCR training and load these weights instead (recalibration, baseline work).
+    pub reuse_mscr: Option<PathBuf>,
+    /// Skip baseline training and load these weights instead.
+    pub reuse_baseline: Option<PathBuf>,
 }
 
 impl Default for TrainConfig {
     fn default() -> TrainConfig {
         TrainConfig {
-            ptbxl_dir: PathBuf::from("../shared/data/ptbxl"),
+            ptbxl_dir: PathBuf::from(".data/ptbxl"),
             out_dir: PathBuf::from("models"),
             cache_dir: PathBuf::from("target/ecgmodel-cache"),
             seed: 20240601,
@@ -72,6 +77,8 @@ impl Default for TrainConfig {
             device: Device::cuda_if_available(),
             progress: true,
             command: String::new(),
+            reuse_mscr: None,
+            reuse_baseline: None,
         }
     }
 }
@@ -131,7 +138,75 @@ pub struct TrainReport {
     pub attributes_test: AttributeMetrics,
     pub mscr_threshold: f32,
     pub baseline_threshold: f32,
+    /// How the calibrated maps behave on fold 9 (fitted there) and fold 10.
+    #[serde(default)]
+    pub map_validation: MapReport,
+    #[serde(default)]
+    pub map_test: MapReport,
     pub command: String,
+}
+
+/// How a calibrated map behaves on a split's normal and abnormal studies.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MapMetrics {
+    /// Share of normal studies with any sample at likelihood ≥ 0.9.
+    pub normal_any_ge_0_9: f64,
+    /// Share of abnormal studies with any sample at likelihood ≥ 0.9.
+    pub abnormal_any_ge_0_9: f64,
+    /// Mean share of samples at likelihood ≥ 0.5, normal studies.
+    pub normal_share_ge_0_5: f64,
+    /// Mean share of samples at likelihood ≥ 0.5, abnormal studies.
+    pub abnormal_share_ge_0_5: f64,
+    /// AUROC of the study's map maximum (abnormal vs normal).
+    pub max_auroc: f64,
+}
+
+/// Map metrics of both networks on one split.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MapReport {
+    pub mscr: MapMetrics,
+    pub baseline: MapMetrics,
+}
+
+/// Map metrics of point-error maps (`[12 × 1000]` each) with their windows' R peaks.
+pub fn map_metrics(
+    maps: &[&[f32]],
+    peaks: &[Vec<usize>],
+    labels: &[u8],
+    cal: &MapCalibration,
+) -> MapMetrics {
+    let (mut any, mut share, mut n) = ([0.0_f64; 2], [0.0_f64; 2], [0usize; 2]);
+    let mut maxima = Vec::with_capacity(maps.len());
+    for ((m, p), &l) in maps.iter().zip(peaks).zip(labels) {
+        let like = cal.likelihood(m, p);
+        let finite: Vec<f32> = like.into_iter().filter(|v| v.is_finite()).collect();
+        let max = finite.iter().copied().fold(0.0_f32, f32::max);
+        let g = usize::from(l == 1);
+        n[g] += 1;
+        any[g] += f64::from(u8::from(max >= 0.9));
+        share[g] +=
+            finite.iter().filter(|&&v| v >= 0.5).count() as f64 / finite.len().max(1) as f64;
+        maxima.push(max);
+    }
+    let frac = |v: f64, k: usize| if k > 0 { v / k as f64 } else { f64::NAN };
+    MapMetrics {
+        normal_any_ge_0_9: frac(any[0], n[0]),
+        abnormal_any_ge_0_9: frac(any[1], n[1]),
+        normal_share_ge_0_5: frac(share[0], n[0]),
+        abnormal_share_ge_0_5: frac(share[1], n[1]),
+        max_auroc: metrics::auroc(&maxima, labels).unwrap_or(f64::NAN),
+    }
+}
+
+/// R peaks of each record's window (as the analyzer finds them).
+pub fn window_peaks(ds: &Dataset, idx: &[usize]) -> Vec<Vec<usize>> {
+    idx.iter()
+        .map(|&i| {
+            let w = ds.signals.get(i as i64).contiguous().view([-1]);
+            let w = Vec::<f32>::try_from(&w).unwrap_or_default();
+            crate::contract::detect_r_peaks(&w, N_SAMPLES)
+        })
+        .collect()
 }
 
 fn augment(x: &Tensor) -> (Tensor, Tensor) {
@@ -341,6 +416,12 @@ fn train_mscr(
     norm: &AttrNorm,
 ) -> Result<Trained<Mscr>, ModelError> {
     let device = cfg.device;
+    if let Some(path) = &cfg.reuse_mscr {
+        let mut vs = nn::VarStore::new(device);
+        let model = Mscr::new(&vs.root());
+        vs.load(path).map_err(|e| ModelError::torch(path, e))?;
+        return Ok((vs, model, 0, 0, Vec::new()));
+    }
     let train_idx = ds.indices(Split::Train);
     let val_idx = ds.indices(Split::Validation);
     let val_labels = labels_of(ds, &val_idx);
@@ -392,7 +473,7 @@ fn train_mscr(
             let raw = run_mscr(&model, ds, &val_idx, norm, device, false, true);
             let auc = restoration_auroc(&raw, &val_labels);
             curve.push((epoch, auc));
-            log::info!("MSCR epoch {epoch}: {msg}, fold-9 AUROC {auc:.4}");
+            say(cfg, &bar, &format!("MSCR epoch {epoch} ({:.0} s): {msg}, fold-9 AUROC {auc:.4}", started.elapsed().as_secs_f64()));
             bar.set_message(format!(
                 "{msg}, val AUROC {auc:.3} (best {:.3})",
                 best.max(auc)
@@ -425,6 +506,12 @@ fn train_mscr(
 
 fn train_baseline(cfg: &TrainConfig, ds: &Dataset) -> Result<Trained<ConvAe>, ModelError> {
     let device = cfg.device;
+    if let Some(path) = &cfg.reuse_baseline {
+        let mut vs = nn::VarStore::new(device);
+        let model = ConvAe::new(&vs.root());
+        vs.load(path).map_err(|e| ModelError::torch(path, e))?;
+        return Ok((vs, model, 0, 0, Vec::new()));
+    }
     let train_idx = ds.indices(Split::Train);
     let val_idx = ds.indices(Split::Validation);
     let val_labels = labels_of(ds, &val_idx);
@@ -466,7 +553,7 @@ fn train_baseline(cfg: &TrainConfig, ds: &Dataset) -> Result<Trained<ConvAe>, Mo
             let s: Vec<f32> = raw.iter().map(|r| r.mse).collect();
             let auc = metrics::auroc(&s, &val_labels).unwrap_or(0.5);
             curve.push((epoch, auc));
-            log::info!("baseline epoch {epoch}: fold-9 AUROC {auc:.4}");
+            say(cfg, &bar, &format!("baseline epoch {epoch} ({:.0} s): fold-9 AUROC {auc:.4}", started.elapsed().as_secs_f64()));
             bar.set_message(format!("val AUROC {auc:.3}"));
             if auc > best {
                 best = auc;
@@ -485,6 +572,15 @@ fn train_baseline(cfg: &TrainConfig, ds: &Dataset) -> Result<Trained<ConvAe>, Mo
     }
     bar.finish_and_clear();
     Ok((best_vs, best_model, epochs_run, best_epoch, curve))
+}
+
+/// One line of training progress: above the bar, or on stderr when there is no bar.
+fn say(cfg: &TrainConfig, bar: &indicatif::ProgressBar, line: &str) {
+    if cfg.progress {
+        bar.println(line);
+    } else {
+        eprintln!("{line}");
+    }
 }
 
 fn progress_bar(cfg: &TrainConfig, n: usize, what: &str) -> indicatif::ProgressBar {
@@ -605,15 +701,20 @@ pub fn run(cfg: &TrainConfig) -> Result<TrainReport, ModelError> {
     let val_scores: Vec<f32> = val_comps.iter().map(|c| cal.score(c)).collect();
     let threshold = metrics::threshold_for_recall(&val_scores, &val_labels, 0.9).unwrap_or(0.0);
 
-    // Map scaling from fold-9 normals' point errors.
-    let mut normal_points: Vec<f32> = val_raw
-        .iter()
-        .zip(&val_labels)
-        .filter(|(_, &l)| l == 0)
-        .flat_map(|(r, _)| r.point_err.iter().copied().step_by(7))
-        .collect();
-    let map_lo = quantile(&mut normal_points, 0.5);
-    let map_hi = quantile(&mut normal_points, 0.99).max(map_lo + 1e-6);
+    // Map calibration per lead and beat phase on fold-9 normals' point errors.
+    let val_peaks = window_peaks(&ds, &val_idx);
+    let normal_maps = |maps: Vec<&[f32]>| -> Result<MapCalibration, ModelError> {
+        let studies: Vec<(&[f32], &[usize])> = maps
+            .into_iter()
+            .zip(&val_peaks)
+            .zip(&val_labels)
+            .filter(|(_, &l)| l == 0)
+            .map(|((m, p), _)| (m, p.as_slice()))
+            .collect();
+        MapCalibration::fit(&studies)
+            .ok_or_else(|| ModelError::data(&cfg.ptbxl_dir, "too few fold-9 normals for the map"))
+    };
+    let mscr_map = normal_maps(val_raw.iter().map(|r| r.point_err.as_slice()).collect())?;
 
     // Normal spread of |pred − actual| (95th percentile) on fold-9 normals.
     let spread_of = |a: usize| {
@@ -641,27 +742,47 @@ pub fn run(cfg: &TrainConfig) -> Result<TrainReport, ModelError> {
     let base_val_scores: Vec<f32> = base_val.iter().map(|r| r.mse).collect();
     let base_threshold =
         metrics::threshold_for_recall(&base_val_scores, &val_labels, 0.9).unwrap_or(0.0);
-    let mut base_points: Vec<f32> = base_val
-        .iter()
-        .zip(&val_labels)
-        .filter(|(_, &l)| l == 0)
-        .flat_map(|(r, _)| r.point_err.iter().copied().step_by(7))
-        .collect();
-    let base_lo = quantile(&mut base_points, 0.5);
-    let base_hi = quantile(&mut base_points, 0.99).max(base_lo + 1e-6);
+    let base_map = normal_maps(base_val.iter().map(|r| r.point_err.as_slice()).collect())?;
+    let map_validation = MapReport {
+        mscr: map_metrics(
+            &val_raw.iter().map(|r| r.point_err.as_slice()).collect::<Vec<_>>(),
+            &val_peaks,
+            &val_labels,
+            &mscr_map,
+        ),
+        baseline: map_metrics(
+            &base_val.iter().map(|r| r.point_err.as_slice()).collect::<Vec<_>>(),
+            &val_peaks,
+            &val_labels,
+            &base_map,
+        ),
+    };
 
     // Fold 10: scored once, for the card only.
-    let test_raw = run_mscr(&mscr, &ds, &test_idx, &norm, device, false, false);
+    let test_raw = run_mscr(&mscr, &ds, &test_idx, &norm, device, true, false);
     let test_scores: Vec<f32> = test_raw
         .iter()
         .zip(&test_idx)
         .map(|(r, &i)| cal.score(&score::components(r, &actual_attrs(&ds, i), emb.as_ref())))
         .collect();
-    let base_test: Vec<f32> = run_baseline(&base, &ds, &test_idx, device, false)
-        .iter()
-        .map(|r| r.mse)
-        .collect();
+    let base_test_raw = run_baseline(&base, &ds, &test_idx, device, true);
+    let base_test: Vec<f32> = base_test_raw.iter().map(|r| r.mse).collect();
     let test_labels = labels_of(&ds, &test_idx);
+    let test_peaks = window_peaks(&ds, &test_idx);
+    let map_test = MapReport {
+        mscr: map_metrics(
+            &test_raw.iter().map(|r| r.point_err.as_slice()).collect::<Vec<_>>(),
+            &test_peaks,
+            &test_labels,
+            &mscr_map,
+        ),
+        baseline: map_metrics(
+            &base_test_raw.iter().map(|r| r.point_err.as_slice()).collect::<Vec<_>>(),
+            &test_peaks,
+            &test_labels,
+            &base_map,
+        ),
+    };
     let mae = |want: u8, a: usize| {
         let v: Vec<f64> = test_raw
             .iter()
@@ -738,6 +859,8 @@ pub fn run(cfg: &TrainConfig) -> Result<TrainReport, ModelError> {
         attributes_test,
         mscr_threshold: threshold,
         baseline_threshold: base_threshold,
+        map_validation,
+        map_test,
         command: cfg.command.clone(),
     };
     let manifest = ModelManifest {
@@ -747,16 +870,14 @@ pub fn run(cfg: &TrainConfig) -> Result<TrainReport, ModelError> {
             sha256: manifest::sha256_file(&mscr_path)?,
             parameters: report.mscr_parameters,
             threshold,
-            map_lo,
-            map_hi,
+            map: mscr_map,
         },
         baseline: NetEntry {
             file: BASELINE_FILE.to_string(),
             sha256: manifest::sha256_file(&base_path)?,
             parameters: report.baseline_parameters,
             threshold: base_threshold,
-            map_lo: base_lo,
-            map_hi: base_hi,
+            map: base_map,
         },
         attr_norm: norm,
         calibration: cal,

@@ -35,7 +35,7 @@ pub mod wording;
 pub use colour::likelihood_colour;
 pub use ecg::{BAND_FROM, BAND_OPACITY};
 pub use layout::Paper;
-pub use segments::{most_anomalous_segments, AnomalousSegment, Wave};
+pub use segments::{most_anomalous_segments, nothing_listed_text, AnomalousSegment, Wave};
 
 use ecgcore::analysis::Analysis;
 use ecgcore::formats::{write_atomic, FormatError};

@@ -534,10 +534,7 @@ fn draw_segment_list(
         canvas.text(
             x,
             y + LINE_MM,
-            &format!(
-                "no segment with likelihood ≥ {}",
-                crate::segments::MIN_PEAK_LIKELIHOOD
-            ),
+            &crate::segments::nothing_listed_text(),
             TextStyle::new(7.0, theme::MUTED),
         );
         return;

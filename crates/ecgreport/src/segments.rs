@@ -19,8 +19,18 @@
 use ecgcore::analysis::ModelOutput;
 use ecgcore::dsp::measurements::Measurements;
 
-/// Peaks below this likelihood are not listed.
-pub const MIN_PEAK_LIKELIHOOD: f32 = 0.2;
+/// Peaks below this likelihood are not listed: the level the map is calibrated to
+/// (ecgmodel's `mapcal`: 0.9 = higher, at that lead and phase of the beat, than 95 % of
+/// normal ECGs show anywhere), so a normal study lists nothing.
+pub const MIN_PEAK_LIKELIHOOD: f32 = 0.9;
+
+/// What to say when nothing reaches [`MIN_PEAK_LIKELIHOOD`].
+pub fn nothing_listed_text() -> String {
+    format!(
+        "None: the map stays below {MIN_PEAK_LIKELIHOOD} everywhere, within what normal ECGs show \
+         at each lead and phase of the beat."
+    )
+}
 /// Minimum distance between two peaks in one lead (s).
 pub const SEPARATION_S: f64 = 0.2;
 /// Peaks in different leads closer than this (s) are the same event.

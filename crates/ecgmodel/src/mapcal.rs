@@ -1,0 +1,302 @@
+//! Calibration of the anomaly map against normal ECGs, per lead and beat phase.
+//!
+//! A network restores some parts of every normal beat less well than others (the QRS
+//! complex more than the TP segment, V2 more than aVR), so one cut-off over all samples
+//! paints every normal QRS as anomalous. Here each point error is first compared with the
+//! errors of validation normals at the same kind of point: the same lead and the same
+//! phase of the beat, the phase being the time to the next R peak (up to
+//! [`PRE_R_MS`] before it: P wave, PR segment, QRS onset) or else the time since the
+//! last one (up to [`POST_R_MS`] after it: QRS, ST segment, T wave), in
+//! [`PHASE_BIN_MS`] bins, and one "between beats" phase for the rest (TP segment, pauses,
+//! no beats found). Per cell (lead × phase): `z = (ln e − median) / (q90 − median)` of the
+//! cell's normal log-errors.
+//!
+//! The z scale is then tied to whole studies: over the validation normals, the study
+//! maximum of `z` (any lead, any sample) has quantiles [`STUDY_QUANTILES`]; likelihood
+//! 0.5 sits at their median, 0.9 at their 95th percentile and 0.99 at their 99.5th,
+//! linear in between (0 at the cell median, extrapolated above 0.99 and clamped at 1).
+//! So a likelihood of 0.9 means "higher, here, than 95 % of normal ECGs show anywhere":
+//! a normal study stays pale, and a mark is a real outlier for that lead and phase.
+//!
+//! Units: point errors as the networks give them (contract units squared, smoothed);
+//! samples at the model rate; R peaks in window samples.
+
+use crate::contract::{MODEL_RATE_HZ, N_LEADS, N_SAMPLES};
+use serde::{Deserialize, Serialize};
+
+/// Width of one phase bin (ms).
+pub const PHASE_BIN_MS: f64 = 20.0;
+/// Phases measured back from the next R peak reach this far (ms).
+pub const PRE_R_MS: f64 = 280.0;
+/// Phases measured from the last R peak reach this far (ms).
+pub const POST_R_MS: f64 = 600.0;
+/// Quantiles of the normal studies' maximum z that likelihoods 0.5, 0.9 and 0.99 mark.
+pub const STUDY_QUANTILES: [(f32, f64); 3] = [(0.5, 0.5), (0.9, 0.95), (0.99, 0.995)];
+/// Fewest normal samples a cell needs for its own statistics (else its lead's pooled ones).
+const MIN_CELL_SAMPLES: usize = 200;
+
+fn bin_samples() -> usize {
+    ((PHASE_BIN_MS * MODEL_RATE_HZ / 1000.0).round() as usize).max(1)
+}
+fn pre_bins() -> usize {
+    (PRE_R_MS / PHASE_BIN_MS).round() as usize
+}
+fn post_bins() -> usize {
+    (POST_R_MS / PHASE_BIN_MS).round() as usize
+}
+
+/// Phases per lead: pre-R bins, post-R bins and "between beats".
+pub fn n_phases() -> usize {
+    pre_bins() + post_bins() + 1
+}
+
+/// Phase index of every sample of a `len`-sample window with R peaks `peaks` (sorted).
+pub fn phases(peaks: &[usize], len: usize) -> Vec<usize> {
+    let bin = bin_samples();
+    let pre = pre_bins() * bin;
+    let post = post_bins() * bin;
+    let between = n_phases() - 1;
+    let mut out = Vec::with_capacity(len);
+    let mut next = 0; // index of the first peak > t
+    for t in 0..len {
+        while peaks.get(next).is_some_and(|&p| p <= t) {
+            next += 1;
+        }
+        let to_next = peaks.get(next).map(|&p| p - t);
+        let since_last = next.checked_sub(1).and_then(|i| peaks.get(i)).map(|&p| t - p);
+        let phase = match (to_next, since_last) {
+            (Some(d), _) if d <= pre && d > 0 => pre_bins() - 1 - (d - 1) / bin,
+            (_, Some(d)) if d < post => pre_bins() + d / bin,
+            _ => between,
+        };
+        out.push(phase.min(between));
+    }
+    out
+}
+
+/// Per-lead, per-phase calibration of one network's point errors.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MapCalibration {
+    /// Phase layout the statistics were fitted with (checked on load).
+    pub phase_bin_ms: f64,
+    pub pre_r_ms: f64,
+    pub post_r_ms: f64,
+    /// Median of ln(error) per cell, `[12 × phases]` lead-major.
+    pub center: Vec<f32>,
+    /// q90 − median of ln(error) per cell.
+    pub scale: Vec<f32>,
+    /// z values of the piecewise-linear likelihood, increasing, starting at 0.
+    pub z_knots: Vec<f32>,
+    /// Likelihoods at `z_knots`, starting at 0.
+    pub p_knots: Vec<f32>,
+    /// Normal studies the calibration was fitted on.
+    pub n_studies: usize,
+}
+
+fn quantile_sorted(v: &[f32], q: f64) -> f32 {
+    if v.is_empty() {
+        return f32::NAN;
+    }
+    v[((v.len() - 1) as f64 * q).round() as usize]
+}
+
+fn ln_err(e: f32) -> f32 {
+    e.max(1e-7).ln()
+}
+
+impl MapCalibration {
+    /// Fit on normal studies: each item is a `[12 × 1000]` point-error map (NaN = not
+    /// recorded) and the window's R peaks. `None` with fewer than 20 studies.
+    pub fn fit(studies: &[(&[f32], &[usize])]) -> Option<MapCalibration> {
+        if studies.len() < 20 {
+            return None;
+        }
+        let np = n_phases();
+        let mut cells: Vec<Vec<f32>> = vec![Vec::new(); N_LEADS * np];
+        let mut leads: Vec<Vec<f32>> = vec![Vec::new(); N_LEADS];
+        for (map, peaks) in studies {
+            let ph = phases(peaks, N_SAMPLES);
+            for l in 0..N_LEADS {
+                for (t, &p) in ph.iter().enumerate() {
+                    let Some(&e) = map.get(l * N_SAMPLES + t) else {
+                        continue;
+                    };
+                    if e.is_finite() {
+                        cells[l * np + p].push(ln_err(e));
+                        if t % 8 == 0 {
+                            leads[l].push(ln_err(e));
+                        }
+                    }
+                }
+            }
+        }
+        let stats = |v: &mut Vec<f32>| {
+            v.sort_by(f32::total_cmp);
+            let m = quantile_sorted(v, 0.5);
+            let s = (quantile_sorted(v, 0.9) - m).max(1e-3);
+            (m, s)
+        };
+        let lead_stats: Vec<(f32, f32)> = leads.iter_mut().map(stats).collect();
+        let mut center = vec![0.0; N_LEADS * np];
+        let mut scale = vec![1.0; N_LEADS * np];
+        for (c, v) in cells.iter_mut().enumerate() {
+            let (m, s) = if v.len() >= MIN_CELL_SAMPLES {
+                stats(v)
+            } else {
+                lead_stats[c / np]
+            };
+            if m.is_finite() {
+                center[c] = m;
+                scale[c] = s;
+            }
+        }
+        let mut cal = MapCalibration {
+            phase_bin_ms: PHASE_BIN_MS,
+            pre_r_ms: PRE_R_MS,
+            post_r_ms: POST_R_MS,
+            center,
+            scale,
+            z_knots: Vec::new(),
+            p_knots: Vec::new(),
+            n_studies: studies.len(),
+        };
+        let mut maxima: Vec<f32> = studies
+            .iter()
+            .map(|(map, peaks)| max_finite(&cal.z(map, peaks)))
+            .filter(|z| z.is_finite())
+            .collect();
+        maxima.sort_by(f32::total_cmp);
+        let mut z_knots = vec![0.0_f32];
+        let mut p_knots = vec![0.0_f32];
+        for (p, q) in STUDY_QUANTILES {
+            let z = quantile_sorted(&maxima, q);
+            let prev = z_knots.last().copied().unwrap_or(0.0);
+            z_knots.push(if z.is_finite() { z.max(prev + 1e-3) } else { prev + 1.0 });
+            p_knots.push(p);
+        }
+        cal.z_knots = z_knots;
+        cal.p_knots = p_knots;
+        Some(cal)
+    }
+
+    /// Whether this calibration was fitted with the phase layout of this build.
+    pub fn matches_layout(&self) -> bool {
+        (self.phase_bin_ms - PHASE_BIN_MS).abs() < 1e-9
+            && (self.pre_r_ms - PRE_R_MS).abs() < 1e-9
+            && (self.post_r_ms - POST_R_MS).abs() < 1e-9
+            && self.center.len() == N_LEADS * n_phases()
+            && self.scale.len() == self.center.len()
+            && self.z_knots.len() == self.p_knots.len()
+            && self.z_knots.len() >= 2
+    }
+
+    /// z of every sample of a `[12 × len]` point-error map (NaN stays NaN).
+    pub fn z(&self, map: &[f32], peaks: &[usize]) -> Vec<f32> {
+        let np = n_phases();
+        let len = map.len() / N_LEADS;
+        let ph = phases(peaks, len);
+        map.iter()
+            .enumerate()
+            .map(|(i, &e)| {
+                let (l, t) = (i / len.max(1), i % len.max(1));
+                let c = l * np + ph.get(t).copied().unwrap_or(np - 1);
+                match (self.center.get(c), self.scale.get(c)) {
+                    (Some(m), Some(s)) if e.is_finite() => (ln_err(e) - m) / s,
+                    _ => f32::NAN,
+                }
+            })
+            .collect()
+    }
+
+    /// Likelihood in [0, 1] of one z value (NaN stays NaN).
+    pub fn likelihood_of(&self, z: f32) -> f32 {
+        if !z.is_finite() {
+            return f32::NAN;
+        }
+        let (zk, pk) = (&self.z_knots, &self.p_knots);
+        let n = zk.len().min(pk.len());
+        if n < 2 {
+            return f32::NAN;
+        }
+        if z <= zk[0] {
+            return pk[0];
+        }
+        // The segment holding z, or the last one extrapolated.
+        let k = (1..n).find(|&k| z <= zk[k]).unwrap_or(n - 1);
+        let t = (z - zk[k - 1]) / (zk[k] - zk[k - 1]).max(1e-6);
+        (pk[k - 1] + t * (pk[k] - pk[k - 1])).clamp(0.0, 1.0)
+    }
+
+    /// Likelihood of every sample of a `[12 × len]` point-error map with R peaks `peaks`.
+    pub fn likelihood(&self, map: &[f32], peaks: &[usize]) -> Vec<f32> {
+        self.z(map, peaks)
+            .into_iter()
+            .map(|z| self.likelihood_of(z))
+            .collect()
+    }
+}
+
+/// Largest finite value (NaN when there is none).
+pub fn max_finite(v: &[f32]) -> f32 {
+    v.iter()
+        .copied()
+        .filter(|x| x.is_finite())
+        .fold(f32::NAN, f32::max)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn phases_follow_the_beat() {
+        // R peaks at 1.0 s and 2.0 s (100 Hz).
+        let ph = phases(&[100, 200], 300);
+        let between = n_phases() - 1;
+        assert_eq!(ph[0], between, "long before the first beat");
+        assert_eq!(ph[99], pre_bins() - 1, "just before R");
+        assert_eq!(ph[100], pre_bins(), "at R");
+        assert_eq!(ph[130], pre_bins() + 15, "300 ms after R (T wave)");
+        assert_eq!(ph[175], pre_bins() - 1 - 24 / 2, "250 ms before the next R (P wave)");
+        assert_eq!(ph[290], between, "900 ms after the last R");
+        assert!(ph.iter().all(|&p| p < n_phases()));
+        assert!(phases(&[], 50).iter().all(|&p| p == between));
+    }
+
+    #[test]
+    fn normal_studies_stay_pale_and_an_outlier_lights_up() {
+        // Normals: error 1 everywhere except 4× at the R peak phase, with mild noise.
+        let peaks: Vec<usize> = (50..1000).step_by(90).collect();
+        let ph = phases(&peaks, N_SAMPLES);
+        let mut maps = Vec::new();
+        let mut seed = 7u64;
+        for _ in 0..200 {
+            let mut m = vec![0.0_f32; N_LEADS * N_SAMPLES];
+            for (i, v) in m.iter_mut().enumerate() {
+                seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                let u = (seed >> 40) as f32 / (1u64 << 24) as f32;
+                let base = if ph[i % N_SAMPLES] == pre_bins() { 4.0 } else { 1.0 };
+                *v = base * (1.0 + 0.3 * u);
+            }
+            maps.push(m);
+        }
+        let studies: Vec<(&[f32], &[usize])> =
+            maps.iter().map(|m| (m.as_slice(), peaks.as_slice())).collect();
+        let cal = MapCalibration::fit(&studies).unwrap();
+        assert!(cal.matches_layout());
+        // A normal QRS (4× the baseline error) is not an anomaly.
+        let like = cal.likelihood(&maps[3], &peaks);
+        assert!(max_finite(&like) < 0.95, "{}", max_finite(&like));
+        let above: usize = studies
+            .iter()
+            .filter(|(m, p)| max_finite(&cal.likelihood(m, p)) >= 0.9)
+            .count();
+        assert!(above <= 20, "{above} of 200 normal studies reach 0.9");
+        // The same error level in the TP segment is.
+        let mut odd = maps[3].clone();
+        odd[5 * N_SAMPLES + 95] = 4.0;
+        let like = cal.likelihood(&odd, &peaks);
+        assert!(like[5 * N_SAMPLES + 95] >= 0.99);
+        assert!(like.iter().all(|v| (0.0..=1.0).contains(v)));
+    }
+}
