@@ -123,7 +123,7 @@ fn main() -> anyhow::Result<()> {
     let validation = score_fold(&analyzer, &data, &fold(9), "fold 9");
     let test = score_fold(&analyzer, &data, &fold(10), "fold 10");
     let mut manifest = ModelManifest::read(&models)?;
-    let p = partial::fit(LAYOUT, &manifest.calibration, &validation, &test);
+    let p = partial::fit(LAYOUT, &validation, &test);
     println!(
         "{LAYOUT}: ours fold-9 AUROC {:.3} (n {}), fold-10 AUROC {:.3} sens {:.3} spec {:.3} (n {}); baseline fold-9 {:.3}, fold-10 {:.3}",
         p.mscr_validation.auroc,

@@ -24,8 +24,7 @@ fn main() -> anyhow::Result<()> {
         analyzer.baseline(),
         &ds,
         &manifest.attr_norm,
-        manifest.embedding.as_ref(),
-        &manifest.calibration,
+        manifest.normal_models(),
         Device::Cpu,
     );
     println!(

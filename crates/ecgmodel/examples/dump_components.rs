@@ -31,7 +31,7 @@ fn main() -> anyhow::Result<()> {
     for l in 0..12 {
         let _ = write!(csv, ",lead_err_{l}");
     }
-    csv.push_str(",emb_vec\n");
+    csv.push_str(",emb_vec,feat_vec\n");
     for (split, name) in [
         (Split::Train, "train"),
         (Split::Validation, "val"),
@@ -49,7 +49,7 @@ fn main() -> anyhow::Result<()> {
         );
         for (r, &i) in raw.iter().zip(&idx) {
             let rec = &ds.records[i];
-            let comps = score::components(r, &rec.attrs, manifest.embedding.as_ref());
+            let comps = score::components(r, &rec.attrs, manifest.normal_models());
             let _ = write!(
                 csv,
                 "{},{},{name},{},{}",
@@ -68,7 +68,8 @@ fn main() -> anyhow::Result<()> {
                 let _ = write!(csv, ",{}", r.lead_err.get(l).copied().unwrap_or(f32::NAN));
             }
             let e: Vec<String> = r.embedding.iter().map(|v| format!("{v:.5}")).collect();
-            let _ = writeln!(csv, ",{}", e.join(" "));
+            let f: Vec<String> = r.features.iter().map(|v| format!("{v:.4}")).collect();
+            let _ = writeln!(csv, ",{},{}", e.join(" "), f.join(" "));
         }
     }
     std::fs::write(&out, csv)?;

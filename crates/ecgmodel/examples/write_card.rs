@@ -1,5 +1,6 @@
-//! Evaluate the shipped models on the PTB-XL fold-9 and fold-10 manifests and write
-//! `models/MODEL_CARD.md` plus `models/eval_fold9.json` / `models/eval_fold10.json`:
+//! Evaluate the shipped models on the PTB-XL fold-9 and fold-10 manifests and the
+//! external LUDB one (`make_manifests` writes them) and write `models/MODEL_CARD.md` plus
+//! `models/eval_fold9.json`, `models/eval_fold10.json` and `models/eval_ludb.json`:
 //! `cargo run --release -p ecgmodel --example write_card -- [--models models] [--threads 2]`.
 use std::path::PathBuf;
 
@@ -39,6 +40,11 @@ fn main() -> anyhow::Result<()> {
             "manifests/ptbxl_fold10.csv",
             "eval_fold10.json",
         ),
+        (
+            "LUDB (external)",
+            "manifests/ludb_external.csv",
+            "eval_ludb.json",
+        ),
     ] {
         let started = std::time::Instant::now();
         let mut report = ecgmodel::eval::run(&models.join(file), &analyzer, true)?;
@@ -56,7 +62,7 @@ fn main() -> anyhow::Result<()> {
     let card = ecgmodel::card::render(
         analyzer.manifest(),
         &evals,
-        "cargo run --release -p ecgmodel --example eval -- models/manifests/ptbxl_fold10.csv (likewise fold9)",
+        "cargo run --release -p ecgmodel --example eval -- models/manifests/ptbxl_fold10.csv (likewise ptbxl_fold9.csv, ludb_external.csv)",
     );
     std::fs::write(models.join("MODEL_CARD.md"), card)?;
     println!("wrote {}", models.join("MODEL_CARD.md").display());

@@ -12,7 +12,7 @@
 use crate::contract::{self, InputError, N_LEADS, N_SAMPLES};
 use crate::manifest::{self, ModelManifest};
 use crate::mapcal::MapCalibration;
-use crate::net::{ConvAe, Mscr};
+use crate::net::{BeatAe, Mscr};
 use crate::partial::PartialCalibration;
 use crate::score::{self, BaselineRaw, MscrRaw};
 use crate::ModelError;
@@ -34,7 +34,7 @@ pub struct Analyzer {
     _mscr_vs: nn::VarStore,
     mscr: Mscr,
     _baseline_vs: nn::VarStore,
-    baseline: ConvAe,
+    baseline: BeatAe,
 }
 
 fn load_vs(
@@ -83,7 +83,7 @@ impl Analyzer {
             &manifest.baseline.sha256,
             device,
         )?;
-        let baseline = ConvAe::new(&baseline_vs.root());
+        let baseline = BeatAe::new(&baseline_vs.root());
         let p = models_dir.join(&manifest.baseline.file);
         baseline_vs.load(&p).map_err(|e| ModelError::torch(&p, e))?;
         Ok(Analyzer {
@@ -106,7 +106,7 @@ impl Analyzer {
     }
 
     /// The loaded baseline network.
-    pub fn baseline(&self) -> &ConvAe {
+    pub fn baseline(&self) -> &BeatAe {
         &self.baseline
     }
 
@@ -170,7 +170,7 @@ impl Analyzer {
         let n = run.mscr.len().max(1) as f32;
         let mut comps = vec![0.0_f32; score::COMPONENTS.len()];
         for r in &run.mscr {
-            let c = score::components(r, &run.actual, self.manifest.embedding.as_ref());
+            let c = score::components(r, &run.actual, self.manifest.normal_models());
             for (a, v) in comps.iter_mut().zip(c) {
                 *a += v / n;
             }
@@ -217,7 +217,7 @@ impl Analyzer {
                     with_maps,
                     valid.as_ref(),
                 ),
-                score::baseline_raw(&self.baseline, &windows, with_maps, valid.as_ref()),
+                score::baseline_raw(&self.baseline, &windows, &beats, with_maps, valid.as_ref()),
             )
         });
         let actual = actual_attributes(rec, meas, beats.first().map_or(&[][..], Vec::as_slice));
@@ -273,7 +273,7 @@ impl Analyzer {
                 calibration.score(&score::components(
                     r,
                     actual,
-                    self.manifest.embedding.as_ref(),
+                    self.manifest.normal_models(),
                 ))
             })
             .sum::<f32>()

@@ -124,7 +124,7 @@ pub fn render(
     );
     let _ = writeln!(
         s,
-        "- MSCR: {} epochs run, best (fold-9 AUROC of the restoration score) epoch {}, {:.0} s. Baseline: {} epochs, best {}, {:.0} s. Whole run incl. calibration and fold-10 scoring {:.0} s.",
+        "- MSCR: {} epochs run, best (fold-9 AUROC of feature density + global restoration) epoch {}, {:.0} s. Baseline: {} epochs, best {}, {:.0} s. Whole run incl. calibration and fold-10 scoring {:.0} s.",
         r.mscr_epochs_run, r.mscr_best_epoch, r.mscr_train_s, r.baseline_epochs_run, r.baseline_best_epoch, r.baseline_train_s, r.total_s
     );
     let _ = writeln!(

@@ -3,7 +3,7 @@
 //! normalization, the normal spread of attribute gaps, map scaling and the training
 //! and evaluation figures — written by `train`, read by `Analyzer::load`.
 
-use crate::score::{AttrNorm, Calibration, EmbeddingModel};
+use crate::score::{AttrNorm, Calibration, EmbeddingModel, FeatureModel, NormalModels};
 use crate::ModelError;
 use ecgcore::analysis::NormalSpread;
 use serde::{Deserialize, Serialize};
@@ -40,6 +40,9 @@ pub struct ModelManifest {
     pub attr_norm: AttrNorm,
     pub calibration: Calibration,
     pub embedding: Option<EmbeddingModel>,
+    /// Block-wise density of the training normals' encoder features.
+    #[serde(default)]
+    pub features: Option<FeatureModel>,
     pub normal_spread: NormalSpread,
     pub n_training_normals: usize,
     /// Calibration for partly recorded leads (paper layouts); absent in older manifests.
@@ -54,6 +57,14 @@ impl ModelManifest {
         let path = dir.join(MANIFEST_FILE);
         let text = std::fs::read_to_string(&path).map_err(|e| ModelError::io(&path, e))?;
         serde_json::from_str(&text).map_err(|e| ModelError::data(&path, e.to_string()))
+    }
+
+    /// The normal models the score components compare a study with.
+    pub fn normal_models(&self) -> NormalModels<'_> {
+        NormalModels {
+            embedding: self.embedding.as_ref(),
+            features: self.features.as_ref(),
+        }
     }
 
     /// Refuse weights made for another input contract or map layout than this build's:

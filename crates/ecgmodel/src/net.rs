@@ -14,8 +14,8 @@
 //!   the beat, and the restored trend;
 //! - an attribute head on the pooled tokens (age, sex, HR, PR, QRS, QT, QTc, normalized).
 //!
-//! The baseline is a BeatGAN-style autoencoder with a small latent vector over the
-//! unmasked 9.6 s view (MSE).
+//! The baseline is a BeatGAN-style autoencoder of single beats with a small latent
+//! vector (MSE).
 //! Shapes: `[batch, channels, samples]`; amplitudes in contract units (see `contract`).
 
 use crate::contract::{BEAT_LEN, GLOBAL_LEN, N_LEADS};
@@ -105,6 +105,20 @@ impl Encoder {
         self.blocks
             .iter()
             .fold(x.shallow_clone(), |h, b| b.forward_t(&h, train))
+    }
+
+    /// Output, and the time mean and standard deviation of every block's activations
+    /// `[B, Σ 2·channels]` (the multi-scale feature summary).
+    fn forward_with_stats(&self, x: &Tensor, train: bool) -> (Tensor, Tensor) {
+        let mut h = x.shallow_clone();
+        let mut stats = Vec::with_capacity(2 * self.blocks.len());
+        let dim: &[i64] = &[2];
+        for b in &self.blocks {
+            h = b.forward_t(&h, train);
+            stats.push(h.mean_dim(dim, false, Kind::Float));
+            stats.push(h.std_dim(dim, false, false));
+        }
+        (h, Tensor::cat(&stats, 1))
     }
 }
 
@@ -204,6 +218,9 @@ pub struct MscrOutput {
     pub attributes: Tensor,
     /// Pooled embedding `[B, 128]`.
     pub embedding: Tensor,
+    /// Multi-scale feature summary: time mean and SD of every encoder block's
+    /// activations (global, trend, beat) `[B, F]`.
+    pub features: Tensor,
 }
 
 /// The masked multi-scale cross-restoration network.
@@ -224,6 +241,19 @@ pub struct Mscr {
     attr_out: nn::Linear,
 }
 
+/// Widths of the blocks of [`MscrOutput::features`] (mean and SD of each encoder block's
+/// channels: global, trend, beat), in order.
+pub fn feature_blocks() -> Vec<usize> {
+    [GLOBAL_CHANNELS.as_slice(), TREND_CHANNELS.as_slice(), BEAT_CHANNELS.as_slice()]
+        .iter()
+        .flat_map(|c| c.iter().skip(1).map(|&w| 2 * w as usize))
+        .collect()
+}
+
+const GLOBAL_CHANNELS: [i64; 6] = [N_IN + 1, 32, 48, 64, D_MODEL, D_MODEL];
+const TREND_CHANNELS: [i64; 6] = [N_IN + 1, 16, 32, 48, D_MODEL, D_MODEL];
+const BEAT_CHANNELS: [i64; 5] = [N_IN + 1, 32, 48, 64, D_MODEL];
+
 /// Global tokens after five stride-2 blocks.
 pub const N_GLOBAL_TOKENS: i64 = (GLOBAL_LEN / 32) as i64;
 /// Beat tokens after four stride-2 blocks.
@@ -234,17 +264,9 @@ impl Mscr {
     pub fn new(p: &nn::Path) -> Mscr {
         let d = D_MODEL;
         Mscr {
-            global_enc: Encoder::new(
-                &(p / "global_enc"),
-                &[N_IN + 1, 32, 48, 64, d, d],
-                &[7, 5, 5, 3, 3],
-            ),
-            trend_enc: Encoder::new(
-                &(p / "trend_enc"),
-                &[N_IN + 1, 16, 32, 48, d, d],
-                &[7, 5, 5, 3, 3],
-            ),
-            beat_enc: Encoder::new(&(p / "beat_enc"), &[N_IN + 1, 32, 48, 64, d], &[7, 5, 3, 3]),
+            global_enc: Encoder::new(&(p / "global_enc"), &GLOBAL_CHANNELS, &[7, 5, 5, 3, 3]),
+            trend_enc: Encoder::new(&(p / "trend_enc"), &TREND_CHANNELS, &[7, 5, 5, 3, 3]),
+            beat_enc: Encoder::new(&(p / "beat_enc"), &BEAT_CHANNELS, &[7, 5, 3, 3]),
             fuse: nn::conv1d(p / "fuse", 2 * d, d, 1, nn::ConvConfig::default()),
             pos_global: p.randn("pos_global", &[1, N_GLOBAL_TOKENS, d], 0.0, 0.02),
             pos_beat: p.randn("pos_beat", &[1, N_BEAT_TOKENS, d], 0.0, 0.02),
@@ -272,10 +294,11 @@ impl Mscr {
         beat_in: &Tensor,
         train: bool,
     ) -> MscrOutput {
-        let g = self.global_enc.forward_t(global_in, train);
-        let t = self.trend_enc.forward_t(trend_in, train);
+        let (g, g_stats) = self.global_enc.forward_with_stats(global_in, train);
+        let (t, t_stats) = self.trend_enc.forward_with_stats(trend_in, train);
         let g = Tensor::cat(&[g, t], 1).apply(&self.fuse); // [B, D, 30]
-        let b = self.beat_enc.forward_t(beat_in, train); // [B, D, 5]
+        let (b, b_stats) = self.beat_enc.forward_with_stats(beat_in, train); // [B, D, 5]
+        let features = Tensor::cat(&[g_stats, t_stats, b_stats], 1);
         let g_tok = g.transpose(1, 2) + &self.pos_global;
         let b_tok = b.transpose(1, 2) + &self.pos_beat;
         let g_att = self.beat_to_global.forward_t(&g_tok, &b_tok, train);
@@ -310,38 +333,40 @@ impl Mscr {
             trend,
             attributes,
             embedding,
+            features,
         }
     }
 }
 
 /// Width of the baseline's bottleneck vector.
 pub const BASELINE_LATENT: i64 = 32;
-/// Channels at the baseline's narrowest point (30 samples × this, before the bottleneck).
-const BASELINE_CH: i64 = 32;
+/// Channels at the baseline's narrowest point (10 samples × this, around the latent).
+const BASELINE_CH: i64 = 64;
+/// Samples at the baseline's narrowest point (the 80-sample beat after three halvings).
+const BASELINE_LEN: i64 = (BEAT_LEN / 8) as i64;
 
-/// The baseline: a reconstruction autoencoder in the BeatGAN style (Zhou et al., IJCAI
-/// 2019: conv encoder to a small latent vector, mirrored transposed-conv decoder), over
-/// the unmasked 9.6 s view, 12 → 12 channels, trained with MSE. The whole tracing must
-/// pass through one [`BASELINE_LATENT`]-wide vector, so the network can only reproduce
-/// what normal ECGs share; a convolutional bottleneck without it (the first baseline)
-/// learns to copy any input and scores abnormal ECGs as well as normal ones.
+/// The baseline: beat reconstruction in the BeatGAN style (Zhou et al., IJCAI 2019): each
+/// 12-lead beat (the 800 ms beat view around an R peak, see `views`) passes through a
+/// conv encoder to a [`BASELINE_LATENT`]-wide vector and back through a mirrored
+/// transposed-conv decoder, trained with MSE on normal beats (no masking, attention,
+/// trend or attributes). The score is the beats' mean squared reconstruction error, the
+/// map the squared error pasted back at the beats' positions. Beats are aligned on their
+/// R peak, so a small latent can hold what normal beats share; a whole 10 s window with
+/// beats at arbitrary phases cannot pass such a bottleneck (it comes out flat), and
+/// without the bottleneck the network learns to copy any input.
 #[derive(Debug)]
-pub struct ConvAe {
+pub struct BeatAe {
     enc: Encoder,
     to_latent: nn::Linear,
     from_latent: nn::Linear,
     dec: Decoder,
 }
 
-impl ConvAe {
-    pub fn new(p: &nn::Path) -> ConvAe {
-        let flat = BASELINE_CH * N_GLOBAL_TOKENS;
-        ConvAe {
-            enc: Encoder::new(
-                &(p / "enc"),
-                &[N_IN, 32, 48, 64, 64, BASELINE_CH],
-                &[7, 5, 5, 3, 3],
-            ),
+impl BeatAe {
+    pub fn new(p: &nn::Path) -> BeatAe {
+        let flat = BASELINE_CH * BASELINE_LEN;
+        BeatAe {
+            enc: Encoder::new(&(p / "enc"), &[N_IN, 32, 64, BASELINE_CH], &[5, 5, 3]),
             to_latent: nn::linear(
                 p / "to_latent",
                 flat,
@@ -354,20 +379,21 @@ impl ConvAe {
                 flat,
                 nn::LinearConfig::default(),
             ),
-            dec: Decoder::new(&(p / "dec"), &[BASELINE_CH, 64, 64, 48, 32, 32], N_IN),
+            dec: Decoder::new(&(p / "dec"), &[BASELINE_CH, 64, 32, 32], N_IN),
         }
     }
 }
 
-impl ModuleT for ConvAe {
+impl ModuleT for BeatAe {
+    /// `[B, 12, 80]` beats → their reconstruction.
     fn forward_t(&self, x: &Tensor, train: bool) -> Tensor {
         let h = self.enc.forward_t(x, train);
         let b = h.size().first().copied().unwrap_or(1);
-        let z = h.view([b, -1]).apply(&self.to_latent).tanh();
+        let z = h.view([b, -1]).apply(&self.to_latent);
         let h = z
             .apply(&self.from_latent)
             .leaky_relu()
-            .view([b, BASELINE_CH, N_GLOBAL_TOKENS]);
+            .view([b, BASELINE_CH, BASELINE_LEN]);
         self.dec.forward_t(&h, train)
     }
 }

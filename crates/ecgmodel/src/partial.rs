@@ -6,9 +6,10 @@
 //! leads missing. The networks see the missing samples as 0 and the errors are taken
 //! over real samples only (see [`crate::score::mscr_raw`]), but the restorations, the
 //! embedding and the predicted attributes shift when so much input is absent, so the
-//! study score must not be compared with the full-lead threshold. Instead the same score
-//! components (same weights) are re-centred, re-scaled and given their own threshold
-//! (90 % recall of abnormal) on fold-9 ECGs masked to this layout ([`calibrate`]); the
+//! study score must not be compared with the full-lead threshold. Instead the score
+//! components are re-centred and re-scaled, chosen anew (greedily, as for complete
+//! recordings) and given their own threshold (90 % recall of abnormal) on fold-9 ECGs
+//! masked to this layout ([`calibrate`]) or digitized from pages of it; the
 //! fold-10 figures under the same mask are the honest estimate for paper input (without
 //! the digitizer's own errors). Any partial input is scored with this calibration and
 //! says so in its output.
@@ -16,8 +17,8 @@
 use crate::contract::{N_LEADS, N_SAMPLES};
 use crate::data::{Dataset, PtbxlRow, Split};
 use crate::metrics;
-use crate::net::{ConvAe, Mscr};
-use crate::score::{self, AttrNorm, Calibration, EmbeddingModel, COMPONENTS};
+use crate::net::{BeatAe, Mscr};
+use crate::score::{self, AttrNorm, Calibration, NormalModels, COMPONENTS};
 use crate::train::{row_metrics, SplitMetrics};
 use serde::{Deserialize, Serialize};
 use tch::{Device, Tensor};
@@ -48,7 +49,7 @@ pub fn layout_3x4_valid() -> Vec<f32> {
 pub struct PartialCalibration {
     /// Layout the fold-9 ECGs were masked to.
     pub layout: String,
-    /// Same components and weights as the full-lead score; centre/scale from masked
+    /// Its own components and weights (chosen on the validation studies); centre/scale from masked
     /// fold-9 normals.
     pub calibration: Calibration,
     /// MSCR threshold (90 % recall of abnormal on masked fold 9).
@@ -74,11 +75,11 @@ fn masked(ds: &Dataset, idx: &[usize], device: Device) -> (Tensor, Tensor) {
 
 fn scores(
     mscr: &Mscr,
-    base: &ConvAe,
+    base: &BeatAe,
     ds: &Dataset,
     idx: &[usize],
     norm: &AttrNorm,
-    emb: Option<&EmbeddingModel>,
+    normals: NormalModels<'_>,
     device: Device,
 ) -> (Vec<Vec<f32>>, Vec<f32>) {
     tch::no_grad(|| {
@@ -98,10 +99,10 @@ fn scores(
             let raw = score::mscr_raw(mscr, &x, &beats, norm, false, Some(&v));
             for (r, &i) in raw.iter().zip(chunk) {
                 let actual = ds.records.get(i).map_or([f32::NAN; 7], |r| r.attrs);
-                comps.push(score::components(r, &actual, emb));
+                comps.push(score::components(r, &actual, normals));
             }
             base_scores.extend(
-                score::baseline_raw(base, &x, false, Some(&v))
+                score::baseline_raw(base, &x, &beats, false, Some(&v))
                     .iter()
                     .map(|r| r.mse),
             );
@@ -124,11 +125,10 @@ pub struct Scored {
 }
 
 /// Fit a partial-input calibration from scored fold-9 studies (`validation`: same
-/// components and weights as `full`, centre and scale from its normals, thresholds at
+/// components chosen greedily on them, centre and scale from its normals, thresholds at
 /// 90 % recall of abnormal) and report it on scored fold-10 studies (`test`).
 pub fn fit(
     layout: &str,
-    full: &Calibration,
     validation: &[Scored],
     test: &[Scored],
 ) -> PartialCalibration {
@@ -138,10 +138,13 @@ pub fn fit(
         .map(|s| s.components.clone())
         .collect();
     let mut calibration = Calibration::fit(&normals);
-    calibration.weights.clone_from(&full.weights);
-    debug_assert_eq!(calibration.weights.len(), COMPONENTS.len());
     let labels =
         |set: &[Scored]| -> Vec<u8> { set.iter().map(|s| s.row.label().unwrap_or(0)).collect() };
+    // Its own components: what survives the missing leads (and digitizing) differs from
+    // what works on complete recordings; chosen greedily on the validation studies.
+    let val_components: Vec<Vec<f32>> = validation.iter().map(|s| s.components.clone()).collect();
+    score::select_components(&mut calibration, &val_components, &labels(validation));
+    debug_assert_eq!(calibration.weights.len(), COMPONENTS.len());
     let ours = |set: &[Scored]| -> Vec<f32> {
         set.iter()
             .map(|s| calibration.score(&s.components))
@@ -166,19 +169,18 @@ pub fn fit(
 }
 
 /// Fit the partial-input calibration on fold 9 masked to [`LAYOUT_3X4`] (same components
-/// and weights as `full`), and score fold 10 under the same mask for the card.
+/// chosen on it), and score fold 10 under the same mask for the card.
 pub fn calibrate(
     mscr: &Mscr,
-    base: &ConvAe,
+    base: &BeatAe,
     ds: &Dataset,
     norm: &AttrNorm,
-    emb: Option<&EmbeddingModel>,
-    full: &Calibration,
+    normals: NormalModels<'_>,
     device: Device,
 ) -> PartialCalibration {
     let scored = |split: Split| -> Vec<Scored> {
         let idx = ds.indices(split);
-        let (comps, base_scores) = scores(mscr, base, ds, &idx, norm, emb, device);
+        let (comps, base_scores) = scores(mscr, base, ds, &idx, norm, normals, device);
         idx.iter()
             .zip(comps)
             .zip(base_scores)
@@ -193,7 +195,6 @@ pub fn calibrate(
     };
     fit(
         LAYOUT_3X4,
-        full,
         &scored(Split::Validation),
         &scored(Split::Test),
     )

@@ -7,8 +7,8 @@
 //! and beat), the trend error over hidden samples, and the attributes and pooled embedding
 //! over passes. The point map pastes the hidden-sample errors of the global passes and of
 //! the beats back at their positions (averaging overlaps) and smooths them with a Gaussian
-//! of σ = 30 ms. The baseline's score is the mean squared reconstruction error, its map
-//! the smoothed squared error.
+//! of σ = 30 ms. The baseline's score is the beats' mean squared reconstruction error,
+//! its map the smoothed squared error pasted back at the beats.
 //!
 //! The study score is a weighted sum of robust z-scores of named components (log
 //! restoration errors, Mahalanobis distance of the embedding from the training normals,
@@ -16,7 +16,7 @@
 //! normal ECGs; which components enter is chosen on fold 9 (see `train`).
 
 use crate::contract::{BEAT_LEN, BEAT_PRE, GLOBAL_LEN, MODEL_RATE_HZ, N_LEADS, N_SAMPLES};
-use crate::net::{ConvAe, Mscr, EMBED_DIM, N_ATTRS};
+use crate::net::{BeatAe, Mscr, EMBED_DIM, N_ATTRS};
 use crate::views::{self, ViewSpec};
 use serde::{Deserialize, Serialize};
 use tch::nn::ModuleT;
@@ -89,6 +89,8 @@ pub struct MscrRaw {
     /// Predicted attributes in physical units (sex: probability female).
     pub attrs: [f32; 7],
     pub embedding: Vec<f32>,
+    /// Multi-scale encoder feature summary, mean over passes.
+    pub features: Vec<f32>,
     /// Smoothed point error `[12 × 1000]` (lead-major), empty unless maps were asked for.
     pub point_err: Vec<f32>,
 }
@@ -227,6 +229,8 @@ pub fn mscr_raw(
         let lead_den = to_vec(&gm.sum_dim_intlist(dim2, false, Kind::Float));
         let attr_pass = to_vec(&o.attributes);
         let emb_pass = to_vec(&o.embedding);
+        let feat_dim = o.features.size().get(1).copied().unwrap_or(0) as usize;
+        let feat_pass = to_vec(&o.features);
         let (eg_v, gm_v, eb_v, bm_v) = if with_maps {
             (
                 to_vec(&(&eg * &gm)),
@@ -257,7 +261,11 @@ pub fn mscr_raw(
             let mut lead_acc = [(0.0_f32, 0.0_f32); N_LEADS];
             let mut attr_z = vec![0.0_f32; N_ATTRS as usize];
             let mut embedding = vec![0.0_f32; EMBED_DIM as usize];
+            let mut features = vec![0.0_f32; feat_dim];
             for &p in &passes {
+                for (d, f) in features.iter_mut().enumerate() {
+                    *f += feat_pass.get(p * feat_dim + d).copied().unwrap_or(0.0) / n;
+                }
                 for (l, (num, den)) in lead_acc.iter_mut().enumerate() {
                     *num += lead_num.get(p * N_LEADS + l).copied().unwrap_or(0.0);
                     *den += lead_den.get(p * N_LEADS + l).copied().unwrap_or(0.0);
@@ -344,6 +352,7 @@ pub fn mscr_raw(
                 lead_err,
                 attrs: norm.denormalize(&attr_z),
                 embedding,
+                features,
                 point_err,
             });
         }
@@ -352,65 +361,98 @@ pub fn mscr_raw(
     out
 }
 
-/// Run the baseline over windows `[W, 12, 1000]`. Call inside `tch::no_grad`. `valid`
-/// as in [`mscr_raw`]: errors and maps over real samples only.
+/// Run the baseline over windows `[W, 12, 1000]` with their beats: every beat of a
+/// window (its centre when it has none) is reconstructed; the score is the mean squared
+/// error over the window's beats, the map the squared error pasted back at the beats'
+/// positions (overlaps averaged, gaps between beats filled from the nearest beat,
+/// smoothed). Call inside `tch::no_grad`. `valid` as in [`mscr_raw`]: errors and maps
+/// over real samples only.
 pub fn baseline_raw(
-    model: &ConvAe,
+    model: &BeatAe,
     windows: &Tensor,
+    beats: &[Vec<usize>],
     with_maps: bool,
     valid: Option<&Tensor>,
 ) -> Vec<BaselineRaw> {
-    let x = views::centre_crop(windows);
+    let device = windows.device();
+    let w_count = windows.size().first().copied().unwrap_or(0) as usize;
+    let mut owner: Vec<i64> = Vec::new();
+    let mut peaks: Vec<usize> = Vec::new();
+    for w in 0..w_count {
+        let b = views::beats_or_centre(beats.get(w).map_or(&[][..], Vec::as_slice));
+        owner.extend(std::iter::repeat_n(w as i64, b.len()));
+        peaks.extend(b);
+    }
+    let owner_t = Tensor::from_slice(&owner).to_device(device);
+    let x = views::beat_windows(&windows.index_select(0, &owner_t), &peaks);
     let r = model.forward_t(&x, false);
     let e = (&r - &x).square();
-    let m = valid.map_or_else(|| e.ones_like(), views::centre_crop);
-    let dims12: &[i64] = &[1, 2];
+    let m = valid.map_or_else(
+        || e.ones_like(),
+        |v| views::beat_windows(&v.index_select(0, &owner_t), &peaks),
+    );
     let dim2: &[i64] = &[2];
-    // 0/0 (a lead with no real sample) gives NaN: "not recorded".
-    let mse = to_vec(
-        &((&e * &m).sum_dim_intlist(dims12, false, Kind::Float)
-            / m.sum_dim_intlist(dims12, false, Kind::Float)),
-    );
-    let lead = to_vec(
-        &((&e * &m).sum_dim_intlist(dim2, false, Kind::Float)
-            / m.sum_dim_intlist(dim2, false, Kind::Float)),
-    );
-    let ev = if with_maps { to_vec(&e) } else { Vec::new() };
+    let lead_num = to_vec(&(&e * &m).sum_dim_intlist(dim2, false, Kind::Float));
+    let lead_den = to_vec(&m.sum_dim_intlist(dim2, false, Kind::Float));
+    let (ev, mv) = if with_maps {
+        (to_vec(&e), to_vec(&m))
+    } else {
+        (Vec::new(), Vec::new())
+    };
     let valid_v = valid.filter(|_| with_maps).map(to_vec);
-    let offset = crate::contract::GLOBAL_OFFSET;
-    mse.iter()
-        .enumerate()
-        .map(|(w, &m)| {
-            let point_err = if with_maps {
-                let mut p = vec![f32::NAN; N_LEADS * N_SAMPLES];
+    let mut out = Vec::with_capacity(w_count);
+    for w in 0..w_count {
+        let passes: Vec<usize> = (0..owner.len()).filter(|&p| owner[p] as usize == w).collect();
+        let mut lead = [(0.0_f32, 0.0_f32); N_LEADS];
+        for &p in &passes {
+            for (l, acc) in lead.iter_mut().enumerate() {
+                acc.0 += lead_num.get(p * N_LEADS + l).copied().unwrap_or(0.0);
+                acc.1 += lead_den.get(p * N_LEADS + l).copied().unwrap_or(0.0);
+            }
+        }
+        let (num, den) = lead
+            .iter()
+            .fold((0.0, 0.0), |(a, b), (n, d)| (a + n, b + d));
+        // 0/0 (no real sample) gives NaN: "not recorded".
+        let lead_err = lead.iter().map(|(n, d)| n / d).collect();
+        let point_err = if with_maps {
+            let mut acc = vec![0.0_f32; N_LEADS * N_SAMPLES];
+            let mut cnt = vec![0.0_f32; N_LEADS * N_SAMPLES];
+            for &p in &passes {
+                let peak = peaks.get(p).copied().unwrap_or(0);
                 for l in 0..N_LEADS {
-                    for j in 0..GLOBAL_LEN {
-                        if let (Some(dst), Some(src)) = (
-                            p.get_mut(l * N_SAMPLES + offset + j),
-                            ev.get((w * N_LEADS + l) * GLOBAL_LEN + j),
-                        ) {
-                            *dst = *src;
+                    for j in 0..BEAT_LEN {
+                        let k = (p * N_LEADS + l) * BEAT_LEN + j;
+                        let Some(t) = (peak + j).checked_sub(BEAT_PRE) else {
+                            continue;
+                        };
+                        if t >= N_SAMPLES || mv.get(k).copied().unwrap_or(0.0) <= 0.0 {
+                            continue;
                         }
+                        acc[l * N_SAMPLES + t] += ev.get(k).copied().unwrap_or(0.0);
+                        cnt[l * N_SAMPLES + t] += 1.0;
                     }
                 }
-                blank_unrecorded(&mut p, valid_v.as_deref(), w);
-                fill_gaps(&mut p, N_SAMPLES);
-                gaussian_smooth(&mut p, N_SAMPLES, MAP_SIGMA_SAMPLES);
-                blank_unrecorded(&mut p, valid_v.as_deref(), w);
-                p
-            } else {
-                Vec::new()
-            };
-            BaselineRaw {
-                mse: m,
-                lead_err: lead
-                    .get(w * N_LEADS..(w + 1) * N_LEADS)
-                    .map(<[f32]>::to_vec)
-                    .unwrap_or_default(),
-                point_err,
             }
-        })
-        .collect()
+            let mut e: Vec<f32> = acc
+                .iter()
+                .zip(&cnt)
+                .map(|(a, c)| if *c > 0.0 { a / c } else { f32::NAN })
+                .collect();
+            fill_gaps(&mut e, N_SAMPLES);
+            gaussian_smooth(&mut e, N_SAMPLES, MAP_SIGMA_SAMPLES);
+            blank_unrecorded(&mut e, valid_v.as_deref(), w);
+            e
+        } else {
+            Vec::new()
+        };
+        out.push(BaselineRaw {
+            mse: num / den,
+            lead_err,
+            point_err,
+        });
+    }
+    out
 }
 
 /// Gaussian model of the training normals' embeddings (mean, shrunk precision).
@@ -464,12 +506,148 @@ impl EmbeddingModel {
     }
 }
 
+/// Floor added before the log of a feature statistic (activations are mostly ≥ 0).
+const FEATURE_LOG_FLOOR: f32 = 1e-3;
+/// Shrinkage of each block's covariance towards its mean variance.
+const FEATURE_SHRINKAGE: f64 = 0.01;
+
+/// Gaussian model of one block of the feature summary.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BlockGaussian {
+    /// First feature of the block and its width.
+    pub start: usize,
+    pub len: usize,
+    pub mean: Vec<f32>,
+    /// Row-major `[len × len]` inverse of the shrunk covariance.
+    pub precision: Vec<f32>,
+    /// Median and IQR/1.349 of the block's distance on fold-9 normals.
+    pub center: f32,
+    pub scale: f32,
+}
+
+/// Density of the multi-scale encoder features ([`MscrRaw::features`]) of the training
+/// normals, block by block (one Gaussian per encoder block on the log of its activation
+/// statistics), in the manner of feature-density anomaly detectors (PaDiM, Defard et al.
+/// 2021). The distance of a study is the mean over blocks of each block's Mahalanobis
+/// distance as a robust z-score on fold-9 normals, so every scale of the encoders
+/// (early blocks: waveform detail; late: rhythm and morphology) counts alike.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FeatureModel {
+    pub blocks: Vec<BlockGaussian>,
+}
+
+fn log_features(x: &[f32]) -> Vec<f64> {
+    x.iter()
+        .map(|v| f64::from((v.abs() + FEATURE_LOG_FLOOR).ln()))
+        .collect()
+}
+
+impl FeatureModel {
+    /// Fit on training normals' features with the block widths `blocks` (in order).
+    pub fn fit(features: &[Vec<f32>], blocks: &[usize]) -> Option<FeatureModel> {
+        let n = features.len();
+        let total: usize = blocks.iter().sum();
+        if n < 20 || features.iter().any(|f| f.len() != total) {
+            return None;
+        }
+        let logs: Vec<f64> = features.iter().flat_map(|f| log_features(f)).collect();
+        let all = Tensor::from_slice(&logs).view([n as i64, total as i64]);
+        let mut out = Vec::with_capacity(blocks.len());
+        let mut start = 0;
+        for &len in blocks {
+            let e = all.narrow(1, start as i64, len as i64);
+            let mean = e.mean_dim([0i64].as_slice(), true, Kind::Double);
+            let c = &e - &mean;
+            let cov = c.transpose(0, 1).matmul(&c) / (n - 1) as f64;
+            let tr = cov.trace().double_value(&[]) / len as f64;
+            let shrunk = cov * (1.0 - FEATURE_SHRINKAGE)
+                + Tensor::eye(len as i64, (Kind::Double, tch::Device::Cpu))
+                    * (FEATURE_SHRINKAGE * tr.max(1e-9));
+            let prec = shrunk.f_inverse().ok()?;
+            out.push(BlockGaussian {
+                start,
+                len,
+                mean: to_vec(&mean),
+                precision: to_vec(&prec),
+                center: 0.0,
+                scale: 1.0,
+            });
+            start += len;
+        }
+        Some(FeatureModel { blocks: out })
+    }
+
+    /// Set each block's centre and scale from normal studies' features (fold 9).
+    pub fn fit_scales(&mut self, normals: &[Vec<f32>]) {
+        for b in 0..self.blocks.len() {
+            let mut d: Vec<f32> = normals
+                .iter()
+                .map(|f| self.block_distance(b, f))
+                .filter(|x| x.is_finite())
+                .collect();
+            if d.len() < 4 {
+                continue;
+            }
+            d.sort_by(f32::total_cmp);
+            let q = |p: f32| d[((d.len() - 1) as f32 * p).round() as usize];
+            let iqr = (q(0.75) - q(0.25)) / 1.349;
+            if let Some(block) = self.blocks.get_mut(b) {
+                block.center = q(0.5);
+                block.scale = if iqr > 1e-6 { iqr } else { 1.0 };
+            }
+        }
+    }
+
+    fn block_distance(&self, b: usize, features: &[f32]) -> f32 {
+        let Some(block) = self.blocks.get(b) else {
+            return f32::NAN;
+        };
+        let Some(x) = features.get(block.start..block.start + block.len) else {
+            return f32::NAN;
+        };
+        let diff: Vec<f64> = log_features(x)
+            .iter()
+            .zip(&block.mean)
+            .map(|(a, m)| a - f64::from(*m))
+            .collect();
+        if diff.len() != block.len || block.precision.len() != block.len * block.len {
+            return f32::NAN;
+        }
+        let mut acc = 0.0;
+        for (i, row) in block.precision.chunks_exact(block.len).enumerate() {
+            let s: f64 = row.iter().zip(&diff).map(|(p, v)| f64::from(*p) * v).sum();
+            acc += diff[i] * s;
+        }
+        acc.max(0.0).sqrt() as f32
+    }
+
+    /// Mean over blocks of the blocks' robust z-scored distances (NaN when the features
+    /// do not match the model).
+    pub fn distance(&self, features: &[f32]) -> f32 {
+        let n = self.blocks.len().max(1) as f32;
+        self.blocks
+            .iter()
+            .enumerate()
+            .map(|(b, block)| (self.block_distance(b, features) - block.center) / block.scale)
+            .sum::<f32>()
+            / n
+    }
+}
+
+/// The models of the training normals that score components compare a study with.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NormalModels<'a> {
+    pub embedding: Option<&'a EmbeddingModel>,
+    pub features: Option<&'a FeatureModel>,
+}
+
 /// Named score components of one window (NaN = not available).
-pub const COMPONENTS: [&str; 11] = [
+pub const COMPONENTS: [&str; 12] = [
     "global",
     "beat",
     "trend",
     "embedding",
+    "features",
     "age_gap",
     "sex_gap",
     "hr_gap",
@@ -480,14 +658,19 @@ pub const COMPONENTS: [&str; 11] = [
 ];
 
 /// Component values for one window. `actual` are the known attributes (NaN unknown).
-pub fn components(raw: &MscrRaw, actual: &[f32; 7], emb: Option<&EmbeddingModel>) -> Vec<f32> {
+pub fn components(raw: &MscrRaw, actual: &[f32; 7], normals: NormalModels<'_>) -> Vec<f32> {
     let ln = |v: f32| v.max(1e-8).ln();
     let gap = |a: usize| (raw.attrs[a] - actual[a]).abs();
     vec![
         ln(raw.global_err),
         ln(raw.beat_err),
         ln(raw.trend_err),
-        emb.map_or(f32::NAN, |m| m.distance(&raw.embedding)),
+        normals
+            .embedding
+            .map_or(f32::NAN, |m| m.distance(&raw.embedding)),
+        normals
+            .features
+            .map_or(f32::NAN, |m| m.distance(&raw.features)),
         gap(0),
         gap(1),
         gap(2),
@@ -561,3 +744,39 @@ impl Calibration {
             .sum()
     }
 }
+
+/// Greedy forward selection of score components on fold 9: start from the single best
+/// component, add the component that raises fold-9 AUROC most, while it raises it by at
+/// least 0.005 (each with weight 1 on the robust z scale).
+pub fn select_components(cal: &mut Calibration, comps: &[Vec<f32>], labels: &[u8]) {
+    let k = COMPONENTS.len();
+    cal.weights = vec![0.0; k];
+    let eval = |cal: &Calibration| {
+        let s: Vec<f32> = comps.iter().map(|c| cal.score(c)).collect();
+        crate::metrics::auroc(&s, labels).unwrap_or(0.5)
+    };
+    let mut best = 0.5;
+    loop {
+        let mut cand: Option<(usize, f64)> = None;
+        for c in 0..k {
+            if cal.weights[c] != 0.0 {
+                continue;
+            }
+            let mut trial = cal.clone();
+            trial.weights[c] = 1.0;
+            let a = eval(&trial);
+            let margin = if best <= 0.5 { 0.0 } else { 0.005 };
+            if a > best + margin && cand.is_none_or(|(_, b)| a > b) {
+                cand = Some((c, a));
+            }
+        }
+        match cand {
+            Some((c, a)) => {
+                cal.weights[c] = 1.0;
+                best = a;
+            }
+            None => break,
+        }
+    }
+}
+

@@ -17,8 +17,10 @@ use crate::data::{self, Dataset, PtbxlRow, Split};
 use crate::manifest::{self, ModelManifest, NetEntry, BASELINE_FILE, MSCR_FILE};
 use crate::mapcal::MapCalibration;
 use crate::metrics;
-use crate::net::{self, ConvAe, Mscr};
-use crate::score::{self, AttrNorm, Calibration, EmbeddingModel, MscrRaw, COMPONENTS};
+use crate::net::{self, BeatAe, Mscr};
+use crate::score::{
+    self, AttrNorm, Calibration, EmbeddingModel, FeatureModel, MscrRaw, NormalModels, COMPONENTS,
+};
 use crate::views::{self, SplitMix64};
 use crate::ModelError;
 use ecgcore::analysis::NormalSpread;
@@ -67,10 +69,10 @@ impl Default for TrainConfig {
             cache_dir: PathBuf::from("target/ecgmodel-cache"),
             seed: 20240601,
             mscr_epochs: 18,
-            baseline_epochs: 6,
+            baseline_epochs: 30,
             batch_size: 32,
             learning_rate: 2e-3,
-            patience: 4,
+            patience: 6,
             eval_every: 2,
             time_budget_s: 1000.0,
             threads: 2,
@@ -82,6 +84,9 @@ impl Default for TrainConfig {
         }
     }
 }
+
+/// Beats of each record per baseline training step.
+const BASELINE_BEATS: usize = 4;
 
 /// Detection metrics of one method on one split.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -292,13 +297,68 @@ fn batches(rng: &mut SplitMix64, idx: &[usize], batch: usize) -> Vec<Vec<usize>>
         .collect()
 }
 
-fn restoration_auroc(raw: &[MscrRaw], labels: &[u8]) -> f64 {
-    let s: Vec<f32> = raw
+/// The normal models fitted on training normals' results (`train_raw`), the feature
+/// blocks scaled on the normals among `val_raw` (labels 0).
+fn fit_normal_models(
+    train_raw: &[MscrRaw],
+    val_raw: &[MscrRaw],
+    labels: &[u8],
+) -> (Option<EmbeddingModel>, Option<FeatureModel>) {
+    let emb = EmbeddingModel::fit(
+        &train_raw
+            .iter()
+            .map(|r| r.embedding.clone())
+            .collect::<Vec<_>>(),
+    );
+    let mut feat = FeatureModel::fit(
+        &train_raw
+            .iter()
+            .map(|r| r.features.clone())
+            .collect::<Vec<_>>(),
+        &net::feature_blocks(),
+    );
+    if let Some(f) = feat.as_mut() {
+        let normals: Vec<Vec<f32>> = val_raw
+            .iter()
+            .zip(labels)
+            .filter(|(_, &l)| l == 0)
+            .map(|(r, _)| r.features.clone())
+            .collect();
+        f.fit_scales(&normals);
+    }
+    (emb, feat)
+}
+
+/// The validation criterion: fold-9 AUROC of the sum of the robust z-scores (fold-9
+/// normals) of the feature-density component and the log global restoration error, so
+/// that both the encoders' features and the restoration are kept good (training
+/// normals `train_raw`, a subset, for the density).
+fn validation_auroc(raw: &[MscrRaw], train_raw: &[MscrRaw], labels: &[u8]) -> f64 {
+    let (_, feat) = fit_normal_models(train_raw, raw, labels);
+    let normals = NormalModels {
+        embedding: None,
+        features: feat.as_ref(),
+    };
+    let comps: Vec<Vec<f32>> = raw
         .iter()
-        .map(|r| r.global_err.max(1e-8).ln() + r.beat_err.max(1e-8).ln())
+        .map(|r| score::components(r, &[f32::NAN; 7], normals))
         .collect();
+    let normal_comps: Vec<Vec<f32>> = comps
+        .iter()
+        .zip(labels)
+        .filter(|(_, &l)| l == 0)
+        .map(|(c, _)| c.clone())
+        .collect();
+    let mut cal = Calibration::fit(&normal_comps);
+    for (w, name) in cal.weights.iter_mut().zip(COMPONENTS) {
+        *w = if name == "global" || name == "features" { 1.0 } else { 0.0 };
+    }
+    let s: Vec<f32> = comps.iter().map(|c| cal.score(c)).collect();
     metrics::auroc(&s, labels).unwrap_or(0.5)
 }
+
+/// Training normals whose embeddings stand for all of them during validation.
+const VALIDATION_EMBEDDING_RECORDS: usize = 1500;
 
 /// Raw MSCR results of the records `idx` (batches of 64, no autograd). `fast`: only 3
 /// passes per record (3 masks × first 3 beats), for per-epoch validation.
@@ -337,7 +397,7 @@ pub fn run_mscr(
 }
 
 fn run_baseline(
-    model: &ConvAe,
+    model: &BeatAe,
     ds: &Dataset,
     idx: &[usize],
     device: Device,
@@ -347,7 +407,11 @@ fn run_baseline(
         let mut out = Vec::with_capacity(idx.len());
         for chunk in idx.chunks(64) {
             let x = ds.select(chunk).to_device(device);
-            out.extend(score::baseline_raw(model, &x, maps, None));
+            let beats: Vec<Vec<usize>> = chunk
+                .iter()
+                .map(|&i| ds.records.get(i).map(|r| r.beats.clone()).unwrap_or_default())
+                .collect();
+            out.extend(score::baseline_raw(model, &x, &beats, maps, None));
         }
         out
     })
@@ -471,7 +535,13 @@ fn train_mscr(
         let msg = format!("loss {:.4}", loss_sum / all.len().max(1) as f64);
         if epoch % cfg.eval_every == 0 || epoch == cfg.mscr_epochs {
             let raw = run_mscr(&model, ds, &val_idx, norm, device, false, true);
-            let auc = restoration_auroc(&raw, &val_labels);
+            let emb_idx: Vec<usize> = train_idx
+                .iter()
+                .step_by((train_idx.len() / VALIDATION_EMBEDDING_RECORDS).max(1))
+                .copied()
+                .collect();
+            let train_raw = run_mscr(&model, ds, &emb_idx, norm, device, false, true);
+            let auc = validation_auroc(&raw, &train_raw, &val_labels);
             curve.push((epoch, auc));
             say(cfg, &bar, &format!("MSCR epoch {epoch} ({:.0} s): {msg}, fold-9 AUROC {auc:.4}", started.elapsed().as_secs_f64()));
             bar.set_message(format!(
@@ -504,11 +574,11 @@ fn train_mscr(
     Ok((best_vs, best_model, epochs_run, best_epoch, curve))
 }
 
-fn train_baseline(cfg: &TrainConfig, ds: &Dataset) -> Result<Trained<ConvAe>, ModelError> {
+fn train_baseline(cfg: &TrainConfig, ds: &Dataset) -> Result<Trained<BeatAe>, ModelError> {
     let device = cfg.device;
     if let Some(path) = &cfg.reuse_baseline {
         let mut vs = nn::VarStore::new(device);
-        let model = ConvAe::new(&vs.root());
+        let model = BeatAe::new(&vs.root());
         vs.load(path).map_err(|e| ModelError::torch(path, e))?;
         return Ok((vs, model, 0, 0, Vec::new()));
     }
@@ -516,9 +586,9 @@ fn train_baseline(cfg: &TrainConfig, ds: &Dataset) -> Result<Trained<ConvAe>, Mo
     let val_idx = ds.indices(Split::Validation);
     let val_labels = labels_of(ds, &val_idx);
     let vs = nn::VarStore::new(device);
-    let model = ConvAe::new(&vs.root());
+    let model = BeatAe::new(&vs.root());
     let mut best_vs = nn::VarStore::new(device);
-    let best_model = ConvAe::new(&best_vs.root());
+    let best_model = BeatAe::new(&best_vs.root());
     let mut opt = nn::AdamW::default()
         .wd(1e-3)
         .build(&vs, cfg.learning_rate)
@@ -538,13 +608,21 @@ fn train_baseline(cfg: &TrainConfig, ds: &Dataset) -> Result<Trained<ConvAe>, Mo
         for b in batches(&mut rng, &train_idx, cfg.batch_size) {
             let x = ds.select(&b).to_device(device);
             let (clean, _) = augment(&x);
-            let specs: Vec<_> = b
-                .iter()
-                .map(|_| views::random_spec(&mut rng, &[], 0))
-                .collect();
-            let v = views::build(&clean, &clean, &specs);
-            let r = model.forward_t(&v.global_target, true);
-            let loss = (&r - &v.global_target).square().mean(Kind::Float);
+            // BASELINE_BEATS random beats of each record per step.
+            let (mut owner, mut peaks) = (Vec::new(), Vec::new());
+            for (k, &i) in b.iter().enumerate() {
+                let beats = views::beats_or_centre(
+                    ds.records.get(i).map_or(&[][..], |r| r.beats.as_slice()),
+                );
+                for _ in 0..BASELINE_BEATS {
+                    owner.push(k as i64);
+                    peaks.push(beats[rng.below(beats.len())]);
+                }
+            }
+            let owner = Tensor::from_slice(&owner).to_device(device);
+            let beat = views::beat_windows(&clean.index_select(0, &owner), &peaks);
+            let r = model.forward_t(&beat, true);
+            let loss = (&r - &beat).square().mean(Kind::Float);
             opt.backward_step(&loss);
         }
         bar.inc(1);
@@ -597,41 +675,6 @@ fn progress_bar(cfg: &TrainConfig, n: usize, what: &str) -> indicatif::ProgressB
     bar
 }
 
-/// Greedy forward selection of score components on fold 9: start from the single best
-/// component, add the component that raises fold-9 AUROC most, while it raises it by at
-/// least 0.005 (each with weight 1 on the robust z scale).
-fn select_components(cal: &mut Calibration, comps: &[Vec<f32>], labels: &[u8]) {
-    let k = COMPONENTS.len();
-    cal.weights = vec![0.0; k];
-    let eval = |cal: &Calibration| {
-        let s: Vec<f32> = comps.iter().map(|c| cal.score(c)).collect();
-        metrics::auroc(&s, labels).unwrap_or(0.5)
-    };
-    let mut best = 0.5;
-    loop {
-        let mut cand: Option<(usize, f64)> = None;
-        for c in 0..k {
-            if cal.weights[c] != 0.0 {
-                continue;
-            }
-            let mut trial = cal.clone();
-            trial.weights[c] = 1.0;
-            let a = eval(&trial);
-            let margin = if best <= 0.5 { 0.0 } else { 0.005 };
-            if a > best + margin && cand.is_none_or(|(_, b)| a > b) {
-                cand = Some((c, a));
-            }
-        }
-        match cand {
-            Some((c, a)) => {
-                cal.weights[c] = 1.0;
-                best = a;
-            }
-            None => break,
-        }
-    }
-}
-
 fn actual_attrs(ds: &Dataset, i: usize) -> [f32; 7] {
     ds.records.get(i).map_or([f32::NAN; 7], |r| r.attrs)
 }
@@ -665,18 +708,18 @@ pub fn run(cfg: &TrainConfig) -> Result<TrainReport, ModelError> {
     // Calibration on fold 9 (and the embedding model on the training normals).
     let device = cfg.device;
     let train_raw = run_mscr(&mscr, &ds, &train_idx, &norm, device, false, false);
-    let emb = EmbeddingModel::fit(
-        &train_raw
-            .iter()
-            .map(|r| r.embedding.clone())
-            .collect::<Vec<_>>(),
-    );
     let val_raw = run_mscr(&mscr, &ds, &val_idx, &norm, device, true, false);
     let val_labels = labels_of(&ds, &val_idx);
+    let (emb, feat) = fit_normal_models(&train_raw, &val_raw, &val_labels);
+    drop(train_raw);
+    let normals = NormalModels {
+        embedding: emb.as_ref(),
+        features: feat.as_ref(),
+    };
     let val_comps: Vec<Vec<f32>> = val_raw
         .iter()
         .zip(&val_idx)
-        .map(|(r, &i)| score::components(r, &actual_attrs(&ds, i), emb.as_ref()))
+        .map(|(r, &i)| score::components(r, &actual_attrs(&ds, i), normals))
         .collect();
     let normal_comps: Vec<Vec<f32>> = val_comps
         .iter()
@@ -697,7 +740,7 @@ pub fn run(cfg: &TrainConfig) -> Result<TrainReport, ModelError> {
             )
         })
         .collect();
-    select_components(&mut cal, &val_comps, &val_labels);
+    score::select_components(&mut cal, &val_comps, &val_labels);
     let val_scores: Vec<f32> = val_comps.iter().map(|c| cal.score(c)).collect();
     let threshold = metrics::threshold_for_recall(&val_scores, &val_labels, 0.9).unwrap_or(0.0);
 
@@ -763,7 +806,7 @@ pub fn run(cfg: &TrainConfig) -> Result<TrainReport, ModelError> {
     let test_scores: Vec<f32> = test_raw
         .iter()
         .zip(&test_idx)
-        .map(|(r, &i)| cal.score(&score::components(r, &actual_attrs(&ds, i), emb.as_ref())))
+        .map(|(r, &i)| cal.score(&score::components(r, &actual_attrs(&ds, i), normals)))
         .collect();
     let base_test_raw = run_baseline(&base, &ds, &test_idx, device, true);
     let base_test: Vec<f32> = base_test_raw.iter().map(|r| r.mse).collect();
@@ -815,7 +858,7 @@ pub fn run(cfg: &TrainConfig) -> Result<TrainReport, ModelError> {
     };
 
     // Calibration for partly recorded leads (paper layouts), on masked fold 9.
-    let partial = crate::partial::calibrate(&mscr, &base, &ds, &norm, emb.as_ref(), &cal, device);
+    let partial = crate::partial::calibrate(&mscr, &base, &ds, &norm, normals, device);
 
     // Write weights and manifest.
     std::fs::create_dir_all(&cfg.out_dir).map_err(|e| ModelError::io(&cfg.out_dir, e))?;
@@ -881,7 +924,8 @@ pub fn run(cfg: &TrainConfig) -> Result<TrainReport, ModelError> {
         },
         attr_norm: norm,
         calibration: cal,
-        embedding: emb,
+        embedding: emb.clone(),
+        features: feat.clone(),
         normal_spread,
         n_training_normals: train_idx.len(),
         partial: Some(partial),

@@ -119,7 +119,24 @@ pub fn build(clean: &Tensor, noisy: &Tensor, specs: &[ViewSpec]) -> Views {
     }
 }
 
-/// The centred crop `[B, 12, 960]` (baseline input).
+/// The beat view of each window: `x` `[P, C, 1000]`, one R peak per row → `[P, C, 80]`
+/// (from [`BEAT_PRE`] samples before the peak; edges repeat the end sample).
+pub fn beat_windows(x: &Tensor, peaks: &[usize]) -> Tensor {
+    let starts: Vec<i64> = peaks.iter().map(|&p| p as i64 - BEAT_PRE as i64).collect();
+    gather_windows(x, &starts, BEAT_LEN as i64)
+}
+
+/// The beats scored in one window: its usable beats, or the window's centre when none
+/// was found (so every window gets a score).
+pub fn beats_or_centre(beats: &[usize]) -> Vec<usize> {
+    if beats.is_empty() {
+        vec![N_SAMPLES / 2]
+    } else {
+        beats.to_vec()
+    }
+}
+
+/// The centred crop `[B, 12, 960]`.
 pub fn centre_crop(x: &Tensor) -> Tensor {
     x.narrow(2, GLOBAL_OFFSET as i64, GLOBAL_LEN as i64)
 }

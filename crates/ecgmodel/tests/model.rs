@@ -309,7 +309,7 @@ fn shipped_weights_reproduce_the_cards_fold9_auroc() {
         .unwrap();
     let report =
         ecgmodel::eval::run(&models.join("manifests/ptbxl_fold9.csv"), &analyzer, false).unwrap();
-    assert_eq!(report.n, 232, "failures: {:?}", report.failures);
+    assert_eq!(report.n, 2146, "failures: {:?}", report.failures);
     let got = report.auroc.unwrap();
     let got_base = report.baseline.auroc.unwrap();
     eprintln!("fold 9 AUROC ours {got:.4} (card {expected:.4}), baseline {got_base:.4} (card {expected_base:.4})");

@@ -132,7 +132,7 @@ pub fn realistic_analysis(path: &Path) -> Analysis {
         note: None,
     };
     let baseline = ModelOutput {
-        method: "Conv-AE baseline (SYNTHETIC test map)".to_string(),
+        method: "Autoencoder baseline (SYNTHETIC test map)".to_string(),
         weights: "test-input-0001".to_string(),
         score: 0.91,
         threshold: 1.1,
