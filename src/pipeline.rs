@@ -66,6 +66,11 @@ impl Engine {
     }
 
     /// The loaded model, loading it on first call.
+    /// The folder the weights are loaded from, when one was found.
+    pub fn models_dir(&self) -> Option<&std::path::Path> {
+        self.models_dir.as_deref()
+    }
+
     pub fn analyzer(&self) -> Result<&Mutex<Analyzer>, &str> {
         self.analyzer
             .get_or_init(|| {

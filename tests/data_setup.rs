@@ -24,7 +24,10 @@ fn data_sh(dest: &Path, shared: Option<&Path>) -> std::process::Output {
 
 fn count_headers(dir: &Path) -> usize {
     let mut n = 0;
-    for sub in std::fs::read_dir(dir).expect("records100 is a folder").flatten() {
+    for sub in std::fs::read_dir(dir)
+        .expect("records100 is a folder")
+        .flatten()
+    {
         n += std::fs::read_dir(sub.path())
             .map(|it| {
                 it.flatten()
@@ -69,8 +72,14 @@ fn unpack_builds_the_whole_tree_once_and_fails_clearly_without_the_packs() {
     std::thread::sleep(std::time::Duration::from_millis(20));
     let second = data_sh(&dest, None);
     assert!(second.status.success());
-    assert_eq!(std::fs::metadata(&stamp).unwrap().modified().unwrap(), t_stamp);
-    assert_eq!(std::fs::metadata(&probe).unwrap().modified().unwrap(), t_probe);
+    assert_eq!(
+        std::fs::metadata(&stamp).unwrap().modified().unwrap(),
+        t_stamp
+    );
+    assert_eq!(
+        std::fs::metadata(&probe).unwrap().modified().unwrap(),
+        t_probe
+    );
     // Without the shared data: exit 3 and a message naming the missing script and the fix.
     let empty = tmp.join("no-shared");
     std::fs::create_dir_all(&empty).unwrap();

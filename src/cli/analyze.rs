@@ -124,10 +124,9 @@ pub fn summary_text(a: &Analysis) -> String {
     let _ = match &a.anomaly {
         Some(o) => write!(
             s,
-            "\n{}: score {:.3} (threshold {:.3}): {}",
+            "\n{}: {}: {}",
             o.method,
-            o.score,
-            o.threshold,
+            ecgreport::wording::score_line(o),
             if o.abnormal {
                 "outside the normal range"
             } else {

@@ -53,8 +53,10 @@ pub fn verdict_ui(ui: &mut egui::Ui, title: &str, o: &ModelOutput) {
         "Bar: anomaly score; line: threshold (90 % of abnormal validation ECGs lie above it)",
     );
     ui.label(format!(
-        "score {:.3} · threshold {:.3} · {}",
-        o.score, o.threshold, o.device
+        "score {} · threshold {} · {}",
+        ecgreport::wording::number(o.score),
+        ecgreport::wording::number(o.threshold),
+        o.device
     ));
     if let Some(note) = &o.note {
         ui.label(RichText::new(note).small().weak());

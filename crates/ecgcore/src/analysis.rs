@@ -35,7 +35,7 @@ pub struct NormalSpread {
 /// One method's view of a study (ours or the baseline).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ModelOutput {
-    /// Method name, e.g. "MSCR (ours)" or "Conv-AE baseline".
+    /// Method name, e.g. "MSCR (ours)" or "Autoencoder baseline".
     pub method: String,
     /// Weights identity: file name and SHA-256 prefix.
     pub weights: String,

@@ -46,6 +46,17 @@ fn metrics_table(s: &mut String, rows: [&SplitMetrics; 4]) {
     }
 }
 
+/// "`name` ×weight, …" of the components a calibration uses.
+fn components(c: &crate::score::Calibration) -> String {
+    c.names
+        .iter()
+        .zip(&c.weights)
+        .filter(|(_, &w)| w != 0.0)
+        .map(|(n, w)| format!("`{n}` ×{w}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// The calibrated map's behaviour on fold 9 (where it is fitted) and fold 10.
 fn map_section(s: &mut String, r: &TrainReport) {
     let _ = writeln!(s, "## Anomaly map (calibrated per lead and beat phase)\n");
@@ -55,7 +66,10 @@ fn map_section(s: &mut String, r: &TrainReport) {
     );
     let _ = writeln!(s, "| split | method | normals any ≥ 0.9 | abnormals any ≥ 0.9 | normals ≥ 0.5 | abnormals ≥ 0.5 | max AUROC |");
     let _ = writeln!(s, "|---|---|---|---|---|---|---|");
-    for (split, rep) in [("fold 9 (val, fitted)", &r.map_validation), ("fold 10 (test)", &r.map_test)] {
+    for (split, rep) in [
+        ("fold 9 (val, fitted)", &r.map_validation),
+        ("fold 10 (test)", &r.map_test),
+    ] {
         for (method, m) in [("MSCR", &rep.mscr), ("baseline", &rep.baseline)] {
             let _ = writeln!(
                 s,
@@ -102,12 +116,8 @@ pub fn render(
     );
     let _ = writeln!(
         s,
-        "- Study score = weighted sum of robust z-scores (median/IQR of fold-9 normals) of: {}.",
-        r.score_components
-            .iter()
-            .map(|(n, w)| format!("`{n}` ×{w}"))
-            .collect::<Vec<_>>()
-            .join(", ")
+        "- Study score = weighted sum of robust z-scores (median/IQR of fold-9 normals) of: {} (components chosen greedily on fold 9). `features`: the block-wise Gaussian density of the encoders' multi-scale features (time mean and SD of every encoder block's activations) fitted on the training normals; `global`: the log uncertainty-weighted restoration error of the masked 10 s view; `embedding`: Mahalanobis distance of the pooled latent tokens.",
+        components(&manifest.calibration)
     );
     let _ = writeln!(
         s,
@@ -224,8 +234,11 @@ pub fn render(
         let _ = writeln!(s, "## Paper input (partly recorded leads)\n");
         let _ = writeln!(
             s,
-            "A digitized 3×4 page shows most leads for 2.5 s only. Such studies are scored over the recorded samples only, with the same components and weights but their own centre/scale and thresholds (ours {:.4}, baseline {:.6}), fitted on fold-9 studies of this kind: **{}**. Made by `cargo run --release --example calibrate_digitized` (digitized renders; rerun when the digitizer changes) or `cargo run --release -p ecgmodel --example calibrate_partial` (fold 9 masked to the layout, no digitizer; also what `train` writes). Fold 10 of the same kind:\n",
-            p.threshold, p.baseline_threshold, p.layout
+            "A digitized 3×4 page shows most leads for 2.5 s only. Such studies are scored over the recorded samples only, with their own components ({}, chosen greedily on them), centre/scale and thresholds (ours {:.4}, baseline {:.6}), fitted on fold-9 studies of this kind: **{}**. Made by `cargo run --release --example calibrate_digitized` (digitized renders; rerun when the digitizer changes) or `cargo run --release -p ecgmodel --example calibrate_partial` (fold 9 masked to the layout, no digitizer; also what `train` writes). Fold 10 of the same kind:\n",
+            components(&p.calibration),
+            p.threshold,
+            p.baseline_threshold,
+            p.layout
         );
         metrics_table(
             &mut s,

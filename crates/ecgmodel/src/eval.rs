@@ -244,7 +244,7 @@ pub fn run(
             rec.patient.sex = row.sex;
         }
         let meas = ecgcore::dsp::measurements::measure(&rec);
-        let (o, b) = match analyzer.analyze_with(&rec, Some(&meas)) {
+        let (o, b) = match analyzer.analyze_scores(&rec, Some(&meas)) {
             Ok(x) => x,
             Err(e) => {
                 report
@@ -395,7 +395,9 @@ pub fn write_ludb_manifest(ludb_dir: &Path, out: &Path) -> Result<(usize, usize)
         } else {
             abnormals += 1;
         }
-        let age = get(c_age).parse::<f32>().map_or(String::new(), |a| format!("{a}"));
+        let age = get(c_age)
+            .parse::<f32>()
+            .map_or(String::new(), |a| format!("{a}"));
         let _ = writeln!(
             manifest,
             "{},{},{age},{}",

@@ -63,7 +63,10 @@ pub fn phases(peaks: &[usize], len: usize) -> Vec<usize> {
             next += 1;
         }
         let to_next = peaks.get(next).map(|&p| p - t);
-        let since_last = next.checked_sub(1).and_then(|i| peaks.get(i)).map(|&p| t - p);
+        let since_last = next
+            .checked_sub(1)
+            .and_then(|i| peaks.get(i))
+            .map(|&p| t - p);
         let phase = match (to_next, since_last) {
             (Some(d), _) if d <= pre && d > 0 => pre_bins() - 1 - (d - 1) / bin,
             (_, Some(d)) if d < post => pre_bins() + d / bin,
@@ -171,7 +174,11 @@ impl MapCalibration {
         for (p, q) in STUDY_QUANTILES {
             let z = quantile_sorted(&maxima, q);
             let prev = z_knots.last().copied().unwrap_or(0.0);
-            z_knots.push(if z.is_finite() { z.max(prev + 1e-3) } else { prev + 1.0 });
+            z_knots.push(if z.is_finite() {
+                z.max(prev + 1e-3)
+            } else {
+                prev + 1.0
+            });
             p_knots.push(p);
         }
         cal.z_knots = z_knots;
@@ -257,7 +264,11 @@ mod tests {
         assert_eq!(ph[99], pre_bins() - 1, "just before R");
         assert_eq!(ph[100], pre_bins(), "at R");
         assert_eq!(ph[130], pre_bins() + 15, "300 ms after R (T wave)");
-        assert_eq!(ph[175], pre_bins() - 1 - 24 / 2, "250 ms before the next R (P wave)");
+        assert_eq!(
+            ph[175],
+            pre_bins() - 1 - 24 / 2,
+            "250 ms before the next R (P wave)"
+        );
         assert_eq!(ph[290], between, "900 ms after the last R");
         assert!(ph.iter().all(|&p| p < n_phases()));
         assert!(phases(&[], 50).iter().all(|&p| p == between));
@@ -273,15 +284,23 @@ mod tests {
         for _ in 0..200 {
             let mut m = vec![0.0_f32; N_LEADS * N_SAMPLES];
             for (i, v) in m.iter_mut().enumerate() {
-                seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                seed = seed
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
                 let u = (seed >> 40) as f32 / (1u64 << 24) as f32;
-                let base = if ph[i % N_SAMPLES] == pre_bins() { 4.0 } else { 1.0 };
+                let base = if ph[i % N_SAMPLES] == pre_bins() {
+                    4.0
+                } else {
+                    1.0
+                };
                 *v = base * (1.0 + 0.3 * u);
             }
             maps.push(m);
         }
-        let studies: Vec<(&[f32], &[usize])> =
-            maps.iter().map(|m| (m.as_slice(), peaks.as_slice())).collect();
+        let studies: Vec<(&[f32], &[usize])> = maps
+            .iter()
+            .map(|m| (m.as_slice(), peaks.as_slice()))
+            .collect();
         let cal = MapCalibration::fit(&studies).unwrap();
         assert!(cal.matches_layout());
         // A normal QRS (4× the baseline error) is not an anomaly.

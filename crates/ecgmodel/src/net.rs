@@ -244,10 +244,14 @@ pub struct Mscr {
 /// Widths of the blocks of [`MscrOutput::features`] (mean and SD of each encoder block's
 /// channels: global, trend, beat), in order.
 pub fn feature_blocks() -> Vec<usize> {
-    [GLOBAL_CHANNELS.as_slice(), TREND_CHANNELS.as_slice(), BEAT_CHANNELS.as_slice()]
-        .iter()
-        .flat_map(|c| c.iter().skip(1).map(|&w| 2 * w as usize))
-        .collect()
+    [
+        GLOBAL_CHANNELS.as_slice(),
+        TREND_CHANNELS.as_slice(),
+        BEAT_CHANNELS.as_slice(),
+    ]
+    .iter()
+    .flat_map(|c| c.iter().skip(1).map(|&w| 2 * w as usize))
+    .collect()
 }
 
 const GLOBAL_CHANNELS: [i64; 6] = [N_IN + 1, 32, 48, 64, D_MODEL, D_MODEL];

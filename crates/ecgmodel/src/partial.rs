@@ -127,11 +127,7 @@ pub struct Scored {
 /// Fit a partial-input calibration from scored fold-9 studies (`validation`: same
 /// components chosen greedily on them, centre and scale from its normals, thresholds at
 /// 90 % recall of abnormal) and report it on scored fold-10 studies (`test`).
-pub fn fit(
-    layout: &str,
-    validation: &[Scored],
-    test: &[Scored],
-) -> PartialCalibration {
+pub fn fit(layout: &str, validation: &[Scored], test: &[Scored]) -> PartialCalibration {
     let normals: Vec<Vec<f32>> = validation
         .iter()
         .filter(|s| s.row.label() == Some(0))
@@ -193,11 +189,7 @@ pub fn calibrate(
             })
             .collect()
     };
-    fit(
-        LAYOUT_3X4,
-        &scored(Split::Validation),
-        &scored(Split::Test),
-    )
+    fit(LAYOUT_3X4, &scored(Split::Validation), &scored(Split::Test))
 }
 
 #[cfg(test)]

@@ -165,6 +165,21 @@ fn blank_unrecorded(map: &mut [f32], valid: Option<&[f32]>, w: usize) {
     }
 }
 
+/// A point map from pasted errors (`acc` sums, `cnt` counts per sample): the mean where
+/// something was pasted, gaps filled from the nearest value, smoothed, and NaN where
+/// window `w` was not recorded.
+fn finish_map(acc: &[f32], cnt: &[f32], valid: Option<&[f32]>, w: usize) -> Vec<f32> {
+    let mut e: Vec<f32> = acc
+        .iter()
+        .zip(cnt)
+        .map(|(a, c)| if *c > 0.0 { a / c } else { f32::NAN })
+        .collect();
+    fill_gaps(&mut e, N_SAMPLES);
+    gaussian_smooth(&mut e, N_SAMPLES, MAP_SIGMA_SAMPLES);
+    blank_unrecorded(&mut e, valid, w);
+    e
+}
+
 /// Gaussian σ of the map smoothing: 30 ms at the model rate.
 pub const MAP_SIGMA_SAMPLES: f32 = (0.030 * MODEL_RATE_HZ) as f32;
 
@@ -329,15 +344,7 @@ pub fn mscr_raw(
                         }
                     }
                 }
-                let mut e: Vec<f32> = acc
-                    .iter()
-                    .zip(&cnt)
-                    .map(|(a, c)| if *c > 0.0 { a / c } else { f32::NAN })
-                    .collect();
-                fill_gaps(&mut e, N_SAMPLES);
-                gaussian_smooth(&mut e, N_SAMPLES, MAP_SIGMA_SAMPLES);
-                blank_unrecorded(&mut e, valid_v.as_deref(), w);
-                e
+                finish_map(&acc, &cnt, valid_v.as_deref(), w)
             } else {
                 Vec::new()
             };
@@ -402,7 +409,9 @@ pub fn baseline_raw(
     let valid_v = valid.filter(|_| with_maps).map(to_vec);
     let mut out = Vec::with_capacity(w_count);
     for w in 0..w_count {
-        let passes: Vec<usize> = (0..owner.len()).filter(|&p| owner[p] as usize == w).collect();
+        let passes: Vec<usize> = (0..owner.len())
+            .filter(|&p| owner[p] as usize == w)
+            .collect();
         let mut lead = [(0.0_f32, 0.0_f32); N_LEADS];
         for &p in &passes {
             for (l, acc) in lead.iter_mut().enumerate() {
@@ -434,15 +443,7 @@ pub fn baseline_raw(
                     }
                 }
             }
-            let mut e: Vec<f32> = acc
-                .iter()
-                .zip(&cnt)
-                .map(|(a, c)| if *c > 0.0 { a / c } else { f32::NAN })
-                .collect();
-            fill_gaps(&mut e, N_SAMPLES);
-            gaussian_smooth(&mut e, N_SAMPLES, MAP_SIGMA_SAMPLES);
-            blank_unrecorded(&mut e, valid_v.as_deref(), w);
-            e
+            finish_map(&acc, &cnt, valid_v.as_deref(), w)
         } else {
             Vec::new()
         };
@@ -779,4 +780,3 @@ pub fn select_components(cal: &mut Calibration, comps: &[Vec<f32>], labels: &[u8
         }
     }
 }
-

@@ -351,7 +351,11 @@ fn validation_auroc(raw: &[MscrRaw], train_raw: &[MscrRaw], labels: &[u8]) -> f6
         .collect();
     let mut cal = Calibration::fit(&normal_comps);
     for (w, name) in cal.weights.iter_mut().zip(COMPONENTS) {
-        *w = if name == "global" || name == "features" { 1.0 } else { 0.0 };
+        *w = if name == "global" || name == "features" {
+            1.0
+        } else {
+            0.0
+        };
     }
     let s: Vec<f32> = comps.iter().map(|c| cal.score(c)).collect();
     metrics::auroc(&s, labels).unwrap_or(0.5)
@@ -409,7 +413,12 @@ fn run_baseline(
             let x = ds.select(chunk).to_device(device);
             let beats: Vec<Vec<usize>> = chunk
                 .iter()
-                .map(|&i| ds.records.get(i).map(|r| r.beats.clone()).unwrap_or_default())
+                .map(|&i| {
+                    ds.records
+                        .get(i)
+                        .map(|r| r.beats.clone())
+                        .unwrap_or_default()
+                })
                 .collect();
             out.extend(score::baseline_raw(model, &x, &beats, maps, None));
         }
@@ -543,7 +552,14 @@ fn train_mscr(
             let train_raw = run_mscr(&model, ds, &emb_idx, norm, device, false, true);
             let auc = validation_auroc(&raw, &train_raw, &val_labels);
             curve.push((epoch, auc));
-            say(cfg, &bar, &format!("MSCR epoch {epoch} ({:.0} s): {msg}, fold-9 AUROC {auc:.4}", started.elapsed().as_secs_f64()));
+            say(
+                cfg,
+                &bar,
+                &format!(
+                    "MSCR epoch {epoch} ({:.0} s): {msg}, fold-9 AUROC {auc:.4}",
+                    started.elapsed().as_secs_f64()
+                ),
+            );
             bar.set_message(format!(
                 "{msg}, val AUROC {auc:.3} (best {:.3})",
                 best.max(auc)
@@ -631,7 +647,14 @@ fn train_baseline(cfg: &TrainConfig, ds: &Dataset) -> Result<Trained<BeatAe>, Mo
             let s: Vec<f32> = raw.iter().map(|r| r.mse).collect();
             let auc = metrics::auroc(&s, &val_labels).unwrap_or(0.5);
             curve.push((epoch, auc));
-            say(cfg, &bar, &format!("baseline epoch {epoch} ({:.0} s): fold-9 AUROC {auc:.4}", started.elapsed().as_secs_f64()));
+            say(
+                cfg,
+                &bar,
+                &format!(
+                    "baseline epoch {epoch} ({:.0} s): fold-9 AUROC {auc:.4}",
+                    started.elapsed().as_secs_f64()
+                ),
+            );
             bar.set_message(format!("val AUROC {auc:.3}"));
             if auc > best {
                 best = auc;
@@ -786,20 +809,27 @@ pub fn run(cfg: &TrainConfig) -> Result<TrainReport, ModelError> {
     let base_threshold =
         metrics::threshold_for_recall(&base_val_scores, &val_labels, 0.9).unwrap_or(0.0);
     let base_map = normal_maps(base_val.iter().map(|r| r.point_err.as_slice()).collect())?;
-    let map_validation = MapReport {
+    let map_report = |ours: &[MscrRaw], theirs: &[score::BaselineRaw], peaks, labels| MapReport {
         mscr: map_metrics(
-            &val_raw.iter().map(|r| r.point_err.as_slice()).collect::<Vec<_>>(),
-            &val_peaks,
-            &val_labels,
+            &ours
+                .iter()
+                .map(|r| r.point_err.as_slice())
+                .collect::<Vec<_>>(),
+            peaks,
+            labels,
             &mscr_map,
         ),
         baseline: map_metrics(
-            &base_val.iter().map(|r| r.point_err.as_slice()).collect::<Vec<_>>(),
-            &val_peaks,
-            &val_labels,
+            &theirs
+                .iter()
+                .map(|r| r.point_err.as_slice())
+                .collect::<Vec<_>>(),
+            peaks,
+            labels,
             &base_map,
         ),
     };
+    let map_validation = map_report(&val_raw, &base_val, &val_peaks, &val_labels);
 
     // Fold 10: scored once, for the card only.
     let test_raw = run_mscr(&mscr, &ds, &test_idx, &norm, device, true, false);
@@ -812,20 +842,7 @@ pub fn run(cfg: &TrainConfig) -> Result<TrainReport, ModelError> {
     let base_test: Vec<f32> = base_test_raw.iter().map(|r| r.mse).collect();
     let test_labels = labels_of(&ds, &test_idx);
     let test_peaks = window_peaks(&ds, &test_idx);
-    let map_test = MapReport {
-        mscr: map_metrics(
-            &test_raw.iter().map(|r| r.point_err.as_slice()).collect::<Vec<_>>(),
-            &test_peaks,
-            &test_labels,
-            &mscr_map,
-        ),
-        baseline: map_metrics(
-            &base_test_raw.iter().map(|r| r.point_err.as_slice()).collect::<Vec<_>>(),
-            &test_peaks,
-            &test_labels,
-            &base_map,
-        ),
-    };
+    let map_test = map_report(&test_raw, &base_test_raw, &test_peaks, &test_labels);
     let mae = |want: u8, a: usize| {
         let v: Vec<f64> = test_raw
             .iter()

@@ -286,9 +286,17 @@ fn map_is_higher_where_an_artefact_is_inserted() {
     assert!(inside > inside_before + 0.2);
     // Calibrated: the normal record stays below 0.9 everywhere; the artefact reaches it.
     let max = |v: &[f32]| v.iter().copied().fold(0.0_f32, f32::max);
-    let clean_max = ours_clean.map.iter().map(|m| max(m)).fold(0.0_f32, f32::max);
+    let clean_max = ours_clean
+        .map
+        .iter()
+        .map(|m| max(m))
+        .fold(0.0_f32, f32::max);
     assert!(clean_max < 0.9, "normal record's map reaches {clean_max}");
-    assert!(max(&ours.map[k][a..b]) >= 0.9, "{}", max(&ours.map[k][a..b]));
+    assert!(
+        max(&ours.map[k][a..b]) >= 0.9,
+        "{}",
+        max(&ours.map[k][a..b])
+    );
     assert!(ours.score > ours_clean.score);
     assert!(mean(&base.map[k][a..b]) > mean(&base.map[k][..a - (0.3 * fs) as usize]));
 }

@@ -296,9 +296,11 @@ mod tests {
         let mut a = vec![0.05_f32; 1000];
         let mut b = vec![0.05_f32; 1000];
         // QRS of the beat at 3.5 s in both leads; ST-T after the beat at 6.5 s in lead a.
-        a[348..353].fill(0.9);
-        b[348..353].fill(0.7);
-        a[660..680].fill(0.6);
+        a[348..353].fill(0.99);
+        b[348..353].fill(0.95);
+        a[660..680].fill(0.93);
+        // Below the calibrated level (0.9): within what normal ECGs show, not listed.
+        b[760..780].fill(0.85);
         let m = Measurements {
             r_peaks: (0..10).map(|k| 250 + 500 * k).collect(), // 500 Hz samples
             qrs_ms: Some(100.0),
@@ -327,7 +329,12 @@ mod tests {
             5
         )
         .is_empty());
-        let segs = most_anomalous_segments(&output(vec![vec![0.8; 3]], &[]), None, 500.0, 5);
+        // A normal study's map (below the calibrated 0.9 everywhere) lists nothing.
+        assert!(
+            most_anomalous_segments(&output(vec![vec![0.89; 50]], &["I"]), None, 500.0, 5)
+                .is_empty()
+        );
+        let segs = most_anomalous_segments(&output(vec![vec![0.95; 3]], &[]), None, 500.0, 5);
         assert_eq!(segs.len(), 1);
         assert_eq!(segs[0].wave, Wave::Unknown);
         assert_eq!(segs[0].leads, vec!["lead 1".to_string()]);
