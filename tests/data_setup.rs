@@ -28,13 +28,11 @@ fn count_headers(dir: &Path) -> usize {
         .expect("records100 is a folder")
         .flatten()
     {
-        n += std::fs::read_dir(sub.path())
-            .map(|it| {
-                it.flatten()
-                    .filter(|e| e.path().extension().is_some_and(|x| x == "hea"))
-                    .count()
-            })
-            .unwrap_or(0);
+        n += std::fs::read_dir(sub.path()).map_or(0, |it| {
+            it.flatten()
+                .filter(|e| e.path().extension().is_some_and(|x| x == "hea"))
+                .count()
+        });
     }
     n
 }

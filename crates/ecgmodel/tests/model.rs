@@ -27,25 +27,25 @@ fn repo() -> PathBuf {
 }
 
 /// The unpacked PTB-XL tree (`make data`); the data tests fail, never skip, without it.
-fn ptbxl() -> Option<PathBuf> {
+fn ptbxl() -> PathBuf {
     let p = ecgmodel::data::default_ptbxl_dir(&repo());
     assert!(
         p.join("labels.csv").exists(),
         "{} is absent: run `make data` (it unpacks ../shared/data/ptbxl and its packed/ records)",
         p.display()
     );
-    Some(p)
+    p
 }
 
 /// The shipped models folder (in the repository).
-fn models() -> Option<PathBuf> {
+fn models() -> PathBuf {
     let p = repo().join("models");
     assert!(
         p.join("manifest.json").exists(),
         "{} lacks manifest.json",
         p.display()
     );
-    Some(p)
+    p
 }
 
 fn open_ptbxl(dir: &std::path::Path, id: u32) -> Recording {
@@ -137,7 +137,7 @@ fn same_seed_gives_same_network_and_output() {
 #[test]
 fn a_few_optimizer_steps_on_real_records_lower_the_loss() {
     let _rng = torch_rng();
-    let Some(dir) = ptbxl() else { return };
+    let dir = ptbxl();
     tch::set_num_threads(2);
     // Eight NORM records from folds 1–8 (ids 1, 2, 3, 4, 5, 6, 7, 8 are NORM in labels.csv).
     let rows = ecgmodel::data::read_labels(&dir).unwrap();
@@ -186,7 +186,7 @@ fn a_few_optimizer_steps_on_real_records_lower_the_loss() {
 #[test]
 fn bad_inputs_are_refused_clearly() {
     let _rng = torch_rng();
-    let Some(models) = models() else { return };
+    let models = models();
     let analyzer = Analyzer::load(&models, Device::Cpu).unwrap();
     // too short
     let err = analyzer
@@ -235,7 +235,7 @@ fn bad_inputs_are_refused_clearly() {
 #[test]
 fn corrupt_weights_are_refused() {
     let _rng = torch_rng();
-    let Some(models) = models() else { return };
+    let models = models();
     let tmp = std::env::temp_dir().join(format!("ecgmodel-corrupt-{}", std::process::id()));
     std::fs::create_dir_all(&tmp).unwrap();
     for f in ["manifest.json", "mscr.safetensors", "baseline.safetensors"] {
@@ -254,9 +254,7 @@ fn corrupt_weights_are_refused() {
 #[test]
 fn map_is_higher_where_an_artefact_is_inserted() {
     let _rng = torch_rng();
-    let (Some(dir), Some(models)) = (ptbxl(), models()) else {
-        return;
-    };
+    let (dir, models) = (ptbxl(), models());
     tch::set_num_threads(2);
     let analyzer = Analyzer::load(&models, Device::Cpu).unwrap();
     let mut rec = open_ptbxl(&dir, 1); // NORM, fold 3
@@ -304,9 +302,8 @@ fn map_is_higher_where_an_artefact_is_inserted() {
 #[test]
 fn shipped_weights_reproduce_the_cards_fold9_auroc() {
     let _rng = torch_rng();
-    let (Some(_), Some(models)) = (ptbxl(), models()) else {
-        return;
-    };
+    let _ = ptbxl();
+    let models = models();
     tch::set_num_threads(2);
     let analyzer = Analyzer::load(&models, Device::Cpu).unwrap();
     let expected = analyzer.manifest().report["mscr_validation"]["auroc"]
@@ -354,9 +351,7 @@ fn to_paper_layout(rec: &mut Recording) {
 #[test]
 fn partial_leads_are_scored_on_the_recorded_samples_only() {
     let _rng = torch_rng();
-    let (Some(dir), Some(models)) = (ptbxl(), models()) else {
-        return;
-    };
+    let (dir, models) = (ptbxl(), models());
     let analyzer = Analyzer::load(&models, Device::Cpu).unwrap();
     let partial = analyzer
         .manifest()
