@@ -534,7 +534,7 @@ fn draw_segment_list(
         canvas.text(
             x,
             y + LINE_MM,
-            &crate::segments::nothing_listed_text(),
+            &crate::segments::nothing_listed_short(),
             TextStyle::new(7.0, theme::MUTED),
         );
         return;

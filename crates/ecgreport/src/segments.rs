@@ -24,6 +24,11 @@ use ecgcore::dsp::measurements::Measurements;
 /// normal ECGs show anywhere), so a normal study lists nothing.
 pub const MIN_PEAK_LIKELIHOOD: f32 = 0.9;
 
+/// The same, short enough for a report column.
+pub fn nothing_listed_short() -> String {
+    format!("none ≥ {MIN_PEAK_LIKELIHOOD}: within the normal range")
+}
+
 /// What to say when nothing reaches [`MIN_PEAK_LIKELIHOOD`].
 pub fn nothing_listed_text() -> String {
     format!(
