@@ -413,3 +413,54 @@ fn partial_leads_are_scored_on_the_recorded_samples_only() {
         "{err}"
     );
 }
+
+/// The input contract on a real record, pinned: PTB-XL 00010 (the built-in sample) at
+/// 500 Hz through `contract::prepare` (ecgcore's resampler and band-pass) and
+/// `detect_r_peaks` (ecgcore's QRS detector). A change to that DSP changes what the
+/// shipped weights see and must come with retraining (and a new contract version).
+#[test]
+fn contract_prepare_is_pinned_on_a_real_record() {
+    let rec = ecgcore::formats::open(&repo().join("assets/sample/00010_hr.hea")).unwrap();
+    let p = contract::prepare(&rec).unwrap();
+    assert_eq!(p.windows.len(), 1);
+    let w = &p.windows[0];
+    assert_eq!(w.len(), N_LEADS * N_SAMPLES);
+    let energy: Vec<f64> = w
+        .chunks_exact(N_SAMPLES)
+        .map(|l| l.iter().map(|&v| f64::from(v).powi(2)).sum::<f64>())
+        .collect();
+    let peaks = contract::detect_r_peaks(w, N_SAMPLES);
+    let probe: Vec<f32> = [(1, 100), (1, 500), (6, 250), (9, 777)]
+        .iter()
+        .map(|&(l, i)| w[l * N_SAMPLES + i])
+        .collect();
+    assert_eq!(peaks, PINNED_PEAKS);
+    for (got, want) in energy.iter().zip(PINNED_ENERGY) {
+        assert!(
+            (got - want).abs() <= 1e-4 * want.abs().max(1.0),
+            "{got} vs {want}"
+        );
+    }
+    for (got, want) in probe.iter().zip(PINNED_PROBE) {
+        assert!((got - want).abs() <= 1e-5, "{got} vs {want}");
+    }
+}
+/// R peaks (model-rate samples) of the sample's window.
+const PINNED_PEAKS: [usize; 11] = [5, 86, 170, 263, 363, 464, 564, 664, 763, 856, 945];
+/// Σ x² per lead of the sample's window (contract units).
+const PINNED_ENERGY: [f64; 12] = [
+    7.417_804_663,
+    15.878_537_010,
+    3.423_631_941,
+    10.799_764_528,
+    1.445_374_032,
+    7.783_033_868,
+    13.418_416_966,
+    51.325_593_444,
+    26.807_909_966,
+    20.871_824_199,
+    21.162_860_153,
+    16.252_405_899,
+];
+/// Samples II@100, II@500, V1@250, V4@777.
+const PINNED_PROBE: [f32; 4] = [-0.037_244_897, -0.062_699_586, 0.009_711_542, 0.005_395_979];
