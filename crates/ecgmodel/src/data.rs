@@ -317,6 +317,18 @@ impl Dataset {
         self.signals.index_select(0, &Tensor::from_slice(&i))
     }
 
+    /// The beats (R peaks of the beat view) of the given records.
+    pub fn beats(&self, idx: &[usize]) -> Vec<Vec<usize>> {
+        idx.iter()
+            .map(|&i| {
+                self.records
+                    .get(i)
+                    .map(|r| r.beats.clone())
+                    .unwrap_or_default()
+            })
+            .collect()
+    }
+
     /// Attribute targets of the given records `[n, 7]` (NaN = unknown).
     pub fn attrs(&self, idx: &[usize]) -> Tensor {
         let flat: Vec<f32> = idx

@@ -87,15 +87,7 @@ fn scores(
         let mut base_scores = Vec::with_capacity(idx.len());
         for chunk in idx.chunks(64) {
             let (x, v) = masked(ds, chunk, device);
-            let beats: Vec<Vec<usize>> = chunk
-                .iter()
-                .map(|&i| {
-                    ds.records
-                        .get(i)
-                        .map(|r| r.beats.clone())
-                        .unwrap_or_default()
-                })
-                .collect();
+            let beats = ds.beats(chunk);
             let raw = score::mscr_raw(mscr, &x, &beats, norm, false, Some(&v));
             for (r, &i) in raw.iter().zip(chunk) {
                 let actual = ds.records.get(i).map_or([f32::NAN; 7], |r| r.attrs);

@@ -379,14 +379,10 @@ pub fn run_mscr(
         let mut out = Vec::with_capacity(idx.len());
         for chunk in idx.chunks(64) {
             let x = ds.select(chunk).to_device(device);
-            let beats: Vec<Vec<usize>> = chunk
-                .iter()
-                .map(|&i| {
-                    let b = ds
-                        .records
-                        .get(i)
-                        .map(|r| r.beats.clone())
-                        .unwrap_or_default();
+            let beats: Vec<Vec<usize>> = ds
+                .beats(chunk)
+                .into_iter()
+                .map(|b| {
                     if fast {
                         b.into_iter().step_by(3).take(3).collect()
                     } else {
@@ -411,15 +407,7 @@ fn run_baseline(
         let mut out = Vec::with_capacity(idx.len());
         for chunk in idx.chunks(64) {
             let x = ds.select(chunk).to_device(device);
-            let beats: Vec<Vec<usize>> = chunk
-                .iter()
-                .map(|&i| {
-                    ds.records
-                        .get(i)
-                        .map(|r| r.beats.clone())
-                        .unwrap_or_default()
-                })
-                .collect();
+            let beats = ds.beats(chunk);
             out.extend(score::baseline_raw(model, &x, &beats, maps, None));
         }
         out
