@@ -586,15 +586,11 @@ impl FeatureModel {
                 .map(|f| self.block_distance(b, f))
                 .filter(|x| x.is_finite())
                 .collect();
-            if d.len() < 4 {
-                continue;
-            }
-            d.sort_by(f32::total_cmp);
-            let q = |p: f32| d[((d.len() - 1) as f32 * p).round() as usize];
-            let iqr = (q(0.75) - q(0.25)) / 1.349;
-            if let Some(block) = self.blocks.get_mut(b) {
-                block.center = q(0.5);
-                block.scale = if iqr > 1e-6 { iqr } else { 1.0 };
+            if let (Some((center, scale)), Some(block)) =
+                (robust_center_scale(&mut d), self.blocks.get_mut(b))
+            {
+                block.center = center;
+                block.scale = scale;
             }
         }
     }
@@ -682,6 +678,18 @@ pub fn components(raw: &MscrRaw, actual: &[f32; 7], normals: NormalModels<'_>) -
     ]
 }
 
+/// Median and IQR/1.349 (1 when the IQR vanishes) of finite values, `None` with fewer
+/// than 4: the robust centre and scale every z-score here uses. Sorts `v`.
+fn robust_center_scale(v: &mut [f32]) -> Option<(f32, f32)> {
+    if v.len() < 4 {
+        return None;
+    }
+    v.sort_by(f32::total_cmp);
+    let q = |p: f32| v[((v.len() - 1) as f32 * p).round() as usize];
+    let iqr = (q(0.75) - q(0.25)) / 1.349;
+    Some((q(0.5), if iqr > 1e-6 { iqr } else { 1.0 }))
+}
+
 /// How raw components become one study score.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Calibration {
@@ -707,14 +715,10 @@ impl Calibration {
                 .filter_map(|r| r.get(c).copied())
                 .filter(|x| x.is_finite())
                 .collect();
-            if v.len() < 4 {
-                continue;
+            if let Some((m, sc)) = robust_center_scale(&mut v) {
+                center[c] = m;
+                scale[c] = sc;
             }
-            v.sort_by(f32::total_cmp);
-            let q = |p: f32| v[((v.len() - 1) as f32 * p).round() as usize];
-            center[c] = q(0.5);
-            let iqr = (q(0.75) - q(0.25)) / 1.349;
-            scale[c] = if iqr > 1e-6 { iqr } else { 1.0 };
         }
         Calibration {
             names: COMPONENTS.iter().map(|s| (*s).to_string()).collect(),
