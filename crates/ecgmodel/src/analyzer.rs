@@ -126,15 +126,17 @@ impl Analyzer {
         measurements: Option<&Measurements>,
     ) -> Result<(ModelOutput, ModelOutput), ModelError> {
         self.analyze_opts(rec, measurements, true)
+            .map(|(ours, theirs, _)| (ours, theirs))
     }
 
-    /// Scores, lead scores and attributes without the maps (`map` left empty): what batch
-    /// evaluation needs, a few milliseconds faster per study.
+    /// Scores, lead scores and attributes without the maps (`map` left empty), and the
+    /// known attributes they were compared with (recorded age/sex, measured intervals;
+    /// NaN unknown): what batch evaluation needs, a few milliseconds faster per study.
     pub fn analyze_scores(
         &self,
         rec: &Recording,
         measurements: Option<&Measurements>,
-    ) -> Result<(ModelOutput, ModelOutput), ModelError> {
+    ) -> Result<(ModelOutput, ModelOutput, [f32; 7]), ModelError> {
         self.analyze_opts(rec, measurements, false)
     }
 
@@ -143,7 +145,7 @@ impl Analyzer {
         rec: &Recording,
         measurements: Option<&Measurements>,
         with_maps: bool,
-    ) -> Result<(ModelOutput, ModelOutput), ModelError> {
+    ) -> Result<(ModelOutput, ModelOutput, [f32; 7]), ModelError> {
         let own;
         let meas = if let Some(m) = measurements {
             m
@@ -180,7 +182,7 @@ impl Analyzer {
             ours.note = Some(note.clone());
             theirs.note = Some(note);
         }
-        Ok((ours, theirs))
+        Ok((ours, theirs, run.actual))
     }
 
     /// The study's MSCR score components (mean over its windows, order
@@ -226,9 +228,9 @@ impl Analyzer {
                 .to_device(self.device)
         });
         let beats: Vec<Vec<usize>> = prepared
-            .windows
+            .peaks
             .iter()
-            .map(|w| contract::usable_beats(&contract::detect_r_peaks(w, N_SAMPLES), N_SAMPLES))
+            .map(|p| contract::usable_beats(p, N_SAMPLES))
             .collect();
         let (mscr, baseline) = tch::no_grad(|| {
             (
@@ -394,13 +396,12 @@ fn paste_maps<'a>(
     if windows.is_empty() {
         return Vec::new();
     }
-    for ((w, start), signal) in windows
+    for ((w, start), peaks) in windows
         .into_iter()
         .zip(&prepared.window_starts)
-        .zip(&prepared.windows)
+        .zip(&prepared.peaks)
     {
-        let peaks = contract::detect_r_peaks(signal, N_SAMPLES);
-        let like = calibration.likelihood(w, &peaks);
+        let like = calibration.likelihood(w, peaks);
         for (l, lead) in full.iter_mut().enumerate() {
             for i in 0..N_SAMPLES {
                 if let (Some(dst), Some(v)) = (lead.get_mut(start + i), like.get(l * N_SAMPLES + i))

@@ -107,6 +107,8 @@ pub struct Prepared {
     pub valid: Vec<Vec<f32>>,
     /// Whether any lead is partial (some `valid` entry is 0).
     pub partial: bool,
+    /// R peaks of each window ([`detect_r_peaks`], window samples).
+    pub peaks: Vec<Vec<usize>>,
 }
 
 /// Turn a recording into model input.
@@ -185,14 +187,19 @@ pub fn prepare(rec: &Recording) -> Result<Prepared, InputError> {
         }
         w
     };
-    let windows = starts.iter().map(|&s| cut(&model_rate, s, true)).collect();
+    let windows: Vec<Vec<f32>> = starts.iter().map(|&s| cut(&model_rate, s, true)).collect();
     let valid = starts.iter().map(|&s| cut(&valid_rate, s, false)).collect();
+    let peaks = windows
+        .iter()
+        .map(|w| detect_r_peaks(w, N_SAMPLES))
+        .collect();
     Ok(Prepared {
         windows,
         window_starts: starts,
         total_len,
         valid,
         partial,
+        peaks,
     })
 }
 

@@ -263,10 +263,12 @@ pub fn load_ptbxl(
                 continue;
             }
         };
-        let Some(window) = prepared.windows.into_iter().next() else {
+        let (Some(window), Some(peaks)) = (
+            prepared.windows.into_iter().next(),
+            prepared.peaks.into_iter().next(),
+        ) else {
             continue;
         };
-        let peaks = contract::detect_r_peaks(&window, N_SAMPLES);
         let beats = contract::usable_beats(&peaks, N_SAMPLES);
         let meas = ecgcore::dsp::measurements::measure(&rec);
         let attrs = attribute_targets(&meas, &peaks, row.age_years, row.female);

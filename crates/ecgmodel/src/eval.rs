@@ -9,7 +9,7 @@
 //! abnormal on fold 9), sensitivity, specificity, precision and F1, for ours and the
 //! baseline; age MAE, sex AUROC and HR/PR/QRS/QT/QTc MAE against the measured values.
 
-use crate::analyzer::{actual_attributes, Analyzer};
+use crate::analyzer::Analyzer;
 use crate::data::{self, PtbxlRow};
 use crate::metrics;
 use crate::ModelError;
@@ -244,7 +244,7 @@ pub fn run(
             rec.patient.sex = row.sex;
         }
         let meas = ecgcore::dsp::measurements::measure(&rec);
-        let (o, b) = match analyzer.analyze_scores(&rec, Some(&meas)) {
+        let (o, b, actual) = match analyzer.analyze_scores(&rec, Some(&meas)) {
             Ok(x) => x,
             Err(e) => {
                 report
@@ -253,17 +253,6 @@ pub fn run(
                 continue;
             }
         };
-        let beats = crate::contract::prepare(&rec)
-            .ok()
-            .and_then(|p| p.windows.into_iter().next())
-            .map(|w| {
-                crate::contract::usable_beats(
-                    &crate::contract::detect_r_peaks(&w, crate::contract::N_SAMPLES),
-                    crate::contract::N_SAMPLES,
-                )
-            })
-            .unwrap_or_default();
-        let actual = actual_attributes(&rec, &meas, &beats);
         let p = o.predicted.clone().unwrap_or_default();
         let f = |v: Option<f32>| v.unwrap_or(f32::NAN);
         let pred = [
