@@ -8,6 +8,7 @@
 //! millivolts to y at the gain. Pure geometry: no egui, no drawing.
 
 use crate::app::settings::Layout;
+use ecgcore::paper::Layout as PaperLayout;
 use ecgcore::{Recording, StandardLead};
 
 /// Width reserved at the start of each row for the calibration pulse (mm) at a speed:
@@ -110,6 +111,22 @@ pub fn display_leads(rec: &Recording) -> Vec<DisplayLead> {
     out
 }
 
+/// The rows of a standard paper layout ([`ecgcore::paper`]): (lead, start s, end s) per cell.
+fn paper_rows(
+    layout: PaperLayout,
+    slot: &dyn Fn(StandardLead) -> DisplayLead,
+) -> Vec<Vec<(DisplayLead, f64, f64)>> {
+    let mut rows = vec![Vec::new(); layout.rows()];
+    for cell in layout.cells() {
+        rows[cell.row].push((
+            slot(cell.lead),
+            f64::from(cell.start_s),
+            f64::from(cell.end_s),
+        ));
+    }
+    rows
+}
+
 /// Build the page for a layout.
 pub fn page(
     rec: &Recording,
@@ -122,7 +139,6 @@ pub fn page(
     let has_standard = leads.iter().take(12).any(|l| l.source.is_some());
     let duration_s = rec.duration_s().min(PAGE_SECONDS);
     let slot = |s: StandardLead| leads[s.index()].clone();
-    use StandardLead as L;
     // (lead, column start s, column end s) per row.
     let spec: Vec<Vec<(DisplayLead, f64, f64)>> = match layout {
         _ if !has_standard => leads
@@ -130,33 +146,8 @@ pub fn page(
             .filter(|l| l.source.is_some())
             .map(|l| vec![(l.clone(), 0.0, duration_s)])
             .collect(),
-        Layout::ThreeByFourRhythm => {
-            let col = |c: usize| (2.5 * c as f64, 2.5 * (c + 1) as f64);
-            let rows = [
-                [L::I, L::AVR, L::V1, L::V4],
-                [L::II, L::AVL, L::V2, L::V5],
-                [L::III, L::AVF, L::V3, L::V6],
-            ];
-            let mut spec: Vec<Vec<_>> = rows
-                .iter()
-                .map(|r| {
-                    r.iter()
-                        .enumerate()
-                        .map(|(c, &l)| (slot(l), col(c).0, col(c).1))
-                        .collect()
-                })
-                .collect();
-            spec.push(vec![(slot(L::II), 0.0, PAGE_SECONDS)]);
-            spec
-        }
-        Layout::SixByTwo => (0..6)
-            .map(|r| {
-                vec![
-                    (slot(StandardLead::ALL[r]), 0.0, 5.0),
-                    (slot(StandardLead::ALL[r + 6]), 5.0, 10.0),
-                ]
-            })
-            .collect(),
+        Layout::ThreeByFourRhythm => paper_rows(PaperLayout::THREE_BY_FOUR_II, &slot),
+        Layout::SixByTwo => paper_rows(PaperLayout::SixByTwo, &slot),
         Layout::TwelveByOne => leads
             .iter()
             .map(|l| vec![(l.clone(), 0.0, PAGE_SECONDS)])

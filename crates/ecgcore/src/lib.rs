@@ -4,12 +4,14 @@
 //!   metadata and provenance.
 //! - [`formats`]: readers (and writers) that turn files into a [`Recording`].
 //! - [`dsp`]: pure signal-processing functions over samples and a sample rate.
+//! - [`paper`]: the paper layouts (which lead prints where and when).
 //!
 //! Nothing here imports egui or tch (DESIGN.md §2: nothing flows backwards).
 
 pub mod analysis;
 pub mod dsp;
 pub mod formats;
+pub mod paper;
 pub mod recording;
 
 pub use recording::{Lead, Patient, Provenance, Recording, Sex, StandardLead};

@@ -28,7 +28,10 @@
 
 pub mod eval;
 pub mod grid;
-pub mod layout;
+/// The paper layouts (defined once, in `ecgcore::paper`).
+pub mod layout {
+    pub use ecgcore::paper::{Cell, Layout, PAGE_DURATION_S};
+}
 pub mod load;
 pub mod perspective;
 pub mod plane;

@@ -29,19 +29,12 @@ pub const LAYOUT_3X4: &str = "3×4 + II rhythm strip";
 /// Which samples a 3×4 + II page shows, `[12 × 1000]` in [`ecgcore::recording::StandardLead::ALL`]
 /// order (I, II, III, aVR, aVL, aVF, V1–V6): 1 shown, 0 not.
 pub fn layout_3x4_valid() -> Vec<f32> {
-    let col = N_SAMPLES / 4;
-    let mut v = vec![0.0_f32; N_LEADS * N_SAMPLES];
-    for (lead, row) in v.chunks_exact_mut(N_SAMPLES).enumerate() {
-        if lead == 1 {
-            row.fill(1.0);
-            continue;
-        }
-        let c = lead / 3;
-        if let Some(span) = row.get_mut(c * col..(c + 1) * col) {
-            span.fill(1.0);
-        }
-    }
-    v
+    ecgcore::paper::Layout::THREE_BY_FOUR_II
+        .visible(N_SAMPLES)
+        .into_iter()
+        .flatten()
+        .map(|shown| if shown { 1.0 } else { 0.0 })
+        .collect()
 }
 
 /// The calibration used for partial input, with its fold-9 and fold-10 figures.

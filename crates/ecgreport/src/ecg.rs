@@ -15,8 +15,8 @@ use crate::canvas::{Align, Canvas, Polyline, TextStyle};
 use crate::colour::{likelihood_colour, theme};
 use crate::layout::{
     PageFrame, CALIBRATION_MV, CALIBRATION_RISE_MM, CALIBRATION_S, COLUMN_SECONDS, GAIN_MM_PER_MV,
-    GRID_HEIGHT_MM, GRID_WIDTH_MM, LAYOUT_3X4, PAPER_SPEED_MM_PER_S, RHYTHM_LEAD, ROWS,
-    ROW_PITCH_MM, ROW_SECONDS,
+    GRID_HEIGHT_MM, GRID_WIDTH_MM, PAPER_SPEED_MM_PER_S, REPORT_LAYOUT, ROWS, ROW_PITCH_MM,
+    ROW_SECONDS,
 };
 use ecgcore::analysis::ModelOutput;
 use ecgcore::recording::{Lead, Recording, StandardLead};
@@ -51,14 +51,11 @@ pub(crate) fn draw_ecg(
         GRID_WIDTH_MM,
         GRID_HEIGHT_MM,
     );
-    let mut slots: Vec<(StandardLead, usize, f32, f32)> = Vec::new();
-    for (row, leads) in LAYOUT_3X4.iter().enumerate() {
-        for (col, lead) in leads.iter().enumerate() {
-            let t0 = col as f32 * COLUMN_SECONDS;
-            slots.push((*lead, row, t0, t0 + COLUMN_SECONDS));
-        }
-    }
-    slots.push((RHYTHM_LEAD, ROWS - 1, 0.0, ROW_SECONDS));
+    let slots: Vec<(StandardLead, usize, f32, f32)> = REPORT_LAYOUT
+        .cells()
+        .into_iter()
+        .map(|c| (c.lead, c.row, c.start_s, c.end_s))
+        .collect();
     if usable {
         for &(which, row, t0, t1) in &slots {
             let Some(lead) = recording.lead(which) else {

@@ -7,7 +7,7 @@
 //! calibration pulse at the start of each row and 2.5 s per lead in the 3×4 layout
 //! (columns at 0, 2.5, 5 and 7.5 s) above a 10 s lead II rhythm strip.
 
-use ecgcore::StandardLead;
+use ecgcore::paper::Layout;
 
 /// PDF points per millimetre.
 pub const PT_PER_MM: f32 = 72.0 / 25.4;
@@ -18,7 +18,7 @@ pub const GAIN_MM_PER_MV: f32 = 10.0;
 /// Seconds of signal shown across a row.
 pub const ROW_SECONDS: f32 = 10.0;
 /// Seconds per lead in the 3×4 layout.
-pub const COLUMN_SECONDS: f32 = 2.5;
+pub const COLUMN_SECONDS: f32 = ecgcore::paper::THREE_BY_FOUR_COLUMN_S;
 /// Width at the left of each row holding the calibration pulse (mm).
 pub const CALIBRATION_ZONE_MM: f32 = 10.0;
 /// Where the calibration pulse rises, from the grid's left edge (mm).
@@ -30,7 +30,7 @@ pub const CALIBRATION_S: f32 = 0.2;
 /// Grid width: calibration zone + 10 s (mm), a whole number of 5 mm boxes.
 pub const GRID_WIDTH_MM: f32 = CALIBRATION_ZONE_MM + ROW_SECONDS * PAPER_SPEED_MM_PER_S;
 /// Rows of the layout: three of four leads, one rhythm strip.
-pub const ROWS: usize = 4;
+pub const ROWS: usize = 3 + 1;
 /// Vertical pitch of the rows (mm), a whole number of 5 mm boxes.
 pub const ROW_PITCH_MM: f32 = 35.0;
 /// Grid height (mm).
@@ -40,29 +40,8 @@ pub const ROW_BASELINE_MM: f32 = 21.0;
 /// Grid top, from the page top (mm).
 pub const GRID_TOP_MM: f32 = 40.0;
 
-/// The 3×4 layout, row by row (I, aVR, V1, V4 / II, aVL, V2, V5 / III, aVF, V3, V6).
-pub const LAYOUT_3X4: [[StandardLead; 4]; 3] = [
-    [
-        StandardLead::I,
-        StandardLead::AVR,
-        StandardLead::V1,
-        StandardLead::V4,
-    ],
-    [
-        StandardLead::II,
-        StandardLead::AVL,
-        StandardLead::V2,
-        StandardLead::V5,
-    ],
-    [
-        StandardLead::III,
-        StandardLead::AVF,
-        StandardLead::V3,
-        StandardLead::V6,
-    ],
-];
-/// The rhythm strip's lead.
-pub const RHYTHM_LEAD: StandardLead = StandardLead::II;
+/// The report's page layout: 3×4 with one lead II rhythm strip ([`ecgcore::paper`] defines it).
+pub const REPORT_LAYOUT: Layout = Layout::THREE_BY_FOUR_II;
 
 /// Paper size; pages are landscape.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

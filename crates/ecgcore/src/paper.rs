@@ -1,4 +1,5 @@
-//! Paper ECG layouts and where each lead sits in them.
+//! Paper ECG layouts and where each lead sits in them — the one definition that the screen,
+//! the PDF report, the digitizer and the model's paper-input calibration all use.
 //!
 //! The standard print formats (IEC 60601-2-25 figures; the conventions every
 //! 12-lead cart follows): a page shows 10 s. "3×4" has three rows of four 2.5 s columns
@@ -10,11 +11,35 @@
 //!
 //! Units: seconds from the start of the 10 s page.
 
-use ecgcore::StandardLead;
+use crate::StandardLead;
 use std::fmt;
 
 /// Seconds of ECG one page shows.
 pub const PAGE_DURATION_S: f32 = 10.0;
+
+/// The conventional 3×4 grid, row by row: I aVR V1 V4 / II aVL V2 V5 / III aVF V3 V6.
+pub const THREE_BY_FOUR: [[StandardLead; 4]; 3] = [
+    [
+        StandardLead::I,
+        StandardLead::AVR,
+        StandardLead::V1,
+        StandardLead::V4,
+    ],
+    [
+        StandardLead::II,
+        StandardLead::AVL,
+        StandardLead::V2,
+        StandardLead::V5,
+    ],
+    [
+        StandardLead::III,
+        StandardLead::AVF,
+        StandardLead::V3,
+        StandardLead::V6,
+    ],
+];
+/// Seconds per column in 3×4.
+pub const THREE_BY_FOUR_COLUMN_S: f32 = 2.5;
 
 /// A paper layout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -67,19 +92,14 @@ impl Layout {
         let mut cells = Vec::new();
         match self {
             Layout::ThreeByFour { rhythm_strips } => {
-                let grid = [
-                    [L::I, L::AVR, L::V1, L::V4],
-                    [L::II, L::AVL, L::V2, L::V5],
-                    [L::III, L::AVF, L::V3, L::V6],
-                ];
-                for (row, leads) in grid.iter().enumerate() {
+                for (row, leads) in THREE_BY_FOUR.iter().enumerate() {
                     for (col, lead) in leads.iter().enumerate() {
-                        let start_s = 2.5 * col as f32;
+                        let start_s = THREE_BY_FOUR_COLUMN_S * col as f32;
                         cells.push(Cell {
                             lead: *lead,
                             row,
                             start_s,
-                            end_s: start_s + 2.5,
+                            end_s: start_s + THREE_BY_FOUR_COLUMN_S,
                             rhythm: false,
                         });
                     }
@@ -136,6 +156,25 @@ impl Layout {
     }
 }
 
+impl Layout {
+    /// The usual 3×4 page with one lead II rhythm strip.
+    pub const THREE_BY_FOUR_II: Layout = Layout::ThreeByFour { rhythm_strips: 1 };
+
+    /// Which of `n_samples` samples (evenly spread over the 10 s page) each standard lead
+    /// shows, in [`StandardLead::ALL`] order: `true` where the page prints the lead.
+    pub fn visible(self, n_samples: usize) -> Vec<Vec<bool>> {
+        let mut out = vec![vec![false; n_samples]; StandardLead::ALL.len()];
+        for cell in self.cells() {
+            let a = ((cell.start_s / PAGE_DURATION_S) * n_samples as f32).round() as usize;
+            let b = ((cell.end_s / PAGE_DURATION_S) * n_samples as f32).round() as usize;
+            if let Some(span) = out[cell.lead.index()].get_mut(a.min(n_samples)..b.min(n_samples)) {
+                span.fill(true);
+            }
+        }
+        out
+    }
+}
+
 impl fmt::Display for Layout {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -174,5 +213,22 @@ mod tests {
             assert!(cells.iter().all(|c| c.row < layout.rows()));
             assert_eq!(Layout::from_row_count(layout.rows()), Some(layout));
         }
+    }
+
+    #[test]
+    fn three_by_four_shows_each_lead_for_its_column_and_ii_throughout() {
+        let v = Layout::THREE_BY_FOUR_II.visible(1000);
+        let shown = |lead: StandardLead| -> Vec<usize> {
+            let row = &v[lead.index()];
+            vec![
+                row.iter().position(|&x| x).unwrap(),
+                row.iter().filter(|&&x| x).count(),
+            ]
+        };
+        assert_eq!(shown(StandardLead::I), [0, 250]);
+        assert_eq!(shown(StandardLead::II), [0, 1000]);
+        assert_eq!(shown(StandardLead::AVF), [250, 250]);
+        assert_eq!(shown(StandardLead::V2), [500, 250]);
+        assert_eq!(shown(StandardLead::V6), [750, 250]);
     }
 }
