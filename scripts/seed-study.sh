@@ -9,12 +9,12 @@ cd "$(dirname "$0")/.."
 out=$1; shift
 mkdir -p "$out"
 args=(--epochs 24 --baseline-epochs 30 --budget-s 1800 --no-progress)
-cargo build --release -p ecgmodel --example train >&2
+cargo build --release -p ecglab >&2
 for s in "$@"; do
   log=$out/s$s.log
   if ! grep -q '"mscr_threshold"' "$log" 2>/dev/null; then
     echo "seed $s ..." >&2
-    target/release/examples/train --seed "$s" "${args[@]}" --out "$out/s$s" > "$log" 2> "$out/s$s.progress"
+    target/release/ecglab train --seed "$s" "${args[@]}" --out "$out/s$s" > "$log" 2> "$out/s$s.progress"
   fi
 done
 python3 - "$out" "$@" <<'PY'

@@ -1,4 +1,5 @@
-//! Gives the final binaries an rpath to LibTorch and keeps libtorch_cuda linked when it
+//! Shared by every crate whose binaries link LibTorch (ecgscope, ecgmodel, ecglab: their
+//! Cargo.toml point `build` here). Gives the final binaries an rpath to LibTorch and keeps libtorch_cuda linked when it
 //! exists (otherwise `--as-needed` drops it and CUDA is never available). See
 //! ../shared/TOOLCHAIN.md. `DEP_TCH_LIBTORCH_LIB` reaches us because torch-sys is a
 //! direct dependency.

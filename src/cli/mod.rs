@@ -115,30 +115,6 @@ pub enum Verb {
         #[command(flatten)]
         model: ModelArgs,
     },
-    /// Train the anomaly model and the baseline on PTB-XL (folds 1–8 normals; fold 9 for
-    /// model selection; fold 10 only for the final report) and write models/.
-    Train {
-        /// PTB-XL folder with labels.csv and records100/.
-        #[arg(long, default_value = ".data/ptbxl")]
-        ptbxl: PathBuf,
-        /// Output folder for weights, manifest and model card.
-        #[arg(long, default_value = "models")]
-        out: PathBuf,
-        #[arg(long, default_value_t = 20240601)]
-        seed: u64,
-        /// Maximum epochs for our model.
-        #[arg(long)]
-        epochs: Option<usize>,
-        /// Maximum epochs for the baseline.
-        #[arg(long)]
-        baseline_epochs: Option<usize>,
-        /// Wall-clock budget per network (s).
-        #[arg(long)]
-        budget_s: Option<f64>,
-        /// Device: auto, cpu, cuda.
-        #[arg(long, default_value = "auto")]
-        device: String,
-    },
     /// Evaluate the model on a manifest CSV (`path,label[,age,sex,class]`).
     Eval {
         manifest: PathBuf,
@@ -210,12 +186,6 @@ pub enum Verb {
         #[arg(long)]
         real_world: bool,
     },
-    /// Compare measured intervals with LUDB cardiologists' wave boundaries and print the table.
-    ValidateIntervals {
-        /// Folder with the LUDB records and annotations (default ../shared/data/ludb).
-        #[arg(default_value = "../shared/data/ludb")]
-        dir: PathBuf,
-    },
 }
 
 /// `--start`: seconds, mm:ss or hh:mm:ss.
@@ -236,36 +206,6 @@ pub fn run(verb: Verb) -> anyhow::Result<()> {
             read,
             model,
         } => analyze::run(&file, json, !no_maps, start, &read, &model),
-        Verb::Train {
-            ptbxl,
-            out,
-            seed,
-            epochs,
-            baseline_epochs,
-            budget_s,
-            device,
-        } => {
-            let mut cfg = ecgmodel::train::TrainConfig {
-                ptbxl_dir: ptbxl,
-                out_dir: out,
-                seed,
-                device: ecgmodel::parse_device(&device)?,
-                command: std::env::args().collect::<Vec<_>>().join(" "),
-                ..ecgmodel::train::TrainConfig::default()
-            };
-            if let Some(e) = epochs {
-                cfg.mscr_epochs = e;
-            }
-            if let Some(e) = baseline_epochs {
-                cfg.baseline_epochs = e;
-            }
-            if let Some(b) = budget_s {
-                cfg.time_budget_s = b;
-            }
-            let report = ecgmodel::train::run(&cfg)?;
-            outln!("{}", serde_json::to_string_pretty(&report)?);
-            Ok(())
-        }
         Verb::Eval {
             manifest,
             json,
@@ -323,11 +263,6 @@ pub fn run(verb: Verb) -> anyhow::Result<()> {
                 real_world,
             });
             outln!("{report}");
-            Ok(())
-        }
-        Verb::ValidateIntervals { dir } => {
-            let table = ecgcore::dsp::validate::validate_ludb(&dir)?;
-            outln!("{table}");
             Ok(())
         }
     }

@@ -350,7 +350,7 @@ impl Analyzer {
 
 /// Known attributes: age and sex as recorded, HR/intervals as measured (NaN unknown).
 pub fn actual_attributes(rec: &Recording, meas: &Measurements, beats: &[usize]) -> [f32; 7] {
-    let mut a = crate::data::attribute_targets(
+    let mut a = crate::attributes::attribute_targets(
         meas,
         beats,
         rec.patient

@@ -23,6 +23,10 @@
 use ecgcore::dsp::{filter, qrs};
 use ecgcore::recording::{Recording, StandardLead};
 
+/// Version of the input contract (and of the lab's cache of prepared records); bump when
+/// `prepare` or any constant here changes. A manifest naming another version is refused.
+pub const CONTRACT_VERSION: &str = "ptbxl100-v5";
+
 /// Rate the networks see (Hz).
 pub const MODEL_RATE_HZ: f64 = 100.0;
 /// Seconds per analysis window.
@@ -89,7 +93,7 @@ pub enum InputError {
     TooShort { got_s: f64, need_s: f64 },
     #[error("the sample rate {0} Hz is not usable")]
     BadRate(f64),
-    #[error("some leads are only partly recorded and these model weights have no calibration for partial leads (retrain with `ecgscope train`)")]
+    #[error("some leads are only partly recorded and these model weights have no calibration for partial leads (use the shipped models/ folder, or retrain with `cargo run --release -p ecglab -- train`)")]
     PartialUncalibrated,
 }
 

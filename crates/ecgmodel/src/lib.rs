@@ -1,20 +1,21 @@
 //! ecgmodel: ecgscope's anomaly model with LibTorch (tch).
 //!
 //! The masked multi-scale cross-restoration network (MSCR, DESIGN.md §3) and a plain
-//! conv-autoencoder baseline, both trained on normal PTB-XL ECGs (folds 1–8) and
+//! beat-autoencoder baseline, both trained on normal PTB-XL ECGs (folds 1–8) and
 //! calibrated on fold 9. Modules:
 //! - [`contract`]: the input contract (100 Hz, 10 s, 12 leads, 1–40 Hz, scaling);
 //! - [`net`]: the networks; [`views`]: masking and the global/beat/trend views;
-//! - [`data`]: PTB-XL splits and the preprocessed cache; [`train`]: training;
-//! - [`score`]: scores and maps; [`mapcal`]: the map's calibration against normals; [`analyzer`]: loading shipped weights and analysing a
-//!   `Recording`; [`eval`]: evaluating a manifest of labelled files.
+//! - [`score`]: scores and maps; [`mapcal`]: the map's calibration against normals;
+//!   [`analyzer`]: loading shipped weights and analysing a `Recording`; [`eval`]: scoring
+//!   a manifest of labelled files; [`manifest`]: what ships beside the weights.
+//!
+//! Inference only: training, datasets, cards and calibration fitting live in `ecglab`.
 //!
 //! The output is plain data ([`ecgcore::analysis::ModelOutput`]); nothing here draws.
 
 pub mod analyzer;
-pub mod card;
+pub mod attributes;
 pub mod contract;
-pub mod data;
 pub mod eval;
 pub mod manifest;
 pub mod mapcal;
@@ -24,7 +25,6 @@ pub mod partial;
 pub mod score;
 #[doc(hidden)]
 pub mod testing;
-pub mod train;
 pub mod views;
 
 pub use analyzer::Analyzer;
@@ -71,19 +71,19 @@ pub enum ModelError {
 }
 
 impl ModelError {
-    pub(crate) fn io(path: &Path, source: std::io::Error) -> ModelError {
+    pub fn io(path: &Path, source: std::io::Error) -> ModelError {
         ModelError::Io {
             path: path.to_path_buf(),
             source,
         }
     }
-    pub(crate) fn data(path: &Path, reason: impl Into<String>) -> ModelError {
+    pub fn data(path: &Path, reason: impl Into<String>) -> ModelError {
         ModelError::Data {
             reason: reason.into(),
             path: path.to_path_buf(),
         }
     }
-    pub(crate) fn torch(path: &Path, source: tch::TchError) -> ModelError {
+    pub fn torch(path: &Path, source: tch::TchError) -> ModelError {
         ModelError::Torch {
             path: path.to_path_buf(),
             source,

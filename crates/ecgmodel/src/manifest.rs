@@ -71,14 +71,14 @@ impl ModelManifest {
     /// they would load and silently give wrong scores.
     pub fn check_compatible(&self, dir: &Path) -> Result<(), ModelError> {
         let path = dir.join(MANIFEST_FILE);
-        if self.contract != crate::data::CACHE_VERSION {
+        if self.contract != crate::contract::CONTRACT_VERSION {
             return Err(ModelError::data(
                 &path,
                 format!(
                     "these weights were made for input contract {:?}, this build uses {:?}; \
                      use the models/ folder of this build or retrain",
                     self.contract,
-                    crate::data::CACHE_VERSION
+                    crate::contract::CONTRACT_VERSION
                 ),
             ));
         }

@@ -102,3 +102,17 @@ mod tests {
         assert!((at_threshold(&s, &l, t).sensitivity - 0.9).abs() < 1e-9);
     }
 }
+
+/// Detection metrics of one method on one split.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SplitMetrics {
+    pub n: usize,
+    pub n_abnormal: usize,
+    pub auroc: f64,
+    pub sensitivity: f64,
+    pub specificity: f64,
+    pub precision: f64,
+    pub f1: f64,
+    /// AUROC of each abnormal superclass against the normals.
+    pub per_class_auroc: std::collections::BTreeMap<String, f64>,
+}

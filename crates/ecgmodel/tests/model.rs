@@ -1,5 +1,4 @@
-//! Tests of the anomaly model: shapes and masking, seed determinism, learning on real
-//! PTB-XL records, the shipped weights (fold-9 AUROC as in the model card, maps), and
+//! Tests of the anomaly model: shapes and masking, seed determinism, the shipped weights (fold-9 AUROC as in the model card, maps), and
 //! clear errors on bad input. Data tests read `.data/ptbxl` (`make data`) and fail without it.
 
 use ecgcore::recording::{Recording, StandardLead};
@@ -28,7 +27,8 @@ fn repo() -> PathBuf {
 
 /// The unpacked PTB-XL tree (`make data`); the data tests fail, never skip, without it.
 fn ptbxl() -> PathBuf {
-    let p = ecgmodel::data::default_ptbxl_dir(&repo());
+    // `ecglab::data::PTBXL_DIR`: the lab is not a dependency of the product's tests.
+    let p = repo().join(".data/ptbxl");
     assert!(
         p.join("labels.csv").exists(),
         "{} is absent: run `make data` (it unpacks ../shared/data/ptbxl and its packed/ records)",
@@ -132,55 +132,6 @@ fn same_seed_gives_same_network_and_output() {
         views::random_spec(&mut a, &[200, 400], 7),
         views::random_spec(&mut b, &[200, 400], 7)
     );
-}
-
-#[test]
-fn a_few_optimizer_steps_on_real_records_lower_the_loss() {
-    let _rng = torch_rng();
-    let dir = ptbxl();
-    tch::set_num_threads(2);
-    // Eight NORM records from folds 1–8 (ids 1, 2, 3, 4, 5, 6, 7, 8 are NORM in labels.csv).
-    let rows = ecgmodel::data::read_labels(&dir).unwrap();
-    let ids: Vec<u32> = rows
-        .iter()
-        .filter(|r| r.label() == Some(0) && (1..=8).contains(&r.fold) && !r.excluded)
-        .take(8)
-        .map(|r| r.ecg_id)
-        .collect();
-    let mut flat = Vec::new();
-    let mut beats = Vec::new();
-    for id in &ids {
-        let p = contract::prepare(&open_ptbxl(&dir, *id)).unwrap();
-        let w = p.windows[0].clone();
-        beats.push(contract::usable_beats(
-            &contract::detect_r_peaks(&w, N_SAMPLES),
-            N_SAMPLES,
-        ));
-        flat.extend(w);
-    }
-    let x = Tensor::from_slice(&flat).view([ids.len() as i64, 12, N_SAMPLES as i64]);
-    let targets = Tensor::full([ids.len() as i64, 7], f64::NAN, (Kind::Float, Device::Cpu));
-    let beat_refs: Vec<&[usize]> = beats.iter().map(Vec::as_slice).collect();
-    tch::manual_seed(5);
-    let vs = nn::VarStore::new(Device::Cpu);
-    let model = Mscr::new(&vs.root());
-    let mut opt = nn::OptimizerConfig::build(nn::Adam::default(), &vs, 2e-3).unwrap();
-    let loss_at = |model: &Mscr| {
-        tch::manual_seed(11);
-        let mut rng = SplitMix64(11);
-        tch::no_grad(|| {
-            ecgmodel::train::mscr_loss(model, &x, &targets, &beat_refs, &mut rng, true)
-                .double_value(&[])
-        })
-    };
-    let before = loss_at(&model);
-    let mut rng = SplitMix64(1);
-    for _ in 0..15 {
-        let loss = ecgmodel::train::mscr_loss(&model, &x, &targets, &beat_refs, &mut rng, true);
-        opt.backward_step(&loss);
-    }
-    let after = loss_at(&model);
-    assert!(after < before - 0.05, "loss {before} → {after}");
 }
 
 #[test]

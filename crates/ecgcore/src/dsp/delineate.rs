@@ -21,7 +21,7 @@
 //!
 //! Positions are sample indices into the median beat; thresholds are in the units of the
 //! median beat (mV, mV/s). Parameters live in [`DelineationParams`] so validation can
-//! sweep them; they were fitted on the tuning half of LUDB only (see `validate`).
+//! sweep them; they were fitted on the tuning half of LUDB only (see `ecglab::intervals`).
 
 /// Tunable thresholds of the delineator (defaults tuned on LUDB; see `validate`).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -71,7 +71,7 @@ pub struct DelineationParams {
     pub lowpass_hz: f64,
     /// Shifts (ms) added to the threshold crossings: a threshold above the noise floor
     /// finds a wave a little inside the point where a cardiologist sees it leave the
-    /// baseline; these constant corrections were fitted on LUDB (see `validate`).
+    /// baseline; these constant corrections were fitted on LUDB (see `ecglab::intervals`).
     /// Negative = earlier.
     pub qrs_onset_shift_ms: f32,
     pub qrs_offset_shift_ms: f32,
@@ -88,7 +88,7 @@ impl Default for DelineationParams {
     /// Fitted by a small grid search over the fractions and then the constant shifts that
     /// zero the mean differences. The QRS estimator (fractions, per-lead weight and rank,
     /// shifts) was fitted on the tuning half of the public LUDB records only
-    /// (`validate::ludb_half`); the P, T and sampling-rate constants date from a fit on
+    /// (`ecglab::intervals::ludb_half`); the P, T and sampling-rate constants date from a fit on
     /// all 100 records and were kept: on the tuning half alone their mean differences
     /// are within ±2 ms (not re-swept). See the `ludb_intervals` integration test for the
     /// held-out table.

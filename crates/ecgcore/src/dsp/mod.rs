@@ -7,4 +7,3 @@ pub mod delineate;
 pub mod filter;
 pub mod measurements;
 pub mod qrs;
-pub mod validate;

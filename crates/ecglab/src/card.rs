@@ -1,9 +1,9 @@
 //! The model card (`models/MODEL_CARD.md`), rendered from the manifest's training report
 //! and `eval` reports — never typed by hand.
 
-use crate::eval::EvalReport;
-use crate::manifest::ModelManifest;
 use crate::train::{SplitMetrics, TrainReport};
+use ecgmodel::eval::EvalReport;
+use ecgmodel::manifest::ModelManifest;
 use std::fmt::Write as _;
 
 fn f(v: Option<f64>) -> String {
@@ -47,7 +47,7 @@ fn metrics_table(s: &mut String, rows: [&SplitMetrics; 4]) {
 }
 
 /// "`name` ×weight, …" of the components a calibration uses.
-fn components(c: &crate::score::Calibration) -> String {
+fn components(c: &ecgmodel::score::Calibration) -> String {
     c.names
         .iter()
         .zip(&c.weights)
@@ -96,7 +96,7 @@ pub fn render(
     let _ = writeln!(s, "# ecgscope anomaly models — model card\n");
     let _ = writeln!(
         s,
-        "Generated from `models/manifest.json` and `eval` output by `cargo run --release -p ecgmodel --example write_card`.\n"
+        "Generated from `models/manifest.json` and `eval` output by `cargo run --release -p ecglab --example write_card`.\n"
     );
     let _ = writeln!(s, "## What\n");
     let _ = writeln!(

@@ -9,23 +9,12 @@
 //! (1 = female), heart rate (bpm, from the R peaks) and, when `ecgcore` can measure them,
 //! PR/QRS/QT/QTc (ms); missing targets are NaN.
 
-use crate::contract::{self, N_LEADS, N_SAMPLES};
-use crate::ModelError;
-use ecgcore::dsp::measurements::Measurements;
+use ecgmodel::attributes::attribute_targets;
+use ecgmodel::contract::{self, N_LEADS, N_SAMPLES};
+use ecgmodel::ModelError;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use tch::{Kind, Tensor};
-
-/// Attribute order everywhere: age, sex (1 = female), HR, PR, QRS, QT, QTc.
-pub const ATTR_NAMES: [&str; 7] = [
-    "age_years",
-    "female",
-    "heart_rate_bpm",
-    "pr_ms",
-    "qrs_ms",
-    "qt_ms",
-    "qtc_ms",
-];
 
 /// One PTB-XL row as the protocol needs it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -55,44 +44,7 @@ impl PtbxlRow {
     }
 }
 
-/// Split a CSV text into rows of fields (RFC 4180 quoting, newlines allowed in quotes).
-pub fn parse_csv(text: &str) -> Vec<Vec<String>> {
-    let mut rows = Vec::new();
-    let mut row = Vec::new();
-    let mut field = String::new();
-    let mut in_quotes = false;
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        if in_quotes {
-            if c == '"' {
-                if chars.peek() == Some(&'"') {
-                    field.push('"');
-                    chars.next();
-                } else {
-                    in_quotes = false;
-                }
-            } else {
-                field.push(c);
-            }
-        } else {
-            match c {
-                '"' => in_quotes = true,
-                ',' => row.push(std::mem::take(&mut field)),
-                '\n' => {
-                    row.push(std::mem::take(&mut field));
-                    rows.push(std::mem::take(&mut row));
-                }
-                '\r' => {}
-                _ => field.push(c),
-            }
-        }
-    }
-    if !field.is_empty() || !row.is_empty() {
-        row.push(field);
-        rows.push(row);
-    }
-    rows
-}
+pub use ecgmodel::eval::parse_csv;
 
 /// Read PTB-XL's `labels.csv`.
 pub fn read_labels(ptbxl_dir: &Path) -> Result<Vec<PtbxlRow>, ModelError> {
@@ -181,32 +133,7 @@ pub struct Dataset {
 }
 
 /// Version of the cache layout and contract; bump when either changes.
-pub const CACHE_VERSION: &str = "ptbxl100-v5";
-
-/// Attribute targets of one prepared window: age/sex from metadata, HR from R peaks,
-/// PR/QRS/QT/QTc (Bazett) from `ecgcore::dsp::measurements`.
-pub fn attribute_targets(
-    meas: &Measurements,
-    beats: &[usize],
-    age_years: Option<f32>,
-    female: Option<bool>,
-) -> [f32; 7] {
-    let nan = |v: Option<f32>| v.filter(|x| x.is_finite()).unwrap_or(f32::NAN);
-    let hr = meas
-        .heart_rate_bpm
-        .filter(|x| x.is_finite())
-        .or_else(|| contract::heart_rate_bpm(beats))
-        .unwrap_or(f32::NAN);
-    [
-        age_years.unwrap_or(f32::NAN),
-        female.map_or(f32::NAN, |f| if f { 1.0 } else { 0.0 }),
-        hr,
-        nan(meas.pr_ms),
-        nan(meas.qrs_ms),
-        nan(meas.qt_ms),
-        nan(meas.qtc_bazett_ms),
-    ]
-}
+pub const CACHE_VERSION: &str = ecgmodel::contract::CONTRACT_VERSION;
 
 /// Load every non-excluded PTB-XL record with a label (0/1) from `records100`, using the
 /// cache in `cache_dir` when present.

@@ -12,18 +12,18 @@
 //! loss (MSE on normalized age/HR/intervals, BCE on sex). Baseline: MSE. AdamW, cosine
 //! learning-rate decay, early stopping on fold-9 AUROC.
 
-use crate::contract::{N_MASKED_PATCHES, N_SAMPLES};
 use crate::data::{self, Dataset, PtbxlRow, Split};
-use crate::manifest::{self, ModelManifest, NetEntry, BASELINE_FILE, MSCR_FILE};
-use crate::mapcal::MapCalibration;
-use crate::metrics;
-use crate::net::{self, BeatAe, Mscr};
-use crate::score::{
+use ecgcore::analysis::NormalSpread;
+use ecgmodel::contract::{N_MASKED_PATCHES, N_SAMPLES};
+use ecgmodel::manifest::{self, ModelManifest, NetEntry, BASELINE_FILE, MSCR_FILE};
+use ecgmodel::mapcal::MapCalibration;
+use ecgmodel::metrics;
+use ecgmodel::net::{self, BeatAe, Mscr};
+use ecgmodel::score::{
     self, AttrNorm, Calibration, EmbeddingModel, FeatureModel, MscrRaw, NormalModels, COMPONENTS,
 };
-use crate::views::{self, SplitMix64};
-use crate::ModelError;
-use ecgcore::analysis::NormalSpread;
+use ecgmodel::views::{self, SplitMix64};
+use ecgmodel::ModelError;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::time::Instant;
@@ -88,19 +88,7 @@ impl Default for TrainConfig {
 /// Beats of each record per baseline training step.
 const BASELINE_BEATS: usize = 4;
 
-/// Detection metrics of one method on one split.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct SplitMetrics {
-    pub n: usize,
-    pub n_abnormal: usize,
-    pub auroc: f64,
-    pub sensitivity: f64,
-    pub specificity: f64,
-    pub precision: f64,
-    pub f1: f64,
-    /// AUROC of each abnormal superclass against the normals.
-    pub per_class_auroc: std::collections::BTreeMap<String, f64>,
-}
+pub use ecgmodel::metrics::SplitMetrics;
 
 /// Attribute errors on one split.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -209,7 +197,7 @@ pub fn window_peaks(ds: &Dataset, idx: &[usize]) -> Vec<Vec<usize>> {
         .map(|&i| {
             let w = ds.signals.get(i as i64).contiguous().view([-1]);
             let w = Vec::<f32>::try_from(&w).unwrap_or_default();
-            crate::contract::detect_r_peaks(&w, N_SAMPLES)
+            ecgmodel::contract::detect_r_peaks(&w, N_SAMPLES)
         })
         .collect()
 }
@@ -222,7 +210,7 @@ fn augment(x: &Tensor) -> (Tensor, Tensor) {
     let scale = 1.0 + (u(&[b, 1, 1]) * 2.0 - 1.0) * 0.2;
     let lead_scale = 1.0 + (u(&[b, 12, 1]) * 2.0 - 1.0) * 0.05;
     let t = Tensor::arange(N_SAMPLES as i64, opts).view([1, 1, N_SAMPLES as i64])
-        / crate::contract::MODEL_RATE_HZ;
+        / ecgmodel::contract::MODEL_RATE_HZ;
     let freq = 0.1 + u(&[b, 1, 1]) * 0.4;
     let phase = u(&[b, 1, 1]) * (2.0 * std::f64::consts::PI);
     let amp = u(&[b, 1, 1]) * 0.15 * u(&[b, 12, 1]);
@@ -863,7 +851,7 @@ pub fn run(cfg: &TrainConfig) -> Result<TrainReport, ModelError> {
     };
 
     // Calibration for partly recorded leads (paper layouts), on masked fold 9.
-    let partial = crate::partial::calibrate(&mscr, &base, &ds, &norm, normals, device);
+    let partial = crate::partial_fit::calibrate(&mscr, &base, &ds, &norm, normals, device);
 
     // Write weights and manifest.
     std::fs::create_dir_all(&cfg.out_dir).map_err(|e| ModelError::io(&cfg.out_dir, e))?;
@@ -877,7 +865,7 @@ pub fn run(cfg: &TrainConfig) -> Result<TrainReport, ModelError> {
         .map_err(|e| ModelError::torch(&base_path, e))?;
     let report = TrainReport {
         seed: cfg.seed,
-        device: crate::device_name(device),
+        device: ecgmodel::device_name(device),
         n_train: train_idx.len(),
         n_validation: val_idx.len(),
         n_test: test_idx.len(),

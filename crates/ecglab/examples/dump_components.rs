@@ -1,8 +1,8 @@
 //! Research tool: write every PTB-XL record's score components, attributes and embedding
 //! with the shipped weights, for studying score combinations offline.
-//! `cargo run --release -p ecgmodel --example dump_components -- [models] [out.csv]`.
+//! `cargo run --release -p ecglab --example dump_components -- [models] [out.csv]`.
 //! Choices made from this file must use fold 9 only (fold 10 is the test fold).
-use ecgmodel::data::{self, Split};
+use ecglab::data::{self, Split};
 use ecgmodel::score::{self, COMPONENTS};
 use ecgmodel::Analyzer;
 use std::fmt::Write as _;
@@ -25,7 +25,7 @@ fn main() -> anyhow::Result<()> {
     for c in COMPONENTS {
         let _ = write!(csv, ",{c}");
     }
-    for a in data::ATTR_NAMES {
+    for a in ecgmodel::attributes::ATTR_NAMES {
         let _ = write!(csv, ",actual_{a},pred_{a}");
     }
     for l in 0..12 {
@@ -38,7 +38,7 @@ fn main() -> anyhow::Result<()> {
         (Split::Test, "test"),
     ] {
         let idx = ds.indices(split);
-        let raw = ecgmodel::train::run_mscr(
+        let raw = ecglab::train::run_mscr(
             analyzer.mscr(),
             &ds,
             &idx,

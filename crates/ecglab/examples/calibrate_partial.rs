@@ -1,10 +1,10 @@
 //! Add (or refresh) the partial-lead calibration of an existing models folder, for
 //! weights trained before `train` did it itself (it now runs the same
-//! `ecgmodel::partial::calibrate` at the end of training):
-//! `cargo run --release -p ecgmodel --example calibrate_partial -- [models]`.
+//! `ecglab::partial_fit::calibrate` at the end of training):
+//! `cargo run --release -p ecglab --example calibrate_partial -- [models]`.
 //! Uses fold 9 (masked to the 3×4 layout) for the calibration and scores fold 10 under
 //! the same mask for the model card; the weights are not touched.
-use ecgmodel::data;
+use ecglab::data;
 use ecgmodel::Analyzer;
 use std::path::PathBuf;
 use tch::Device;
@@ -19,7 +19,7 @@ fn main() -> anyhow::Result<()> {
         &PathBuf::from("target/ecgmodel-cache"),
         true,
     )?;
-    let p = ecgmodel::partial::calibrate(
+    let p = ecglab::partial_fit::calibrate(
         analyzer.mscr(),
         analyzer.baseline(),
         &ds,

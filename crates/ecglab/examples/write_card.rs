@@ -1,7 +1,7 @@
 //! Evaluate the shipped models on the PTB-XL fold-9 and fold-10 manifests and the
 //! external LUDB one (`make_manifests` writes them) and write `models/MODEL_CARD.md` plus
 //! `models/eval_fold9.json`, `models/eval_fold10.json` and `models/eval_ludb.json`:
-//! `cargo run --release -p ecgmodel --example write_card -- [--models models] [--threads 2]`.
+//! `cargo run --release -p ecglab --example write_card -- [--models models] [--threads 2]`.
 use std::path::PathBuf;
 
 fn main() -> anyhow::Result<()> {
@@ -59,10 +59,10 @@ fn main() -> anyhow::Result<()> {
     }
     let evals: Vec<(&str, &str, &ecgmodel::eval::EvalReport)> =
         reports.iter().map(|(n, o, r)| (*n, *o, r)).collect();
-    let card = ecgmodel::card::render(
+    let card = ecglab::card::render(
         analyzer.manifest(),
         &evals,
-        "cargo run --release -p ecgmodel --example eval -- models/manifests/ptbxl_fold10.csv (likewise ptbxl_fold9.csv, ludb_external.csv)",
+        "cargo run --release -p ecglab --example eval -- models/manifests/ptbxl_fold10.csv (likewise ptbxl_fold9.csv, ludb_external.csv)",
     );
     std::fs::write(models.join("MODEL_CARD.md"), card)?;
     println!("wrote {}", models.join("MODEL_CARD.md").display());

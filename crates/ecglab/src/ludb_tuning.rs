@@ -1,4 +1,4 @@
-//! Tuning and timing tools for the delineator on LUDB (ignored tests, run by hand).
+//! Tuning and timing tools for the delineator on LUDB (`ecglab tune NAME`: sweep, timing, timing-parts, inspect, ptbxl-rates, axis, dump).
 //!
 //! The sweep sees ONLY the tuning half of LUDB (`ludb_half`: record id mod 4 in {0, 1});
 //! the held-out half is what `validate_ludb` and the `ludb_intervals` test report, so
@@ -11,12 +11,10 @@
 //! QRS error with the error of each boundary, `RATE=100` resamples first (to fit the
 //! sampling-rate corrections). This is how the defaults were fitted.
 
+use crate::intervals::{compare, load_ludb, records_of_half, LudbHalf, BOUNDARIES};
 use ecgcore::dsp::delineate::DelineationParams;
-use ecgcore::dsp::validate::{compare, load_ludb, records_of_half, LudbHalf, BOUNDARIES};
 use std::path::PathBuf;
-#[test]
-#[ignore = "tuning tool: SWEEP='on=0.05,off=0.05;...' cargo test --release -p ecgcore --test ludb_tuning sweep -- --ignored --nocapture"]
-fn sweep() {
+pub fn sweep() {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/ludb");
     let (all, failed) = load_ludb(&dir).unwrap();
     let mut recs = records_of_half(&all, LudbHalf::Tuning);
@@ -111,9 +109,7 @@ fn sweep() {
     }
 }
 
-#[test]
-#[ignore = "timing, not a test: run with --release -- --ignored --nocapture"]
-fn timing() {
+pub fn timing() {
     // CPU time of this thread (Linux: /proc/thread-self/schedstat, first field in ns), so
     // the figure means something on a machine shared with other builds.
     fn cpu_ns() -> Option<u64> {
@@ -137,9 +133,7 @@ fn timing() {
     }
 }
 
-#[test]
-#[ignore = "timing, not a test: run with --release -- --ignored --nocapture"]
-fn timing_parts() {
+pub fn timing_parts() {
     use std::time::Instant;
     let dir =
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/ludb/data/1.hea");
@@ -189,9 +183,7 @@ fn timing_parts() {
     println!("delineate {:?}", t.elapsed() / n);
 }
 
-#[test]
-#[ignore = "inspect one record: REC=111 cargo test --release -p ecgcore --test ludb_tuning inspect -- --ignored --nocapture"]
-fn inspect() {
+pub fn inspect() {
     let id = std::env::var("REC").unwrap_or_else(|_| "1".into());
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join(format!("../../../shared/data/ludb/data/{id}.hea"));
@@ -215,9 +207,7 @@ fn inspect() {
     );
 }
 
-#[test]
-#[ignore = "PTB-XL 100 Hz vs 500 Hz agreement: cargo test --release -p ecgcore --test ludb_tuning -- --ignored --nocapture --exact ptbxl_rates"]
-fn ptbxl_rates() {
+pub fn ptbxl_rates() {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/ptbxl");
     let mut diffs: [Vec<f32>; 5] = Default::default();
     let mut missing = [0usize; 5];
@@ -262,9 +252,7 @@ fn ptbxl_rates() {
     }
 }
 
-#[test]
-#[ignore = "QRS axis vs LUDB axis category: cargo test --release -p ecgcore --test ludb_tuning -- --ignored --nocapture --exact axis"]
-fn axis() {
+pub fn axis() {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/ludb/data");
     let mut rows = Vec::new();
     for entry in std::fs::read_dir(&dir).unwrap() {
@@ -305,10 +293,8 @@ fn axis() {
     println!("QRS axis in the cardiologists' category: {inside}/{n}, within 15°: {near}/{n}");
 }
 
-#[test]
-#[ignore = "dump median beats of the tuning half with reference boundaries (ms from our R peak) for offline study: OUT=/tmp/ludb_tuning.json cargo test -p ecgcore --test ludb_tuning dump -- --ignored"]
-fn dump() {
-    use ecgcore::dsp::validate::reference_relative;
+pub fn dump() {
+    use crate::intervals::reference_relative;
     use ecgcore::formats::wfdb_annotation::{read_annotations, waves, WaveKind};
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/ludb");
     let (all, _) = load_ludb(&dir).unwrap();
@@ -320,7 +306,7 @@ fn dump() {
         let rel = reference_relative(&r.reference_beats, r.reference_rate_hz, &m.r_peaks, fs);
         // Per lead: median over beats of QRS onset / offset − our nearest R peak (ms).
         let mut per_lead = Vec::new();
-        for ext in ecgcore::dsp::validate::LUDB_LEADS {
+        for ext in crate::intervals::LUDB_LEADS {
             let path = dir.join(format!("data/{}.{ext}", r.name));
             let ws = waves(&read_annotations(&path).unwrap());
             let (mut on, mut off) = (Vec::new(), Vec::new());

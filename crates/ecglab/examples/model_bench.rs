@@ -1,5 +1,5 @@
 //! Time one full analysis of a 10 s 12-lead study (until `ecgscope bench` is wired):
-//! `cargo run --release -p ecgmodel --example bench -- [RECORD] [--threads 2] [--device cpu]`.
+//! `cargo run --release -p ecglab --example model_bench -- [RECORD] [--threads 2] [--device cpu]`.
 //! Prints medians (ms) of: input contract, dsp measurements, MSCR + baseline, whole analysis.
 use std::path::PathBuf;
 use std::time::Instant;

@@ -7,12 +7,12 @@
 //! abnormal) come from those pages, and fold-10 pages made the same way (never used for
 //! any choice) give the figures stored beside it. Writes `partial` in
 //! `models/manifest.json` (weights untouched). Rerun whenever the digitizer changes.
-//! `cargo run --release --example calibrate_digitized -- [models] [max records per fold]`.
+//! `cargo run --release -p ecglab --example calibrate_digitized -- [models] [max records per fold]`.
 use ecgdigitize::render::{self, RenderStyle};
 use ecgdigitize::DigitizeOptions;
-use ecgmodel::data::PtbxlRow;
+use ecglab::data::PtbxlRow;
+use ecglab::partial_fit::{self as partial, Scored};
 use ecgmodel::manifest::ModelManifest;
-use ecgmodel::partial::{self, Scored};
 use ecgmodel::Analyzer;
 use std::path::{Path, PathBuf};
 use tch::Device;
@@ -111,7 +111,7 @@ fn main() -> anyhow::Result<()> {
     let data = PathBuf::from("../shared/data");
     tch::set_num_threads(2);
     let analyzer = Analyzer::load(&models, Device::Cpu)?;
-    let rows = ecgmodel::data::read_labels(&data.join("ptbxl"))?;
+    let rows = ecglab::data::read_labels(&data.join("ptbxl"))?;
     let fold = |f: u8| -> Vec<PtbxlRow> {
         rows.iter()
             .filter(|r| r.fold == f && !r.excluded && r.label().is_some())

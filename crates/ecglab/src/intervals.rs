@@ -10,7 +10,7 @@
 //! marked P wave (none are marked in atrial fibrillation). Heart rate is 60 000 / mean RR
 //! of consecutive marked beats.
 //!
-//! [`validate_ludb`] measures every record with [`super::measurements::measure_with`] and
+//! [`validate_ludb`] measures every record with `ecgcore::dsp::measurements::measure_with` and
 //! reports, per interval, the mean and SD of (ours − reference), how many records were
 //! measured, how many the reference has but we left empty (missing), and how many we
 //! measured although the reference has none (extra). Differences in ms (bpm for HR).
@@ -19,14 +19,14 @@
 //!
 //! Honest figures: the delineation thresholds and constant shifts are fitted on LUDB, so
 //! LUDB is split by record id ([`ludb_half`]) into a tuning half, the only one the tuning
-//! tool (`tests/ludb_tuning.rs`) sees, and a held-out half. [`validate_ludb`] reports the
+//! tool (`ecglab tune`) sees, and a held-out half. [`validate_ludb`] reports the
 //! held-out half (the figure to quote) and all records, labelled.
 
-use super::delineate::DelineationParams;
-use super::measurements::{measure_with, Measurements};
-use crate::formats::wfdb_annotation::{read_annotations, waves, Wave, WaveKind};
-use crate::formats::{self, FormatError};
-use crate::recording::Recording;
+use ecgcore::dsp::delineate::DelineationParams;
+use ecgcore::dsp::measurements::{measure_with, Measurements};
+use ecgcore::formats::wfdb_annotation::{read_annotations, waves, Wave, WaveKind};
+use ecgcore::formats::{self, FormatError};
+use ecgcore::recording::Recording;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -145,7 +145,7 @@ impl ValidationTable {
 }
 
 /// The two halves of LUDB: delineation parameters are fitted on the tuning half only
-/// (`tests/ludb_tuning.rs`), and the held-out half tells how well they generalise.
+/// (`ecglab tune`), and the held-out half tells how well they generalise.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum LudbHalf {
     Tuning,

@@ -1,6 +1,6 @@
 //! Write the PTB-XL fold-9 (validation) and fold-10 (test) manifests and the external
 //! LUDB one for `eval`:
-//! `cargo run -p ecgmodel --example make_manifests -- [PTBXL_DIR] [OUT_DIR] [LUDB_DIR]`
+//! `cargo run -p ecglab --example make_manifests -- [PTBXL_DIR] [OUT_DIR] [LUDB_DIR]`
 //! (defaults `.data/ptbxl`, `models/manifests` and `../shared/data/ludb`). Paths in the manifests are
 //! relative to OUT_DIR.
 use std::path::PathBuf;
@@ -11,12 +11,12 @@ fn main() -> anyhow::Result<()> {
     let out = PathBuf::from(args.get(1).map_or("models/manifests", String::as_str));
     std::fs::create_dir_all(&out)?;
     for (fold, name) in [(9u8, "ptbxl_fold9.csv"), (10, "ptbxl_fold10.csv")] {
-        let n = ecgmodel::eval::write_ptbxl_manifest(&ptbxl, fold, &out.join(name))?;
+        let n = ecglab::manifests::write_ptbxl_manifest(&ptbxl, fold, &out.join(name))?;
         println!("{}: {n} records", out.join(name).display());
     }
     let ludb = PathBuf::from(args.get(2).map_or("../shared/data/ludb", String::as_str));
     let path = out.join("ludb_external.csv");
-    let (normals, abnormals) = ecgmodel::eval::write_ludb_manifest(&ludb, &path)?;
+    let (normals, abnormals) = ecglab::manifests::write_ludb_manifest(&ludb, &path)?;
     println!(
         "{}: {normals} normal, {abnormals} abnormal (external check)",
         path.display()

@@ -6,10 +6,10 @@
 //! 4 in {0, 1}, see `ludb_half`); the bounds that matter are asserted on the held-out
 //! half, which no fitting has seen. All records are checked too, as a regression guard.
 //!
-//! Reproduce the tables: `cargo test -p ecgcore --test ludb_intervals -- --nocapture`
-//! (or `ecgscope validate-intervals ../shared/data/ludb`).
+//! Reproduce the tables: `cargo test -p ecglab --test ludb_intervals -- --nocapture`
+//! (or `cargo run --release -p ecglab -- validate-intervals ../shared/data/ludb`).
 
-use ecgcore::dsp::validate::{validate_ludb, ValidationTable};
+use ecglab::intervals::{validate_ludb, ValidationTable};
 use std::path::PathBuf;
 
 fn ludb_dir() -> Option<PathBuf> {
@@ -109,7 +109,7 @@ fn ludb_intervals_within_tolerance() {
 fn ludb_intervals_at_other_sample_rates() {
     use ecgcore::dsp::delineate::DelineationParams;
     use ecgcore::dsp::filter::resample;
-    use ecgcore::dsp::validate::{compare, load_ludb, records_of_half, LudbHalf};
+    use ecglab::intervals::{compare, load_ludb, records_of_half, LudbHalf};
     let Some(dir) = ludb_dir() else { return };
     let (records, _) = load_ludb(&dir).expect("LUDB loads");
     let held_out = records_of_half(&records, LudbHalf::HeldOut);

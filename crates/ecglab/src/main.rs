@@ -1,0 +1,119 @@
+//! `ecglab`: the lab's commands (not part of the shipped product).
+//!
+//! - `ecglab train`: train both networks on PTB-XL and write `models/`;
+//! - `ecglab validate-intervals [LUDB]`: measured intervals against LUDB's marks;
+//! - `ecglab tune NAME`: the delineator's tuning and timing tools on LUDB.
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "ecglab",
+    version,
+    about = "ecgscope's lab: training, evaluation, tuning"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Train the anomaly model and the baseline on PTB-XL (folds 1–8 normals; fold 9 for
+    /// model selection; fold 10 only for the final report) and write models/.
+    Train {
+        /// PTB-XL folder with labels.csv and records100/ (`make data` unpacks it here).
+        #[arg(long, default_value = ecglab::data::PTBXL_DIR)]
+        ptbxl: PathBuf,
+        /// Output folder for weights, manifest and model card.
+        #[arg(long, default_value = "models")]
+        out: PathBuf,
+        #[arg(long, default_value_t = 20240601)]
+        seed: u64,
+        /// Maximum epochs for our model.
+        #[arg(long)]
+        epochs: Option<usize>,
+        /// Maximum epochs for the baseline.
+        #[arg(long)]
+        baseline_epochs: Option<usize>,
+        /// Wall-clock budget per network (s).
+        #[arg(long)]
+        budget_s: Option<f64>,
+        /// Device: auto, cpu, cuda.
+        #[arg(long, default_value = "auto")]
+        device: String,
+    },
+    /// Compare measured intervals with LUDB cardiologists' wave boundaries and print the table.
+    ValidateIntervals {
+        /// Folder with the LUDB records and annotations.
+        #[arg(default_value = "../shared/data/ludb")]
+        dir: PathBuf,
+    },
+    /// The delineator's tuning and timing tools (see `ecglab::ludb_tuning`).
+    Tune {
+        #[arg(value_enum)]
+        tool: TuneTool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum TuneTool {
+    Sweep,
+    Timing,
+    TimingParts,
+    Inspect,
+    PtbxlRates,
+    Axis,
+    Dump,
+}
+
+fn main() -> anyhow::Result<()> {
+    match Cli::parse().command {
+        Command::Train {
+            ptbxl,
+            out,
+            seed,
+            epochs,
+            baseline_epochs,
+            budget_s,
+            device,
+        } => {
+            let mut cfg = ecglab::train::TrainConfig {
+                ptbxl_dir: ptbxl,
+                out_dir: out,
+                seed,
+                device: ecgmodel::parse_device(&device)?,
+                command: std::env::args().collect::<Vec<_>>().join(" "),
+                ..ecglab::train::TrainConfig::default()
+            };
+            if let Some(e) = epochs {
+                cfg.mscr_epochs = e;
+            }
+            if let Some(e) = baseline_epochs {
+                cfg.baseline_epochs = e;
+            }
+            if let Some(b) = budget_s {
+                cfg.time_budget_s = b;
+            }
+            let report = ecglab::train::run(&cfg)?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
+        }
+        Command::ValidateIntervals { dir } => {
+            println!("{}", ecglab::intervals::validate_ludb(&dir)?);
+        }
+        Command::Tune { tool } => {
+            use ecglab::ludb_tuning as t;
+            match tool {
+                TuneTool::Sweep => t::sweep(),
+                TuneTool::Timing => t::timing(),
+                TuneTool::TimingParts => t::timing_parts(),
+                TuneTool::Inspect => t::inspect(),
+                TuneTool::PtbxlRates => t::ptbxl_rates(),
+                TuneTool::Axis => t::axis(),
+                TuneTool::Dump => t::dump(),
+            }
+        }
+    }
+    Ok(())
+}
