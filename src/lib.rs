@@ -6,6 +6,7 @@
 pub mod app;
 pub mod cli;
 pub mod pipeline;
+pub mod timing;
 pub mod ui;
 
 /// Version string shown in About, reports and JSON.

@@ -1,13 +1,12 @@
 //! One way through (DESIGN.md §2): file → `Recording` → measurements + model outputs →
 //! `Analysis`, shared by the GUI, the JSON of `ecgscope analyze` and the PDF report.
 
-use crate::app::{notch_hz, settings::FilterSettings};
 use anyhow::Context as _;
 use ecgcore::analysis::Analysis;
-use ecgcore::dsp::filter;
 use ecgcore::formats::{self, OpenOptions};
 use ecgcore::Recording;
 use ecgmodel::Analyzer;
+use ecgsession::display::FilterSettings;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
 
@@ -237,22 +236,7 @@ pub fn open_with(path: &Path, options: &OpenOptions) -> anyhow::Result<Recording
 
 /// The recording with the display filters applied (zero-phase, per lead).
 pub fn display_filtered(rec: &Recording, filters: &FilterSettings) -> Recording {
-    let mut out = rec.clone();
-    let fs = rec.sample_rate_hz;
-    for lead in &mut out.leads {
-        let mut x = std::mem::take(&mut lead.samples_mv);
-        if filters.baseline_wander {
-            x = filter::remove_baseline_wander(&x, fs);
-        }
-        if let Some(mains) = notch_hz(filters.notch) {
-            x = filter::notch(&x, fs, mains);
-        }
-        if let Some(cutoff) = filters.lowpass_hz {
-            x = filter::lowpass(&x, fs, f64::from(cutoff));
-        }
-        lead.samples_mv = x;
-    }
-    out
+    filters.apply(rec)
 }
 
 /// Measurements and model outputs for a recording.
@@ -286,16 +270,12 @@ pub fn analyze(rec: &Recording, engine: &Engine) -> Analysis {
 }
 
 /// Time the model alone (ours + baseline) on a recording, when a model is loaded.
-pub fn time_model(
-    rec: &Recording,
-    engine: &Engine,
-    runs: usize,
-) -> Option<crate::cli::bench::Timing> {
+pub fn time_model(rec: &Recording, engine: &Engine, runs: usize) -> Option<crate::timing::Timing> {
     let analyzer = engine.analyzer().ok()?;
     let analyzer = analyzer.lock().ok()?;
     let m = ecgcore::dsp::measurements::measure(rec);
     analyzer.analyze_with(rec, Some(&m)).ok()?;
-    Some(crate::cli::bench::time(runs, || {
+    Some(crate::timing::time(runs, || {
         let _ = analyzer.analyze_with(rec, Some(&m));
     }))
 }

@@ -5,7 +5,6 @@
 use ecgscope::app::settings::Settings;
 use ecgscope::app::EcgApp;
 use ecgscope::pipeline::Engine;
-use ecgscope::ui::analysis::attribute_rows;
 use egui_kittest::kittest::Queryable;
 use egui_kittest::Harness;
 use std::path::PathBuf;
@@ -108,18 +107,27 @@ fn overlay_verdict_and_predicted_table_appear_when_the_analysis_is_ready() {
         .analysis
         .clone()
         .unwrap();
-    let rows = attribute_rows(&analysis);
-    let names: Vec<_> = rows.iter().map(|r| r.name).collect();
+    let rows = ecgsession::StudyFindings::of(&analysis).attributes;
+    let names: Vec<_> = rows.iter().map(|r| r.label).collect();
     assert_eq!(
         names,
-        ["Age", "Sex", "Heart rate", "PR", "QRS", "QT", "QTc"]
+        [
+            "Age (y)",
+            "Sex",
+            "HR (bpm)",
+            "PR (ms)",
+            "QRS (ms)",
+            "QT (ms)",
+            "QTcB (ms)"
+        ]
     );
     assert!(
-        rows.iter().all(|r| r.predicted.is_some()),
+        rows.iter()
+            .all(|r| r.predicted != ecgsession::wording::DASH),
         "every quantity predicted: {rows:?}"
     );
     assert!(
-        rows.iter().all(|r| r.actual.is_some()),
+        rows.iter().all(|r| r.actual != ecgsession::wording::DASH),
         "every quantity known: {rows:?}"
     );
 

@@ -15,7 +15,7 @@ use ecgcore::analysis::Analysis;
 use ecgcore::formats::edf::{self, EdfWindow};
 use ecgcore::Recording;
 use jobs::Job;
-use settings::{FilterSettings, Layout, Notch, Settings};
+use settings::{FilterSettings, Layout, Settings};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -84,7 +84,7 @@ pub struct Study {
     /// Measurements and model outputs, once the background analysis is done.
     pub analysis: Option<Analysis>,
     /// Segments and map disagreement, derived once from `analysis`.
-    pub findings: ui::analysis::Findings,
+    pub findings: ecgsession::StudyFindings,
     pub analysis_generation: u64,
     /// For a long EDF/BDF recording: which window of the file `original` holds.
     pub edf_window: Option<EdfWindow>,
@@ -402,7 +402,7 @@ impl EcgApp {
                 let generation = self.next_generation();
                 // A result for a study that has since been replaced is dropped.
                 if let Some(study) = self.study.as_mut().filter(|s| s.id == study_id) {
-                    study.findings = ui::analysis::Findings::of(&analysis);
+                    study.findings = ecgsession::StudyFindings::of(&analysis);
                     study.analysis = Some(analysis);
                     study.analysis_generation = generation;
                 }
@@ -435,7 +435,7 @@ impl EcgApp {
             source_texture: None,
             show_source,
             analysis: None,
-            findings: ui::analysis::Findings::default(),
+            findings: ecgsession::StudyFindings::default(),
             analysis_generation: 0,
             edf_window: loaded.edf_window,
             edf_annotations: loaded.edf_annotations,
@@ -560,14 +560,5 @@ impl eframe::App for EcgApp {
 
     fn on_exit(&mut self) {
         self.save_settings();
-    }
-}
-
-/// Notch setting → mains frequency.
-pub fn notch_hz(n: Notch) -> Option<f64> {
-    match n {
-        Notch::Off => None,
-        Notch::Hz50 => Some(50.0),
-        Notch::Hz60 => Some(60.0),
     }
 }

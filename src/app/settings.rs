@@ -39,57 +39,7 @@ impl Layout {
     }
 }
 
-/// Mains frequency for the notch filter.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-pub enum Notch {
-    #[default]
-    Off,
-    Hz50,
-    Hz60,
-}
-
-/// Display filters (the stored signal is never changed).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct FilterSettings {
-    pub baseline_wander: bool,
-    pub notch: Notch,
-    /// Low-pass cut-off in Hz; `None` = off.
-    pub lowpass_hz: Option<f32>,
-}
-
-impl Default for FilterSettings {
-    fn default() -> Self {
-        FilterSettings {
-            baseline_wander: true,
-            notch: Notch::Off,
-            lowpass_hz: Some(150.0),
-        }
-    }
-}
-
-impl FilterSettings {
-    /// How the filters are labelled on screen and in reports, e.g. "0.5–150 Hz, 50 Hz notch".
-    pub fn label(&self) -> String {
-        let hp = if self.baseline_wander { "0.5" } else { "0" };
-        let lp = self
-            .lowpass_hz
-            .map_or_else(|| "full band".to_string(), |f| format!("{f:.0} Hz"));
-        let mut s = if self.lowpass_hz.is_some() {
-            format!("{hp}–{lp}")
-        } else if self.baseline_wander {
-            "0.5 Hz high-pass".to_string()
-        } else {
-            "unfiltered".to_string()
-        };
-        match self.notch {
-            Notch::Off => {}
-            Notch::Hz50 => s.push_str(", 50 Hz notch"),
-            Notch::Hz60 => s.push_str(", 60 Hz notch"),
-        }
-        s
-    }
-}
+pub use ecgsession::display::{FilterSettings, Notch};
 
 /// Most recent files kept.
 pub const MAX_RECENT: usize = 10;

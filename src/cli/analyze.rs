@@ -1,5 +1,6 @@
 //! `ecgscope analyze FILE [--json] [--start TIME]`: the study's leads, rate, patient,
-//! source, measurements and model outputs as one JSON object (or a short text summary);
+//! source, measurements, model outputs and findings (verdicts, flags, most anomalous
+//! segments — what the screen and the PDF state) as one JSON object (or a short summary);
 //! `--start` picks the 10 s window of a long EDF/BDF recording.
 
 use super::{ModelArgs, ReadArgs};
@@ -94,6 +95,9 @@ pub fn analysis_json(a: &Analysis, with_maps: bool) -> Value {
             v[key] = ov;
         }
     }
+    // What the screen and the PDF state: verdicts, the predicted-vs-actual table with its
+    // flags, the most anomalous segments (ecgsession, the one presentation model).
+    v["findings"] = serde_json::to_value(ecgsession::StudyFindings::of(a)).unwrap_or(Value::Null);
     v
 }
 
@@ -126,7 +130,7 @@ pub fn summary_text(a: &Analysis) -> String {
             s,
             "\n{}: {}: {}",
             o.method,
-            ecgreport::wording::score_line(o),
+            ecgsession::wording::score_line(o),
             if o.abnormal {
                 "outside the normal range"
             } else {

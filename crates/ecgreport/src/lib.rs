@@ -28,14 +28,11 @@ pub mod colour;
 mod ecg;
 pub mod layout;
 mod pages;
-pub mod segments;
 mod text;
-pub mod wording;
 
 pub use colour::likelihood_colour;
 pub use ecg::{BAND_FROM, BAND_OPACITY};
 pub use layout::Paper;
-pub use segments::{most_anomalous_segments, nothing_listed_text, AnomalousSegment, Wave};
 
 use ecgcore::analysis::Analysis;
 use ecgcore::formats::{write_atomic, FormatError};
@@ -104,6 +101,7 @@ pub fn render_pdf(analysis: &Analysis, options: &ReportOptions) -> Result<Vec<u8
     let mut document = Document::new_with(settings);
     document.set_metadata(metadata(analysis, options));
     let frame = layout::PageFrame::new(options.paper);
+    let findings = ecgsession::StudyFindings::of(analysis);
     let (w_pt, h_pt) = options.paper.size_pt();
     let page_count = if options.include_baseline_page { 2 } else { 1 };
     for page_number in 1..=page_count {
@@ -116,9 +114,23 @@ pub fn render_pdf(analysis: &Analysis, options: &ReportOptions) -> Result<Vec<u8
                 fonts: &fonts,
             };
             if page_number == 1 {
-                pages::draw_main_page(&mut canvas, &frame, analysis, options, page_count);
+                pages::draw_main_page(
+                    &mut canvas,
+                    &frame,
+                    analysis,
+                    &findings,
+                    options,
+                    page_count,
+                );
             } else {
-                pages::draw_baseline_page(&mut canvas, &frame, analysis, options, page_count);
+                pages::draw_baseline_page(
+                    &mut canvas,
+                    &frame,
+                    analysis,
+                    &findings,
+                    options,
+                    page_count,
+                );
             }
             canvas.surface.finish();
         }

@@ -9,10 +9,11 @@ use crate::canvas::{Align, Canvas, TextStyle};
 use crate::colour::{likelihood_colour, theme};
 use crate::ecg::{draw_ecg, BAND_FROM, BAND_OPACITY};
 use crate::layout::PageFrame;
-use crate::segments::{most_anomalous_segments, AnomalousSegment};
-use crate::wording::{self, DASH};
 use crate::ReportOptions;
 use ecgcore::analysis::{Analysis, ModelOutput};
+use ecgsession::segments::AnomalousSegment;
+use ecgsession::wording::{self, DASH};
+use ecgsession::{MethodFindings, StudyFindings};
 
 const HEADER_Y: f32 = 9.5;
 const SOURCE_Y: f32 = 14.0;
@@ -22,21 +23,28 @@ const LINE_MM: f32 = 3.6;
 /// Where the right-hand table/list block starts, from the grid's left edge (mm).
 const RIGHT_BLOCK_MM: f32 = 128.0;
 /// Segments listed per method on page 2.
-const SEGMENTS_LISTED: usize = 4;
+/// Segments printed per method (the first of the findings' list; the rest are counted).
+const SEGMENTS_PRINTED: usize = 4;
 
 /// Page 1.
 pub(crate) fn draw_main_page(
     canvas: &mut Canvas<'_, '_>,
     frame: &PageFrame,
     analysis: &Analysis,
+    findings: &StudyFindings,
     options: &ReportOptions,
     page_count: usize,
 ) {
     draw_patient_header(canvas, frame, analysis, 1, page_count, "12-lead ECG report");
     draw_source_line(canvas, frame, analysis);
     draw_measurements(canvas, frame, analysis);
-    draw_verdict(canvas, frame, analysis.anomaly.as_ref());
-    draw_attribute_table(canvas, frame, analysis);
+    draw_verdict(
+        canvas,
+        frame,
+        analysis.anomaly.as_ref(),
+        findings.ours.as_ref(),
+    );
+    draw_attribute_table(canvas, frame, analysis, findings);
     draw_ecg(
         canvas,
         frame,
@@ -52,6 +60,7 @@ pub(crate) fn draw_baseline_page(
     canvas: &mut Canvas<'_, '_>,
     frame: &PageFrame,
     analysis: &Analysis,
+    findings: &StudyFindings,
     options: &ReportOptions,
     page_count: usize,
 ) {
@@ -81,6 +90,7 @@ pub(crate) fn draw_baseline_page(
         box_w,
         "Ours",
         analysis.anomaly.as_ref(),
+        findings.ours.as_ref(),
     );
     draw_score_box(
         canvas,
@@ -89,6 +99,7 @@ pub(crate) fn draw_baseline_page(
         box_w,
         "Baseline",
         analysis.baseline.as_ref(),
+        findings.baseline.as_ref(),
     );
     let list_x = x + RIGHT_BLOCK_MM;
     let list_w = (crate::layout::GRID_WIDTH_MM - RIGHT_BLOCK_MM) / 2.0;
@@ -97,16 +108,14 @@ pub(crate) fn draw_baseline_page(
         list_x,
         MEASURE_Y - 1.0,
         "Ours",
-        analysis,
-        analysis.anomaly.as_ref(),
+        findings.ours.as_ref(),
     );
     draw_segment_list(
         canvas,
         list_x + list_w,
         MEASURE_Y - 1.0,
         "Baseline",
-        analysis,
-        analysis.baseline.as_ref(),
+        findings.baseline.as_ref(),
     );
     draw_ecg(
         canvas,
@@ -319,10 +328,15 @@ fn draw_measurements(canvas: &mut Canvas<'_, '_>, frame: &PageFrame, analysis: &
     }
 }
 
-fn draw_verdict(canvas: &mut Canvas<'_, '_>, frame: &PageFrame, output: Option<&ModelOutput>) {
+fn draw_verdict(
+    canvas: &mut Canvas<'_, '_>,
+    frame: &PageFrame,
+    output: Option<&ModelOutput>,
+    findings: Option<&MethodFindings>,
+) {
     let x = frame.grid_left_mm;
     let mut y = BLOCK_Y;
-    let Some(out) = output else {
+    let (Some(out), Some(said)) = (output, findings) else {
         canvas.field(
             x,
             y,
@@ -338,14 +352,9 @@ fn draw_verdict(canvas: &mut Canvas<'_, '_>, frame: &PageFrame, output: Option<&
     } else {
         theme::CALM
     };
-    canvas.text(
-        x,
-        y,
-        &wording::verdict(out),
-        TextStyle::new(9.0, colour).bold(),
-    );
+    canvas.text(x, y, &said.verdict, TextStyle::new(9.0, colour).bold());
     y += LINE_MM + 0.4;
-    let end = canvas.field(x, y, "Anomaly", &wording::score_line(out), 8.0, theme::INK);
+    let end = canvas.field(x, y, "Anomaly", &said.score_line, 8.0, theme::INK);
     canvas.text(
         end + 1.5,
         y,
@@ -366,7 +375,7 @@ fn draw_verdict(canvas: &mut Canvas<'_, '_>, frame: &PageFrame, output: Option<&
     let line = format!("Method {}{weights}{device}", method_name(out, "model"));
     let line = fit(canvas, &line, 6.5, RIGHT_BLOCK_MM - 4.0);
     canvas.text(x, y, &line, TextStyle::new(6.5, theme::MUTED));
-    if out.note.is_some() {
+    if said.note.is_some() {
         y += LINE_MM - 0.8;
         let line = fit(
             canvas,
@@ -378,22 +387,22 @@ fn draw_verdict(canvas: &mut Canvas<'_, '_>, frame: &PageFrame, output: Option<&
     }
 }
 
-fn draw_attribute_table(canvas: &mut Canvas<'_, '_>, frame: &PageFrame, analysis: &Analysis) {
-    let x0 = frame.grid_left_mm + RIGHT_BLOCK_MM;
-    let y0 = BLOCK_Y - 2.5;
-    let label_w = 27.0;
-    let col_w = (crate::layout::GRID_WIDTH_MM - RIGHT_BLOCK_MM - label_w) / 7.0;
+fn draw_attribute_table(
+    canvas: &mut Canvas<'_, '_>,
+    frame: &PageFrame,
+    analysis: &Analysis,
+    findings: &StudyFindings,
+) {
     let predicted = analysis.anomaly.as_ref().and_then(|a| a.predicted.as_ref());
     let spread = analysis
         .anomaly
         .as_ref()
         .and_then(|a| a.normal_spread.as_ref());
-    let columns = wording::attribute_table(
-        &analysis.recording,
-        analysis.measurements.as_ref(),
-        predicted,
-        spread,
-    );
+    let x0 = frame.grid_left_mm + RIGHT_BLOCK_MM;
+    let y0 = BLOCK_Y - 2.5;
+    let label_w = 27.0;
+    let col_w = (crate::layout::GRID_WIDTH_MM - RIGHT_BLOCK_MM - label_w) / 7.0;
+    let columns = &findings.attributes;
     let size = 7.0;
     let row_h = 3.1;
     let head = TextStyle::new(6.5, theme::MUTED).align(Align::Right);
@@ -445,7 +454,7 @@ fn draw_attribute_table(canvas: &mut Canvas<'_, '_>, frame: &PageFrame, analysis
     } else if spread.is_none() {
         "Gap flags not available (the model gives no normal spread)".to_string()
     } else if any_flag {
-        "! gap larger than the model shows on normal validation ECGs".to_string()
+        "! gap larger than the model shows on normal validation ECGs (sex: other sex predicted at ≥ 90 %)".to_string()
     } else {
         "No gap larger than the model shows on normal validation ECGs".to_string()
     };
@@ -459,11 +468,12 @@ fn draw_score_box(
     w: f32,
     title: &str,
     output: Option<&ModelOutput>,
+    findings: Option<&MethodFindings>,
 ) {
     let h = 17.5;
     canvas.stroke_rect(x, y, w, h, theme::RULE, 0.2);
     let tx = x + 2.0;
-    let Some(out) = output else {
+    let (Some(out), Some(said)) = (output, findings) else {
         canvas.text(tx, y + 4.0, title, TextStyle::new(8.0, theme::INK).bold());
         canvas.text(
             tx,
@@ -479,7 +489,7 @@ fn draw_score_box(
     canvas.text(
         tx,
         y + 8.3,
-        &wording::score_line(out),
+        &said.score_line,
         TextStyle::new(8.0, theme::INK),
     );
     let colour = if out.abnormal {
@@ -506,8 +516,7 @@ fn draw_segment_list(
     x: f32,
     y: f32,
     title: &str,
-    analysis: &Analysis,
-    output: Option<&ModelOutput>,
+    findings: Option<&MethodFindings>,
 ) {
     canvas.text(
         x,
@@ -515,7 +524,7 @@ fn draw_segment_list(
         &format!("Most anomalous segments — {}", title.to_lowercase()),
         TextStyle::new(7.5, theme::INK).bold(),
     );
-    let Some(out) = output else {
+    let Some(said) = findings else {
         canvas.text(
             x,
             y + LINE_MM,
@@ -524,17 +533,12 @@ fn draw_segment_list(
         );
         return;
     };
-    let segments = most_anomalous_segments(
-        out,
-        analysis.measurements.as_ref(),
-        analysis.recording.sample_rate_hz,
-        SEGMENTS_LISTED,
-    );
+    let segments = &said.segments;
     if segments.is_empty() {
         canvas.text(
             x,
             y + LINE_MM,
-            &crate::segments::nothing_listed_short(),
+            &ecgsession::segments::nothing_listed_short(),
             TextStyle::new(7.0, theme::MUTED),
         );
         return;
@@ -545,9 +549,21 @@ fn draw_segment_list(
     canvas.text(x + 17.0, row_y, "wave", head);
     canvas.text(x + 26.0, row_y, "p", head);
     canvas.text(x + 34.0, row_y, "leads", head);
-    for (i, seg) in segments.iter().enumerate() {
+    for (i, seg) in segments.iter().take(SEGMENTS_PRINTED).enumerate() {
         let yy = row_y + (i + 1) as f32 * 3.2;
         draw_segment_row(canvas, x, yy, seg);
+    }
+    if segments.len() > SEGMENTS_PRINTED {
+        let yy = row_y + (SEGMENTS_PRINTED + 1) as f32 * 3.2;
+        canvas.text(
+            x,
+            yy,
+            &format!(
+                "+ {} more (on screen and in the JSON)",
+                segments.len() - SEGMENTS_PRINTED
+            ),
+            head,
+        );
     }
 }
 

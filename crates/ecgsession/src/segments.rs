@@ -18,6 +18,7 @@
 
 use ecgcore::analysis::ModelOutput;
 use ecgcore::dsp::measurements::Measurements;
+use serde::{Serialize, Serializer};
 
 /// Peaks below this likelihood are not listed: the level the map is calibrated to
 /// (ecgmodel's `mapcal`: 0.9 = higher, at that lead and phase of the beat, than 95 % of
@@ -45,6 +46,9 @@ const MAX_HALF_WIDTH_S: f64 = 0.3;
 /// Peaks considered per lead before merging.
 const PEAKS_PER_LEAD: usize = 12;
 
+/// Most anomalous segments listed per method (the PDF prints the first few of the same list).
+pub const SEGMENTS_LISTED: usize = 8;
+
 /// Which part of the cardiac cycle a segment falls on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Wave {
@@ -70,8 +74,14 @@ impl Wave {
     }
 }
 
+impl Serialize for Wave {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.label())
+    }
+}
+
 /// One entry of the list.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AnomalousSegment {
     /// Leads where it shows, strongest first (names as the model output gives them).
     pub leads: Vec<String>,

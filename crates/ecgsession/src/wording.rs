@@ -1,12 +1,15 @@
-//! The words and numbers printed on the report, as pure functions of the `Analysis`.
-//!
-//! Kept apart from drawing so they can be tested and reused (e.g. by the GUI).
+//! The words and numbers of a study's findings, as pure functions of the `Analysis`:
+//! the screen, the PDF and the JSON print these, never their own.
 //! Conventions: durations in whole ms, heart rate in whole bpm, axes in whole degrees,
 //! "—" for a value that is absent, followed by the reason when one is known.
 
 use ecgcore::analysis::{ModelOutput, NormalSpread, PredictedAttributes};
 use ecgcore::dsp::measurements::Measurements;
 use ecgcore::recording::{Recording, Sex};
+use serde::Serialize;
+
+/// A predicted sex is flagged when the model gives the other sex at least this probability.
+pub const SEX_FLAG_PROBABILITY: f32 = 0.9;
 
 /// Printed where a value is absent.
 pub const DASH: &str = "—";
@@ -120,13 +123,14 @@ pub fn number(x: f32) -> String {
 }
 
 /// One column of the predicted-vs-actual table.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AttributeColumn {
     pub label: &'static str,
     pub actual: String,
     pub predicted: String,
     pub gap: String,
-    /// The gap is larger than normal ECGs show (`normal_spread`).
+    /// The one flagging rule: a numeric gap larger than 95 % of normal validation ECGs show
+    /// (`normal_spread`), or a prediction of the other sex at ≥ [`SEX_FLAG_PROBABILITY`].
     pub flagged: bool,
 }
 
@@ -195,7 +199,11 @@ pub fn attribute_table(
             }
             _ => DASH.to_string(),
         },
-        flagged: false,
+        flagged: match (sex_actual, female_p) {
+            (Some(Sex::Female), Some(f)) => 1.0 - f >= SEX_FLAG_PROBABILITY,
+            (Some(Sex::Male), Some(f)) => f >= SEX_FLAG_PROBABILITY,
+            _ => false,
+        },
     };
     vec![
         numeric(
@@ -331,9 +339,15 @@ mod tests {
         let t = attribute_table(&rec, Some(&m), Some(&p), Some(&s));
         assert_eq!((t[0].gap.as_str(), t[0].flagged), ("+29", true));
         assert_eq!(
-            (t[1].predicted.as_str(), t[1].gap.as_str()),
-            ("M 80%", "differs")
+            (t[1].predicted.as_str(), t[1].gap.as_str(), t[1].flagged),
+            ("M 80%", "differs", false)
         );
+        let confident = PredictedAttributes {
+            female_probability: Some(0.05),
+            ..p.clone()
+        };
+        let t = attribute_table(&rec, Some(&m), Some(&confident), Some(&s));
+        assert_eq!((t[1].gap.as_str(), t[1].flagged), ("differs", true));
         assert_eq!((t[2].gap.as_str(), t[2].flagged), ("+4", false));
         assert_eq!(t[3].gap, DASH);
     }
