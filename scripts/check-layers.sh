@@ -1,16 +1,22 @@
 #!/usr/bin/env bash
-# Enforce DESIGN.md §2: nothing flows backwards. The core crate (data model, readers,
-# dsp) never uses egui or tch; the model crate never uses egui.
+# The layer rules Cargo cannot enforce (ARCHITECTURE.md): nothing flows backwards.
+# Crates: ecgcore ← ecgsession ← ecgreport; ecgcore ← ecgmodel, ecgdigitize; the product
+# (ecgscope) never links the lab (ecglab). Modules of the app: pipeline and timing import
+# neither app, ui nor cli; app imports no cli; cli imports no ui.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 fail=0
-if grep -rnE '\b(egui|eframe|tch|torch_sys)::' crates/ecgcore/src; then
-  echo "layer violation: ecgcore must not use egui/eframe/tch" >&2; fail=1
-fi
-if [ -d crates/ecgmodel/src ] && grep -rnE '\b(egui|eframe)::' crates/ecgmodel/src; then
-  echo "layer violation: ecgmodel must not use egui" >&2; fail=1
-fi
-if [ -d crates/ecgdigitize/src ] && grep -rnE '\b(egui|eframe|tch)::' crates/ecgdigitize/src; then
-  echo "layer violation: ecgdigitize must not use egui/tch" >&2; fail=1
-fi
+violation() { echo "layer violation: $1" >&2; fail=1; }
+grep -rnE '\b(egui|eframe|tch|torch_sys)::' crates/ecgcore/src && violation "ecgcore must not use egui/eframe/tch"
+grep -rnE '\b(egui|eframe|tch|krilla)::' crates/ecgsession/src && violation "ecgsession must not use egui/tch/krilla"
+grep -rnE '\b(egui|eframe)::' crates/ecgmodel/src && violation "ecgmodel must not use egui"
+grep -rnE '\b(egui|eframe|tch)::' crates/ecgdigitize/src && violation "ecgdigitize must not use egui/tch"
+grep -rnE '\b(egui|eframe|tch)::' crates/ecgreport/src && violation "ecgreport must not use egui/tch"
+grep -rnE '\becglab::|ecglab *=' crates/ecgmodel/src crates/ecgmodel/Cargo.toml src Cargo.toml \
+  | grep -v '^Cargo.toml:.*members' | grep -vE '^[^:]+:[0-9]+:\s*//' \
+  && violation "the product (ecgscope, ecgmodel) must not use the lab (ecglab)"
+grep -nE 'crate::(app|ui|cli)\b' src/pipeline.rs src/timing.rs && violation "pipeline/timing must not import app, ui or cli"
+grep -rnE 'crate::cli\b' src/app src/ui && violation "app/ui must not import cli"
+grep -rnE 'crate::ui\b' src/cli && violation "cli must not import ui"
+grep -rnE 'std::fs::|File::open' crates/ecgcore/src/dsp && violation "ecgcore::dsp is pure: no file access"
 exit $fail

@@ -41,7 +41,7 @@ fn harness(app: EcgApp) -> Harness<'static, EcgApp> {
 fn analysed_sample() -> Option<Harness<'static, EcgApp>> {
     let models = repo().join("models");
     if !models.join("manifest.json").exists() {
-        eprintln!("SKIPPED: models/manifest.json is absent");
+        ecgcore::testing::skip("models/manifest.json is absent");
         return None;
     }
     let app = analysed_with(models, repo().join("assets/sample/00010_hr.hea"));
@@ -60,7 +60,7 @@ fn a_digitized_paper_page_gets_the_overlay_and_says_how_it_was_scored() {
     let models = repo().join("models");
     let image = repo().join("../shared/data/images/rendered-ptbxl/PTB_XL_op/00002_hr-0.png");
     if !models.join("manifest.json").exists() || !image.exists() {
-        eprintln!("SKIPPED: models/manifest.json or ../shared/data is absent");
+        ecgcore::testing::skip("models/manifest.json or ../shared/data is absent");
         return;
     }
     let app = analysed_with(models, image);
@@ -176,7 +176,7 @@ fn snapshot_with_overlay() {
             msg.contains("adapter") || msg.contains("renderer"),
             "snapshot differs: {msg}"
         );
-        eprintln!("SKIPPED snapshot: {msg}");
+        ecgcore::testing::skip(&format!("snapshot: {msg}"));
     }
 }
 

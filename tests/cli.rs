@@ -30,7 +30,7 @@ fn analyze_json_reports_leads_rate_duration_patient_and_source() {
 fn analyze_ptbxl_record_from_shared_data() {
     let rec = repo().join("../shared/data/ptbxl/records500/00000/00010_hr.hea");
     if !rec.exists() {
-        eprintln!("SKIPPED: ../shared/data is absent");
+        ecgcore::testing::skip("../shared/data is absent");
         return;
     }
     let out = bin()
@@ -49,7 +49,7 @@ fn analyze_ptbxl_record_from_shared_data() {
 fn analyze_a_paper_image_scores_the_digitized_leads_with_the_paper_calibration() {
     let image = repo().join("../shared/data/images/rendered-ptbxl/PTB_XL_op/00003_hr-0.png");
     if !image.exists() {
-        eprintln!("SKIPPED: ../shared/data is absent");
+        ecgcore::testing::skip("../shared/data is absent");
         return;
     }
     let v = common::json_ok(bin().args(["analyze", "--json"]).arg(&image));
@@ -90,7 +90,7 @@ fn analyze_a_paper_image_scores_the_digitized_leads_with_the_paper_calibration()
 fn analyze_start_picks_a_window_of_a_long_edf() {
     let edf = repo().join("../shared/data/formats/edf/pyedflib/test_utf8.edf");
     if !edf.exists() {
-        eprintln!("SKIPPED: ../shared/data is absent");
+        ecgcore::testing::skip("../shared/data is absent");
         return;
     }
     let v = common::json_ok(

@@ -111,7 +111,7 @@ fn snapshot_of_the_sample_on_paper() {
         Err(e) => {
             let msg = e.to_string();
             if msg.contains("adapter") || msg.contains("renderer") {
-                eprintln!("SKIPPED snapshot: no wgpu adapter ({msg})");
+                ecgcore::testing::skip(&format!("snapshot: no wgpu adapter ({msg})"));
             } else {
                 panic!("snapshot differs: {msg}");
             }
@@ -152,7 +152,7 @@ fn a_clinical_file_shows_device_measurements_and_its_median_beats() {
     let scp = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../shared/data/formats/ecgtoolkit_examples/Example.scp");
     if !scp.exists() {
-        eprintln!("SKIPPED: ../shared/data is absent");
+        ecgcore::testing::skip("../shared/data is absent");
         return;
     }
     let mut harness = harness(opened(scp), egui::vec2(1500.0, 1200.0));
@@ -297,7 +297,7 @@ fn edf_annotations_are_jump_targets() {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../shared/data/formats/edf/pyedflib/test_subsecond.edf");
     if !path.exists() {
-        eprintln!("SKIPPED: ../shared/data is absent");
+        ecgcore::testing::skip("../shared/data is absent");
         return;
     }
     let app = opened(path);

@@ -65,7 +65,7 @@ fn offline_ecgscope(test: &str) -> Option<Command> {
 #[test]
 fn the_namespace_has_no_network() {
     let Some(prefix) = netns_prefix() else {
-        eprintln!("SKIPPED the_namespace_has_no_network: `unshare -n` is not permitted here");
+        ecgcore::testing::skip("the_namespace_has_no_network: `unshare -n` is not permitted here");
         return;
     };
     // /proc/self/net/dev lists the interfaces of the reader's own network namespace.
@@ -197,12 +197,14 @@ fn offline_gui(test: &str) -> Option<(Command, Xvfb)> {
         .status()
         .is_err()
     {
-        eprintln!("SKIPPED {test}: Xvfb is not installed (apt-get install xvfb)");
+        ecgcore::testing::skip(&format!(
+            "{test}: Xvfb is not installed (apt-get install xvfb)"
+        ));
         return None;
     }
     let cmd = offline_ecgscope(test)?;
     let Some(xvfb) = Xvfb::start() else {
-        eprintln!("SKIPPED {test}: Xvfb did not start");
+        ecgcore::testing::skip(&format!("{test}: Xvfb did not start"));
         return None;
     };
     Some((cmd, xvfb))
@@ -347,7 +349,9 @@ fn no_source_file_opens_sockets() {
 fn no_network_crate_in_the_dependency_graph() {
     let triple = "x86_64-unknown-linux-gnu";
     if !cfg!(all(target_arch = "x86_64", target_os = "linux")) {
-        eprintln!("SKIPPED no_network_crate_in_the_dependency_graph: checked for {triple} only");
+        ecgcore::testing::skip(&format!(
+            "no_network_crate_in_the_dependency_graph: checked for {triple} only"
+        ));
         return;
     }
     let v = common::json_ok(

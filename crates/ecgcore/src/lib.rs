@@ -13,5 +13,7 @@ pub mod dsp;
 pub mod formats;
 pub mod paper;
 pub mod recording;
+#[doc(hidden)]
+pub mod testing;
 
 pub use recording::{Lead, Patient, Provenance, Recording, Sex, StandardLead};

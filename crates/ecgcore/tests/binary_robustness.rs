@@ -401,7 +401,7 @@ fn long_random_mutation_loop() {
 #[test]
 fn dicom_nested_element_claiming_4_gb_is_refused_fast() {
     let Some(dir) = shared_formats() else {
-        eprintln!("SKIP: ../shared/data/formats absent");
+        ecgcore::testing::skip("../shared/data/formats absent");
         return;
     };
     let mut b = std::fs::read(dir.join("ecgtoolkit_examples/Example.dcm")).unwrap();
@@ -424,7 +424,7 @@ fn dicom_nested_element_claiming_4_gb_is_refused_fast() {
 #[test]
 fn dicom_binary_value_of_broken_length_is_refused() {
     let Some(dir) = shared_formats() else {
-        eprintln!("SKIP: ../shared/data/formats absent");
+        ecgcore::testing::skip("../shared/data/formats absent");
         return;
     };
     let mut b = std::fs::read(dir.join("dicom_ecg/waveform_ecg.dcm")).unwrap();

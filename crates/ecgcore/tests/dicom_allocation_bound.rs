@@ -74,7 +74,7 @@ fn samples() -> Vec<(String, Vec<u8>)> {
         paths.push(shared.join("ecgtoolkit_examples/Example.dcm"));
         paths.push(shared.join("dicom_ecg/waveform_ecg.dcm"));
     } else {
-        eprintln!("SKIP (partly): ../shared/data/formats absent; only the synthetic sample");
+        ecgcore::testing::skip("(partly) ../shared/data/formats absent; only the synthetic sample");
     }
     paths
         .into_iter()

@@ -14,7 +14,7 @@ fn data_dir() -> Option<PathBuf> {
     if dir.join("ludb").is_dir() && dir.join("ptbxl").is_dir() {
         Some(dir)
     } else {
-        eprintln!("skipping: ../shared/data not found at {}", dir.display());
+        ecgcore::testing::skip(&format!("../shared/data not found at {}", dir.display()));
         None
     }
 }

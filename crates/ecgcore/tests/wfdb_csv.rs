@@ -12,7 +12,7 @@ fn shared_data() -> Option<PathBuf> {
     if p.is_dir() {
         Some(p)
     } else {
-        eprintln!("SKIPPED: ../shared/data is absent; the WFDB reference comparison needs it");
+        ecgcore::testing::skip("../shared/data is absent; the WFDB reference comparison needs it");
         None
     }
 }

@@ -389,7 +389,7 @@ fn muse_sample_matches_independent_reader() {
     let Some(dir) = formats_dir() else { return };
     let path = dir.join(MUSE_FILE);
     if !path.exists() {
-        eprintln!("SKIP: {} is absent", path.display());
+        ecgcore::testing::skip(&format!("{} is absent", path.display()));
         return;
     }
     let rec = formats::open(&path).unwrap();

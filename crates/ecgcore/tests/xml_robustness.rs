@@ -181,7 +181,7 @@ fn billion_laughs_is_refused_before_any_expansion() {
 
 fn real_samples() -> Vec<(PathBuf, Kind, Vec<u8>)> {
     let Some(dir) = shared_formats() else {
-        eprintln!("SKIP: ../shared/data/formats is absent; real-sample mutations not run");
+        ecgcore::testing::skip("../shared/data/formats is absent; real-sample mutations not run");
         return Vec::new();
     };
     REAL.iter()

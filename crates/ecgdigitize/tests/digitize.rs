@@ -15,7 +15,7 @@ fn data_dir() -> Option<PathBuf> {
     if dir.join("images").is_dir() && dir.join("ptbxl").is_dir() {
         Some(dir)
     } else {
-        eprintln!("skipping: ../shared/data is absent");
+        ecgcore::testing::skip("../shared/data is absent");
         None
     }
 }

@@ -17,7 +17,7 @@ fn ludb_dir() -> Option<PathBuf> {
     if dir.join("data").is_dir() {
         Some(dir)
     } else {
-        eprintln!("skipping: LUDB not found at {}", dir.display());
+        ecgcore::testing::skip(&format!("LUDB not found at {}", dir.display()));
         None
     }
 }

@@ -262,7 +262,7 @@ mod tests {
         let path =
             Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/ludb/data/1.ii");
         if !path.exists() {
-            eprintln!("skipping: LUDB not found at {}", path.display());
+            crate::testing::skip(&format!("LUDB not found at {}", path.display()));
             return;
         }
         let anns = read_annotations(&path).unwrap();

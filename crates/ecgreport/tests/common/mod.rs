@@ -30,7 +30,7 @@ pub fn have_poppler() -> bool {
     let ok = Command::new("pdftoppm").arg("-v").output().is_ok()
         && Command::new("pdftotext").arg("-v").output().is_ok();
     if !ok {
-        eprintln!("skipping: poppler-utils (pdftoppm, pdftotext) not installed");
+        ecgcore::testing::skip("poppler-utils (pdftoppm, pdftotext) not installed");
     }
     ok
 }
