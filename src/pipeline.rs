@@ -313,11 +313,12 @@ pub fn filtered_for_report(analysis: &Analysis, filters: &FilterSettings) -> Ana
 pub fn write_report(
     analysis: &Analysis,
     filters: &FilterSettings,
+    paper: ecgreport::Paper,
     path: &Path,
     include_baseline: bool,
     overwrite: bool,
 ) -> anyhow::Result<()> {
-    let options = report_options(analysis, filters, ecgreport::Paper::A4, include_baseline);
+    let options = report_options(analysis, filters, paper, include_baseline);
     ecgreport::write_pdf(
         &filtered_for_report(analysis, filters),
         &options,

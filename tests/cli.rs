@@ -205,3 +205,35 @@ fn corrupt_weights_are_refused_by_hash_and_the_study_is_still_analysed() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn report_honours_paper_size_and_device() {
+    let dir = std::env::temp_dir().join(format!("ecgscope-cli-paper-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let sample = common::repo().join("assets/sample/00010_hr.hea");
+    let size = |paper: &str| -> String {
+        let pdf = dir.join(format!("{paper}.pdf"));
+        common::run_ok(
+            bin()
+                .args(["report", "--device", "cpu", "--paper", paper, "-o"])
+                .arg(&pdf)
+                .arg(&sample),
+        );
+        let bytes = std::fs::read(&pdf).unwrap();
+        let text = String::from_utf8_lossy(&bytes);
+        let at = text.find("/MediaBox").expect("a page size");
+        text[at..at + 40].to_string()
+    };
+    // Landscape A4 is 841.9 × 595.3 pt, landscape Letter 792 × 612 pt.
+    assert!(size("a4").contains("841.8"), "{}", size("a4"));
+    assert!(size("letter").contains("792"), "{}", size("letter"));
+    let out = bin()
+        .args(["report", "--paper", "a3", "-o"])
+        .arg(dir.join("x.pdf"))
+        .arg(&sample)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("a4, letter"));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -458,7 +458,14 @@ impl EcgApp {
             ..Analysis::default()
         });
         // The save dialog already confirmed replacing an existing file.
-        match pipeline::write_report(&analysis, &self.settings.filters, path, true, true) {
+        match pipeline::write_report(
+            &analysis,
+            &self.settings.filters,
+            ecgreport::Paper::A4,
+            path,
+            true,
+            true,
+        ) {
             Ok(()) => {
                 self.message = Some((
                     Severity::Info,

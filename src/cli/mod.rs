@@ -53,8 +53,48 @@ pub struct ReadArgs {
     #[arg(long)]
     pub rate: Option<f64>,
     /// Units of values for files that do not state them (CSV): mV, uV or V.
-    #[arg(long, value_parser = ["mV", "uV", "V"])]
-    pub units: Option<String>,
+    #[arg(long, value_enum)]
+    pub units: Option<UnitsArg>,
+}
+
+/// Units of a file's values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum UnitsArg {
+    #[value(name = "mV")]
+    Millivolt,
+    #[value(name = "uV")]
+    Microvolt,
+    #[value(name = "V")]
+    Volt,
+}
+
+impl UnitsArg {
+    /// Millivolts per unit.
+    pub fn mv_per_unit(self) -> f64 {
+        match self {
+            UnitsArg::Millivolt => 1.0,
+            UnitsArg::Microvolt => 1.0e-3,
+            UnitsArg::Volt => 1.0e3,
+        }
+    }
+}
+
+/// Paper size of the report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PaperArg {
+    /// ISO A4 (297 × 210 mm, landscape).
+    A4,
+    /// US Letter (11 × 8.5 in, landscape).
+    Letter,
+}
+
+impl From<PaperArg> for ecgreport::Paper {
+    fn from(p: PaperArg) -> ecgreport::Paper {
+        match p {
+            PaperArg::A4 => ecgreport::Paper::A4,
+            PaperArg::Letter => ecgreport::Paper::Letter,
+        }
+    }
 }
 
 /// Which device runs the model.
@@ -84,11 +124,7 @@ impl ReadArgs {
     pub fn options(&self) -> ecgcore::formats::OpenOptions {
         ecgcore::formats::OpenOptions {
             sample_rate_hz: self.rate,
-            mv_per_unit: self.units.as_deref().map(|u| match u {
-                "uV" => 1.0e-3,
-                "V" => 1.0e3,
-                _ => 1.0,
-            }),
+            mv_per_unit: self.units.map(UnitsArg::mv_per_unit),
         }
     }
 }
@@ -130,8 +166,8 @@ pub enum Verb {
         #[arg(short, long)]
         output: PathBuf,
         /// Paper size.
-        #[arg(long, default_value = "a4", value_parser = ["a4", "letter"])]
-        paper: String,
+        #[arg(long, value_enum, default_value_t = PaperArg::A4)]
+        paper: PaperArg,
         /// Add a second page with the baseline method side by side.
         #[arg(long)]
         baseline: bool,
@@ -140,6 +176,8 @@ pub enum Verb {
         force: bool,
         #[command(flatten)]
         read: ReadArgs,
+        #[command(flatten)]
+        model: ModelArgs,
     },
     /// Measure speed and memory (the figures the README quotes).
     Bench {
@@ -230,7 +268,8 @@ pub fn run(verb: Verb) -> anyhow::Result<()> {
             baseline,
             force,
             read,
-        } => report::run(&file, &output, &paper, baseline, force, &read),
+            model,
+        } => report::run(&file, &output, paper, baseline, force, &read, &model),
         Verb::Bench { file, json, runs } => bench::run(&file, json, runs),
         Verb::Digitize {
             image,

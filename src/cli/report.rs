@@ -1,40 +1,35 @@
-//! `ecgscope report FILE -o OUT.pdf [--paper a4|letter] [--baseline] [--force]`.
+//! `ecgscope report FILE -o OUT.pdf [--paper a4|letter] [--baseline] [--force] [--device D]`:
+//! the same report writer as File → Export PDF….
 
-use super::ReadArgs;
-use crate::app::settings::FilterSettings;
+use super::{ModelArgs, PaperArg, ReadArgs};
 use crate::pipeline;
-use anyhow::Context as _;
+use ecgsession::display::FilterSettings;
 use std::path::Path;
 
 /// Run the verb. Refuses to replace an existing file unless `force`.
 pub fn run(
     file: &Path,
     output: &Path,
-    paper: &str,
+    paper: PaperArg,
     baseline: bool,
     force: bool,
     read: &ReadArgs,
+    model: &ModelArgs,
 ) -> anyhow::Result<()> {
     if output.exists() && !force {
         anyhow::bail!("{} exists; pass --force to replace it", output.display());
     }
     let rec = pipeline::open_with(file, &read.options())?;
-    let engine = pipeline::Engine::load_default();
+    let engine = model.engine()?;
     let analysis = pipeline::analyze(&rec, &engine);
-    let filters = FilterSettings::default();
-    let paper = if paper == "letter" {
-        ecgreport::Paper::Letter
-    } else {
-        ecgreport::Paper::A4
-    };
-    let options = pipeline::report_options(&analysis, &filters, paper, baseline);
-    ecgreport::write_pdf(
-        &pipeline::filtered_for_report(&analysis, &filters),
-        &options,
+    pipeline::write_report(
+        &analysis,
+        &FilterSettings::default(),
+        paper.into(),
         output,
+        baseline,
         force,
-    )
-    .with_context(|| format!("could not write the report {}", output.display()))?;
+    )?;
     eprintln!("report written: {}", output.display());
     Ok(())
 }
