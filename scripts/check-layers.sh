@@ -2,7 +2,8 @@
 # The layer rules Cargo cannot enforce (ARCHITECTURE.md): nothing flows backwards.
 # Crates: ecgcore ← ecgsession ← ecgreport; ecgcore ← ecgmodel, ecgdigitize; the product
 # (ecgscope) never links the lab (ecglab). Modules of the app: pipeline and timing import
-# neither app, ui nor cli; app imports no cli; cli imports no ui.
+# neither app, ui nor cli; app imports neither ui nor cli (shell joins app and ui); panels
+# never take app state &mut; cli imports no ui.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 fail=0
@@ -17,6 +18,8 @@ grep -rnE '\becglab::|ecglab *=' crates/ecgmodel/src crates/ecgmodel/Cargo.toml 
   && violation "the product (ecgscope, ecgmodel) must not use the lab (ecglab)"
 grep -nE 'crate::(app|ui|cli)\b' src/pipeline.rs src/timing.rs && violation "pipeline/timing must not import app, ui or cli"
 grep -rnE 'crate::cli\b' src/app src/ui && violation "app/ui must not import cli"
+grep -rnE 'crate::(ui|shell)\b' src/app && violation "app must not import ui (shell joins them)"
+grep -rnE '&mut (EcgApp|Study|Settings|PaperView|crate::app::)' src/ui && violation "panels read app state and return commands; they never take it &mut"
 grep -rnE 'crate::ui\b' src/cli && violation "cli must not import ui"
 grep -rnE 'std::fs::|File::open' crates/ecgcore/src/dsp && violation "ecgcore::dsp is pure: no file access"
 exit $fail

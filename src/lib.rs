@@ -6,6 +6,7 @@
 pub mod app;
 pub mod cli;
 pub mod pipeline;
+pub mod shell;
 pub mod timing;
 pub mod ui;
 

@@ -156,7 +156,8 @@ fn compare_mode_shows_two_linked_panes() {
     let p = panes[0].center();
     harness.hover_at(p);
     harness.run();
-    let cursor = harness.state().paper.cursor_mm.expect("cursor on our pane");
+    let cursor = ecgscope::ui::paper::cursor_of(&harness.ctx, ecgscope::ui::paper::MAIN_PANE)
+        .expect("cursor on our pane");
     assert!(cursor.x > 0.0);
     harness.get_by_label_contains("Maps disagree most in");
     // Switching back keeps the study and the layout.

@@ -8,9 +8,9 @@
 
 pub mod jobs;
 pub mod settings;
+pub mod view;
 
 use crate::pipeline::{self, Engine};
-use crate::ui;
 use ecgcore::analysis::Analysis;
 use ecgcore::formats::edf::{self, EdfWindow};
 use ecgcore::Recording;
@@ -33,6 +33,8 @@ pub enum Command {
     SetSingleLead(usize),
     SetCaliperMode(bool),
     ClearCaliper,
+    /// A click on the paper in caliper mode (paper millimetres).
+    CaliperClick(egui::Pos2),
     ShowCalibrationWindow(bool),
     ShowAbout(bool),
     SetOverlay(bool),
@@ -168,9 +170,8 @@ pub struct EcgApp {
     pub settings: Settings,
     settings_path: Option<PathBuf>,
     pub study: Option<Study>,
-    pub paper: ui::paper::PaperState,
-    /// The baseline's pane in compare mode.
-    pub paper_baseline: ui::paper::PaperState,
+    /// Calipers and jumps of the paper view.
+    pub paper: view::PaperView,
     pub message: Option<(Severity, String)>,
     pub show_calibration_window: bool,
     pub show_about: bool,
@@ -201,8 +202,7 @@ impl EcgApp {
             settings,
             settings_path,
             study: None,
-            paper: ui::paper::PaperState::default(),
-            paper_baseline: ui::paper::PaperState::default(),
+            paper: view::PaperView::default(),
             message: warning.map(|w| (Severity::Warning, w)),
             show_calibration_window: false,
             show_about: false,
@@ -330,17 +330,23 @@ impl EcgApp {
             Command::SetCaliperMode(on) => {
                 self.paper.caliper_mode = on;
                 if !on {
-                    self.paper.caliper = ui::paper::Caliper::default();
+                    self.paper.caliper = view::Caliper::default();
                 }
             }
-            Command::ClearCaliper => self.paper.caliper = ui::paper::Caliper::default(),
+            Command::ClearCaliper => self.paper.caliper = view::Caliper::default(),
             Command::ShowCalibrationWindow(show) => self.show_calibration_window = show,
             Command::ShowAbout(show) => self.show_about = show,
             Command::SetOverlay(on) => self.settings.show_overlay = on,
             Command::SetOverlayOpacity(o) => self.settings.overlay_opacity = o.clamp(0.0, 1.0),
             Command::SetCompare(on) => self.settings.compare = on,
             Command::JumpTo { lead, time_s } => {
-                self.paper.jump_to = Some((lead, time_s));
+                let id = self.next_generation();
+                self.paper.jump = Some(view::Jump { lead, time_s, id });
+            }
+            Command::CaliperClick(at_mm) => {
+                if self.paper.caliper_mode {
+                    self.paper.caliper.click(at_mm);
+                }
             }
             Command::DismissMessage => self.message = None,
             Command::Quit => self.quit_requested = true,
@@ -421,7 +427,7 @@ impl EcgApp {
         let original = Arc::new(loaded.opened.recording);
         let display = pipeline::display_filtered(&original, &self.settings.filters);
         let generation = self.next_generation();
-        self.paper.caliper = ui::paper::Caliper::default();
+        self.paper.caliper = view::Caliper::default();
         self.message = None;
         self.study = Some(Study {
             id: generation,
@@ -494,8 +500,13 @@ impl EcgApp {
         }
     }
 
-    /// One frame of UI: draw panels, collect commands, apply them.
-    pub fn frame_ui(&mut self, ui: &mut egui::Ui) {
+    /// One frame: poll the jobs, let `draw` (the panels, which read the state and return
+    /// commands) draw, then apply the commands. The GUI shell passes the app's panels.
+    pub fn frame_with(
+        &mut self,
+        ui: &mut egui::Ui,
+        draw: impl FnOnce(&mut egui::Ui, &EcgApp) -> Vec<Command>,
+    ) {
         self.poll();
         if let Some(study) = &mut self.study {
             if study.source_texture.is_none() {
@@ -508,7 +519,7 @@ impl EcgApp {
                 }
             }
         }
-        let commands = ui::app_ui(ui, self);
+        let commands = draw(ui, self);
         let settings_before = self.settings.clone();
         for c in commands {
             self.apply(c);
@@ -557,15 +568,5 @@ impl EcgApp {
         if let Some(path) = dropped.into_iter().next() {
             self.apply(Command::Open(path));
         }
-    }
-}
-
-impl eframe::App for EcgApp {
-    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
-        self.frame_ui(ui);
-    }
-
-    fn on_exit(&mut self) {
-        self.save_settings();
     }
 }

@@ -18,7 +18,7 @@ use ecgcore::{Recording, Sex, StandardLead};
 use egui::RichText;
 
 /// The whole window.
-pub fn app_ui(ui: &mut egui::Ui, app: &mut EcgApp) -> Vec<Command> {
+pub fn app_ui(ui: &mut egui::Ui, app: &EcgApp) -> Vec<Command> {
     let mut commands = Vec::new();
     egui::Panel::top("menu").show(ui, |ui| {
         commands.extend(menu_ui(ui, app));
@@ -115,31 +115,33 @@ pub fn app_ui(ui: &mut egui::Ui, app: &mut EcgApp) -> Vec<Command> {
                         .map_or("", |o| o.method.as_str());
                     ui.label(RichText::new(format!("Ours: {name}")).strong());
                 }
-                let other = app.paper_baseline.cursor_mm;
-                paper::paper_ui(
+                let other = paper::cursor_of(ui.ctx(), paper::BASELINE_PANE);
+                commands.extend(paper::paper_ui(
                     ui,
+                    paper::MAIN_PANE,
                     &study.display,
                     study.display_generation,
                     &app.settings,
                     ours.as_ref(),
                     if compare { other } else { None },
-                    &mut app.paper,
-                );
+                    Some(&app.paper),
+                ));
                 if compare {
                     let name = analysis
                         .and_then(|a| a.baseline.as_ref())
                         .map_or("", |o| o.method.as_str());
                     ui.label(RichText::new(format!("Baseline: {name}")).strong());
-                    let other = app.paper.cursor_mm;
-                    paper::paper_ui(
+                    let other = paper::cursor_of(ui.ctx(), paper::MAIN_PANE);
+                    commands.extend(paper::paper_ui(
                         ui,
+                        paper::BASELINE_PANE,
                         &study.display,
                         study.display_generation,
                         &app.settings,
                         baseline.as_ref(),
                         other,
-                        &mut app.paper_baseline,
-                    );
+                        None,
+                    ));
                 }
             });
     });

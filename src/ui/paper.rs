@@ -11,9 +11,13 @@
 use super::layout::{self, Page, Segment};
 use super::theme;
 use crate::app::settings::{Layout, Settings};
+pub use crate::app::view::readout_text;
+use crate::app::view::{Caliper, PaperView};
+use crate::app::Command;
 use ecgcore::Recording;
 use egui::{Color32, Pos2, Rect, Sense, Shape, Stroke, Vec2};
 use std::fmt::Write as _;
+use std::sync::Arc;
 
 /// Nominal egui points per paper millimetre before the user's calibration (96 dpi).
 pub const POINTS_PER_MM_NOMINAL: f32 = 96.0 / 25.4;
@@ -46,48 +50,6 @@ impl Overlay<'_> {
     }
 }
 
-/// Caliper end points in paper millimetres.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct Caliper {
-    pub a: Option<Pos2>,
-    pub b: Option<Pos2>,
-}
-
-/// What a placed caliper measures.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct CaliperReadout {
-    pub dt_ms: f32,
-    pub dv_uv: f32,
-    /// Rate if the span is one R–R interval (bpm).
-    pub rate_bpm: Option<f32>,
-}
-
-impl Caliper {
-    /// Δt, ΔV and rate at the given speed and gain, once both ends are placed.
-    pub fn readout(&self, speed_mm_per_s: f32, gain_mm_per_mv: f32) -> Option<CaliperReadout> {
-        let (a, b) = (self.a?, self.b?);
-        let dt_ms = (b.x - a.x).abs() / speed_mm_per_s * 1000.0;
-        // Paper y grows downwards; up is positive voltage.
-        let dv_uv = (a.y - b.y) / gain_mm_per_mv * 1000.0;
-        let rate_bpm = (dt_ms > 1.0).then(|| 60_000.0 / dt_ms);
-        Some(CaliperReadout {
-            dt_ms,
-            dv_uv,
-            rate_bpm,
-        })
-    }
-
-    /// Next click: first end, second end, then start over.
-    pub fn click(&mut self, at_mm: Pos2) {
-        if let (Some(_), None) = (self.a, self.b) {
-            self.b = Some(at_mm);
-        } else {
-            self.a = Some(at_mm);
-            self.b = None;
-        }
-    }
-}
-
 /// Precomputed drawing of one page (paper millimetres).
 struct PageCache {
     key: CacheKey,
@@ -111,30 +73,69 @@ struct CacheKey {
     opacity: f32,
 }
 
-/// State the paper view keeps between frames.
-#[derive(Default)]
-pub struct PaperState {
-    pub caliper: Caliper,
-    pub caliper_mode: bool,
-    /// Paper point under the pointer (for other panes' cursors).
-    pub cursor_mm: Option<Pos2>,
-    /// Scroll to this (lead, time in s) on the next frame and highlight it.
-    pub jump_to: Option<(String, f64)>,
+/// What the paper widget remembers between frames (egui memory, keyed by the pane): the
+/// drawing cache, the pointer position, the highlight of the last jump and which jump it was.
+#[derive(Clone, Default)]
+struct PaperMemory {
+    cache: Option<Arc<PageCache>>,
+    /// Paper point under the pointer (for the other pane's cursor).
+    cursor_mm: Option<Pos2>,
     /// Highlighted paper rectangle and the time (egui seconds) it fades.
     highlight: Option<(Rect, f64)>,
-    cache: Option<PageCache>,
+    /// Id of the last jump scrolled to.
+    jumped: u64,
 }
 
-/// Draw the paper. `recording_generation` must change whenever `rec` changes.
+/// The two panes of compare mode.
+pub const MAIN_PANE: &str = "paper-main";
+pub const BASELINE_PANE: &str = "paper-baseline";
+
+/// Where the pointer was over `pane` on the last frame (paper millimetres).
+pub fn cursor_of(ctx: &egui::Context, pane: &str) -> Option<Pos2> {
+    ctx.data(|d| d.get_temp::<PaperMemory>(egui::Id::unique(pane)))
+        .and_then(|m| m.cursor_mm)
+}
+
+/// Draw the paper of `pane`. `recording_generation` must change whenever `rec` changes.
+/// `view` (calipers, jumps) is given for the pane that has them. Caliper clicks come back
+/// as commands.
 pub fn paper_ui(
     ui: &mut egui::Ui,
+    pane: &str,
     rec: &Recording,
     recording_generation: u64,
     settings: &Settings,
     overlay: Option<&Overlay<'_>>,
     other_cursor_mm: Option<Pos2>,
-    state: &mut PaperState,
-) {
+    view: Option<&PaperView>,
+) -> Vec<Command> {
+    let id = egui::Id::unique(pane);
+    let mut state: PaperMemory = ui.data(|d| d.get_temp(id)).unwrap_or_default();
+    let commands = paper_frame(
+        ui,
+        rec,
+        settings,
+        overlay,
+        other_cursor_mm,
+        view,
+        recording_generation,
+        &mut state,
+    );
+    ui.data_mut(|d| d.insert_temp(id, state));
+    commands
+}
+
+fn paper_frame(
+    ui: &mut egui::Ui,
+    rec: &Recording,
+    settings: &Settings,
+    overlay: Option<&Overlay<'_>>,
+    other_cursor_mm: Option<Pos2>,
+    view: Option<&PaperView>,
+    recording_generation: u64,
+    state: &mut PaperMemory,
+) -> Vec<Command> {
+    let mut commands = Vec::new();
     let key = CacheKey {
         recording_generation,
         overlay_generation: overlay
@@ -147,15 +148,15 @@ pub fn paper_ui(
         opacity: settings.overlay_opacity,
     };
     if state.cache.as_ref().is_none_or(|c| c.key != key) {
-        state.cache = Some(build_cache(
+        state.cache = Some(Arc::new(build_cache(
             rec,
             settings,
             overlay.filter(|_| settings.show_overlay),
             key,
-        ));
+        )));
     }
-    let Some(cache) = state.cache.as_ref() else {
-        return;
+    let Some(cache) = state.cache.clone() else {
+        return commands;
     };
     let page = &cache.page;
     let pt_per_mm = POINTS_PER_MM_NOMINAL * settings.screen_calibration;
@@ -182,7 +183,7 @@ pub fn paper_ui(
     let to_paper = |p: Pos2| Pos2::ZERO + (p - rect.min) / pt_per_mm;
     let painter = ui.painter_at(rect);
     if !ui.is_rect_visible(rect) {
-        return;
+        return commands;
     }
     draw_grid(&painter, rect, pt_per_mm);
 
@@ -226,8 +227,12 @@ pub fn paper_ui(
     );
 
     // Jump to a finding: scroll there and highlight it for two seconds.
-    if let Some((lead, t)) = state.jump_to.take() {
-        if let Some(r) = find_time(page, &lead, t) {
+    if let Some(jump) = view
+        .and_then(|v| v.jump.as_ref())
+        .filter(|j| j.id != state.jumped)
+    {
+        state.jumped = jump.id;
+        if let Some(r) = find_time(page, &jump.lead, jump.time_s) {
             let now = ui.input(|i| i.time);
             state.highlight = Some((r, now + 2.0));
             ui.scroll_to_rect(
@@ -280,12 +285,15 @@ pub fn paper_ui(
     }
 
     // Calipers.
-    if state.caliper_mode && response.clicked() {
-        if let Some(p) = response.interact_pointer_pos() {
-            state.caliper.click(to_paper(p));
+    if let Some(view) = view.filter(|v| v.caliper_mode) {
+        if response.clicked() {
+            if let Some(p) = response.interact_pointer_pos() {
+                commands.push(Command::CaliperClick(to_paper(p)));
+            }
         }
+        draw_caliper(&painter, &view.caliper, page, &to_screen, pt_per_mm);
     }
-    draw_caliper(&painter, &state.caliper, page, &to_screen, pt_per_mm);
+    commands
 }
 
 /// Paper rectangle (±0.4 s) showing `lead` at time `t_s`: the segment of that lead if it
@@ -635,33 +643,9 @@ fn draw_caliper(
     }
 }
 
-/// "Δt 812 ms · ΔV 450 µV · 74 bpm".
-pub fn readout_text(r: &CaliperReadout) -> String {
-    let mut s = format!("Δt {:.0} ms · ΔV {:.0} µV", r.dt_ms, r.dv_uv);
-    if let Some(rate) = r.rate_bpm {
-        let _ = write!(s, " · {rate:.0} bpm");
-    }
-    s
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn caliper_measures_time_voltage_and_rate() {
-        let mut c = Caliper::default();
-        c.click(Pos2::new(20.0, 50.0));
-        assert!(c.readout(25.0, 10.0).is_none());
-        c.click(Pos2::new(40.0, 40.0)); // 20 mm at 25 mm/s = 800 ms; 10 mm up at 10 mm/mV = 1 mV
-        let r = c.readout(25.0, 10.0).unwrap();
-        assert!((r.dt_ms - 800.0).abs() < 1e-3);
-        assert!((r.dv_uv - 1000.0).abs() < 1e-3);
-        assert!((r.rate_bpm.unwrap() - 75.0).abs() < 1e-3);
-        assert_eq!(readout_text(&r), "Δt 800 ms · ΔV 1000 µV · 75 bpm");
-        c.click(Pos2::new(1.0, 1.0));
-        assert!(c.b.is_none(), "a third click starts a new caliper");
-    }
 
     #[test]
     fn decimation_keeps_extremes_and_breaks_at_gaps() {
