@@ -3,12 +3,13 @@
 
 use anyhow::Context as _;
 use ecgcore::analysis::Analysis;
+use ecgcore::formats::edf::{self, EdfAnnotation, EdfWindow};
 use ecgcore::formats::{self, OpenOptions};
 use ecgcore::Recording;
 use ecgmodel::Analyzer;
 use ecgsession::display::FilterSettings;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// The model side of the analysis: the shipped weights, loaded lazily on first use (from
 /// a background thread in the GUI), CUDA when available unless a device is forced. Without
@@ -178,10 +179,21 @@ pub fn find_models_dir() -> Option<PathBuf> {
         .find(|d| d.join("manifest.json").is_file())
 }
 
-/// A study as opened: the recording, and for a paper image what the digitizer read.
+/// A study as opened: the recording, for a paper image what the digitizer read, and for a
+/// long EDF/BDF recording which window of the file the recording holds (the app pages
+/// through it, `analyze --start` picks one) with the file's annotations.
 pub struct Opened {
     pub recording: Recording,
     pub digitized: Option<ecgdigitize::Digitized>,
+    pub edf: Option<EdfPaging>,
+}
+
+/// Where a window of a long EDF/BDF file lies, and the file's EDF+ annotations (jump targets;
+/// read once when the file is opened).
+#[derive(Debug, Clone)]
+pub struct EdfPaging {
+    pub window: EdfWindow,
+    pub annotations: Arc<Vec<EdfAnnotation>>,
 }
 
 /// Extensions of paper-ECG images (and PDF pages) that go through the digitizer.
@@ -216,11 +228,55 @@ pub fn open_any(
         return Ok(Opened {
             recording: d.recording.clone(),
             digitized: Some(d),
+            edf: None,
         });
     }
+    let recording = formats::open_with(path, options)?;
+    // A long EDF/BDF opens as its first window; note where it lies in the file and read its
+    // annotations (a damaged annotation channel just gives none).
+    let edf = if is_edf(&recording) {
+        edf::default_window(path)?.map(|window| EdfPaging {
+            window,
+            annotations: Arc::new(edf::read_annotations(path).unwrap_or_default()),
+        })
+    } else {
+        None
+    };
     Ok(Opened {
-        recording: formats::open_with(path, options)?,
+        recording,
         digitized: None,
+        edf,
+    })
+}
+
+fn is_edf(rec: &Recording) -> bool {
+    ["EDF", "EDF+", "BDF", "BDF+"].contains(&rec.provenance.format.as_str())
+}
+
+/// The window of an EDF/BDF file that starts at `start_s` (moved inside the recording);
+/// `annotations` are the file's, when already read (else they are read now).
+pub fn open_edf_window(
+    path: &Path,
+    start_s: f64,
+    annotations: Option<Arc<Vec<EdfAnnotation>>>,
+) -> anyhow::Result<Opened> {
+    let (recording, window) = match edf::open_window(path, start_s) {
+        Ok(opened) => opened,
+        Err(formats::FormatError::Incompatible { .. }) => anyhow::bail!(
+            "a start time applies to EDF/BDF recordings; {} is not one",
+            path.display()
+        ),
+        Err(e) => return Err(e.into()),
+    };
+    let annotations =
+        annotations.unwrap_or_else(|| Arc::new(edf::read_annotations(path).unwrap_or_default()));
+    Ok(Opened {
+        recording,
+        digitized: None,
+        edf: Some(EdfPaging {
+            window,
+            annotations,
+        }),
     })
 }
 

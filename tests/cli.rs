@@ -113,7 +113,8 @@ fn analyze_start_picks_a_window_of_a_long_edf() {
         .output()
         .unwrap();
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--start applies to EDF/BDF"));
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("--start: a start time applies to EDF/BDF recordings"));
     let out = bin()
         .args(["analyze", "--start", "1:99"])
         .arg(&edf)

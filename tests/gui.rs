@@ -301,7 +301,17 @@ fn edf_annotations_are_jump_targets() {
         return;
     }
     let app = opened(path);
-    assert_eq!(app.study.as_ref().unwrap().edf_annotations.len(), 4);
+    assert_eq!(
+        app.study
+            .as_ref()
+            .unwrap()
+            .edf
+            .as_ref()
+            .unwrap()
+            .annotations
+            .len(),
+        4
+    );
     let mut harness = harness(app, egui::vec2(1600.0, 900.0));
     harness.get_by_label("window 00:00:00–00:00:10 of 00:11:38");
     harness.get_by_label("Jump to annotation").click();
@@ -320,7 +330,10 @@ fn edf_annotations_are_jump_targets() {
             .study
             .as_ref()
             .unwrap()
-            .edf_annotations
+            .edf
+            .as_ref()
+            .unwrap()
+            .annotations
             .len(),
         4
     );

@@ -12,7 +12,7 @@ pub mod view;
 
 use crate::pipeline::{self, Engine};
 use ecgcore::analysis::Analysis;
-use ecgcore::formats::edf::{self, EdfWindow};
+use ecgcore::formats::edf;
 use ecgcore::Recording;
 use jobs::Job;
 use settings::{FilterSettings, Layout, Settings};
@@ -89,9 +89,7 @@ pub struct Study {
     pub findings: ecgsession::StudyFindings,
     pub analysis_generation: u64,
     /// For a long EDF/BDF recording: which window of the file `original` holds.
-    pub edf_window: Option<EdfWindow>,
-    /// EDF+ annotations of the whole file (long recordings; jump targets).
-    pub edf_annotations: Arc<Vec<edf::EdfAnnotation>>,
+    pub edf: Option<pipeline::EdfPaging>,
 }
 
 /// What the opening job delivers.
@@ -99,9 +97,6 @@ pub struct Loaded {
     pub opened: pipeline::Opened,
     pub options: ecgdigitize::DigitizeOptions,
     pub source_image: Option<egui::ColorImage>,
-    /// Set when the recording is one window of a long EDF/BDF file.
-    pub edf_window: Option<EdfWindow>,
-    pub edf_annotations: Arc<Vec<edf::EdfAnnotation>>,
 }
 
 /// Open a file (digitizing images with `options`) and decode a scan for display.
@@ -122,26 +117,10 @@ fn load(path: &Path, options: ecgdigitize::DigitizeOptions) -> Result<Loaded, St
         let size = [img.width() as usize, img.height() as usize];
         Some(egui::ColorImage::from_rgba_unmultiplied(size, img.as_raw()))
     });
-    // a long EDF/BDF opens as its first window; note where it lies in the file
-    let edf_window = if opened.digitized.is_none()
-        && ["EDF", "EDF+", "BDF", "BDF+"].contains(&opened.recording.provenance.format.as_str())
-    {
-        edf::default_window(path).ok().flatten()
-    } else {
-        None
-    };
-    // its annotations, as jump targets (a damaged annotation channel just gives none)
-    let edf_annotations = if edf_window.is_some() {
-        edf::read_annotations(path).unwrap_or_default()
-    } else {
-        Vec::new()
-    };
     Ok(Loaded {
         opened,
         options,
         source_image,
-        edf_window,
-        edf_annotations: Arc::new(edf_annotations),
     })
 }
 
@@ -152,16 +131,12 @@ fn load_window(
     start_s: f64,
     annotations: Arc<Vec<edf::EdfAnnotation>>,
 ) -> Result<Loaded, String> {
-    let (recording, window) = edf::open_window(path, start_s).map_err(|e| e.to_string())?;
+    let opened = pipeline::open_edf_window(path, start_s, Some(annotations))
+        .map_err(|e| format!("{e:#}"))?;
     Ok(Loaded {
-        opened: pipeline::Opened {
-            recording,
-            digitized: None,
-        },
+        opened,
         options: ecgdigitize::DigitizeOptions::default(),
         source_image: None,
-        edf_window: Some(window),
-        edf_annotations: annotations,
     })
 }
 
@@ -300,9 +275,13 @@ impl EcgApp {
                 }
             }
             Command::ShowWindow(start_s) => {
-                if let Some(study) = self.study.as_ref().filter(|s| s.edf_window.is_some()) {
+                if let Some((study, paging)) = self
+                    .study
+                    .as_ref()
+                    .and_then(|s| s.edf.as_ref().map(|e| (s, e)))
+                {
                     let p = study.path.clone();
-                    let annotations = Arc::clone(&study.edf_annotations);
+                    let annotations = Arc::clone(&paging.annotations);
                     self.loading = Some((
                         p.clone(),
                         Job::spawn("ecgscope-edf-window", move || {
@@ -443,8 +422,7 @@ impl EcgApp {
             analysis: None,
             findings: ecgsession::StudyFindings::default(),
             analysis_generation: 0,
-            edf_window: loaded.edf_window,
-            edf_annotations: loaded.edf_annotations,
+            edf: loaded.opened.edf,
         });
         let engine = Arc::clone(&self.engine);
         self.analysing = Some((

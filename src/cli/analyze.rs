@@ -5,8 +5,8 @@
 
 use super::{ModelArgs, ReadArgs};
 use crate::pipeline;
+use anyhow::Context as _;
 use ecgcore::analysis::Analysis;
-use ecgcore::formats::{edf, FormatError};
 use ecgcore::Sex;
 use serde_json::{json, Value};
 use std::fmt::Write as _;
@@ -23,14 +23,11 @@ pub fn run(
 ) -> anyhow::Result<()> {
     let rec = match start_s {
         None => pipeline::open_with(file, &read.options())?,
-        Some(start_s) => match edf::open_window(file, start_s) {
-            Ok((rec, _)) => rec,
-            Err(FormatError::Incompatible { .. }) => anyhow::bail!(
-                "--start applies to EDF/BDF recordings; {} is not one",
-                file.display()
-            ),
-            Err(e) => return Err(e.into()),
-        },
+        Some(start_s) => {
+            pipeline::open_edf_window(file, start_s, Some(std::sync::Arc::default()))
+                .context("--start")?
+                .recording
+        }
     };
     let engine = model.engine()?;
     let analysis = pipeline::analyze(&rec, &engine);

@@ -78,11 +78,11 @@ pub fn app_ui(ui: &mut egui::Ui, app: &EcgApp) -> Vec<Command> {
                 return;
             }
         }
-        if let Some(window) = &study.edf_window {
+        if let Some(paging) = &study.edf {
             commands.extend(edf_window::window_bar_ui(
                 ui,
-                window,
-                &study.edf_annotations,
+                &paging.window,
+                &paging.annotations,
                 app.busy().is_some(),
             ));
         }
