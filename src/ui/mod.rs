@@ -14,6 +14,7 @@ use crate::app::settings::{FilterSettings, Layout, Notch};
 use crate::app::{Command, EcgApp, Severity};
 use ecgcore::analysis::ModelOutput;
 use ecgcore::dsp::measurements::Measurements;
+use ecgcore::dsp::measurements::Quantity;
 use ecgcore::{Recording, Sex, StandardLead};
 use egui::RichText;
 
@@ -543,32 +544,32 @@ fn measurements_ui(ui: &mut egui::Ui, m: Option<&Measurements>, busy: bool) {
         });
         return;
     };
-    let reason = |key: &str| {
-        m.missing_reasons
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, r)| r.clone())
-    };
+    let reason = |key: Quantity| m.reason(key).map(str::to_string);
     egui::Grid::new("measurements")
         .num_columns(2)
         .show(ui, |ui| {
-            let rows: [(&str, &str, Option<f32>, &str); 11] = [
-                ("Heart rate", "heart_rate_bpm", m.heart_rate_bpm, "bpm"),
-                ("RR", "rr_ms", m.rr_ms, "ms"),
-                ("PR", "pr_ms", m.pr_ms, "ms"),
-                ("P duration", "p_ms", m.p_ms, "ms"),
-                ("QRS", "qrs_ms", m.qrs_ms, "ms"),
-                ("QT", "qt_ms", m.qt_ms, "ms"),
-                ("QTc Bazett", "qtc_bazett_ms", m.qtc_bazett_ms, "ms"),
+            let rows: [(&str, Quantity, Option<f32>, &str); 11] = [
+                (
+                    "Heart rate",
+                    Quantity::HeartRateBpm,
+                    m.heart_rate_bpm,
+                    "bpm",
+                ),
+                ("RR", Quantity::RrMs, m.rr_ms, "ms"),
+                ("PR", Quantity::PrMs, m.pr_ms, "ms"),
+                ("P duration", Quantity::PMs, m.p_ms, "ms"),
+                ("QRS", Quantity::QrsMs, m.qrs_ms, "ms"),
+                ("QT", Quantity::QtMs, m.qt_ms, "ms"),
+                ("QTc Bazett", Quantity::QtcBazettMs, m.qtc_bazett_ms, "ms"),
                 (
                     "QTc Fridericia",
-                    "qtc_fridericia_ms",
+                    Quantity::QtcFridericiaMs,
                     m.qtc_fridericia_ms,
                     "ms",
                 ),
-                ("P axis", "p_axis_deg", m.p_axis_deg, "°"),
-                ("QRS axis", "qrs_axis_deg", m.qrs_axis_deg, "°"),
-                ("T axis", "t_axis_deg", m.t_axis_deg, "°"),
+                ("P axis", Quantity::PAxisDeg, m.p_axis_deg, "°"),
+                ("QRS axis", Quantity::QrsAxisDeg, m.qrs_axis_deg, "°"),
+                ("T axis", Quantity::TAxisDeg, m.t_axis_deg, "°"),
             ];
             for (name, key, value, unit) in rows {
                 ui.label(RichText::new(name).weak());

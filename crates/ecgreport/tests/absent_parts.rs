@@ -5,6 +5,7 @@ mod common;
 
 use common::*;
 use ecgcore::analysis::Analysis;
+use ecgcore::dsp::measurements::{Missing, Quantity};
 use ecgcore::recording::StandardLead;
 use ecgreport::{render_pdf, Paper, ReportOptions};
 
@@ -120,12 +121,14 @@ fn long_texts_and_absent_measurements_stay_on_the_page() {
         m.pr_ms = None;
         m.p_ms = None;
         m.p_axis_deg = None;
-        m.missing_reasons.push((
-            "pr_ms".to_string(),
-            "no consistent P waves (atrial fibrillation or noise) in any lead".to_string(),
-        ));
-        m.missing_reasons
-            .push(("p_axis_deg".to_string(), "no P waves".to_string()));
+        m.missing_reasons.push(Missing {
+            field: Quantity::PrMs,
+            reason: "no consistent P waves (atrial fibrillation or noise) in any lead".to_string(),
+        });
+        m.missing_reasons.push(Missing {
+            field: Quantity::PAxisDeg,
+            reason: "no P waves".to_string(),
+        });
     }
     let options = ReportOptions {
         paper: Paper::Letter,

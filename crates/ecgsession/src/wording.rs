@@ -4,7 +4,7 @@
 //! "—" for a value that is absent, followed by the reason when one is known.
 
 use ecgcore::analysis::{ModelOutput, NormalSpread, PredictedAttributes};
-use ecgcore::dsp::measurements::Measurements;
+use ecgcore::dsp::measurements::{Measurements, Quantity};
 use ecgcore::recording::{Recording, Sex};
 use serde::Serialize;
 
@@ -22,11 +22,8 @@ pub struct MeasurementText {
     pub reason: Option<String>,
 }
 
-fn reason_for(m: &Measurements, field: &str) -> Option<String> {
-    m.missing_reasons
-        .iter()
-        .find(|(k, _)| k == field)
-        .map(|(_, r)| r.clone())
+fn reason_for(m: &Measurements, field: Quantity) -> Option<String> {
+    m.reason(field).map(str::to_string)
 }
 
 fn rounded(v: Option<f32>, unit: &str) -> Option<String> {
@@ -36,7 +33,7 @@ fn rounded(v: Option<f32>, unit: &str) -> Option<String> {
 
 /// The measurements row: HR, PR, QRS, QT, QTc Bazett, QTc Fridericia, P/QRS/T axes.
 pub fn measurement_row(m: &Measurements) -> Vec<MeasurementText> {
-    let item = |label, value: Option<f32>, unit: &str, field: &str| {
+    let item = |label, value: Option<f32>, unit: &str, field: Quantity| {
         let text = rounded(value, unit);
         MeasurementText {
             label,
@@ -52,22 +49,22 @@ pub fn measurement_row(m: &Measurements) -> Vec<MeasurementText> {
         v.filter(|x| x.is_finite())
             .map_or_else(|| DASH.to_string(), |x| format!("{x:.0}°"))
     };
-    let axes_reason = ["p_axis_deg", "qrs_axis_deg", "t_axis_deg"]
+    let axes_reason = [Quantity::PAxisDeg, Quantity::QrsAxisDeg, Quantity::TAxisDeg]
         .iter()
         .zip([m.p_axis_deg, m.qrs_axis_deg, m.t_axis_deg])
         .filter(|(_, v)| v.is_none_or(|x| !x.is_finite()))
-        .find_map(|(field, _)| reason_for(m, field));
+        .find_map(|(field, _)| reason_for(m, *field));
     vec![
-        item("HR", m.heart_rate_bpm, "bpm", "heart_rate_bpm"),
-        item("PR", m.pr_ms, "ms", "pr_ms"),
-        item("QRS", m.qrs_ms, "ms", "qrs_ms"),
-        item("QT", m.qt_ms, "ms", "qt_ms"),
-        item("QTc Bazett", m.qtc_bazett_ms, "ms", "qtc_bazett_ms"),
+        item("HR", m.heart_rate_bpm, "bpm", Quantity::HeartRateBpm),
+        item("PR", m.pr_ms, "ms", Quantity::PrMs),
+        item("QRS", m.qrs_ms, "ms", Quantity::QrsMs),
+        item("QT", m.qt_ms, "ms", Quantity::QtMs),
+        item("QTc Bazett", m.qtc_bazett_ms, "ms", Quantity::QtcBazettMs),
         item(
             "QTc Fridericia",
             m.qtc_fridericia_ms,
             "ms",
-            "qtc_fridericia_ms",
+            Quantity::QtcFridericiaMs,
         ),
         MeasurementText {
             label: "Axes P/QRS/T",
@@ -292,13 +289,17 @@ pub fn rate_text(rate_hz: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ecgcore::dsp::measurements::Missing;
 
     #[test]
     fn absent_values_print_a_dash_and_the_reason() {
         let m = Measurements {
             heart_rate_bpm: Some(63.4),
             qrs_ms: Some(92.0),
-            missing_reasons: vec![("pr_ms".into(), "no P waves".into())],
+            missing_reasons: vec![Missing {
+                field: Quantity::PrMs,
+                reason: "no P waves".into(),
+            }],
             ..Measurements::default()
         };
         let row = measurement_row(&m);

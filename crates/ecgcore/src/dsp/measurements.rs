@@ -10,7 +10,7 @@
 //! axes are atan2(net area in aVF, net area in I) over each wave (Kligfield et al.,
 //! Circulation 2007), with aVF and I derived from I/II/III when missing.
 //!
-//! A value that cannot be measured is `None` with a reason in `missing_reasons`, never a
+//! A value that cannot be measured is `None` with a [`Missing`] reason, never a
 //! guess: e.g. no consistent P waves (atrial fibrillation) leaves PR and P empty. Works at
 //! any sample rate (positions are samples at the recording's own rate, values in ms,
 //! bpm, degrees). Never panics on any input.
@@ -72,8 +72,8 @@ pub struct Measurements {
     pub p_axis_deg: Option<f32>,
     pub qrs_axis_deg: Option<f32>,
     pub t_axis_deg: Option<f32>,
-    /// Why a value is `None`, keyed by field name (e.g. "pr_ms" → "no P waves").
-    pub missing_reasons: Vec<(String, String)>,
+    /// Why a value is `None` (e.g. PR: "no P waves").
+    pub missing_reasons: Vec<Missing>,
     /// R-peak sample indices in the recording.
     pub r_peaks: Vec<usize>,
     pub fiducials: Fiducials,
@@ -101,10 +101,44 @@ pub struct Measurements {
     pub median_beat: Option<MedianBeatWaveforms>,
 }
 
+/// A quantity of [`Measurements`] that can be absent (serialized as its field name).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Quantity {
+    HeartRateBpm,
+    RrMs,
+    PrMs,
+    PMs,
+    QrsMs,
+    QtMs,
+    QtcBazettMs,
+    QtcFridericiaMs,
+    PAxisDeg,
+    QrsAxisDeg,
+    TAxisDeg,
+}
+
+/// Why a quantity is absent: shown beside its "—" on screen, in the PDF and in the JSON.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Missing {
+    pub field: Quantity,
+    pub reason: String,
+}
+
 impl Measurements {
-    fn missing(&mut self, field: &str, reason: &str) {
+    fn missing(&mut self, field: Quantity, reason: &str) {
+        self.missing_reasons.push(Missing {
+            field,
+            reason: reason.to_string(),
+        });
+    }
+
+    /// Why `field` is absent, if a reason was recorded.
+    pub fn reason(&self, field: Quantity) -> Option<&str> {
         self.missing_reasons
-            .push((field.to_string(), reason.to_string()));
+            .iter()
+            .find(|m| m.field == field)
+            .map(|m| m.reason.as_str())
     }
 }
 
@@ -146,17 +180,17 @@ pub fn measure_with(rec: &Recording, params: &DelineationParams) -> Measurements
     let mut m = Measurements::default();
     let fs = rec.sample_rate_hz;
     let all = [
-        "heart_rate_bpm",
-        "rr_ms",
-        "pr_ms",
-        "p_ms",
-        "qrs_ms",
-        "qt_ms",
-        "qtc_bazett_ms",
-        "qtc_fridericia_ms",
-        "p_axis_deg",
-        "qrs_axis_deg",
-        "t_axis_deg",
+        Quantity::HeartRateBpm,
+        Quantity::RrMs,
+        Quantity::PrMs,
+        Quantity::PMs,
+        Quantity::QrsMs,
+        Quantity::QtMs,
+        Quantity::QtcBazettMs,
+        Quantity::QtcFridericiaMs,
+        Quantity::PAxisDeg,
+        Quantity::QrsAxisDeg,
+        Quantity::TAxisDeg,
     ];
     let fail = |m: &mut Measurements, reason: &str| {
         for f in all {
@@ -261,7 +295,7 @@ pub fn measure_with(rec: &Recording, params: &DelineationParams) -> Measurements
     match (e.qrs_onset, e.qrs_offset) {
         (Some(on), Some(off)) if off > on => m.qrs_ms = Some(ms(off - on, fs)),
         _ => m.missing(
-            "qrs_ms",
+            Quantity::QrsMs,
             "QRS boundaries not found on the median beat (very wide or paced QRS?)",
         ),
     }
@@ -279,9 +313,9 @@ pub fn measure_with(rec: &Recording, params: &DelineationParams) -> Measurements
             } else {
                 "T-wave end not found (flat or low-amplitude T waves?)"
             };
-            m.missing("qt_ms", reason);
-            m.missing("qtc_bazett_ms", reason);
-            m.missing("qtc_fridericia_ms", reason);
+            m.missing(Quantity::QtMs, reason);
+            m.missing(Quantity::QtcBazettMs, reason);
+            m.missing(Quantity::QtcFridericiaMs, reason);
         }
     }
     let p_reason = if b
@@ -299,8 +333,8 @@ pub fn measure_with(rec: &Recording, params: &DelineationParams) -> Measurements
             m.p_ms = Some(ms(poff - pon, fs));
         }
         _ => {
-            m.missing("pr_ms", p_reason);
-            m.missing("p_ms", p_reason);
+            m.missing(Quantity::PrMs, p_reason);
+            m.missing(Quantity::PMs, p_reason);
         }
     }
 
@@ -315,7 +349,7 @@ pub fn measure_with(rec: &Recording, params: &DelineationParams) -> Measurements
     match axis(b.qrs_onset, b.qrs_offset) {
         Some(a) => m.qrs_axis_deg = Some(a),
         None => m.missing(
-            "qrs_axis_deg",
+            Quantity::QrsAxisDeg,
             if frontal.is_none() {
                 no_limb
             } else {
@@ -326,7 +360,7 @@ pub fn measure_with(rec: &Recording, params: &DelineationParams) -> Measurements
     match axis(b.qrs_offset, b.t_offset) {
         Some(a) => m.t_axis_deg = Some(a),
         None => m.missing(
-            "t_axis_deg",
+            Quantity::TAxisDeg,
             if frontal.is_none() {
                 no_limb
             } else {
@@ -342,7 +376,7 @@ pub fn measure_with(rec: &Recording, params: &DelineationParams) -> Measurements
     match p_axis {
         Some(a) => m.p_axis_deg = Some(a),
         None => m.missing(
-            "p_axis_deg",
+            Quantity::PAxisDeg,
             if frontal.is_none() { no_limb } else { p_reason },
         ),
     }
@@ -575,14 +609,25 @@ mod tests {
     }
 
     #[test]
+    fn a_missing_value_serializes_with_its_field_name() {
+        let m = Missing {
+            field: Quantity::QtcFridericiaMs,
+            reason: "no T wave end".into(),
+        };
+        assert_eq!(
+            serde_json::to_string(&m).unwrap(),
+            r#"{"field":"qtc_fridericia_ms","reason":"no T wave end"}"#
+        );
+    }
+
+    #[test]
     fn no_p_waves_leave_pr_empty_with_a_reason() {
         let rec = synthetic_12_lead(500.0, 0.7, false);
         let m = measure(&rec);
         assert!(m.pr_ms.is_none());
         assert!(m
-            .missing_reasons
-            .iter()
-            .any(|(f, r)| f == "pr_ms" && r.contains("P wave")));
+            .reason(Quantity::PrMs)
+            .is_some_and(|r| r.contains("P wave")));
         assert!(m.qrs_ms.is_some());
     }
 
@@ -602,11 +647,7 @@ mod tests {
         let m = measure(&rec);
         assert!(m.rr_irregularity.unwrap() > 0.12);
         assert!(m.pr_ms.is_none() && m.p_ms.is_none());
-        let reason = m
-            .missing_reasons
-            .iter()
-            .find(|(f, _)| f == "pr_ms")
-            .map(|(_, r)| r.as_str());
+        let reason = m.reason(Quantity::PrMs);
         assert!(
             reason.is_some_and(|r| r.contains("atrial fibrillation")),
             "{reason:?}"
