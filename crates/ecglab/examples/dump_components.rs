@@ -49,7 +49,11 @@ fn main() -> anyhow::Result<()> {
         );
         for (r, &i) in raw.iter().zip(&idx) {
             let rec = &ds.records[i];
-            let comps = score::components(r, &rec.attrs, manifest.normal_models());
+            let comps = score::components(
+                r,
+                &ecgmodel::attributes::Attributes::from_array(rec.attrs),
+                manifest.normal_models(),
+            );
             let _ = write!(
                 csv,
                 "{},{},{name},{},{}",

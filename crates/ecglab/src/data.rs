@@ -198,7 +198,7 @@ pub fn load_ptbxl(
         };
         let beats = contract::usable_beats(&peaks, N_SAMPLES);
         let meas = ecgcore::dsp::measurements::measure(&rec);
-        let attrs = attribute_targets(&meas, &peaks, row.age_years, row.female);
+        let attrs = attribute_targets(&meas, &peaks, row.age_years, row.female).to_array();
         flat.extend_from_slice(&window);
         records.push(CachedRecord { row, beats, attrs });
     }

@@ -3,6 +3,7 @@
 
 use crate::data::{Dataset, PtbxlRow, Split};
 use crate::train::row_metrics;
+use ecgmodel::attributes::Attributes;
 use ecgmodel::contract::{N_LEADS, N_SAMPLES};
 use ecgmodel::metrics;
 use ecgmodel::net::{BeatAe, Mscr};
@@ -39,7 +40,11 @@ fn scores(
             let raw = score::mscr_raw(mscr, &x, &beats, norm, false, Some(&v));
             for (r, &i) in raw.iter().zip(chunk) {
                 let actual = ds.records.get(i).map_or([f32::NAN; 7], |r| r.attrs);
-                comps.push(score::components(r, &actual, normals));
+                comps.push(score::components(
+                    r,
+                    &Attributes::from_array(actual),
+                    normals,
+                ));
             }
             base_scores.extend(
                 score::baseline_raw(base, &x, &beats, false, Some(&v))

@@ -14,6 +14,7 @@
 
 use crate::data::{self, Dataset, PtbxlRow, Split};
 use ecgcore::analysis::NormalSpread;
+use ecgmodel::attributes::Attributes;
 use ecgmodel::contract::{N_MASKED_PATCHES, N_SAMPLES};
 use ecgmodel::manifest::{self, ModelManifest, NetEntry, BASELINE_FILE, MSCR_FILE};
 use ecgmodel::mapcal::MapCalibration;
@@ -329,7 +330,7 @@ fn validation_auroc(raw: &[MscrRaw], train_raw: &[MscrRaw], labels: &[u8]) -> f6
     };
     let comps: Vec<Vec<f32>> = raw
         .iter()
-        .map(|r| score::components(r, &[f32::NAN; 7], normals))
+        .map(|r| score::components(r, &Attributes::default(), normals))
         .collect();
     let normal_comps: Vec<Vec<f32>> = comps
         .iter()
@@ -718,7 +719,7 @@ pub fn run(cfg: &TrainConfig) -> Result<TrainReport, ModelError> {
     let val_comps: Vec<Vec<f32>> = val_raw
         .iter()
         .zip(&val_idx)
-        .map(|(r, &i)| score::components(r, &actual_attrs(&ds, i), normals))
+        .map(|(r, &i)| score::components(r, &Attributes::from_array(actual_attrs(&ds, i)), normals))
         .collect();
     let normal_comps: Vec<Vec<f32>> = val_comps
         .iter()
@@ -812,7 +813,13 @@ pub fn run(cfg: &TrainConfig) -> Result<TrainReport, ModelError> {
     let test_scores: Vec<f32> = test_raw
         .iter()
         .zip(&test_idx)
-        .map(|(r, &i)| cal.score(&score::components(r, &actual_attrs(&ds, i), normals)))
+        .map(|(r, &i)| {
+            cal.score(&score::components(
+                r,
+                &Attributes::from_array(actual_attrs(&ds, i)),
+                normals,
+            ))
+        })
         .collect();
     let base_test_raw = run_baseline(&base, &ds, &test_idx, device, true);
     let base_test: Vec<f32> = base_test_raw.iter().map(|r| r.mse).collect();

@@ -9,6 +9,7 @@
 //! ECGs show anywhere), pasted back and resampled to the recording's own rate. Attribute gaps use the recorded age/sex and the measured
 //! HR/PR/QRS/QT/QTc (`ecgcore::dsp::measurements`); unknown values do not count.
 
+use crate::attributes::{Attributes, N_ATTRIBUTES};
 use crate::contract::{self, InputError, N_LEADS, N_SAMPLES};
 use crate::manifest::{self, ModelManifest};
 use crate::mapcal::MapCalibration;
@@ -60,7 +61,7 @@ struct NetworkRun {
     mscr: Vec<MscrRaw>,
     baseline: Vec<BaselineRaw>,
     /// Known attributes (recorded age/sex, measured intervals).
-    actual: [f32; 7],
+    actual: Attributes,
 }
 
 impl Analyzer {
@@ -136,7 +137,7 @@ impl Analyzer {
         &self,
         rec: &Recording,
         measurements: Option<&Measurements>,
-    ) -> Result<(ModelOutput, ModelOutput, [f32; 7]), ModelError> {
+    ) -> Result<(ModelOutput, ModelOutput, Attributes), ModelError> {
         self.analyze_opts(rec, measurements, false)
     }
 
@@ -145,7 +146,7 @@ impl Analyzer {
         rec: &Recording,
         measurements: Option<&Measurements>,
         with_maps: bool,
-    ) -> Result<(ModelOutput, ModelOutput, [f32; 7]), ModelError> {
+    ) -> Result<(ModelOutput, ModelOutput, Attributes), ModelError> {
         let own;
         let meas = if let Some(m) = measurements {
             m
@@ -282,7 +283,7 @@ impl Analyzer {
         rec: &Recording,
         prepared: &contract::Prepared,
         raw: &[MscrRaw],
-        actual: &[f32; 7],
+        actual: &Attributes,
         partial: Option<&PartialCalibration>,
     ) -> ModelOutput {
         let entry = &self.manifest.mscr;
@@ -301,21 +302,22 @@ impl Analyzer {
             / n;
         out.abnormal = out.score >= out.threshold;
         out.lead_scores = mean_rows(raw.iter().map(|r| r.lead_err.as_slice()));
-        let mut attrs = [0.0_f32; 7];
+        let mut mean = [0.0_f32; N_ATTRIBUTES];
         for r in raw {
-            for (a, v) in attrs.iter_mut().zip(r.attrs) {
+            for (a, v) in mean.iter_mut().zip(r.attrs) {
                 *a += v / n;
             }
         }
+        let attrs = Attributes::from_array(mean);
         let opt = |v: f32| v.is_finite().then_some(v);
         out.predicted = Some(PredictedAttributes {
-            age_years: opt(attrs[0]),
-            female_probability: opt(attrs[1]),
-            heart_rate_bpm: opt(attrs[2]),
-            pr_ms: opt(attrs[3]),
-            qrs_ms: opt(attrs[4]),
-            qt_ms: opt(attrs[5]),
-            qtc_ms: opt(attrs[6]),
+            age_years: opt(attrs.age_years),
+            female_probability: opt(attrs.female),
+            heart_rate_bpm: opt(attrs.heart_rate_bpm),
+            pr_ms: opt(attrs.pr_ms),
+            qrs_ms: opt(attrs.qrs_ms),
+            qt_ms: opt(attrs.qt_ms),
+            qtc_ms: opt(attrs.qtc_ms),
         });
         out.normal_spread = Some(self.manifest.normal_spread.clone());
         out.map = paste_maps(
@@ -349,7 +351,7 @@ impl Analyzer {
 }
 
 /// Known attributes: age and sex as recorded, HR/intervals as measured (NaN unknown).
-pub fn actual_attributes(rec: &Recording, meas: &Measurements, beats: &[usize]) -> [f32; 7] {
+pub fn actual_attributes(rec: &Recording, meas: &Measurements, beats: &[usize]) -> Attributes {
     let mut a = crate::attributes::attribute_targets(
         meas,
         beats,
@@ -358,8 +360,8 @@ pub fn actual_attributes(rec: &Recording, meas: &Measurements, beats: &[usize]) 
             .map(|a| if a > 120.0 { 90.0 } else { a }),
         rec.patient.sex.map(|s| s == Sex::Female),
     );
-    if !a[0].is_finite() || a[0] < 0.0 {
-        a[0] = f32::NAN;
+    if !a.age_years.is_finite() || a.age_years < 0.0 {
+        a.age_years = f32::NAN;
     }
     a
 }

@@ -10,6 +10,7 @@
 //! baseline; age MAE, sex AUROC and HR/PR/QRS/QT/QTc MAE against the measured values.
 
 use crate::analyzer::Analyzer;
+use crate::attributes::Attributes;
 use crate::metrics;
 use crate::ModelError;
 use ecgcore::recording::Sex;
@@ -175,12 +176,12 @@ fn method_metrics(
     }
 }
 
-fn attribute_errors(pred: &[[f32; 7]], actual: &[[f32; 7]]) -> AttributeErrors {
-    let mae = |a: usize| {
+fn attribute_errors(pred: &[Attributes], actual: &[Attributes]) -> AttributeErrors {
+    let mae = |of: fn(&Attributes) -> f32| {
         let v: Vec<f64> = pred
             .iter()
             .zip(actual)
-            .map(|(p, t)| f64::from((p[a] - t[a]).abs()))
+            .map(|(p, t)| f64::from((of(p) - of(t)).abs()))
             .filter(|x| x.is_finite())
             .collect();
         (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
@@ -188,18 +189,18 @@ fn attribute_errors(pred: &[[f32; 7]], actual: &[[f32; 7]]) -> AttributeErrors {
     let (s, l): (Vec<f32>, Vec<u8>) = pred
         .iter()
         .zip(actual)
-        .filter(|(p, t)| p[1].is_finite() && t[1].is_finite())
-        .map(|(p, t)| (p[1], u8::from(t[1] > 0.5)))
+        .filter(|(p, t)| p.female.is_finite() && t.female.is_finite())
+        .map(|(p, t)| (p.female, u8::from(t.female > 0.5)))
         .unzip();
     AttributeErrors {
         n: pred.len(),
-        age_mae_years: mae(0),
+        age_mae_years: mae(|a| a.age_years),
         sex_auroc: metrics::auroc(&s, &l),
-        heart_rate_mae_bpm: mae(2),
-        pr_mae_ms: mae(3),
-        qrs_mae_ms: mae(4),
-        qt_mae_ms: mae(5),
-        qtc_mae_ms: mae(6),
+        heart_rate_mae_bpm: mae(|a| a.heart_rate_bpm),
+        pr_mae_ms: mae(|a| a.pr_ms),
+        qrs_mae_ms: mae(|a| a.qrs_ms),
+        qt_mae_ms: mae(|a| a.qt_ms),
+        qtc_mae_ms: mae(|a| a.qtc_ms),
     }
 }
 
@@ -253,15 +254,15 @@ pub fn run(
         };
         let p = o.predicted.clone().unwrap_or_default();
         let f = |v: Option<f32>| v.unwrap_or(f32::NAN);
-        let pred = [
-            f(p.age_years),
-            f(p.female_probability),
-            f(p.heart_rate_bpm),
-            f(p.pr_ms),
-            f(p.qrs_ms),
-            f(p.qt_ms),
-            f(p.qtc_ms),
-        ];
+        let pred = Attributes {
+            age_years: f(p.age_years),
+            female: f(p.female_probability),
+            heart_rate_bpm: f(p.heart_rate_bpm),
+            pr_ms: f(p.pr_ms),
+            qrs_ms: f(p.qrs_ms),
+            qt_ms: f(p.qt_ms),
+            qtc_ms: f(p.qtc_ms),
+        };
         if row.label == 0 {
             pred_n.push(pred);
             act_n.push(actual);
@@ -292,8 +293,8 @@ pub fn run(
     report.per_class_auroc = mine.per_class_auroc;
     report.attributes_normal = attribute_errors(&pred_n, &act_n);
     report.attributes_abnormal = attribute_errors(&pred_a, &act_a);
-    let all_pred: Vec<[f32; 7]> = pred_n.iter().chain(&pred_a).copied().collect();
-    let all_act: Vec<[f32; 7]> = act_n.iter().chain(&act_a).copied().collect();
+    let all_pred: Vec<Attributes> = pred_n.iter().chain(&pred_a).copied().collect();
+    let all_act: Vec<Attributes> = act_n.iter().chain(&act_a).copied().collect();
     let all = attribute_errors(&all_pred, &all_act);
     report.age_mae_years = all.age_mae_years;
     report.sex_auroc = all.sex_auroc;

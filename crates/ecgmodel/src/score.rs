@@ -15,6 +15,7 @@
 //! attribute gaps), centred and scaled by their median and IQR on the validation fold's
 //! normal ECGs; which components enter is chosen on fold 9 (see `train`).
 
+use crate::attributes::Attributes;
 use crate::contract::{BEAT_LEN, BEAT_PRE, GLOBAL_LEN, MODEL_RATE_HZ, N_LEADS, N_SAMPLES};
 use crate::net::{BeatAe, Mscr, EMBED_DIM, N_ATTRS};
 use crate::views::{self, ViewSpec};
@@ -35,7 +36,7 @@ impl AttrNorm {
         let mut mean = [0.0_f32; 7];
         let mut std = [1.0_f32; 7];
         for a in 0..7 {
-            if a == 1 {
+            if a == Attributes::FEMALE_INDEX {
                 continue;
             }
             let v: Vec<f64> = targets
@@ -68,7 +69,7 @@ impl AttrNorm {
         let mut out = [f32::NAN; 7];
         for (a, o) in out.iter_mut().enumerate() {
             let v = z.get(a).copied().unwrap_or(f32::NAN);
-            *o = if a == 1 {
+            *o = if a == Attributes::FEMALE_INDEX {
                 1.0 / (1.0 + (-v).exp())
             } else {
                 v * self.std[a] + self.mean[a]
@@ -109,7 +110,14 @@ fn to_vec(t: &Tensor) -> Vec<f32> {
         .to_kind(Kind::Float)
         .contiguous()
         .view([-1]);
-    Vec::<f32>::try_from(&t).unwrap_or_default()
+    // A contiguous float CPU tensor always converts; failing here is a bug, not bad input.
+    Vec::<f32>::try_from(&t).expect("a float CPU tensor converts to Vec<f32>")
+}
+
+/// The network boundary: a tensor of another shape is a programming error (a network and
+/// a scorer out of step), never to be read as silent zeros.
+fn expect_shape(t: &Tensor, expected: &[i64], what: &str) {
+    assert_eq!(t.size(), expected, "{what}: network output shape");
 }
 
 /// Gaussian smoothing (σ in samples) of each `len`-sample row.
@@ -215,6 +223,21 @@ pub fn mscr_raw(
         let x = windows.index_select(0, &owner_t);
         let v = views::build(&x, &x, &specs);
         let o = model.forward_t(&v.global_in, &v.trend_in, &v.beat_in, false);
+        let n_pass = owner.len() as i64;
+        expect_shape(&o.attributes, &[n_pass, N_ATTRS], "attributes");
+        expect_shape(&o.embedding, &[n_pass, EMBED_DIM], "embedding");
+        expect_shape(
+            &o.global_mean,
+            &v.global_target.size(),
+            "global restoration",
+        );
+        expect_shape(&o.beat_mean, &v.beat_target.size(), "beat restoration");
+        expect_shape(&o.trend, &v.trend_target.size(), "trend restoration");
+        assert_eq!(
+            o.features.size().first(),
+            Some(&n_pass),
+            "features: network output shape"
+        );
         let eg = (-&o.global_logvar).exp() * (&o.global_mean - &v.global_target).square();
         let eb = (-&o.beat_logvar).exp() * (&o.beat_mean - &v.beat_target).square();
         let et = (&o.trend - &v.trend_target).square();
@@ -393,6 +416,7 @@ pub fn baseline_raw(
     let owner_t = Tensor::from_slice(&owner).to_device(device);
     let x = views::beat_windows(&windows.index_select(0, &owner_t), &peaks);
     let r = model.forward_t(&x, false);
+    expect_shape(&r, &x.size(), "baseline reconstruction");
     let e = (&r - &x).square();
     let m = valid.map_or_else(
         || e.ones_like(),
@@ -655,7 +679,8 @@ pub const COMPONENTS: [&str; 12] = [
 ];
 
 /// Component values for one window. `actual` are the known attributes (NaN unknown).
-pub fn components(raw: &MscrRaw, actual: &[f32; 7], normals: NormalModels<'_>) -> Vec<f32> {
+pub fn components(raw: &MscrRaw, actual: &Attributes, normals: NormalModels<'_>) -> Vec<f32> {
+    let actual = actual.to_array();
     let ln = |v: f32| v.max(1e-8).ln();
     let gap = |a: usize| (raw.attrs[a] - actual[a]).abs();
     vec![
