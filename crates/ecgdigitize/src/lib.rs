@@ -32,6 +32,7 @@ pub mod grid;
 pub mod layout {
     pub use ecgcore::paper::{Cell, Layout, PAGE_DURATION_S};
 }
+pub mod labels;
 pub mod load;
 pub mod perspective;
 pub mod plane;
@@ -104,6 +105,103 @@ pub struct DigitizeOptions {
     pub correct_perspective: Option<bool>,
 }
 
+/// How a lead's identity on the page was established.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LeadSource {
+    /// Not on the page.
+    Missing,
+    /// From its place in the layout only (no legible label there).
+    Layout,
+    /// Its printed label was read and agrees.
+    Label,
+}
+
+/// A label word whose best template match scores above this is taken as read.
+pub const LABEL_MIN_SCORE: f32 = 0.55;
+
+/// The layouts a page with `rows` trace rows may have, the usual one first.
+pub fn layout_hypotheses(rows: usize) -> Vec<Layout> {
+    use ecgcore::paper::{Grid, SIX_BY_TWO_INTERLEAVED, TWELVE_BY_ONE_INTERLEAVED};
+    let with = |l: Layout, block: Option<[StandardLead; 12]>, strip: Option<StandardLead>| {
+        let mut g = l.grid();
+        if let Some(b) = block {
+            g.block = b;
+        }
+        if strip.is_some() {
+            g.strips = [strip, None, None];
+        }
+        Layout::from_grid(Grid { ..g })
+    };
+    let ii = Some(StandardLead::II);
+    match rows {
+        3..=5 => vec![Layout::ThreeByFour {
+            rhythm_strips: (rows - 3) as u8,
+        }],
+        6 => vec![
+            Layout::SixByTwo,
+            with(Layout::SixByTwo, Some(SIX_BY_TWO_INTERLEAVED), None),
+            Layout::ThreeByFour { rhythm_strips: 3 },
+        ],
+        7 => vec![
+            with(Layout::SixByTwo, None, ii),
+            with(Layout::SixByTwo, Some(SIX_BY_TWO_INTERLEAVED), ii),
+        ],
+        12 => vec![
+            Layout::TwelveByOne,
+            with(Layout::TwelveByOne, Some(TWELVE_BY_ONE_INTERLEAVED), None),
+        ],
+        13 => vec![
+            with(Layout::TwelveByOne, None, ii),
+            with(Layout::TwelveByOne, Some(TWELVE_BY_ONE_INTERLEAVED), ii),
+        ],
+        _ => Vec::new(),
+    }
+}
+
+/// Choose among [`layout_hypotheses`] by the printed labels (`label_at(row, seconds)`):
+/// the block order whose cells' labels match best (a cell without a legible label
+/// scores −0.2; the usual order wins ties by a margin), then every rhythm strip whose
+/// label reads clearly takes that lead.
+fn choose_layout<'a>(
+    rows: usize,
+    label_at: &dyn Fn(usize, f32) -> Option<&'a labels::Word>,
+) -> Option<Layout> {
+    let mut best: Option<(f32, Layout)> = None;
+    for (k, l) in layout_hypotheses(rows).into_iter().enumerate() {
+        let g = l.grid();
+        let cols = usize::from(g.columns.max(1));
+        let mut score: f32 = g
+            .block
+            .iter()
+            .enumerate()
+            .map(|(i, lead)| {
+                let t = layout::PAGE_DURATION_S * (i % cols) as f32 / cols as f32;
+                label_at(i / cols, t).map_or(-0.2, |w| w.scores[lead.index()])
+            })
+            .sum();
+        if k == 0 {
+            score += 0.5;
+        }
+        if best.is_none_or(|b| score > b.0) {
+            best = Some((score, l));
+        }
+    }
+    let mut g = best?.1.grid();
+    let block_rows = g.block_rows();
+    for (s, strip) in g.strips.iter_mut().enumerate() {
+        if strip.is_none() {
+            break;
+        }
+        if let Some(w) = label_at(block_rows + s, 0.0) {
+            let (lead, score, margin) = w.best();
+            if score > LABEL_MIN_SCORE && margin > 0.05 {
+                *strip = Some(lead);
+            }
+        }
+    }
+    Some(Layout::from_grid(g))
+}
+
 /// Where one lead was read on the image (original image pixels).
 #[derive(Debug, Clone, PartialEq)]
 pub struct LeadBox {
@@ -127,6 +225,8 @@ pub struct Digitized {
     pub trace_pixels_per_lead: Vec<Vec<[f32; 2]>>,
     /// Lead boxes, for showing and correcting the layout.
     pub lead_boxes: Vec<LeadBox>,
+    /// How each lead (in [`StandardLead::ALL`] order) was identified.
+    pub lead_source: [LeadSource; 12],
     /// Pixels per mm of paper in the original image (mean of both axes).
     pub px_per_mm: f32,
     pub px_per_mm_x: f32,
@@ -486,15 +586,17 @@ fn digitize_pass(
         rows,
         path: source.to_path_buf(),
     };
-    let (layout, rows) = if let Some(l) = options.layout {
-        (
-            l,
-            trace::select_rows(&candidates, Some(l.rows())).ok_or(unknown(candidates.len()))?,
-        )
-    } else {
-        let rows = trace::select_rows(&candidates, None).ok_or(unknown(candidates.len()))?;
-        let layout = Layout::from_row_count(rows.len()).ok_or(unknown(rows.len()))?;
-        (layout, rows)
+    let rows = match options.layout {
+        Some(l) => {
+            trace::select_rows(&candidates, Some(l.rows())).ok_or(unknown(candidates.len()))?
+        }
+        None => {
+            let rows = trace::select_rows(&candidates, None).ok_or(unknown(candidates.len()))?;
+            if layout_hypotheses(rows.len()).is_empty() {
+                return Err(unknown(rows.len()));
+            }
+            rows
+        }
     };
     let spacing = if rows.len() > 1 {
         (rows[rows.len() - 1].baseline_y - rows[0].baseline_y) / (rows.len() - 1) as f32
@@ -561,28 +663,121 @@ fn digitize_pass(
     let px_per_s = px_per_mm_x * speed_mm_per_s;
     let px_per_mv = px_per_mm_y * gain_mm_per_mv;
 
-    // Follow every cell.
+    // Follow every row over its 10 s (cells are cut from the row afterwards, so that the
+    // layout can be chosen after the labels are read).
+    let row_boxes: Vec<(usize, usize)> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, row)| {
+            let up = if i > 0 {
+                row.baseline_y - rows[i - 1].baseline_y
+            } else {
+                spacing
+            };
+            let down = rows
+                .get(i + 1)
+                .map_or(spacing, |n| n.baseline_y - row.baseline_y);
+            let y0 = (row.baseline_y - 0.9 * up).max(0.0) as usize;
+            let y1 = ((row.baseline_y + 0.9 * down) as usize).min(h.saturating_sub(1));
+            (y0, y1)
+        })
+        .collect();
+    let followed: Vec<trace::Followed> = rows
+        .iter()
+        .zip(&starts)
+        .zip(&row_boxes)
+        .map(|((row, x_start), (y0, y1))| {
+            let xa = x_start.round().max(0.0) as usize;
+            let xb = ((x_start + layout::PAGE_DURATION_S * px_per_s)
+                .round()
+                .max(0.0) as usize)
+                .min(w)
+                .min(row.right_x + 1)
+                .max(xa);
+            trace::follow(
+                &mask,
+                xa,
+                xb,
+                *y0,
+                *y1,
+                row.baseline_y,
+                px_per_mm_y,
+                thickness,
+            )
+        })
+        .collect();
+
+    // Printed lead labels near every possible cell start (0, 2.5, 5, 7.5 s) of every
+    // row, read from the ink that is not on a followed trace.
+    let mut on_trace = vec![false; w * h];
+    let pad = thickness.ceil() as usize + 1;
+    for f in &followed {
+        for (c, span) in f.spans.iter().enumerate() {
+            if let Some((t, b)) = span {
+                let x = f.x0 + c;
+                for y in t.saturating_sub(pad)..=(b + pad).min(h.saturating_sub(1)) {
+                    on_trace[y * w + x] = true;
+                }
+            }
+        }
+    }
+    let label_words: Vec<[Option<labels::Word>; 4]> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, row)| {
+            let up = if i > 0 {
+                row.baseline_y - rows[i - 1].baseline_y
+            } else {
+                spacing
+            };
+            let down = rows
+                .get(i + 1)
+                .map_or(spacing, |n| n.baseline_y - row.baseline_y);
+            std::array::from_fn(|k| {
+                let x = starts[i] + 2.5 * k as f32 * px_per_s;
+                labels::read_label(
+                    &mask,
+                    &on_trace,
+                    (x, row.baseline_y),
+                    0.5 * up,
+                    0.6 * down,
+                    px_per_mm_y,
+                )
+            })
+        })
+        .collect();
+    drop(on_trace);
+    let label_at = |row: usize, t: f32| -> Option<&labels::Word> {
+        let k = (t / 2.5).round() as usize;
+        label_words
+            .get(row)
+            .and_then(|r| r.get(k))
+            .and_then(Option::as_ref)
+    };
+    let layout = match options.layout {
+        Some(l) => l,
+        None => choose_layout(rows.len(), &label_at).ok_or(unknown(rows.len()))?,
+    };
+
+    // Cut every cell from its row.
     let n_out = (OUTPUT_RATE_HZ * f64::from(layout::PAGE_DURATION_S)).round() as usize;
     let mut samples: Vec<Vec<f32>> = vec![vec![f32::NAN; n_out]; 12];
     let mut confidence = [0.0f32; 12];
     let mut shown_s = [0.0f32; 12];
+    let mut lead_source = [LeadSource::Missing; 12];
     let mut traces: Vec<Vec<[f32; 2]>> = vec![Vec::new(); 12];
     let mut lead_boxes = Vec::new();
     let mut any_trace = false;
     for cell in layout.cells() {
-        let (Some(row), Some(x_start)) = (rows.get(cell.row), starts.get(cell.row)) else {
+        let (Some(row), Some(x_start), Some(f), Some((y0, y1))) = (
+            rows.get(cell.row),
+            starts.get(cell.row),
+            followed.get(cell.row),
+            row_boxes.get(cell.row),
+        ) else {
             continue;
         };
-        let up = if cell.row > 0 {
-            row.baseline_y - rows[cell.row - 1].baseline_y
-        } else {
-            spacing
-        };
-        let down = rows
-            .get(cell.row + 1)
-            .map_or(spacing, |n| n.baseline_y - row.baseline_y);
-        let y0 = (row.baseline_y - 0.9 * up).max(0.0) as usize;
-        let y1 = ((row.baseline_y + 0.9 * down) as usize).min(h.saturating_sub(1));
+        let (y0, y1) = (*y0, *y1);
         let xa = (x_start + cell.start_s * px_per_s).round().max(0.0) as usize;
         let xb = ((x_start + cell.end_s * px_per_s).round().max(0.0) as usize)
             .min(w)
@@ -601,28 +796,22 @@ fn digitize_pass(
         if xb <= xa + 2 {
             continue;
         }
-        let followed = trace::follow(
-            &mask,
-            xa,
-            xb,
-            y0,
-            y1,
-            row.baseline_y,
-            px_per_mm_y,
-            thickness,
-        );
         let li = cell.lead.index();
         let duration = cell.end_s - cell.start_s;
         if duration < shown_s[li] {
             continue; // a longer cell (rhythm strip) of this lead was already read
         }
         shown_s[li] = duration;
+        // Box-relative columns of the cell.
+        let a = xa.saturating_sub(f.x0).min(f.y.len());
+        let b = xb.saturating_sub(f.x0).min(f.y.len());
+        let ys = &f.y[a..b];
         let mut values = vec![f32::NAN; n_out];
         let first = (f64::from(cell.start_s) * OUTPUT_RATE_HZ).round() as usize;
         let last = ((f64::from(cell.end_s) * OUTPUT_RATE_HZ).round() as usize).min(n_out);
         for (n, v) in values.iter_mut().enumerate().take(last).skip(first) {
-            let xf = x_start + (n as f32 / OUTPUT_RATE_HZ as f32) * px_per_s - followed.x0 as f32;
-            if let Some(y) = interpolate(&followed.y, xf) {
+            let xf = x_start + (n as f32 / OUTPUT_RATE_HZ as f32) * px_per_s - (f.x0 + a) as f32;
+            if let Some(y) = interpolate(ys, xf) {
                 *v = (row.baseline_y - y) / px_per_mv;
             }
         }
@@ -634,15 +823,20 @@ fn digitize_pass(
             .filter(|v| v.is_finite())
             .fold((f32::MAX, f32::MIN), |(lo, hi), v| (lo.min(*v), hi.max(*v)));
         let plausible = if range.1 - range.0 > 8.0 { 0.5 } else { 1.0 };
-        confidence[li] =
-            (followed.found * (1.0 - 3.0 * followed.jumps)).clamp(0.0, 1.0) * plausible;
+        let (found, jumps) = f.quality(a, b, px_per_mm_y);
+        confidence[li] = (found * (1.0 - 3.0 * jumps)).clamp(0.0, 1.0) * plausible;
+        lead_source[li] = match label_at(cell.row, cell.start_s).map(labels::Word::best) {
+            Some((lead, score, _)) if lead == cell.lead && score > LABEL_MIN_SCORE => {
+                LeadSource::Label
+            }
+            _ => LeadSource::Layout,
+        };
         samples[li] = values;
-        traces[li] = followed
-            .y
+        traces[li] = ys
             .iter()
             .enumerate()
             .filter(|(_, y)| y.is_finite())
-            .map(|(i, y)| frame.to_original((followed.x0 + i) as f32, *y))
+            .map(|(i, y)| frame.to_original((f.x0 + a + i) as f32, *y))
             .collect();
     }
     if !any_trace {
@@ -681,6 +875,7 @@ fn digitize_pass(
         confidence_per_lead: confidence,
         trace_pixels_per_lead: traces,
         lead_boxes,
+        lead_source,
         px_per_mm: f32::midpoint(px_per_mm_x_orig, px_per_mm_y_orig),
         px_per_mm_x: px_per_mm_x_orig,
         px_per_mm_y: px_per_mm_y_orig,

@@ -575,6 +575,41 @@ pub struct Followed {
     pub found: f32,
     /// Fraction of steps that jumped more than 2 mm vertically.
     pub jumps: f32,
+    /// Per column: the ink run the path took (`None` where it bridged a gap).
+    pub spans: Vec<Option<(usize, usize)>>,
+}
+
+impl Followed {
+    /// Share of columns `[a, b)` (box-relative) on ink, and share of their steps that
+    /// jumped more than 2 mm between thin runs.
+    pub fn quality(&self, a: usize, b: usize, px_per_mm: f32) -> (f32, f32) {
+        let b = b.min(self.y.len());
+        if b <= a {
+            return (0.0, 0.0);
+        }
+        let found = self.spans[a..b].iter().filter(|s| s.is_some()).count();
+        let mut steps = 0usize;
+        let mut jumps = 0usize;
+        let mut prev: Option<f32> = None;
+        for c in a..b {
+            let (Some(v), Some((t, btm))) =
+                (Some(self.y[c]).filter(|v| v.is_finite()), self.spans[c])
+            else {
+                continue;
+            };
+            if let Some(p) = prev {
+                steps += 1;
+                if (v - p).abs() > 2.0 * px_per_mm && ((btm - t + 1) as f32) < 2.0 * px_per_mm {
+                    jumps += 1;
+                }
+            }
+            prev = Some(v);
+        }
+        (
+            found as f32 / (b - a) as f32,
+            jumps as f32 / steps.max(1) as f32,
+        )
+    }
 }
 
 /// Follow the trace through columns `[x0, x1)` within rows `[y0, y1]`, starting near
@@ -729,6 +764,7 @@ pub fn follow(
         y,
         found: found_n as f32 / ncols.max(1) as f32,
         jumps: jumps as f32 / steps.max(1) as f32,
+        spans: chosen,
     }
 }
 
