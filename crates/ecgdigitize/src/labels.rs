@@ -327,14 +327,36 @@ impl Word {
 
 /// Score a binary crop (row-major, `w`×`h`) against every template.
 pub fn classify(crop: &[bool], w: usize, h: usize) -> [f32; 12] {
+    classify_masked(crop, None, w, h)
+}
+
+/// [`classify`] ignoring the pixels where `care` is false (hidden under a trace).
+pub fn classify_masked(crop: &[bool], care: Option<&[bool]>, w: usize, h: usize) -> [f32; 12] {
     let mut scores = [-1.0f32; 12];
-    if w == 0 || h == 0 || crop.len() != w * h {
+    if w == 0 || h == 0 || crop.len() != w * h || care.is_some_and(|c| c.len() != w * h) {
         return scores;
     }
-    let n = (w * h) as f32;
-    let a: Vec<f32> = crop.iter().map(|v| if *v { 1.0 } else { 0.0 }).collect();
-    let ma = a.iter().sum::<f32>() / n;
-    let va: f32 = a.iter().map(|v| (v - ma) * (v - ma)).sum();
+    let keep = |i: usize| care.is_none_or(|c| c[i]);
+    let n = (0..w * h).filter(|&i| keep(i)).count().max(1) as f32;
+    let a: Vec<f32> = crop
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            if !keep(i) {
+                f32::NAN
+            } else if *v {
+                1.0
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    let ma = a.iter().filter(|v| !v.is_nan()).sum::<f32>() / n;
+    let va: f32 = a
+        .iter()
+        .filter(|v| !v.is_nan())
+        .map(|v| (v - ma) * (v - ma))
+        .sum();
     let aspect = w as f32 / h as f32;
     for t in templates() {
         // Template sampled at the crop's pixel centres (box average over the covered
@@ -348,12 +370,13 @@ pub fn classify(crop: &[bool], w: usize, h: usize) -> [f32; 12] {
                 b.push(t.ink[ty * t.w + tx]);
             }
         }
-        let mb = b.iter().sum::<f32>() / n;
-        let vb: f32 = b.iter().map(|v| (v - mb) * (v - mb)).sum();
-        let cov: f32 = a.iter().zip(&b).map(|(x, y)| (x - ma) * (y - mb)).sum();
+        let pairs = || a.iter().zip(&b).filter(|(x, _)| !x.is_nan());
+        let mb = pairs().map(|(_, y)| y).sum::<f32>() / n;
+        let vb: f32 = pairs().map(|(_, v)| (v - mb) * (v - mb)).sum();
+        let cov: f32 = pairs().map(|(x, y)| (x - ma) * (y - mb)).sum();
         // Agreement of the ink (1 = identical), and the correlation where both vary (a
         // lone "I" is a solid bar).
-        let mad = a.iter().zip(&b).map(|(x, y)| (x - y).abs()).sum::<f32>() / n;
+        let mad = pairs().map(|(x, y)| (x - y).abs()).sum::<f32>() / n;
         let agree = 1.0 - 2.0 * mad;
         let ncc = if va > 1e-3 * n && vb > 1e-3 * n {
             0.5 * (cov / (va * vb).sqrt() + agree)
@@ -488,13 +511,30 @@ pub fn read_label(
         return None;
     }
     let (ink, w, h) = label_ink(mask, trace, (x0, x1, y0, y1), px_per_mm);
-    let min_h = 0.7 * px_per_mm;
+    if let Some(dir) = std::env::var_os("ECGDIGITIZE_DUMP") {
+        let mut img = image::GrayImage::new(w as u32, h as u32);
+        for y in 0..h {
+            for x in 0..w {
+                let g = mask.at(x0 + x, y0 + y);
+                let v = if ink[y * w + x] {
+                    0
+                } else if g {
+                    160
+                } else {
+                    255
+                };
+                img.put_pixel(x as u32, y as u32, image::Luma([v]));
+            }
+        }
+        let _ = img.save(std::path::Path::new(&dir).join(format!("{x0}_{y0}.png")));
+    }
+    let min_h = px_per_mm;
     let max_h = 6.0 * px_per_mm;
     let mut comps: Vec<_> = components(&ink, w, h)
         .into_iter()
         .filter(|c| {
             let (cw, ch) = ((c.2 - c.0 + 1) as f32, (c.3 - c.1 + 1) as f32);
-            ch >= min_h && ch <= max_h && cw <= 5.0 * px_per_mm && c.4 >= 4
+            ch >= 0.25 * min_h && ch <= max_h && cw <= 5.0 * px_per_mm && c.4 >= 3
         })
         .collect();
     comps.sort_by_key(|c| c.0);
@@ -522,22 +562,28 @@ pub fn read_label(
     }
     let ax = anchor.0 - x0 as f32;
     let ay = anchor.1 - y0 as f32;
+    if std::env::var_os("ECGDIGITIZE_DUMP").is_some() {
+        eprintln!("window {x0},{y0}: words {words:?}");
+    }
     let mut best: Option<(f32, Word)> = None;
     for wd in words {
         let (ww, wh) = (wd.2 - wd.0 + 1, wd.3 - wd.1 + 1);
-        if (wh as f32) < 1.3 * px_per_mm || wd.4 > 4 || ww as f32 > 12.0 * px_per_mm {
+        if (wh as f32) < 1.3 * px_per_mm || wd.4 > 6 || ww as f32 > 12.0 * px_per_mm {
             continue;
         }
         if (wd.0 as f32 - ax).abs() > 8.0 * px_per_mm {
             continue;
         }
         let mut crop = Vec::with_capacity(ww * wh);
+        let mut care = Vec::with_capacity(ww * wh);
         for y in wd.1..=wd.3 {
             for x in wd.0..=wd.2 {
                 crop.push(ink[y * w + x]);
+                let i = (y0 + y) * mask.w + x0 + x;
+                care.push(!trace.get(i).copied().unwrap_or(false));
             }
         }
-        let scores = classify(&crop, ww, wh);
+        let scores = classify_masked(&crop, Some(&care), ww, wh);
         let top = scores.iter().copied().fold(f32::MIN, f32::max);
         // Nearer words first at equal score.
         let cy = (wd.1 + wd.3) as f32 / 2.0;

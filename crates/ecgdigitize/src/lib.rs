@@ -202,6 +202,99 @@ fn choose_layout<'a>(
     Some(Layout::from_grid(g))
 }
 
+/// Pearson correlation of two equally long slices over the places both are finite.
+fn correlation(a: &[f32], b: &[f32]) -> Option<f32> {
+    let pairs: Vec<(f64, f64)> = a
+        .iter()
+        .zip(b)
+        .filter(|(x, y)| x.is_finite() && y.is_finite())
+        .map(|(x, y)| (f64::from(*x), f64::from(*y)))
+        .collect();
+    if pairs.len() < 20 || pairs.len() * 2 < a.len() {
+        return None;
+    }
+    let n = pairs.len() as f64;
+    let (mx, my) = pairs
+        .iter()
+        .fold((0.0, 0.0), |(sx, sy), (x, y)| (sx + x / n, sy + y / n));
+    let (mut sxy, mut sxx, mut syy) = (0.0, 0.0, 0.0);
+    for (x, y) in &pairs {
+        sxy += (x - mx) * (y - my);
+        sxx += (x - mx) * (x - mx);
+        syy += (y - my) * (y - my);
+    }
+    (sxx > 0.0 && syy > 0.0).then(|| (sxy / (sxx * syy).sqrt()) as f32)
+}
+
+/// Rhythm strips are printed simultaneously with the block: a strip's lead is the
+/// block lead whose cell matches the same seconds of the strip (or, on pages that show
+/// every column from 0 s, the strip's first seconds), when one matches clearly
+/// (correlation > 0.95, 0.02 above the next). Otherwise the strip keeps the lead the
+/// layout or its label gave.
+fn strips_by_trace(
+    layout: Layout,
+    followed: &[trace::Followed],
+    starts: &[f32],
+    px_per_s: f32,
+) -> Layout {
+    let mut g = layout.grid();
+    let block_rows = g.block_rows();
+    let cols = usize::from(g.columns.max(1));
+    let slice = |row: usize, t0: f32, t1: f32| -> Option<&[f32]> {
+        let f = followed.get(row)?;
+        let x0 = starts.get(row)?;
+        let a = (x0 + t0 * px_per_s - f.x0 as f32).round().max(0.0) as usize;
+        let b = ((x0 + t1 * px_per_s - f.x0 as f32).round().max(0.0) as usize).min(f.y.len());
+        (b > a).then(|| &f.y[a..b])
+    };
+    let lag = (0.04 * px_per_s).round() as isize;
+    for s in 0..3 {
+        if g.strips[s].is_none() {
+            break;
+        }
+        let mut scored: Vec<(f32, StandardLead)> = Vec::new();
+        for (i, lead) in g.block.iter().enumerate() {
+            let (row, col) = (i / cols, i % cols);
+            let t0 = layout::PAGE_DURATION_S * col as f32 / cols as f32;
+            let t1 = t0 + layout::PAGE_DURATION_S / cols as f32;
+            let Some(cell) = slice(row, t0, t1) else {
+                continue;
+            };
+            let mut best = f32::MIN;
+            let (Some(fs), Some(xs)) = (followed.get(block_rows + s), starts.get(block_rows + s))
+            else {
+                continue;
+            };
+            for u0 in [t0, 0.0] {
+                let base = (xs + u0 * px_per_s - fs.x0 as f32).round() as isize;
+                for d in -lag..=lag {
+                    let from = base + d;
+                    if from < 0 {
+                        continue;
+                    }
+                    let Some(part) = fs.y.get(from as usize..from as usize + cell.len()) else {
+                        continue;
+                    };
+                    if let Some(r) = correlation(cell, part) {
+                        best = best.max(r);
+                    }
+                }
+            }
+            scored.push((best, *lead));
+        }
+        scored.sort_by(|a, b| b.0.total_cmp(&a.0));
+        if std::env::var_os("ECGDIGITIZE_DEBUG").is_some() {
+            eprintln!("strip {s}: {:?}", &scored[..scored.len().min(4)]);
+        }
+        if let [first, second, ..] = scored.as_slice() {
+            if first.0 > 0.95 && first.0 - second.0 > 0.02 {
+                g.strips[s] = Some(first.1);
+            }
+        }
+    }
+    Layout::from_grid(g)
+}
+
 /// Where one lead was read on the image (original image pixels).
 #[derive(Debug, Clone, PartialEq)]
 pub struct LeadBox {
@@ -754,9 +847,37 @@ fn digitize_pass(
             .and_then(|r| r.get(k))
             .and_then(Option::as_ref)
     };
+    if std::env::var_os("ECGDIGITIZE_DEBUG").is_some() {
+        eprintln!(
+            "candidates: {:?}",
+            candidates
+                .iter()
+                .map(|r| (r.baseline_y, r.coverage, r.left_x, r.right_x))
+                .collect::<Vec<_>>()
+        );
+        eprintln!(
+            "rows: {:?}",
+            rows.iter().map(|r| r.baseline_y).collect::<Vec<_>>()
+        );
+        for (i, r) in label_words.iter().enumerate() {
+            let t: Vec<String> = r
+                .iter()
+                .map(|w| {
+                    w.as_ref().map_or("-".into(), |w| {
+                        let b = w.best();
+                        format!("{}:{:.2}/{:.2}@{},{}", b.0.label(), b.1, b.2, w.x0, w.y0)
+                    })
+                })
+                .collect();
+            eprintln!("row {i}: {}", t.join("  "));
+        }
+    }
     let layout = match options.layout {
         Some(l) => l,
-        None => choose_layout(rows.len(), &label_at).ok_or(unknown(rows.len()))?,
+        None => {
+            let l = choose_layout(rows.len(), &label_at).ok_or(unknown(rows.len()))?;
+            strips_by_trace(l, &followed, &starts, px_per_s)
+        }
     };
 
     // Cut every cell from its row.

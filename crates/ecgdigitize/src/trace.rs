@@ -333,21 +333,34 @@ pub fn find_rows(mask: &Mask, px_per_mm_y: f32) -> Vec<Row> {
 /// strips if they look like one: gap 0.5–1.35 times the block's, as wide as the block
 /// (80 %), and as well covered by ink (80 % of the block's weakest row).
 pub fn select_rows(rows: &[Row], want: Option<usize>) -> Option<Vec<Row>> {
-    let even = select_even_rows(rows, want.filter(|&k| k <= 3))?;
-    if even.len() != 3 || want == Some(3) {
+    let mut even = select_even_rows(rows, want.filter(|&k| k <= 3))?;
+    if even.len() >= 5 {
+        even = fill_missing_rows(rows, &even);
+    }
+    let strips_allowed = match even.len() {
+        3 => 3,
+        6 | 12 => 1,
+        _ => 0,
+    };
+    if strips_allowed == 0 || want == Some(even.len()) {
         return if want.is_none_or(|k| k == even.len()) {
             Some(even)
         } else {
             select_even_rows(rows, want)
         };
     }
-    let block_gap = (even[2].baseline_y - even[0].baseline_y) / 2.0;
+    let last = even.len() - 1;
+    let block_gap = (even[last].baseline_y - even[0].baseline_y) / last as f32;
     let width = |r: &Row| r.right_x.saturating_sub(r.left_x) as f32;
     let block_width = even.iter().map(width).fold(f32::MAX, f32::min);
-    let block_cov = even.iter().map(|r| r.coverage).fold(f32::MAX, f32::min);
+    let block_cov = even
+        .iter()
+        .filter(|r| r.coverage > 0.0)
+        .map(|r| r.coverage)
+        .fold(f32::MAX, f32::min);
     let mut out = even.clone();
-    for r in rows.iter().filter(|r| r.baseline_y > even[2].baseline_y) {
-        if out.len() == 5 || want.is_some_and(|k| out.len() == k) {
+    for r in rows.iter().filter(|r| r.baseline_y > even[last].baseline_y) {
+        if out.len() == even.len() + strips_allowed || want.is_some_and(|k| out.len() == k) {
             break;
         }
         let gap = r.baseline_y - out[out.len() - 1].baseline_y;
@@ -364,6 +377,70 @@ pub fn select_rows(rows: &[Row], want: Option<usize>) -> Option<Vec<Row>> {
     } else {
         select_even_rows(rows, want)
     }
+}
+
+/// Extend an evenly spaced run of rows over single missing rows: where the next
+/// candidate above or below lies two gaps away (±10 %), a row is assumed midway (a flat
+/// or faint trace whose coverage peak was lost among tall neighbours). Coverage 0 marks
+/// such a row.
+fn fill_missing_rows(rows: &[Row], run: &[Row]) -> Vec<Row> {
+    let mut out = run.to_vec();
+    let n = out.len();
+    if n < 2 {
+        return out;
+    }
+    let gap = (out[n - 1].baseline_y - out[0].baseline_y) / (n - 1) as f32;
+    // Inside the run nothing is missing (it is evenly spaced); look past its ends.
+    loop {
+        let last = out[out.len() - 1];
+        let next = rows
+            .iter()
+            .find(|r| r.baseline_y > last.baseline_y + 0.3 * gap);
+        match next {
+            Some(r) if ((r.baseline_y - last.baseline_y) / gap - 2.0).abs() <= 0.1 => {
+                out.push(Row {
+                    baseline_y: last.baseline_y + gap,
+                    coverage: 0.0,
+                    ..last
+                });
+                out.push(*r);
+            }
+            Some(r)
+                if ((r.baseline_y - last.baseline_y) / gap - 1.0).abs() <= 0.1 && out.len() > n =>
+            {
+                out.push(*r);
+            }
+            _ => break,
+        }
+    }
+    loop {
+        let first = out[0];
+        let prev = rows
+            .iter()
+            .rev()
+            .find(|r| r.baseline_y < first.baseline_y - 0.3 * gap);
+        match prev {
+            Some(r) if ((first.baseline_y - r.baseline_y) / gap - 2.0).abs() <= 0.1 => {
+                out.insert(
+                    0,
+                    Row {
+                        baseline_y: first.baseline_y - gap,
+                        coverage: 0.0,
+                        ..first
+                    },
+                );
+                out.insert(0, *r);
+            }
+            Some(r)
+                if ((first.baseline_y - r.baseline_y) / gap - 1.0).abs() <= 0.1
+                    && out.len() > n =>
+            {
+                out.insert(0, *r);
+            }
+            _ => break,
+        }
+    }
+    out
 }
 
 /// The evenly spaced run of [`select_rows`] without the rhythm-strip rule.
