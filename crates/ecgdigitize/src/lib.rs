@@ -571,6 +571,7 @@ fn digitize_pass(
 
     // Grid scale.
     let mut grid_strength = 1.0f32;
+    let mut no_grid = false;
     let (px_per_mm_x, px_per_mm_y, grid_found) = if let Some(u) = upsampled {
         (u.px_per_mm_x * scale, u.px_per_mm_y * scale, u.grid_found)
     } else if let Some(v) = options.px_per_mm {
@@ -602,9 +603,11 @@ fn digitize_pass(
                 (Some(a), None) => (a.px_per_mm, a.px_per_mm, true),
                 (None, Some(b)) => (b.px_per_mm, b.px_per_mm, true),
                 (None, None) => {
-                    return Err(DigitizeError::NoGrid {
-                        path: source.to_path_buf(),
-                    })
+                    // No grid: a first guess (a page about 280 mm wide), corrected from
+                    // the trace rows' length below.
+                    no_grid = true;
+                    let v = w as f32 / 280.0;
+                    (v, v, false)
                 }
             }
         }
@@ -670,6 +673,11 @@ fn digitize_pass(
     }
     drop(ink);
     drop(dark);
+    if candidates.is_empty() && no_grid {
+        return Err(DigitizeError::NoGrid {
+            path: source.to_path_buf(),
+        });
+    }
     if candidates.is_empty() {
         return Err(DigitizeError::NoTrace {
             path: source.to_path_buf(),
@@ -691,6 +699,38 @@ fn digitize_pass(
             rows
         }
     };
+    // Every layout prints 10 s per row: where the grid period is a harmonic (a wrinkled
+    // photo's texture doubles it) or there is no grid, the widest row sets the scale.
+    if options.px_per_mm.is_none() && upsampled.is_none() {
+        let widest = rows
+            .iter()
+            .map(|r| r.right_x.saturating_sub(r.left_x))
+            .max()
+            .unwrap_or(0) as f32;
+        let row_mm = layout::PAGE_DURATION_S
+            * options.speed_mm_per_s.unwrap_or(DEFAULT_SPEED_MM_PER_S)
+            + 2.0;
+        let ratio = widest / (px_per_mm_x * row_mm);
+        let harmonic = (0.4..0.6).contains(&ratio) || (1.7..2.4).contains(&ratio);
+        if widest > 0.0 && (no_grid || harmonic) {
+            let v = widest / row_mm / scale;
+            let retry = DigitizeOptions {
+                px_per_mm: Some(v),
+                ..*options
+            };
+            return digitize_pass(original, source, &retry, None).map(|mut d| {
+                d.recording.provenance.notes.push(format!(
+                    "scale {v:.2} px/mm from the trace rows' length (10 s per row), {}",
+                    if no_grid {
+                        "no grid found"
+                    } else {
+                        "the grid's period disagreed"
+                    }
+                ));
+                d
+            });
+        }
+    }
     let spacing = if rows.len() > 1 {
         (rows[rows.len() - 1].baseline_y - rows[0].baseline_y) / (rows.len() - 1) as f32
     } else {

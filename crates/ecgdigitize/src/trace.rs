@@ -461,7 +461,11 @@ fn select_even_rows(rows: &[Row], want: Option<usize>) -> Option<Vec<Row>> {
         let median = gaps[gaps.len() / 2];
         gaps.iter().all(|g| (g / median - 1.0).abs() <= 0.15)
     };
-    let mut best: Option<(usize, f32, usize)> = None; // (len, coverage, start)
+    // Rows well below the best row's coverage (grid lines or texture taken for ink on a
+    // photo) count for little: a run scores the sum of its rows' coverage above half the
+    // best row's, then its length.
+    let max_cov = rows.iter().map(|r| r.coverage).fold(0.0f32, f32::max);
+    let mut best: Option<(f32, usize, usize)> = None; // (score, len, start)
     for start in 0..n {
         for end in start + 1..=n {
             let run = &rows[start..end];
@@ -469,17 +473,17 @@ fn select_even_rows(rows: &[Row], want: Option<usize>) -> Option<Vec<Row>> {
             if want.is_some_and(|k| k != len) || !even(run) {
                 continue;
             }
-            let cov: f32 = run.iter().map(|r| r.coverage).sum();
+            let score: f32 = run.iter().map(|r| r.coverage - 0.5 * max_cov).sum();
             let better = match best {
                 None => true,
-                Some((bl, bc, _)) => len > bl || (len == bl && cov > bc),
+                Some((bs, bl, _)) => score > bs + 1e-6 || ((score - bs).abs() <= 1e-6 && len > bl),
             };
             if better {
-                best = Some((len, cov, start));
+                best = Some((score, len, start));
             }
         }
     }
-    best.map(|(len, _, start)| rows[start..start + len].to_vec())
+    best.map(|(_, len, start)| rows[start..start + len].to_vec())
 }
 
 /// Leftmost and rightmost column where the row's band holds ink densely.
