@@ -21,7 +21,7 @@ pub fn run(
     model: &ModelArgs,
 ) -> anyhow::Result<()> {
     let rec = match start_s {
-        None => pipeline::open_with(file, &read.options())?,
+        None => pipeline::open_any(file, &read.options(), &read.digitize_options())?.recording,
         Some(start_s) => match edf::open_window(file, start_s) {
             Ok((rec, _)) => rec,
             Err(FormatError::Incompatible { .. }) => anyhow::bail!(

@@ -26,6 +26,7 @@
 //! # Ok::<(), ecgdigitize::DigitizeError>(())
 //! ```
 
+pub mod confidence;
 pub mod eval;
 pub mod grid;
 /// The paper layouts (defined once, in `ecgcore::paper`).
@@ -77,11 +78,11 @@ pub enum DigitizeError {
     },
     #[error("cannot read the PDF page ({reason}): {}", path.display())]
     Pdf { reason: String, path: PathBuf },
-    #[error("no ECG grid found, so the scale is unknown (enter pixels per mm by hand): {}", path.display())]
+    #[error("no ECG grid and no full-width trace rows found, so the scale is unknown (set the pixels per mm, --px-per-mm): {}", path.display())]
     NoGrid { path: PathBuf },
     #[error("no ECG trace found on the page: {}", path.display())]
     NoTrace { path: PathBuf },
-    #[error("the page layout is not recognised ({rows} trace rows found; 3×4 needs 3–5, 6×2 needs 6, 12×1 needs 12; choose the layout by hand): {}", path.display())]
+    #[error("the page layout is not recognised ({rows} trace rows found; 3×4 needs 3–6, 6×2 needs 6–7, 12×1 needs 12–13): set the layout (--layout 3x4+II, 6x2+II, 12x1, …; in the viewer: Source view, Layout) and re-run: {}", path.display())]
     UnknownLayout { rows: usize, path: PathBuf },
     #[error("invalid digitizer setting ({what}): {}", path.display())]
     BadOption { what: String, path: PathBuf },
@@ -114,6 +115,8 @@ pub enum LeadSource {
     Layout,
     /// Its printed label was read and agrees.
     Label,
+    /// A label was read clearly there and names another lead (the layout is doubtful).
+    LabelDisagrees,
 }
 
 /// A label word whose best template match scores above this is taken as read.
@@ -311,7 +314,11 @@ pub struct LeadBox {
 pub struct Digitized {
     /// Twelve standard leads at 500 Hz over 10 s, `NaN` where the page shows nothing.
     pub recording: Recording,
-    /// Confidence 0–1 per lead, in [`StandardLead::ALL`] order.
+    /// Confidence 0–1 per lead, in [`StandardLead::ALL`] order: the share of the cell's
+    /// columns on ink, less 3× the share of jumps between traces, halved for an
+    /// implausible range (over 8 mV or a flat line), times the Einthoven/Goldberger
+    /// agreement ([`confidence::law_factors`]), times 0.4 where a printed label names
+    /// another lead.
     pub confidence_per_lead: [f32; 12],
     /// The followed trace per lead (in [`StandardLead::ALL`] order) as points in the
     /// original image's pixel coordinates, for drawing over the image.
@@ -983,12 +990,27 @@ fn digitize_pass(
             .iter()
             .filter(|v| v.is_finite())
             .fold((f32::MAX, f32::MIN), |(lo, hi), v| (lo.min(*v), hi.max(*v)));
-        let plausible = if range.1 - range.0 > 8.0 { 0.5 } else { 1.0 };
+        // Over 8 mV peak to peak is rarely a lead (two traces merged); under 0.05 mV is a
+        // flat line (no trace found, the baseline bridged).
+        let plausible = if range.1 - range.0 > 8.0 || range.1 - range.0 < 0.05 {
+            0.5
+        } else {
+            1.0
+        };
         let (found, jumps) = f.quality(a, b, px_per_mm_y);
         confidence[li] = (found * (1.0 - 3.0 * jumps)).clamp(0.0, 1.0) * plausible;
         lead_source[li] = match label_at(cell.row, cell.start_s).map(labels::Word::best) {
             Some((lead, score, _)) if lead == cell.lead && score > LABEL_MIN_SCORE => {
                 LeadSource::Label
+            }
+            Some((lead, score, margin))
+                if lead != cell.lead
+                    && score > LABEL_MIN_SCORE + 0.1
+                    && margin > 0.15
+                    && label_at(cell.row, cell.start_s)
+                        .is_some_and(|w| w.scores[li] < score - 0.15) =>
+            {
+                LeadSource::LabelDisagrees
             }
             _ => LeadSource::Layout,
         };
@@ -999,6 +1021,14 @@ fn digitize_pass(
             .filter(|(_, y)| y.is_finite())
             .map(|(i, y)| frame.to_original((f.x0 + a + i) as f32, *y))
             .collect();
+    }
+    // Cross-checks: Einthoven's and Goldberger's laws, and labels that name another lead.
+    let laws = confidence::law_factors(&samples);
+    for (i, c) in confidence.iter_mut().enumerate() {
+        *c *= laws[i];
+        if lead_source[i] == LeadSource::LabelDisagrees {
+            *c *= 0.4;
+        }
     }
     if !any_trace {
         return Err(DigitizeError::NoTrace {
