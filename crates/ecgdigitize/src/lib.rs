@@ -275,10 +275,12 @@ fn strips_by_trace(
                     if from < 0 {
                         continue;
                     }
-                    let Some(part) = fs.y.get(from as usize..from as usize + cell.len()) else {
+                    let from = from as usize;
+                    let k = cell.len().min(fs.y.len().saturating_sub(from));
+                    if k * 10 < cell.len() * 9 {
                         continue;
-                    };
-                    if let Some(r) = correlation(cell, part) {
+                    }
+                    if let Some(r) = correlation(&cell[..k], &fs.y[from..from + k]) {
                         best = best.max(r);
                     }
                 }
@@ -694,6 +696,15 @@ fn digitize_pass(
         rows,
         path: source.to_path_buf(),
     };
+    if std::env::var_os("ECGDIGITIZE_DEBUG").is_some() {
+        eprintln!(
+            "all candidates: {:?}",
+            candidates
+                .iter()
+                .map(|r| (r.baseline_y, r.coverage, r.left_x, r.right_x))
+                .collect::<Vec<_>>()
+        );
+    }
     let rows = match options.layout {
         Some(l) => {
             trace::select_rows(&candidates, Some(l.rows())).ok_or(unknown(candidates.len()))?

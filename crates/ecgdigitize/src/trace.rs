@@ -337,6 +337,9 @@ pub fn select_rows(rows: &[Row], want: Option<usize>) -> Option<Vec<Row>> {
     if even.len() >= 5 {
         even = fill_missing_rows(rows, &even);
     }
+    if matches!(even.len(), 5 | 11) {
+        even = complete_block(rows, &even);
+    }
     let strips_allowed = match even.len() {
         3 => 3,
         6 | 12 => 1,
@@ -377,6 +380,44 @@ pub fn select_rows(rows: &[Row], want: Option<usize>) -> Option<Vec<Row>> {
     } else {
         select_even_rows(rows, want)
     }
+}
+
+/// A run one row short of a 6- or 12-row block takes the candidate just above (or else
+/// below) it when that lies 0.75–1.3 gaps away: tall complexes pull a row's coverage peak
+/// off its baseline. The row is moved to one gap from the run.
+fn complete_block(rows: &[Row], run: &[Row]) -> Vec<Row> {
+    let n = run.len();
+    let gap = (run[n - 1].baseline_y - run[0].baseline_y) / (n - 1) as f32;
+    let ok = |d: f32| (0.75..=1.3).contains(&(d / gap));
+    let mut out = run.to_vec();
+    if let Some(r) = rows
+        .iter()
+        .rev()
+        .find(|r| r.baseline_y < run[0].baseline_y - 0.3 * gap)
+    {
+        if ok(run[0].baseline_y - r.baseline_y) {
+            out.insert(
+                0,
+                Row {
+                    baseline_y: run[0].baseline_y - gap,
+                    ..*r
+                },
+            );
+            return out;
+        }
+    }
+    if let Some(r) = rows
+        .iter()
+        .find(|r| r.baseline_y > run[n - 1].baseline_y + 0.3 * gap)
+    {
+        if ok(r.baseline_y - run[n - 1].baseline_y) {
+            out.push(Row {
+                baseline_y: run[n - 1].baseline_y + gap,
+                ..*r
+            });
+        }
+    }
+    out
 }
 
 /// Extend an evenly spaced run of rows over single missing rows: where the next
