@@ -790,10 +790,11 @@ fn digitize_pass(
     let mut sorted = starts.clone();
     sorted.sort_by(f32::total_cmp);
     let median_start = sorted.get(sorted.len() / 2).copied().unwrap_or(0.0);
+    // Printed rows start at the same x: one start for all (the median; rows' own
+    // pulse ends differ by a pixel or two, which shifts QRS complexes between leads that
+    // Einthoven's law compares).
     for s in &mut starts {
-        if (*s - median_start).abs() > 3.0 * px_per_mm_x {
-            *s = median_start;
-        }
+        *s = median_start;
     }
     let mut heights: Vec<f32> = pulses.iter().flatten().map(|p| p.height_px).collect();
     heights.sort_by(f32::total_cmp);
@@ -833,6 +834,9 @@ fn digitize_pass(
             (y0, y1)
         })
         .collect();
+    // Printed rows end together: a row whose trace wanders off its baseline band near the
+    // end (baseline drift) still ends where the longest row does.
+    let rows_right = rows.iter().map(|r| r.right_x).max().unwrap_or(0);
     let followed: Vec<trace::Followed> = rows
         .iter()
         .zip(&starts)
@@ -843,7 +847,7 @@ fn digitize_pass(
                 .round()
                 .max(0.0) as usize)
                 .min(w)
-                .min(row.right_x + 1)
+                .min(rows_right + 1)
                 .max(xa);
             trace::follow(
                 &mask,
@@ -960,7 +964,7 @@ fn digitize_pass(
         let xa = (x_start + cell.start_s * px_per_s).round().max(0.0) as usize;
         let xb = ((x_start + cell.end_s * px_per_s).round().max(0.0) as usize)
             .min(w)
-            .min(row.right_x + 1);
+            .min(rows_right + 1);
         lead_boxes.push(LeadBox {
             lead: cell.lead,
             corners: [
