@@ -31,7 +31,13 @@ fn main() {
                     let leads: Vec<String> = v
                         .iter()
                         .map(|(l, s)| {
-                            format!("{} {s:.1}/{:.2}", l.label(), r.confidence[l.index()])
+                            let src = match r.sources[l.index()] {
+                                ecgdigitize::LeadSource::Label => "L",
+                                ecgdigitize::LeadSource::LabelDisagrees => "X",
+                                ecgdigitize::LeadSource::Layout => "",
+                                ecgdigitize::LeadSource::Missing => "-",
+                            };
+                            format!("{} {s:.1}/{:.2}{src}", l.label(), r.confidence[l.index()])
                         })
                         .collect();
                     println!(

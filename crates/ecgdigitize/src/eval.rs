@@ -659,6 +659,8 @@ pub struct KitResult {
     pub layout: String,
     pub seconds: f32,
     pub confidence: [f32; 12],
+    /// How each lead was identified.
+    pub sources: [crate::LeadSource; 12],
 }
 
 /// Digitize every page of the ecg-image-kit manifest whose style starts with `filter`
@@ -677,13 +679,19 @@ pub fn kit_pages(data: &Path, filter: &str) -> Result<Vec<KitResult>, String> {
         let start = Instant::now();
         let d = digitize_path(&path, &DigitizeOptions::default());
         let seconds = start.elapsed().as_secs_f32();
-        let (snr, layout, confidence) = match &d {
+        let (snr, layout, confidence, sources) = match &d {
             Ok(d) => (
                 Ok(score_against_windows(d, &truth, &page.windows)),
                 d.layout.to_string(),
                 d.confidence_per_lead,
+                d.lead_source,
             ),
-            Err(e) => (Err(e.to_string()), String::new(), [0.0; 12]),
+            Err(e) => (
+                Err(e.to_string()),
+                String::new(),
+                [0.0; 12],
+                [crate::LeadSource::Missing; 12],
+            ),
         };
         out.push(KitResult {
             page,
@@ -691,6 +699,7 @@ pub fn kit_pages(data: &Path, filter: &str) -> Result<Vec<KitResult>, String> {
             layout,
             seconds,
             confidence,
+            sources,
         });
     }
     Ok(out)

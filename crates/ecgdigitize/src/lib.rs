@@ -320,7 +320,7 @@ pub struct Digitized {
     /// columns on ink, less 3× the share of jumps between traces, halved for an
     /// implausible range (over 8 mV or a flat line), times the Einthoven/Goldberger
     /// agreement ([`confidence::law_factors`]), times 0.4 where a printed label names
-    /// another lead.
+    /// another lead and so do many others on the page (0.85 for a lone one).
     pub confidence_per_lead: [f32; 12],
     /// The followed trace per lead (in [`StandardLead::ALL`] order) as points in the
     /// original image's pixel coordinates, for drawing over the image.
@@ -1018,12 +1018,11 @@ fn digitize_pass(
             Some((lead, score, _)) if lead == cell.lead && score > LABEL_MIN_SCORE => {
                 LeadSource::Label
             }
-            Some((lead, score, margin))
+            Some((lead, score, _))
                 if lead != cell.lead
-                    && score > LABEL_MIN_SCORE + 0.1
-                    && margin > 0.15
+                    && score > LABEL_MIN_SCORE
                     && label_at(cell.row, cell.start_s)
-                        .is_some_and(|w| w.scores[li] < score - 0.15) =>
+                        .is_some_and(|w| w.scores[li] < score - 0.2) =>
             {
                 LeadSource::LabelDisagrees
             }
@@ -1038,11 +1037,27 @@ fn digitize_pass(
             .collect();
     }
     // Cross-checks: Einthoven's and Goldberger's laws, and labels that name another lead.
+    // A label misread now and then (about one lead in twenty on ecg-image-kit pages)
+    // costs little; many labels naming other leads mean the layout is wrong.
     let laws = confidence::law_factors(&samples);
+    let disagree = lead_source
+        .iter()
+        .filter(|s| **s == LeadSource::LabelDisagrees)
+        .count();
+    let read = disagree
+        + lead_source
+            .iter()
+            .filter(|s| **s == LeadSource::Label)
+            .count();
+    let label_factor = if disagree >= 3 && disagree * 4 >= read {
+        0.4
+    } else {
+        0.85
+    };
     for (i, c) in confidence.iter_mut().enumerate() {
         *c *= laws[i];
         if lead_source[i] == LeadSource::LabelDisagrees {
-            *c *= 0.4;
+            *c *= label_factor;
         }
     }
     if !any_trace {
