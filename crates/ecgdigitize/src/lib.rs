@@ -232,10 +232,11 @@ fn correlation(a: &[f32], b: &[f32]) -> Option<f32> {
 /// Rhythm strips are printed simultaneously with the block: a strip's lead is the
 /// block lead whose cell matches the same seconds of the strip (or, on pages that show
 /// every column from 0 s, the strip's first seconds), when one matches clearly
-/// (correlation > 0.95, 0.02 above the next). Otherwise the strip keeps the lead the
-/// layout or its label gave.
+/// (correlation > 0.95, 0.02 above the next). Otherwise the strip keeps the lead its
+/// label gave when that matches the trace as well as the `usual` lead, else the usual.
 fn strips_by_trace(
     layout: Layout,
+    usual: [Option<StandardLead>; 3],
     followed: &[trace::Followed],
     starts: &[f32],
     px_per_s: f32,
@@ -294,7 +295,19 @@ fn strips_by_trace(
         if let [first, second, ..] = scored.as_slice() {
             if first.0 > 0.95 && first.0 - second.0 > 0.02 {
                 g.strips[s] = Some(first.1);
+                continue;
             }
+        }
+        // No clear match: a label read as another lead than the usual one must match the
+        // trace at least as well (labels half hidden by a trace read "II" as "I").
+        let corr = |lead: Option<StandardLead>| {
+            scored
+                .iter()
+                .find(|x| Some(x.1) == lead)
+                .map_or(f32::MIN, |x| x.0)
+        };
+        if usual[s].is_some() && corr(usual[s]) > corr(g.strips[s]) + 0.02 {
+            g.strips[s] = usual[s];
         }
     }
     Layout::from_grid(g)
@@ -938,7 +951,10 @@ fn digitize_pass(
         Some(l) => l,
         None => {
             let l = choose_layout(rows.len(), &label_at).ok_or(unknown(rows.len()))?;
-            strips_by_trace(l, &followed, &starts, px_per_s)
+            let usual = layout_hypotheses(rows.len())
+                .first()
+                .map_or(l.grid().strips, |u| u.grid().strips);
+            strips_by_trace(l, usual, &followed, &starts, px_per_s)
         }
     };
 

@@ -69,6 +69,26 @@ fn otsu(values: &[f32], floor: f32) -> Option<f32> {
     Some(best.1 as f32 + 0.5)
 }
 
+/// Most of a page the normal ink mask may cover.
+const MAX_INK_SHARE: f32 = 0.03;
+
+/// The `q` quantile of values clamped to 0–255 (256-bin histogram).
+fn quantile_255(values: &[f32], q: f32) -> f32 {
+    let mut hist = [0u64; 256];
+    for v in values {
+        hist[v.clamp(0.0, 255.0) as usize] += 1;
+    }
+    let target = (q.clamp(0.0, 1.0) * values.len() as f32) as u64;
+    let mut acc = 0u64;
+    for (i, c) in hist.iter().enumerate() {
+        acc += c;
+        if acc > target {
+            return i as f32 + 0.5;
+        }
+    }
+    255.0
+}
+
 /// A binary ink mask, row-major.
 #[derive(Debug, Clone)]
 pub struct Mask {
@@ -106,7 +126,18 @@ pub fn ink_mask(ink: &Plane, px_per_mm: f32, sensitive: bool) -> Mask {
         let high = (0.5 * otsu(&contrast, 20.0).unwrap_or(100.0)).clamp(30.0, 120.0);
         hysteresis(&contrast, ink.w, ink.h, high, 0.5 * high)
     } else {
-        let threshold = otsu(&contrast, 25.0).unwrap_or(100.0).clamp(50.0, 160.0);
+        let mut threshold = otsu(&contrast, 25.0).unwrap_or(100.0).clamp(50.0, 160.0);
+        // Traces and text cover a few per cent of a page; when Otsu's split lets far more
+        // through, it has split paper from grid (a photo's grid, greyed by its colour
+        // temperature), not grid from ink: take the darkest share instead.
+        let share = contrast.iter().filter(|v| **v > threshold).count() as f32
+            / contrast.len().max(1) as f32;
+        if share > MAX_INK_SHARE {
+            threshold = threshold.max(quantile_255(&contrast, 1.0 - MAX_INK_SHARE));
+        }
+        if std::env::var_os("ECGDIGITIZE_DEBUG").is_some() {
+            eprintln!("ink share {share:.3} threshold {threshold}");
+        }
         Mask {
             w: ink.w,
             h: ink.h,
