@@ -732,7 +732,7 @@ fn digitize_pass(
     };
     // Every layout prints 10 s per row: where the grid period is a harmonic (a wrinkled
     // photo's texture doubles it) or there is no grid, the widest row sets the scale.
-    if options.px_per_mm.is_none() && upsampled.is_none() {
+    if options.px_per_mm.is_none() {
         let widest = rows
             .iter()
             .map(|r| r.right_x.saturating_sub(r.left_x))
