@@ -661,6 +661,8 @@ pub struct KitResult {
     pub confidence: [f32; 12],
     /// How each lead was identified.
     pub sources: [crate::LeadSource; 12],
+    /// The perspective correction applied, degrees (see [`crate::Digitized::perspective_deg`]).
+    pub perspective_deg: Option<f32>,
 }
 
 /// Digitize every page of the ecg-image-kit manifest whose style starts with `filter`
@@ -700,6 +702,7 @@ pub fn kit_pages(data: &Path, filter: &str) -> Result<Vec<KitResult>, String> {
             seconds,
             confidence,
             sources,
+            perspective_deg: d.as_ref().ok().and_then(|d| d.perspective_deg),
         });
     }
     Ok(out)

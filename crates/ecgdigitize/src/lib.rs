@@ -475,7 +475,15 @@ pub fn digitize_rgb(
     };
     let mean = |d: &Digitized| d.confidence_per_lead.iter().sum::<f32>() / 12.0;
     if let Ok(p) = &plain {
-        if mean(&flat) < mean(p) - 0.1 {
+        // A strong "convergence" on a page that already reads well is more likely a
+        // misdetection (creases, a curled edge) than a steep photo: warp by more than
+        // `PLAUSIBLE_PERSPECTIVE_DEG` only when the flat reading is clearly better.
+        let needed = if rect.convergence_deg > PLAUSIBLE_PERSPECTIVE_DEG {
+            0.1
+        } else {
+            -0.1
+        };
+        if mean(&flat) < mean(p) + needed {
             return plain;
         }
     }
@@ -504,6 +512,10 @@ pub fn digitize_rgb(
     ));
     Ok(flat)
 }
+
+/// Grid convergence (degrees across the page) above which a warped reading must beat the
+/// plain one clearly to be kept.
+pub const PLAUSIBLE_PERSPECTIVE_DEG: f64 = 12.0;
 
 /// Largest image the perspective is measured on, pixels.
 const PERSPECTIVE_WORK_PIXELS: f64 = 600_000.0;
