@@ -1,4 +1,4 @@
-//! `overlay IMAGE OUT.png [LAYOUT]`: draw the followed traces (blue) and lead boxes (green)
+//! `overlay IMAGE OUT.png [LAYOUT]`: draw the followed traces (green) and lead boxes (magenta)
 //! over the image, for checking a digitization by eye.
 use ecgdigitize::{digitize_path, DigitizeOptions, Layout};
 use std::path::Path;
@@ -38,7 +38,7 @@ fn main() {
     }
     for t in &d.trace_pixels_per_lead {
         for p in t {
-            put(p[0], p[1], [0, 0, 255]);
+            put(p[0], p[1], [0, 220, 0]);
         }
     }
     img.save(&a[2]).expect("save");

@@ -205,6 +205,31 @@ fn choose_layout<'a>(
     Some(Layout::from_grid(g))
 }
 
+/// Best correlation of `b` with `a` over shifts up to ±0.1 s (both at
+/// [`OUTPUT_RATE_HZ`], `NaN` where not shown), on the samples both show; `None` when
+/// they share under 0.5 s.
+fn repeat_agreement(a: &[f32], b: &[f32]) -> Option<f32> {
+    let max = (0.1 * OUTPUT_RATE_HZ) as isize;
+    let mut best: Option<f32> = None;
+    for d in (-max..=max).step_by(5) {
+        let pairs: (Vec<f32>, Vec<f32>) = (0..a.len())
+            .filter_map(|i| {
+                let j = i as isize + d;
+                let y = *b.get(usize::try_from(j).ok()?)?;
+                let x = a[i];
+                (x.is_finite() && y.is_finite()).then_some((x, y))
+            })
+            .unzip();
+        if pairs.0.len() < (0.5 * OUTPUT_RATE_HZ) as usize {
+            continue;
+        }
+        if let Some(r) = correlation(&pairs.0, &pairs.1) {
+            best = Some(best.map_or(r, |b: f32| b.max(r)));
+        }
+    }
+    best
+}
+
 /// Pearson correlation of two equally long slices over the places both are finite.
 fn correlation(a: &[f32], b: &[f32]) -> Option<f32> {
     let pairs: Vec<(f64, f64)> = a
@@ -251,7 +276,7 @@ fn strips_by_trace(
         let b = ((x0 + t1 * px_per_s - f.x0 as f32).round().max(0.0) as usize).min(f.y.len());
         (b > a).then(|| &f.y[a..b])
     };
-    let lag = (0.04 * px_per_s).round() as isize;
+    let lag = (0.12 * px_per_s).round() as isize;
     for s in 0..3 {
         if g.strips[s].is_none() {
             break;
@@ -976,6 +1001,8 @@ fn digitize_pass(
     let mut confidence = [0.0f32; 12];
     let mut shown_s = [0.0f32; 12];
     let mut lead_source = [LeadSource::Missing; 12];
+    // Each lead as first read (its block cell), for the cross-checks.
+    let mut first_read: Vec<Vec<f32>> = vec![vec![f32::NAN; n_out]; 12];
     let mut traces: Vec<Vec<[f32; 2]>> = vec![Vec::new(); 12];
     let mut lead_boxes = Vec::new();
     let mut any_trace = false;
@@ -1012,6 +1039,7 @@ fn digitize_pass(
         if duration < shown_s[li] {
             continue; // a longer cell (rhythm strip) of this lead was already read
         }
+        let repeat = shown_s[li] > 0.0;
         shown_s[li] = duration;
         // Box-relative columns of the cell.
         let a = xa.saturating_sub(f.x0).min(f.y.len());
@@ -1056,6 +1084,16 @@ fn digitize_pass(
             }
             _ => LeadSource::Layout,
         };
+        if repeat {
+            // A rhythm strip repeats its lead's cell at the same seconds: where it does
+            // not, the strip's lead is doubtful.
+            let agree = repeat_agreement(&first_read[li], &values);
+            if agree.is_some_and(|r| r < 0.8) {
+                confidence[li] *= 0.5;
+            }
+        } else {
+            first_read[li] = values.clone();
+        }
         samples[li] = values;
         traces[li] = ys
             .iter()
@@ -1067,7 +1105,10 @@ fn digitize_pass(
     // Cross-checks: Einthoven's and Goldberger's laws, and labels that name another lead.
     // A label misread now and then (about one lead in twenty on ecg-image-kit pages)
     // costs little; many labels naming other leads mean the layout is wrong.
-    let laws = confidence::law_factors(&samples);
+    let laws = confidence::law_factors(&first_read);
+    if std::env::var_os("ECGDIGITIZE_DEBUG").is_some() {
+        eprintln!("laws {laws:?} confidence before {confidence:?}");
+    }
     let disagree = lead_source
         .iter()
         .filter(|s| **s == LeadSource::LabelDisagrees)
