@@ -415,7 +415,7 @@ impl fmt::Display for Layout {
                 if g.block != standard {
                     write!(f, " ({})", g.order_text())?;
                 }
-                let strips: Vec<&str> = g.strip_leads().map(|l| l.label()).collect();
+                let strips: Vec<&str> = g.strip_leads().map(StandardLead::label).collect();
                 if !strips.is_empty() {
                     write!(f, " + {}", strips.join(", "))?;
                 }

@@ -713,15 +713,14 @@ pub fn kit_pages(data: &Path, filter: &str) -> Result<Vec<KitResult>, String> {
 pub fn kit_sets(results: &[KitResult]) -> Vec<SetResult> {
     let mut sets: Vec<SetResult> = Vec::new();
     let mut add = |name: &str, r: &KitResult| {
-        let i = match sets.iter().position(|s| s.name == name) {
-            Some(i) => i,
-            None => {
-                sets.push(SetResult {
-                    name: name.to_string(),
-                    ..SetResult::default()
-                });
-                sets.len() - 1
-            }
+        let i = if let Some(i) = sets.iter().position(|s| s.name == name) {
+            i
+        } else {
+            sets.push(SetResult {
+                name: name.to_string(),
+                ..SetResult::default()
+            });
+            sets.len() - 1
         };
         let s = &mut sets[i];
         s.images += 1;

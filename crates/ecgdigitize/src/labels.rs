@@ -511,23 +511,6 @@ pub fn read_label(
         return None;
     }
     let (ink, w, h) = label_ink(mask, trace, (x0, x1, y0, y1), px_per_mm);
-    if let Some(dir) = std::env::var_os("ECGDIGITIZE_DUMP") {
-        let mut img = image::GrayImage::new(w as u32, h as u32);
-        for y in 0..h {
-            for x in 0..w {
-                let g = mask.at(x0 + x, y0 + y);
-                let v = if ink[y * w + x] {
-                    0
-                } else if g {
-                    160
-                } else {
-                    255
-                };
-                img.put_pixel(x as u32, y as u32, image::Luma([v]));
-            }
-        }
-        let _ = img.save(std::path::Path::new(&dir).join(format!("{x0}_{y0}.png")));
-    }
     let min_h = px_per_mm;
     let max_h = 6.0 * px_per_mm;
     let mut comps: Vec<_> = components(&ink, w, h)
@@ -562,9 +545,6 @@ pub fn read_label(
     }
     let ax = anchor.0 - x0 as f32;
     let ay = anchor.1 - y0 as f32;
-    if std::env::var_os("ECGDIGITIZE_DUMP").is_some() {
-        eprintln!("window {x0},{y0}: words {words:?}");
-    }
     let mut best: Option<(f32, Word)> = None;
     for wd in words {
         let (ww, wh) = (wd.2 - wd.0 + 1, wd.3 - wd.1 + 1);

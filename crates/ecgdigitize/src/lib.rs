@@ -277,7 +277,7 @@ fn strips_by_trace(
         (b > a).then(|| &f.y[a..b])
     };
     let lag = (0.12 * px_per_s).round() as isize;
-    for s in 0..3 {
+    for (s, usual_lead) in usual.iter().enumerate() {
         if g.strips[s].is_none() {
             break;
         }
@@ -331,8 +331,8 @@ fn strips_by_trace(
                 .find(|x| Some(x.1) == lead)
                 .map_or(f32::MIN, |x| x.0)
         };
-        if usual[s].is_some() && corr(usual[s]) > corr(g.strips[s]) + 0.02 {
-            g.strips[s] = usual[s];
+        if usual_lead.is_some() && corr(*usual_lead) > corr(g.strips[s]) + 0.02 {
+            g.strips[s] = *usual_lead;
         }
     }
     Layout::from_grid(g)
@@ -730,7 +730,6 @@ fn digitize_pass(
             candidates = rows;
         }
     }
-    drop(ink);
     drop(dark);
     if candidates.is_empty() && no_grid {
         return Err(DigitizeError::NoGrid {
@@ -755,17 +754,14 @@ fn digitize_pass(
                 .collect::<Vec<_>>()
         );
     }
-    let rows = match options.layout {
-        Some(l) => {
-            trace::select_rows(&candidates, Some(l.rows())).ok_or(unknown(candidates.len()))?
+    let rows = if let Some(l) = options.layout {
+        trace::select_rows(&candidates, Some(l.rows())).ok_or(unknown(candidates.len()))?
+    } else {
+        let rows = trace::select_rows(&candidates, None).ok_or(unknown(candidates.len()))?;
+        if layout_hypotheses(rows.len()).is_empty() {
+            return Err(unknown(rows.len()));
         }
-        None => {
-            let rows = trace::select_rows(&candidates, None).ok_or(unknown(candidates.len()))?;
-            if layout_hypotheses(rows.len()).is_empty() {
-                return Err(unknown(rows.len()));
-            }
-            rows
-        }
+        rows
     };
     // Every layout prints 10 s per row: where the grid period is a harmonic (a wrinkled
     // photo's texture doubles it) or there is no grid, the widest row sets the scale.
@@ -843,9 +839,7 @@ fn digitize_pass(
     // Printed rows start at the same x: one start for all (the median; rows' own
     // pulse ends differ by a pixel or two, which shifts QRS complexes between leads that
     // Einthoven's law compares).
-    for s in &mut starts {
-        *s = median_start;
-    }
+    starts.fill(median_start);
     let mut heights: Vec<f32> = pulses.iter().flatten().map(|p| p.height_px).collect();
     heights.sort_by(f32::total_cmp);
     let measured_gain = heights
@@ -911,6 +905,14 @@ fn digitize_pass(
             )
         })
         .collect();
+
+    // Sub-pixel trace heights where the trace is a thin line: the ink-weighted centre of
+    // the run (anti-aliased or blurred lines fall between the mask's pixel rows).
+    let mut followed = followed;
+    for f in &mut followed {
+        trace::refine_centres(f, &ink, thickness);
+    }
+    drop(ink);
 
     // Printed lead labels near every possible cell start (0, 2.5, 5, 7.5 s) of every
     // row, read from the ink that is not on a followed trace.
@@ -984,15 +986,14 @@ fn digitize_pass(
             eprintln!("row {i}: {}", t.join("  "));
         }
     }
-    let layout = match options.layout {
-        Some(l) => l,
-        None => {
-            let l = choose_layout(rows.len(), &label_at).ok_or(unknown(rows.len()))?;
-            let usual = layout_hypotheses(rows.len())
-                .first()
-                .map_or(l.grid().strips, |u| u.grid().strips);
-            strips_by_trace(l, usual, &followed, &starts, px_per_s)
-        }
+    let layout = if let Some(l) = options.layout {
+        l
+    } else {
+        let l = choose_layout(rows.len(), &label_at).ok_or(unknown(rows.len()))?;
+        let usual = layout_hypotheses(rows.len())
+            .first()
+            .map_or(l.grid().strips, |u| u.grid().strips);
+        strips_by_trace(l, usual, &followed, &starts, px_per_s)
     };
 
     // Cut every cell from its row.
@@ -1092,7 +1093,7 @@ fn digitize_pass(
                 confidence[li] *= 0.5;
             }
         } else {
-            first_read[li] = values.clone();
+            first_read[li].clone_from(&values);
         }
         samples[li] = values;
         traces[li] = ys

@@ -921,6 +921,36 @@ pub fn follow(
     }
 }
 
+/// Replace the height of every column whose run is a plain line (not a peak or trough,
+/// at most 1.5 line thicknesses long) by the centre of the ink score over the run and
+/// two pixels either side, less the lower of the two ends (paper or grid).
+pub fn refine_centres(f: &mut Followed, ink: &Plane, thickness: f32) {
+    for (c, span) in f.spans.iter().enumerate() {
+        let Some((t, b)) = *span else { continue };
+        if ((b - t + 1) as f32) > 1.5 * thickness || !f.y[c].is_finite() {
+            continue;
+        }
+        let x = f.x0 + c;
+        if x >= ink.w {
+            continue;
+        }
+        let y0 = t.saturating_sub(2);
+        let y1 = (b + 2).min(ink.h.saturating_sub(1));
+        let floor = ink.get(x, y0).min(ink.get(x, y1));
+        let (mut sw, mut swy) = (0.0f32, 0.0f32);
+        for y in y0..=y1 {
+            let v = (ink.get(x, y) - floor).max(0.0);
+            sw += v;
+            swy += v * y as f32;
+        }
+        if sw > 0.0 {
+            let centre = swy / sw;
+            // Stay within the run (a neighbouring mark inside the window must not pull).
+            f.y[c] = centre.clamp(t as f32 - 0.5, b as f32 + 0.5);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
 
