@@ -259,14 +259,16 @@ fn correlation(a: &[f32], b: &[f32]) -> Option<f32> {
 /// every column from 0 s, the strip's first seconds), when one matches clearly
 /// (correlation > 0.95, 0.02 above the next). Otherwise the strip keeps the lead its
 /// label gave when that matches the trace as well as the `usual` lead, else the usual.
-fn strips_by_trace(
-    layout: Layout,
-    usual: [Option<StandardLead>; 3],
+/// Per block lead, how well rhythm strip `s` of `g` repeats that lead's cell: the best
+/// correlation of the cell with the strip at the same seconds (or, on pages that show
+/// every column from 0 s, the strip's first seconds), within ±0.12 s; best first.
+fn strip_scores(
+    g: &ecgcore::paper::Grid,
+    s: usize,
     followed: &[trace::Followed],
     starts: &[f32],
     px_per_s: f32,
-) -> Layout {
-    let mut g = layout.grid();
+) -> Vec<(f32, StandardLead)> {
     let block_rows = g.block_rows();
     let cols = usize::from(g.columns.max(1));
     let slice = |row: usize, t0: f32, t1: f32| -> Option<&[f32]> {
@@ -277,43 +279,69 @@ fn strips_by_trace(
         (b > a).then(|| &f.y[a..b])
     };
     let lag = (0.12 * px_per_s).round() as isize;
+    let mut scored: Vec<(f32, StandardLead)> = Vec::new();
+    let (Some(fs), Some(xs)) = (followed.get(block_rows + s), starts.get(block_rows + s)) else {
+        return scored;
+    };
+    for (i, lead) in g.block.iter().enumerate() {
+        let (row, col) = (i / cols, i % cols);
+        let t0 = layout::PAGE_DURATION_S * col as f32 / cols as f32;
+        let t1 = t0 + layout::PAGE_DURATION_S / cols as f32;
+        let Some(cell) = slice(row, t0, t1) else {
+            continue;
+        };
+        let mut best = f32::MIN;
+        for u0 in [t0, 0.0] {
+            let base = (xs + u0 * px_per_s - fs.x0 as f32).round() as isize;
+            for d in -lag..=lag {
+                let from = base + d;
+                if from < 0 {
+                    continue;
+                }
+                let from = from as usize;
+                let k = cell.len().min(fs.y.len().saturating_sub(from));
+                if k * 10 < cell.len() * 9 {
+                    continue;
+                }
+                if let Some(r) = correlation(&cell[..k], &fs.y[from..from + k]) {
+                    best = best.max(r);
+                }
+            }
+        }
+        scored.push((best, *lead));
+    }
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0));
+    scored
+}
+
+/// Whether the last three of six rows repeat cells of a 3×4 block above them (3×4 with
+/// three rhythm strips, rather than 6×2): each strip correlates above 0.9 with some cell.
+fn rows_look_like_three_strips(
+    followed: &[trace::Followed],
+    starts: &[f32],
+    px_per_s: f32,
+) -> bool {
+    let g = Layout::ThreeByFour { rhythm_strips: 3 }.grid();
+    (0..3).all(|s| {
+        strip_scores(&g, s, followed, starts, px_per_s)
+            .first()
+            .is_some_and(|b| b.0 > 0.9)
+    })
+}
+
+fn strips_by_trace(
+    layout: Layout,
+    usual: [Option<StandardLead>; 3],
+    followed: &[trace::Followed],
+    starts: &[f32],
+    px_per_s: f32,
+) -> Layout {
+    let mut g = layout.grid();
     for (s, usual_lead) in usual.iter().enumerate() {
         if g.strips[s].is_none() {
             break;
         }
-        let mut scored: Vec<(f32, StandardLead)> = Vec::new();
-        for (i, lead) in g.block.iter().enumerate() {
-            let (row, col) = (i / cols, i % cols);
-            let t0 = layout::PAGE_DURATION_S * col as f32 / cols as f32;
-            let t1 = t0 + layout::PAGE_DURATION_S / cols as f32;
-            let Some(cell) = slice(row, t0, t1) else {
-                continue;
-            };
-            let mut best = f32::MIN;
-            let (Some(fs), Some(xs)) = (followed.get(block_rows + s), starts.get(block_rows + s))
-            else {
-                continue;
-            };
-            for u0 in [t0, 0.0] {
-                let base = (xs + u0 * px_per_s - fs.x0 as f32).round() as isize;
-                for d in -lag..=lag {
-                    let from = base + d;
-                    if from < 0 {
-                        continue;
-                    }
-                    let from = from as usize;
-                    let k = cell.len().min(fs.y.len().saturating_sub(from));
-                    if k * 10 < cell.len() * 9 {
-                        continue;
-                    }
-                    if let Some(r) = correlation(&cell[..k], &fs.y[from..from + k]) {
-                        best = best.max(r);
-                    }
-                }
-            }
-            scored.push((best, *lead));
-        }
-        scored.sort_by(|a, b| b.0.total_cmp(&a.0));
+        let scored = strip_scores(&g, s, followed, starts, px_per_s);
         if std::env::var_os("ECGDIGITIZE_DEBUG").is_some() {
             eprintln!("strip {s}: {:?}", &scored[..scored.len().min(4)]);
         }
@@ -989,7 +1017,13 @@ fn digitize_pass(
     let layout = if let Some(l) = options.layout {
         l
     } else {
-        let l = choose_layout(rows.len(), &label_at).ok_or(unknown(rows.len()))?;
+        let mut l = choose_layout(rows.len(), &label_at).ok_or(unknown(rows.len()))?;
+        if rows.len() == 6
+            && l.grid().columns == 2
+            && rows_look_like_three_strips(&followed, &starts, px_per_s)
+        {
+            l = Layout::ThreeByFour { rhythm_strips: 3 };
+        }
         let usual = layout_hypotheses(rows.len())
             .first()
             .map_or(l.grid().strips, |u| u.grid().strips);
