@@ -501,8 +501,9 @@ struct Upsampled {
 /// scale they were built for.
 ///
 /// When the grid lines converge (a photo taken at an angle, see [`perspective`]), the
-/// page is also read after warping it flat, and that reading is kept unless its
-/// confidence is clearly lower.
+/// page is also read after warping it flat, and that reading is kept when its mean
+/// confidence is at least the plain reading's (0.1 above it for a convergence over
+/// [`PLAUSIBLE_PERSPECTIVE_DEG`]).
 pub fn digitize_rgb(
     original: &RgbImage,
     source: &Path,
@@ -528,13 +529,14 @@ pub fn digitize_rgb(
     };
     let mean = |d: &Digitized| d.confidence_per_lead.iter().sum::<f32>() / 12.0;
     if let Ok(p) = &plain {
-        // A strong "convergence" on a page that already reads well is more likely a
-        // misdetection (creases, a curled edge) than a steep photo: warp by more than
+        // The warped reading is kept only when it reads at least as well; a strong
+        // "convergence" on a page that already reads well is more likely a misdetection
+        // (creases, a curled edge) than a steep photo: warp by more than
         // `PLAUSIBLE_PERSPECTIVE_DEG` only when the flat reading is clearly better.
         let needed = if rect.convergence_deg > PLAUSIBLE_PERSPECTIVE_DEG {
             0.1
         } else {
-            -0.1
+            0.0
         };
         if mean(&flat) < mean(p) + needed {
             return plain;
