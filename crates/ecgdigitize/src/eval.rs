@@ -17,6 +17,11 @@
 //!   [`crate::render`] (clean: red grid, 200 dpi; distorted: seeded random rotation, blur,
 //!   noise, JPEG, grid colour and resolution; perspective: the clean page as a photo
 //!   taken at an angle, [`crate::render::perspective_photo`], seeded by the record id).
+//! - `ecg-image-kit <set>`: the 64 pages of `data/images/ecg-image-kit` (PTB-XL records
+//!   of folds 1–9), scored against the windows `manifest.csv` gives for each lead (the
+//!   generator's 6×2 pages show both columns at 0–5 s), grouped by style: clean 3×4,
+//!   6×2, 12×1, photo-like, 100 dpi, black-and-white, grid colours, … ([`kit_pages`],
+//!   [`kit_sets`]; also `cargo run --release -p ecgdigitize --example kit_eval`).
 //! - `real-world`: scans without ground truth; each must digitize or be refused cleanly.
 //!
 //! Units: dB, seconds.
@@ -394,6 +399,15 @@ fn real_world(data: &Path) -> RealWorldResult {
 pub fn evaluate(config: &EvalConfig) -> EvalReport {
     let mut report = EvalReport::default();
     report.sets.push(image_kit_set(&config.data_dir));
+    // The 64 ecg-image-kit pages of `images/ecg-image-kit` (manifest windows), per set.
+    if let Ok(results) = kit_pages(&config.data_dir, "") {
+        report
+            .sets
+            .extend(kit_sets(&results).into_iter().map(|mut s| {
+                s.name = format!("ecg-image-kit {}", s.name);
+                s
+            }));
+    }
     if config.synthetic_records > 0 {
         let (clean, distorted, perspective) =
             synthetic_sets(&config.data_dir, config.synthetic_records);

@@ -8,9 +8,17 @@
 //!    [`grid`]: page skew by projection profiles; pixels per mm from the grid period.
 //! 3. [`trace`]: ink mask (dark, unsaturated pixels), trace rows, calibration pulses,
 //!    and a dynamic-programming trace follower per lead box.
-//! 4. [`layout`]: the standard print layouts (3×4 + rhythm strips, 6×2, 12×1) tell which
-//!    lead each box holds and which seconds it shows.
-//! 5. Samples are converted to mV and seconds at the detected gain and paper speed
+//! 4. [`layout`]: the print layouts (3×4 + 0–3 rhythm strips of any leads, 6×2 and 12×1
+//!    in the standard or ecg-image-kit's interleaved row order, with or without a strip)
+//!    tell which lead each box holds and which seconds it shows. Every row is followed
+//!    over its 10 s first; then the layout is chosen among those with that many rows by
+//!    the printed lead labels ([`labels`]: template matching of label glyphs), a strip's
+//!    lead by the block cell it repeats, and six rows whose last three repeat block
+//!    cells are 3×4 with three strips. [`DigitizeOptions::layout`] forces a layout.
+//! 5. [`confidence`]: per lead, the share of the cell on ink, jumps between traces,
+//!    amplitude plausibility, Einthoven's and Goldberger's laws, a strip that does not
+//!    repeat its cell, and labels that name other leads.
+//! 6. Samples are converted to mV and seconds at the detected gain and paper speed
 //!    (default 25 mm/s, 10 mm/mV) and resampled to 500 Hz over 10 s; samples the image
 //!    does not show are `NaN`.
 //!
