@@ -576,6 +576,11 @@ pub fn digitize_rgb(
     Ok(flat)
 }
 
+/// How far a row's trace is followed above and below its baseline, in gaps to the
+/// neighbouring row: past the neighbour's baseline, so that tall complexes crossing it
+/// keep their peaks (the pull towards the own baseline keeps the path home).
+const BOX_REACH: f32 = 1.4;
+
 /// Grid convergence (degrees across the page) above which a warped reading must beat the
 /// plain one clearly to be kept.
 pub const PLAUSIBLE_PERSPECTIVE_DEG: f64 = 12.0;
@@ -911,8 +916,8 @@ fn digitize_pass(
             let down = rows
                 .get(i + 1)
                 .map_or(spacing, |n| n.baseline_y - row.baseline_y);
-            let y0 = (row.baseline_y - 0.9 * up).max(0.0) as usize;
-            let y1 = ((row.baseline_y + 0.9 * down) as usize).min(h.saturating_sub(1));
+            let y0 = (row.baseline_y - BOX_REACH * up).max(0.0) as usize;
+            let y1 = ((row.baseline_y + BOX_REACH * down) as usize).min(h.saturating_sub(1));
             (y0, y1)
         })
         .collect();
