@@ -92,6 +92,13 @@ pub enum DigitizeError {
     NoTrace { path: PathBuf },
     #[error("the page layout is not recognised ({rows} trace rows found; 3×4 needs 3–6, 6×2 needs 6–7, 12×1 needs 12–13): set the layout (--layout 3x4+II, 6x2+II, 12x1, …; in the viewer: Source view, Layout) and re-run: {}", path.display())]
     UnknownLayout { rows: usize, path: PathBuf },
+    #[error("the layout {layout} needs {want} trace rows but only {found} were found (check the pixels per mm, --px-per-mm, or crop the image to the ECG): {}", path.display())]
+    RowsNotFound {
+        layout: String,
+        want: usize,
+        found: usize,
+        path: PathBuf,
+    },
     #[error("invalid digitizer setting ({what}): {}", path.display())]
     BadOption { what: String, path: PathBuf },
 }
@@ -798,7 +805,14 @@ fn digitize_pass(
         );
     }
     let rows = if let Some(l) = options.layout {
-        trace::select_rows(&candidates, Some(l.rows())).ok_or(unknown(candidates.len()))?
+        trace::select_rows(&candidates, Some(l.rows())).ok_or_else(|| {
+            DigitizeError::RowsNotFound {
+                layout: l.to_string(),
+                want: l.rows(),
+                found: candidates.len(),
+                path: source.to_path_buf(),
+            }
+        })?
     } else {
         let rows = trace::select_rows(&candidates, None).ok_or(unknown(candidates.len()))?;
         if layout_hypotheses(rows.len()).is_empty() {

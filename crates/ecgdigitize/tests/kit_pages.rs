@@ -206,7 +206,7 @@ fn a_layout_set_by_hand_is_used_and_a_wrong_one_is_named_in_the_error() {
     )
     .unwrap();
     assert_eq!(d.layout, Layout::THREE_BY_FOUR_II);
-    // 12 rows cannot be found on a 4-row page: the error says what to set.
+    // 12 rows cannot be found on a 4-row page: the error says what to check.
     let err = digitize_path(
         &path,
         &DigitizeOptions {
@@ -215,7 +215,16 @@ fn a_layout_set_by_hand_is_used_and_a_wrong_one_is_named_in_the_error() {
         },
     )
     .unwrap_err();
-    assert!(matches!(err, DigitizeError::UnknownLayout { .. }), "{err}");
+    assert!(
+        matches!(err, DigitizeError::RowsNotFound { want: 12, .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("--px-per-mm"), "{err}");
+    // A page whose layout is not recognised names the option to set.
+    let err = DigitizeError::UnknownLayout {
+        rows: 2,
+        path: path.clone(),
+    };
     assert!(err.to_string().contains("--layout"), "{err}");
 }
 
