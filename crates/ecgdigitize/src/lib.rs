@@ -27,6 +27,11 @@
 //!
 //! Units: pixels of the original image for everything a caller draws; mm, s, mV as named.
 //!
+//! Debugging: with `ECGDIGITIZE_DEBUG` set, the trace-row candidates, the chosen rows,
+//! the labels read per row, the strip correlations and the law factors go to stderr;
+//! `examples/overlay.rs` draws the followed traces and lead boxes over the image and
+//! `examples/kit_eval.rs` prints the per-set SNR table.
+//!
 //! ```no_run
 //! use ecgdigitize::{digitize_path, DigitizeOptions};
 //! let result = digitize_path(std::path::Path::new("scan.png"), &DigitizeOptions::default())?;
