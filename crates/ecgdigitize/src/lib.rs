@@ -754,7 +754,7 @@ fn digitize_pass(
     // Trace rows.
     // Ink mask and candidate rows; when fewer than three evenly spaced rows show, the
     // trace may be faint: retry with the sensitive mask.
-    let mut mask = trace::ink_mask(&ink, px_per_mm_y, false);
+    let mut mask = trace::ink_mask_with(&ink, px_per_mm_y, false, upsampled.is_some());
     let mut candidates = trace::find_rows(&mask, px_per_mm_y);
     let enough = |c: &[trace::Row]| {
         trace::select_rows(c, options.layout.map(Layout::rows)).is_some_and(|r| r.len() >= 3)

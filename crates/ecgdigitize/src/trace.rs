@@ -111,6 +111,12 @@ impl Mask {
 /// they touch the mask, which closes the gaps a thin blurred trace leaves, at some cost
 /// in precision on clean pages.
 pub fn ink_mask(ink: &Plane, px_per_mm: f32, sensitive: bool) -> Mask {
+    ink_mask_with(ink, px_per_mm, sensitive, false)
+}
+
+/// [`ink_mask`]; with `grow`, the normal mask of a clean page (under 2 % ink) also takes
+/// fainter pixels (above half its threshold) connected to it.
+pub fn ink_mask_with(ink: &Plane, px_per_mm: f32, sensitive: bool, grow: bool) -> Mask {
     let r = (3.0 * px_per_mm).round().max(2.0) as usize;
     let background = ink.box_mean(r);
     let mut contrast: Vec<f32> = ink
@@ -138,10 +144,18 @@ pub fn ink_mask(ink: &Plane, px_per_mm: f32, sensitive: bool) -> Mask {
         if std::env::var_os("ECGDIGITIZE_DEBUG").is_some() {
             eprintln!("ink share {share:.3} threshold {threshold}");
         }
-        Mask {
-            w: ink.w,
-            h: ink.h,
-            ink: contrast.iter().map(|v| *v > threshold).collect(),
+        if grow && share < 0.02 {
+            // Low resolution: thin steep strokes (QRS) are faint after upsampling; grow the
+            // mask into fainter pixels that touch it (hysteresis) — on clean pages only,
+            // where little besides trace and text passes Otsu's split (on noisy photos
+            // the growth takes the noise).
+            hysteresis(&contrast, ink.w, ink.h, threshold, 0.5 * threshold)
+        } else {
+            Mask {
+                w: ink.w,
+                h: ink.h,
+                ink: contrast.iter().map(|v| *v > threshold).collect(),
+            }
         }
     };
     remove_long_straight_lines(&mut mask, (30.0 * px_per_mm).round() as usize);
