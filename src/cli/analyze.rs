@@ -22,7 +22,7 @@ pub fn run(
     model: &ModelArgs,
 ) -> anyhow::Result<()> {
     let rec = match start_s {
-        None => pipeline::open_with(file, &read.options())?,
+        None => pipeline::open_any(file, &read.options(), &read.digitize_options())?.recording,
         Some(start_s) => {
             pipeline::open_edf_window(file, start_s, Some(std::sync::Arc::default()))
                 .context("--start")?

@@ -55,6 +55,10 @@ pub struct ReadArgs {
     /// Units of values for files that do not state them (CSV): mV, uV or V.
     #[arg(long, value_enum)]
     pub units: Option<UnitsArg>,
+    /// Paper-ECG images: the print layout, when it is not detected (3x4, 3x4+II,
+    /// 3x4+V1,II,V5, 6x2, 6x2+II, 6x2i+II, 12x1, 12x1i+II; see `digitize --help`).
+    #[arg(long, value_parser = parse_layout)]
+    pub layout: Option<ecgdigitize::Layout>,
 }
 
 /// Units of a file's values.
@@ -97,6 +101,16 @@ impl From<PaperArg> for ecgreport::Paper {
     }
 }
 
+/// `--layout`: a paper layout name.
+fn parse_layout(text: &str) -> Result<ecgdigitize::Layout, String> {
+    ecgdigitize::Layout::parse(text).ok_or_else(|| {
+        format!(
+            "{text:?} is not a layout: use 3x4, 3x4+II, 3x4+N (N rhythm strips), 3x4+V1,II,V5, \
+             6x2, 6x2+II, 6x2i (rows V1|V4 / I|aVR / …), 12x1, 12x1+II or 12x1i (rows V4, V1, aVR, I, …)"
+        )
+    })
+}
+
 /// Which device runs the model.
 #[derive(Debug, Clone, clap::Args, Default)]
 pub struct ModelArgs {
@@ -121,6 +135,14 @@ impl ModelArgs {
 }
 
 impl ReadArgs {
+    /// Digitizer settings for paper-ECG images.
+    pub fn digitize_options(&self) -> ecgdigitize::DigitizeOptions {
+        ecgdigitize::DigitizeOptions {
+            layout: self.layout,
+            ..ecgdigitize::DigitizeOptions::default()
+        }
+    }
+
     pub fn options(&self) -> ecgcore::formats::OpenOptions {
         ecgcore::formats::OpenOptions {
             sample_rate_hz: self.rate,
@@ -211,6 +233,11 @@ pub enum Verb {
         /// Do not warp photos flat when the grid lines converge (perspective).
         #[arg(long)]
         no_perspective: bool,
+        /// Print layout, when it is not detected: 3x4, 3x4+II, 3x4+N (N rhythm strips),
+        /// 3x4+V1,II,V5, 6x2, 6x2+II, 6x2i (rows V1|V4 / I|aVR / …), 12x1, 12x1+II,
+        /// 12x1i (rows V4, V1, aVR, I, …).
+        #[arg(long, value_parser = parse_layout)]
+        layout: Option<ecgdigitize::Layout>,
     },
     /// Evaluate the digitizer (SNR per lead against PTB-XL ground truth).
     EvalDigitizer {
@@ -279,6 +306,7 @@ pub fn run(verb: Verb) -> anyhow::Result<()> {
             speed,
             gain,
             no_perspective,
+            layout,
         } => digitize::run(
             &image,
             &output,
@@ -288,6 +316,7 @@ pub fn run(verb: Verb) -> anyhow::Result<()> {
                 speed_mm_per_s: speed,
                 gain_mm_per_mv: gain,
                 correct_perspective: no_perspective.then_some(false),
+                layout,
                 ..ecgdigitize::DigitizeOptions::default()
             },
         ),

@@ -50,7 +50,120 @@ pub enum Layout {
     SixByTwo,
     /// Twelve full-width 10 s rows.
     TwelveByOne,
+    /// Any other arrangement of the twelve leads: a block of rows of `columns` cells in
+    /// a printed order, then full-width rhythm strips of any leads (e.g. 6×2 in another
+    /// row order with a lead II strip, 3×4 with a V1 strip). See [`Grid`].
+    Grid(Grid),
 }
+
+/// A block of `columns` equal columns (column c of `columns` shows seconds
+/// `10·c/columns` to `10·(c+1)/columns`), its leads row by row, then up to three
+/// full-width 10 s rhythm strips.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Grid {
+    /// Columns of the block: 1, 2, 3, 4 or 6 (12 is divisible by it).
+    pub columns: u8,
+    /// The block's leads, row-major (12 / `columns` rows).
+    pub block: [StandardLead; 12],
+    /// Rhythm strips below the block, top to bottom (`None` = no more strips).
+    pub strips: [Option<StandardLead>; 3],
+}
+
+impl Grid {
+    /// Rows of the block.
+    pub fn block_rows(&self) -> usize {
+        12 / usize::from(self.columns.clamp(1, 12))
+    }
+
+    /// The rhythm strips' leads.
+    pub fn strip_leads(&self) -> impl Iterator<Item = StandardLead> + '_ {
+        self.strips.iter().map_while(|s| *s)
+    }
+
+    /// The block's order as `6×2`-style text: `I|V1 / II|V2 / …`.
+    pub fn order_text(&self) -> String {
+        self.block
+            .chunks(usize::from(self.columns.clamp(1, 12)))
+            .map(|r| r.iter().map(|l| l.label()).collect::<Vec<_>>().join("|"))
+            .collect::<Vec<_>>()
+            .join(" / ")
+    }
+}
+
+/// 6×2 rows as ecg-image-kit prints them (and some carts): V1|V4, I|aVR, V2|V5, II|aVL,
+/// V3|V6, III|aVF.
+pub const SIX_BY_TWO_INTERLEAVED: [StandardLead; 12] = {
+    use StandardLead as L;
+    [
+        L::V1,
+        L::V4,
+        L::I,
+        L::AVR,
+        L::V2,
+        L::V5,
+        L::II,
+        L::AVL,
+        L::V3,
+        L::V6,
+        L::III,
+        L::AVF,
+    ]
+};
+/// The standard 6×2 rows: I|V1, II|V2, III|V3, aVR|V4, aVL|V5, aVF|V6.
+pub const SIX_BY_TWO_STANDARD: [StandardLead; 12] = {
+    use StandardLead as L;
+    [
+        L::I,
+        L::V1,
+        L::II,
+        L::V2,
+        L::III,
+        L::V3,
+        L::AVR,
+        L::V4,
+        L::AVL,
+        L::V5,
+        L::AVF,
+        L::V6,
+    ]
+};
+/// 12×1 rows as ecg-image-kit prints them: V4, V1, aVR, I, V5, V2, aVL, II, V6, V3, aVF,
+/// III.
+pub const TWELVE_BY_ONE_INTERLEAVED: [StandardLead; 12] = {
+    use StandardLead as L;
+    [
+        L::V4,
+        L::V1,
+        L::AVR,
+        L::I,
+        L::V5,
+        L::V2,
+        L::AVL,
+        L::II,
+        L::V6,
+        L::V3,
+        L::AVF,
+        L::III,
+    ]
+};
+/// The 3×4 block row-major (I aVR V1 V4 / II aVL V2 V5 / III aVF V3 V6).
+pub const THREE_BY_FOUR_BLOCK: [StandardLead; 12] = {
+    use StandardLead as L;
+    [
+        L::I,
+        L::AVR,
+        L::V1,
+        L::V4,
+        L::II,
+        L::AVL,
+        L::V2,
+        L::V5,
+        L::III,
+        L::AVF,
+        L::V3,
+        L::V6,
+    ]
+};
 
 /// One lead's place on the page: its row and the time window it shows.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -71,7 +184,87 @@ impl Layout {
             Layout::ThreeByFour { rhythm_strips } => 3 + usize::from(rhythm_strips.min(3)),
             Layout::SixByTwo => 6,
             Layout::TwelveByOne => 12,
+            Layout::Grid(g) => g.block_rows() + g.strip_leads().count(),
         }
+    }
+
+    /// This layout as a [`Grid`] (block order and strips).
+    pub fn grid(self) -> Grid {
+        use StandardLead as L;
+        match self {
+            Layout::ThreeByFour { rhythm_strips } => Grid {
+                columns: 4,
+                block: THREE_BY_FOUR_BLOCK,
+                strips: match rhythm_strips {
+                    0 => [None; 3],
+                    1 => [Some(L::II), None, None],
+                    2 => [Some(L::II), Some(L::V5), None],
+                    _ => [Some(L::V1), Some(L::II), Some(L::V5)],
+                },
+            },
+            Layout::SixByTwo => Grid {
+                columns: 2,
+                block: SIX_BY_TWO_STANDARD,
+                strips: [None; 3],
+            },
+            Layout::TwelveByOne => Grid {
+                columns: 1,
+                block: StandardLead::ALL,
+                strips: [None; 3],
+            },
+            Layout::Grid(g) => g,
+        }
+    }
+
+    /// A grid layout, as one of the named variants when it is one.
+    pub fn from_grid(g: Grid) -> Layout {
+        [
+            Layout::ThreeByFour { rhythm_strips: 0 },
+            Layout::ThreeByFour { rhythm_strips: 1 },
+            Layout::ThreeByFour { rhythm_strips: 2 },
+            Layout::ThreeByFour { rhythm_strips: 3 },
+            Layout::SixByTwo,
+            Layout::TwelveByOne,
+        ]
+        .into_iter()
+        .find(|l| l.grid() == g)
+        .unwrap_or(Layout::Grid(g))
+    }
+
+    /// Parse a layout name: `3x4`, `3x4+II`, `3x4+1`, `3x4+3`, `3x4+V1,II,V5`, `6x2`,
+    /// `6x2+II`, `6x2i` (interleaved rows V1|V4 / I|aVR / …), `12x1`, `12x1+II`,
+    /// `12x1i` (V4, V1, aVR, I, …); `×` may stand for `x`.
+    pub fn parse(text: &str) -> Option<Layout> {
+        let t = text.trim().replace('×', "x").replace(' ', "");
+        let (base, strips) = t.split_once('+').map_or((t.as_str(), ""), |(a, b)| (a, b));
+        let base = base.to_ascii_lowercase();
+        let (columns, block) = match base.as_str() {
+            "3x4" => (4, THREE_BY_FOUR_BLOCK),
+            "6x2" => (2, SIX_BY_TWO_STANDARD),
+            "6x2i" => (2, SIX_BY_TWO_INTERLEAVED),
+            "12x1" => (1, StandardLead::ALL),
+            "12x1i" => (1, TWELVE_BY_ONE_INTERLEAVED),
+            _ => return None,
+        };
+        let mut grid = Grid {
+            columns,
+            block,
+            strips: [None; 3],
+        };
+        if let Ok(n) = strips.parse::<u8>() {
+            if columns != 4 || n > 3 {
+                return None;
+            }
+            grid.strips = Layout::ThreeByFour { rhythm_strips: n }.grid().strips;
+        } else if !strips.is_empty() {
+            for (i, name) in strips.split(',').enumerate() {
+                let lead = StandardLead::ALL
+                    .into_iter()
+                    .find(|l| l.label().eq_ignore_ascii_case(name))?;
+                *grid.strips.get_mut(i)? = Some(lead);
+            }
+        }
+        Some(Layout::from_grid(grid))
     }
 
     /// The layout that prints `rows` trace rows, when there is a usual one.
@@ -151,6 +344,29 @@ impl Layout {
                     });
                 }
             }
+            Layout::Grid(g) => {
+                let columns = usize::from(g.columns.clamp(1, 12));
+                let col_s = PAGE_DURATION_S / columns as f32;
+                for (i, lead) in g.block.iter().enumerate() {
+                    let col = i % columns;
+                    cells.push(Cell {
+                        lead: *lead,
+                        row: i / columns,
+                        start_s: col_s * col as f32,
+                        end_s: col_s * (col + 1) as f32,
+                        rhythm: columns == 1,
+                    });
+                }
+                for (i, lead) in g.strip_leads().enumerate() {
+                    cells.push(Cell {
+                        lead,
+                        row: g.block_rows() + i,
+                        start_s: 0.0,
+                        end_s: PAGE_DURATION_S,
+                        rhythm: true,
+                    });
+                }
+            }
         }
         cells
     }
@@ -188,6 +404,23 @@ impl fmt::Display for Layout {
             }
             Layout::SixByTwo => write!(f, "6×2"),
             Layout::TwelveByOne => write!(f, "12×1"),
+            Layout::Grid(g) => {
+                let rows = g.block_rows();
+                write!(f, "{rows}×{}", g.columns)?;
+                let standard = match g.columns {
+                    4 => THREE_BY_FOUR_BLOCK,
+                    2 => SIX_BY_TWO_STANDARD,
+                    _ => StandardLead::ALL,
+                };
+                if g.block != standard {
+                    write!(f, " ({})", g.order_text())?;
+                }
+                let strips: Vec<&str> = g.strip_leads().map(StandardLead::label).collect();
+                if !strips.is_empty() {
+                    write!(f, " + {}", strips.join(", "))?;
+                }
+                Ok(())
+            }
         }
     }
 }
@@ -212,6 +445,45 @@ mod tests {
             }
             assert!(cells.iter().all(|c| c.row < layout.rows()));
             assert_eq!(Layout::from_row_count(layout.rows()), Some(layout));
+        }
+    }
+
+    #[test]
+    fn grid_layouts_parse_round_trip_and_show_every_lead() {
+        use StandardLead as L;
+        assert_eq!(Layout::parse("3x4+II"), Some(Layout::THREE_BY_FOUR_II));
+        assert_eq!(Layout::parse("3×4+1"), Some(Layout::THREE_BY_FOUR_II));
+        assert_eq!(Layout::parse("6x2"), Some(Layout::SixByTwo));
+        assert_eq!(Layout::parse("12x1"), Some(Layout::TwelveByOne));
+        assert_eq!(Layout::parse("5x5"), None);
+        assert_eq!(Layout::parse("3x4+X9"), None);
+        let l = Layout::parse("6x2i+II").unwrap();
+        assert_eq!(l.rows(), 7);
+        assert_eq!(
+            l.to_string(),
+            "6×2 (V1|V4 / I|aVR / V2|V5 / II|aVL / V3|V6 / III|aVF) + II"
+        );
+        let cells = l.cells();
+        let avr = cells.iter().find(|c| c.lead == L::AVR).unwrap();
+        assert_eq!((avr.row, avr.start_s, avr.end_s), (1, 5.0, 10.0));
+        let strip = cells.iter().find(|c| c.row == 6).unwrap();
+        assert_eq!((strip.lead, strip.rhythm), (L::II, true));
+        let l = Layout::parse("3x4+V1").unwrap();
+        assert!(matches!(l, Layout::Grid(_)));
+        assert_eq!(l.rows(), 4);
+        assert_eq!(l.to_string(), "3×4 + V1");
+        for l in [l, Layout::parse("12x1i+II").unwrap()] {
+            for lead in StandardLead::ALL {
+                assert!(
+                    l.cells().iter().any(|c| c.lead == lead),
+                    "{l} lacks {lead:?}"
+                );
+            }
+        }
+        for n in 0..4 {
+            let l = Layout::ThreeByFour { rhythm_strips: n };
+            assert_eq!(Layout::from_grid(l.grid()), l);
+            assert_eq!(Layout::Grid(l.grid()).cells(), l.cells());
         }
     }
 

@@ -17,6 +17,11 @@
 //!   [`crate::render`] (clean: red grid, 200 dpi; distorted: seeded random rotation, blur,
 //!   noise, JPEG, grid colour and resolution; perspective: the clean page as a photo
 //!   taken at an angle, [`crate::render::perspective_photo`], seeded by the record id).
+//! - `ecg-image-kit <set>`: the 64 pages of `data/images/ecg-image-kit` (PTB-XL records
+//!   of folds 1–9), scored against the windows `manifest.csv` gives for each lead (the
+//!   generator's 6×2 pages show both columns at 0–5 s), grouped by style: clean 3×4,
+//!   6×2, 12×1, photo-like, 100 dpi, black-and-white, grid colours, … ([`kit_pages`],
+//!   [`kit_sets`]; also `cargo run --release -p ecgdigitize --example kit_eval`).
 //! - `real-world`: scans without ground truth; each must digitize or be refused cleanly.
 //!
 //! Units: dB, seconds.
@@ -394,6 +399,15 @@ fn real_world(data: &Path) -> RealWorldResult {
 pub fn evaluate(config: &EvalConfig) -> EvalReport {
     let mut report = EvalReport::default();
     report.sets.push(image_kit_set(&config.data_dir));
+    // The 64 ecg-image-kit pages of `images/ecg-image-kit` (manifest windows), per set.
+    if let Ok(results) = kit_pages(&config.data_dir, "") {
+        report
+            .sets
+            .extend(kit_sets(&results).into_iter().map(|mut s| {
+                s.name = format!("ecg-image-kit {}", s.name);
+                s
+            }));
+    }
     if config.synthetic_records > 0 {
         let (clean, distorted, perspective) =
             synthetic_sets(&config.data_dir, config.synthetic_records);
@@ -486,4 +500,270 @@ mod tests {
         let shifted: Vec<f32> = (0..1000).map(|i| ((i as f32 - 5.0) * 0.05).sin()).collect();
         assert!(snr_db(&x, &shifted, 100..900, 10) > 40.0);
     }
+}
+
+/// One page of `images/ecg-image-kit/manifest.csv`.
+#[derive(Debug, Clone)]
+pub struct KitPage {
+    pub image: String,
+    /// Ground-truth record, relative to the data folder.
+    pub ground_truth: String,
+    pub style: String,
+    pub layout: String,
+    /// Per lead: the seconds of the record drawn (the longest window when a lead is
+    /// drawn twice, e.g. as a rhythm strip).
+    pub windows: Vec<(ecgcore::StandardLead, f32, f32)>,
+}
+
+/// Split one CSV line (double quotes, no escaped quotes inside fields).
+fn split_csv(line: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    for ch in line.chars() {
+        match ch {
+            '"' => quoted = !quoted,
+            ',' if !quoted => out.push(std::mem::take(&mut cur)),
+            c => cur.push(c),
+        }
+    }
+    out.push(cur);
+    out
+}
+
+/// A lead by its printed label (`I`, `aVR`, `V1`, …; case-insensitive).
+pub fn lead_by_label(label: &str) -> Option<ecgcore::StandardLead> {
+    ecgcore::StandardLead::ALL
+        .into_iter()
+        .find(|l| l.label().eq_ignore_ascii_case(label.trim()))
+}
+
+/// Parse `lead_windows` ("I,II,III: 0-2.5 s; …; rhythm II: 0-10 s").
+fn parse_windows(text: &str) -> Vec<(ecgcore::StandardLead, f32, f32)> {
+    let mut out: Vec<(ecgcore::StandardLead, f32, f32)> = Vec::new();
+    for part in text.split(';') {
+        let Some((leads, span)) = part.split_once(':') else {
+            continue;
+        };
+        let span = span.trim().trim_end_matches('s').trim();
+        let Some((a, b)) = span.split_once('-') else {
+            continue;
+        };
+        let (Ok(a), Ok(b)) = (a.trim().parse::<f32>(), b.trim().parse::<f32>()) else {
+            continue;
+        };
+        for name in leads.trim().trim_start_matches("rhythm").split(',') {
+            let Some(lead) = lead_by_label(name) else {
+                continue;
+            };
+            match out.iter_mut().find(|w| w.0 == lead) {
+                Some(w) if w.2 - w.1 < b - a => *w = (lead, a, b),
+                Some(_) => {}
+                None => out.push((lead, a, b)),
+            }
+        }
+    }
+    out
+}
+
+/// The pages listed in `images/ecg-image-kit/manifest.csv` under `data`.
+pub fn kit_manifest(data: &Path) -> Result<Vec<KitPage>, String> {
+    let path = data.join("images/ecg-image-kit/manifest.csv");
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut lines = text.lines();
+    let header = split_csv(lines.next().unwrap_or(""));
+    let col = |name: &str| {
+        header
+            .iter()
+            .position(|h| h == name)
+            .ok_or_else(|| format!("{}: no column {name}", path.display()))
+    };
+    let (ci, cg, cs, cl, cw) = (
+        col("image")?,
+        col("ground_truth")?,
+        col("style")?,
+        col("layout")?,
+        col("lead_windows")?,
+    );
+    let mut pages = Vec::new();
+    for line in lines.filter(|l| !l.trim().is_empty()) {
+        let f = split_csv(line);
+        let get = |i: usize| f.get(i).cloned().unwrap_or_default();
+        pages.push(KitPage {
+            image: get(ci),
+            ground_truth: get(cg),
+            style: get(cs),
+            layout: get(cl),
+            windows: parse_windows(&get(cw)),
+        });
+    }
+    Ok(pages)
+}
+
+/// The evaluation set a manifest style belongs to.
+pub fn kit_set_name(style: &str) -> &'static str {
+    match style.split('-').next().unwrap_or("") {
+        "1" => "clean 3×4 + II",
+        "3a" => "6×2 + II",
+        "3b" => "12×1 + II",
+        "4a" | "4b" | "4c" | "4d" => "photo-like (4a–4d)",
+        "5a" => "100 dpi",
+        "5b" => "black-and-white",
+        "6a" => "no calibration pulse",
+        "6b" => "grid colours",
+        "6c" => "no grid",
+        "6d" => "printed header",
+        "6e" => "rhythm V1 / V5",
+        "6f" => "no lead names",
+        _ => "other",
+    }
+}
+
+/// SNR per lead of a digitized page against the manifest's windows: the digitizer's
+/// reading of each lead (where its layout places it on the 10 s page) against the
+/// record's samples in the window the page really shows (ecg-image-kit's 6×2 pages draw
+/// both columns at 0–5 s, which no layout convention can know), same length, best lag
+/// within ±[`MAX_SHIFT_S`]. A lead the digitizer did not place counts as all missing.
+pub fn score_against_windows(
+    d: &crate::Digitized,
+    truth: &[Vec<f32>],
+    windows: &[(ecgcore::StandardLead, f32, f32)],
+) -> Vec<(ecgcore::StandardLead, f32)> {
+    let rate = OUTPUT_RATE as f32;
+    let max_shift = (MAX_SHIFT_S * rate) as usize;
+    let cells = d.layout.cells();
+    let mut out = Vec::new();
+    for &(lead, a_s, b_s) in windows {
+        let Some(x) = truth.get(lead.index()) else {
+            continue;
+        };
+        let est = d
+            .recording
+            .lead(lead)
+            .map(|l| l.samples_mv.clone())
+            .unwrap_or_default();
+        let cell = cells
+            .iter()
+            .filter(|c| c.lead == lead)
+            .max_by(|p, q| (p.end_s - p.start_s).total_cmp(&(q.end_s - q.start_s)));
+        // Where the digitizer put the lead; a missing lead is compared where it would be.
+        let (ca, cb) = cell.map_or((a_s, b_s), |c| (c.start_s, c.end_s));
+        let len = ((b_s - a_s).min(cb - ca) * rate).round() as usize;
+        let a = (a_s * rate).round() as usize;
+        let ca = (ca * rate).round() as usize;
+        let mut placed = vec![f32::NAN; est.len().max(ca + len)];
+        for i in 0..len {
+            if let (Some(p), Some(v)) = (placed.get_mut(ca + i), x.get(a + i)) {
+                *p = *v;
+            }
+        }
+        out.push((lead, snr_db(&placed, &est, ca..ca + len, max_shift)));
+    }
+    out
+}
+
+const OUTPUT_RATE: f64 = crate::OUTPUT_RATE_HZ;
+
+/// One digitized (or refused) ecg-image-kit page.
+#[derive(Debug, Clone)]
+pub struct KitResult {
+    pub page: KitPage,
+    /// Per-lead SNR, or the error.
+    pub snr: Result<Vec<(ecgcore::StandardLead, f32)>, String>,
+    pub layout: String,
+    pub seconds: f32,
+    pub confidence: [f32; 12],
+    /// How each lead was identified.
+    pub sources: [crate::LeadSource; 12],
+    /// The perspective correction applied, degrees (see [`crate::Digitized::perspective_deg`]).
+    pub perspective_deg: Option<f32>,
+}
+
+/// Digitize every page of the ecg-image-kit manifest whose style starts with `filter`
+/// (all when empty) and score it against the manifest's windows.
+pub fn kit_pages(data: &Path, filter: &str) -> Result<Vec<KitResult>, String> {
+    let pages = kit_manifest(data)?;
+    let mut out = Vec::new();
+    for page in pages {
+        if !filter.is_empty() && !page.style.starts_with(filter) && !page.image.contains(filter) {
+            continue;
+        }
+        let truth = read_wfdb16(&data.join(&page.ground_truth))
+            .map_err(|e| format!("{}: {e}", page.ground_truth))?
+            .1;
+        let path = data.join("images/ecg-image-kit").join(&page.image);
+        let start = Instant::now();
+        let d = digitize_path(&path, &DigitizeOptions::default());
+        let seconds = start.elapsed().as_secs_f32();
+        let (snr, layout, confidence, sources) = match &d {
+            Ok(d) => (
+                Ok(score_against_windows(d, &truth, &page.windows)),
+                d.layout.to_string(),
+                d.confidence_per_lead,
+                d.lead_source,
+            ),
+            Err(e) => (
+                Err(e.to_string()),
+                String::new(),
+                [0.0; 12],
+                [crate::LeadSource::Missing; 12],
+            ),
+        };
+        out.push(KitResult {
+            page,
+            snr,
+            layout,
+            seconds,
+            confidence,
+            sources,
+            perspective_deg: d.as_ref().ok().and_then(|d| d.perspective_deg),
+        });
+    }
+    Ok(out)
+}
+
+/// Group page results into the named sets (in first-seen order) plus "all clean pages"
+/// (3×4, 6×2, 12×1) and "all pages".
+pub fn kit_sets(results: &[KitResult]) -> Vec<SetResult> {
+    let mut sets: Vec<SetResult> = Vec::new();
+    let mut add = |name: &str, r: &KitResult| {
+        let i = if let Some(i) = sets.iter().position(|s| s.name == name) {
+            i
+        } else {
+            sets.push(SetResult {
+                name: name.to_string(),
+                ..SetResult::default()
+            });
+            sets.len() - 1
+        };
+        let s = &mut sets[i];
+        s.images += 1;
+        s.seconds += r.seconds;
+        match &r.snr {
+            Ok(v) => {
+                let snr: Vec<f32> = v.iter().map(|x| x.1).collect();
+                s.per_image.push((
+                    format!("{} ({})", r.page.image, r.layout),
+                    Ok(quantile(&snr, 0.5).unwrap_or(f32::NAN)),
+                ));
+                s.snr_db.extend(snr);
+            }
+            Err(e) => {
+                s.failed += 1;
+                s.per_image.push((r.page.image.clone(), Err(e.clone())));
+            }
+        }
+    };
+    for r in results {
+        add(kit_set_name(&r.page.style), r);
+    }
+    for r in results {
+        if matches!(r.page.style.split('-').next(), Some("1" | "3a" | "3b")) {
+            add("all clean (3×4, 6×2, 12×1)", r);
+        }
+    }
+    for r in results {
+        add("all pages", r);
+    }
+    sets
 }

@@ -109,11 +109,37 @@ pub fn estimate_skew(darkness: &Plane) -> f32 {
     let max = MAX_SKEW_DEG.to_radians();
     let coarse_step = 0.2f32.to_radians();
     let n = (2.0 * max / coarse_step).round() as usize + 1;
-    let coarse = search_angle(&coarse_plane, -max, max, n, 1);
-    let half = 0.3f32.to_radians();
-    let medium = search_angle(&work, coarse - half, coarse + half, 13, 2);
+    // The coarse plane can alias a fine grid into a false peak: refine the three best
+    // coarse peaks on the working plane and keep the sharpest.
+    let coarse: Vec<(f32, f64)> = (0..n)
+        .map(|i| {
+            let a = -max + 2.0 * max * i as f32 / (n - 1) as f32;
+            (a, profile_sharpness(&coarse_plane, a, 1))
+        })
+        .collect();
+    let mut peaks: Vec<(f32, f64)> = coarse
+        .iter()
+        .enumerate()
+        .filter(|(i, (_, v))| {
+            let l = i.checked_sub(1).map_or(f64::MIN, |j| coarse[j].1);
+            let r = coarse.get(i + 1).map_or(f64::MIN, |c| c.1);
+            *v >= l && *v >= r
+        })
+        .map(|(_, c)| *c)
+        .collect();
+    peaks.sort_by(|a, b| b.1.total_cmp(&a.1));
+    peaks.truncate(3);
+    let mut best = (0.0f32, f64::MIN);
+    for (a, _) in peaks {
+        let half = 0.3f32.to_radians();
+        let medium = search_angle(&work, a - half, a + half, 13, 4);
+        let score = profile_sharpness(&work, medium, 4);
+        if score > best.1 {
+            best = (medium, score);
+        }
+    }
     let half = 0.06f32.to_radians();
-    search_angle(&work, medium - half, medium + half, 13, 1)
+    search_angle(&work, best.0 - half, best.0 + half, 13, 1)
 }
 
 /// What the grid told us along one axis.

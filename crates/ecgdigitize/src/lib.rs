@@ -8,9 +8,17 @@
 //!    [`grid`]: page skew by projection profiles; pixels per mm from the grid period.
 //! 3. [`trace`]: ink mask (dark, unsaturated pixels), trace rows, calibration pulses,
 //!    and a dynamic-programming trace follower per lead box.
-//! 4. [`layout`]: the standard print layouts (3×4 + rhythm strips, 6×2, 12×1) tell which
-//!    lead each box holds and which seconds it shows.
-//! 5. Samples are converted to mV and seconds at the detected gain and paper speed
+//! 4. [`layout`]: the print layouts (3×4 + 0–3 rhythm strips of any leads, 6×2 and 12×1
+//!    in the standard or ecg-image-kit's interleaved row order, with or without a strip)
+//!    tell which lead each box holds and which seconds it shows. Every row is followed
+//!    over its 10 s first; then the layout is chosen among those with that many rows by
+//!    the printed lead labels ([`labels`]: template matching of label glyphs), a strip's
+//!    lead by the block cell it repeats, and six rows whose last three repeat block
+//!    cells are 3×4 with three strips. [`DigitizeOptions::layout`] forces a layout.
+//! 5. [`confidence`]: per lead, the share of the cell on ink, jumps between traces,
+//!    amplitude plausibility, Einthoven's and Goldberger's laws, a strip that does not
+//!    repeat its cell, and labels that name other leads.
+//! 6. Samples are converted to mV and seconds at the detected gain and paper speed
 //!    (default 25 mm/s, 10 mm/mV) and resampled to 500 Hz over 10 s; samples the image
 //!    does not show are `NaN`.
 //!
@@ -19,6 +27,11 @@
 //!
 //! Units: pixels of the original image for everything a caller draws; mm, s, mV as named.
 //!
+//! Debugging: with `ECGDIGITIZE_DEBUG` set, the trace-row candidates, the chosen rows,
+//! the labels read per row, the strip correlations and the law factors go to stderr;
+//! `examples/overlay.rs` draws the followed traces and lead boxes over the image and
+//! `examples/kit_eval.rs` prints the per-set SNR table.
+//!
 //! ```no_run
 //! use ecgdigitize::{digitize_path, DigitizeOptions};
 //! let result = digitize_path(std::path::Path::new("scan.png"), &DigitizeOptions::default())?;
@@ -26,12 +39,14 @@
 //! # Ok::<(), ecgdigitize::DigitizeError>(())
 //! ```
 
+pub mod confidence;
 pub mod eval;
 pub mod grid;
 /// The paper layouts (defined once, in `ecgcore::paper`).
 pub mod layout {
     pub use ecgcore::paper::{Cell, Layout, PAGE_DURATION_S};
 }
+pub mod labels;
 pub mod load;
 pub mod perspective;
 pub mod plane;
@@ -76,12 +91,19 @@ pub enum DigitizeError {
     },
     #[error("cannot read the PDF page ({reason}): {}", path.display())]
     Pdf { reason: String, path: PathBuf },
-    #[error("no ECG grid found, so the scale is unknown (enter pixels per mm by hand): {}", path.display())]
+    #[error("no ECG grid and no full-width trace rows found, so the scale is unknown (set the pixels per mm, --px-per-mm): {}", path.display())]
     NoGrid { path: PathBuf },
     #[error("no ECG trace found on the page: {}", path.display())]
     NoTrace { path: PathBuf },
-    #[error("the page layout is not recognised ({rows} trace rows found; 3×4 needs 3–5, 6×2 needs 6, 12×1 needs 12; choose the layout by hand): {}", path.display())]
+    #[error("the page layout is not recognised ({rows} trace rows found; 3×4 needs 3–6, 6×2 needs 6–7, 12×1 needs 12–13): set the layout (--layout 3x4+II, 6x2+II, 12x1, …; in the viewer: Source view, Layout) and re-run: {}", path.display())]
     UnknownLayout { rows: usize, path: PathBuf },
+    #[error("the layout {layout} needs {want} trace rows but only {found} were found (check the pixels per mm, --px-per-mm, or crop the image to the ECG): {}", path.display())]
+    RowsNotFound {
+        layout: String,
+        want: usize,
+        found: usize,
+        path: PathBuf,
+    },
     #[error("invalid digitizer setting ({what}): {}", path.display())]
     BadOption { what: String, path: PathBuf },
 }
@@ -104,6 +126,266 @@ pub struct DigitizeOptions {
     pub correct_perspective: Option<bool>,
 }
 
+/// How a lead's identity on the page was established.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LeadSource {
+    /// Not on the page.
+    Missing,
+    /// From its place in the layout only (no legible label there).
+    Layout,
+    /// Its printed label was read and agrees.
+    Label,
+    /// A label was read clearly there and names another lead (the layout is doubtful).
+    LabelDisagrees,
+}
+
+/// A label word whose best template match scores above this is taken as read.
+pub const LABEL_MIN_SCORE: f32 = 0.55;
+
+/// The layouts a page with `rows` trace rows may have, the usual one first.
+pub fn layout_hypotheses(rows: usize) -> Vec<Layout> {
+    use ecgcore::paper::{Grid, SIX_BY_TWO_INTERLEAVED, TWELVE_BY_ONE_INTERLEAVED};
+    let with = |l: Layout, block: Option<[StandardLead; 12]>, strip: Option<StandardLead>| {
+        let mut g = l.grid();
+        if let Some(b) = block {
+            g.block = b;
+        }
+        if strip.is_some() {
+            g.strips = [strip, None, None];
+        }
+        Layout::from_grid(Grid { ..g })
+    };
+    let ii = Some(StandardLead::II);
+    match rows {
+        3..=5 => vec![Layout::ThreeByFour {
+            rhythm_strips: (rows - 3) as u8,
+        }],
+        6 => vec![
+            Layout::SixByTwo,
+            with(Layout::SixByTwo, Some(SIX_BY_TWO_INTERLEAVED), None),
+            Layout::ThreeByFour { rhythm_strips: 3 },
+        ],
+        7 => vec![
+            with(Layout::SixByTwo, None, ii),
+            with(Layout::SixByTwo, Some(SIX_BY_TWO_INTERLEAVED), ii),
+        ],
+        12 => vec![
+            Layout::TwelveByOne,
+            with(Layout::TwelveByOne, Some(TWELVE_BY_ONE_INTERLEAVED), None),
+        ],
+        13 => vec![
+            with(Layout::TwelveByOne, None, ii),
+            with(Layout::TwelveByOne, Some(TWELVE_BY_ONE_INTERLEAVED), ii),
+        ],
+        _ => Vec::new(),
+    }
+}
+
+/// Choose among [`layout_hypotheses`] by the printed labels (`label_at(row, seconds)`):
+/// the block order whose cells' labels match best (a cell without a legible label
+/// scores −0.2; the usual order wins ties by a margin), then every rhythm strip whose
+/// label reads clearly takes that lead.
+fn choose_layout<'a>(
+    rows: usize,
+    label_at: &dyn Fn(usize, f32) -> Option<&'a labels::Word>,
+) -> Option<Layout> {
+    let mut best: Option<(f32, Layout)> = None;
+    for (k, l) in layout_hypotheses(rows).into_iter().enumerate() {
+        let g = l.grid();
+        let cols = usize::from(g.columns.max(1));
+        let mut score: f32 = g
+            .block
+            .iter()
+            .enumerate()
+            .map(|(i, lead)| {
+                let t = layout::PAGE_DURATION_S * (i % cols) as f32 / cols as f32;
+                label_at(i / cols, t).map_or(-0.2, |w| w.scores[lead.index()])
+            })
+            .sum();
+        if k == 0 {
+            score += 0.5;
+        }
+        if best.is_none_or(|b| score > b.0) {
+            best = Some((score, l));
+        }
+    }
+    let mut g = best?.1.grid();
+    let block_rows = g.block_rows();
+    for (s, strip) in g.strips.iter_mut().enumerate() {
+        if strip.is_none() {
+            break;
+        }
+        if let Some(w) = label_at(block_rows + s, 0.0) {
+            let (lead, score, margin) = w.best();
+            if score > LABEL_MIN_SCORE && margin > 0.05 {
+                *strip = Some(lead);
+            }
+        }
+    }
+    Some(Layout::from_grid(g))
+}
+
+/// Best correlation of `b` with `a` over shifts up to ±0.1 s (both at
+/// [`OUTPUT_RATE_HZ`], `NaN` where not shown), on the samples both show; `None` when
+/// they share under 0.5 s.
+fn repeat_agreement(a: &[f32], b: &[f32]) -> Option<f32> {
+    let max = (0.1 * OUTPUT_RATE_HZ) as isize;
+    let mut best: Option<f32> = None;
+    for d in (-max..=max).step_by(5) {
+        let pairs: (Vec<f32>, Vec<f32>) = (0..a.len())
+            .filter_map(|i| {
+                let j = i as isize + d;
+                let y = *b.get(usize::try_from(j).ok()?)?;
+                let x = a[i];
+                (x.is_finite() && y.is_finite()).then_some((x, y))
+            })
+            .unzip();
+        if pairs.0.len() < (0.5 * OUTPUT_RATE_HZ) as usize {
+            continue;
+        }
+        if let Some(r) = correlation(&pairs.0, &pairs.1) {
+            best = Some(best.map_or(r, |b: f32| b.max(r)));
+        }
+    }
+    best
+}
+
+/// Pearson correlation of two equally long slices over the places both are finite.
+fn correlation(a: &[f32], b: &[f32]) -> Option<f32> {
+    let pairs: Vec<(f64, f64)> = a
+        .iter()
+        .zip(b)
+        .filter(|(x, y)| x.is_finite() && y.is_finite())
+        .map(|(x, y)| (f64::from(*x), f64::from(*y)))
+        .collect();
+    if pairs.len() < 20 || pairs.len() * 2 < a.len() {
+        return None;
+    }
+    let n = pairs.len() as f64;
+    let (mx, my) = pairs
+        .iter()
+        .fold((0.0, 0.0), |(sx, sy), (x, y)| (sx + x / n, sy + y / n));
+    let (mut sxy, mut sxx, mut syy) = (0.0, 0.0, 0.0);
+    for (x, y) in &pairs {
+        sxy += (x - mx) * (y - my);
+        sxx += (x - mx) * (x - mx);
+        syy += (y - my) * (y - my);
+    }
+    (sxx > 0.0 && syy > 0.0).then(|| (sxy / (sxx * syy).sqrt()) as f32)
+}
+
+/// Rhythm strips are printed simultaneously with the block: a strip's lead is the
+/// block lead whose cell matches the same seconds of the strip (or, on pages that show
+/// every column from 0 s, the strip's first seconds), when one matches clearly
+/// (correlation > 0.95, 0.02 above the next). Otherwise the strip keeps the lead its
+/// label gave when that matches the trace as well as the `usual` lead, else the usual.
+/// Per block lead, how well rhythm strip `s` of `g` repeats that lead's cell: the best
+/// correlation of the cell with the strip at the same seconds (or, on pages that show
+/// every column from 0 s, the strip's first seconds), within ±0.12 s; best first.
+fn strip_scores(
+    g: &ecgcore::paper::Grid,
+    s: usize,
+    followed: &[trace::Followed],
+    starts: &[f32],
+    px_per_s: f32,
+) -> Vec<(f32, StandardLead)> {
+    let block_rows = g.block_rows();
+    let cols = usize::from(g.columns.max(1));
+    let slice = |row: usize, t0: f32, t1: f32| -> Option<&[f32]> {
+        let f = followed.get(row)?;
+        let x0 = starts.get(row)?;
+        let a = (x0 + t0 * px_per_s - f.x0 as f32).round().max(0.0) as usize;
+        let b = ((x0 + t1 * px_per_s - f.x0 as f32).round().max(0.0) as usize).min(f.y.len());
+        (b > a).then(|| &f.y[a..b])
+    };
+    let lag = (0.12 * px_per_s).round() as isize;
+    let mut scored: Vec<(f32, StandardLead)> = Vec::new();
+    let (Some(fs), Some(xs)) = (followed.get(block_rows + s), starts.get(block_rows + s)) else {
+        return scored;
+    };
+    for (i, lead) in g.block.iter().enumerate() {
+        let (row, col) = (i / cols, i % cols);
+        let t0 = layout::PAGE_DURATION_S * col as f32 / cols as f32;
+        let t1 = t0 + layout::PAGE_DURATION_S / cols as f32;
+        let Some(cell) = slice(row, t0, t1) else {
+            continue;
+        };
+        let mut best = f32::MIN;
+        for u0 in [t0, 0.0] {
+            let base = (xs + u0 * px_per_s - fs.x0 as f32).round() as isize;
+            for d in -lag..=lag {
+                let from = base + d;
+                if from < 0 {
+                    continue;
+                }
+                let from = from as usize;
+                let k = cell.len().min(fs.y.len().saturating_sub(from));
+                if k * 10 < cell.len() * 9 {
+                    continue;
+                }
+                if let Some(r) = correlation(&cell[..k], &fs.y[from..from + k]) {
+                    best = best.max(r);
+                }
+            }
+        }
+        scored.push((best, *lead));
+    }
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0));
+    scored
+}
+
+/// Whether the last three of six rows repeat cells of a 3×4 block above them (3×4 with
+/// three rhythm strips, rather than 6×2): each strip correlates above 0.9 with some cell.
+fn rows_look_like_three_strips(
+    followed: &[trace::Followed],
+    starts: &[f32],
+    px_per_s: f32,
+) -> bool {
+    let g = Layout::ThreeByFour { rhythm_strips: 3 }.grid();
+    (0..3).all(|s| {
+        strip_scores(&g, s, followed, starts, px_per_s)
+            .first()
+            .is_some_and(|b| b.0 > 0.9)
+    })
+}
+
+fn strips_by_trace(
+    layout: Layout,
+    usual: [Option<StandardLead>; 3],
+    followed: &[trace::Followed],
+    starts: &[f32],
+    px_per_s: f32,
+) -> Layout {
+    let mut g = layout.grid();
+    for (s, usual_lead) in usual.iter().enumerate() {
+        if g.strips[s].is_none() {
+            break;
+        }
+        let scored = strip_scores(&g, s, followed, starts, px_per_s);
+        if std::env::var_os("ECGDIGITIZE_DEBUG").is_some() {
+            eprintln!("strip {s}: {:?}", &scored[..scored.len().min(4)]);
+        }
+        if let [first, second, ..] = scored.as_slice() {
+            if first.0 > 0.95 && first.0 - second.0 > 0.02 {
+                g.strips[s] = Some(first.1);
+                continue;
+            }
+        }
+        // No clear match: a label read as another lead than the usual one must match the
+        // trace at least as well (labels half hidden by a trace read "II" as "I").
+        let corr = |lead: Option<StandardLead>| {
+            scored
+                .iter()
+                .find(|x| Some(x.1) == lead)
+                .map_or(f32::MIN, |x| x.0)
+        };
+        if usual_lead.is_some() && corr(*usual_lead) > corr(g.strips[s]) + 0.02 {
+            g.strips[s] = *usual_lead;
+        }
+    }
+    Layout::from_grid(g)
+}
+
 /// Where one lead was read on the image (original image pixels).
 #[derive(Debug, Clone, PartialEq)]
 pub struct LeadBox {
@@ -120,13 +402,19 @@ pub struct LeadBox {
 pub struct Digitized {
     /// Twelve standard leads at 500 Hz over 10 s, `NaN` where the page shows nothing.
     pub recording: Recording,
-    /// Confidence 0–1 per lead, in [`StandardLead::ALL`] order.
+    /// Confidence 0–1 per lead, in [`StandardLead::ALL`] order: the share of the cell's
+    /// columns on ink, less 3× the share of jumps between traces, halved for an
+    /// implausible range (over 8 mV or a flat line), times the Einthoven/Goldberger
+    /// agreement ([`confidence::law_factors`]), times 0.4 where a printed label names
+    /// another lead and so do many others on the page (0.85 for a lone one).
     pub confidence_per_lead: [f32; 12],
     /// The followed trace per lead (in [`StandardLead::ALL`] order) as points in the
     /// original image's pixel coordinates, for drawing over the image.
     pub trace_pixels_per_lead: Vec<Vec<[f32; 2]>>,
     /// Lead boxes, for showing and correcting the layout.
     pub lead_boxes: Vec<LeadBox>,
+    /// How each lead (in [`StandardLead::ALL`] order) was identified.
+    pub lead_source: [LeadSource; 12],
     /// Pixels per mm of paper in the original image (mean of both axes).
     pub px_per_mm: f32,
     pub px_per_mm_x: f32,
@@ -233,8 +521,9 @@ struct Upsampled {
 /// scale they were built for.
 ///
 /// When the grid lines converge (a photo taken at an angle, see [`perspective`]), the
-/// page is also read after warping it flat, and that reading is kept unless its
-/// confidence is clearly lower.
+/// page is also read after warping it flat, and that reading is kept when its mean
+/// confidence is at least the plain reading's (0.1 above it for a convergence over
+/// [`PLAUSIBLE_PERSPECTIVE_DEG`]).
 pub fn digitize_rgb(
     original: &RgbImage,
     source: &Path,
@@ -260,7 +549,16 @@ pub fn digitize_rgb(
     };
     let mean = |d: &Digitized| d.confidence_per_lead.iter().sum::<f32>() / 12.0;
     if let Ok(p) = &plain {
-        if mean(&flat) < mean(p) - 0.1 {
+        // The warped reading is kept only when it reads at least as well; a strong
+        // "convergence" on a page that already reads well is more likely a misdetection
+        // (creases, a curled edge) than a steep photo: warp by more than
+        // `PLAUSIBLE_PERSPECTIVE_DEG` only when the flat reading is clearly better.
+        let needed = if rect.convergence_deg > PLAUSIBLE_PERSPECTIVE_DEG {
+            0.1
+        } else {
+            0.0
+        };
+        if mean(&flat) < mean(p) + needed {
             return plain;
         }
     }
@@ -289,6 +587,15 @@ pub fn digitize_rgb(
     ));
     Ok(flat)
 }
+
+/// How far a row's trace is followed above and below its baseline, in gaps to the
+/// neighbouring row: past the neighbour's baseline, so that tall complexes crossing it
+/// keep their peaks (the pull towards the own baseline keeps the path home).
+const BOX_REACH: f32 = 1.4;
+
+/// Grid convergence (degrees across the page) above which a warped reading must beat the
+/// plain one clearly to be kept.
+pub const PLAUSIBLE_PERSPECTIVE_DEG: f64 = 12.0;
 
 /// Largest image the perspective is measured on, pixels.
 const PERSPECTIVE_WORK_PIXELS: f64 = 600_000.0;
@@ -378,6 +685,7 @@ fn digitize_pass(
 
     // Grid scale.
     let mut grid_strength = 1.0f32;
+    let mut no_grid = false;
     let (px_per_mm_x, px_per_mm_y, grid_found) = if let Some(u) = upsampled {
         (u.px_per_mm_x * scale, u.px_per_mm_y * scale, u.grid_found)
     } else if let Some(v) = options.px_per_mm {
@@ -409,9 +717,11 @@ fn digitize_pass(
                 (Some(a), None) => (a.px_per_mm, a.px_per_mm, true),
                 (None, Some(b)) => (b.px_per_mm, b.px_per_mm, true),
                 (None, None) => {
-                    return Err(DigitizeError::NoGrid {
-                        path: source.to_path_buf(),
-                    })
+                    // No grid: a first guess (a page about 280 mm wide), corrected from
+                    // the trace rows' length below.
+                    no_grid = true;
+                    let v = w as f32 / 280.0;
+                    (v, v, false)
                 }
             }
         }
@@ -444,7 +754,7 @@ fn digitize_pass(
     // Trace rows.
     // Ink mask and candidate rows; when fewer than three evenly spaced rows show, the
     // trace may be faint: retry with the sensitive mask.
-    let mut mask = trace::ink_mask(&ink, px_per_mm_y, false);
+    let mut mask = trace::ink_mask_with(&ink, px_per_mm_y, false, upsampled.is_some());
     let mut candidates = trace::find_rows(&mask, px_per_mm_y);
     let enough = |c: &[trace::Row]| {
         trace::select_rows(c, options.layout.map(Layout::rows)).is_some_and(|r| r.len() >= 3)
@@ -475,8 +785,12 @@ fn digitize_pass(
             candidates = rows;
         }
     }
-    drop(ink);
     drop(dark);
+    if candidates.is_empty() && no_grid {
+        return Err(DigitizeError::NoGrid {
+            path: source.to_path_buf(),
+        });
+    }
     if candidates.is_empty() {
         return Err(DigitizeError::NoTrace {
             path: source.to_path_buf(),
@@ -486,16 +800,63 @@ fn digitize_pass(
         rows,
         path: source.to_path_buf(),
     };
-    let (layout, rows) = if let Some(l) = options.layout {
-        (
-            l,
-            trace::select_rows(&candidates, Some(l.rows())).ok_or(unknown(candidates.len()))?,
-        )
+    if std::env::var_os("ECGDIGITIZE_DEBUG").is_some() {
+        eprintln!(
+            "all candidates: {:?}",
+            candidates
+                .iter()
+                .map(|r| (r.baseline_y, r.coverage, r.left_x, r.right_x))
+                .collect::<Vec<_>>()
+        );
+    }
+    let rows = if let Some(l) = options.layout {
+        trace::select_rows(&candidates, Some(l.rows())).ok_or_else(|| {
+            DigitizeError::RowsNotFound {
+                layout: l.to_string(),
+                want: l.rows(),
+                found: candidates.len(),
+                path: source.to_path_buf(),
+            }
+        })?
     } else {
         let rows = trace::select_rows(&candidates, None).ok_or(unknown(candidates.len()))?;
-        let layout = Layout::from_row_count(rows.len()).ok_or(unknown(rows.len()))?;
-        (layout, rows)
+        if layout_hypotheses(rows.len()).is_empty() {
+            return Err(unknown(rows.len()));
+        }
+        rows
     };
+    // Every layout prints 10 s per row: where the grid period is a harmonic (a wrinkled
+    // photo's texture doubles it) or there is no grid, the widest row sets the scale.
+    if options.px_per_mm.is_none() {
+        let widest = rows
+            .iter()
+            .map(|r| r.right_x.saturating_sub(r.left_x))
+            .max()
+            .unwrap_or(0) as f32;
+        let row_mm = layout::PAGE_DURATION_S
+            * options.speed_mm_per_s.unwrap_or(DEFAULT_SPEED_MM_PER_S)
+            + 2.0;
+        let ratio = widest / (px_per_mm_x * row_mm);
+        let harmonic = (0.4..0.6).contains(&ratio) || (1.7..2.4).contains(&ratio);
+        if widest > 0.0 && (no_grid || harmonic) {
+            let v = widest / row_mm / scale;
+            let retry = DigitizeOptions {
+                px_per_mm: Some(v),
+                ..*options
+            };
+            return digitize_pass(original, source, &retry, None).map(|mut d| {
+                d.recording.provenance.notes.push(format!(
+                    "scale {v:.2} px/mm from the trace rows' length (10 s per row), {}",
+                    if no_grid {
+                        "no grid found"
+                    } else {
+                        "the grid's period disagreed"
+                    }
+                ));
+                d
+            });
+        }
+    }
     let spacing = if rows.len() > 1 {
         (rows[rows.len() - 1].baseline_y - rows[0].baseline_y) / (rows.len() - 1) as f32
     } else {
@@ -537,11 +898,10 @@ fn digitize_pass(
     let mut sorted = starts.clone();
     sorted.sort_by(f32::total_cmp);
     let median_start = sorted.get(sorted.len() / 2).copied().unwrap_or(0.0);
-    for s in &mut starts {
-        if (*s - median_start).abs() > 3.0 * px_per_mm_x {
-            *s = median_start;
-        }
-    }
+    // Printed rows start at the same x: one start for all (the median; rows' own
+    // pulse ends differ by a pixel or two, which shifts QRS complexes between leads that
+    // Einthoven's law compares).
+    starts.fill(median_start);
     let mut heights: Vec<f32> = pulses.iter().flatten().map(|p| p.height_px).collect();
     heights.sort_by(f32::total_cmp);
     let measured_gain = heights
@@ -561,32 +921,174 @@ fn digitize_pass(
     let px_per_s = px_per_mm_x * speed_mm_per_s;
     let px_per_mv = px_per_mm_y * gain_mm_per_mv;
 
-    // Follow every cell.
+    // Follow every row over its 10 s (cells are cut from the row afterwards, so that the
+    // layout can be chosen after the labels are read).
+    let row_boxes: Vec<(usize, usize)> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, row)| {
+            let up = if i > 0 {
+                row.baseline_y - rows[i - 1].baseline_y
+            } else {
+                spacing
+            };
+            let down = rows
+                .get(i + 1)
+                .map_or(spacing, |n| n.baseline_y - row.baseline_y);
+            let y0 = (row.baseline_y - BOX_REACH * up).max(0.0) as usize;
+            let y1 = ((row.baseline_y + BOX_REACH * down) as usize).min(h.saturating_sub(1));
+            (y0, y1)
+        })
+        .collect();
+    // Printed rows end together: a row whose trace wanders off its baseline band near the
+    // end (baseline drift) still ends where the longest row does.
+    let rows_right = rows.iter().map(|r| r.right_x).max().unwrap_or(0);
+    let followed: Vec<trace::Followed> = rows
+        .iter()
+        .zip(&starts)
+        .zip(&row_boxes)
+        .map(|((row, x_start), (y0, y1))| {
+            let xa = x_start.round().max(0.0) as usize;
+            let xb = ((x_start + layout::PAGE_DURATION_S * px_per_s)
+                .round()
+                .max(0.0) as usize)
+                .min(w)
+                .min(rows_right + 1)
+                .max(xa);
+            trace::follow(
+                &mask,
+                xa,
+                xb,
+                *y0,
+                *y1,
+                row.baseline_y,
+                px_per_mm_y,
+                thickness,
+            )
+        })
+        .collect();
+
+    // Sub-pixel trace heights where the trace is a thin line: the ink-weighted centre of
+    // the run (anti-aliased or blurred lines fall between the mask's pixel rows).
+    let mut followed = followed;
+    for f in &mut followed {
+        trace::refine_centres(f, &ink, thickness);
+    }
+    drop(ink);
+
+    // Printed lead labels near every possible cell start (0, 2.5, 5, 7.5 s) of every
+    // row, read from the ink that is not on a followed trace.
+    let mut on_trace = vec![false; w * h];
+    let pad = thickness.ceil() as usize + 1;
+    for f in &followed {
+        for (c, span) in f.spans.iter().enumerate() {
+            if let Some((t, b)) = span {
+                let x = f.x0 + c;
+                for y in t.saturating_sub(pad)..=(b + pad).min(h.saturating_sub(1)) {
+                    on_trace[y * w + x] = true;
+                }
+            }
+        }
+    }
+    let label_words: Vec<[Option<labels::Word>; 4]> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, row)| {
+            let up = if i > 0 {
+                row.baseline_y - rows[i - 1].baseline_y
+            } else {
+                spacing
+            };
+            let down = rows
+                .get(i + 1)
+                .map_or(spacing, |n| n.baseline_y - row.baseline_y);
+            std::array::from_fn(|k| {
+                let x = starts[i] + 2.5 * k as f32 * px_per_s;
+                labels::read_label(
+                    &mask,
+                    &on_trace,
+                    (x, row.baseline_y),
+                    0.5 * up,
+                    0.6 * down,
+                    px_per_mm_y,
+                )
+            })
+        })
+        .collect();
+    drop(on_trace);
+    let label_at = |row: usize, t: f32| -> Option<&labels::Word> {
+        let k = (t / 2.5).round() as usize;
+        label_words
+            .get(row)
+            .and_then(|r| r.get(k))
+            .and_then(Option::as_ref)
+    };
+    if std::env::var_os("ECGDIGITIZE_DEBUG").is_some() {
+        eprintln!(
+            "candidates: {:?}",
+            candidates
+                .iter()
+                .map(|r| (r.baseline_y, r.coverage, r.left_x, r.right_x))
+                .collect::<Vec<_>>()
+        );
+        eprintln!(
+            "rows: {:?}",
+            rows.iter().map(|r| r.baseline_y).collect::<Vec<_>>()
+        );
+        for (i, r) in label_words.iter().enumerate() {
+            let t: Vec<String> = r
+                .iter()
+                .map(|w| {
+                    w.as_ref().map_or("-".into(), |w| {
+                        let b = w.best();
+                        format!("{}:{:.2}/{:.2}@{},{}", b.0.label(), b.1, b.2, w.x0, w.y0)
+                    })
+                })
+                .collect();
+            eprintln!("row {i}: {}", t.join("  "));
+        }
+    }
+    let layout = if let Some(l) = options.layout {
+        l
+    } else {
+        let mut l = choose_layout(rows.len(), &label_at).ok_or(unknown(rows.len()))?;
+        if rows.len() == 6
+            && l.grid().columns == 2
+            && rows_look_like_three_strips(&followed, &starts, px_per_s)
+        {
+            l = Layout::ThreeByFour { rhythm_strips: 3 };
+        }
+        let usual = layout_hypotheses(rows.len())
+            .first()
+            .map_or(l.grid().strips, |u| u.grid().strips);
+        strips_by_trace(l, usual, &followed, &starts, px_per_s)
+    };
+
+    // Cut every cell from its row.
     let n_out = (OUTPUT_RATE_HZ * f64::from(layout::PAGE_DURATION_S)).round() as usize;
     let mut samples: Vec<Vec<f32>> = vec![vec![f32::NAN; n_out]; 12];
     let mut confidence = [0.0f32; 12];
     let mut shown_s = [0.0f32; 12];
+    let mut lead_source = [LeadSource::Missing; 12];
+    // Each lead as first read (its block cell), for the cross-checks.
+    let mut first_read: Vec<Vec<f32>> = vec![vec![f32::NAN; n_out]; 12];
     let mut traces: Vec<Vec<[f32; 2]>> = vec![Vec::new(); 12];
     let mut lead_boxes = Vec::new();
     let mut any_trace = false;
     for cell in layout.cells() {
-        let (Some(row), Some(x_start)) = (rows.get(cell.row), starts.get(cell.row)) else {
+        let (Some(row), Some(x_start), Some(f), Some((y0, y1))) = (
+            rows.get(cell.row),
+            starts.get(cell.row),
+            followed.get(cell.row),
+            row_boxes.get(cell.row),
+        ) else {
             continue;
         };
-        let up = if cell.row > 0 {
-            row.baseline_y - rows[cell.row - 1].baseline_y
-        } else {
-            spacing
-        };
-        let down = rows
-            .get(cell.row + 1)
-            .map_or(spacing, |n| n.baseline_y - row.baseline_y);
-        let y0 = (row.baseline_y - 0.9 * up).max(0.0) as usize;
-        let y1 = ((row.baseline_y + 0.9 * down) as usize).min(h.saturating_sub(1));
+        let (y0, y1) = (*y0, *y1);
         let xa = (x_start + cell.start_s * px_per_s).round().max(0.0) as usize;
         let xb = ((x_start + cell.end_s * px_per_s).round().max(0.0) as usize)
             .min(w)
-            .min(row.right_x + 1);
+            .min(rows_right + 1);
         lead_boxes.push(LeadBox {
             lead: cell.lead,
             corners: [
@@ -601,28 +1103,23 @@ fn digitize_pass(
         if xb <= xa + 2 {
             continue;
         }
-        let followed = trace::follow(
-            &mask,
-            xa,
-            xb,
-            y0,
-            y1,
-            row.baseline_y,
-            px_per_mm_y,
-            thickness,
-        );
         let li = cell.lead.index();
         let duration = cell.end_s - cell.start_s;
         if duration < shown_s[li] {
             continue; // a longer cell (rhythm strip) of this lead was already read
         }
+        let repeat = shown_s[li] > 0.0;
         shown_s[li] = duration;
+        // Box-relative columns of the cell.
+        let a = xa.saturating_sub(f.x0).min(f.y.len());
+        let b = xb.saturating_sub(f.x0).min(f.y.len());
+        let ys = &f.y[a..b];
         let mut values = vec![f32::NAN; n_out];
         let first = (f64::from(cell.start_s) * OUTPUT_RATE_HZ).round() as usize;
         let last = ((f64::from(cell.end_s) * OUTPUT_RATE_HZ).round() as usize).min(n_out);
         for (n, v) in values.iter_mut().enumerate().take(last).skip(first) {
-            let xf = x_start + (n as f32 / OUTPUT_RATE_HZ as f32) * px_per_s - followed.x0 as f32;
-            if let Some(y) = interpolate(&followed.y, xf) {
+            let xf = x_start + (n as f32 / OUTPUT_RATE_HZ as f32) * px_per_s - (f.x0 + a) as f32;
+            if let Some(y) = interpolate(ys, xf) {
                 *v = (row.baseline_y - y) / px_per_mv;
             }
         }
@@ -633,17 +1130,73 @@ fn digitize_pass(
             .iter()
             .filter(|v| v.is_finite())
             .fold((f32::MAX, f32::MIN), |(lo, hi), v| (lo.min(*v), hi.max(*v)));
-        let plausible = if range.1 - range.0 > 8.0 { 0.5 } else { 1.0 };
-        confidence[li] =
-            (followed.found * (1.0 - 3.0 * followed.jumps)).clamp(0.0, 1.0) * plausible;
+        // Over 8 mV peak to peak is rarely a lead (two traces merged); under 0.05 mV is a
+        // flat line (no trace found, the baseline bridged).
+        let plausible = if range.1 - range.0 > 8.0 || range.1 - range.0 < 0.05 {
+            0.5
+        } else {
+            1.0
+        };
+        let (found, jumps) = f.quality(a, b, px_per_mm_y);
+        confidence[li] = (found * (1.0 - 3.0 * jumps)).clamp(0.0, 1.0) * plausible;
+        lead_source[li] = match label_at(cell.row, cell.start_s).map(labels::Word::best) {
+            Some((lead, score, _)) if lead == cell.lead && score > LABEL_MIN_SCORE => {
+                LeadSource::Label
+            }
+            Some((lead, score, _))
+                if lead != cell.lead
+                    && score > LABEL_MIN_SCORE
+                    && label_at(cell.row, cell.start_s)
+                        .is_some_and(|w| w.scores[li] < score - 0.2) =>
+            {
+                LeadSource::LabelDisagrees
+            }
+            _ => LeadSource::Layout,
+        };
+        if repeat {
+            // A rhythm strip repeats its lead's cell at the same seconds: where it does
+            // not, the strip's lead is doubtful.
+            let agree = repeat_agreement(&first_read[li], &values);
+            if agree.is_some_and(|r| r < 0.8) {
+                confidence[li] *= 0.5;
+            }
+        } else {
+            first_read[li].clone_from(&values);
+        }
         samples[li] = values;
-        traces[li] = followed
-            .y
+        traces[li] = ys
             .iter()
             .enumerate()
             .filter(|(_, y)| y.is_finite())
-            .map(|(i, y)| frame.to_original((followed.x0 + i) as f32, *y))
+            .map(|(i, y)| frame.to_original((f.x0 + a + i) as f32, *y))
             .collect();
+    }
+    // Cross-checks: Einthoven's and Goldberger's laws, and labels that name another lead.
+    // A label misread now and then (about one lead in twenty on ecg-image-kit pages)
+    // costs little; many labels naming other leads mean the layout is wrong.
+    let laws = confidence::law_factors(&first_read);
+    if std::env::var_os("ECGDIGITIZE_DEBUG").is_some() {
+        eprintln!("laws {laws:?} confidence before {confidence:?}");
+    }
+    let disagree = lead_source
+        .iter()
+        .filter(|s| **s == LeadSource::LabelDisagrees)
+        .count();
+    let read = disagree
+        + lead_source
+            .iter()
+            .filter(|s| **s == LeadSource::Label)
+            .count();
+    let label_factor = if disagree >= 3 && disagree * 4 >= read {
+        0.4
+    } else {
+        0.85
+    };
+    for (i, c) in confidence.iter_mut().enumerate() {
+        *c *= laws[i];
+        if lead_source[i] == LeadSource::LabelDisagrees {
+            *c *= label_factor;
+        }
     }
     if !any_trace {
         return Err(DigitizeError::NoTrace {
@@ -681,6 +1234,7 @@ fn digitize_pass(
         confidence_per_lead: confidence,
         trace_pixels_per_lead: traces,
         lead_boxes,
+        lead_source,
         px_per_mm: f32::midpoint(px_per_mm_x_orig, px_per_mm_y_orig),
         px_per_mm_x: px_per_mm_x_orig,
         px_per_mm_y: px_per_mm_y_orig,

@@ -200,6 +200,22 @@ fn fill_rect(alpha: &mut Plane, x0: f32, y0: f32, x1: f32, y1: f32) {
 /// Draw a 3×4 + lead II page of `leads` (12 leads in standard order, mV at 500 Hz,
 /// at least 10 s each), undistorted except for `style.dpi` and line widths.
 pub fn render_page(leads: &[Vec<f32>], style: &RenderStyle) -> RgbImage {
+    render_layout(
+        leads,
+        style,
+        Layout::ThreeByFour { rhythm_strips: 1 },
+        &ROW_BASELINES_MM,
+    )
+}
+
+/// Draw `layout` with its rows' baselines at `baselines_mm` (mm from the top; rows
+/// closer than a tall complex overlap their neighbours, as on many printouts).
+pub fn render_layout(
+    leads: &[Vec<f32>],
+    style: &RenderStyle,
+    layout: Layout,
+    baselines_mm: &[f32],
+) -> RgbImage {
     let p = style.dpi / 25.4;
     let w = (PAGE_W_MM * p).round() as usize;
     let h = (PAGE_H_MM * p).round() as usize;
@@ -228,9 +244,8 @@ pub fn render_page(leads: &[Vec<f32>], style: &RenderStyle) -> RgbImage {
             x += word + 3.0 * p;
         }
     }
-    let layout = Layout::ThreeByFour { rhythm_strips: 1 };
     for cell in layout.cells() {
-        let Some(&base_mm) = ROW_BASELINES_MM.get(cell.row) else {
+        let Some(&base_mm) = baselines_mm.get(cell.row) else {
             continue;
         };
         let base = base_mm * p;

@@ -69,6 +69,26 @@ fn otsu(values: &[f32], floor: f32) -> Option<f32> {
     Some(best.1 as f32 + 0.5)
 }
 
+/// Most of a page the normal ink mask may cover.
+const MAX_INK_SHARE: f32 = 0.03;
+
+/// The `q` quantile of values clamped to 0–255 (256-bin histogram).
+fn quantile_255(values: &[f32], q: f32) -> f32 {
+    let mut hist = [0u64; 256];
+    for v in values {
+        hist[v.clamp(0.0, 255.0) as usize] += 1;
+    }
+    let target = (q.clamp(0.0, 1.0) * values.len() as f32) as u64;
+    let mut acc = 0u64;
+    for (i, c) in hist.iter().enumerate() {
+        acc += c;
+        if acc > target {
+            return i as f32 + 0.5;
+        }
+    }
+    255.0
+}
+
 /// A binary ink mask, row-major.
 #[derive(Debug, Clone)]
 pub struct Mask {
@@ -91,6 +111,12 @@ impl Mask {
 /// they touch the mask, which closes the gaps a thin blurred trace leaves, at some cost
 /// in precision on clean pages.
 pub fn ink_mask(ink: &Plane, px_per_mm: f32, sensitive: bool) -> Mask {
+    ink_mask_with(ink, px_per_mm, sensitive, false)
+}
+
+/// [`ink_mask`]; with `grow`, the normal mask of a clean page (under 2 % ink) also takes
+/// fainter pixels (above half its threshold) connected to it.
+pub fn ink_mask_with(ink: &Plane, px_per_mm: f32, sensitive: bool, grow: bool) -> Mask {
     let r = (3.0 * px_per_mm).round().max(2.0) as usize;
     let background = ink.box_mean(r);
     let mut contrast: Vec<f32> = ink
@@ -106,11 +132,30 @@ pub fn ink_mask(ink: &Plane, px_per_mm: f32, sensitive: bool) -> Mask {
         let high = (0.5 * otsu(&contrast, 20.0).unwrap_or(100.0)).clamp(30.0, 120.0);
         hysteresis(&contrast, ink.w, ink.h, high, 0.5 * high)
     } else {
-        let threshold = otsu(&contrast, 25.0).unwrap_or(100.0).clamp(50.0, 160.0);
-        Mask {
-            w: ink.w,
-            h: ink.h,
-            ink: contrast.iter().map(|v| *v > threshold).collect(),
+        let mut threshold = otsu(&contrast, 25.0).unwrap_or(100.0).clamp(50.0, 160.0);
+        // Traces and text cover a few per cent of a page; when Otsu's split lets far more
+        // through, it has split paper from grid (a photo's grid, greyed by its colour
+        // temperature), not grid from ink: take the darkest share instead.
+        let share = contrast.iter().filter(|v| **v > threshold).count() as f32
+            / contrast.len().max(1) as f32;
+        if share > MAX_INK_SHARE {
+            threshold = threshold.max(quantile_255(&contrast, 1.0 - MAX_INK_SHARE));
+        }
+        if std::env::var_os("ECGDIGITIZE_DEBUG").is_some() {
+            eprintln!("ink share {share:.3} threshold {threshold}");
+        }
+        if grow && share < 0.02 {
+            // Low resolution: thin steep strokes (QRS) are faint after upsampling; grow the
+            // mask into fainter pixels that touch it (hysteresis) — on clean pages only,
+            // where little besides trace and text passes Otsu's split (on noisy photos
+            // the growth takes the noise).
+            hysteresis(&contrast, ink.w, ink.h, threshold, 0.5 * threshold)
+        } else {
+            Mask {
+                w: ink.w,
+                h: ink.h,
+                ink: contrast.iter().map(|v| *v > threshold).collect(),
+            }
         }
     };
     remove_long_straight_lines(&mut mask, (30.0 * px_per_mm).round() as usize);
@@ -333,21 +378,37 @@ pub fn find_rows(mask: &Mask, px_per_mm_y: f32) -> Vec<Row> {
 /// strips if they look like one: gap 0.5–1.35 times the block's, as wide as the block
 /// (80 %), and as well covered by ink (80 % of the block's weakest row).
 pub fn select_rows(rows: &[Row], want: Option<usize>) -> Option<Vec<Row>> {
-    let even = select_even_rows(rows, want.filter(|&k| k <= 3))?;
-    if even.len() != 3 || want == Some(3) {
+    let mut even = select_even_rows(rows, want.filter(|&k| k <= 3))?;
+    if even.len() >= 5 {
+        even = fill_missing_rows(rows, &even);
+    }
+    if matches!(even.len(), 5 | 11) {
+        even = complete_block(rows, &even);
+    }
+    let strips_allowed = match even.len() {
+        3 => 3,
+        6 | 12 => 1,
+        _ => 0,
+    };
+    if strips_allowed == 0 || want == Some(even.len()) {
         return if want.is_none_or(|k| k == even.len()) {
             Some(even)
         } else {
             select_even_rows(rows, want)
         };
     }
-    let block_gap = (even[2].baseline_y - even[0].baseline_y) / 2.0;
+    let last = even.len() - 1;
+    let block_gap = (even[last].baseline_y - even[0].baseline_y) / last as f32;
     let width = |r: &Row| r.right_x.saturating_sub(r.left_x) as f32;
     let block_width = even.iter().map(width).fold(f32::MAX, f32::min);
-    let block_cov = even.iter().map(|r| r.coverage).fold(f32::MAX, f32::min);
+    let block_cov = even
+        .iter()
+        .filter(|r| r.coverage > 0.0)
+        .map(|r| r.coverage)
+        .fold(f32::MAX, f32::min);
     let mut out = even.clone();
-    for r in rows.iter().filter(|r| r.baseline_y > even[2].baseline_y) {
-        if out.len() == 5 || want.is_some_and(|k| out.len() == k) {
+    for r in rows.iter().filter(|r| r.baseline_y > even[last].baseline_y) {
+        if out.len() == even.len() + strips_allowed || want.is_some_and(|k| out.len() == k) {
             break;
         }
         let gap = r.baseline_y - out[out.len() - 1].baseline_y;
@@ -364,6 +425,108 @@ pub fn select_rows(rows: &[Row], want: Option<usize>) -> Option<Vec<Row>> {
     } else {
         select_even_rows(rows, want)
     }
+}
+
+/// A run one row short of a 6- or 12-row block takes the candidate just above (or else
+/// below) it when that lies 0.75–1.3 gaps away: tall complexes pull a row's coverage peak
+/// off its baseline. The row is moved to one gap from the run.
+fn complete_block(rows: &[Row], run: &[Row]) -> Vec<Row> {
+    let n = run.len();
+    let gap = (run[n - 1].baseline_y - run[0].baseline_y) / (n - 1) as f32;
+    let ok = |d: f32| (0.75..=1.3).contains(&(d / gap));
+    let mut out = run.to_vec();
+    if let Some(r) = rows
+        .iter()
+        .rev()
+        .find(|r| r.baseline_y < run[0].baseline_y - 0.3 * gap)
+    {
+        if ok(run[0].baseline_y - r.baseline_y) {
+            out.insert(
+                0,
+                Row {
+                    baseline_y: run[0].baseline_y - gap,
+                    ..*r
+                },
+            );
+            return out;
+        }
+    }
+    if let Some(r) = rows
+        .iter()
+        .find(|r| r.baseline_y > run[n - 1].baseline_y + 0.3 * gap)
+    {
+        if ok(r.baseline_y - run[n - 1].baseline_y) {
+            out.push(Row {
+                baseline_y: run[n - 1].baseline_y + gap,
+                ..*r
+            });
+        }
+    }
+    out
+}
+
+/// Extend an evenly spaced run of rows over single missing rows: where the next
+/// candidate above or below lies two gaps away (±10 %), a row is assumed midway (a flat
+/// or faint trace whose coverage peak was lost among tall neighbours). Coverage 0 marks
+/// such a row.
+fn fill_missing_rows(rows: &[Row], run: &[Row]) -> Vec<Row> {
+    let mut out = run.to_vec();
+    let n = out.len();
+    if n < 2 {
+        return out;
+    }
+    let gap = (out[n - 1].baseline_y - out[0].baseline_y) / (n - 1) as f32;
+    // Inside the run nothing is missing (it is evenly spaced); look past its ends.
+    loop {
+        let last = out[out.len() - 1];
+        let next = rows
+            .iter()
+            .find(|r| r.baseline_y > last.baseline_y + 0.3 * gap);
+        match next {
+            Some(r) if ((r.baseline_y - last.baseline_y) / gap - 2.0).abs() <= 0.1 => {
+                out.push(Row {
+                    baseline_y: last.baseline_y + gap,
+                    coverage: 0.0,
+                    ..last
+                });
+                out.push(*r);
+            }
+            Some(r)
+                if ((r.baseline_y - last.baseline_y) / gap - 1.0).abs() <= 0.1 && out.len() > n =>
+            {
+                out.push(*r);
+            }
+            _ => break,
+        }
+    }
+    loop {
+        let first = out[0];
+        let prev = rows
+            .iter()
+            .rev()
+            .find(|r| r.baseline_y < first.baseline_y - 0.3 * gap);
+        match prev {
+            Some(r) if ((first.baseline_y - r.baseline_y) / gap - 2.0).abs() <= 0.1 => {
+                out.insert(
+                    0,
+                    Row {
+                        baseline_y: first.baseline_y - gap,
+                        coverage: 0.0,
+                        ..first
+                    },
+                );
+                out.insert(0, *r);
+            }
+            Some(r)
+                if ((first.baseline_y - r.baseline_y) / gap - 1.0).abs() <= 0.1
+                    && out.len() > n =>
+            {
+                out.insert(0, *r);
+            }
+            _ => break,
+        }
+    }
+    out
 }
 
 /// The evenly spaced run of [`select_rows`] without the rhythm-strip rule.
@@ -384,7 +547,11 @@ fn select_even_rows(rows: &[Row], want: Option<usize>) -> Option<Vec<Row>> {
         let median = gaps[gaps.len() / 2];
         gaps.iter().all(|g| (g / median - 1.0).abs() <= 0.15)
     };
-    let mut best: Option<(usize, f32, usize)> = None; // (len, coverage, start)
+    // Rows well below the best row's coverage (grid lines or texture taken for ink on a
+    // photo) count for little: a run scores the sum of its rows' coverage above half the
+    // best row's, then its length.
+    let max_cov = rows.iter().map(|r| r.coverage).fold(0.0f32, f32::max);
+    let mut best: Option<(f32, usize, usize)> = None; // (score, len, start)
     for start in 0..n {
         for end in start + 1..=n {
             let run = &rows[start..end];
@@ -392,17 +559,17 @@ fn select_even_rows(rows: &[Row], want: Option<usize>) -> Option<Vec<Row>> {
             if want.is_some_and(|k| k != len) || !even(run) {
                 continue;
             }
-            let cov: f32 = run.iter().map(|r| r.coverage).sum();
+            let score: f32 = run.iter().map(|r| r.coverage - 0.5 * max_cov).sum();
             let better = match best {
                 None => true,
-                Some((bl, bc, _)) => len > bl || (len == bl && cov > bc),
+                Some((bs, bl, _)) => score > bs + 1e-6 || ((score - bs).abs() <= 1e-6 && len > bl),
             };
             if better {
-                best = Some((len, cov, start));
+                best = Some((score, len, start));
             }
         }
     }
-    best.map(|(len, _, start)| rows[start..start + len].to_vec())
+    best.map(|(_, len, start)| rows[start..start + len].to_vec())
 }
 
 /// Leftmost and rightmost column where the row's band holds ink densely.
@@ -575,6 +742,41 @@ pub struct Followed {
     pub found: f32,
     /// Fraction of steps that jumped more than 2 mm vertically.
     pub jumps: f32,
+    /// Per column: the ink run the path took (`None` where it bridged a gap).
+    pub spans: Vec<Option<(usize, usize)>>,
+}
+
+impl Followed {
+    /// Share of columns `[a, b)` (box-relative) on ink, and share of their steps that
+    /// jumped more than 2 mm between thin runs.
+    pub fn quality(&self, a: usize, b: usize, px_per_mm: f32) -> (f32, f32) {
+        let b = b.min(self.y.len());
+        if b <= a {
+            return (0.0, 0.0);
+        }
+        let found = self.spans[a..b].iter().filter(|s| s.is_some()).count();
+        let mut steps = 0usize;
+        let mut jumps = 0usize;
+        let mut prev: Option<f32> = None;
+        for c in a..b {
+            let (Some(v), Some((t, btm))) =
+                (Some(self.y[c]).filter(|v| v.is_finite()), self.spans[c])
+            else {
+                continue;
+            };
+            if let Some(p) = prev {
+                steps += 1;
+                if (v - p).abs() > 2.0 * px_per_mm && ((btm - t + 1) as f32) < 2.0 * px_per_mm {
+                    jumps += 1;
+                }
+            }
+            prev = Some(v);
+        }
+        (
+            found as f32 / (b - a) as f32,
+            jumps as f32 / steps.max(1) as f32,
+        )
+    }
 }
 
 /// Follow the trace through columns `[x0, x1)` within rows `[y0, y1]`, starting near
@@ -729,6 +931,37 @@ pub fn follow(
         y,
         found: found_n as f32 / ncols.max(1) as f32,
         jumps: jumps as f32 / steps.max(1) as f32,
+        spans: chosen,
+    }
+}
+
+/// Replace the height of every column whose run is a plain line (not a peak or trough,
+/// at most 1.5 line thicknesses long) by the centre of the ink score over the run and
+/// two pixels either side, less the lower of the two ends (paper or grid).
+pub fn refine_centres(f: &mut Followed, ink: &Plane, thickness: f32) {
+    for (c, span) in f.spans.iter().enumerate() {
+        let Some((t, b)) = *span else { continue };
+        if ((b - t + 1) as f32) > 1.5 * thickness || !f.y[c].is_finite() {
+            continue;
+        }
+        let x = f.x0 + c;
+        if x >= ink.w {
+            continue;
+        }
+        let y0 = t.saturating_sub(2);
+        let y1 = (b + 2).min(ink.h.saturating_sub(1));
+        let floor = ink.get(x, y0).min(ink.get(x, y1));
+        let (mut sw, mut swy) = (0.0f32, 0.0f32);
+        for y in y0..=y1 {
+            let v = (ink.get(x, y) - floor).max(0.0);
+            sw += v;
+            swy += v * y as f32;
+        }
+        if sw > 0.0 {
+            let centre = swy / sw;
+            // Stay within the run (a neighbouring mark inside the window must not pull).
+            f.y[c] = centre.clamp(t as f32 - 0.5, b as f32 + 0.5);
+        }
     }
 }
 

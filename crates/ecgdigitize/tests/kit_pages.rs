@@ -1,0 +1,260 @@
+//! The digitizer on ecg-image-kit's renders of PTB-XL (`../shared/data/images/ecg-image-kit`,
+//! issue 17): every page reads, each set clears an SNR floor (per lead, the manifest's
+//! windows, mean removed, best lag within ±0.2 s), lead identity comes from the printed
+//! labels, and confidence drops on a lead read wrongly.
+//!
+//! These tests need the shared data and FAIL without it. Floors sit 1–2 dB under what
+//! `cargo run --release -p ecgdigitize --example kit_eval` measured (see the comments).
+
+use ecgcore::StandardLead as L;
+use ecgdigitize::eval::{self, read_wfdb16};
+use ecgdigitize::{digitize_path, DigitizeError, DigitizeOptions, Digitized, Layout, LeadSource};
+use std::path::PathBuf;
+
+fn data_dir() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data");
+    assert!(
+        dir.join("images/ecg-image-kit/manifest.csv").is_file(),
+        "the shared data is missing: {} (these tests need ../shared/data)",
+        dir.display()
+    );
+    dir
+}
+
+fn page(name: &str) -> PathBuf {
+    data_dir().join("images/ecg-image-kit").join(name)
+}
+
+fn median(mut v: Vec<f32>) -> f32 {
+    v.sort_by(f32::total_cmp);
+    v[v.len() / 2]
+}
+
+/// Per-lead SNR of a page against its manifest windows.
+fn snr(name: &str, d: &Digitized) -> Vec<(L, f32)> {
+    let data = data_dir();
+    let pages = eval::kit_manifest(&data).unwrap();
+    let p = pages.iter().find(|p| p.image == name).expect("in manifest");
+    let truth = read_wfdb16(&data.join(&p.ground_truth)).unwrap().1;
+    eval::score_against_windows(d, &truth, &p.windows)
+}
+
+#[test]
+fn every_kit_page_reads_and_each_set_clears_its_floor() {
+    let results = eval::kit_pages(&data_dir(), "").unwrap();
+    assert_eq!(results.len(), 64);
+    let failed: Vec<String> = results
+        .iter()
+        .filter_map(|r| {
+            r.snr
+                .as_ref()
+                .err()
+                .map(|e| format!("{}: {e}", r.page.image))
+        })
+        .collect();
+    assert!(failed.is_empty(), "pages refused: {failed:#?}");
+    // No page of the set is photographed at an angle: none may be warped by a large
+    // angle (the perspective detector once warped a flat photo by 23.6°). Known: the
+    // rotated, wrinkled 00389 is warped by 3.8°, which reads no worse.
+    for r in &results {
+        let p = r.perspective_deg.unwrap_or(0.0);
+        assert!(p < 5.0, "{} warped by {p:.1}°", r.page.image);
+    }
+    // (set, floor dB): measured 17.2, 14.8, 14.4, 4.4, 12.0, 12.4, 16.7, 15.6, 8.0, 17.3,
+    // 17.5, 17.6.
+    let floors = [
+        ("clean 3×4 + II", 16.0),
+        ("6×2 + II", 13.0),
+        ("12×1 + II", 13.0),
+        ("photo-like (4a–4d)", 3.0),
+        ("100 dpi", 10.5),
+        ("black-and-white", 11.0),
+        ("no calibration pulse", 15.0),
+        ("grid colours", 14.0),
+        ("no grid", 6.5),
+        ("printed header", 15.5),
+        ("rhythm V1 / V5", 15.5),
+        ("no lead names", 16.0),
+    ];
+    let sets = eval::kit_sets(&results);
+    for (name, floor) in floors {
+        let set = sets.iter().find(|s| s.name == name).expect(name);
+        let m = set.median_snr_db().unwrap();
+        assert!(m >= floor, "{name}: median {m:.1} dB < {floor} dB");
+    }
+}
+
+#[test]
+fn six_by_two_rows_are_identified_by_their_labels() {
+    // ecg-image-kit prints 6×2 rows as V1|V4, I|aVR, V2|V5, II|aVL, V3|V6, III|aVF with a
+    // lead II strip: the labels, not the standard order, must decide. Measured 13.8 dB.
+    let d = digitize_path(&page("00080_hr-3a-6x2.png"), &DigitizeOptions::default()).unwrap();
+    assert_eq!(Some(d.layout), Layout::parse("6x2i+II"), "{}", d.layout);
+    let by_label = d
+        .lead_source
+        .iter()
+        .filter(|s| **s == LeadSource::Label)
+        .count();
+    assert!(by_label >= 9, "{:?}", d.lead_source);
+    let s = snr("00080_hr-3a-6x2.png", &d);
+    let m = median(s.iter().map(|x| x.1).collect());
+    assert!(m > 12.0, "{s:?}");
+}
+
+#[test]
+fn twelve_by_one_rows_are_identified_by_their_labels() {
+    // Rows V4, V1, aVR, I, V5, V2, aVL, II, V6, V3, aVF, III + II; complexes of
+    // neighbouring rows overlap. Measured 15.9 dB.
+    let d = digitize_path(&page("00036_hr-3b-12x1.png"), &DigitizeOptions::default()).unwrap();
+    assert_eq!(Some(d.layout), Layout::parse("12x1i+II"), "{}", d.layout);
+    let s = snr("00036_hr-3b-12x1.png", &d);
+    let m = median(s.iter().map(|x| x.1).collect());
+    assert!(m > 14.0, "{s:?}");
+}
+
+#[test]
+fn a_twelve_by_one_page_with_a_displaced_row_still_reads() {
+    // Tall complexes pull the first row's coverage peak 23 px off its baseline.
+    let d = digitize_path(&page("00239_hr-3b-12x1.png"), &DigitizeOptions::default()).unwrap();
+    assert_eq!(d.layout.rows(), 13);
+    let s = snr("00239_hr-3b-12x1.png", &d);
+    assert!(median(s.iter().map(|x| x.1).collect()) > 14.0, "{s:?}");
+}
+
+#[test]
+fn rhythm_strip_lead_comes_from_the_page_not_the_default() {
+    for (name, lead) in [
+        ("00342_hr-6e-rhythm-V1.png", L::V1),
+        ("00098_hr-6e-rhythm-V5.png", L::V5),
+        ("00006_hr-1-clean-3x4.png", L::II),
+    ] {
+        let d = digitize_path(&page(name), &DigitizeOptions::default()).unwrap();
+        let strips: Vec<L> = d.layout.grid().strip_leads().collect();
+        assert_eq!(strips, [lead], "{name}: {}", d.layout);
+    }
+}
+
+#[test]
+fn a_page_without_grid_is_scaled_from_its_rows() {
+    // 200 dpi = 7.87 px/mm; measured 8.0 dB.
+    let d = digitize_path(
+        &page("00341_hr-6c-no-grid.png"),
+        &DigitizeOptions::default(),
+    )
+    .unwrap();
+    assert!(!d.grid_found);
+    assert!((d.px_per_mm - 7.87).abs() < 0.3, "{} px/mm", d.px_per_mm);
+    let s = snr("00341_hr-6c-no-grid.png", &d);
+    assert!(median(s.iter().map(|x| x.1).collect()) > 6.5, "{s:?}");
+}
+
+#[test]
+fn a_wrinkled_photo_is_not_read_at_twice_its_scale() {
+    // 150 dpi = 5.91 px/mm; the wrinkle texture's period made the grid read 11.8 px/mm.
+    let d = digitize_path(
+        &page("00097_hr-4b-photo-wrinkles-creases.jpg"),
+        &DigitizeOptions::default(),
+    )
+    .unwrap();
+    assert!((d.px_per_mm - 5.91).abs() < 0.3, "{} px/mm", d.px_per_mm);
+    let s = snr("00097_hr-4b-photo-wrinkles-creases.jpg", &d);
+    assert!(median(s.iter().map(|x| x.1).collect()) > 4.5, "{s:?}");
+}
+
+#[test]
+fn a_misread_lead_scores_lower_than_a_good_one() {
+    // The same 12×1 page forced into the standard row order: every lead is read from
+    // another lead's row. The labels disagree and Einthoven's law fails, so confidence
+    // must drop well below the correct reading's.
+    let path = page("00036_hr-3b-12x1.png");
+    let good = digitize_path(&path, &DigitizeOptions::default()).unwrap();
+    let wrong = digitize_path(
+        &path,
+        &DigitizeOptions {
+            layout: Layout::parse("12x1+II"),
+            ..DigitizeOptions::default()
+        },
+    )
+    .unwrap();
+    for lead in [L::I, L::III, L::AVR, L::AVL, L::V1, L::V4] {
+        let (g, w) = (
+            good.confidence_per_lead[lead.index()],
+            wrong.confidence_per_lead[lead.index()],
+        );
+        assert!(g > 0.6, "{lead:?} read right: {g}");
+        assert!(w < 0.6 * g, "{lead:?} misread: {w} vs {g}");
+    }
+    assert!(
+        wrong
+            .lead_source
+            .iter()
+            .filter(|s| **s == LeadSource::LabelDisagrees)
+            .count()
+            >= 6
+    );
+}
+
+#[test]
+fn a_layout_set_by_hand_is_used_and_a_wrong_one_is_named_in_the_error() {
+    let path = page("00006_hr-1-clean-3x4.png");
+    let d = digitize_path(
+        &path,
+        &DigitizeOptions {
+            layout: Layout::parse("3x4+II"),
+            ..DigitizeOptions::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(d.layout, Layout::THREE_BY_FOUR_II);
+    // 12 rows cannot be found on a 4-row page: the error says what to check.
+    let err = digitize_path(
+        &path,
+        &DigitizeOptions {
+            layout: Some(Layout::TwelveByOne),
+            ..DigitizeOptions::default()
+        },
+    )
+    .unwrap_err();
+    assert!(
+        matches!(err, DigitizeError::RowsNotFound { want: 12, .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("--px-per-mm"), "{err}");
+    // A page whose layout is not recognised names the option to set.
+    let err = DigitizeError::UnknownLayout {
+        rows: 2,
+        path: path.clone(),
+    };
+    assert!(err.to_string().contains("--layout"), "{err}");
+}
+
+#[test]
+fn three_rhythm_strips_with_overlapping_rows_are_read() {
+    // Our own renderer (ecg-image-kit cannot draw several strips): 3×4 + V1, II, V5 with
+    // rows 28 mm apart, so tall complexes cross into the neighbouring rows; PTB-XL
+    // record 9 (fold 10). The six rows must be read as 3×4 with three strips (the strips
+    // repeat block cells), not as 6×2, and the strips' leads found.
+    use ecgdigitize::render::{render_layout, RenderStyle};
+    let data = data_dir();
+    let truth = read_wfdb16(&data.join("ptbxl/records500/00000/00009_hr"))
+        .unwrap()
+        .1;
+    let layout = Layout::ThreeByFour { rhythm_strips: 3 };
+    let baselines = [48.0, 76.0, 104.0, 132.0, 160.0, 188.0];
+    let img = render_layout(&truth, &RenderStyle::default(), layout, &baselines);
+    let d = ecgdigitize::digitize_rgb(
+        &img,
+        std::path::Path::new("00009 3 strips"),
+        &DigitizeOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(d.layout, layout, "{}", d.layout);
+    let mut snr = Vec::new();
+    for cell in layout.cells().into_iter().filter(|c| c.rhythm) {
+        let est = &d.recording.leads[cell.lead.index()].samples_mv;
+        snr.push(eval::snr_db(&truth[cell.lead.index()], est, 0..5000, 100));
+    }
+    eprintln!("3 strips: rhythm-strip SNR {snr:?}");
+    // Measured 18.9, 19.8, 20.2 dB.
+    assert!(median(snr.clone()) > 16.0, "{snr:?}");
+}
