@@ -238,3 +238,21 @@ fn report_honours_paper_size_and_device() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("a4, letter"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn the_product_offers_the_users_verbs_and_none_of_the_lab() {
+    let out = common::run_ok(bin().arg("--help"));
+    let help = String::from_utf8_lossy(&out.stdout);
+    let verbs: Vec<&str> = help
+        .lines()
+        .skip_while(|l| !l.starts_with("Commands:"))
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert_eq!(
+        verbs,
+        ["open", "analyze", "eval", "report", "bench", "digitize", "help"],
+        "{help}"
+    );
+}

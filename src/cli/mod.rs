@@ -239,18 +239,6 @@ pub enum Verb {
         #[arg(long, value_parser = parse_layout)]
         layout: Option<ecgdigitize::Layout>,
     },
-    /// Evaluate the digitizer (SNR per lead against PTB-XL ground truth).
-    EvalDigitizer {
-        /// The shared data folder (with ptbxl/ and images/).
-        #[arg(long, default_value = "../shared/data")]
-        data: PathBuf,
-        /// PTB-XL fold-10 records to render as clean and distorted pages.
-        #[arg(long, default_value_t = 20)]
-        synthetic: usize,
-        /// Also try the real-world scans (no ground truth).
-        #[arg(long)]
-        real_world: bool,
-    },
 }
 
 /// `--start`: seconds, mm:ss or hh:mm:ss.
@@ -320,18 +308,5 @@ pub fn run(verb: Verb) -> anyhow::Result<()> {
                 ..ecgdigitize::DigitizeOptions::default()
             },
         ),
-        Verb::EvalDigitizer {
-            data,
-            synthetic,
-            real_world,
-        } => {
-            let report = ecgdigitize::eval::evaluate(&ecgdigitize::eval::EvalConfig {
-                data_dir: data,
-                synthetic_records: synthetic,
-                real_world,
-            });
-            outln!("{report}");
-            Ok(())
-        }
     }
 }

@@ -927,14 +927,7 @@ fn digitize_pass(
         .iter()
         .enumerate()
         .map(|(i, row)| {
-            let up = if i > 0 {
-                row.baseline_y - rows[i - 1].baseline_y
-            } else {
-                spacing
-            };
-            let down = rows
-                .get(i + 1)
-                .map_or(spacing, |n| n.baseline_y - row.baseline_y);
+            let (up, down) = row_gaps(&rows, i, spacing);
             let y0 = (row.baseline_y - BOX_REACH * up).max(0.0) as usize;
             let y1 = ((row.baseline_y + BOX_REACH * down) as usize).min(h.saturating_sub(1));
             (y0, y1)
@@ -994,14 +987,7 @@ fn digitize_pass(
         .iter()
         .enumerate()
         .map(|(i, row)| {
-            let up = if i > 0 {
-                row.baseline_y - rows[i - 1].baseline_y
-            } else {
-                spacing
-            };
-            let down = rows
-                .get(i + 1)
-                .map_or(spacing, |n| n.baseline_y - row.baseline_y);
+            let (up, down) = row_gaps(&rows, i, spacing);
             std::array::from_fn(|k| {
                 let x = starts[i] + 2.5 * k as f32 * px_per_s;
                 labels::read_label(
@@ -1293,6 +1279,19 @@ fn fill_gaps(v: &mut [f32], max_len: usize) {
             }
         }
     }
+}
+
+/// The gaps (pixels) from row `i`'s baseline to the rows above and below it; `spacing` at
+/// the page's edges.
+fn row_gaps(rows: &[trace::Row], i: usize, spacing: f32) -> (f32, f32) {
+    let here = rows[i].baseline_y;
+    let up = if i > 0 {
+        here - rows[i - 1].baseline_y
+    } else {
+        spacing
+    };
+    let down = rows.get(i + 1).map_or(spacing, |n| n.baseline_y - here);
+    (up, down)
 }
 
 #[cfg(test)]

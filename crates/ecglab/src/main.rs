@@ -2,6 +2,7 @@
 //!
 //! - `ecglab train`: train both networks on PTB-XL and write `models/`;
 //! - `ecglab validate-intervals [LUDB]`: measured intervals against LUDB's marks;
+//! - `ecglab eval-digitizer`: the digitizer's SNR against PTB-XL ground truth;
 //! - `ecglab tune NAME`: the delineator's tuning and timing tools on LUDB.
 
 use clap::{Parser, Subcommand};
@@ -49,6 +50,19 @@ enum Command {
         /// Folder with the LUDB records and annotations.
         #[arg(default_value = "../shared/data/ludb")]
         dir: PathBuf,
+    },
+    /// Evaluate the digitizer: SNR per lead against PTB-XL ground truth on rendered pages,
+    /// the ecg-image-kit pages and (optionally) the real-world scans.
+    EvalDigitizer {
+        /// The shared data folder (with ptbxl/ and images/).
+        #[arg(long, default_value = "../shared/data")]
+        data: PathBuf,
+        /// PTB-XL fold-10 records to render as clean and distorted pages.
+        #[arg(long, default_value_t = 20)]
+        synthetic: usize,
+        /// Also try the real-world scans (no ground truth).
+        #[arg(long)]
+        real_world: bool,
     },
     /// The delineator's tuning and timing tools (see `ecglab::ludb_tuning`).
     Tune {
@@ -101,6 +115,18 @@ fn main() -> anyhow::Result<()> {
         }
         Command::ValidateIntervals { dir } => {
             println!("{}", ecglab::intervals::validate_ludb(&dir)?);
+        }
+        Command::EvalDigitizer {
+            data,
+            synthetic,
+            real_world,
+        } => {
+            let report = ecgdigitize::eval::evaluate(&ecgdigitize::eval::EvalConfig {
+                data_dir: data,
+                synthetic_records: synthetic,
+                real_world,
+            });
+            println!("{report}");
         }
         Command::Tune { tool } => {
             use ecglab::ludb_tuning as t;

@@ -89,6 +89,27 @@ impl ModelManifest {
                  use the models/ folder of this build or retrain",
             ));
         }
+        let calibrations =
+            std::iter::once(&self.calibration).chain(self.partial.as_ref().map(|p| &p.calibration));
+        for cal in calibrations {
+            let n = crate::score::COMPONENTS.len();
+            let known = cal
+                .names
+                .iter()
+                .map(String::as_str)
+                .eq(crate::score::COMPONENTS);
+            if !known || cal.center.len() != n || cal.scale.len() != n || cal.weights.len() != n {
+                return Err(ModelError::data(
+                    &path,
+                    format!(
+                        "the score calibration names components {:?}, this build computes {:?}; \
+                         use the models/ folder of this build or retrain",
+                        cal.names,
+                        crate::score::COMPONENTS
+                    ),
+                ));
+            }
+        }
         Ok(())
     }
 
@@ -122,5 +143,31 @@ pub fn verify_sha256(path: &Path, expected: &str) -> Result<(), ModelError> {
             expected: expected.to_string(),
             path: path.to_path_buf(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shipped() -> (ModelManifest, std::path::PathBuf) {
+        let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../models");
+        (
+            ModelManifest::read(&dir).expect("the shipped manifest reads"),
+            dir,
+        )
+    }
+
+    #[test]
+    fn the_shipped_manifest_is_compatible_and_other_components_are_refused() {
+        let (m, dir) = shipped();
+        m.check_compatible(&dir).unwrap();
+        let mut renamed = m.clone();
+        renamed.calibration.names[0] = "restoration_v0".into();
+        let err = renamed.check_compatible(&dir).unwrap_err().to_string();
+        assert!(err.contains("restoration_v0"), "{err}");
+        let mut other_contract = m;
+        other_contract.contract = "ptbxl100-v1".into();
+        assert!(other_contract.check_compatible(&dir).is_err());
     }
 }
