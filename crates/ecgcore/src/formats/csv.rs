@@ -187,10 +187,23 @@ fn parse(text: &str, path: &Path, options: &OpenOptions) -> Result<Recording, Fo
     });
     let (_, header_line) = lines.next().ok_or_else(|| bad("no header row".into()))?;
     let sep = detect_separator(header_line);
-    let columns: Vec<Column> = split_csv_line(header_line, sep)
+    let header_fields = split_csv_line(header_line, sep);
+    // A first row of numbers is a sample, not lead names: reading it as names would
+    // silently misread the file (names "-20", "-25", … and one sample lost).
+    let filled: Vec<&str> = header_fields
         .iter()
-        .map(|n| classify(n))
+        .map(|f| f.trim())
+        .filter(|f| !f.is_empty())
         .collect();
+    if !filled.is_empty() && filled.iter().all(|f| f.parse::<f64>().is_ok()) {
+        return Err(bad(
+            "the first row holds numbers, not lead names: the file has no header row; add a \
+             first row naming the leads (e.g. I,II,III,aVR,aVL,aVF,V1,V2,V3,V4,V5,V6) and \
+             give the sample rate (a `# sample_rate_hz:` line or --rate)"
+                .into(),
+        ));
+    }
+    let columns: Vec<Column> = header_fields.iter().map(|n| classify(n)).collect();
     let n_leads = columns
         .iter()
         .filter(|c| matches!(c, Column::Lead { .. }))
@@ -391,5 +404,33 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("line 4"), "{err}");
+    }
+
+    #[test]
+    fn a_first_row_of_numbers_is_refused_not_read_as_lead_names() {
+        // The shape of formats/contec_ecg/tools/0000050.ECG.csv: samples, no header row.
+        let text = "-20,-25,-5,23,-7,-15,,,,,,\n-30,-34,-4,32,-13,-19,,,,,,\n";
+        let err = parse(
+            text,
+            Path::new("0000050.ECG.csv"),
+            &OpenOptions {
+                sample_rate_hz: Some(500.0),
+                ..OpenOptions::default()
+            },
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("no header row"), "{err}");
+        assert!(err.contains("0000050.ECG.csv"), "{err}");
+        // A header of names with a number among them is still a header.
+        let ok = parse(
+            "I,II,3\n1,2,3\n4,5,6\n",
+            Path::new("h.csv"),
+            &OpenOptions {
+                sample_rate_hz: Some(500.0),
+                ..OpenOptions::default()
+            },
+        );
+        assert!(ok.is_ok(), "{ok:?}");
     }
 }
