@@ -24,6 +24,13 @@ use std::sync::Arc;
 pub enum Command {
     OpenDialog,
     Open(PathBuf),
+    /// Pick a prior ECG of the patient to compare with.
+    OpenPriorDialog,
+    /// Open a prior ECG of the patient and compare the current study with it.
+    OpenPrior(PathBuf),
+    ClosePrior,
+    /// Show the serial comparison instead of the paper view (when a prior is open).
+    ShowComparison(bool),
     ExportPdfDialog,
     SetLayout(Layout),
     SetSpeed(f32),
@@ -92,6 +99,15 @@ pub struct Study {
     pub edf: Option<pipeline::EdfPaging>,
 }
 
+/// A prior ECG of the patient, opened for serial comparison.
+pub struct Prior {
+    pub path: PathBuf,
+    pub analysis: Analysis,
+    pub findings: ecgsession::StudyFindings,
+    /// Current vs prior; `None` until the current study is analysed.
+    pub comparison: Option<ecgsession::comparison::Comparison>,
+}
+
 /// What the opening job delivers.
 pub struct Loaded {
     pub opened: pipeline::Opened,
@@ -140,11 +156,46 @@ fn load_window(
     })
 }
 
+/// Whether a file dropped at `pos` goes to the "prior" target: the right third of the
+/// window, offered only while a study is open.
+pub fn drop_is_prior(study_open: bool, pos: Option<egui::Pos2>, window: egui::Rect) -> bool {
+    study_open && pos.is_some_and(|p| p.x >= prior_drop_zone(window).min.x)
+}
+
+/// The "prior" drop target (the right third of the window).
+pub fn prior_drop_zone(window: egui::Rect) -> egui::Rect {
+    egui::Rect::from_min_max(
+        egui::pos2(window.max.x - window.width() / 3.0, window.min.y),
+        window.max,
+    )
+}
+
+/// The file dialog for an ECG to open, on its own thread.
+fn open_file_dialog(title: &'static str) -> Job<Option<PathBuf>> {
+    Job::spawn("ecgscope-file-dialog", move || {
+        rfd::FileDialog::new()
+            .set_title(title)
+            .add_filter(
+                "ECG files",
+                &[
+                    "hea", "csv", "txt", "scp", "xml", "dcm", "edf", "bdf", "png", "jpg", "jpeg",
+                    "tif", "tiff", "bmp", "pdf",
+                ],
+            )
+            .add_filter("All files", &["*"])
+            .pick_file()
+    })
+}
+
 /// ecgscope's GUI state.
 pub struct EcgApp {
     pub settings: Settings,
     settings_path: Option<PathBuf>,
     pub study: Option<Study>,
+    /// The prior ECG the study is compared with.
+    pub prior: Option<Prior>,
+    /// Show the comparison view (when a prior is open).
+    pub show_comparison: bool,
     /// Calipers and jumps of the paper view.
     pub paper: view::PaperView,
     pub message: Option<(Severity, String)>,
@@ -152,6 +203,8 @@ pub struct EcgApp {
     pub show_about: bool,
     engine: Arc<Engine>,
     loading: Option<(PathBuf, Job<Result<Loaded, String>>)>,
+    prior_loading: Option<(PathBuf, Job<Result<Analysis, String>>)>,
+    prior_dialog: Option<Job<Option<PathBuf>>>,
     /// (study id, job).
     analysing: Option<(u64, Job<Analysis>)>,
     dialog: Option<Job<Option<PathBuf>>>,
@@ -177,12 +230,16 @@ impl EcgApp {
             settings,
             settings_path,
             study: None,
+            prior: None,
+            show_comparison: false,
             paper: view::PaperView::default(),
             message: warning.map(|w| (Severity::Warning, w)),
             show_calibration_window: false,
             show_about: false,
             engine,
             loading: None,
+            prior_loading: None,
+            prior_dialog: None,
             analysing: None,
             dialog: None,
             export_dialog: None,
@@ -202,6 +259,8 @@ impl EcgApp {
             Some("Opening…")
         } else if self.analysing.is_some() {
             Some("Analysing…")
+        } else if self.prior_loading.is_some() {
+            Some("Opening the prior ECG…")
         } else {
             None
         }
@@ -221,21 +280,36 @@ impl EcgApp {
         match command {
             Command::OpenDialog => {
                 if self.dialog.is_none() {
-                    self.dialog = Some(Job::spawn("ecgscope-file-dialog", || {
-                        rfd::FileDialog::new()
-                            .set_title("Open an ECG")
-                            .add_filter(
-                                "ECG files",
-                                &[
-                                    "hea", "csv", "txt", "scp", "xml", "dcm", "edf", "bdf", "png",
-                                    "jpg", "jpeg", "tif", "tiff", "bmp", "pdf",
-                                ],
-                            )
-                            .add_filter("All files", &["*"])
-                            .pick_file()
-                    }));
+                    self.dialog = Some(open_file_dialog("Open an ECG"));
                 }
             }
+            Command::OpenPriorDialog => {
+                if self.prior_dialog.is_none() {
+                    self.prior_dialog = Some(open_file_dialog(
+                        "Open a prior ECG of the patient to compare with",
+                    ));
+                }
+            }
+            Command::OpenPrior(path) => {
+                let engine = Arc::clone(&self.engine);
+                let p = path.clone();
+                self.prior_loading = Some((
+                    path,
+                    Job::spawn("ecgscope-open-prior", move || {
+                        pipeline::analyze_prior(
+                            &p,
+                            &ecgcore::formats::OpenOptions::default(),
+                            &engine,
+                        )
+                        .map_err(|e| format!("{e:#}"))
+                    }),
+                ));
+            }
+            Command::ClosePrior => {
+                self.prior = None;
+                self.show_comparison = false;
+            }
+            Command::ShowComparison(show) => self.show_comparison = show && self.prior.is_some(),
             Command::ExportPdfDialog => {
                 if self.export_dialog.is_none() {
                     let suggested = self
@@ -332,6 +406,17 @@ impl EcgApp {
         }
     }
 
+    /// Compare the analysed study with the prior (when both are there).
+    fn refresh_comparison(&mut self) {
+        if let Some(prior) = &mut self.prior {
+            prior.comparison = self
+                .study
+                .as_ref()
+                .and_then(|s| s.analysis.as_ref())
+                .map(|a| ecgsession::comparison::Comparison::of(a, &prior.analysis));
+        }
+    }
+
     /// Recompute the filtered display copy of the study.
     fn refilter(&mut self) {
         let generation = self.next_generation();
@@ -359,6 +444,35 @@ impl EcgApp {
                 match result {
                     Ok(Some(path)) => self.export_pdf(&path),
                     Ok(None) => {}
+                    Err(e) => self.message = Some((Severity::Error, e)),
+                }
+            }
+        }
+        if let Some(job) = &self.prior_dialog {
+            if let Some(result) = job.try_take() {
+                self.prior_dialog = None;
+                match result {
+                    Ok(Some(path)) => self.apply(Command::OpenPrior(path)),
+                    Ok(None) => {}
+                    Err(e) => self.message = Some((Severity::Error, e)),
+                }
+            }
+        }
+        if let Some((path, job)) = &self.prior_loading {
+            if let Some(result) = job.try_take() {
+                let path = path.clone();
+                self.prior_loading = None;
+                match result.and_then(|r| r) {
+                    Ok(analysis) => {
+                        self.prior = Some(Prior {
+                            path,
+                            findings: ecgsession::StudyFindings::of(&analysis),
+                            analysis,
+                            comparison: None,
+                        });
+                        self.show_comparison = true;
+                        self.refresh_comparison();
+                    }
                     Err(e) => self.message = Some((Severity::Error, e)),
                 }
             }
@@ -391,6 +505,7 @@ impl EcgApp {
                     study.analysis = Some(analysis);
                     study.analysis_generation = generation;
                 }
+                self.refresh_comparison();
             }
         }
     }
@@ -403,6 +518,12 @@ impl EcgApp {
                 .study
                 .as_ref()
                 .is_some_and(|s| s.path == path && s.show_source);
+        // A prior belongs to the patient of the study it was opened with: another file
+        // drops it (a new window of the same EDF or a re-digitized page keeps it).
+        if self.study.as_ref().is_none_or(|s| s.path != path) {
+            self.prior = None;
+            self.show_comparison = false;
+        }
         let original = Arc::new(loaded.opened.recording);
         let display = pipeline::display_filtered(&original, &self.settings.filters);
         let generation = self.next_generation();
@@ -444,6 +565,7 @@ impl EcgApp {
         // The save dialog already confirmed replacing an existing file.
         match pipeline::write_report(
             &analysis,
+            self.prior.as_ref().map(|p| &p.analysis),
             &self.settings.filters,
             ecgreport::Paper::A4,
             path,
@@ -472,7 +594,9 @@ impl EcgApp {
     /// Block until background jobs are done (tests and screenshots only).
     pub fn wait_for_jobs(&mut self, timeout: std::time::Duration) {
         let start = std::time::Instant::now();
-        while (self.loading.is_some() || self.analysing.is_some()) && start.elapsed() < timeout {
+        while (self.loading.is_some() || self.analysing.is_some() || self.prior_loading.is_some())
+            && start.elapsed() < timeout
+        {
             self.poll();
             std::thread::sleep(std::time::Duration::from_millis(5));
         }
@@ -505,7 +629,11 @@ impl EcgApp {
         if self.settings != settings_before {
             self.save_settings();
         }
-        if self.busy().is_some() || self.dialog.is_some() || self.export_dialog.is_some() {
+        if self.busy().is_some()
+            || self.dialog.is_some()
+            || self.export_dialog.is_some()
+            || self.prior_dialog.is_some()
+        {
             ui.ctx()
                 .request_repaint_after(std::time::Duration::from_millis(50));
         }
@@ -534,17 +662,26 @@ impl EcgApp {
         if self.quit_requested {
             ui.ctx().send_viewport_cmd(egui::ViewportCommand::Close);
         }
-        // Files dropped on the window.
-        let dropped: Vec<PathBuf> = ui.ctx().input(|i| {
-            i.raw
-                .dropped_files
-                .iter()
-                .map(|f| f.path().to_path_buf())
-                .filter(|p| !p.as_os_str().is_empty())
-                .collect()
+        // Files dropped on the window: on the "prior" target (the right third, shown while
+        // a file is dragged over an open study) as the prior, elsewhere as the study.
+        let (dropped, pos, screen): (Vec<PathBuf>, _, _) = ui.ctx().input(|i| {
+            (
+                i.raw
+                    .dropped_files
+                    .iter()
+                    .map(|f| f.path().to_path_buf())
+                    .filter(|p| !p.as_os_str().is_empty())
+                    .collect(),
+                i.pointer.latest_pos(),
+                i.content_rect(),
+            )
         });
         if let Some(path) = dropped.into_iter().next() {
-            self.apply(Command::Open(path));
+            if drop_is_prior(self.study.is_some(), pos, screen) {
+                self.apply(Command::OpenPrior(path));
+            } else {
+                self.apply(Command::Open(path));
+            }
         }
     }
 }

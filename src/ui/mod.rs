@@ -3,6 +3,7 @@
 //! inference.
 
 pub mod analysis;
+pub mod comparison;
 pub mod edf_window;
 pub mod layout;
 pub mod median_beat;
@@ -79,6 +80,14 @@ pub fn app_ui(ui: &mut egui::Ui, app: &EcgApp) -> Vec<Command> {
                 return;
             }
         }
+        if let Some(prior) = &app.prior {
+            commands.extend(comparison::prior_bar_ui(ui, prior, app.show_comparison));
+            if app.show_comparison {
+                let mm = paper::POINTS_PER_MM_NOMINAL * app.settings.screen_calibration;
+                comparison::comparison_ui(ui, study.analysis.as_ref(), prior, mm);
+                return;
+            }
+        }
         if let Some(paging) = &study.edf {
             commands.extend(edf_window::window_bar_ui(
                 ui,
@@ -146,6 +155,9 @@ pub fn app_ui(ui: &mut egui::Ui, app: &EcgApp) -> Vec<Command> {
                 }
             });
     });
+    if app.study.is_some() {
+        drop_targets_ui(ui.ctx());
+    }
     if app.show_about {
         commands.extend(about_window_ui(ui.ctx(), app));
     }
@@ -222,6 +234,34 @@ fn legend_ui(ui: &mut egui::Ui) {
     ui.label(RichText::new("1").small());
 }
 
+/// While a file is dragged over the window with a study open: the two drop targets (open
+/// it, or compare with it as the prior — the right third).
+fn drop_targets_ui(ctx: &egui::Context) {
+    if ctx.input(|i| i.raw.hovered_files.is_empty()) {
+        return;
+    }
+    let window = ctx.content_rect();
+    let prior = crate::app::prior_drop_zone(window);
+    let open = egui::Rect::from_min_max(window.min, egui::pos2(prior.min.x, window.max.y));
+    let painter = ctx.layer_painter(egui::LayerId::new(
+        egui::Order::Foreground,
+        egui::Id::unique("drop-targets"),
+    ));
+    for (rect, text, colour) in [
+        (open, "Drop to open", theme::LABEL),
+        (prior, "Drop to compare\nas the prior ECG", theme::PRIOR),
+    ] {
+        painter.rect_filled(rect.shrink(8.0), 8.0, colour.gamma_multiply(0.15));
+        painter.text(
+            rect.center(),
+            egui::Align2::CENTER_CENTER,
+            text,
+            egui::FontId::proportional(24.0),
+            colour,
+        );
+    }
+}
+
 fn menu_ui(ui: &mut egui::Ui, app: &EcgApp) -> Vec<Command> {
     let mut commands = Vec::new();
     egui::MenuBar::new().ui(ui, |ui| {
@@ -250,7 +290,22 @@ fn menu_ui(ui: &mut egui::Ui, app: &EcgApp) -> Vec<Command> {
                 }
             });
             if ui
+                .add_enabled(app.study.is_some(), egui::Button::new("Compare with prior…"))
+                .on_hover_text(
+                    "Open an earlier ECG of the same patient (or drop it on the right third of the window)",
+                )
+                .clicked()
+            {
+                commands.push(Command::OpenPriorDialog);
+                ui.close();
+            }
+            if app.prior.is_some() && ui.button("Close prior").clicked() {
+                commands.push(Command::ClosePrior);
+                ui.close();
+            }
+            if ui
                 .add_enabled(app.study.is_some(), egui::Button::new("Export PDF…"))
+                .on_hover_text("With a prior open, the report gains a comparison page")
                 .clicked()
             {
                 commands.push(Command::ExportPdfDialog);

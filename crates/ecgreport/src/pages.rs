@@ -135,7 +135,7 @@ fn method_name(output: &ModelOutput, fallback: &str) -> String {
     }
 }
 
-fn draw_patient_header(
+pub(crate) fn draw_patient_header(
     canvas: &mut Canvas<'_, '_>,
     frame: &PageFrame,
     analysis: &Analysis,
@@ -641,7 +641,7 @@ fn draw_legend(
     );
 }
 
-fn draw_footer(
+pub(crate) fn draw_footer(
     canvas: &mut Canvas<'_, '_>,
     frame: &PageFrame,
     analysis: &Analysis,

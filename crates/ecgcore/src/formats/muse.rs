@@ -11,7 +11,7 @@
 
 use super::xml_util::{self, child, children, path_text, text_of};
 use super::{limits, FormatError, OpenOptions, Reader};
-use crate::recording::{DeviceFindings, Lead, Patient, Provenance, Recording, StandardLead};
+use crate::recording::{DeviceFindings, Lead, Patient, Provenance, Recording};
 use roxmltree::Node;
 use std::path::Path;
 
