@@ -327,7 +327,11 @@ pub fn analyze(rec: &Recording, engine: &Engine) -> Analysis {
 
 /// Open and analyse a prior ECG of the patient (for serial comparison); errors name it as
 /// the prior.
-pub fn analyze_prior(path: &Path, options: &OpenOptions, engine: &Engine) -> anyhow::Result<Analysis> {
+pub fn analyze_prior(
+    path: &Path,
+    options: &OpenOptions,
+    engine: &Engine,
+) -> anyhow::Result<Analysis> {
     let opened = open_any(path, options, &ecgdigitize::DigitizeOptions::default())
         .with_context(|| format!("the prior ECG {} could not be opened", path.display()))?;
     Ok(analyze(&opened.recording, engine))

@@ -10,7 +10,7 @@ use ecgcore::analysis::Analysis;
 use ecgcore::dsp::measurements::Measurements;
 use ecgcore::StandardLead;
 use ecgsession::comparison::{Change, Comparison};
-use ecgsession::wording::DASH;
+use ecgsession::wording::{number, DASH};
 use egui::{Color32, Pos2, Rect, RichText, Stroke};
 
 /// The bar above the tracing while a prior is open: switch views, close the prior.
@@ -108,14 +108,14 @@ fn table_ui(ui: &mut egui::Ui, c: &Comparison) {
             for s in &c.scores {
                 let name = s.method.split(" (").next().unwrap_or(&s.method);
                 ui.label(format!("{name} score"));
-                ui.label(RichText::new(format!("{:.2}", s.prior)).color(theme::PRIOR));
+                ui.label(RichText::new(number(s.prior)).color(theme::PRIOR));
                 let colour = if s.current_abnormal {
                     theme::ABNORMAL
                 } else {
                     theme::NORMAL
                 };
-                ui.label(RichText::new(format!("{:.2}", s.current)).color(colour));
-                ui.label(RichText::new(format!("threshold {:.2}", s.threshold)).weak());
+                ui.label(RichText::new(number(s.current)).color(colour));
+                ui.label(RichText::new(format!("threshold {}", number(s.threshold))).weak());
                 ui.end_row();
             }
         });
@@ -194,7 +194,8 @@ fn paper(painter: &egui::Painter, rect: Rect, mm: f32) {
 fn beats_ui(ui: &mut egui::Ui, current: &Analysis, prior: &Analysis, mm: f32) {
     let (w, h) = (CELL_S * 25.0 * mm, CELL_MV * 10.0 * mm);
     let cols = 6;
-    let (rect, response) = ui.allocate_exact_size(egui::vec2(w * cols as f32, h * 2.0), egui::Sense::hover());
+    let (rect, response) =
+        ui.allocate_exact_size(egui::vec2(w * cols as f32, h * 2.0), egui::Sense::hover());
     response.widget_info(|| {
         egui::WidgetInfo::labeled(egui::accesskit::Role::Figure, true, "Median beats overlaid")
     });
@@ -205,7 +206,12 @@ fn beats_ui(ui: &mut egui::Ui, current: &Analysis, prior: &Analysis, mm: f32) {
             rect.min + egui::vec2((k % cols) as f32 * w, (k / cols) as f32 * h),
             egui::vec2(w, h),
         );
-        painter.rect_stroke(cell, 0.0, Stroke::new(1.0, theme::GRID_MAJOR), egui::StrokeKind::Inside);
+        painter.rect_stroke(
+            cell,
+            0.0,
+            Stroke::new(1.0, theme::GRID_MAJOR),
+            egui::StrokeKind::Inside,
+        );
         for (a, colour) in [(prior, theme::PRIOR), (current, theme::TRACE)] {
             if let Some(m) = &a.measurements {
                 beat_line(&painter, cell, m, *lead, mm, colour);

@@ -12,7 +12,7 @@ use ecgcore::analysis::Analysis;
 use ecgcore::dsp::measurements::Measurements;
 use ecgcore::StandardLead;
 use ecgsession::comparison::{Change, Comparison};
-use ecgsession::wording::DASH;
+use ecgsession::wording::{number, DASH};
 
 const LINE_MM: f32 = 3.6;
 /// Median-beat cells: 6 per row, two rows.
@@ -58,7 +58,7 @@ pub(crate) fn draw_comparison_page(
     y += LINE_MM + 2.0;
 
     // The table, left.
-    let cols = [x0, x0 + 30.0, x0 + 52.0, x0 + 74.0];
+    let cols = [x0, x0 + 38.0, x0 + 58.0, x0 + 78.0];
     let head = TextStyle::new(7.5, theme::MUTED);
     for (x, h) in cols.iter().zip(["", "Prior", "Current", "Change"]) {
         canvas.text(*x, y, h, head);
@@ -70,19 +70,29 @@ pub(crate) fn draw_comparison_page(
         y += LINE_MM;
     }
     for s in &comparison.scores {
-        let colour = if s.current_abnormal != s.prior_abnormal {
-            theme::ALERT
-        } else {
+        let colour = if s.current_abnormal == s.prior_abnormal {
             theme::INK
+        } else {
+            theme::ALERT
         };
         let name = s.method.split(" (").next().unwrap_or(&s.method);
-        canvas.text(cols[0], y, &format!("{name} score"), TextStyle::new(7.5, theme::INK));
-        canvas.text(cols[1], y, &format!("{:.2}", s.prior), TextStyle::new(7.5, theme::INK));
-        canvas.text(cols[2], y, &format!("{:.2}", s.current), TextStyle::new(7.5, colour));
+        canvas.text(
+            cols[0],
+            y,
+            &format!("{name} score"),
+            TextStyle::new(7.5, theme::INK),
+        );
+        canvas.text(
+            cols[1],
+            y,
+            &number(s.prior),
+            TextStyle::new(7.5, theme::PRIOR),
+        );
+        canvas.text(cols[2], y, &number(s.current), TextStyle::new(7.5, colour));
         canvas.text(
             cols[3],
             y,
-            &format!("threshold {:.2}", s.threshold),
+            &format!("threshold {}", number(s.threshold)),
             TextStyle::new(7.0, theme::MUTED),
         );
         y += LINE_MM;
@@ -93,7 +103,12 @@ pub(crate) fn draw_comparison_page(
     let sx = x0 + 112.0;
     let width = frame.grid_right_mm() - sx;
     let mut sy = table_top;
-    canvas.text(sx, sy, "What changed", TextStyle::new(8.5, theme::INK).bold());
+    canvas.text(
+        sx,
+        sy,
+        "What changed",
+        TextStyle::new(8.5, theme::INK).bold(),
+    );
     sy += LINE_MM + 0.4;
     for line in &comparison.summary {
         let colour = if comparison.any_notable() && !line.starts_with("Not compared") {

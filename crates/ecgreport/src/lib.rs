@@ -117,10 +117,12 @@ pub fn render_pdf(analysis: &Analysis, options: &ReportOptions) -> Result<Vec<u8
     let frame = layout::PageFrame::new(options.paper);
     let findings = ecgsession::StudyFindings::of(analysis);
     let (w_pt, h_pt) = options.paper.size_pt();
-    let comparison = options
-        .prior
-        .as_ref()
-        .map(|prior| (prior, ecgsession::comparison::Comparison::of(analysis, prior)));
+    let comparison = options.prior.as_ref().map(|prior| {
+        (
+            prior,
+            ecgsession::comparison::Comparison::of(analysis, prior),
+        )
+    });
     let pages: Vec<Page> = std::iter::once(Page::Main)
         .chain(options.include_baseline_page.then_some(Page::Baseline))
         .chain(comparison.is_some().then_some(Page::Comparison))

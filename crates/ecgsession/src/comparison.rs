@@ -334,12 +334,20 @@ fn summary(c: &Comparison) -> Vec<String> {
     for s in &c.scores {
         if s.current_abnormal != s.prior_abnormal {
             out.push(format!(
-                "{}: {} the normal range now (score {:.2}), {} before ({:.2}).",
+                "{}: {} the normal range now (score {}), {} before ({}).",
                 s.method,
-                if s.current_abnormal { "outside" } else { "within" },
-                s.current,
-                if s.prior_abnormal { "outside" } else { "within" },
-                s.prior
+                if s.current_abnormal {
+                    "outside"
+                } else {
+                    "within"
+                },
+                crate::wording::number(s.current),
+                if s.prior_abnormal {
+                    "outside"
+                } else {
+                    "within"
+                },
+                crate::wording::number(s.prior)
             ));
         }
     }
@@ -349,20 +357,13 @@ fn summary(c: &Comparison) -> Vec<String> {
             c.new_q_waves.join(", ")
         ));
     }
-    let (up, down): (Vec<&StChange>, Vec<&StChange>) = c
-        .st_changes
-        .iter()
-        .partition(|s| s.current_mv > s.prior_mv);
+    let (up, down): (Vec<&StChange>, Vec<&StChange>) =
+        c.st_changes.iter().partition(|s| s.current_mv > s.prior_mv);
     for (list, verb) in [(up, "higher"), (down, "lower")] {
         if !list.is_empty() {
             let leads: Vec<String> = list
                 .iter()
-                .map(|s| {
-                    format!(
-                        "{} ({:+.2} → {:+.2} mV)",
-                        s.lead, s.prior_mv, s.current_mv
-                    )
-                })
+                .map(|s| format!("{} ({:+.2} to {:+.2} mV)", s.lead, s.prior_mv, s.current_mv))
                 .collect();
             out.push(format!(
                 "ST {verb} by ≥ {ST_NOTABLE_MV} mV in {}.",
@@ -377,7 +378,7 @@ fn summary(c: &Comparison) -> Vec<String> {
         let unit = if ch.unit == "°" { "°" } else { ch.unit };
         let sep = if ch.unit == "°" { "" } else { " " };
         out.push(format!(
-            "{} {} by {:.0}{sep}{unit} ({:.0} → {:.0}{sep}{unit}).",
+            "{} {} by {:.0}{sep}{unit} (from {:.0} to {:.0}{sep}{unit}).",
             ch.label,
             direction(ch, d),
             d.abs(),
@@ -479,7 +480,11 @@ mod tests {
         let a = analysis(60.0, 90.0, 50.0, false, 0.0, "2024-03-01T10:00:00");
         let c = Comparison::of(&a, &a);
         assert!(!c.any_notable());
-        assert!(c.summary[0].starts_with("No notable change"), "{:?}", c.summary);
+        assert!(
+            c.summary[0].starts_with("No notable change"),
+            "{:?}",
+            c.summary
+        );
         assert_eq!(c.interval.as_deref(), Some("same day"));
     }
 
@@ -503,7 +508,10 @@ mod tests {
         assert!(text.contains("outside the normal range now"), "{text}");
         assert!(text.contains("New Q waves in III"), "{text}");
         assert!(text.contains("ST higher"), "{text}");
-        assert!(text.contains("QRS widened by 44 ms (90 → 134 ms)"), "{text}");
+        assert!(
+            text.contains("QRS widened by 44 ms (from 90 to 134 ms)"),
+            "{text}"
+        );
         assert!(text.contains("counter-clockwise"), "{text}");
         assert_eq!(c.interval.as_deref(), Some("3 years 2 months"));
     }
