@@ -81,7 +81,11 @@ fn run_gui(file: Option<PathBuf>, prior: Option<PathBuf>) -> anyhow::Result<()> 
         "ecgscope",
         options,
         Box::new(move |_cc| {
-            let mut app = EcgApp::new(settings, settings_path, engine, open, warning);
+            let mut app = EcgApp::new(settings, settings_path, engine, None, warning);
+            app.edits_store = ecgscope::edits::EditsStore::default_location();
+            if let Some(open) = open {
+                app.apply(ecgscope::app::Command::Open(open));
+            }
             if let Some(prior) = prior {
                 app.apply(ecgscope::app::Command::OpenPrior(prior));
             }

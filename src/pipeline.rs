@@ -325,6 +325,20 @@ pub fn analyze(rec: &Recording, engine: &Engine) -> Analysis {
     analysis
 }
 
+/// The analysis with the reader's saved corrections for `path` applied (when a store is
+/// given and holds some), and why saved corrections could not be used (to tell the user).
+pub fn with_saved_edits(
+    analysis: Analysis,
+    path: &Path,
+    store: Option<&crate::edits::EditsStore>,
+) -> (Analysis, Option<String>) {
+    match store.map(|s| s.load(path)) {
+        Some(Ok(Some(edits))) => (analysis.with_edits(&edits), None),
+        Some(Err(why)) => (analysis, Some(why)),
+        _ => (analysis, None),
+    }
+}
+
 /// Open and analyse a prior ECG of the patient (for serial comparison); errors name it as
 /// the prior.
 pub fn analyze_prior(

@@ -213,3 +213,126 @@ fn the_gui_compares_with_a_prior_and_drops_it_for_another_patient() {
     assert!(app.prior.is_none(), "{:?}", app.message);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn measurement_corrections_are_marked_saved_outside_the_study_restored_and_reverted() {
+    let dir = std::env::temp_dir().join(format!("ecgscope-review-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let store = ecgscope::edits::EditsStore::at(dir.join("data/measurement-edits"));
+    let open = |store: &ecgscope::edits::EditsStore| {
+        let mut app = EcgApp::new(
+            Settings::default(),
+            None,
+            Arc::new(Engine::without_model("tests run without the model")),
+            None,
+            None,
+        );
+        app.edits_store = Some(store.clone());
+        app.apply(Command::Open(sample()));
+        app.wait_for_jobs(Duration::from_mins(1));
+        app
+    };
+    let mut app = open(&store);
+    let auto_qrs = app
+        .study
+        .as_ref()
+        .unwrap()
+        .analysis
+        .as_ref()
+        .unwrap()
+        .measurements
+        .as_ref()
+        .unwrap()
+        .qrs_ms
+        .unwrap();
+    let edits = ecgcore::review::MeasurementEdits {
+        qrs_ms: Some(92.0),
+        rr_ms: Some(800.0),
+        ..Default::default()
+    };
+    app.apply(Command::EditMeasurements(edits));
+    let a = app.study.as_ref().unwrap().analysis.clone().unwrap();
+    let m = a.measurements.as_ref().unwrap();
+    assert_eq!(m.qrs_ms, Some(92.0));
+    assert_eq!(m.heart_rate_bpm, Some(75.0));
+    let qrs = a
+        .edited(ecgcore::dsp::measurements::Quantity::QrsMs)
+        .unwrap();
+    assert_eq!(qrs.automatic, Some(auto_qrs));
+    // The findings (predicted vs measured) follow the corrected value.
+    let f = &app.study.as_ref().unwrap().findings;
+    let qrs_col = f
+        .attributes
+        .iter()
+        .find(|c| c.label.starts_with("QRS"))
+        .unwrap();
+    assert!(format!("{qrs_col:?}").contains("92"), "{qrs_col:?}");
+    // Saved in the data folder, never beside the study.
+    assert!(store.file_for(&sample()).is_file());
+    let beside: Vec<_> = std::fs::read_dir(repo().join("assets/sample"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(beside.len(), 3, "{beside:?}");
+    // Implausible corrections are refused with what to enter.
+    app.apply(Command::EditMeasurements(
+        ecgcore::review::MeasurementEdits {
+            qt_ms: Some(2000.0),
+            ..edits
+        },
+    ));
+    assert!(app
+        .message
+        .as_ref()
+        .unwrap()
+        .1
+        .contains("from 100 to 800 ms"));
+    assert_eq!(app.study.as_ref().unwrap().edits, edits);
+
+    // Reopened: restored. The PDF and JSON mark them too (same Analysis).
+    let mut app = open(&store);
+    assert_eq!(app.study.as_ref().unwrap().edits, edits);
+    let a = app.study.as_ref().unwrap().analysis.clone().unwrap();
+    assert_eq!(a.measurements.as_ref().unwrap().qrs_ms, Some(92.0));
+    let json = ecgscope::cli::analyze::analysis_json(&a, false);
+    assert_eq!(json["edited"][0]["quantity"], "rr_ms");
+    assert!(json["edited"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["quantity"] == "qrs_ms" && e["value"] == 92.0));
+
+    // Revert to automatic: values back, saved file gone.
+    app.apply(Command::EditMeasurements(
+        ecgcore::review::MeasurementEdits::default(),
+    ));
+    let a = app.study.as_ref().unwrap().analysis.clone().unwrap();
+    assert_eq!(a.measurements.as_ref().unwrap().qrs_ms, Some(auto_qrs));
+    assert!(a.edited.is_empty());
+    assert!(!store.file_for(&sample()).exists());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn analyze_applies_the_corrections_saved_in_the_data_folder() {
+    let dir = std::env::temp_dir().join(format!("ecgscope-review-cli-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let store = ecgscope::edits::EditsStore::at(dir.join("measurement-edits"));
+    let fp = ecgscope::edits::EditsStore::fingerprint(&sample()).unwrap();
+    let edits = ecgcore::review::MeasurementEdits {
+        pr_ms: Some(150.0),
+        ..Default::default()
+    };
+    store.save(&sample(), &fp, &edits).unwrap();
+    let v = common::json_ok(
+        bin()
+            .env("ECGSCOPE_DATA_DIR", &dir)
+            .args(["analyze", "--json", "--no-maps", "--device", "cpu"])
+            .arg(sample()),
+    );
+    assert_eq!(v["measurements"]["pr_ms"], 150.0);
+    assert_eq!(v["edited"][0]["quantity"], "pr_ms");
+    assert!(v["edited"][0]["automatic"].as_f64().unwrap() > 150.5);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -31,6 +31,11 @@ pub enum Command {
     ClosePrior,
     /// Show the serial comparison instead of the paper view (when a prior is open).
     ShowComparison(bool),
+    /// The reader's corrections of the study's measurements (replacing earlier ones; empty
+    /// = revert to automatic).
+    EditMeasurements(ecgcore::review::MeasurementEdits),
+    /// Show the measurement review window.
+    ShowReview(bool),
     ExportPdfDialog,
     SetLayout(Layout),
     SetSpeed(f32),
@@ -90,8 +95,16 @@ pub struct Study {
     pub source_texture: Option<egui::TextureHandle>,
     /// Show the scan instead of the paper view.
     pub show_source: bool,
-    /// Measurements and model outputs, once the background analysis is done.
+    /// Measurements and model outputs, once the background analysis is done, with the
+    /// reader's corrections applied.
     pub analysis: Option<Analysis>,
+    /// The analysis as computed (automatic measurements).
+    pub automatic: Option<Analysis>,
+    /// The reader's corrections (saved in the app's data folder).
+    pub edits: ecgcore::review::MeasurementEdits,
+    /// The study file's fingerprint when corrections can be saved for it (not for a window
+    /// of a long recording).
+    pub edits_fingerprint: Option<String>,
     /// Segments and map disagreement, derived once from `analysis`.
     pub findings: ecgsession::StudyFindings,
     pub analysis_generation: u64,
@@ -111,14 +124,28 @@ pub struct Prior {
 /// What the opening job delivers.
 pub struct Loaded {
     pub opened: pipeline::Opened,
+    /// Saved corrections (or why they could not be used) and the file's fingerprint.
+    pub edits: Result<Option<ecgcore::review::MeasurementEdits>, String>,
+    pub fingerprint: Option<String>,
     pub options: ecgdigitize::DigitizeOptions,
     pub source_image: Option<egui::ColorImage>,
 }
 
 /// Open a file (digitizing images with `options`) and decode a scan for display.
-fn load(path: &Path, options: ecgdigitize::DigitizeOptions) -> Result<Loaded, String> {
+fn load(
+    path: &Path,
+    options: ecgdigitize::DigitizeOptions,
+    store: Option<crate::edits::EditsStore>,
+) -> Result<Loaded, String> {
     let opened = pipeline::open_any(path, &ecgcore::formats::OpenOptions::default(), &options)
         .map_err(|e| format!("{e:#}"))?;
+    // Corrections are kept per file; a long EDF/BDF recording is read in windows, which
+    // are not corrected.
+    let store = store.filter(|_| opened.edf.is_none());
+    let fingerprint = store
+        .as_ref()
+        .and_then(|_| crate::edits::EditsStore::fingerprint(path).ok());
+    let edits = store.map_or(Ok(None), |s| s.load(path));
     let source_image = opened.digitized.as_ref().and_then(|_| {
         let img = image::ImageReader::open(path)
             .ok()?
@@ -135,6 +162,8 @@ fn load(path: &Path, options: ecgdigitize::DigitizeOptions) -> Result<Loaded, St
     });
     Ok(Loaded {
         opened,
+        edits,
+        fingerprint,
         options,
         source_image,
     })
@@ -151,6 +180,8 @@ fn load_window(
         .map_err(|e| format!("{e:#}"))?;
     Ok(Loaded {
         opened,
+        edits: Ok(None),
+        fingerprint: None,
         options: ecgdigitize::DigitizeOptions::default(),
         source_image: None,
     })
@@ -201,6 +232,9 @@ pub struct EcgApp {
     pub message: Option<(Severity, String)>,
     pub show_calibration_window: bool,
     pub show_about: bool,
+    pub show_review: bool,
+    /// Where measurement corrections are saved (`None`: kept only while the study is open).
+    pub edits_store: Option<crate::edits::EditsStore>,
     engine: Arc<Engine>,
     loading: Option<(PathBuf, Job<Result<Loaded, String>>)>,
     prior_loading: Option<(PathBuf, Job<Result<Analysis, String>>)>,
@@ -236,6 +270,8 @@ impl EcgApp {
             message: warning.map(|w| (Severity::Warning, w)),
             show_calibration_window: false,
             show_about: false,
+            show_review: false,
+            edits_store: None,
             engine,
             loading: None,
             prior_loading: None,
@@ -310,6 +346,8 @@ impl EcgApp {
                 self.show_comparison = false;
             }
             Command::ShowComparison(show) => self.show_comparison = show && self.prior.is_some(),
+            Command::ShowReview(show) => self.show_review = show,
+            Command::EditMeasurements(edits) => self.edit_measurements(edits),
             Command::ExportPdfDialog => {
                 if self.export_dialog.is_none() {
                     let suggested = self
@@ -332,19 +370,21 @@ impl EcgApp {
             }
             Command::Open(path) => {
                 let p = path.clone();
+                let store = self.edits_store.clone();
                 self.loading = Some((
                     path,
                     Job::spawn("ecgscope-open", move || {
-                        load(&p, ecgdigitize::DigitizeOptions::default())
+                        load(&p, ecgdigitize::DigitizeOptions::default(), store)
                     }),
                 ));
             }
             Command::Redigitize(options) => {
                 if let Some(study) = &self.study {
                     let p = study.path.clone();
+                    let store = self.edits_store.clone();
                     self.loading = Some((
                         p.clone(),
-                        Job::spawn("ecgscope-digitize", move || load(&p, options)),
+                        Job::spawn("ecgscope-digitize", move || load(&p, options, store)),
                     ));
                 }
             }
@@ -404,6 +444,35 @@ impl EcgApp {
             Command::DismissMessage => self.message = None,
             Command::Quit => self.quit_requested = true,
         }
+    }
+
+    /// Apply the reader's corrections: checked, applied to the automatic measurements
+    /// (findings and comparison follow) and saved.
+    fn edit_measurements(&mut self, edits: ecgcore::review::MeasurementEdits) {
+        if let Err(e) = edits.check() {
+            self.message = Some((Severity::Warning, e));
+            return;
+        }
+        let Some(study) = &mut self.study else {
+            return;
+        };
+        if study.edits == edits {
+            return;
+        }
+        study.edits = edits;
+        if let Some(auto) = &study.automatic {
+            let a = auto.with_edits(&edits);
+            study.findings = ecgsession::StudyFindings::of(&a);
+            study.analysis = Some(a);
+        }
+        let saved = match (&self.edits_store, &study.edits_fingerprint) {
+            (Some(store), Some(fp)) => store.save(&study.path, fp, &edits),
+            _ => Ok(()),
+        };
+        if let Err(e) = saved {
+            self.message = Some((Severity::Warning, e));
+        }
+        self.refresh_comparison();
     }
 
     /// Compare the analysed study with the prior (when both are there).
@@ -501,8 +570,10 @@ impl EcgApp {
                 let generation = self.next_generation();
                 // A result for a study that has since been replaced is dropped.
                 if let Some(study) = self.study.as_mut().filter(|s| s.id == study_id) {
-                    study.findings = ecgsession::StudyFindings::of(&analysis);
-                    study.analysis = Some(analysis);
+                    let corrected = analysis.with_edits(&study.edits);
+                    study.findings = ecgsession::StudyFindings::of(&corrected);
+                    study.analysis = Some(corrected);
+                    study.automatic = Some(analysis);
                     study.analysis_generation = generation;
                 }
                 self.refresh_comparison();
@@ -529,6 +600,13 @@ impl EcgApp {
         let generation = self.next_generation();
         self.paper.caliper = view::Caliper::default();
         self.message = None;
+        let edits = match loaded.edits {
+            Ok(e) => e.unwrap_or_default(),
+            Err(why) => {
+                self.message = Some((Severity::Warning, why));
+                ecgcore::review::MeasurementEdits::default()
+            }
+        };
         self.study = Some(Study {
             id: generation,
             path,
@@ -541,6 +619,9 @@ impl EcgApp {
             source_texture: None,
             show_source,
             analysis: None,
+            automatic: None,
+            edits,
+            edits_fingerprint: loaded.fingerprint,
             findings: ecgsession::StudyFindings::default(),
             analysis_generation: 0,
             edf: loaded.opened.edf,

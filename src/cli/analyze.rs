@@ -33,6 +33,12 @@ pub fn run(
     };
     let engine = model.engine()?;
     let analysis = pipeline::analyze(&rec, &engine);
+    // The reader's corrections made in the viewer (not for a window of a long recording).
+    let store = crate::edits::EditsStore::default_location().filter(|_| start_s.is_none());
+    let (analysis, warning) = pipeline::with_saved_edits(analysis, file, store.as_ref());
+    if let Some(w) = warning {
+        eprintln!("ecgscope: {w}");
+    }
     let prior = prior
         .map(|p| pipeline::analyze_prior(p, &read.options(), &engine))
         .transpose()?;
@@ -91,6 +97,8 @@ pub fn analysis_json(a: &Analysis, with_maps: bool) -> Value {
     if let Some(m) = &a.measurements {
         v["measurements"] = serde_json::to_value(m).unwrap_or(Value::Null);
     }
+    // Values the reader corrected in the viewer, each with the automatic value.
+    v["edited"] = serde_json::to_value(&a.edited).unwrap_or(Value::Null);
     if let Some(status) = &a.model_status {
         v["model_status"] = json!(status);
     }

@@ -8,6 +8,7 @@ pub mod edf_window;
 pub mod layout;
 pub mod median_beat;
 pub mod paper;
+pub mod review;
 pub mod source;
 pub mod theme;
 
@@ -157,6 +158,15 @@ pub fn app_ui(ui: &mut egui::Ui, app: &EcgApp) -> Vec<Command> {
     });
     if app.study.is_some() {
         drop_targets_ui(ui.ctx());
+    }
+    if app.show_review {
+        if let Some(study) = &app.study {
+            let caliper = app
+                .paper
+                .caliper
+                .readout(app.settings.speed_mm_per_s, app.settings.gain_mm_per_mv);
+            commands.extend(review::review_window_ui(ui.ctx(), study, caliper));
+        }
     }
     if app.show_about {
         commands.extend(about_window_ui(ui.ctx(), app));
@@ -537,14 +547,15 @@ fn study_panel_ui(ui: &mut egui::Ui, app: &EcgApp) -> Vec<Command> {
             );
         }
     }
-    measurements_ui(
+    commands.extend(measurements_ui(
         ui,
         study
             .analysis
             .as_ref()
             .and_then(|a| a.measurements.as_ref()),
+        study.analysis.as_ref().map_or(&[], |a| a.edited.as_slice()),
         app.busy().is_some(),
-    );
+    ));
     ui.separator();
     ui.heading("Display");
     ui.label(format!(
@@ -589,15 +600,31 @@ fn study_panel_ui(ui: &mut egui::Ui, app: &EcgApp) -> Vec<Command> {
 }
 
 /// Measured intervals and axes ("—" with the reason on hover when not measurable).
-fn measurements_ui(ui: &mut egui::Ui, m: Option<&Measurements>, busy: bool) {
-    ui.heading("Measurements");
+fn measurements_ui(
+    ui: &mut egui::Ui,
+    m: Option<&Measurements>,
+    edited: &[ecgcore::review::Edited],
+    busy: bool,
+) -> Vec<Command> {
+    let mut commands = Vec::new();
+    ui.horizontal(|ui| {
+        ui.heading("Measurements");
+        if m.is_some()
+            && ui
+                .small_button("Review…")
+                .on_hover_text("Correct R-R, PR, QRS or QT on the median beat")
+                .clicked()
+        {
+            commands.push(Command::ShowReview(true));
+        }
+    });
     let Some(m) = m else {
         ui.label(if busy {
             "Measuring…"
         } else {
             "Not available"
         });
-        return;
+        return commands;
     };
     let reason = |key: Quantity| m.reason(key).map(str::to_string);
     egui::Grid::new("measurements")
@@ -628,7 +655,14 @@ fn measurements_ui(ui: &mut egui::Ui, m: Option<&Measurements>, busy: bool) {
             ];
             for (name, key, value, unit) in rows {
                 ui.label(RichText::new(name).weak());
-                if let Some(v) = value {
+                let corrected = edited.iter().find(|e| e.quantity == key);
+                if let (Some(v), Some(e)) = (value, corrected) {
+                    let automatic = e
+                        .automatic
+                        .map_or_else(|| "—".to_string(), |a| format!("{a:.0} {unit}"));
+                    ui.label(RichText::new(format!("{v:.0} {unit} (edited)")).color(theme::FLAG))
+                        .on_hover_text(format!("Corrected by the reader; automatic: {automatic}"));
+                } else if let Some(v) = value {
                     ui.label(format!("{v:.0} {unit}"));
                 } else {
                     let why = reason(key).unwrap_or_else(|| "not measurable".into());
@@ -647,6 +681,7 @@ fn measurements_ui(ui: &mut egui::Ui, m: Option<&Measurements>, busy: bool) {
     egui::CollapsingHeader::new("Median beat and fiducials")
         .default_open(true)
         .show(ui, |ui| median_beat::median_beat_ui(ui, m));
+    commands
 }
 
 fn row(ui: &mut egui::Ui, key: &str, value: &str) {
