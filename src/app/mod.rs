@@ -6,6 +6,7 @@
 //! EDF/BDF recording), the file dialog and the analysis run on named background threads
 //! whose results are polled each frame, so the UI thread never blocks on I/O or inference.
 
+pub mod folder;
 pub mod jobs;
 pub mod settings;
 pub mod view;
@@ -53,6 +54,13 @@ pub enum Command {
     },
     DismissMessage,
     Quit,
+    /// A folder of studies (`app::folder`): pick one, open one, move through its studies.
+    OpenFolderDialog,
+    OpenFolder(PathBuf),
+    OpenFolderEntry(usize),
+    NextStudy,
+    PreviousStudy,
+    CloseFolder,
 }
 
 /// How serious a message to the user is.
@@ -161,6 +169,9 @@ pub struct EcgApp {
     /// Close the window once the first frame with the analysed study is drawn (used by
     /// `ecgscope bench` to time cold start to an analysed first frame).
     pub exit_when_analysed: bool,
+    /// The open folder of studies, if any.
+    pub folder: Option<folder::Folder>,
+    folder_dialog: Option<Job<Option<PathBuf>>>,
 }
 
 impl EcgApp {
@@ -189,6 +200,8 @@ impl EcgApp {
             generation: 0,
             quit_requested: false,
             exit_when_analysed: false,
+            folder: None,
+            folder_dialog: None,
         };
         if let Some(path) = open {
             app.apply(Command::Open(path));
@@ -256,6 +269,7 @@ impl EcgApp {
                     }));
                 }
             }
+            Command::Open(path) if path.is_dir() => self.apply(Command::OpenFolder(path)),
             Command::Open(path) => {
                 let p = path.clone();
                 self.loading = Some((
@@ -328,7 +342,18 @@ impl EcgApp {
                 }
             }
             Command::DismissMessage => self.message = None,
-            Command::Quit => self.quit_requested = true,
+            Command::Quit => {
+                if let Some(f) = &mut self.folder {
+                    f.cancel();
+                }
+                self.quit_requested = true;
+            }
+            c @ (Command::OpenFolderDialog
+            | Command::OpenFolder(_)
+            | Command::OpenFolderEntry(_)
+            | Command::NextStudy
+            | Command::PreviousStudy
+            | Command::CloseFolder) => self.apply_folder(c),
         }
     }
 
@@ -343,6 +368,7 @@ impl EcgApp {
 
     /// Poll background jobs; call once per frame.
     pub fn poll(&mut self) {
+        self.poll_folder();
         if let Some(job) = &self.dialog {
             if let Some(result) = job.try_take() {
                 self.dialog = None;
@@ -397,6 +423,9 @@ impl EcgApp {
 
     fn set_study(&mut self, path: PathBuf, loaded: Loaded) {
         self.settings.remember(&path);
+        if let Some(f) = &mut self.folder {
+            f.note_opened(&path);
+        }
         self.save_settings();
         let show_source = loaded.opened.digitized.is_some()
             && self
@@ -505,7 +534,11 @@ impl EcgApp {
         if self.settings != settings_before {
             self.save_settings();
         }
-        if self.busy().is_some() || self.dialog.is_some() || self.export_dialog.is_some() {
+        if self.busy().is_some()
+            || self.dialog.is_some()
+            || self.export_dialog.is_some()
+            || self.folder_busy()
+        {
             ui.ctx()
                 .request_repaint_after(std::time::Duration::from_millis(50));
         }

@@ -40,7 +40,8 @@ use std::path::PathBuf;
     args_conflicts_with_subcommands = true
 )]
 pub struct Cli {
-    /// ECG file to open in the viewer (WFDB .hea, CSV, …).
+    /// ECG file to open in the viewer (WFDB .hea, CSV, …), or a folder of them to review
+    /// one after the other.
     pub file: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Option<Verb>,
@@ -153,7 +154,7 @@ impl ReadArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Verb {
-    /// Open a study in the viewer.
+    /// Open a study (or a folder of studies) in the viewer.
     Open { file: PathBuf },
     /// Analyse a study and print the result.
     Analyze {
@@ -247,6 +248,19 @@ fn parse_start(text: &str) -> Result<f64, String> {
         .ok_or_else(|| format!("{text:?} is not a time (seconds, mm:ss or hh:mm:ss)"))
 }
 
+/// Verbs that read one study refuse a folder with what to do instead.
+fn refuse_folder(path: &std::path::Path) -> anyhow::Result<()> {
+    if path.is_dir() {
+        anyhow::bail!(
+            "{} is a folder; open it in the viewer with `ecgscope {}` to review its studies \
+             one by one, or give one of its files here",
+            path.display(),
+            path.display()
+        );
+    }
+    Ok(())
+}
+
 /// Run a verb; `Ok(())` = exit status 0.
 pub fn run(verb: Verb) -> anyhow::Result<()> {
     match verb {
@@ -258,7 +272,10 @@ pub fn run(verb: Verb) -> anyhow::Result<()> {
             start,
             read,
             model,
-        } => analyze::run(&file, json, !no_maps, start, &read, &model),
+        } => {
+            refuse_folder(&file)?;
+            analyze::run(&file, json, !no_maps, start, &read, &model)
+        }
         Verb::Eval {
             manifest,
             json,
@@ -284,7 +301,10 @@ pub fn run(verb: Verb) -> anyhow::Result<()> {
             force,
             read,
             model,
-        } => report::run(&file, &output, paper, baseline, force, &read, &model),
+        } => {
+            refuse_folder(&file)?;
+            report::run(&file, &output, paper, baseline, force, &read, &model)
+        }
         Verb::Bench { file, json, runs } => bench::run(&file, json, runs),
         Verb::Digitize {
             image,
