@@ -152,3 +152,31 @@ fn a_folder_reopens_at_the_study_last_reviewed_there() {
     assert_eq!(again.folder.as_ref().unwrap().current, Some(2));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn analyze_and_report_refuse_a_folder_and_say_to_open_it_in_the_viewer() {
+    let dir = folder("cli");
+    for args in [
+        vec!["analyze".into(), dir.display().to_string()],
+        vec![
+            "report".into(),
+            dir.display().to_string(),
+            "-o".into(),
+            dir.join("out.pdf").display().to_string(),
+        ],
+    ] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_ecgscope"))
+            .args(&args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("is a folder; open it in the viewer with `ecgscope "),
+            "{stderr}"
+        );
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    }
+    assert!(!dir.join("out.pdf").exists());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
