@@ -6,6 +6,7 @@
 //! EDF/BDF recording), the file dialog and the analysis run on named background threads
 //! whose results are polled each frame, so the UI thread never blocks on I/O or inference.
 
+pub mod folder;
 pub mod jobs;
 pub mod settings;
 pub mod view;
@@ -65,6 +66,13 @@ pub enum Command {
     },
     DismissMessage,
     Quit,
+    /// A folder of studies (`app::folder`): pick one, open one, move through its studies.
+    OpenFolderDialog,
+    OpenFolder(PathBuf),
+    OpenFolderEntry(usize),
+    NextStudy,
+    PreviousStudy,
+    CloseFolder,
 }
 
 /// How serious a message to the user is.
@@ -248,6 +256,9 @@ pub struct EcgApp {
     /// Close the window once the first frame with the analysed study is drawn (used by
     /// `ecgscope bench` to time cold start to an analysed first frame).
     pub exit_when_analysed: bool,
+    /// The open folder of studies, if any.
+    pub folder: Option<folder::Folder>,
+    folder_dialog: Option<Job<Option<PathBuf>>>,
 }
 
 impl EcgApp {
@@ -282,6 +293,8 @@ impl EcgApp {
             generation: 0,
             quit_requested: false,
             exit_when_analysed: false,
+            folder: None,
+            folder_dialog: None,
         };
         if let Some(path) = open {
             app.apply(Command::Open(path));
@@ -368,6 +381,7 @@ impl EcgApp {
                     }));
                 }
             }
+            Command::Open(path) if path.is_dir() => self.apply(Command::OpenFolder(path)),
             Command::Open(path) => {
                 let p = path.clone();
                 let store = self.edits_store.clone();
@@ -442,7 +456,18 @@ impl EcgApp {
                 }
             }
             Command::DismissMessage => self.message = None,
-            Command::Quit => self.quit_requested = true,
+            Command::Quit => {
+                if let Some(f) = &mut self.folder {
+                    f.cancel();
+                }
+                self.quit_requested = true;
+            }
+            c @ (Command::OpenFolderDialog
+            | Command::OpenFolder(_)
+            | Command::OpenFolderEntry(_)
+            | Command::NextStudy
+            | Command::PreviousStudy
+            | Command::CloseFolder) => self.apply_folder(c),
         }
     }
 
@@ -497,6 +522,7 @@ impl EcgApp {
 
     /// Poll background jobs; call once per frame.
     pub fn poll(&mut self) {
+        self.poll_folder();
         if let Some(job) = &self.dialog {
             if let Some(result) = job.try_take() {
                 self.dialog = None;
@@ -583,6 +609,9 @@ impl EcgApp {
 
     fn set_study(&mut self, path: PathBuf, loaded: Loaded) {
         self.settings.remember(&path);
+        if let Some(f) = &mut self.folder {
+            f.note_opened(&path);
+        }
         self.save_settings();
         let show_source = loaded.opened.digitized.is_some()
             && self
@@ -714,6 +743,7 @@ impl EcgApp {
             || self.dialog.is_some()
             || self.export_dialog.is_some()
             || self.prior_dialog.is_some()
+            || self.folder_busy()
         {
             ui.ctx()
                 .request_repaint_after(std::time::Duration::from_millis(50));

@@ -66,6 +66,15 @@ pub struct Settings {
     pub overlay_opacity: f32,
     /// Show our map and the baseline's in two synchronized panes.
     pub compare: bool,
+    /// The study last reviewed in each folder opened (most recent first).
+    pub folder_positions: Vec<FolderPosition>,
+}
+
+/// The file last opened from a folder of studies.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FolderPosition {
+    pub folder: PathBuf,
+    pub file: String,
 }
 
 impl Default for Settings {
@@ -81,6 +90,7 @@ impl Default for Settings {
             show_overlay: true,
             overlay_opacity: 0.6,
             compare: false,
+            folder_positions: Vec::new(),
         }
     }
 }
@@ -145,6 +155,7 @@ impl Settings {
             0.6
         };
         self.recent_files.truncate(MAX_RECENT);
+        self.folder_positions.truncate(MAX_RECENT);
         self
     }
 
@@ -154,6 +165,27 @@ impl Settings {
         self.recent_files.retain(|p| p != &path);
         self.recent_files.insert(0, path);
         self.recent_files.truncate(MAX_RECENT);
+    }
+
+    /// The file last opened from `folder`, if any.
+    pub fn folder_position(&self, folder: &Path) -> Option<&str> {
+        self.folder_positions
+            .iter()
+            .find(|p| p.folder == folder)
+            .map(|p| p.file.as_str())
+    }
+
+    /// Remember `file` as the position in `folder` (at most [`MAX_RECENT`] folders).
+    pub fn set_folder_position(&mut self, folder: &Path, file: &str) {
+        self.folder_positions.retain(|p| p.folder != folder);
+        self.folder_positions.insert(
+            0,
+            FolderPosition {
+                folder: folder.to_path_buf(),
+                file: file.to_string(),
+            },
+        );
+        self.folder_positions.truncate(MAX_RECENT);
     }
 }
 
@@ -178,6 +210,7 @@ mod tests {
             ..Settings::default()
         };
         chosen.remember(&dir);
+        chosen.set_folder_position(&dir, "00010_hr.hea");
         chosen.save(&path).unwrap();
         let (back, warning) = Settings::load(&path);
         assert!(warning.is_none());

@@ -40,7 +40,8 @@ use std::path::PathBuf;
     args_conflicts_with_subcommands = true
 )]
 pub struct Cli {
-    /// ECG file to open in the viewer (WFDB .hea, CSV, …).
+    /// ECG file to open in the viewer (WFDB .hea, CSV, …), or a folder of them to review
+    /// one after the other.
     pub file: Option<PathBuf>,
     /// A prior ECG of the same patient to compare with (serial comparison).
     #[arg(long, value_name = "PRIOR", requires = "file")]
@@ -156,7 +157,7 @@ impl ReadArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Verb {
-    /// Open a study in the viewer.
+    /// Open a study (or a folder of studies) in the viewer.
     Open {
         file: PathBuf,
         /// A prior ECG of the same patient to compare with (serial comparison).
@@ -261,6 +262,19 @@ fn parse_start(text: &str) -> Result<f64, String> {
         .ok_or_else(|| format!("{text:?} is not a time (seconds, mm:ss or hh:mm:ss)"))
 }
 
+/// Verbs that read one study refuse a folder with what to do instead.
+fn refuse_folder(path: &std::path::Path) -> anyhow::Result<()> {
+    if path.is_dir() {
+        anyhow::bail!(
+            "{} is a folder; open it in the viewer with `ecgscope {}` to review its studies \
+             one by one, or give one of its files here",
+            path.display(),
+            path.display()
+        );
+    }
+    Ok(())
+}
+
 /// Run a verb; `Ok(())` = exit status 0.
 pub fn run(verb: Verb) -> anyhow::Result<()> {
     match verb {
@@ -273,15 +287,18 @@ pub fn run(verb: Verb) -> anyhow::Result<()> {
             prior,
             read,
             model,
-        } => analyze::run(
-            &file,
-            json,
-            !no_maps,
-            start,
-            prior.as_deref(),
-            &read,
-            &model,
-        ),
+        } => {
+            refuse_folder(&file)?;
+            analyze::run(
+                &file,
+                json,
+                !no_maps,
+                start,
+                prior.as_deref(),
+                &read,
+                &model,
+            )
+        }
         Verb::Eval {
             manifest,
             json,
@@ -308,16 +325,19 @@ pub fn run(verb: Verb) -> anyhow::Result<()> {
             prior,
             read,
             model,
-        } => report::run(
-            &file,
-            &output,
-            paper,
-            baseline,
-            force,
-            prior.as_deref(),
-            &read,
-            &model,
-        ),
+        } => {
+            refuse_folder(&file)?;
+            report::run(
+                &file,
+                &output,
+                paper,
+                baseline,
+                force,
+                prior.as_deref(),
+                &read,
+                &model,
+            )
+        }
         Verb::Bench { file, json, runs } => bench::run(&file, json, runs),
         Verb::Digitize {
             image,

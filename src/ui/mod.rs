@@ -5,6 +5,7 @@
 pub mod analysis;
 pub mod comparison;
 pub mod edf_window;
+pub mod folder;
 pub mod layout;
 pub mod median_beat;
 pub mod paper;
@@ -22,7 +23,7 @@ use egui::RichText;
 
 /// The whole window.
 pub fn app_ui(ui: &mut egui::Ui, app: &EcgApp) -> Vec<Command> {
-    let mut commands = Vec::new();
+    let mut commands = folder::shortcuts_ui(ui.ctx(), app);
     egui::Panel::top("menu").show(ui, |ui| {
         commands.extend(menu_ui(ui, app));
         commands.extend(toolbar_ui(ui, app));
@@ -42,6 +43,7 @@ pub fn app_ui(ui: &mut egui::Ui, app: &EcgApp) -> Vec<Command> {
             });
         });
     }
+    commands.extend(folder::folder_panel_ui(ui, app));
     egui::Panel::left("study")
         .default_size(290.0)
         .show(ui, |ui| {
@@ -56,7 +58,10 @@ pub fn app_ui(ui: &mut egui::Ui, app: &EcgApp) -> Vec<Command> {
                     ui.spinner();
                     ui.label(busy);
                 } else {
-                    ui.label("Open an ECG with File > Open… or drop a file on this window.");
+                    ui.label(
+                        "Open an ECG (or a folder of them) with the File menu, or drop it on \
+                         this window.",
+                    );
                 }
             });
             return;
@@ -280,6 +285,7 @@ fn menu_ui(ui: &mut egui::Ui, app: &EcgApp) -> Vec<Command> {
                 commands.push(Command::OpenDialog);
                 ui.close();
             }
+            commands.extend(folder::open_folder_item_ui(ui));
             ui.menu_button("Open recent", |ui| {
                 if app.settings.recent_files.is_empty() {
                     ui.label("(none yet)");
@@ -299,6 +305,7 @@ fn menu_ui(ui: &mut egui::Ui, app: &EcgApp) -> Vec<Command> {
                     }
                 }
             });
+            commands.extend(folder::folder_items_ui(ui, app));
             if ui
                 .add_enabled(app.study.is_some(), egui::Button::new("Compare with prior…"))
                 .on_hover_text(

@@ -1,0 +1,295 @@
+//! The folder of studies: a panel listing the folder's studies (file, patient, acquisition
+//! time, heart rate, the model's verdict once analysed, or why a file cannot be read), the
+//! progress of the background analysis, previous/next, and their keyboard shortcuts.
+
+use super::theme;
+use crate::app::folder::{Entry, EntryStatus, Folder};
+use crate::app::{Command, EcgApp};
+use egui::{Key, KeyboardShortcut, Modifiers, RichText};
+
+/// Next study: Alt+→ (Page Down too, when the study is not a long EDF/BDF recording,
+/// where Page Down moves to its next window).
+pub const NEXT_STUDY: KeyboardShortcut = KeyboardShortcut::new(Modifiers::ALT, Key::ArrowRight);
+/// Previous study: Alt+← (or Page Up, as for [`NEXT_STUDY`]).
+pub const PREVIOUS_STUDY: KeyboardShortcut = KeyboardShortcut::new(Modifiers::ALT, Key::ArrowLeft);
+
+/// Longest error shown in a row (the whole error is on hover).
+const ERROR_CHARS: usize = 110;
+
+/// "Alt+→ or Page Down" as the menu and the buttons show it.
+fn shortcut_text(ctx: &egui::Context, shortcut: &KeyboardShortcut, page: &str) -> String {
+    format!("{} or {page}", ctx.format_shortcut(shortcut))
+}
+
+/// The File menu's "Open folder…".
+pub fn open_folder_item_ui(ui: &mut egui::Ui) -> Option<Command> {
+    let clicked = ui
+        .button("Open folder…")
+        .on_hover_text("List the ECGs of a folder and go through them")
+        .clicked();
+    if clicked {
+        ui.close();
+    }
+    clicked.then_some(Command::OpenFolderDialog)
+}
+
+/// The File menu's items for the open folder: next, previous, close.
+pub fn folder_items_ui(ui: &mut egui::Ui, app: &EcgApp) -> Vec<Command> {
+    let mut commands = Vec::new();
+    if let Some(folder) = &app.folder {
+        ui.separator();
+        let ctx = ui.ctx().clone();
+        let next = egui::Button::new("Next study").shortcut_text(shortcut_text(
+            &ctx,
+            &NEXT_STUDY,
+            "Page Down",
+        ));
+        if ui
+            .add_enabled(folder.next_index().is_some(), next)
+            .clicked()
+        {
+            commands.push(Command::NextStudy);
+            ui.close();
+        }
+        let previous = egui::Button::new("Previous study").shortcut_text(shortcut_text(
+            &ctx,
+            &PREVIOUS_STUDY,
+            "Page Up",
+        ));
+        if ui
+            .add_enabled(folder.previous_index().is_some(), previous)
+            .clicked()
+        {
+            commands.push(Command::PreviousStudy);
+            ui.close();
+        }
+        if ui.button("Close folder").clicked() {
+            commands.push(Command::CloseFolder);
+            ui.close();
+        }
+        ui.separator();
+    }
+    commands
+}
+
+/// Next/previous study from the keyboard while a folder is open.
+pub fn shortcuts_ui(ctx: &egui::Context, app: &EcgApp) -> Vec<Command> {
+    let mut commands = Vec::new();
+    if app.folder.is_none() || ctx.text_edit_focused() {
+        return commands;
+    }
+    // Page Up/Down page through a long EDF/BDF recording's windows instead.
+    let paged = app.study.as_ref().is_some_and(|s| s.edf.is_some());
+    ctx.input_mut(|i| {
+        let page_down = !paged && i.modifiers.is_none() && i.key_pressed(Key::PageDown);
+        let page_up = !paged && i.modifiers.is_none() && i.key_pressed(Key::PageUp);
+        if i.consume_shortcut(&NEXT_STUDY) || page_down {
+            commands.push(Command::NextStudy);
+        } else if i.consume_shortcut(&PREVIOUS_STUDY) || page_up {
+            commands.push(Command::PreviousStudy);
+        }
+    });
+    commands
+}
+
+/// The folder panel (at the bottom of the window), when a folder is open.
+pub fn folder_panel_ui(ui: &mut egui::Ui, app: &EcgApp) -> Vec<Command> {
+    let mut commands = Vec::new();
+    let Some(folder) = &app.folder else {
+        return commands;
+    };
+    egui::Panel::bottom("folder")
+        .resizable(true)
+        .default_size(210.0)
+        .min_size(80.0)
+        .show(ui, |ui| {
+            commands.extend(header_ui(ui, folder));
+            ui.separator();
+            egui::ScrollArea::vertical()
+                .id_salt("folder_list")
+                .auto_shrink([false, false])
+                .show(ui, |ui| commands.extend(list_ui(ui, folder)));
+        });
+    commands
+}
+
+/// Folder name, position, previous/next, progress, close.
+fn header_ui(ui: &mut egui::Ui, folder: &Folder) -> Vec<Command> {
+    let mut commands = Vec::new();
+    ui.horizontal(|ui| {
+        let name = folder.dir.file_name().map_or_else(
+            || folder.dir.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        ui.label(RichText::new(format!("Folder {name}")).strong())
+            .on_hover_text(folder.dir.display().to_string());
+        let total = folder.entries.len();
+        match folder.current {
+            Some(i) => ui.label(format!("study {} of {total}", i + 1)),
+            None => ui.label(format!(
+                "{total} {}",
+                if total == 1 { "study" } else { "studies" }
+            )),
+        };
+        let ctx = ui.ctx().clone();
+        if ui
+            .add_enabled(
+                folder.previous_index().is_some(),
+                egui::Button::new("< Previous"),
+            )
+            .on_hover_text(shortcut_text(&ctx, &PREVIOUS_STUDY, "Page Up"))
+            .clicked()
+        {
+            commands.push(Command::PreviousStudy);
+        }
+        if ui
+            .add_enabled(folder.next_index().is_some(), egui::Button::new("Next >"))
+            .on_hover_text(shortcut_text(&ctx, &NEXT_STUDY, "Page Down"))
+            .clicked()
+        {
+            commands.push(Command::NextStudy);
+        }
+        if let Some(text) = folder.progress_text() {
+            let (done, total) = folder.progress();
+            ui.add(
+                egui::ProgressBar::new(done as f32 / total.max(1) as f32)
+                    .desired_width(260.0)
+                    .text(text),
+            );
+        } else if total > 0 {
+            let errors = folder
+                .entries
+                .iter()
+                .filter(|e| matches!(e.status, EntryStatus::Error(_)))
+                .count();
+            let abnormal = folder
+                .entries
+                .iter()
+                .filter(|e| {
+                    matches!(&e.status, EntryStatus::Done(s)
+                        if s.verdict.as_ref().is_some_and(|v| v.abnormal))
+                })
+                .count();
+            ui.label(
+                RichText::new(format!(
+                    "all analysed: {abnormal} outside the normal range, {errors} unreadable"
+                ))
+                .weak(),
+            );
+        }
+        ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+            if ui
+                .small_button("Close folder")
+                .on_hover_text("Stop listing this folder")
+                .clicked()
+            {
+                commands.push(Command::CloseFolder);
+            }
+        });
+    });
+    commands
+}
+
+/// The studies as a table; click a file name to open it.
+fn list_ui(ui: &mut egui::Ui, folder: &Folder) -> Vec<Command> {
+    let mut commands = Vec::new();
+    if folder.entries.is_empty() {
+        ui.label("No ECG files in this folder.");
+        return commands;
+    }
+    // Scroll the current study into view when it changes (keyboard, buttons).
+    let scrolled_id = ui.make_persistent_id("folder_scrolled_to");
+    let scrolled = ui
+        .data(|d| d.get_temp::<Option<usize>>(scrolled_id))
+        .flatten();
+    egui::Grid::new("folder_entries")
+        .num_columns(6)
+        .striped(true)
+        .spacing([14.0, 3.0])
+        .show(ui, |ui| {
+            for heading in ["", "File", "Patient ID", "Acquired", "HR", "Verdict"] {
+                ui.label(RichText::new(heading).strong());
+            }
+            ui.end_row();
+            for (i, entry) in folder.entries.iter().enumerate() {
+                let current = folder.current == Some(i);
+                ui.label(RichText::new(format!("{}", i + 1)).weak());
+                let response = ui
+                    .selectable_label(current, entry.name())
+                    .on_hover_text(entry.path.display().to_string());
+                if response.clicked() && !current {
+                    commands.push(Command::OpenFolderEntry(i));
+                }
+                if current && scrolled != Some(i) {
+                    response.scroll_to_me(Some(egui::Align::Center));
+                    ui.data_mut(|d| d.insert_temp(scrolled_id, Some(i)));
+                }
+                row_ui(ui, entry);
+                ui.end_row();
+            }
+        });
+    commands
+}
+
+/// Patient, time, heart rate and verdict of one entry (or its state).
+fn row_ui(ui: &mut egui::Ui, entry: &Entry) {
+    let dash = || RichText::new("—").weak();
+    let info = entry.status.info();
+    ui.label(
+        info.and_then(|i| i.patient_id.as_deref())
+            .map_or_else(dash, RichText::new),
+    );
+    ui.label(
+        info.and_then(|i| i.acquisition_time.as_deref())
+            .map_or_else(dash, RichText::new),
+    );
+    match &entry.status {
+        EntryStatus::Pending => {
+            ui.label(dash());
+            ui.label(RichText::new("waiting").weak());
+        }
+        EntryStatus::Analysing(_) => {
+            ui.label(dash());
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label(RichText::new("analysing…").weak());
+            });
+        }
+        EntryStatus::Done(s) => {
+            ui.label(
+                s.heart_rate_bpm
+                    .map_or_else(dash, |hr| RichText::new(format!("{hr:.0} bpm"))),
+            );
+            match &s.verdict {
+                Some(v) => {
+                    let (word, colour) = if v.abnormal {
+                        ("Outside the normal range", theme::ABNORMAL)
+                    } else {
+                        ("Within the normal range", theme::NORMAL)
+                    };
+                    ui.label(RichText::new(format!("{word} · {}", v.score_line)).color(colour))
+                        .on_hover_text(&v.verdict);
+                }
+                None => {
+                    ui.label(RichText::new("measured only").weak())
+                        .on_hover_text(
+                            s.model_status
+                                .as_deref()
+                                .unwrap_or("the anomaly model did not run"),
+                        );
+                }
+            }
+        }
+        EntryStatus::Error(e) => {
+            ui.label(dash());
+            let shown = if e.chars().count() > ERROR_CHARS {
+                let cut: String = e.chars().take(ERROR_CHARS).collect();
+                format!("{cut}…")
+            } else {
+                e.clone()
+            };
+            ui.label(RichText::new(shown).color(theme::ABNORMAL))
+                .on_hover_text(e);
+        }
+    }
+}
