@@ -8,7 +8,8 @@
 //! - [`segments`]: the most anomalous segments of a likelihood map;
 //! - [`comparison`]: serial comparison with a prior ECG of the patient;
 //! - [`display`]: the display filters (the stored signal is never changed);
-//! - [`ramp`]: the likelihood colour scale.
+//! - [`ramp`]: the likelihood colour scale;
+//! - [`reference`]: where a score falls among the validation ECGs' scores.
 //!
 //! Paper layouts (which lead prints where) are `ecgcore::paper`. Nothing here draws.
 
@@ -16,6 +17,7 @@ pub mod comparison;
 pub mod display;
 pub mod findings;
 pub mod ramp;
+pub mod reference;
 pub mod segments;
 pub mod wording;
 
