@@ -25,7 +25,8 @@ fn copy_sample(dir: &Path, name: &str) {
 }
 
 fn folder(tag: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("ecgscope-folder-gui-{tag}-{}", std::process::id()));
+    let dir =
+        std::env::temp_dir().join(format!("ecgscope-folder-gui-{tag}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("0_garbage.scp"), b"not an SCP-ECG file").unwrap();
@@ -37,7 +38,12 @@ fn folder(tag: &str) -> PathBuf {
 
 fn current_file(app: &EcgApp) -> String {
     let study = app.study.as_ref().expect("a study is open");
-    study.path.file_name().unwrap().to_string_lossy().into_owned()
+    study
+        .path
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned()
 }
 
 #[test]
@@ -107,7 +113,9 @@ fn a_folder_lists_its_studies_and_next_and_previous_move_through_them() {
     // Opening another folder replaces the list; closing it removes the panel.
     let other = folder("other");
     std::fs::remove_file(other.join("first.hea")).unwrap();
-    harness.state_mut().apply(Command::OpenFolder(other.clone()));
+    harness
+        .state_mut()
+        .apply(Command::OpenFolder(other.clone()));
     harness.state_mut().wait_for_folder(Duration::from_mins(1));
     harness.run();
     assert!(harness.query_by_label("first.hea").is_none());
@@ -137,9 +145,10 @@ fn a_folder_reopens_at_the_study_last_reviewed_there() {
     assert_eq!(current_file(&app), "second.hea");
     // Next time (the same settings), the folder opens at the second study, not the first.
     let settings = app.settings.clone();
-    assert!(settings.recent_files.iter().any(|p| p.ends_with(
-        dir.file_name().unwrap()
-    )));
+    assert!(settings
+        .recent_files
+        .iter()
+        .any(|p| p.ends_with(dir.file_name().unwrap())));
     let mut again = EcgApp::new(
         settings,
         None,

@@ -6,20 +6,20 @@ use super::theme;
 use crate::app::folder::{Entry, EntryStatus, Folder};
 use crate::app::{Command, EcgApp};
 use egui::{Key, KeyboardShortcut, Modifiers, RichText};
+use std::fmt::Write as _;
 
 /// Next study: Alt+→ (Page Down too, when the study is not a long EDF/BDF recording,
 /// where Page Down moves to its next window).
 pub const NEXT_STUDY: KeyboardShortcut = KeyboardShortcut::new(Modifiers::ALT, Key::ArrowRight);
 /// Previous study: Alt+← (or Page Up, as for [`NEXT_STUDY`]).
-pub const PREVIOUS_STUDY: KeyboardShortcut =
-    KeyboardShortcut::new(Modifiers::ALT, Key::ArrowLeft);
+pub const PREVIOUS_STUDY: KeyboardShortcut = KeyboardShortcut::new(Modifiers::ALT, Key::ArrowLeft);
 
 /// Longest error shown in a row (the whole error is on hover).
 const ERROR_CHARS: usize = 110;
 
 /// "Alt+→ or Page Down" as the menu and the buttons show it.
-fn shortcut_text(ctx: &egui::Context, shortcut: &KeyboardShortcut, page: &str) -> String {
-    format!("{} or {page}", ctx.format_shortcut(shortcut))
+fn shortcut_text(ctx: &egui::Context, shortcut: KeyboardShortcut, page: &str) -> String {
+    format!("{} or {page}", ctx.format_shortcut(&shortcut))
 }
 
 /// The File menu's "Open folder…".
@@ -40,14 +40,23 @@ pub fn folder_items_ui(ui: &mut egui::Ui, app: &EcgApp) -> Vec<Command> {
     if let Some(folder) = &app.folder {
         ui.separator();
         let ctx = ui.ctx().clone();
-        let next = egui::Button::new("Next study")
-            .shortcut_text(shortcut_text(&ctx, &NEXT_STUDY, "Page Down"));
-        if ui.add_enabled(folder.next_index().is_some(), next).clicked() {
+        let next = egui::Button::new("Next study").shortcut_text(shortcut_text(
+            &ctx,
+            NEXT_STUDY,
+            "Page Down",
+        ));
+        if ui
+            .add_enabled(folder.next_index().is_some(), next)
+            .clicked()
+        {
             commands.push(Command::NextStudy);
             ui.close();
         }
-        let previous = egui::Button::new("Previous study")
-            .shortcut_text(shortcut_text(&ctx, &PREVIOUS_STUDY, "Page Up"));
+        let previous = egui::Button::new("Previous study").shortcut_text(shortcut_text(
+            &ctx,
+            PREVIOUS_STUDY,
+            "Page Up",
+        ));
         if ui
             .add_enabled(folder.previous_index().is_some(), previous)
             .clicked()
@@ -129,14 +138,14 @@ fn header_ui(ui: &mut egui::Ui, folder: &Folder) -> Vec<Command> {
                 folder.previous_index().is_some(),
                 egui::Button::new("< Previous"),
             )
-            .on_hover_text(shortcut_text(&ctx, &PREVIOUS_STUDY, "Page Up"))
+            .on_hover_text(shortcut_text(&ctx, PREVIOUS_STUDY, "Page Up"))
             .clicked()
         {
             commands.push(Command::PreviousStudy);
         }
         if ui
             .add_enabled(folder.next_index().is_some(), egui::Button::new("Next >"))
-            .on_hover_text(shortcut_text(&ctx, &NEXT_STUDY, "Page Down"))
+            .on_hover_text(shortcut_text(&ctx, NEXT_STUDY, "Page Down"))
             .clicked()
         {
             commands.push(Command::NextStudy);
@@ -149,25 +158,19 @@ fn header_ui(ui: &mut egui::Ui, folder: &Folder) -> Vec<Command> {
                     .text(text),
             );
         } else if total > 0 {
-            let errors = folder
-                .entries
-                .iter()
-                .filter(|e| matches!(e.status, EntryStatus::Error(_)))
-                .count();
-            let abnormal = folder
-                .entries
-                .iter()
-                .filter(|e| {
-                    matches!(&e.status, EntryStatus::Done(s)
-                        if s.verdict.as_ref().is_some_and(|v| v.abnormal))
-                })
-                .count();
-            ui.label(
-                RichText::new(format!(
-                    "all analysed: {abnormal} outside the normal range, {errors} unreadable"
-                ))
-                .weak(),
-            );
+            let t = folder.tally();
+            let mut text = if t.with_verdict > 0 {
+                format!(
+                    "All analysed: {} of {} outside the normal range",
+                    t.abnormal, t.with_verdict
+                )
+            } else {
+                "All analysed (measured only)".to_string()
+            };
+            if t.unreadable > 0 {
+                let _ = write!(text, ", {} unreadable", t.unreadable);
+            }
+            ui.label(RichText::new(text).weak());
         }
         ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
             if ui
@@ -191,7 +194,9 @@ fn list_ui(ui: &mut egui::Ui, folder: &Folder) -> Vec<Command> {
     }
     // Scroll the current study into view when it changes (keyboard, buttons).
     let scrolled_id = ui.make_persistent_id("folder_scrolled_to");
-    let scrolled = ui.data(|d| d.get_temp::<Option<usize>>(scrolled_id)).flatten();
+    let scrolled = ui
+        .data(|d| d.get_temp::<Option<usize>>(scrolled_id))
+        .flatten();
     egui::Grid::new("folder_entries")
         .num_columns(6)
         .striped(true)
@@ -261,11 +266,12 @@ fn row_ui(ui: &mut egui::Ui, entry: &Entry) {
                         .on_hover_text(&v.verdict);
                 }
                 None => {
-                    ui.label(RichText::new("measured only").weak()).on_hover_text(
-                        s.model_status
-                            .as_deref()
-                            .unwrap_or("the anomaly model did not run"),
-                    );
+                    ui.label(RichText::new("measured only").weak())
+                        .on_hover_text(
+                            s.model_status
+                                .as_deref()
+                                .unwrap_or("the anomaly model did not run"),
+                        );
                 }
             }
         }
