@@ -122,7 +122,7 @@ fn header_ui(ui: &mut egui::Ui, folder: &Folder) -> Vec<Command> {
             || folder.dir.display().to_string(),
             |n| n.to_string_lossy().into_owned(),
         );
-        ui.label(RichText::new(format!("Folder {name}")).strong())
+        ui.label(RichText::new(format!("Folder: {name}")).strong())
             .on_hover_text(folder.dir.display().to_string());
         let total = folder.entries.len();
         match folder.current {
@@ -277,13 +277,13 @@ fn row_ui(ui: &mut egui::Ui, entry: &Entry) {
         }
         EntryStatus::Error(e) => {
             ui.label(dash());
-            let shown = if e.chars().count() > ERROR_CHARS {
-                let cut: String = e.chars().take(ERROR_CHARS).collect();
-                format!("{cut}…")
-            } else {
-                e.clone()
-            };
-            ui.label(RichText::new(shown).color(theme::ABNORMAL))
+            // The file is named in its own column; the whole error is on hover.
+            let what = e.strip_prefix(&format!("{}: ", entry.name())).unwrap_or(e);
+            let mut shown = format!("Cannot be read: {what}");
+            if shown.chars().count() > ERROR_CHARS {
+                shown = shown.chars().take(ERROR_CHARS).collect::<String>() + "…";
+            }
+            ui.label(RichText::new(shown).italics().color(theme::ABNORMAL))
                 .on_hover_text(e);
         }
     }
