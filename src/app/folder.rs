@@ -749,12 +749,15 @@ mod tests {
 
     #[test]
     fn folder_cancel_stops_the_worker_before_the_rest() {
+        use std::sync::atomic::AtomicUsize;
+        static STARTED: AtomicUsize = AtomicUsize::new(0);
         let dir = demo_folder("cancel");
         fn slow(
             path: &Path,
             engine: &Engine,
             opened: &dyn Fn(StudyInfo),
         ) -> Result<Summary, String> {
+            STARTED.fetch_add(1, Ordering::SeqCst);
             std::thread::sleep(Duration::from_millis(300));
             summarise(path, engine, opened)
         }
@@ -765,11 +768,14 @@ mod tests {
         drop(folder);
         // The worker holds the engine until it stops: after the study it is on at most.
         let start = Instant::now();
-        while Arc::strong_count(&engine) > 1 && start.elapsed() < Duration::from_secs(5) {
+        while Arc::strong_count(&engine) > 1 && start.elapsed() < Duration::from_secs(30) {
             std::thread::sleep(Duration::from_millis(10));
         }
         assert_eq!(Arc::strong_count(&engine), 1, "the worker stopped");
-        assert!(start.elapsed() < Duration::from_millis(600));
+        assert!(
+            STARTED.load(Ordering::SeqCst) <= 1,
+            "no study after the cancel"
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
