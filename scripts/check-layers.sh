@@ -16,7 +16,7 @@ grep -rnE '\b(egui|eframe|tch)::' crates/ecgreport/src && violation "ecgreport m
 grep -rnE '\becglab::|ecglab *=' crates/ecgmodel/src crates/ecgmodel/Cargo.toml src Cargo.toml \
   | grep -v '^Cargo.toml:.*members' | grep -vE '^[^:]+:[0-9]+:\s*//' \
   && violation "the product (ecgscope, ecgmodel) must not use the lab (ecglab)"
-grep -nE 'crate::(app|ui|cli)\b' src/pipeline.rs src/timing.rs && violation "pipeline/timing must not import app, ui or cli"
+grep -nE 'crate::(app|ui|cli)\b' src/pipeline.rs src/timing.rs src/edits.rs && violation "pipeline/timing must not import app, ui or cli"
 grep -rnE 'crate::cli\b' src/app src/ui && violation "app/ui must not import cli"
 grep -rnE 'crate::(ui|shell)\b' src/app && violation "app must not import ui (shell joins them)"
 grep -rnE '&mut (EcgApp|Study|Settings|PaperView|crate::app::)' src/ui && violation "panels read app state and return commands; they never take it &mut"

@@ -5,6 +5,7 @@
 
 pub mod app;
 pub mod cli;
+pub mod edits;
 pub mod pipeline;
 pub mod shell;
 pub mod timing;

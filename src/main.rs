@@ -13,8 +13,8 @@ fn main() -> ExitCode {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
     let cli = Cli::parse();
     let result = match cli.command {
-        None => run_gui(cli.file),
-        Some(Verb::Open { file }) => run_gui(Some(file)),
+        None => run_gui(cli.file, cli.prior),
+        Some(Verb::Open { file, prior }) => run_gui(Some(file), prior),
         Some(verb) => ecgscope::cli::run(verb),
     };
     match result {
@@ -52,7 +52,7 @@ fn sample_study() -> Option<PathBuf> {
         .map(|p| std::fs::canonicalize(&p).unwrap_or(p))
 }
 
-fn run_gui(file: Option<PathBuf>) -> anyhow::Result<()> {
+fn run_gui(file: Option<PathBuf>, prior: Option<PathBuf>) -> anyhow::Result<()> {
     let settings_path = Settings::default_path();
     let (settings, warning) = settings_path
         .as_deref()
@@ -81,7 +81,14 @@ fn run_gui(file: Option<PathBuf>) -> anyhow::Result<()> {
         "ecgscope",
         options,
         Box::new(move |_cc| {
-            let mut app = EcgApp::new(settings, settings_path, engine, open, warning);
+            let mut app = EcgApp::new(settings, settings_path, engine, None, warning);
+            app.edits_store = ecgscope::edits::EditsStore::default_location();
+            if let Some(open) = open {
+                app.apply(ecgscope::app::Command::Open(open));
+            }
+            if let Some(prior) = prior {
+                app.apply(ecgscope::app::Command::OpenPrior(prior));
+            }
             app.exit_when_analysed = std::env::var_os("ECGSCOPE_EXIT_WHEN_ANALYSED").is_some();
             Ok(Box::new(app))
         }),

@@ -325,6 +325,32 @@ pub fn analyze(rec: &Recording, engine: &Engine) -> Analysis {
     analysis
 }
 
+/// The analysis with the reader's saved corrections for `path` applied (when a store is
+/// given and holds some), and why saved corrections could not be used (to tell the user).
+pub fn with_saved_edits(
+    analysis: Analysis,
+    path: &Path,
+    store: Option<&crate::edits::EditsStore>,
+) -> (Analysis, Option<String>) {
+    match store.map(|s| s.load(path)) {
+        Some(Ok(Some(edits))) => (analysis.with_edits(&edits), None),
+        Some(Err(why)) => (analysis, Some(why)),
+        _ => (analysis, None),
+    }
+}
+
+/// Open and analyse a prior ECG of the patient (for serial comparison); errors name it as
+/// the prior.
+pub fn analyze_prior(
+    path: &Path,
+    options: &OpenOptions,
+    engine: &Engine,
+) -> anyhow::Result<Analysis> {
+    let opened = open_any(path, options, &ecgdigitize::DigitizeOptions::default())
+        .with_context(|| format!("the prior ECG {} could not be opened", path.display()))?;
+    Ok(analyze(&opened.recording, engine))
+}
+
 /// Time the model alone (ours + baseline) on a recording, when a model is loaded.
 pub fn time_model(rec: &Recording, engine: &Engine, runs: usize) -> Option<crate::timing::Timing> {
     let analyzer = engine.analyzer().ok()?;
@@ -353,6 +379,7 @@ pub fn report_options(
         filters_label: filters.label(),
         software_version: crate::VERSION.to_string(),
         model_label,
+        prior: None,
     }
 }
 
@@ -365,16 +392,18 @@ pub fn filtered_for_report(analysis: &Analysis, filters: &FilterSettings) -> Ana
 }
 
 /// Write the PDF report for an analysis (atomically; refuses to replace a file unless
-/// `overwrite`).
+/// `overwrite`), with a comparison page when a prior ECG is given.
 pub fn write_report(
     analysis: &Analysis,
+    prior: Option<&Analysis>,
     filters: &FilterSettings,
     paper: ecgreport::Paper,
     path: &Path,
     include_baseline: bool,
     overwrite: bool,
 ) -> anyhow::Result<()> {
-    let options = report_options(analysis, filters, paper, include_baseline);
+    let mut options = report_options(analysis, filters, paper, include_baseline);
+    options.prior = prior.map(|p| filtered_for_report(p, filters));
     ecgreport::write_pdf(
         &filtered_for_report(analysis, filters),
         &options,

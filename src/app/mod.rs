@@ -25,6 +25,18 @@ use std::sync::Arc;
 pub enum Command {
     OpenDialog,
     Open(PathBuf),
+    /// Pick a prior ECG of the patient to compare with.
+    OpenPriorDialog,
+    /// Open a prior ECG of the patient and compare the current study with it.
+    OpenPrior(PathBuf),
+    ClosePrior,
+    /// Show the serial comparison instead of the paper view (when a prior is open).
+    ShowComparison(bool),
+    /// The reader's corrections of the study's measurements (replacing earlier ones; empty
+    /// = revert to automatic).
+    EditMeasurements(ecgcore::review::MeasurementEdits),
+    /// Show the measurement review window.
+    ShowReview(bool),
     ExportPdfDialog,
     SetLayout(Layout),
     SetSpeed(f32),
@@ -91,8 +103,16 @@ pub struct Study {
     pub source_texture: Option<egui::TextureHandle>,
     /// Show the scan instead of the paper view.
     pub show_source: bool,
-    /// Measurements and model outputs, once the background analysis is done.
+    /// Measurements and model outputs, once the background analysis is done, with the
+    /// reader's corrections applied.
     pub analysis: Option<Analysis>,
+    /// The analysis as computed (automatic measurements).
+    pub automatic: Option<Analysis>,
+    /// The reader's corrections (saved in the app's data folder).
+    pub edits: ecgcore::review::MeasurementEdits,
+    /// The study file's fingerprint when corrections can be saved for it (not for a window
+    /// of a long recording).
+    pub edits_fingerprint: Option<String>,
     /// Segments and map disagreement, derived once from `analysis`.
     pub findings: ecgsession::StudyFindings,
     pub analysis_generation: u64,
@@ -100,17 +120,40 @@ pub struct Study {
     pub edf: Option<pipeline::EdfPaging>,
 }
 
+/// A prior ECG of the patient, opened for serial comparison.
+pub struct Prior {
+    pub path: PathBuf,
+    pub analysis: Analysis,
+    pub findings: ecgsession::StudyFindings,
+    /// Current vs prior; `None` until the current study is analysed.
+    pub comparison: Option<ecgsession::comparison::Comparison>,
+}
+
 /// What the opening job delivers.
 pub struct Loaded {
     pub opened: pipeline::Opened,
+    /// Saved corrections (or why they could not be used) and the file's fingerprint.
+    pub edits: Result<Option<ecgcore::review::MeasurementEdits>, String>,
+    pub fingerprint: Option<String>,
     pub options: ecgdigitize::DigitizeOptions,
     pub source_image: Option<egui::ColorImage>,
 }
 
 /// Open a file (digitizing images with `options`) and decode a scan for display.
-fn load(path: &Path, options: ecgdigitize::DigitizeOptions) -> Result<Loaded, String> {
+fn load(
+    path: &Path,
+    options: ecgdigitize::DigitizeOptions,
+    store: Option<crate::edits::EditsStore>,
+) -> Result<Loaded, String> {
     let opened = pipeline::open_any(path, &ecgcore::formats::OpenOptions::default(), &options)
         .map_err(|e| format!("{e:#}"))?;
+    // Corrections are kept per file; a long EDF/BDF recording is read in windows, which
+    // are not corrected.
+    let store = store.filter(|_| opened.edf.is_none());
+    let fingerprint = store
+        .as_ref()
+        .and_then(|_| crate::edits::EditsStore::fingerprint(path).ok());
+    let edits = store.map_or(Ok(None), |s| s.load(path));
     let source_image = opened.digitized.as_ref().and_then(|_| {
         let img = image::ImageReader::open(path)
             .ok()?
@@ -127,6 +170,8 @@ fn load(path: &Path, options: ecgdigitize::DigitizeOptions) -> Result<Loaded, St
     });
     Ok(Loaded {
         opened,
+        edits,
+        fingerprint,
         options,
         source_image,
     })
@@ -143,8 +188,41 @@ fn load_window(
         .map_err(|e| format!("{e:#}"))?;
     Ok(Loaded {
         opened,
+        edits: Ok(None),
+        fingerprint: None,
         options: ecgdigitize::DigitizeOptions::default(),
         source_image: None,
+    })
+}
+
+/// Whether a file dropped at `pos` goes to the "prior" target: the right third of the
+/// window, offered only while a study is open.
+pub fn drop_is_prior(study_open: bool, pos: Option<egui::Pos2>, window: egui::Rect) -> bool {
+    study_open && pos.is_some_and(|p| p.x >= prior_drop_zone(window).min.x)
+}
+
+/// The "prior" drop target (the right third of the window).
+pub fn prior_drop_zone(window: egui::Rect) -> egui::Rect {
+    egui::Rect::from_min_max(
+        egui::pos2(window.max.x - window.width() / 3.0, window.min.y),
+        window.max,
+    )
+}
+
+/// The file dialog for an ECG to open, on its own thread.
+fn open_file_dialog(title: &'static str) -> Job<Option<PathBuf>> {
+    Job::spawn("ecgscope-file-dialog", move || {
+        rfd::FileDialog::new()
+            .set_title(title)
+            .add_filter(
+                "ECG files",
+                &[
+                    "hea", "csv", "txt", "scp", "xml", "dcm", "edf", "bdf", "png", "jpg", "jpeg",
+                    "tif", "tiff", "bmp", "pdf",
+                ],
+            )
+            .add_filter("All files", &["*"])
+            .pick_file()
     })
 }
 
@@ -153,13 +231,22 @@ pub struct EcgApp {
     pub settings: Settings,
     settings_path: Option<PathBuf>,
     pub study: Option<Study>,
+    /// The prior ECG the study is compared with.
+    pub prior: Option<Prior>,
+    /// Show the comparison view (when a prior is open).
+    pub show_comparison: bool,
     /// Calipers and jumps of the paper view.
     pub paper: view::PaperView,
     pub message: Option<(Severity, String)>,
     pub show_calibration_window: bool,
     pub show_about: bool,
+    pub show_review: bool,
+    /// Where measurement corrections are saved (`None`: kept only while the study is open).
+    pub edits_store: Option<crate::edits::EditsStore>,
     engine: Arc<Engine>,
     loading: Option<(PathBuf, Job<Result<Loaded, String>>)>,
+    prior_loading: Option<(PathBuf, Job<Result<Analysis, String>>)>,
+    prior_dialog: Option<Job<Option<PathBuf>>>,
     /// (study id, job).
     analysing: Option<(u64, Job<Analysis>)>,
     dialog: Option<Job<Option<PathBuf>>>,
@@ -188,12 +275,18 @@ impl EcgApp {
             settings,
             settings_path,
             study: None,
+            prior: None,
+            show_comparison: false,
             paper: view::PaperView::default(),
             message: warning.map(|w| (Severity::Warning, w)),
             show_calibration_window: false,
             show_about: false,
+            show_review: false,
+            edits_store: None,
             engine,
             loading: None,
+            prior_loading: None,
+            prior_dialog: None,
             analysing: None,
             dialog: None,
             export_dialog: None,
@@ -215,6 +308,8 @@ impl EcgApp {
             Some("Opening…")
         } else if self.analysing.is_some() {
             Some("Analysing…")
+        } else if self.prior_loading.is_some() {
+            Some("Opening the prior ECG…")
         } else {
             None
         }
@@ -234,21 +329,38 @@ impl EcgApp {
         match command {
             Command::OpenDialog => {
                 if self.dialog.is_none() {
-                    self.dialog = Some(Job::spawn("ecgscope-file-dialog", || {
-                        rfd::FileDialog::new()
-                            .set_title("Open an ECG")
-                            .add_filter(
-                                "ECG files",
-                                &[
-                                    "hea", "csv", "txt", "scp", "xml", "dcm", "edf", "bdf", "png",
-                                    "jpg", "jpeg", "tif", "tiff", "bmp", "pdf",
-                                ],
-                            )
-                            .add_filter("All files", &["*"])
-                            .pick_file()
-                    }));
+                    self.dialog = Some(open_file_dialog("Open an ECG"));
                 }
             }
+            Command::OpenPriorDialog => {
+                if self.prior_dialog.is_none() {
+                    self.prior_dialog = Some(open_file_dialog(
+                        "Open a prior ECG of the patient to compare with",
+                    ));
+                }
+            }
+            Command::OpenPrior(path) => {
+                let engine = Arc::clone(&self.engine);
+                let p = path.clone();
+                self.prior_loading = Some((
+                    path,
+                    Job::spawn("ecgscope-open-prior", move || {
+                        pipeline::analyze_prior(
+                            &p,
+                            &ecgcore::formats::OpenOptions::default(),
+                            &engine,
+                        )
+                        .map_err(|e| format!("{e:#}"))
+                    }),
+                ));
+            }
+            Command::ClosePrior => {
+                self.prior = None;
+                self.show_comparison = false;
+            }
+            Command::ShowComparison(show) => self.show_comparison = show && self.prior.is_some(),
+            Command::ShowReview(show) => self.show_review = show,
+            Command::EditMeasurements(edits) => self.edit_measurements(edits),
             Command::ExportPdfDialog => {
                 if self.export_dialog.is_none() {
                     let suggested = self
@@ -272,19 +384,21 @@ impl EcgApp {
             Command::Open(path) if path.is_dir() => self.apply(Command::OpenFolder(path)),
             Command::Open(path) => {
                 let p = path.clone();
+                let store = self.edits_store.clone();
                 self.loading = Some((
                     path,
                     Job::spawn("ecgscope-open", move || {
-                        load(&p, ecgdigitize::DigitizeOptions::default())
+                        load(&p, ecgdigitize::DigitizeOptions::default(), store)
                     }),
                 ));
             }
             Command::Redigitize(options) => {
                 if let Some(study) = &self.study {
                     let p = study.path.clone();
+                    let store = self.edits_store.clone();
                     self.loading = Some((
                         p.clone(),
-                        Job::spawn("ecgscope-digitize", move || load(&p, options)),
+                        Job::spawn("ecgscope-digitize", move || load(&p, options, store)),
                     ));
                 }
             }
@@ -357,6 +471,46 @@ impl EcgApp {
         }
     }
 
+    /// Apply the reader's corrections: checked, applied to the automatic measurements
+    /// (findings and comparison follow) and saved.
+    fn edit_measurements(&mut self, edits: ecgcore::review::MeasurementEdits) {
+        if let Err(e) = edits.check() {
+            self.message = Some((Severity::Warning, e));
+            return;
+        }
+        let Some(study) = &mut self.study else {
+            return;
+        };
+        if study.edits == edits {
+            return;
+        }
+        study.edits = edits;
+        if let Some(auto) = &study.automatic {
+            let a = auto.with_edits(&edits);
+            study.findings = ecgsession::StudyFindings::of(&a);
+            study.analysis = Some(a);
+        }
+        let saved = match (&self.edits_store, &study.edits_fingerprint) {
+            (Some(store), Some(fp)) => store.save(&study.path, fp, &edits),
+            _ => Ok(()),
+        };
+        if let Err(e) = saved {
+            self.message = Some((Severity::Warning, e));
+        }
+        self.refresh_comparison();
+    }
+
+    /// Compare the analysed study with the prior (when both are there).
+    fn refresh_comparison(&mut self) {
+        if let Some(prior) = &mut self.prior {
+            prior.comparison = self
+                .study
+                .as_ref()
+                .and_then(|s| s.analysis.as_ref())
+                .map(|a| ecgsession::comparison::Comparison::of(a, &prior.analysis));
+        }
+    }
+
     /// Recompute the filtered display copy of the study.
     fn refilter(&mut self) {
         let generation = self.next_generation();
@@ -389,6 +543,35 @@ impl EcgApp {
                 }
             }
         }
+        if let Some(job) = &self.prior_dialog {
+            if let Some(result) = job.try_take() {
+                self.prior_dialog = None;
+                match result {
+                    Ok(Some(path)) => self.apply(Command::OpenPrior(path)),
+                    Ok(None) => {}
+                    Err(e) => self.message = Some((Severity::Error, e)),
+                }
+            }
+        }
+        if let Some((path, job)) = &self.prior_loading {
+            if let Some(result) = job.try_take() {
+                let path = path.clone();
+                self.prior_loading = None;
+                match result.and_then(|r| r) {
+                    Ok(analysis) => {
+                        self.prior = Some(Prior {
+                            path,
+                            findings: ecgsession::StudyFindings::of(&analysis),
+                            analysis,
+                            comparison: None,
+                        });
+                        self.show_comparison = true;
+                        self.refresh_comparison();
+                    }
+                    Err(e) => self.message = Some((Severity::Error, e)),
+                }
+            }
+        }
         if let Some((path, job)) = &self.loading {
             if let Some(result) = job.try_take() {
                 let path = path.clone();
@@ -413,10 +596,13 @@ impl EcgApp {
                 let generation = self.next_generation();
                 // A result for a study that has since been replaced is dropped.
                 if let Some(study) = self.study.as_mut().filter(|s| s.id == study_id) {
-                    study.findings = ecgsession::StudyFindings::of(&analysis);
-                    study.analysis = Some(analysis);
+                    let corrected = analysis.with_edits(&study.edits);
+                    study.findings = ecgsession::StudyFindings::of(&corrected);
+                    study.analysis = Some(corrected);
+                    study.automatic = Some(analysis);
                     study.analysis_generation = generation;
                 }
+                self.refresh_comparison();
             }
         }
     }
@@ -432,11 +618,24 @@ impl EcgApp {
                 .study
                 .as_ref()
                 .is_some_and(|s| s.path == path && s.show_source);
+        // A prior belongs to the patient of the study it was opened with: another file
+        // drops it (a new window of the same EDF or a re-digitized page keeps it).
+        if self.study.as_ref().is_none_or(|s| s.path != path) {
+            self.prior = None;
+            self.show_comparison = false;
+        }
         let original = Arc::new(loaded.opened.recording);
         let display = pipeline::display_filtered(&original, &self.settings.filters);
         let generation = self.next_generation();
         self.paper.caliper = view::Caliper::default();
         self.message = None;
+        let edits = match loaded.edits {
+            Ok(e) => e.unwrap_or_default(),
+            Err(why) => {
+                self.message = Some((Severity::Warning, why));
+                ecgcore::review::MeasurementEdits::default()
+            }
+        };
         self.study = Some(Study {
             id: generation,
             path,
@@ -449,6 +648,9 @@ impl EcgApp {
             source_texture: None,
             show_source,
             analysis: None,
+            automatic: None,
+            edits,
+            edits_fingerprint: loaded.fingerprint,
             findings: ecgsession::StudyFindings::default(),
             analysis_generation: 0,
             edf: loaded.opened.edf,
@@ -473,6 +675,7 @@ impl EcgApp {
         // The save dialog already confirmed replacing an existing file.
         match pipeline::write_report(
             &analysis,
+            self.prior.as_ref().map(|p| &p.analysis),
             &self.settings.filters,
             ecgreport::Paper::A4,
             path,
@@ -501,7 +704,9 @@ impl EcgApp {
     /// Block until background jobs are done (tests and screenshots only).
     pub fn wait_for_jobs(&mut self, timeout: std::time::Duration) {
         let start = std::time::Instant::now();
-        while (self.loading.is_some() || self.analysing.is_some()) && start.elapsed() < timeout {
+        while (self.loading.is_some() || self.analysing.is_some() || self.prior_loading.is_some())
+            && start.elapsed() < timeout
+        {
             self.poll();
             std::thread::sleep(std::time::Duration::from_millis(5));
         }
@@ -537,6 +742,7 @@ impl EcgApp {
         if self.busy().is_some()
             || self.dialog.is_some()
             || self.export_dialog.is_some()
+            || self.prior_dialog.is_some()
             || self.folder_busy()
         {
             ui.ctx()
@@ -567,17 +773,26 @@ impl EcgApp {
         if self.quit_requested {
             ui.ctx().send_viewport_cmd(egui::ViewportCommand::Close);
         }
-        // Files dropped on the window.
-        let dropped: Vec<PathBuf> = ui.ctx().input(|i| {
-            i.raw
-                .dropped_files
-                .iter()
-                .map(|f| f.path().to_path_buf())
-                .filter(|p| !p.as_os_str().is_empty())
-                .collect()
+        // Files dropped on the window: on the "prior" target (the right third, shown while
+        // a file is dragged over an open study) as the prior, elsewhere as the study.
+        let (dropped, pos, screen): (Vec<PathBuf>, _, _) = ui.ctx().input(|i| {
+            (
+                i.raw
+                    .dropped_files
+                    .iter()
+                    .map(|f| f.path().to_path_buf())
+                    .filter(|p| !p.as_os_str().is_empty())
+                    .collect(),
+                i.pointer.latest_pos(),
+                i.content_rect(),
+            )
         });
         if let Some(path) = dropped.into_iter().next() {
-            self.apply(Command::Open(path));
+            if drop_is_prior(self.study.is_some(), pos, screen) {
+                self.apply(Command::OpenPrior(path));
+            } else {
+                self.apply(Command::Open(path));
+            }
         }
     }
 }

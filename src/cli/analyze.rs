@@ -1,7 +1,8 @@
-//! `ecgscope analyze FILE [--json] [--start TIME]`: the study's leads, rate, patient,
+//! `ecgscope analyze FILE [--json] [--start TIME] [--prior PRIOR]`: the study's leads, rate, patient,
 //! source, measurements, model outputs and findings (verdicts, flags, most anomalous
 //! segments — what the screen and the PDF state) as one JSON object (or a short summary);
-//! `--start` picks the 10 s window of a long EDF/BDF recording.
+//! `--start` picks the 10 s window of a long EDF/BDF recording; `--prior` adds the serial
+//! comparison with a prior ECG (`comparison` in the JSON).
 
 use super::{ModelArgs, ReadArgs};
 use crate::pipeline;
@@ -18,6 +19,7 @@ pub fn run(
     as_json: bool,
     with_maps: bool,
     start_s: Option<f64>,
+    prior: Option<&Path>,
     read: &ReadArgs,
     model: &ModelArgs,
 ) -> anyhow::Result<()> {
@@ -31,11 +33,28 @@ pub fn run(
     };
     let engine = model.engine()?;
     let analysis = pipeline::analyze(&rec, &engine);
-    let value = analysis_json(&analysis, with_maps);
+    // The reader's corrections made in the viewer (not for a window of a long recording).
+    let store = crate::edits::EditsStore::default_location().filter(|_| start_s.is_none());
+    let (analysis, warning) = pipeline::with_saved_edits(analysis, file, store.as_ref());
+    if let Some(w) = warning {
+        eprintln!("ecgscope: {w}");
+    }
+    let prior = prior
+        .map(|p| pipeline::analyze_prior(p, &read.options(), &engine))
+        .transpose()?;
+    let mut value = analysis_json(&analysis, with_maps);
+    if let Some(prior) = &prior {
+        let comparison = ecgsession::comparison::Comparison::of(&analysis, prior);
+        value["comparison"] = serde_json::to_value(&comparison)?;
+    }
     if as_json {
         super::outln!("{}", serde_json::to_string(&value)?);
     } else {
         super::outln!("{}", summary_text(&analysis));
+        if let Some(prior) = &prior {
+            let comparison = ecgsession::comparison::Comparison::of(&analysis, prior);
+            super::outln!("{}", comparison_text(&comparison));
+        }
     }
     Ok(())
 }
@@ -78,6 +97,8 @@ pub fn analysis_json(a: &Analysis, with_maps: bool) -> Value {
     if let Some(m) = &a.measurements {
         v["measurements"] = serde_json::to_value(m).unwrap_or(Value::Null);
     }
+    // Values the reader corrected in the viewer, each with the automatic value.
+    v["edited"] = serde_json::to_value(&a.edited).unwrap_or(Value::Null);
     if let Some(status) = &a.model_status {
         v["model_status"] = json!(status);
     }
@@ -96,6 +117,21 @@ pub fn analysis_json(a: &Analysis, with_maps: bool) -> Value {
     // flags, the most anomalous segments (ecgsession, the one presentation model).
     v["findings"] = serde_json::to_value(ecgsession::StudyFindings::of(a)).unwrap_or(Value::Null);
     v
+}
+
+/// The comparison with a prior ECG, in a few lines.
+pub fn comparison_text(c: &ecgsession::comparison::Comparison) -> String {
+    let mut s = format!(
+        "compared with the prior {}{}:",
+        c.prior.name,
+        c.interval
+            .as_deref()
+            .map_or_else(String::new, |i| format!(" ({i} earlier)"))
+    );
+    for line in c.summary.iter().chain(&c.caveats) {
+        let _ = write!(s, "\n  {line}");
+    }
+    s
 }
 
 /// A few human-readable lines.

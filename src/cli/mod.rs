@@ -43,6 +43,9 @@ pub struct Cli {
     /// ECG file to open in the viewer (WFDB .hea, CSV, …), or a folder of them to review
     /// one after the other.
     pub file: Option<PathBuf>,
+    /// A prior ECG of the same patient to compare with (serial comparison).
+    #[arg(long, value_name = "PRIOR", requires = "file")]
+    pub prior: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Option<Verb>,
 }
@@ -155,7 +158,12 @@ impl ReadArgs {
 #[derive(Debug, Subcommand)]
 pub enum Verb {
     /// Open a study (or a folder of studies) in the viewer.
-    Open { file: PathBuf },
+    Open {
+        file: PathBuf,
+        /// A prior ECG of the same patient to compare with (serial comparison).
+        #[arg(long, value_name = "PRIOR")]
+        prior: Option<PathBuf>,
+    },
     /// Analyse a study and print the result.
     Analyze {
         file: PathBuf,
@@ -169,6 +177,9 @@ pub enum Verb {
         /// or hh:mm:ss; without it, the first 10 s of a recording over 300 s).
         #[arg(long, value_name = "TIME", value_parser = parse_start)]
         start: Option<f64>,
+        /// A prior ECG of the same patient: add the serial comparison (what changed).
+        #[arg(long, value_name = "PRIOR")]
+        prior: Option<PathBuf>,
         #[command(flatten)]
         read: ReadArgs,
         #[command(flatten)]
@@ -197,6 +208,9 @@ pub enum Verb {
         /// Replace OUTPUT if it exists.
         #[arg(long)]
         force: bool,
+        /// A prior ECG of the same patient: add a comparison page.
+        #[arg(long, value_name = "PRIOR")]
+        prior: Option<PathBuf>,
         #[command(flatten)]
         read: ReadArgs,
         #[command(flatten)]
@@ -270,11 +284,20 @@ pub fn run(verb: Verb) -> anyhow::Result<()> {
             json,
             no_maps,
             start,
+            prior,
             read,
             model,
         } => {
             refuse_folder(&file)?;
-            analyze::run(&file, json, !no_maps, start, &read, &model)
+            analyze::run(
+                &file,
+                json,
+                !no_maps,
+                start,
+                prior.as_deref(),
+                &read,
+                &model,
+            )
         }
         Verb::Eval {
             manifest,
@@ -299,11 +322,21 @@ pub fn run(verb: Verb) -> anyhow::Result<()> {
             paper,
             baseline,
             force,
+            prior,
             read,
             model,
         } => {
             refuse_folder(&file)?;
-            report::run(&file, &output, paper, baseline, force, &read, &model)
+            report::run(
+                &file,
+                &output,
+                paper,
+                baseline,
+                force,
+                prior.as_deref(),
+                &read,
+                &model,
+            )
         }
         Verb::Bench { file, json, runs } => bench::run(&file, json, runs),
         Verb::Digitize {

@@ -1,5 +1,6 @@
-//! `ecgscope report FILE -o OUT.pdf [--paper a4|letter] [--baseline] [--force] [--device D]`:
-//! the same report writer as File → Export PDF….
+//! `ecgscope report FILE -o OUT.pdf [--paper a4|letter] [--baseline] [--prior PRIOR] [--force]
+//! [--device D]`: the same report writer as File → Export PDF… (`--prior` adds the serial
+//! comparison page).
 
 use super::{ModelArgs, PaperArg, ReadArgs};
 use crate::pipeline;
@@ -13,6 +14,7 @@ pub fn run(
     paper: PaperArg,
     baseline: bool,
     force: bool,
+    prior: Option<&Path>,
     read: &ReadArgs,
     model: &ModelArgs,
 ) -> anyhow::Result<()> {
@@ -22,8 +24,17 @@ pub fn run(
     let rec = pipeline::open_with(file, &read.options())?;
     let engine = model.engine()?;
     let analysis = pipeline::analyze(&rec, &engine);
+    let store = crate::edits::EditsStore::default_location();
+    let (analysis, warning) = pipeline::with_saved_edits(analysis, file, store.as_ref());
+    if let Some(w) = warning {
+        eprintln!("ecgscope: {w}");
+    }
+    let prior = prior
+        .map(|p| pipeline::analyze_prior(p, &read.options(), &engine))
+        .transpose()?;
     pipeline::write_report(
         &analysis,
+        prior.as_ref(),
         &FilterSettings::default(),
         paper.into(),
         output,

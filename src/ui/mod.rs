@@ -3,11 +3,13 @@
 //! inference.
 
 pub mod analysis;
+pub mod comparison;
 pub mod edf_window;
 pub mod folder;
 pub mod layout;
 pub mod median_beat;
 pub mod paper;
+pub mod review;
 pub mod source;
 pub mod theme;
 
@@ -84,6 +86,14 @@ pub fn app_ui(ui: &mut egui::Ui, app: &EcgApp) -> Vec<Command> {
                 return;
             }
         }
+        if let Some(prior) = &app.prior {
+            commands.extend(comparison::prior_bar_ui(ui, prior, app.show_comparison));
+            if app.show_comparison {
+                let mm = paper::POINTS_PER_MM_NOMINAL * app.settings.screen_calibration;
+                comparison::comparison_ui(ui, study.analysis.as_ref(), prior, mm);
+                return;
+            }
+        }
         if let Some(paging) = &study.edf {
             commands.extend(edf_window::window_bar_ui(
                 ui,
@@ -151,6 +161,18 @@ pub fn app_ui(ui: &mut egui::Ui, app: &EcgApp) -> Vec<Command> {
                 }
             });
     });
+    if app.study.is_some() {
+        drop_targets_ui(ui.ctx());
+    }
+    if app.show_review {
+        if let Some(study) = &app.study {
+            let caliper = app
+                .paper
+                .caliper
+                .readout(app.settings.speed_mm_per_s, app.settings.gain_mm_per_mv);
+            commands.extend(review::review_window_ui(ui.ctx(), study, caliper));
+        }
+    }
     if app.show_about {
         commands.extend(about_window_ui(ui.ctx(), app));
     }
@@ -227,6 +249,34 @@ fn legend_ui(ui: &mut egui::Ui) {
     ui.label(RichText::new("1").small());
 }
 
+/// While a file is dragged over the window with a study open: the two drop targets (open
+/// it, or compare with it as the prior — the right third).
+fn drop_targets_ui(ctx: &egui::Context) {
+    if ctx.input(|i| i.raw.hovered_files.is_empty()) {
+        return;
+    }
+    let window = ctx.content_rect();
+    let prior = crate::app::prior_drop_zone(window);
+    let open = egui::Rect::from_min_max(window.min, egui::pos2(prior.min.x, window.max.y));
+    let painter = ctx.layer_painter(egui::LayerId::new(
+        egui::Order::Foreground,
+        egui::Id::unique("drop-targets"),
+    ));
+    for (rect, text, colour) in [
+        (open, "Drop to open", theme::LABEL),
+        (prior, "Drop to compare\nas the prior ECG", theme::PRIOR),
+    ] {
+        painter.rect_filled(rect.shrink(8.0), 8.0, colour.gamma_multiply(0.15));
+        painter.text(
+            rect.center(),
+            egui::Align2::CENTER_CENTER,
+            text,
+            egui::FontId::proportional(24.0),
+            colour,
+        );
+    }
+}
+
 fn menu_ui(ui: &mut egui::Ui, app: &EcgApp) -> Vec<Command> {
     let mut commands = Vec::new();
     egui::MenuBar::new().ui(ui, |ui| {
@@ -257,7 +307,22 @@ fn menu_ui(ui: &mut egui::Ui, app: &EcgApp) -> Vec<Command> {
             });
             commands.extend(folder::folder_items_ui(ui, app));
             if ui
+                .add_enabled(app.study.is_some(), egui::Button::new("Compare with prior…"))
+                .on_hover_text(
+                    "Open an earlier ECG of the same patient (or drop it on the right third of the window)",
+                )
+                .clicked()
+            {
+                commands.push(Command::OpenPriorDialog);
+                ui.close();
+            }
+            if app.prior.is_some() && ui.button("Close prior").clicked() {
+                commands.push(Command::ClosePrior);
+                ui.close();
+            }
+            if ui
                 .add_enabled(app.study.is_some(), egui::Button::new("Export PDF…"))
+                .on_hover_text("With a prior open, the report gains a comparison page")
                 .clicked()
             {
                 commands.push(Command::ExportPdfDialog);
@@ -489,14 +554,15 @@ fn study_panel_ui(ui: &mut egui::Ui, app: &EcgApp) -> Vec<Command> {
             );
         }
     }
-    measurements_ui(
+    commands.extend(measurements_ui(
         ui,
         study
             .analysis
             .as_ref()
             .and_then(|a| a.measurements.as_ref()),
+        study.analysis.as_ref().map_or(&[], |a| a.edited.as_slice()),
         app.busy().is_some(),
-    );
+    ));
     ui.separator();
     ui.heading("Display");
     ui.label(format!(
@@ -541,15 +607,31 @@ fn study_panel_ui(ui: &mut egui::Ui, app: &EcgApp) -> Vec<Command> {
 }
 
 /// Measured intervals and axes ("—" with the reason on hover when not measurable).
-fn measurements_ui(ui: &mut egui::Ui, m: Option<&Measurements>, busy: bool) {
-    ui.heading("Measurements");
+fn measurements_ui(
+    ui: &mut egui::Ui,
+    m: Option<&Measurements>,
+    edited: &[ecgcore::review::Edited],
+    busy: bool,
+) -> Vec<Command> {
+    let mut commands = Vec::new();
+    ui.horizontal(|ui| {
+        ui.heading("Measurements");
+        if m.is_some()
+            && ui
+                .small_button("Review…")
+                .on_hover_text("Correct R-R, PR, QRS or QT on the median beat")
+                .clicked()
+        {
+            commands.push(Command::ShowReview(true));
+        }
+    });
     let Some(m) = m else {
         ui.label(if busy {
             "Measuring…"
         } else {
             "Not available"
         });
-        return;
+        return commands;
     };
     let reason = |key: Quantity| m.reason(key).map(str::to_string);
     egui::Grid::new("measurements")
@@ -580,7 +662,14 @@ fn measurements_ui(ui: &mut egui::Ui, m: Option<&Measurements>, busy: bool) {
             ];
             for (name, key, value, unit) in rows {
                 ui.label(RichText::new(name).weak());
-                if let Some(v) = value {
+                let corrected = edited.iter().find(|e| e.quantity == key);
+                if let (Some(v), Some(e)) = (value, corrected) {
+                    let automatic = e
+                        .automatic
+                        .map_or_else(|| "—".to_string(), |a| format!("{a:.0} {unit}"));
+                    ui.label(RichText::new(format!("{v:.0} {unit} (edited)")).color(theme::FLAG))
+                        .on_hover_text(format!("Corrected by the reader; automatic: {automatic}"));
+                } else if let Some(v) = value {
                     ui.label(format!("{v:.0} {unit}"));
                 } else {
                     let why = reason(key).unwrap_or_else(|| "not measurable".into());
@@ -599,6 +688,7 @@ fn measurements_ui(ui: &mut egui::Ui, m: Option<&Measurements>, busy: bool) {
     egui::CollapsingHeader::new("Median beat and fiducials")
         .default_open(true)
         .show(ui, |ui| median_beat::median_beat_ui(ui, m));
+    commands
 }
 
 fn row(ui: &mut egui::Ui, key: &str, value: &str) {

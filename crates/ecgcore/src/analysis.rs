@@ -76,4 +76,29 @@ pub struct Analysis {
     /// Why `anomaly`/`baseline` are absent (no model, or the input was refused), in words
     /// for the user.
     pub model_status: Option<String>,
+    /// Measurements the reader corrected (`measurements` holds the corrected values), each
+    /// with the automatic value it replaced.
+    #[serde(default)]
+    pub edited: Vec<crate::review::Edited>,
+}
+
+impl Analysis {
+    /// This analysis with the reader's corrections applied to its (automatic)
+    /// measurements.
+    #[must_use]
+    pub fn with_edits(&self, edits: &crate::review::MeasurementEdits) -> Analysis {
+        let mut a = self.clone();
+        if let Some(m) = &self.measurements {
+            let (m, edited) = edits.apply(m);
+            a.measurements = Some(m);
+            a.edited = edited;
+        }
+        a
+    }
+
+    /// The corrected value of `q` with its automatic value, when the reader corrected it.
+    #[must_use]
+    pub fn edited(&self, q: crate::dsp::measurements::Quantity) -> Option<&crate::review::Edited> {
+        self.edited.iter().find(|e| e.quantity == q)
+    }
 }

@@ -5,6 +5,7 @@
 //! - [`formats`]: readers (and writers) that turn files into a [`Recording`].
 //! - [`dsp`]: pure signal-processing functions over samples and a sample rate.
 //! - [`paper`]: the paper layouts (which lead prints where and when).
+//! - [`review`]: the reader's corrections of the automatic measurements.
 //!
 //! Nothing here imports egui or tch (DESIGN.md §2: nothing flows backwards).
 
@@ -13,6 +14,7 @@ pub mod dsp;
 pub mod formats;
 pub mod paper;
 pub mod recording;
+pub mod review;
 #[doc(hidden)]
 pub mod testing;
 

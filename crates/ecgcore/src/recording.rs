@@ -262,6 +262,12 @@ impl Recording {
             .collect()
     }
 
+    /// Put the standard leads in conventional order (I, II, III, aVR, aVL, aVF, V1–V6),
+    /// other leads after them in their original order.
+    pub fn order_standard_leads(&mut self) {
+        order_standard(&mut self.leads);
+    }
+
     /// Add III, aVR, aVL and aVF computed from I and II (Einthoven/Goldberger) where the
     /// recording lacks them; each added lead is marked `derived` and a note is recorded.
     /// Returns the leads that were added.
@@ -306,6 +312,11 @@ impl Recording {
     pub fn standard_leads(&self) -> [Option<&Lead>; 12] {
         StandardLead::ALL.map(|s| self.lead(s))
     }
+}
+
+/// Standard leads in conventional order first, others after in their original order.
+pub fn order_standard(leads: &mut [Lead]) {
+    leads.sort_by_key(|l| l.standard.map_or(usize::MAX, StandardLead::index));
 }
 
 #[cfg(test)]

@@ -184,7 +184,30 @@ fn scp_demo_matches_raw_reading() {
     let path = dir.join("contec_ecg/examples/demo.scp");
     let rec = formats::open(&path).unwrap();
     assert_eq!(rec.sample_rate_hz, 1000.0);
-    assert_eq!(rec.leads.len(), 8);
+    // The file stores I, II, V1–V6; III, aVR, aVL, aVF are derived and marked so.
+    assert_eq!(rec.leads.len(), 12);
+    assert_eq!(
+        rec.lead_names(),
+        ["I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6"]
+    );
+    let derived: Vec<&str> = rec
+        .leads
+        .iter()
+        .filter(|l| l.derived)
+        .map(|l| l.name.as_str())
+        .collect();
+    assert_eq!(derived, ["III", "aVR", "aVL", "aVF"]);
+    let (i, ii) = (
+        rec.lead(StandardLead::I).unwrap(),
+        rec.lead(StandardLead::II).unwrap(),
+    );
+    let iii = rec.lead(StandardLead::III).unwrap();
+    assert!((iii.samples_mv[500] - (ii.samples_mv[500] - i.samples_mv[500])).abs() < 1e-6);
+    assert!(rec
+        .provenance
+        .notes
+        .iter()
+        .any(|n| n.contains("derived from I and II")));
     assert_eq!(rec.len_samples(), 10000);
     let fx = fixture("scp_demo");
     for (label, summary) in fx["leads"].as_object().unwrap() {

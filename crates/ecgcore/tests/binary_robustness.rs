@@ -169,7 +169,12 @@ fn minimal_synthetic_files_read_right() {
     let dir = bad_dir();
     let rec = formats::open(&dir.join("scp_valid_minimal.scp")).unwrap();
     assert_eq!(rec.sample_rate_hz, 500.0);
-    assert_eq!(rec.lead_names(), vec!["I", "II"]);
+    // I and II stored; the other limb leads derived (and marked so)
+    assert_eq!(
+        rec.lead_names(),
+        vec!["I", "II", "III", "aVR", "aVL", "aVF"]
+    );
+    assert!(rec.leads[2..].iter().all(|l| l.derived));
     // lead 2 sample k is (2k mod 200) − 100 in 5 µV units: k = 3 → −94 × 0.005 mV
     assert_eq!(rec.leads[1].samples_mv[3], -94.0 * 0.005);
     assert_eq!(rec.patient.id.as_deref(), Some("BAD-0001"));

@@ -64,6 +64,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         measurements: Some(measurements),
         recording,
         model_status: None,
+        edited: Vec::new(),
     };
     let options = ReportOptions {
         include_baseline_page: true,

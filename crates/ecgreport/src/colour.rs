@@ -23,6 +23,8 @@ pub(crate) mod theme {
     pub const CALM: Rgb = [30, 90, 60];
     /// Box outlines and rules.
     pub const RULE: Rgb = [150, 150, 150];
+    /// The prior ECG's traces on the comparison page.
+    pub const PRIOR: Rgb = [40, 80, 190];
     /// Placeholder text for a lead that is not in the file.
     pub const MISSING: Rgb = [120, 120, 120];
 }

@@ -315,12 +315,28 @@ fn draw_label(
 
 /// The ECG paper: 1 mm minor and 5 mm major lines over the whole grid area.
 fn draw_grid(canvas: &mut Canvas<'_, '_>, frame: &PageFrame) {
-    let (left, top) = (frame.grid_left_mm, frame.grid_top_mm);
-    let (right, bottom) = (frame.grid_right_mm(), frame.grid_bottom_mm());
+    draw_grid_rect(
+        canvas,
+        frame.grid_left_mm,
+        frame.grid_top_mm,
+        GRID_WIDTH_MM,
+        GRID_HEIGHT_MM,
+    );
+}
+
+/// ECG paper (1 mm minor, 5 mm major lines) over a rectangle, whole millimetres.
+pub(crate) fn draw_grid_rect(
+    canvas: &mut Canvas<'_, '_>,
+    left: f32,
+    top: f32,
+    width: f32,
+    height: f32,
+) {
+    let (right, bottom) = (left + width.round(), top + height.round());
     let mut minor = Polyline::new();
     let mut major = Polyline::new();
-    let columns = GRID_WIDTH_MM.round() as usize;
-    let rows = GRID_HEIGHT_MM.round() as usize;
+    let columns = width.round() as usize;
+    let rows = height.round() as usize;
     for i in 0..=columns {
         let x = left + i as f32;
         let line = if i % 5 == 0 { &mut major } else { &mut minor };

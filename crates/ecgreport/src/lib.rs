@@ -7,7 +7,8 @@
 //! 1 mV calibration pulses — IEC 60601-2-25; AHA/ACCF/HRS recommendations, Kligfield et
 //! al. 2007) with the model's likelihood map as colour bands along the traces. Page 2
 //! (optional) repeats the ECG with the baseline method's map, both scores side by side,
-//! and the most anomalous segments. Every part prints "not available" when the
+//! and the most anomalous segments. With a prior ECG (`ReportOptions::prior`), a last page
+//! compares the two (serial comparison). Every part prints "not available" when the
 //! `Analysis` lacks it.
 //!
 //! The PDF is written with krilla: traces and grid are vector paths, the text font
@@ -25,6 +26,7 @@
 
 mod canvas;
 pub mod colour;
+mod compare_page;
 mod ecg;
 pub mod layout;
 mod pages;
@@ -55,6 +57,9 @@ pub struct ReportOptions {
     pub software_version: String,
     /// Model name, version and weights hash, as printed.
     pub model_label: String,
+    /// A prior ECG of the patient (drawn with the same filters): adds the serial
+    /// comparison page.
+    pub prior: Option<Analysis>,
 }
 
 impl Default for ReportOptions {
@@ -65,6 +70,7 @@ impl Default for ReportOptions {
             filters_label: "none".to_string(),
             software_version: env!("CARGO_PKG_VERSION").to_string(),
             model_label: String::new(),
+            prior: None,
         }
     }
 }
@@ -80,6 +86,14 @@ pub enum ReportError {
     Pdf(String),
     #[error(transparent)]
     Write(#[from] FormatError),
+}
+
+/// The pages a report can have, in print order.
+#[derive(Clone, Copy)]
+enum Page {
+    Main,
+    Baseline,
+    Comparison,
 }
 
 /// Render the report of `analysis` to PDF bytes (1 page, or 2 with the baseline page).
@@ -103,8 +117,18 @@ pub fn render_pdf(analysis: &Analysis, options: &ReportOptions) -> Result<Vec<u8
     let frame = layout::PageFrame::new(options.paper);
     let findings = ecgsession::StudyFindings::of(analysis);
     let (w_pt, h_pt) = options.paper.size_pt();
-    let page_count = if options.include_baseline_page { 2 } else { 1 };
-    for page_number in 1..=page_count {
+    let comparison = options.prior.as_ref().map(|prior| {
+        (
+            prior,
+            ecgsession::comparison::Comparison::of(analysis, prior),
+        )
+    });
+    let pages: Vec<Page> = std::iter::once(Page::Main)
+        .chain(options.include_baseline_page.then_some(Page::Baseline))
+        .chain(comparison.is_some().then_some(Page::Comparison))
+        .collect();
+    let page_count = pages.len();
+    for (page_number, which) in (1..).zip(pages) {
         let settings = PageSettings::from_wh(w_pt, h_pt)
             .ok_or_else(|| ReportError::Pdf("bad page size".to_string()))?;
         let mut page = document.start_page_with(settings);
@@ -113,24 +137,43 @@ pub fn render_pdf(analysis: &Analysis, options: &ReportOptions) -> Result<Vec<u8
                 surface: page.surface(),
                 fonts: &fonts,
             };
-            if page_number == 1 {
-                pages::draw_main_page(
+            match which {
+                Page::Main => pages::draw_main_page(
                     &mut canvas,
                     &frame,
                     analysis,
                     &findings,
                     options,
                     page_count,
-                );
-            } else {
-                pages::draw_baseline_page(
+                ),
+                Page::Baseline => pages::draw_baseline_page(
                     &mut canvas,
                     &frame,
                     analysis,
                     &findings,
                     options,
                     page_count,
-                );
+                ),
+                Page::Comparison => {
+                    if let Some((prior, comparison)) = &comparison {
+                        pages::draw_patient_header(
+                            &mut canvas,
+                            &frame,
+                            analysis,
+                            page_number,
+                            page_count,
+                            "Serial comparison with a prior ECG",
+                        );
+                        compare_page::draw_comparison_page(
+                            &mut canvas,
+                            &frame,
+                            analysis,
+                            prior,
+                            comparison,
+                        );
+                        pages::draw_footer(&mut canvas, &frame, analysis, options);
+                    }
+                }
             }
             canvas.surface.finish();
         }

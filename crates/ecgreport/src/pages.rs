@@ -135,7 +135,7 @@ fn method_name(output: &ModelOutput, fallback: &str) -> String {
     }
 }
 
-fn draw_patient_header(
+pub(crate) fn draw_patient_header(
     canvas: &mut Canvas<'_, '_>,
     frame: &PageFrame,
     analysis: &Analysis,
@@ -278,7 +278,22 @@ fn draw_measurements(canvas: &mut Canvas<'_, '_>, frame: &PageFrame, analysis: &
         );
         return;
     };
-    let items = wording::measurement_row(m);
+    let mut items = wording::measurement_row(m, &analysis.edited);
+    for item in &mut items {
+        if item.automatic.is_some() {
+            item.value.push_str(wording::EDITED_MARK);
+        }
+    }
+    // Where the source line leaves room: right-aligned above the row.
+    if let Some(note) = wording::edited_note(&analysis.edited) {
+        let note = fit(canvas, &note, 7.0, 120.0);
+        canvas.text(
+            frame.grid_right_mm(),
+            SOURCE_Y,
+            &note,
+            TextStyle::new(7.0, theme::ALERT).align(Align::Right),
+        );
+    }
     let reason_size = 6.5;
     // One shared reason for a row that is entirely absent (e.g. "too few beats").
     let all_absent = items
@@ -641,7 +656,7 @@ fn draw_legend(
     );
 }
 
-fn draw_footer(
+pub(crate) fn draw_footer(
     canvas: &mut Canvas<'_, '_>,
     frame: &PageFrame,
     analysis: &Analysis,

@@ -15,6 +15,7 @@ fn options(paper: Paper, baseline: bool) -> ReportOptions {
         filters_label: "0.5–40 Hz band-pass, 50 Hz notch".to_string(),
         software_version: "0.1.0-test".to_string(),
         model_label: "MSCR v1 (SYNTHETIC test input), weights sha256:0000abcd".to_string(),
+        prior: None,
     }
 }
 

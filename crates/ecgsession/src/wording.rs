@@ -6,6 +6,7 @@
 use ecgcore::analysis::{ModelOutput, NormalSpread, PredictedAttributes};
 use ecgcore::dsp::measurements::{Measurements, Quantity};
 use ecgcore::recording::{Recording, Sex};
+use ecgcore::review::Edited;
 use serde::Serialize;
 
 /// A predicted sex is flagged when the model gives the other sex at least this probability.
@@ -20,6 +21,8 @@ pub struct MeasurementText {
     pub label: &'static str,
     pub value: String,
     pub reason: Option<String>,
+    /// When the reader corrected the value: the automatic value's text.
+    pub automatic: Option<String>,
 }
 
 fn reason_for(m: &Measurements, field: Quantity) -> Option<String> {
@@ -31,12 +34,17 @@ fn rounded(v: Option<f32>, unit: &str) -> Option<String> {
         .map(|x| format!("{x:.0} {unit}"))
 }
 
-/// The measurements row: HR, PR, QRS, QT, QTc Bazett, QTc Fridericia, P/QRS/T axes.
-pub fn measurement_row(m: &Measurements) -> Vec<MeasurementText> {
+/// The measurements row: HR, PR, QRS, QT, QTc Bazett, QTc Fridericia, P/QRS/T axes;
+/// values the reader corrected (`edited`) carry their automatic value.
+pub fn measurement_row(m: &Measurements, edited: &[Edited]) -> Vec<MeasurementText> {
     let item = |label, value: Option<f32>, unit: &str, field: Quantity| {
         let text = rounded(value, unit);
         MeasurementText {
             label,
+            automatic: edited
+                .iter()
+                .find(|e| e.quantity == field)
+                .map(|e| rounded(e.automatic, unit).unwrap_or_else(|| DASH.to_string())),
             reason: if text.is_none() {
                 reason_for(m, field)
             } else {
@@ -75,8 +83,38 @@ pub fn measurement_row(m: &Measurements) -> Vec<MeasurementText> {
                 axis(m.t_axis_deg)
             ),
             reason: axes_reason,
+            automatic: None,
         },
     ]
+}
+
+/// The mark after a corrected value.
+pub const EDITED_MARK: &str = "*";
+
+/// "* corrected by the reader; automatic: QRS 112 ms, heart rate 60 bpm", or `None`.
+pub fn edited_note(edited: &[Edited]) -> Option<String> {
+    if edited.is_empty() {
+        return None;
+    }
+    let items: Vec<String> = edited
+        .iter()
+        .map(|e| {
+            let unit = if e.quantity == Quantity::HeartRateBpm {
+                "bpm"
+            } else {
+                "ms"
+            };
+            format!(
+                "{} {}",
+                ecgcore::review::label(e.quantity),
+                rounded(e.automatic, unit).unwrap_or_else(|| DASH.to_string())
+            )
+        })
+        .collect();
+    Some(format!(
+        "{EDITED_MARK} corrected by the reader; automatic: {}",
+        items.join(", ")
+    ))
 }
 
 /// The verdict sentence, e.g. "Outside the range of the 763 normal ECGs the model learned from".
@@ -302,14 +340,26 @@ mod tests {
             }],
             ..Measurements::default()
         };
-        let row = measurement_row(&m);
+        let row = measurement_row(&m, &[]);
         assert_eq!(row[0].value, "63 bpm");
+        assert!(row.iter().all(|r| r.automatic.is_none()));
         assert_eq!(row[1].value, DASH);
         assert_eq!(row[1].reason.as_deref(), Some("no P waves"));
         assert_eq!(row[2].value, "92 ms");
         assert_eq!(row[4].label, "QTc Bazett");
         assert_eq!(row[5].label, "QTc Fridericia");
         assert_eq!(row[6].value, "— / — / —");
+        let edited = [Edited {
+            quantity: Quantity::QrsMs,
+            value: 92.0,
+            automatic: Some(118.0),
+        }];
+        let row = measurement_row(&m, &edited);
+        assert_eq!(row[2].automatic.as_deref(), Some("118 ms"));
+        assert_eq!(
+            edited_note(&edited).as_deref(),
+            Some("* corrected by the reader; automatic: QRS 118 ms")
+        );
     }
 
     #[test]

@@ -5,5 +5,6 @@
 pub mod beats;
 pub mod delineate;
 pub mod filter;
+pub mod leadwise;
 pub mod measurements;
 pub mod qrs;

@@ -177,7 +177,7 @@ pub fn read_aecg_text(path: &Path, text: &str) -> Result<Recording, FormatError>
         }
     }
 
-    order_leads(&mut leads);
+    crate::recording::order_standard(&mut leads);
     let patient = read_patient(root);
     let acquisition_time = xpath(root, &["effectiveTime", "center"])
         .or_else(|| xpath(root, &["effectiveTime", "low"]))
@@ -348,11 +348,6 @@ fn lead_name(code: &str) -> String {
     } else {
         stripped.chars().take(40).collect()
     }
-}
-
-/// Standard leads in conventional order first, others after in file order.
-fn order_leads(leads: &mut [Lead]) {
-    leads.sort_by_key(|l| l.standard.map_or(usize::MAX, StandardLead::index));
 }
 
 fn read_patient(root: Node) -> Patient {

@@ -11,7 +11,7 @@
 
 use super::xml_util::{self, child, children, path_text, text_of};
 use super::{limits, FormatError, OpenOptions, Reader};
-use crate::recording::{DeviceFindings, Lead, Patient, Provenance, Recording, StandardLead};
+use crate::recording::{DeviceFindings, Lead, Patient, Provenance, Recording};
 use roxmltree::Node;
 use std::path::Path;
 
@@ -92,7 +92,7 @@ pub fn read_muse_text(path: &Path, text: &str) -> Result<Recording, FormatError>
         ..Recording::default()
     };
     rec.derive_missing_limb_leads();
-    order_leads(&mut rec.leads);
+    rec.order_standard_leads();
 
     if let Some(median_node) = waveforms
         .iter()
@@ -107,7 +107,7 @@ pub fn read_muse_text(path: &Path, text: &str) -> Result<Recording, FormatError>
                     ..Recording::default()
                 };
                 beats.derive_missing_limb_leads();
-                order_leads(&mut beats.leads);
+                beats.order_standard_leads();
                 if (rate - sample_rate_hz).abs() > 1e-6 {
                     for lead in &mut beats.leads {
                         lead.samples_mv = xml_util::resample_linear(
@@ -209,10 +209,6 @@ fn read_waveform(w: Node, budget: &mut usize) -> Result<(f64, Vec<Lead>, bool), 
     }
     let padded = xml_util::equalise_lengths(&mut leads);
     Ok((rate, leads, padded))
-}
-
-fn order_leads(leads: &mut [Lead]) {
-    leads.sort_by_key(|l| l.standard.map_or(usize::MAX, StandardLead::index));
 }
 
 /// `MM-DD-YYYY` (MUSE) → `YYYY-MM-DD`.

@@ -355,6 +355,10 @@ fn parse(bytes: &[u8], path: &Path) -> Result<Recording, FormatError> {
     rec.provenance.device = device;
     rec.provenance.device_filters = filters;
     rec.provenance.notes = ctx.notes;
+    // Many devices store 8 leads (I, II, V1–V6): the other limb leads are derived, and
+    // labelled so, as for MUSE files.
+    rec.derive_missing_limb_leads();
+    rec.order_standard_leads();
     Ok(rec)
 }
 

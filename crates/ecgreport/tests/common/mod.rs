@@ -148,6 +148,7 @@ pub fn realistic_analysis(path: &Path) -> Analysis {
         anomaly: Some(ours),
         baseline: Some(baseline),
         model_status: None,
+        edited: Vec::new(),
     }
 }
 
