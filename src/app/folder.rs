@@ -405,18 +405,45 @@ impl Folder {
     /// The study after the current one, skipping files known to be unreadable; `None` at
     /// the end of the list (no wrapping round: the last study is the last).
     pub fn next_index(&self) -> Option<usize> {
-        let start = self.current.map_or(0, |c| c + 1);
-        (start..self.entries.len())
-            .find(|&i| !matches!(self.entries[i].status, EntryStatus::Error(_)))
+        self.next_after(self.current)
     }
 
     /// The study before the current one, skipping files known to be unreadable; `None` at
     /// the start of the list.
     pub fn previous_index(&self) -> Option<usize> {
-        let current = self.current?;
-        (0..current)
-            .rev()
-            .find(|&i| !matches!(self.entries[i].status, EntryStatus::Error(_)))
+        self.previous_before(self.current?)
+    }
+
+    /// `steps` studies on (back when negative) from the current one, as far as the list
+    /// goes; `None` when there is none that way (several key presses in one frame).
+    pub fn step(&self, steps: isize) -> Option<usize> {
+        let mut at = None;
+        for _ in 0..steps.unsigned_abs() {
+            let from = at.or(self.current);
+            let to = if steps > 0 {
+                self.next_after(from)
+            } else {
+                from.and_then(|f| self.previous_before(f))
+            };
+            match to {
+                Some(i) => at = Some(i),
+                None => break,
+            }
+        }
+        at
+    }
+
+    fn readable(&self, i: usize) -> bool {
+        !matches!(self.entries[i].status, EntryStatus::Error(_))
+    }
+
+    fn next_after(&self, from: Option<usize>) -> Option<usize> {
+        let start = from.map_or(0, |c| c + 1);
+        (start..self.entries.len()).find(|&i| self.readable(i))
+    }
+
+    fn previous_before(&self, from: usize) -> Option<usize> {
+        (0..from).rev().find(|&i| self.readable(i))
     }
 
     /// A study was opened (from the list or otherwise): it is the current one if it is
@@ -817,6 +844,14 @@ mod tests {
         assert_eq!(folder.next_index(), Some(3));
         folder.current = Some(3);
         assert_eq!(folder.next_index(), None, "the last readable is the last");
+        // Several presses at once: as far as the list goes, skipping unreadable files.
+        assert_eq!(folder.step(-1), Some(2));
+        assert_eq!(folder.step(-2), Some(0));
+        assert_eq!(folder.step(-9), Some(0));
+        assert_eq!(folder.step(1), None);
+        folder.current = Some(0);
+        assert_eq!(folder.step(2), Some(3));
+        assert_eq!(folder.step(0), None);
     }
 
     #[test]

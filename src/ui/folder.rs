@@ -73,20 +73,30 @@ pub fn folder_items_ui(ui: &mut egui::Ui, app: &EcgApp) -> Vec<Command> {
 /// Next/previous study from the keyboard while a folder is open.
 pub fn shortcuts_ui(ctx: &egui::Context, app: &EcgApp) -> Vec<Command> {
     let mut commands = Vec::new();
-    if app.folder.is_none() || ctx.text_edit_focused() {
+    let Some(folder) = app.folder.as_ref().filter(|_| !ctx.text_edit_focused()) else {
         return commands;
-    }
+    };
     // Page Up/Down page through a long EDF/BDF recording's windows instead.
     let paged = app.study.as_ref().is_some_and(|s| s.edf.is_some());
-    ctx.input_mut(|i| {
-        let page_down = !paged && i.modifiers.is_none() && i.key_pressed(Key::PageDown);
-        let page_up = !paged && i.modifiers.is_none() && i.key_pressed(Key::PageUp);
-        if i.consume_shortcut(&NEXT_STUDY) || page_down {
-            commands.push(Command::NextStudy);
-        } else if i.consume_shortcut(&PREVIOUS_STUDY) || page_up {
-            commands.push(Command::PreviousStudy);
+    // Every press counts, also several in one (slow) frame.
+    let steps = ctx.input_mut(|i| {
+        let mut count = |shortcut: KeyboardShortcut| {
+            i.count_and_consume_key(shortcut.modifiers, shortcut.logical_key) as isize
+        };
+        let mut steps = count(NEXT_STUDY) - count(PREVIOUS_STUDY);
+        if !paged {
+            steps += count(KeyboardShortcut::new(Modifiers::NONE, Key::PageDown));
+            steps -= count(KeyboardShortcut::new(Modifiers::NONE, Key::PageUp));
         }
+        steps
     });
+    // One study is opened, however far the presses go; at an end, Next/Previous says so.
+    match (folder.step(steps), steps) {
+        (Some(i), _) => commands.push(Command::OpenFolderEntry(i)),
+        (None, s) if s > 0 => commands.push(Command::NextStudy),
+        (None, s) if s < 0 => commands.push(Command::PreviousStudy),
+        (None, _) => {}
+    }
     commands
 }
 
