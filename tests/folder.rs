@@ -70,7 +70,7 @@ fn a_folder_lists_its_studies_and_next_and_previous_move_through_them() {
     harness.run();
     harness.get_by_label("second.hea");
     harness.get_by_label("study 2 of 3");
-    harness.get_by_label_contains("0_garbage.scp: ");
+    harness.get_by_label_contains("Cannot be read: ");
     assert!(harness.query_by_label("README.txt").is_none());
 
     // The panel's Next button.
@@ -187,5 +187,41 @@ fn analyze_and_report_refuse_a_folder_and_say_to_open_it_in_the_viewer() {
         assert_eq!(stderr.lines().count(), 1, "{stderr}");
     }
     assert!(!dir.join("out.pdf").exists());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn every_key_press_counts_even_several_in_one_frame() {
+    let dir = folder("presses");
+    copy_sample(&dir, "third");
+    let mut app = EcgApp::new(
+        Settings::default(),
+        None,
+        Arc::new(Engine::without_model("test")),
+        Some(dir.clone()),
+        None,
+    );
+    app.wait_for_folder(Duration::from_mins(2));
+    assert_eq!(current_file(&app), "first.hea");
+    let mut harness = Harness::builder()
+        .with_size(egui::vec2(1500.0, 950.0))
+        .build_ui_state(|ui, app: &mut EcgApp| app.frame_ui(ui), app);
+    harness.run();
+    // Two presses before the next frame: two studies on, one study opened.
+    harness.key_press_modifiers(egui::Modifiers::ALT, egui::Key::ArrowRight);
+    harness.key_press(egui::Key::PageDown);
+    harness.step();
+    harness.state_mut().wait_for_folder(Duration::from_mins(1));
+    harness.run();
+    assert_eq!(current_file(harness.state()), "third.hea");
+    // Three back from the third: the first readable one (the unreadable file is skipped).
+    for _ in 0..3 {
+        harness.key_press(egui::Key::PageUp);
+    }
+    harness.step();
+    harness.state_mut().wait_for_folder(Duration::from_mins(1));
+    harness.run();
+    assert_eq!(current_file(harness.state()), "first.hea");
+    assert_eq!(harness.state().folder.as_ref().unwrap().current, Some(1));
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -6,6 +6,7 @@ use super::theme;
 use crate::app::folder::{Entry, EntryStatus, Folder};
 use crate::app::{Command, EcgApp};
 use egui::{Key, KeyboardShortcut, Modifiers, RichText};
+use std::fmt::Write as _;
 
 /// Next study: Alt+→ (Page Down too, when the study is not a long EDF/BDF recording,
 /// where Page Down moves to its next window).
@@ -13,12 +14,9 @@ pub const NEXT_STUDY: KeyboardShortcut = KeyboardShortcut::new(Modifiers::ALT, K
 /// Previous study: Alt+← (or Page Up, as for [`NEXT_STUDY`]).
 pub const PREVIOUS_STUDY: KeyboardShortcut = KeyboardShortcut::new(Modifiers::ALT, Key::ArrowLeft);
 
-/// Longest error shown in a row (the whole error is on hover).
-const ERROR_CHARS: usize = 110;
-
 /// "Alt+→ or Page Down" as the menu and the buttons show it.
-fn shortcut_text(ctx: &egui::Context, shortcut: &KeyboardShortcut, page: &str) -> String {
-    format!("{} or {page}", ctx.format_shortcut(shortcut))
+fn shortcut_text(ctx: &egui::Context, shortcut: KeyboardShortcut, page: &str) -> String {
+    format!("{} or {page}", ctx.format_shortcut(&shortcut))
 }
 
 /// The File menu's "Open folder…".
@@ -41,7 +39,7 @@ pub fn folder_items_ui(ui: &mut egui::Ui, app: &EcgApp) -> Vec<Command> {
         let ctx = ui.ctx().clone();
         let next = egui::Button::new("Next study").shortcut_text(shortcut_text(
             &ctx,
-            &NEXT_STUDY,
+            NEXT_STUDY,
             "Page Down",
         ));
         if ui
@@ -53,7 +51,7 @@ pub fn folder_items_ui(ui: &mut egui::Ui, app: &EcgApp) -> Vec<Command> {
         }
         let previous = egui::Button::new("Previous study").shortcut_text(shortcut_text(
             &ctx,
-            &PREVIOUS_STUDY,
+            PREVIOUS_STUDY,
             "Page Up",
         ));
         if ui
@@ -75,20 +73,30 @@ pub fn folder_items_ui(ui: &mut egui::Ui, app: &EcgApp) -> Vec<Command> {
 /// Next/previous study from the keyboard while a folder is open.
 pub fn shortcuts_ui(ctx: &egui::Context, app: &EcgApp) -> Vec<Command> {
     let mut commands = Vec::new();
-    if app.folder.is_none() || ctx.text_edit_focused() {
+    let Some(folder) = app.folder.as_ref().filter(|_| !ctx.text_edit_focused()) else {
         return commands;
-    }
+    };
     // Page Up/Down page through a long EDF/BDF recording's windows instead.
     let paged = app.study.as_ref().is_some_and(|s| s.edf.is_some());
-    ctx.input_mut(|i| {
-        let page_down = !paged && i.modifiers.is_none() && i.key_pressed(Key::PageDown);
-        let page_up = !paged && i.modifiers.is_none() && i.key_pressed(Key::PageUp);
-        if i.consume_shortcut(&NEXT_STUDY) || page_down {
-            commands.push(Command::NextStudy);
-        } else if i.consume_shortcut(&PREVIOUS_STUDY) || page_up {
-            commands.push(Command::PreviousStudy);
+    // Every press counts, also several in one (slow) frame.
+    let steps = ctx.input_mut(|i| {
+        let mut count = |shortcut: KeyboardShortcut| {
+            i.count_and_consume_key(shortcut.modifiers, shortcut.logical_key) as isize
+        };
+        let mut steps = count(NEXT_STUDY) - count(PREVIOUS_STUDY);
+        if !paged {
+            steps += count(KeyboardShortcut::new(Modifiers::NONE, Key::PageDown));
+            steps -= count(KeyboardShortcut::new(Modifiers::NONE, Key::PageUp));
         }
+        steps
     });
+    // One study is opened, however far the presses go; at an end, Next/Previous says so.
+    match (folder.step(steps), steps) {
+        (Some(i), _) => commands.push(Command::OpenFolderEntry(i)),
+        (None, s) if s > 0 => commands.push(Command::NextStudy),
+        (None, s) if s < 0 => commands.push(Command::PreviousStudy),
+        (None, _) => {}
+    }
     commands
 }
 
@@ -105,10 +113,7 @@ pub fn folder_panel_ui(ui: &mut egui::Ui, app: &EcgApp) -> Vec<Command> {
         .show(ui, |ui| {
             commands.extend(header_ui(ui, folder));
             ui.separator();
-            egui::ScrollArea::vertical()
-                .id_salt("folder_list")
-                .auto_shrink([false, false])
-                .show(ui, |ui| commands.extend(list_ui(ui, folder)));
+            commands.extend(list_ui(ui, folder));
         });
     commands
 }
@@ -121,7 +126,7 @@ fn header_ui(ui: &mut egui::Ui, folder: &Folder) -> Vec<Command> {
             || folder.dir.display().to_string(),
             |n| n.to_string_lossy().into_owned(),
         );
-        ui.label(RichText::new(format!("Folder {name}")).strong())
+        ui.label(RichText::new(format!("Folder: {name}")).strong())
             .on_hover_text(folder.dir.display().to_string());
         let total = folder.entries.len();
         match folder.current {
@@ -137,14 +142,14 @@ fn header_ui(ui: &mut egui::Ui, folder: &Folder) -> Vec<Command> {
                 folder.previous_index().is_some(),
                 egui::Button::new("< Previous"),
             )
-            .on_hover_text(shortcut_text(&ctx, &PREVIOUS_STUDY, "Page Up"))
+            .on_hover_text(shortcut_text(&ctx, PREVIOUS_STUDY, "Page Up"))
             .clicked()
         {
             commands.push(Command::PreviousStudy);
         }
         if ui
             .add_enabled(folder.next_index().is_some(), egui::Button::new("Next >"))
-            .on_hover_text(shortcut_text(&ctx, &NEXT_STUDY, "Page Down"))
+            .on_hover_text(shortcut_text(&ctx, NEXT_STUDY, "Page Down"))
             .clicked()
         {
             commands.push(Command::NextStudy);
@@ -157,25 +162,19 @@ fn header_ui(ui: &mut egui::Ui, folder: &Folder) -> Vec<Command> {
                     .text(text),
             );
         } else if total > 0 {
-            let errors = folder
-                .entries
-                .iter()
-                .filter(|e| matches!(e.status, EntryStatus::Error(_)))
-                .count();
-            let abnormal = folder
-                .entries
-                .iter()
-                .filter(|e| {
-                    matches!(&e.status, EntryStatus::Done(s)
-                        if s.verdict.as_ref().is_some_and(|v| v.abnormal))
-                })
-                .count();
-            ui.label(
-                RichText::new(format!(
-                    "all analysed: {abnormal} outside the normal range, {errors} unreadable"
-                ))
-                .weak(),
-            );
+            let t = folder.tally();
+            let mut text = if t.with_verdict > 0 {
+                format!(
+                    "All analysed: {} of {} outside the normal range",
+                    t.abnormal, t.with_verdict
+                )
+            } else {
+                "All analysed (measured only)".to_string()
+            };
+            if t.unreadable > 0 {
+                let _ = write!(text, ", {} unreadable", t.unreadable);
+            }
+            ui.label(RichText::new(text).weak());
         }
         ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
             if ui
@@ -190,44 +189,92 @@ fn header_ui(ui: &mut egui::Ui, folder: &Folder) -> Vec<Command> {
     commands
 }
 
-/// The studies as a table; click a file name to open it.
+/// Widths of the list's columns (points): number, file, patient ID, acquired, heart rate;
+/// the verdict takes the rest of the row.
+const COLUMNS: [f32; 5] = [32.0, 190.0, 130.0, 150.0, 64.0];
+const ROW_HEIGHT: f32 = 20.0;
+
+/// One cell of the list, `width` wide, its content clipped to it.
+fn cell(ui: &mut egui::Ui, width: f32, add: impl FnOnce(&mut egui::Ui)) {
+    ui.allocate_ui_with_layout(
+        egui::vec2(width, ROW_HEIGHT),
+        egui::Layout::left_to_right(egui::Align::Center),
+        |ui| {
+            ui.set_width(width);
+            add(ui);
+        },
+    );
+}
+
+/// A label that is cut short (with the whole text on hover) when its column is too narrow.
+fn short_label(ui: &mut egui::Ui, text: impl Into<egui::WidgetText>) -> egui::Response {
+    ui.add(egui::Label::new(text).truncate())
+}
+
+/// The studies as a table under a fixed header row (only the rows in view are laid out);
+/// click a file name to open it.
 fn list_ui(ui: &mut egui::Ui, folder: &Folder) -> Vec<Command> {
     let mut commands = Vec::new();
     if folder.entries.is_empty() {
         ui.label("No ECG files in this folder.");
         return commands;
     }
-    // Scroll the current study into view when it changes (keyboard, buttons).
+    ui.horizontal(|ui| {
+        for (title, width) in ["", "File", "Patient ID", "Acquired", "HR"]
+            .into_iter()
+            .zip(COLUMNS)
+        {
+            cell(ui, width, |ui| {
+                ui.label(RichText::new(title).strong());
+            });
+        }
+        ui.label(RichText::new("Verdict").strong());
+    });
+    // Bring the current study into view when it changes (keyboard, buttons, start).
+    let spacing = ui.spacing().item_spacing.y;
     let scrolled_id = ui.make_persistent_id("folder_scrolled_to");
     let scrolled = ui
         .data(|d| d.get_temp::<Option<usize>>(scrolled_id))
         .flatten();
-    egui::Grid::new("folder_entries")
-        .num_columns(6)
-        .striped(true)
-        .spacing([14.0, 3.0])
-        .show(ui, |ui| {
-            for heading in ["", "File", "Patient ID", "Acquired", "HR", "Verdict"] {
-                ui.label(RichText::new(heading).strong());
-            }
-            ui.end_row();
-            for (i, entry) in folder.entries.iter().enumerate() {
-                let current = folder.current == Some(i);
-                ui.label(RichText::new(format!("{}", i + 1)).weak());
-                let response = ui
-                    .selectable_label(current, entry.name())
-                    .on_hover_text(entry.path.display().to_string());
-                if response.clicked() && !current {
-                    commands.push(Command::OpenFolderEntry(i));
-                }
-                if current && scrolled != Some(i) {
-                    response.scroll_to_me(Some(egui::Align::Center));
-                    ui.data_mut(|d| d.insert_temp(scrolled_id, Some(i)));
-                }
+    let mut area = egui::ScrollArea::vertical()
+        .id_salt("folder_list")
+        .auto_shrink([false, false]);
+    if let Some(i) = folder.current.filter(|&i| scrolled != Some(i)) {
+        let centre = (i as f32 + 0.5) * (ROW_HEIGHT + spacing) - ui.available_height() / 2.0;
+        area = area.vertical_scroll_offset(centre.max(0.0));
+        ui.data_mut(|d| d.insert_temp(scrolled_id, Some(i)));
+    }
+    area.show_rows(ui, ROW_HEIGHT, folder.entries.len(), |ui, rows| {
+        for i in rows {
+            let entry = &folder.entries[i];
+            let current = folder.current == Some(i);
+            let stripe = ui.painter().add(egui::Shape::Noop);
+            let row = ui.horizontal(|ui| {
+                cell(ui, COLUMNS[0], |ui| {
+                    ui.label(RichText::new(format!("{}", i + 1)).weak());
+                });
+                cell(ui, COLUMNS[1], |ui| {
+                    let response = ui
+                        .add(egui::Button::selectable(current, entry.name()).truncate())
+                        .on_hover_text(entry.path.display().to_string());
+                    if response.clicked() && !current {
+                        commands.push(Command::OpenFolderEntry(i));
+                    }
+                });
                 row_ui(ui, entry);
-                ui.end_row();
+            });
+            if i % 2 == 1 {
+                let rect = egui::Rect::from_x_y_ranges(
+                    ui.max_rect().x_range(),
+                    row.response.rect.y_range(),
+                );
+                ui.painter().set(
+                    stripe,
+                    egui::Shape::rect_filled(rect, 0.0, ui.visuals().faint_bg_color),
+                );
             }
-        });
+        }
+    });
     commands
 }
 
@@ -235,61 +282,61 @@ fn list_ui(ui: &mut egui::Ui, folder: &Folder) -> Vec<Command> {
 fn row_ui(ui: &mut egui::Ui, entry: &Entry) {
     let dash = || RichText::new("—").weak();
     let info = entry.status.info();
-    ui.label(
-        info.and_then(|i| i.patient_id.as_deref())
-            .map_or_else(dash, RichText::new),
-    );
-    ui.label(
-        info.and_then(|i| i.acquisition_time.as_deref())
-            .map_or_else(dash, RichText::new),
-    );
+    let patient = info.and_then(|i| i.patient_id.as_deref());
+    cell(ui, COLUMNS[2], |ui| {
+        short_label(ui, patient.map_or_else(dash, RichText::new));
+    });
+    let acquired = info.and_then(|i| i.acquisition_time.as_deref());
+    cell(ui, COLUMNS[3], |ui| {
+        short_label(ui, acquired.map_or_else(dash, RichText::new));
+    });
+    let hr = match &entry.status {
+        EntryStatus::Done(s) => s.heart_rate_bpm,
+        _ => None,
+    };
+    cell(ui, COLUMNS[4], |ui| {
+        ui.label(hr.map_or_else(dash, |hr| RichText::new(format!("{hr:.0} bpm"))));
+    });
     match &entry.status {
         EntryStatus::Pending => {
-            ui.label(dash());
             ui.label(RichText::new("waiting").weak());
         }
         EntryStatus::Analysing(_) => {
-            ui.label(dash());
-            ui.horizontal(|ui| {
-                ui.spinner();
-                ui.label(RichText::new("analysing…").weak());
-            });
+            ui.spinner();
+            ui.label(RichText::new("analysing…").weak());
         }
-        EntryStatus::Done(s) => {
-            ui.label(
-                s.heart_rate_bpm
-                    .map_or_else(dash, |hr| RichText::new(format!("{hr:.0} bpm"))),
-            );
-            match &s.verdict {
-                Some(v) => {
-                    let (word, colour) = if v.abnormal {
-                        ("Outside the normal range", theme::ABNORMAL)
-                    } else {
-                        ("Within the normal range", theme::NORMAL)
-                    };
-                    ui.label(RichText::new(format!("{word} · {}", v.score_line)).color(colour))
-                        .on_hover_text(&v.verdict);
-                }
-                None => {
-                    ui.label(RichText::new("measured only").weak())
-                        .on_hover_text(
-                            s.model_status
-                                .as_deref()
-                                .unwrap_or("the anomaly model did not run"),
-                        );
-                }
+        EntryStatus::Done(s) => match &s.verdict {
+            Some(v) => {
+                let (word, colour) = if v.abnormal {
+                    ("Outside the normal range", theme::ABNORMAL)
+                } else {
+                    ("Within the normal range", theme::NORMAL)
+                };
+                short_label(
+                    ui,
+                    RichText::new(format!("{word} · {}", v.score_line)).color(colour),
+                )
+                .on_hover_text(&v.verdict);
             }
-        }
+            None => {
+                ui.label(RichText::new("measured only").weak())
+                    .on_hover_text(
+                        s.model_status
+                            .as_deref()
+                            .unwrap_or("the anomaly model did not run"),
+                    );
+            }
+        },
         EntryStatus::Error(e) => {
-            ui.label(dash());
-            let shown = if e.chars().count() > ERROR_CHARS {
-                let cut: String = e.chars().take(ERROR_CHARS).collect();
-                format!("{cut}…")
-            } else {
-                e.clone()
-            };
-            ui.label(RichText::new(shown).color(theme::ABNORMAL))
-                .on_hover_text(e);
+            // The file is named in its own column; the whole error is on hover.
+            let what = e.strip_prefix(&format!("{}: ", entry.name())).unwrap_or(e);
+            short_label(
+                ui,
+                RichText::new(format!("Cannot be read: {what}"))
+                    .italics()
+                    .color(theme::ABNORMAL),
+            )
+            .on_hover_text(e);
         }
     }
 }
