@@ -20,6 +20,8 @@ pub struct Engine {
     analyzer: OnceLock<Result<Mutex<Analyzer>, String>>,
     /// Weights and device as the manifest and LibTorch announce them, before loading.
     planned: OnceLock<(String, String)>,
+    /// The validation fold's score percentiles (`score_reference.json` beside the weights).
+    reference: OnceLock<Option<ecgsession::reference::ScoreReference>>,
     /// Shown to the user when the model is not available.
     pub model_status: String,
 }
@@ -48,6 +50,7 @@ impl Engine {
             device,
             analyzer: OnceLock::new(),
             planned: OnceLock::new(),
+            reference: OnceLock::new(),
             model_status: status,
         }
     }
@@ -59,6 +62,7 @@ impl Engine {
             device: None,
             analyzer: OnceLock::new(),
             planned: OnceLock::new(),
+            reference: OnceLock::new(),
             model_status: reason.to_string(),
         };
         let _ = engine.analyzer.set(Err(reason.to_string()));
@@ -85,6 +89,24 @@ impl Engine {
             })
             .as_ref()
             .map_err(String::as_str)
+    }
+
+    /// Where the validation ECGs' scores lie (for the score plot), when shipped with the
+    /// weights; a damaged file is ignored with a log line.
+    pub fn score_reference(&self) -> Option<&ecgsession::reference::ScoreReference> {
+        self.reference
+            .get_or_init(|| {
+                let path = self.models_dir.as_ref()?.join("score_reference.json");
+                let text = std::fs::read_to_string(&path).ok()?;
+                let parsed: Result<ecgsession::reference::ScoreReference, String> =
+                    serde_json::from_str(&text)
+                        .map_err(|e| e.to_string())
+                        .and_then(|r: ecgsession::reference::ScoreReference| r.check().map(|()| r));
+                parsed
+                    .map_err(|e| log::warn!("{} is not usable: {e}", path.display()))
+                    .ok()
+            })
+            .as_ref()
     }
 
     /// "cpu", "cuda:0", or "none" when no model is loaded.

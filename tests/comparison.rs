@@ -166,7 +166,7 @@ fn the_gui_compares_with_a_prior_and_drops_it_for_another_patient() {
     app.wait_for_jobs(Duration::from_mins(1));
     app.apply(Command::OpenPrior(sample()));
     app.wait_for_jobs(Duration::from_mins(1));
-    let prior = app.prior.as_ref().expect("the prior opened");
+    let prior = app.prior().expect("the prior opened");
     let c = prior.comparison.as_ref().expect("compared");
     assert!(!c.any_notable());
     assert!(app.show_comparison);
@@ -180,7 +180,7 @@ fn the_gui_compares_with_a_prior_and_drops_it_for_another_patient() {
     harness.get_by_label("Median beats overlaid");
     harness.get_by_label("Close prior").click();
     harness.run();
-    assert!(harness.state().prior.is_none());
+    assert!(harness.state().priors.is_empty());
     assert!(harness.query_by_label("What changed").is_none());
 
     // A prior that cannot be read is reported, naming it; the study stays.
@@ -192,12 +192,12 @@ fn the_gui_compares_with_a_prior_and_drops_it_for_another_patient() {
         message.contains("the prior ECG") && message.contains("Cargo.toml"),
         "{message}"
     );
-    assert!(app.prior.is_none() && app.study.is_some());
+    assert!(app.priors.is_empty() && app.study.is_some());
 
     // Opening another study drops the prior (it belonged to the other patient).
     app.apply(Command::OpenPrior(sample()));
     app.wait_for_jobs(Duration::from_mins(1));
-    assert!(app.prior.is_some());
+    assert_eq!(app.priors.len(), 1);
     let dir = std::env::temp_dir().join(format!("ecgscope-cmp-gui-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     for ext in ["hea", "dat"] {
@@ -210,7 +210,7 @@ fn the_gui_compares_with_a_prior_and_drops_it_for_another_patient() {
     app.apply(Command::Open(dir.join("00010_hr.hea")));
     app.wait_for_jobs(Duration::from_mins(1));
     assert!(app.study.as_ref().is_some_and(|s| s.path.starts_with(&dir)));
-    assert!(app.prior.is_none(), "{:?}", app.message);
+    assert!(app.priors.is_empty(), "{:?}", app.message);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -334,5 +334,56 @@ fn analyze_applies_the_corrections_saved_in_the_data_folder() {
     assert_eq!(v["measurements"]["pr_ms"], 150.0);
     assert_eq!(v["edited"][0]["quantity"], "pr_ms");
     assert!(v["edited"][0]["automatic"].as_f64().unwrap() > 150.5);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn several_priors_make_a_trend_and_each_can_be_chosen_and_closed() {
+    let dir = std::env::temp_dir().join(format!("ecgscope-cmp-trend-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for ext in ["hea", "dat"] {
+        std::fs::copy(
+            repo().join(format!("assets/sample/00010_hr.{ext}")),
+            dir.join(format!("older.{ext}")),
+        )
+        .unwrap();
+    }
+    // The copy's header names its own record.
+    let hea = std::fs::read_to_string(dir.join("older.hea")).unwrap();
+    std::fs::write(dir.join("older.hea"), hea.replace("00010_hr", "older")).unwrap();
+    let mut app = EcgApp::new(
+        Settings::default(),
+        None,
+        Arc::new(Engine::without_model("tests run without the model")),
+        Some(sample()),
+        None,
+    );
+    app.wait_for_jobs(Duration::from_mins(1));
+    app.apply(Command::OpenPrior(sample()));
+    app.wait_for_jobs(Duration::from_mins(1));
+    app.apply(Command::OpenPrior(dir.join("older.hea")));
+    app.wait_for_jobs(Duration::from_mins(1));
+    assert_eq!(app.priors.len(), 2, "{:?}", app.message);
+    assert_eq!(app.selected_prior, 1);
+    // Opening one again replaces it rather than adding a third.
+    app.apply(Command::OpenPrior(sample()));
+    app.wait_for_jobs(Duration::from_mins(1));
+    assert_eq!((app.priors.len(), app.selected_prior), (2, 0));
+    assert!(app.priors.iter().all(|p| p.comparison.is_some()));
+
+    let mut harness = Harness::builder()
+        .with_size(egui::vec2(1500.0, 1100.0))
+        .with_theme(egui::Theme::Light)
+        .build_ui_state(|ui, app: &mut EcgApp| app.frame_ui(ui), app);
+    harness.run();
+    harness.get_by_label("Trend of intervals");
+    harness.get_by_label("Trend of scores");
+    harness.state_mut().apply(Command::SelectPrior(1));
+    harness.run();
+    assert!(harness.state().prior().unwrap().path.ends_with("older.hea"));
+    harness.state_mut().apply(Command::ClosePrior);
+    harness.run();
+    assert_eq!(harness.state().priors.len(), 1);
+    assert!(harness.query_by_label("Trend of intervals").is_none());
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -29,7 +29,10 @@ pub enum Command {
     OpenPriorDialog,
     /// Open a prior ECG of the patient and compare the current study with it.
     OpenPrior(PathBuf),
+    /// Close the selected prior.
     ClosePrior,
+    /// Compare with the prior at this index of `priors`.
+    SelectPrior(usize),
     /// Show the serial comparison instead of the paper view (when a prior is open).
     ShowComparison(bool),
     /// The reader's corrections of the study's measurements (replacing earlier ones; empty
@@ -231,8 +234,10 @@ pub struct EcgApp {
     pub settings: Settings,
     settings_path: Option<PathBuf>,
     pub study: Option<Study>,
-    /// The prior ECG the study is compared with.
-    pub prior: Option<Prior>,
+    /// Prior ECGs of the patient, in the order opened; the study is compared with the
+    /// selected one, and all of them make the trend.
+    pub priors: Vec<Prior>,
+    pub selected_prior: usize,
     /// Show the comparison view (when a prior is open).
     pub show_comparison: bool,
     /// Calipers and jumps of the paper view.
@@ -275,7 +280,8 @@ impl EcgApp {
             settings,
             settings_path,
             study: None,
-            prior: None,
+            priors: Vec::new(),
+            selected_prior: 0,
             show_comparison: false,
             paper: view::PaperView::default(),
             message: warning.map(|w| (Severity::Warning, w)),
@@ -300,6 +306,11 @@ impl EcgApp {
             app.apply(Command::Open(path));
         }
         app
+    }
+
+    /// The prior the study is compared with.
+    pub fn prior(&self) -> Option<&Prior> {
+        self.priors.get(self.selected_prior)
     }
 
     /// Whether a background job is running (the GUI shows a spinner).
@@ -355,10 +366,18 @@ impl EcgApp {
                 ));
             }
             Command::ClosePrior => {
-                self.prior = None;
-                self.show_comparison = false;
+                if self.selected_prior < self.priors.len() {
+                    self.priors.remove(self.selected_prior);
+                }
+                self.selected_prior = self.priors.len().saturating_sub(1);
+                self.show_comparison &= !self.priors.is_empty();
             }
-            Command::ShowComparison(show) => self.show_comparison = show && self.prior.is_some(),
+            Command::SelectPrior(i) => {
+                if i < self.priors.len() {
+                    self.selected_prior = i;
+                }
+            }
+            Command::ShowComparison(show) => self.show_comparison = show && !self.priors.is_empty(),
             Command::ShowReview(show) => self.show_review = show,
             Command::EditMeasurements(edits) => self.edit_measurements(edits),
             Command::ExportPdfDialog => {
@@ -502,12 +521,10 @@ impl EcgApp {
 
     /// Compare the analysed study with the prior (when both are there).
     fn refresh_comparison(&mut self) {
-        if let Some(prior) = &mut self.prior {
-            prior.comparison = self
-                .study
-                .as_ref()
-                .and_then(|s| s.analysis.as_ref())
-                .map(|a| ecgsession::comparison::Comparison::of(a, &prior.analysis));
+        let current = self.study.as_ref().and_then(|s| s.analysis.as_ref());
+        for prior in &mut self.priors {
+            prior.comparison =
+                current.map(|a| ecgsession::comparison::Comparison::of(a, &prior.analysis));
         }
     }
 
@@ -559,12 +576,23 @@ impl EcgApp {
                 self.prior_loading = None;
                 match result.and_then(|r| r) {
                     Ok(analysis) => {
-                        self.prior = Some(Prior {
-                            path,
+                        let prior = Prior {
                             findings: ecgsession::StudyFindings::of(&analysis),
                             analysis,
                             comparison: None,
-                        });
+                            path,
+                        };
+                        // The same file opened again replaces its earlier copy.
+                        match self.priors.iter().position(|p| p.path == prior.path) {
+                            Some(i) => {
+                                self.priors[i] = prior;
+                                self.selected_prior = i;
+                            }
+                            None => {
+                                self.priors.push(prior);
+                                self.selected_prior = self.priors.len() - 1;
+                            }
+                        }
                         self.show_comparison = true;
                         self.refresh_comparison();
                     }
@@ -621,7 +649,8 @@ impl EcgApp {
         // A prior belongs to the patient of the study it was opened with: another file
         // drops it (a new window of the same EDF or a re-digitized page keeps it).
         if self.study.as_ref().is_none_or(|s| s.path != path) {
-            self.prior = None;
+            self.priors.clear();
+            self.selected_prior = 0;
             self.show_comparison = false;
         }
         let original = Arc::new(loaded.opened.recording);
@@ -675,7 +704,7 @@ impl EcgApp {
         // The save dialog already confirmed replacing an existing file.
         match pipeline::write_report(
             &analysis,
-            self.prior.as_ref().map(|p| &p.analysis),
+            self.prior().map(|p| &p.analysis),
             &self.settings.filters,
             ecgreport::Paper::A4,
             path,

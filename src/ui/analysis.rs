@@ -50,39 +50,123 @@ pub fn verdict_ui(ui: &mut egui::Ui, o: &ModelOutput, said: &MethodFindings) {
     }
 }
 
-/// Per-lead scores as a small bar chart (the highest lead full width).
+/// Per-lead scores as a horizontal bar chart (egui_plot), coloured by their share of the
+/// highest.
 pub fn lead_scores_ui(ui: &mut egui::Ui, o: &ModelOutput) {
+    use egui_plot::{Bar, BarChart, Plot};
     let max = o
         .lead_scores
         .iter()
         .copied()
         .filter(|v| v.is_finite())
         .fold(f32::EPSILON, f32::max);
-    egui::Grid::new(("lead_scores", &o.method))
-        .num_columns(2)
-        .spacing([6.0, 1.0])
-        .show(ui, |ui| {
-            for (name, score) in o.leads.iter().zip(&o.lead_scores) {
-                ui.label(RichText::new(name).small());
-                let (rect, _) =
-                    ui.allocate_exact_size(egui::vec2(140.0, 8.0), egui::Sense::hover());
-                let frac = if score.is_finite() {
-                    (score / max).clamp(0.0, 1.0)
-                } else {
-                    0.0
-                };
-                let [r, g, b] = ecgsession::ramp::likelihood_colour(frac);
-                ui.painter().rect_filled(
-                    egui::Rect::from_min_size(
-                        rect.min,
-                        egui::vec2(rect.width() * frac, rect.height()),
-                    ),
-                    1.0,
-                    egui::Color32::from_rgb(r, g, b),
-                );
-                ui.end_row();
+    let n = o.leads.len();
+    // First lead at the top.
+    let bars: Vec<Bar> = o
+        .leads
+        .iter()
+        .zip(&o.lead_scores)
+        .enumerate()
+        .map(|(i, (name, score))| {
+            let v = if score.is_finite() { *score } else { 0.0 };
+            let [r, g, b] = ecgsession::ramp::likelihood_colour((v / max).clamp(0.0, 1.0));
+            Bar::new((n - 1 - i) as f64, f64::from(v))
+                .name(name)
+                .fill(egui::Color32::from_rgb(r, g, b))
+                .width(0.7)
+        })
+        .collect();
+    let names = o.leads.clone();
+    Plot::new(("lead-scores", &o.method))
+        .height(16.0 * n as f32 + 24.0)
+        .allow_zoom(false)
+        .allow_drag(false)
+        .allow_scroll(false)
+        .show_grid(false)
+        .y_axis_formatter(move |mark, _| {
+            let i = mark.value.round();
+            if (mark.value - i).abs() > 1e-6 || i < 0.0 || i as usize >= names.len() {
+                return String::new();
             }
+            names[names.len() - 1 - i as usize].clone()
+        })
+        .show(ui, |plot| {
+            plot.bar_chart(BarChart::new("per-lead score", bars).horizontal());
+        })
+        .response
+        .widget_info(|| {
+            egui::WidgetInfo::labeled(egui::accesskit::Role::Figure, true, "Per-lead scores")
         });
+}
+
+/// Where this study's score falls among the validation ECGs' (normals green, abnormals red,
+/// the threshold dashed), on an asinh axis that keeps both the normals' narrow range and the
+/// abnormals' long tail readable.
+pub fn score_placement_ui(
+    ui: &mut egui::Ui,
+    o: &ModelOutput,
+    r: &ecgsession::reference::MethodReference,
+) {
+    use ecgsession::reference::{density, placement_text};
+    use egui_plot::{Legend, Line, LineStyle, Plot, PlotPoints, VLine};
+    let curve = |q: &[f32]| -> PlotPoints<'static> {
+        density(q)
+            .into_iter()
+            .map(|(x, y)| [x, y.min(50.0)])
+            .collect::<Vec<_>>()
+            .into()
+    };
+    Plot::new(("score-placement", &o.method))
+        .height(110.0)
+        .allow_zoom(false)
+        .allow_drag(false)
+        .allow_scroll(false)
+        .show_y(false)
+        .show_axes([true, false])
+        .legend(Legend::default())
+        .x_axis_formatter(|mark, _| crate::ui::analysis::score_tick(mark.value.sinh()))
+        .show(ui, |plot| {
+            plot.line(
+                Line::new("validation normals", curve(&r.normals))
+                    .color(theme::NORMAL)
+                    .fill(0.0)
+                    .fill_alpha(0.25),
+            );
+            plot.line(
+                Line::new("validation abnormals", curve(&r.abnormals))
+                    .color(theme::ABNORMAL)
+                    .fill(0.0)
+                    .fill_alpha(0.25),
+            );
+            plot.vline(
+                VLine::new("threshold", f64::from(r.threshold).asinh())
+                    .color(egui::Color32::GRAY)
+                    .style(LineStyle::dashed_loose()),
+            );
+            plot.vline(
+                VLine::new("this study", f64::from(o.score).asinh())
+                    .color(ui_text_colour())
+                    .width(2.0),
+            );
+        })
+        .response
+        .widget_info(|| {
+            egui::WidgetInfo::labeled(
+                egui::accesskit::Role::Figure,
+                true,
+                "Score among the validation ECGs",
+            )
+        });
+    ui.label(RichText::new(placement_text(r, o.score)).small());
+}
+
+fn ui_text_colour() -> egui::Color32 {
+    egui::Color32::from_rgb(60, 60, 60)
+}
+
+/// A score tick: three significant digits, no trailing noise.
+pub fn score_tick(x: f64) -> String {
+    ecgsession::wording::number(x as f32)
 }
 
 /// The predicted-vs-actual table (the PDF's columns, the same flags).
@@ -156,6 +240,7 @@ pub fn analysis_panel_ui(
     a: &Analysis,
     findings: &StudyFindings,
     compare: bool,
+    reference: Option<&ecgsession::reference::ScoreReference>,
 ) -> Vec<Command> {
     let mut commands = Vec::new();
     let (Some(ours), Some(ours_said)) = (&a.anomaly, &findings.ours) else {
@@ -163,6 +248,16 @@ pub fn analysis_panel_ui(
     };
     ui.heading("Anomaly model");
     verdict_ui(ui, ours, ours_said);
+    // The reference holds full-recording scores: a paper page, scored against its own
+    // threshold, is not placed on it.
+    if let Some(r) = reference
+        .and_then(|r| r.method(&ours.method))
+        .filter(|r| (r.threshold - ours.threshold).abs() <= 1e-6 * r.threshold.abs().max(1.0))
+    {
+        egui::CollapsingHeader::new("Score among the validation ECGs")
+            .default_open(true)
+            .show(ui, |ui| score_placement_ui(ui, ours, r));
+    }
     egui::CollapsingHeader::new("Per-lead scores")
         .default_open(false)
         .show(ui, |ui| lead_scores_ui(ui, ours));

@@ -13,21 +13,46 @@ use ecgsession::comparison::{Change, Comparison};
 use ecgsession::wording::{number, DASH};
 use egui::{Color32, Pos2, Rect, RichText, Stroke};
 
-/// The bar above the tracing while a prior is open: switch views, close the prior.
-pub fn prior_bar_ui(ui: &mut egui::Ui, prior: &Prior, showing: bool) -> Vec<Command> {
+fn file_name(p: &std::path::Path) -> String {
+    p.file_name().map_or_else(
+        || p.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    )
+}
+
+/// The bar above the tracing while priors are open: switch views, pick the prior to
+/// compare with, close it.
+pub fn prior_bar_ui(
+    ui: &mut egui::Ui,
+    priors: &[Prior],
+    selected: usize,
+    showing: bool,
+) -> Vec<Command> {
     let mut commands = Vec::new();
     ui.horizontal(|ui| {
-        let name = prior.path.file_name().map_or_else(
-            || prior.path.display().to_string(),
-            |n| n.to_string_lossy().into_owned(),
-        );
         if ui.selectable_label(!showing, "Tracing").clicked() {
             commands.push(Command::ShowComparison(false));
         }
         if ui
-            .selectable_label(showing, format!("Comparison with prior {name}"))
+            .selectable_label(showing, "Comparison with prior")
             .clicked()
         {
+            commands.push(Command::ShowComparison(true));
+        }
+        let mut chosen = selected;
+        egui::ComboBox::from_label("is the prior shown")
+            .selected_text(
+                priors
+                    .get(selected)
+                    .map_or_else(String::new, |p| file_name(&p.path)),
+            )
+            .show_ui(ui, |ui| {
+                for (i, p) in priors.iter().enumerate() {
+                    ui.selectable_value(&mut chosen, i, file_name(&p.path));
+                }
+            });
+        if chosen != selected {
+            commands.push(Command::SelectPrior(chosen));
             commands.push(Command::ShowComparison(true));
         }
         if ui
@@ -41,8 +66,14 @@ pub fn prior_bar_ui(ui: &mut egui::Ui, prior: &Prior, showing: bool) -> Vec<Comm
     commands
 }
 
-/// The comparison itself.
-pub fn comparison_ui(ui: &mut egui::Ui, current: Option<&Analysis>, prior: &Prior, mm: f32) {
+/// The comparison itself (with the trend when more than one prior is open).
+pub fn comparison_ui(
+    ui: &mut egui::Ui,
+    current: Option<&Analysis>,
+    prior: &Prior,
+    priors: &[Prior],
+    mm: f32,
+) {
     let (Some(current), Some(c)) = (current, prior.comparison.as_ref()) else {
         ui.horizontal(|ui| {
             ui.spinner();
@@ -61,6 +92,10 @@ pub fn comparison_ui(ui: &mut egui::Ui, current: Option<&Analysis>, prior: &Prio
                 ui.add_space(24.0);
                 ui.vertical(|ui| summary_ui(ui, c));
             });
+            if priors.len() > 1 {
+                ui.add_space(8.0);
+                trend_ui(ui, current, priors);
+            }
             ui.add_space(8.0);
             ui.label(
                 RichText::new("Median beats, aligned on QRS onset: current black, prior blue")
@@ -326,4 +361,137 @@ fn strip_ui(ui: &mut egui::Ui, a: &Analysis, colour: Color32, mm: f32, label: &s
     if pts.len() > 1 {
         painter.add(egui::Shape::line(pts, Stroke::new(1.2, colour)));
     }
+}
+
+/// The trend over the priors and the current study: our score, and HR, PR, QRS and QTc.
+/// Ordered by acquisition time when every study states one, else in the order opened.
+fn trend_ui(ui: &mut egui::Ui, current: &Analysis, priors: &[Prior]) {
+    use egui_plot::{Legend, Line, Plot, PlotPoints, Points};
+    let mut studies: Vec<(&Analysis, String)> = priors
+        .iter()
+        .map(|p| (&p.analysis, file_name(&p.path)))
+        .collect();
+    studies.push((current, "current".to_string()));
+    let times: Option<Vec<String>> = studies
+        .iter()
+        .map(|(a, _)| a.recording.provenance.acquisition_time.clone())
+        .collect();
+    let by_time = times.is_some();
+    if let Some(times) = &times {
+        let mut order: Vec<usize> = (0..studies.len()).collect();
+        order.sort_by(|a, b| times[*a].cmp(&times[*b]));
+        studies = order.into_iter().map(|i| studies[i].clone()).collect();
+    }
+    let names: Vec<String> = studies.iter().map(|(_, n)| n.clone()).collect();
+    ui.label(
+        RichText::new(if by_time {
+            "Trend, in order of acquisition"
+        } else {
+            "Trend, in the order opened (not every study states when it was recorded)"
+        })
+        .strong(),
+    );
+    let series = |f: fn(&Analysis) -> Option<f32>| -> Vec<[f64; 2]> {
+        studies
+            .iter()
+            .enumerate()
+            .filter_map(|(i, (a, _))| f(a).map(|v| [i as f64, f64::from(v)]))
+            .collect()
+    };
+    type Get = fn(&Analysis) -> Option<f32>;
+    let intervals: [(&str, Get, Color32); 4] = [
+        (
+            "HR (bpm)",
+            |a| a.measurements.as_ref()?.heart_rate_bpm,
+            theme::CURSOR,
+        ),
+        (
+            "PR (ms)",
+            |a| a.measurements.as_ref()?.pr_ms,
+            theme::CALIPER,
+        ),
+        (
+            "QRS (ms)",
+            |a| a.measurements.as_ref()?.qrs_ms,
+            theme::LABEL,
+        ),
+        (
+            "QTc Bazett (ms)",
+            |a| a.measurements.as_ref()?.qtc_bazett_ms,
+            theme::FLAG,
+        ),
+    ];
+    let x_names = names.clone();
+    let formatter = move |mark: egui_plot::GridMark, _: &std::ops::RangeInclusive<f64>| {
+        let i = mark.value.round();
+        if (mark.value - i).abs() > 1e-6 || i < 0.0 || i as usize >= x_names.len() {
+            String::new()
+        } else {
+            x_names[i as usize].clone()
+        }
+    };
+    ui.horizontal(|ui| {
+        ui.vertical(|ui| {
+            ui.set_width(420.0);
+            Plot::new("trend-intervals")
+                .height(170.0)
+                .legend(Legend::default())
+                .allow_scroll(false)
+                .x_axis_formatter(formatter.clone())
+                .show(ui, |plot| {
+                    for (name, get, colour) in intervals {
+                        let pts = series(get);
+                        plot.line(Line::new(name, PlotPoints::from(pts.clone())).color(colour));
+                        plot.points(
+                            Points::new(name, PlotPoints::from(pts))
+                                .color(colour)
+                                .radius(3.0),
+                        );
+                    }
+                })
+                .response
+                .widget_info(|| {
+                    egui::WidgetInfo::labeled(
+                        egui::accesskit::Role::Figure,
+                        true,
+                        "Trend of intervals",
+                    )
+                });
+        });
+        ui.vertical(|ui| {
+            ui.set_width(320.0);
+            let get: Get = |a| a.anomaly.as_ref().map(|o| o.score);
+            let pts = series(get);
+            let threshold = current.anomaly.as_ref().map(|o| o.threshold);
+            Plot::new("trend-score")
+                .height(170.0)
+                .legend(Legend::default())
+                .allow_scroll(false)
+                .x_axis_formatter(formatter)
+                .show(ui, |plot| {
+                    plot.line(
+                        Line::new("our score", PlotPoints::from(pts.clone()))
+                            .color(theme::ABNORMAL),
+                    );
+                    plot.points(
+                        Points::new("our score", PlotPoints::from(pts))
+                            .color(theme::ABNORMAL)
+                            .radius(3.0),
+                    );
+                    if let Some(t) = threshold {
+                        plot.hline(
+                            egui_plot::HLine::new("threshold", f64::from(t)).color(Color32::GRAY),
+                        );
+                    }
+                })
+                .response
+                .widget_info(|| {
+                    egui::WidgetInfo::labeled(
+                        egui::accesskit::Role::Figure,
+                        true,
+                        "Trend of scores",
+                    )
+                });
+        });
+    });
 }

@@ -86,11 +86,16 @@ pub fn app_ui(ui: &mut egui::Ui, app: &EcgApp) -> Vec<Command> {
                 return;
             }
         }
-        if let Some(prior) = &app.prior {
-            commands.extend(comparison::prior_bar_ui(ui, prior, app.show_comparison));
+        if let Some(prior) = app.prior() {
+            commands.extend(comparison::prior_bar_ui(
+                ui,
+                &app.priors,
+                app.selected_prior,
+                app.show_comparison,
+            ));
             if app.show_comparison {
                 let mm = paper::POINTS_PER_MM_NOMINAL * app.settings.screen_calibration;
-                comparison::comparison_ui(ui, study.analysis.as_ref(), prior, mm);
+                comparison::comparison_ui(ui, study.analysis.as_ref(), prior, &app.priors, mm);
                 return;
             }
         }
@@ -316,7 +321,7 @@ fn menu_ui(ui: &mut egui::Ui, app: &EcgApp) -> Vec<Command> {
                 commands.push(Command::OpenPriorDialog);
                 ui.close();
             }
-            if app.prior.is_some() && ui.button("Close prior").clicked() {
+            if app.prior().is_some() && ui.button("Close prior").clicked() {
                 commands.push(Command::ClosePrior);
                 ui.close();
             }
@@ -540,6 +545,7 @@ fn study_panel_ui(ui: &mut egui::Ui, app: &EcgApp) -> Vec<Command> {
                 a,
                 &study.findings,
                 app.settings.compare,
+                app.engine().score_reference(),
             ));
             ui.separator();
         } else {

@@ -143,8 +143,7 @@ fn beat_ui(ui: &mut egui::Ui, study: &Study, m: &Measurements) -> Vec<Command> {
         .unwrap_or(0);
     let mut lead = ui.data(|d| d.get_temp::<usize>(lead_id)).unwrap_or(default);
     ui.horizontal(|ui| {
-        ui.label("Lead");
-        egui::ComboBox::from_id_salt("review-lead-box")
+        egui::ComboBox::from_label("lead")
             .selected_text(beat.leads.get(lead).cloned().unwrap_or_default())
             .show_ui(ui, |ui| {
                 for (i, name) in beat.leads.iter().enumerate() {

@@ -43,11 +43,17 @@ fn main() -> anyhow::Result<()> {
     let reference = ScoreReference {
         source: format!(
             "PTB-XL fold 9 (validation), {} records ({} abnormal), {}",
-            report.n, report.n_abnormal, manifest.display()
+            report.n,
+            report.n_abnormal,
+            manifest.display()
         ),
         methods: vec![
             method(ecgmodel::analyzer::MSCR_NAME, m.mscr.threshold, true),
-            method(ecgmodel::analyzer::BASELINE_NAME, m.baseline.threshold, false),
+            method(
+                ecgmodel::analyzer::BASELINE_NAME,
+                m.baseline.threshold,
+                false,
+            ),
         ],
     };
     reference.check().map_err(anyhow::Error::msg)?;
