@@ -98,6 +98,14 @@ fn overlay_verdict_and_predicted_table_appear_when_the_analysis_is_ready() {
     );
     harness.get_by_label("Predicted vs actual");
     harness.get_by_label("Decision support, not a diagnosis.");
+    // Where the score falls among the validation ECGs' (models/score_reference.json).
+    harness.get_by_label("Score distribution plot");
+    assert_eq!(
+        harness
+            .query_all_by_label_contains("validation normals' scores and")
+            .count(),
+        1
+    );
 
     let analysis = harness
         .state()

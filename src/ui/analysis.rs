@@ -107,15 +107,22 @@ pub fn score_placement_ui(
     o: &ModelOutput,
     r: &ecgsession::reference::MethodReference,
 ) {
-    use ecgsession::reference::{density, placement_text};
-    use egui_plot::{Legend, Line, LineStyle, Plot, PlotPoints, VLine};
+    use ecgsession::reference::{axis, density, from_axis, placement_text};
+    use egui_plot::{Line, LineStyle, Plot, PlotPoints, VLine};
+    let t = r.threshold;
+    // From the lowest percentile shown to the study's score or the abnormals' 99th
+    // percentile, whichever is further.
+    let lo = axis(r.normals[1].min(r.abnormals[1]).min(o.score), t);
+    let hi = axis(r.abnormals[99].max(r.normals[99]).max(o.score), t);
+    let (lo, hi) = (lo - 0.05 * (hi - lo), hi + 0.05 * (hi - lo));
     let curve = |q: &[f32]| -> PlotPoints<'static> {
-        density(q)
+        density(q, t, lo, hi, 48)
             .into_iter()
-            .map(|(x, y)| [x, y.min(50.0)])
+            .map(|(x, y)| [x, y])
             .collect::<Vec<_>>()
             .into()
     };
+    let this_study = ui.visuals().strong_text_color();
     Plot::new(("score-placement", &o.method))
         .height(110.0)
         .allow_zoom(false)
@@ -123,8 +130,17 @@ pub fn score_placement_ui(
         .allow_scroll(false)
         .show_y(false)
         .show_axes([true, false])
-        .legend(Legend::default())
-        .x_axis_formatter(|mark, _| crate::ui::analysis::score_tick(mark.value.sinh()))
+        .x_axis_formatter(move |mark, _| score_tick(from_axis(mark.value, t)))
+        // A mark every two axis units (0, ≈ 3.6 × and ≈ 27 × the threshold, …).
+        .x_grid_spacer(|input| {
+            let (a, b) = input.bounds;
+            ((a / 2.0).ceil() as i64..=(b / 2.0).floor() as i64)
+                .map(|k| egui_plot::GridMark {
+                    value: 2.0 * k as f64,
+                    step_size: 2.0,
+                })
+                .collect()
+        })
         .show(ui, |plot| {
             plot.line(
                 Line::new("validation normals", curve(&r.normals))
@@ -139,13 +155,13 @@ pub fn score_placement_ui(
                     .fill_alpha(0.25),
             );
             plot.vline(
-                VLine::new("threshold", f64::from(r.threshold).asinh())
+                VLine::new("threshold", axis(r.threshold, t))
                     .color(egui::Color32::GRAY)
                     .style(LineStyle::dashed_loose()),
             );
             plot.vline(
-                VLine::new("this study", f64::from(o.score).asinh())
-                    .color(ui_text_colour())
+                VLine::new("this study", axis(o.score, t))
+                    .color(this_study)
                     .width(2.0),
             );
         })
@@ -154,14 +170,21 @@ pub fn score_placement_ui(
             egui::WidgetInfo::labeled(
                 egui::accesskit::Role::Figure,
                 true,
-                "Score among the validation ECGs",
+                "Score distribution plot",
             )
         });
+    ui.horizontal_wrapped(|ui| {
+        ui.spacing_mut().item_spacing.x = 4.0;
+        ui.label(
+            RichText::new("validation normals")
+                .small()
+                .color(theme::NORMAL),
+        );
+        ui.label(RichText::new("abnormals").small().color(theme::ABNORMAL));
+        ui.label(RichText::new("- - threshold").small().weak());
+        ui.label(RichText::new("| this study").small().strong());
+    });
     ui.label(RichText::new(placement_text(r, o.score)).small());
-}
-
-fn ui_text_colour() -> egui::Color32 {
-    egui::Color32::from_rgb(60, 60, 60)
 }
 
 /// A score tick: three significant digits, no trailing noise.

@@ -121,8 +121,12 @@ pub fn render(
     );
     let _ = writeln!(
         s,
-        "- Thresholds (90 % recall of abnormal on fold 9): ours {:.4}, baseline {:.6}.\n",
+        "- Thresholds (90 % recall of abnormal on fold 9): ours {:.4}, baseline {:.6}.",
         manifest.mscr.threshold, manifest.baseline.threshold
+    );
+    let _ = writeln!(
+        s,
+        "- `score_reference.json`: percentiles of both methods' fold-9 scores, normals and abnormals apart (the viewer plots where a study's score falls among them); made by `cargo run --release -p ecglab --example score_reference` from the shipped weights.\n"
     );
     let _ = writeln!(s, "## Training\n");
     let _ = writeln!(s, "- Command: `{}`", r.command);

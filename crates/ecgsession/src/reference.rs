@@ -106,14 +106,34 @@ pub fn placement_text(r: &MethodReference, score: f32) -> String {
     )
 }
 
-/// A density curve for plotting: (score, density per unit of asinh(score)) at the middle of
-/// each percentile interval, from the percentiles.
+/// The plotting axis of a method's scores: asinh(score / threshold), linear near the
+/// threshold and logarithmic in the long tail, whatever the method's score units.
 #[must_use]
-pub fn density(q: &[f32]) -> Vec<(f64, f64)> {
-    q.windows(2)
-        .filter_map(|w| {
-            let (a, b) = (f64::from(w[0]).asinh(), f64::from(w[1]).asinh());
-            (b > a).then(|| ((a + b) / 2.0, 0.01 / (b - a)))
+pub fn axis(score: f32, threshold: f32) -> f64 {
+    let unit = f64::from(threshold.abs()).max(f64::MIN_POSITIVE);
+    (f64::from(score) / unit).asinh()
+}
+
+/// The score at a point of [`axis`].
+#[must_use]
+pub fn from_axis(x: f64, threshold: f32) -> f64 {
+    x.sinh() * f64::from(threshold.abs())
+}
+
+/// A histogram for plotting: (axis position, share per axis unit) over `bins` equal bins of
+/// [`axis`] from `lo` to `hi`, from the percentiles (the share in a bin is the difference of
+/// [`share_below`] at its edges).
+#[must_use]
+pub fn density(q: &[f32], threshold: f32, lo: f64, hi: f64, bins: usize) -> Vec<(f64, f64)> {
+    if !(hi > lo) || bins == 0 {
+        return Vec::new();
+    }
+    let width = (hi - lo) / bins as f64;
+    let below = |x: f64| f64::from(share_below(q, from_axis(x, threshold) as f32));
+    (0..bins)
+        .map(|k| {
+            let (a, b) = (lo + k as f64 * width, lo + (k + 1) as f64 * width);
+            ((a + b) / 2.0, (below(b) - below(a)) / width)
         })
         .collect()
 }
@@ -150,7 +170,10 @@ mod tests {
             methods: vec![r],
         };
         assert!(reference.check().is_ok());
-        assert!(!density(&q).is_empty());
+        let d = density(&q, 1.0, axis(0.0, 1.0), axis(100.0, 1.0), 40);
+        let total: f64 = d.iter().map(|p| p.1).sum::<f64>() * (d[1].0 - d[0].0);
+        assert!((total - 1.0).abs() < 1e-3, "{total}");
+        assert!((from_axis(axis(3.0, 0.5), 0.5) - 3.0).abs() < 1e-9);
         let mut bad = reference.clone();
         bad.methods[0].normals.reverse();
         assert!(bad.check().is_err());
