@@ -583,15 +583,12 @@ impl EcgApp {
                             path,
                         };
                         // The same file opened again replaces its earlier copy.
-                        match self.priors.iter().position(|p| p.path == prior.path) {
-                            Some(i) => {
-                                self.priors[i] = prior;
-                                self.selected_prior = i;
-                            }
-                            None => {
-                                self.priors.push(prior);
-                                self.selected_prior = self.priors.len() - 1;
-                            }
+                        if let Some(i) = self.priors.iter().position(|p| p.path == prior.path) {
+                            self.priors[i] = prior;
+                            self.selected_prior = i;
+                        } else {
+                            self.priors.push(prior);
+                            self.selected_prior = self.priors.len() - 1;
                         }
                         self.show_comparison = true;
                         self.refresh_comparison();

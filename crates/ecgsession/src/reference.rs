@@ -125,7 +125,7 @@ pub fn from_axis(x: f64, threshold: f32) -> f64 {
 /// [`share_below`] at its edges).
 #[must_use]
 pub fn density(q: &[f32], threshold: f32, lo: f64, hi: f64, bins: usize) -> Vec<(f64, f64)> {
-    if !(hi > lo) || bins == 0 {
+    if hi.partial_cmp(&lo) != Some(std::cmp::Ordering::Greater) || bins == 0 {
         return Vec::new();
     }
     let width = (hi - lo) / bins as f64;
@@ -133,7 +133,7 @@ pub fn density(q: &[f32], threshold: f32, lo: f64, hi: f64, bins: usize) -> Vec<
     (0..bins)
         .map(|k| {
             let (a, b) = (lo + k as f64 * width, lo + (k + 1) as f64 * width);
-            ((a + b) / 2.0, (below(b) - below(a)) / width)
+            (f64::midpoint(a, b), (below(b) - below(a)) / width)
         })
         .collect()
 }
