@@ -270,25 +270,15 @@ fn beat_line(
     mm: f32,
     colour: Color32,
 ) {
-    let (Some(beat), Some(on)) = (&m.median_beat, m.fiducials.qrs_onset) else {
+    let Some(b) = ecgcore::dsp::leadwise::aligned_beat(m, lead) else {
         return;
     };
-    let Some(x) = beat
-        .leads
-        .iter()
-        .position(|n| StandardLead::from_name(n) == Some(lead))
-        .and_then(|i| beat.samples_mv.get(i))
-    else {
-        return;
-    };
-    let fs = beat.sample_rate_hz as f32;
-    let a = on.saturating_sub((0.03 * fs) as usize);
-    let w = x.get(a..on).unwrap_or(&[]);
-    let level = if w.is_empty() {
-        0.0
-    } else {
-        w.iter().sum::<f32>() / w.len() as f32
-    };
+    let (x, on, level, fs) = (
+        b.samples_mv,
+        b.qrs_onset,
+        b.level_mv,
+        b.sample_rate_hz as f32,
+    );
     let base = cell.min.y + cell.height() * 0.62;
     let pts: Vec<Pos2> = x
         .iter()

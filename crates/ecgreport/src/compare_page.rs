@@ -252,27 +252,15 @@ fn draw_beat(
     cell_s: f32,
     colour: crate::colour::Rgb,
 ) {
-    let (Some(beat), Some(on)) = (&m.median_beat, m.fiducials.qrs_onset) else {
+    let Some(b) = ecgcore::dsp::leadwise::aligned_beat(m, lead) else {
         return;
     };
-    let Some(x) = beat
-        .leads
-        .iter()
-        .position(|n| StandardLead::from_name(n) == Some(lead))
-        .and_then(|i| beat.samples_mv.get(i))
-    else {
-        return;
-    };
-    let fs = beat.sample_rate_hz as f32;
-    let level = {
-        let a = on.saturating_sub((0.03 * fs) as usize);
-        let w = x.get(a..on).unwrap_or(&[]);
-        if w.is_empty() {
-            0.0
-        } else {
-            w.iter().sum::<f32>() / w.len() as f32
-        }
-    };
+    let (x, on, level, fs) = (
+        b.samples_mv,
+        b.qrs_onset,
+        b.level_mv,
+        b.sample_rate_hz as f32,
+    );
     let mut path = Polyline::new();
     for (i, v) in x.iter().enumerate() {
         let t = (i as f32 - on as f32) / fs + BEAT_BEFORE_S;

@@ -71,6 +71,38 @@ pub fn lead_features(m: &Measurements) -> Vec<LeadFeatures> {
         .collect()
 }
 
+/// One lead's median beat ready to overlay on another study's: its samples, the sample of
+/// (global) QRS onset, and the PR-segment level to subtract.
+#[derive(Debug, Clone, Copy)]
+pub struct AlignedBeat<'a> {
+    pub samples_mv: &'a [f32],
+    pub qrs_onset: usize,
+    pub level_mv: f32,
+    pub sample_rate_hz: f64,
+}
+
+/// The median beat of `lead` aligned on QRS onset (for serial comparison), when measured.
+#[must_use]
+pub fn aligned_beat(m: &Measurements, lead: StandardLead) -> Option<AlignedBeat<'_>> {
+    let beat = m.median_beat.as_ref()?;
+    let on = m.fiducials.qrs_onset?;
+    let samples = beat
+        .leads
+        .iter()
+        .position(|n| StandardLead::from_name(n) == Some(lead))
+        .and_then(|i| beat.samples_mv.get(i))?;
+    let fs = beat.sample_rate_hz;
+    let n_of = |ms: f64| (ms * fs / 1000.0).round() as usize;
+    let level =
+        baseline_mv(samples, on, m.fiducials.p_offset, n_of(10.0), n_of(20.0)).unwrap_or(0.0);
+    Some(AlignedBeat {
+        samples_mv: samples,
+        qrs_onset: on,
+        level_mv: level,
+        sample_rate_hz: fs,
+    })
+}
+
 /// The PR-segment level: mean over the 20 ms ending 10 ms before QRS onset (not before the
 /// P offset when it is known to lie later).
 fn baseline_mv(
