@@ -87,6 +87,32 @@ fn analyze_prior_reports_what_changed_on_a_real_pair() {
     );
     // Both scored by both methods.
     assert_eq!(c["scores"].as_array().unwrap().len(), 2);
+
+    // A paper page as the prior (a rendered PTB-XL record, digitized) compares too, with
+    // the caveat that it was digitized.
+    let page = repo().join("../shared/data/images/rendered-ptbxl/PTB_XL_op/00003_hr-0.png");
+    if !page.exists() {
+        ecgcore::testing::skip("../shared/data/images is absent");
+        return;
+    }
+    let v = common::json_ok(
+        bin()
+            .args(["analyze", "--json", "--no-maps", "--device", "cpu"])
+            .arg(&current)
+            .arg("--prior")
+            .arg(&page),
+    );
+    let c = &v["comparison"];
+    assert!(c["prior"]["format"].as_str().unwrap().contains("digitized"));
+    assert!(c["caveats"][0]
+        .as_str()
+        .unwrap()
+        .contains("digitized from paper"));
+    assert!(
+        c["changes"][0]["delta"].as_f64().is_some(),
+        "HR compared: {c}"
+    );
+    assert_eq!(c["current"]["sample_rate_hz"], 500.0);
 }
 
 #[test]
@@ -178,6 +204,7 @@ fn the_gui_compares_with_a_prior_and_drops_it_for_another_patient() {
     harness.run();
     harness.get_by_label("What changed");
     harness.get_by_label("Median beats overlaid");
+    harness.get_by_label("Comparison with prior");
     harness.get_by_label("Close prior").click();
     harness.run();
     assert!(harness.state().priors.is_empty());
@@ -386,4 +413,39 @@ fn several_priors_make_a_trend_and_each_can_be_chosen_and_closed() {
     assert_eq!(harness.state().priors.len(), 1);
     assert!(harness.query_by_label("Trend of intervals").is_none());
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn the_review_window_shows_the_markers_and_reverts() {
+    let mut app = EcgApp::new(
+        Settings::default(),
+        None,
+        Arc::new(Engine::without_model("tests run without the model")),
+        Some(sample()),
+        None,
+    );
+    app.wait_for_jobs(Duration::from_mins(1));
+    app.apply(Command::ShowReview(true));
+    app.apply(Command::EditMeasurements(
+        ecgcore::review::MeasurementEdits {
+            qrs_ms: Some(95.0),
+            ..Default::default()
+        },
+    ));
+    let mut harness = Harness::builder()
+        .with_size(egui::vec2(1500.0, 950.0))
+        .with_theme(egui::Theme::Light)
+        .build_ui_state(|ui, app: &mut EcgApp| app.frame_ui(ui), app);
+    harness.run();
+    harness.get_by_label("Review measurements");
+    for marker in ["P on", "QRS on", "QRS off", "T end"] {
+        harness.get_by_label(marker);
+    }
+    // Marked as edited in the measurements table, with the automatic value on hover.
+    harness.get_by_label("95 ms (edited)");
+    harness.get_by_label("QRS (edited)");
+    harness.get_by_label("Revert to automatic").click();
+    harness.run();
+    assert!(harness.state().study.as_ref().unwrap().edits.is_empty());
+    assert!(harness.query_by_label("95 ms (edited)").is_none());
 }

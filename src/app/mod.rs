@@ -822,3 +822,20 @@ impl EcgApp {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_dropped_on_the_right_third_of_an_open_study_is_the_prior() {
+        let window = egui::Rect::from_min_size(egui::Pos2::ZERO, egui::vec2(1500.0, 900.0));
+        let right = Some(egui::pos2(1200.0, 400.0));
+        let left = Some(egui::pos2(300.0, 400.0));
+        assert!(drop_is_prior(true, right, window));
+        assert!(!drop_is_prior(true, left, window));
+        // Nothing to compare with yet, or no pointer position: opened as the study.
+        assert!(!drop_is_prior(false, right, window));
+        assert!(!drop_is_prior(true, None, window));
+    }
+}

@@ -195,6 +195,9 @@ fn beat_ui(ui: &mut egui::Ui, study: &Study, m: &Measurements) -> Vec<Command> {
             .interact(hit, id, egui::Sense::drag())
             .on_hover_cursor(egui::CursorIcon::ResizeHorizontal)
             .on_hover_text(format!("{}: drag to correct", marker.label()));
+        response.widget_info(|| {
+            egui::WidgetInfo::labeled(egui::accesskit::Role::Slider, true, marker.label())
+        });
         let colour = match marker {
             Marker::POnset => theme::CALIPER,
             Marker::QrsOnset | Marker::QrsOffset => theme::LABEL,
@@ -264,7 +267,7 @@ fn values_ui(
                 let mut e = *edits;
                 let edited = slot(&mut e).is_some();
                 let name = ecgcore::review::label(q);
-                ui.label(if edited {
+                let label = ui.label(if edited {
                     RichText::new(format!("{name} (edited)")).color(theme::FLAG)
                 } else {
                     RichText::new(name)
@@ -274,12 +277,14 @@ fn values_ui(
                     .iter()
                     .find(|(p, _, _)| *p == q)
                     .map_or((0.0, 3000.0), |(_, lo, hi)| (*lo, *hi));
-                let response = ui.add(
-                    egui::DragValue::new(&mut v)
-                        .range(lo..=hi)
-                        .speed(1.0)
-                        .fixed_decimals(0),
-                );
+                let response = ui
+                    .add(
+                        egui::DragValue::new(&mut v)
+                            .range(lo..=hi)
+                            .speed(1.0)
+                            .fixed_decimals(0),
+                    )
+                    .labelled_by(label.id);
                 if response.changed() {
                     *slot(&mut e) = Some(v.round());
                     commands.push(Command::EditMeasurements(e));
