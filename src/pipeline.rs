@@ -275,12 +275,22 @@ fn is_edf(rec: &Recording) -> bool {
     ["EDF", "EDF+", "BDF", "BDF+"].contains(&rec.provenance.format.as_str())
 }
 
-/// The window of an EDF/BDF file that starts at `start_s` (moved inside the recording);
-/// `annotations` are the file's, when already read (else they are read now).
+/// The EDF+ annotations to attach to a window of a long recording.
+#[derive(Debug, Clone)]
+pub enum Annotations {
+    /// Read them from the file now.
+    Read,
+    /// Already read when the file was first opened.
+    Known(Arc<Vec<EdfAnnotation>>),
+    /// Not wanted (a single window analysed from the command line).
+    Skip,
+}
+
+/// The window of an EDF/BDF file that starts at `start_s` (moved inside the recording).
 pub fn open_edf_window(
     path: &Path,
     start_s: f64,
-    annotations: Option<Arc<Vec<EdfAnnotation>>>,
+    annotations: Annotations,
 ) -> anyhow::Result<Opened> {
     let (recording, window) = match edf::open_window(path, start_s) {
         Ok(opened) => opened,
@@ -290,8 +300,11 @@ pub fn open_edf_window(
         ),
         Err(e) => return Err(e.into()),
     };
-    let annotations =
-        annotations.unwrap_or_else(|| Arc::new(edf::read_annotations(path).unwrap_or_default()));
+    let annotations = match annotations {
+        Annotations::Known(a) => a,
+        Annotations::Read => Arc::new(edf::read_annotations(path).unwrap_or_default()),
+        Annotations::Skip => Arc::default(),
+    };
     Ok(Opened {
         recording,
         digitized: None,
@@ -310,11 +323,6 @@ pub fn open(path: &Path) -> anyhow::Result<Recording> {
 /// Open any supported file with reader options (e.g. a CSV's sample rate).
 pub fn open_with(path: &Path, options: &OpenOptions) -> anyhow::Result<Recording> {
     Ok(open_any(path, options, &ecgdigitize::DigitizeOptions::default())?.recording)
-}
-
-/// The recording with the display filters applied (zero-phase, per lead).
-pub fn display_filtered(rec: &Recording, filters: &FilterSettings) -> Recording {
-    filters.apply(rec)
 }
 
 /// Measurements and model outputs for a recording.
@@ -408,7 +416,7 @@ pub fn report_options(
 /// The analysis as drawn on paper: traces with the display filters applied.
 pub fn filtered_for_report(analysis: &Analysis, filters: &FilterSettings) -> Analysis {
     Analysis {
-        recording: display_filtered(&analysis.recording, filters),
+        recording: filters.apply(&analysis.recording),
         ..analysis.clone()
     }
 }

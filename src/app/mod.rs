@@ -187,8 +187,9 @@ fn load_window(
     start_s: f64,
     annotations: Arc<Vec<edf::EdfAnnotation>>,
 ) -> Result<Loaded, String> {
-    let opened = pipeline::open_edf_window(path, start_s, Some(annotations))
-        .map_err(|e| format!("{e:#}"))?;
+    let opened =
+        pipeline::open_edf_window(path, start_s, pipeline::Annotations::Known(annotations))
+            .map_err(|e| format!("{e:#}"))?;
     Ok(Loaded {
         opened,
         edits: Ok(None),
@@ -532,7 +533,7 @@ impl EcgApp {
     fn refilter(&mut self) {
         let generation = self.next_generation();
         if let Some(study) = &mut self.study {
-            study.display = pipeline::display_filtered(&study.original, &self.settings.filters);
+            study.display = self.settings.filters.apply(&study.original);
             study.display_generation = generation;
         }
     }
@@ -651,7 +652,7 @@ impl EcgApp {
             self.show_comparison = false;
         }
         let original = Arc::new(loaded.opened.recording);
-        let display = pipeline::display_filtered(&original, &self.settings.filters);
+        let display = self.settings.filters.apply(&original);
         let generation = self.next_generation();
         self.paper.caliper = view::Caliper::default();
         self.message = None;

@@ -26,7 +26,7 @@ pub fn run(
     let rec = match start_s {
         None => pipeline::open_any(file, &read.options(), &read.digitize_options())?.recording,
         Some(start_s) => {
-            pipeline::open_edf_window(file, start_s, Some(std::sync::Arc::default()))
+            pipeline::open_edf_window(file, start_s, pipeline::Annotations::Skip)
                 .context("--start")?
                 .recording
         }

@@ -88,14 +88,7 @@ fn frame_timing(path: &Path, engine: Arc<Engine>, frames: usize) -> Timing {
             ms.push(t.elapsed().as_secs_f64() * 1000.0);
         }
     }
-    ms.sort_by(f64::total_cmp);
-    let pick = |q: f64| ms[((ms.len() - 1) as f64 * q).round() as usize];
-    Timing {
-        median_ms: pick(0.5),
-        min_ms: ms[0],
-        p95_ms: pick(0.95),
-        runs: ms.len(),
-    }
+    Timing::from_samples(ms)
 }
 
 /// Wall time from spawning the GUI to its first frame with the analysed study (the app
