@@ -21,6 +21,31 @@ fn sample() -> PathBuf {
     repo().join("assets/sample/00010_hr.hea")
 }
 
+/// The `comparison` object of `analyze --json --prior`.
+fn comparison_json(current: &std::path::Path, prior: &std::path::Path) -> serde_json::Value {
+    let v = common::json_ok(
+        bin()
+            .args(["analyze", "--json", "--no-maps", "--device", "cpu"])
+            .arg(current)
+            .arg("--prior")
+            .arg(prior),
+    );
+    v["comparison"].clone()
+}
+
+/// The app (without the model) with the sample open.
+fn sample_app() -> EcgApp {
+    let mut app = EcgApp::new(
+        Settings::default(),
+        None,
+        Arc::new(Engine::without_model("tests run without the model")),
+        Some(sample()),
+        None,
+    );
+    app.wait_for_jobs(Duration::from_mins(1));
+    app
+}
+
 /// Two ECGs of one PTB-XL patient (21551): an anteroseptal MI (ecg 177), then more
 /// extensive infarction with ST elevation, faster (ecg 181).
 fn ptbxl_pair() -> Option<(PathBuf, PathBuf)> {
@@ -38,14 +63,7 @@ fn analyze_prior_reports_what_changed_on_a_real_pair() {
     let Some((prior, current)) = ptbxl_pair() else {
         return;
     };
-    let v = common::json_ok(
-        bin()
-            .args(["analyze", "--json", "--no-maps", "--device", "cpu"])
-            .arg(&current)
-            .arg("--prior")
-            .arg(&prior),
-    );
-    let c = &v["comparison"];
+    let c = &comparison_json(&current, &prior);
     assert_eq!(c["prior"]["name"], "00177_hr.hea");
     assert_eq!(c["current"]["name"], "00181_hr.hea");
     let changes = c["changes"].as_array().unwrap();
@@ -95,14 +113,7 @@ fn analyze_prior_reports_what_changed_on_a_real_pair() {
         ecgcore::testing::skip("../shared/data/images is absent");
         return;
     }
-    let v = common::json_ok(
-        bin()
-            .args(["analyze", "--json", "--no-maps", "--device", "cpu"])
-            .arg(&current)
-            .arg("--prior")
-            .arg(&page),
-    );
-    let c = &v["comparison"];
+    let c = &comparison_json(&current, &page);
     assert!(c["prior"]["format"].as_str().unwrap().contains("digitized"));
     assert!(c["caveats"][0]
         .as_str()
@@ -117,14 +128,7 @@ fn analyze_prior_reports_what_changed_on_a_real_pair() {
 
 #[test]
 fn a_study_compared_with_itself_has_no_notable_change_and_a_bad_prior_is_named() {
-    let v = common::json_ok(
-        bin()
-            .args(["analyze", "--json", "--no-maps", "--device", "cpu"])
-            .arg(sample())
-            .arg("--prior")
-            .arg(sample()),
-    );
-    let c = &v["comparison"];
+    let c = &comparison_json(&sample(), &sample());
     assert!(c["changes"]
         .as_array()
         .unwrap()
@@ -182,14 +186,7 @@ fn the_report_gains_a_comparison_page_with_a_prior() {
 
 #[test]
 fn the_gui_compares_with_a_prior_and_drops_it_for_another_patient() {
-    let mut app = EcgApp::new(
-        Settings::default(),
-        None,
-        Arc::new(Engine::without_model("tests run without the model")),
-        Some(sample()),
-        None,
-    );
-    app.wait_for_jobs(Duration::from_mins(1));
+    let mut app = sample_app();
     app.apply(Command::OpenPrior(sample()));
     app.wait_for_jobs(Duration::from_mins(1));
     let prior = app.prior().expect("the prior opened");
@@ -378,14 +375,7 @@ fn several_priors_make_a_trend_and_each_can_be_chosen_and_closed() {
     // The copy's header names its own record.
     let hea = std::fs::read_to_string(dir.join("older.hea")).unwrap();
     std::fs::write(dir.join("older.hea"), hea.replace("00010_hr", "older")).unwrap();
-    let mut app = EcgApp::new(
-        Settings::default(),
-        None,
-        Arc::new(Engine::without_model("tests run without the model")),
-        Some(sample()),
-        None,
-    );
-    app.wait_for_jobs(Duration::from_mins(1));
+    let mut app = sample_app();
     app.apply(Command::OpenPrior(sample()));
     app.wait_for_jobs(Duration::from_mins(1));
     app.apply(Command::OpenPrior(dir.join("older.hea")));
@@ -417,14 +407,7 @@ fn several_priors_make_a_trend_and_each_can_be_chosen_and_closed() {
 
 #[test]
 fn the_review_window_shows_the_markers_and_reverts() {
-    let mut app = EcgApp::new(
-        Settings::default(),
-        None,
-        Arc::new(Engine::without_model("tests run without the model")),
-        Some(sample()),
-        None,
-    );
-    app.wait_for_jobs(Duration::from_mins(1));
+    let mut app = sample_app();
     app.apply(Command::ShowReview(true));
     app.apply(Command::EditMeasurements(
         ecgcore::review::MeasurementEdits {

@@ -33,15 +33,9 @@ pub fn run(
     };
     let engine = model.engine()?;
     let analysis = pipeline::analyze(&rec, &engine);
-    // The reader's corrections made in the viewer (not for a window of a long recording).
-    let store = crate::edits::EditsStore::default_location().filter(|_| start_s.is_none());
-    let (analysis, warning) = pipeline::with_saved_edits(analysis, file, store.as_ref());
-    if let Some(w) = warning {
-        eprintln!("ecgscope: {w}");
-    }
-    let prior = prior
-        .map(|p| pipeline::analyze_prior(p, &read.options(), &engine))
-        .transpose()?;
+    // Corrections are not made on a window of a long recording.
+    let (analysis, prior) =
+        super::reviewed(analysis, file, start_s.is_none(), prior, read, &engine)?;
     let mut value = analysis_json(&analysis, with_maps);
     if let Some(prior) = &prior {
         let comparison = ecgsession::comparison::Comparison::of(&analysis, prior);

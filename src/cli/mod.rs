@@ -256,6 +256,30 @@ pub enum Verb {
     },
 }
 
+/// The study's analysis with the reader's corrections saved in the viewer (when `edits`; a
+/// line on stderr when saved ones cannot be used), and the prior's analysis when one is given.
+fn reviewed(
+    analysis: ecgcore::analysis::Analysis,
+    file: &std::path::Path,
+    edits: bool,
+    prior: Option<&std::path::Path>,
+    read: &ReadArgs,
+    engine: &crate::pipeline::Engine,
+) -> anyhow::Result<(
+    ecgcore::analysis::Analysis,
+    Option<ecgcore::analysis::Analysis>,
+)> {
+    let store = crate::edits::EditsStore::default_location().filter(|_| edits);
+    let (analysis, warning) = crate::pipeline::with_saved_edits(analysis, file, store.as_ref());
+    if let Some(w) = warning {
+        eprintln!("ecgscope: {w}");
+    }
+    let prior = prior
+        .map(|p| crate::pipeline::analyze_prior(p, &read.options(), engine))
+        .transpose()?;
+    Ok((analysis, prior))
+}
+
 /// `--start`: seconds, mm:ss or hh:mm:ss.
 fn parse_start(text: &str) -> Result<f64, String> {
     ecgcore::formats::edf::parse_hms(text)

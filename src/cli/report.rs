@@ -24,14 +24,7 @@ pub fn run(
     let rec = pipeline::open_with(file, &read.options())?;
     let engine = model.engine()?;
     let analysis = pipeline::analyze(&rec, &engine);
-    let store = crate::edits::EditsStore::default_location();
-    let (analysis, warning) = pipeline::with_saved_edits(analysis, file, store.as_ref());
-    if let Some(w) = warning {
-        eprintln!("ecgscope: {w}");
-    }
-    let prior = prior
-        .map(|p| pipeline::analyze_prior(p, &read.options(), &engine))
-        .transpose()?;
+    let (analysis, prior) = super::reviewed(analysis, file, true, prior, read, &engine)?;
     pipeline::write_report(
         &analysis,
         prior.as_ref(),

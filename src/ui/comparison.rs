@@ -326,13 +326,7 @@ fn strip_ui(ui: &mut egui::Ui, a: &Analysis, colour: Color32, mm: f32, label: &s
     };
     let fs = rec.sample_rate_hz as f32;
     let n = ((seconds * fs) as usize).min(lead.samples_mv.len());
-    let mut sorted: Vec<f32> = lead.samples_mv[..n]
-        .iter()
-        .copied()
-        .filter(|v| v.is_finite())
-        .collect();
-    sorted.sort_by(f32::total_cmp);
-    let median = sorted.get(sorted.len() / 2).copied().unwrap_or(0.0);
+    let median = lead.median_of_first(n).unwrap_or(0.0);
     let base = rect.min.y + rect.height() * 0.62;
     // About two points per pixel.
     let step = ((fs / (25.0 * mm * 2.0)).floor() as usize).max(1);

@@ -108,6 +108,19 @@ pub struct Lead {
 }
 
 impl Lead {
+    /// The median of the finite samples among the first `n` (mV), `None` when there are
+    /// none (used to centre a strip on its baseline).
+    #[must_use]
+    pub fn median_of_first(&self, n: usize) -> Option<f32> {
+        let mut v: Vec<f32> = self.samples_mv[..n.min(self.samples_mv.len())]
+            .iter()
+            .copied()
+            .filter(|x| x.is_finite())
+            .collect();
+        v.sort_by(f32::total_cmp);
+        v.get(v.len() / 2).copied()
+    }
+
     /// A recorded (not derived) lead; the standard lead is recognised from the name.
     #[must_use]
     pub fn new(name: impl Into<String>, samples_mv: Vec<f32>) -> Lead {

@@ -295,13 +295,7 @@ fn draw_strip(
     };
     let fs = rec.sample_rate_hz as f32;
     let n = ((seconds * fs) as usize).min(lead.samples_mv.len());
-    let mut finite: Vec<f32> = lead.samples_mv[..n]
-        .iter()
-        .copied()
-        .filter(|v| v.is_finite())
-        .collect();
-    finite.sort_by(f32::total_cmp);
-    let median = finite.get(finite.len() / 2).copied().unwrap_or(0.0);
+    let median = lead.median_of_first(n).unwrap_or(0.0);
     // At most 20 points per mm.
     let step = ((fs / (PAPER_SPEED_MM_PER_S * 20.0)).floor() as usize).max(1);
     let mut path = Polyline::new();
