@@ -1,8 +1,8 @@
 //! The serial comparison view: today's study against a prior ECG of the patient — what
 //! changed in words, the measurements side by side with their changes, both models' scores,
 //! the median beats of every lead overlaid (aligned on QRS onset) and the two lead II
-//! rhythm strips one above the other, on the same paper geometry (25 mm/s, 10 mm/mV at the
-//! screen's calibrated millimetre).
+//! rhythm strips one above the other, each with its anomaly-likelihood bands, on the same
+//! paper geometry (25 mm/s, 10 mm/mV at the screen's calibrated millimetre).
 
 use super::theme;
 use crate::app::{Command, Prior};
@@ -330,18 +330,36 @@ fn strip_ui(ui: &mut egui::Ui, a: &Analysis, colour: Color32, mm: f32, label: &s
     let base = rect.min.y + rect.height() * 0.62;
     // About two points per pixel.
     let step = ((fs / (25.0 * mm * 2.0)).floor() as usize).max(1);
-    let pts: Vec<Pos2> = (0..n)
-        .step_by(step)
-        .filter_map(|i| {
-            let v = lead.samples_mv[i];
-            v.is_finite().then(|| {
-                Pos2::new(
-                    rect.min.x + i as f32 / fs * 25.0 * mm,
-                    (base - (v - median) * 10.0 * mm).clamp(rect.min.y, rect.max.y),
-                )
-            })
+    let at = |i: usize| {
+        let v = lead.samples_mv[i];
+        v.is_finite().then(|| {
+            Pos2::new(
+                rect.min.x + i as f32 / fs * 25.0 * mm,
+                (base - (v - median) * 10.0 * mm).clamp(rect.min.y, rect.max.y),
+            )
         })
-        .collect();
+    };
+    // The study's anomaly likelihood as bands under the trace (as on the paper view).
+    let map = a.anomaly.as_ref().and_then(|o| {
+        let k = o
+            .leads
+            .iter()
+            .position(|l| StandardLead::from_name(l) == Some(StandardLead::II))?;
+        Some((o.map.get(k)?, o.map_rate_hz))
+    });
+    if let Some((map, rate)) = map {
+        let likelihood = |i: usize| {
+            map.get((i as f64 * rate / f64::from(fs)).round() as usize)
+                .copied()
+                .filter(|p| *p >= 0.3)
+        };
+        for i in (step..n).step_by(step) {
+            if let (Some(p), Some(a), Some(b)) = (likelihood(i), at(i - step), at(i)) {
+                painter.line_segment([a, b], Stroke::new(6.0, theme::likelihood_colour(p, 0.8)));
+            }
+        }
+    }
+    let pts: Vec<Pos2> = (0..n).step_by(step).filter_map(at).collect();
     if pts.len() > 1 {
         painter.add(egui::Shape::line(pts, Stroke::new(1.2, colour)));
     }

@@ -1,13 +1,15 @@
 //! The serial-comparison page (when a prior ECG is given): the two studies named, the
 //! measurements side by side with their changes (notable ones in the alert colour), the
 //! plain-language summary, the median beats of every lead overlaid (prior in blue,
-//! aligned on QRS onset) and the two lead II rhythm strips one above the other, all at
-//! 25 mm/s and 10 mm/mV.
+//! aligned on QRS onset) and the two lead II rhythm strips one above the other with each
+//! study's anomaly-likelihood bands, all at 25 mm/s and 10 mm/mV.
 
 use crate::canvas::{Align, Canvas, Polyline, TextStyle};
 use crate::colour::theme;
-use crate::ecg::{draw_grid_rect, TRACE_WIDTH_MM};
-use crate::layout::{PageFrame, GAIN_MM_PER_MV, GRID_WIDTH_MM, PAPER_SPEED_MM_PER_S};
+use crate::ecg::{draw_bands, draw_grid_rect, draw_trace, lead_map, TRACE_WIDTH_MM};
+use crate::layout::{
+    PageFrame, CALIBRATION_ZONE_MM, GAIN_MM_PER_MV, GRID_WIDTH_MM, PAPER_SPEED_MM_PER_S,
+};
 use ecgcore::analysis::Analysis;
 use ecgcore::dsp::measurements::Measurements;
 use ecgcore::StandardLead;
@@ -21,7 +23,7 @@ const BEAT_CELL_H_MM: f32 = 30.0;
 /// Shown around QRS onset in each beat cell (s).
 const BEAT_BEFORE_S: f32 = 0.3;
 /// Rhythm strips.
-const STRIP_H_MM: f32 = 20.0;
+const STRIP_H_MM: f32 = 25.0;
 
 /// Draw the page.
 pub(crate) fn draw_comparison_page(
@@ -159,14 +161,14 @@ pub(crate) fn draw_comparison_page(
     }
     y += BEAT_CELL_H_MM * 2.0 + 4.5;
 
-    // Rhythm strips: lead II, current above prior.
+    // Rhythm strips: lead II, current above prior, each with its own likelihood bands.
     let strip_s = GRID_WIDTH_MM / PAPER_SPEED_MM_PER_S;
     for (a, colour, label) in [
         (current, theme::INK, "II, current"),
         (prior, theme::PRIOR, "II, prior"),
     ] {
         draw_grid_rect(canvas, x0, y, GRID_WIDTH_MM, STRIP_H_MM);
-        draw_strip(canvas, a, x0, y + STRIP_H_MM * 0.65, strip_s, colour);
+        draw_strip(canvas, frame, a, x0, y + STRIP_H_MM * 0.65, strip_s, colour);
         canvas.text(x0 + 1.0, y + 3.0, label, TextStyle::new(7.0, colour).bold());
         y += STRIP_H_MM + 1.0;
     }
@@ -274,9 +276,11 @@ fn draw_beat(
     canvas.stroke(path, colour, TRACE_WIDTH_MM, 1.0);
 }
 
-/// The lead II rhythm strip (first `seconds`), centred on its median.
+/// The lead II rhythm strip (first `seconds`), centred on its median, with the study's
+/// anomaly-likelihood bands (as on page 1).
 fn draw_strip(
     canvas: &mut Canvas<'_, '_>,
+    frame: &PageFrame,
     a: &Analysis,
     left: f32,
     base_mm: f32,
@@ -293,20 +297,25 @@ fn draw_strip(
         );
         return;
     };
-    let fs = rec.sample_rate_hz as f32;
-    let n = ((seconds * fs) as usize).min(lead.samples_mv.len());
-    let median = lead.median_of_first(n).unwrap_or(0.0);
-    // At most 20 points per mm.
-    let step = ((fs / (PAPER_SPEED_MM_PER_S * 20.0)).floor() as usize).max(1);
-    let mut path = Polyline::new();
-    for i in (0..n).step_by(step) {
-        let v = lead.samples_mv[i];
-        if !v.is_finite() {
-            path.lift();
-            continue;
-        }
-        let y = (base_mm - (v - median) * GAIN_MM_PER_MV).clamp(base_mm - 13.0, base_mm + 7.0);
-        path.point(left + i as f32 / fs * PAPER_SPEED_MM_PER_S, y);
+    // The page's time axis, starting at this strip's left edge.
+    let strip = PageFrame {
+        grid_left_mm: left - CALIBRATION_ZONE_MM,
+        ..*frame
+    };
+    let fs = rec.sample_rate_hz;
+    let offset = lead
+        .median_of_first((f64::from(seconds) * fs) as usize)
+        .unwrap_or(0.0);
+    if let Some(map) = a
+        .anomaly
+        .as_ref()
+        .and_then(|o| Some((lead_map(o, lead)?, o.map_rate_hz)))
+    {
+        draw_bands(
+            canvas, &strip, lead, fs, map.0, map.1, 0.0, seconds, base_mm, offset,
+        );
     }
-    canvas.stroke(path, colour, TRACE_WIDTH_MM, 1.0);
+    draw_trace(
+        canvas, &strip, lead, fs, 0.0, seconds, base_mm, offset, colour,
+    );
 }

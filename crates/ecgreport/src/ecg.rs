@@ -77,7 +77,17 @@ pub(crate) fn draw_ecg(
                     offset,
                 );
             }
-            draw_trace(canvas, frame, lead, fs, t0, t1, baseline, offset);
+            draw_trace(
+                canvas,
+                frame,
+                lead,
+                fs,
+                t0,
+                t1,
+                baseline,
+                offset,
+                theme::INK,
+            );
         }
     }
     for row in 0..ROWS {
@@ -121,7 +131,7 @@ fn display_offset_mv(lead: &Lead, fs: f64) -> f32 {
 
 /// The map row of the model output that belongs to this lead, matched by standard lead
 /// or, failing that, by name.
-fn lead_map<'a>(output: &'a ModelOutput, lead: &Lead) -> Option<&'a [f32]> {
+pub(crate) fn lead_map<'a>(output: &'a ModelOutput, lead: &Lead) -> Option<&'a [f32]> {
     let index = output.leads.iter().position(|name| {
         let standard = StandardLead::from_name(name);
         (standard.is_some() && standard == lead.standard) || name == &lead.name
@@ -136,7 +146,7 @@ fn sample_range(lead: &Lead, fs: f64, t0: f32, t1: f32) -> (usize, usize) {
     (n0.min(n1), n1)
 }
 
-fn draw_trace(
+pub(crate) fn draw_trace(
     canvas: &mut Canvas<'_, '_>,
     frame: &PageFrame,
     lead: &Lead,
@@ -145,6 +155,7 @@ fn draw_trace(
     t1: f32,
     baseline_mm: f32,
     offset_mv: f32,
+    colour: crate::colour::Rgb,
 ) {
     let (n0, n1) = sample_range(lead, fs, t0, t1);
     let y_of = |v: f32| baseline_mm - (v - offset_mv) * GAIN_MM_PER_MV;
@@ -184,10 +195,10 @@ fn draw_trace(
             }
         }
     }
-    canvas.stroke(path, theme::INK, TRACE_WIDTH_MM, 1.0);
+    canvas.stroke(path, colour, TRACE_WIDTH_MM, 1.0);
 }
 
-fn draw_bands(
+pub(crate) fn draw_bands(
     canvas: &mut Canvas<'_, '_>,
     frame: &PageFrame,
     lead: &Lead,
