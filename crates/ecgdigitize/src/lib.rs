@@ -22,15 +22,17 @@
 //!    (default 25 mm/s, 10 mm/mV) and resampled to 500 Hz over 10 s; samples the image
 //!    does not show are `NaN`.
 //!
-//! [`eval`] measures the result against ground truth (SNR as in the 2024 PhysioNet
-//! challenge) on ecg-image-kit renders and on pages drawn by [`render`].
+//! Product code only: measuring the result against ground truth (SNR as in the 2024
+//! PhysioNet challenge) on ecg-image-kit renders and on synthetic pages, and the page
+//! renderer that draws those, are the lab's (`ecglab::digitizer_eval`,
+//! `ecglab::paper_render`).
 //!
 //! Units: pixels of the original image for everything a caller draws; mm, s, mV as named.
 //!
 //! Debugging: with `ECGDIGITIZE_DEBUG` set, the trace-row candidates, the chosen rows,
 //! the labels read per row, the strip correlations and the law factors go to stderr;
 //! `examples/overlay.rs` draws the followed traces and lead boxes over the image and
-//! `examples/kit_eval.rs` prints the per-set SNR table.
+//! `ecglab`'s example `kit_eval` prints the per-set SNR table.
 //!
 //! ```no_run
 //! use ecgdigitize::{digitize_path, DigitizeOptions};
@@ -40,7 +42,6 @@
 //! ```
 
 pub mod confidence;
-pub mod eval;
 pub mod grid;
 /// The paper layouts (defined once, in `ecgcore::paper`).
 pub mod layout {
@@ -50,10 +51,8 @@ pub mod labels;
 pub mod load;
 pub mod perspective;
 pub mod plane;
-pub mod render;
 pub mod trace;
 
-pub use eval::{evaluate, EvalConfig, EvalReport};
 pub use layout::{Cell, Layout};
 
 use ecgcore::{Lead, Provenance, Recording, StandardLead};

@@ -1,16 +1,16 @@
 //! Fit the model's calibration for paper input on what the model really receives from
 //! a page: PTB-XL fold-9 records (validation; `records500`, or `records100` resampled
 //! to 500 Hz where the data has no 500 Hz file) are rendered as 3×4 + II pages by
-//! `ecgdigitize::render` — clean (200 dpi) for even record ids, distorted (rotation,
+//! `ecglab::paper_render` — clean (200 dpi) for even record ids, distorted (rotation,
 //! blur, noise, JPEG, grid colours, 100–300 dpi, seeded by the id) for odd ones —
 //! digitized, and scored; the centre/scale of the score components and both thresholds (90 % recall of
 //! abnormal) come from those pages, and fold-10 pages made the same way (never used for
 //! any choice) give the figures stored beside it. Writes `partial` in
 //! `models/manifest.json` (weights untouched). Rerun whenever the digitizer changes.
 //! `cargo run --release -p ecglab --example calibrate_digitized -- [models] [max records per fold]`.
-use ecgdigitize::render::{self, RenderStyle};
 use ecgdigitize::DigitizeOptions;
 use ecglab::data::PtbxlRow;
+use ecglab::paper_render::{self as render, RenderStyle};
 use ecglab::partial_fit::{self as partial, Scored};
 use ecgmodel::manifest::ModelManifest;
 use ecgmodel::Analyzer;

@@ -121,7 +121,7 @@ fn main() -> anyhow::Result<()> {
             synthetic,
             real_world,
         } => {
-            let report = ecgdigitize::eval::evaluate(&ecgdigitize::eval::EvalConfig {
+            let report = ecglab::digitizer_eval::evaluate(&ecglab::digitizer_eval::EvalConfig {
                 data_dir: data,
                 synthetic_records: synthetic,
                 real_world,

@@ -2,14 +2,25 @@
 //! masked to the 3×4 + II layout; fold 10 under the same mask gives the honest figures.
 
 use crate::data::{Dataset, PtbxlRow, Split};
+use crate::fit;
 use crate::train::row_metrics;
 use ecgmodel::attributes::Attributes;
 use ecgmodel::contract::{N_LEADS, N_SAMPLES};
-use ecgmodel::metrics;
 use ecgmodel::net::{BeatAe, Mscr};
-use ecgmodel::partial::{layout_3x4_valid, PartialCalibration, LAYOUT_3X4};
-use ecgmodel::score::{self, AttrNorm, Calibration, NormalModels, COMPONENTS};
+use ecgmodel::partial::{PartialCalibration, LAYOUT_3X4};
+use ecgmodel::score::{self, AttrNorm, NormalModels, COMPONENTS};
 use tch::{Device, Tensor};
+
+/// Which samples a 3×4 + II page shows, `[12 × 1000]` in [`ecgcore::recording::StandardLead::ALL`]
+/// order (I, II, III, aVR, aVL, aVF, V1–V6): 1 shown, 0 not.
+pub fn layout_3x4_valid() -> Vec<f32> {
+    ecgcore::paper::Layout::THREE_BY_FOUR_II
+        .visible(N_SAMPLES)
+        .into_iter()
+        .flatten()
+        .map(|shown| if shown { 1.0 } else { 0.0 })
+        .collect()
+}
 
 /// Masked windows `[n, 12, 1000]` and their validity for the records `idx`.
 fn masked(ds: &Dataset, idx: &[usize], device: Device) -> (Tensor, Tensor) {
@@ -78,13 +89,13 @@ pub fn fit(layout: &str, validation: &[Scored], test: &[Scored]) -> PartialCalib
         .filter(|s| s.row.label() == Some(0))
         .map(|s| s.components.clone())
         .collect();
-    let mut calibration = Calibration::fit(&normals);
+    let mut calibration = fit::calibration(&normals);
     let labels =
         |set: &[Scored]| -> Vec<u8> { set.iter().map(|s| s.row.label().unwrap_or(0)).collect() };
     // Its own components: what survives the missing leads (and digitizing) differs from
     // what works on complete recordings; chosen greedily on the validation studies.
     let val_components: Vec<Vec<f32>> = validation.iter().map(|s| s.components.clone()).collect();
-    score::select_components(&mut calibration, &val_components, &labels(validation));
+    fit::select_components(&mut calibration, &val_components, &labels(validation));
     debug_assert_eq!(calibration.weights.len(), COMPONENTS.len());
     let ours = |set: &[Scored]| -> Vec<f32> {
         set.iter()
@@ -93,10 +104,9 @@ pub fn fit(layout: &str, validation: &[Scored], test: &[Scored]) -> PartialCalib
     };
     let base = |set: &[Scored]| -> Vec<f32> { set.iter().map(|s| s.baseline).collect() };
     let val_labels = labels(validation);
-    let threshold =
-        metrics::threshold_for_recall(&ours(validation), &val_labels, 0.9).unwrap_or(0.0);
+    let threshold = fit::threshold_for_recall(&ours(validation), &val_labels, 0.9).unwrap_or(0.0);
     let baseline_threshold =
-        metrics::threshold_for_recall(&base(validation), &val_labels, 0.9).unwrap_or(0.0);
+        fit::threshold_for_recall(&base(validation), &val_labels, 0.9).unwrap_or(0.0);
     PartialCalibration {
         layout: layout.to_string(),
         mscr_validation: row_metrics(&rows(validation), &ours(validation), threshold),

@@ -13,6 +13,7 @@
 //! learning-rate decay, early stopping on fold-9 AUROC.
 
 use crate::data::{self, Dataset, PtbxlRow, Split};
+use crate::fit;
 use ecgcore::analysis::NormalSpread;
 use ecgmodel::attributes::Attributes;
 use ecgmodel::contract::{N_MASKED_PATCHES, N_SAMPLES};
@@ -21,7 +22,7 @@ use ecgmodel::mapcal::MapCalibration;
 use ecgmodel::metrics;
 use ecgmodel::net::{self, BeatAe, Mscr};
 use ecgmodel::score::{
-    self, AttrNorm, Calibration, EmbeddingModel, FeatureModel, MscrRaw, NormalModels, COMPONENTS,
+    self, AttrNorm, EmbeddingModel, FeatureModel, MscrRaw, NormalModels, COMPONENTS,
 };
 use ecgmodel::views::{self, SplitMix64};
 use ecgmodel::ModelError;
@@ -293,13 +294,13 @@ fn fit_normal_models(
     val_raw: &[MscrRaw],
     labels: &[u8],
 ) -> (Option<EmbeddingModel>, Option<FeatureModel>) {
-    let emb = EmbeddingModel::fit(
+    let emb = fit::embedding_model(
         &train_raw
             .iter()
             .map(|r| r.embedding.clone())
             .collect::<Vec<_>>(),
     );
-    let mut feat = FeatureModel::fit(
+    let mut feat = fit::feature_model(
         &train_raw
             .iter()
             .map(|r| r.features.clone())
@@ -313,7 +314,7 @@ fn fit_normal_models(
             .filter(|(_, &l)| l == 0)
             .map(|(r, _)| r.features.clone())
             .collect();
-        f.fit_scales(&normals);
+        fit::feature_scales(f, &normals);
     }
     (emb, feat)
 }
@@ -338,7 +339,7 @@ fn validation_auroc(raw: &[MscrRaw], train_raw: &[MscrRaw], labels: &[u8]) -> f6
         .filter(|(_, &l)| l == 0)
         .map(|(c, _)| c.clone())
         .collect();
-    let mut cal = Calibration::fit(&normal_comps);
+    let mut cal = fit::calibration(&normal_comps);
     for (w, name) in cal.weights.iter_mut().zip(COMPONENTS) {
         *w = if name == "global" || name == "features" {
             1.0
@@ -695,7 +696,7 @@ pub fn run(cfg: &TrainConfig) -> Result<TrainReport, ModelError> {
         ));
     }
     let train_targets: Vec<[f32; 7]> = train_idx.iter().map(|&i| actual_attrs(&ds, i)).collect();
-    let norm = AttrNorm::fit(&train_targets);
+    let norm = fit::attr_norm(&train_targets);
 
     let t0 = Instant::now();
     let (mscr_vs, mscr, m_epochs, m_best, m_curve) = train_mscr(cfg, &ds, &norm)?;
@@ -727,7 +728,7 @@ pub fn run(cfg: &TrainConfig) -> Result<TrainReport, ModelError> {
         .filter(|(_, &l)| l == 0)
         .map(|(c, _)| c.clone())
         .collect();
-    let mut cal = Calibration::fit(&normal_comps);
+    let mut cal = fit::calibration(&normal_comps);
     let component_val_auroc: Vec<(String, f64)> = (0..COMPONENTS.len())
         .map(|c| {
             let s: Vec<f32> = val_comps
@@ -740,9 +741,9 @@ pub fn run(cfg: &TrainConfig) -> Result<TrainReport, ModelError> {
             )
         })
         .collect();
-    score::select_components(&mut cal, &val_comps, &val_labels);
+    fit::select_components(&mut cal, &val_comps, &val_labels);
     let val_scores: Vec<f32> = val_comps.iter().map(|c| cal.score(c)).collect();
-    let threshold = metrics::threshold_for_recall(&val_scores, &val_labels, 0.9).unwrap_or(0.0);
+    let threshold = fit::threshold_for_recall(&val_scores, &val_labels, 0.9).unwrap_or(0.0);
 
     // Map calibration per lead and beat phase on fold-9 normals' point errors.
     let val_peaks = window_peaks(&ds, &val_idx);
@@ -754,7 +755,7 @@ pub fn run(cfg: &TrainConfig) -> Result<TrainReport, ModelError> {
             .filter(|(_, &l)| l == 0)
             .map(|((m, p), _)| (m, p.as_slice()))
             .collect();
-        MapCalibration::fit(&studies)
+        fit::map_calibration(&studies)
             .ok_or_else(|| ModelError::data(&cfg.ptbxl_dir, "too few fold-9 normals for the map"))
     };
     let mscr_map = normal_maps(val_raw.iter().map(|r| r.point_err.as_slice()).collect())?;
@@ -784,7 +785,7 @@ pub fn run(cfg: &TrainConfig) -> Result<TrainReport, ModelError> {
     let base_val = run_baseline(&base, &ds, &val_idx, device, true);
     let base_val_scores: Vec<f32> = base_val.iter().map(|r| r.mse).collect();
     let base_threshold =
-        metrics::threshold_for_recall(&base_val_scores, &val_labels, 0.9).unwrap_or(0.0);
+        fit::threshold_for_recall(&base_val_scores, &val_labels, 0.9).unwrap_or(0.0);
     let base_map = normal_maps(base_val.iter().map(|r| r.point_err.as_slice()).collect())?;
     let map_report = |ours: &[MscrRaw], theirs: &[score::BaselineRaw], peaks, labels| MapReport {
         mscr: map_metrics(

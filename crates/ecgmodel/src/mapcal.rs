@@ -18,10 +18,12 @@
 //! So a likelihood of 0.9 means "higher, here, than 95 % of normal ECGs show anywhere":
 //! a normal study stays pale, and a mark is a real outlier for that lead and phase.
 //!
+//! Fitted by `ecglab::fit::map_calibration`; applied here.
+//!
 //! Units: point errors as the networks give them (contract units squared, smoothed);
 //! samples at the model rate; R peaks in window samples.
 
-use crate::contract::{MODEL_RATE_HZ, N_LEADS, N_SAMPLES};
+use crate::contract::{MODEL_RATE_HZ, N_LEADS};
 use serde::{Deserialize, Serialize};
 
 /// Width of one phase bin (ms).
@@ -32,8 +34,6 @@ pub const PRE_R_MS: f64 = 280.0;
 pub const POST_R_MS: f64 = 600.0;
 /// Quantiles of the normal studies' maximum z that likelihoods 0.5, 0.9 and 0.99 mark.
 pub const STUDY_QUANTILES: [(f32, f64); 3] = [(0.5, 0.5), (0.9, 0.95), (0.99, 0.995)];
-/// Fewest normal samples a cell needs for its own statistics (else its lead's pooled ones).
-const MIN_CELL_SAMPLES: usize = 200;
 
 fn bin_samples() -> usize {
     ((PHASE_BIN_MS * MODEL_RATE_HZ / 1000.0).round() as usize).max(1)
@@ -96,96 +96,12 @@ pub struct MapCalibration {
     pub n_studies: usize,
 }
 
-fn quantile_sorted(v: &[f32], q: f64) -> f32 {
-    if v.is_empty() {
-        return f32::NAN;
-    }
-    v[((v.len() - 1) as f64 * q).round() as usize]
-}
-
-fn ln_err(e: f32) -> f32 {
+/// The log-error every cell's statistics are taken of (errors floored at 1e-7).
+pub fn ln_err(e: f32) -> f32 {
     e.max(1e-7).ln()
 }
 
 impl MapCalibration {
-    /// Fit on normal studies: each item is a `[12 × 1000]` point-error map (NaN = not
-    /// recorded) and the window's R peaks. `None` with fewer than 20 studies.
-    pub fn fit(studies: &[(&[f32], &[usize])]) -> Option<MapCalibration> {
-        if studies.len() < 20 {
-            return None;
-        }
-        let np = n_phases();
-        let mut cells: Vec<Vec<f32>> = vec![Vec::new(); N_LEADS * np];
-        let mut leads: Vec<Vec<f32>> = vec![Vec::new(); N_LEADS];
-        for (map, peaks) in studies {
-            let ph = phases(peaks, N_SAMPLES);
-            for l in 0..N_LEADS {
-                for (t, &p) in ph.iter().enumerate() {
-                    let Some(&e) = map.get(l * N_SAMPLES + t) else {
-                        continue;
-                    };
-                    if e.is_finite() {
-                        cells[l * np + p].push(ln_err(e));
-                        if t % 8 == 0 {
-                            leads[l].push(ln_err(e));
-                        }
-                    }
-                }
-            }
-        }
-        let stats = |v: &mut Vec<f32>| {
-            v.sort_by(f32::total_cmp);
-            let m = quantile_sorted(v, 0.5);
-            let s = (quantile_sorted(v, 0.9) - m).max(1e-3);
-            (m, s)
-        };
-        let lead_stats: Vec<(f32, f32)> = leads.iter_mut().map(stats).collect();
-        let mut center = vec![0.0; N_LEADS * np];
-        let mut scale = vec![1.0; N_LEADS * np];
-        for (c, v) in cells.iter_mut().enumerate() {
-            let (m, s) = if v.len() >= MIN_CELL_SAMPLES {
-                stats(v)
-            } else {
-                lead_stats[c / np]
-            };
-            if m.is_finite() {
-                center[c] = m;
-                scale[c] = s;
-            }
-        }
-        let mut cal = MapCalibration {
-            phase_bin_ms: PHASE_BIN_MS,
-            pre_r_ms: PRE_R_MS,
-            post_r_ms: POST_R_MS,
-            center,
-            scale,
-            z_knots: Vec::new(),
-            p_knots: Vec::new(),
-            n_studies: studies.len(),
-        };
-        let mut maxima: Vec<f32> = studies
-            .iter()
-            .map(|(map, peaks)| max_finite(&cal.z(map, peaks)))
-            .filter(|z| z.is_finite())
-            .collect();
-        maxima.sort_by(f32::total_cmp);
-        let mut z_knots = vec![0.0_f32];
-        let mut p_knots = vec![0.0_f32];
-        for (p, q) in STUDY_QUANTILES {
-            let z = quantile_sorted(&maxima, q);
-            let prev = z_knots.last().copied().unwrap_or(0.0);
-            z_knots.push(if z.is_finite() {
-                z.max(prev + 1e-3)
-            } else {
-                prev + 1.0
-            });
-            p_knots.push(p);
-        }
-        cal.z_knots = z_knots;
-        cal.p_knots = p_knots;
-        Some(cal)
-    }
-
     /// Whether this calibration was fitted with the phase layout of this build.
     pub fn matches_layout(&self) -> bool {
         (self.phase_bin_ms - PHASE_BIN_MS).abs() < 1e-9
@@ -243,14 +159,6 @@ impl MapCalibration {
     }
 }
 
-/// Largest finite value (NaN when there is none).
-pub fn max_finite(v: &[f32]) -> f32 {
-    v.iter()
-        .copied()
-        .filter(|x| x.is_finite())
-        .fold(f32::NAN, f32::max)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -272,50 +180,5 @@ mod tests {
         assert_eq!(ph[290], between, "900 ms after the last R");
         assert!(ph.iter().all(|&p| p < n_phases()));
         assert!(phases(&[], 50).iter().all(|&p| p == between));
-    }
-
-    #[test]
-    fn normal_studies_stay_pale_and_an_outlier_lights_up() {
-        // Normals: error 1 everywhere except 4× at the R peak phase, with mild noise.
-        let peaks: Vec<usize> = (50..1000).step_by(90).collect();
-        let ph = phases(&peaks, N_SAMPLES);
-        let mut maps = Vec::new();
-        let mut seed = 7u64;
-        for _ in 0..200 {
-            let mut m = vec![0.0_f32; N_LEADS * N_SAMPLES];
-            for (i, v) in m.iter_mut().enumerate() {
-                seed = seed
-                    .wrapping_mul(6364136223846793005)
-                    .wrapping_add(1442695040888963407);
-                let u = (seed >> 40) as f32 / (1u64 << 24) as f32;
-                let base = if ph[i % N_SAMPLES] == pre_bins() {
-                    4.0
-                } else {
-                    1.0
-                };
-                *v = base * (1.0 + 0.3 * u);
-            }
-            maps.push(m);
-        }
-        let studies: Vec<(&[f32], &[usize])> = maps
-            .iter()
-            .map(|m| (m.as_slice(), peaks.as_slice()))
-            .collect();
-        let cal = MapCalibration::fit(&studies).unwrap();
-        assert!(cal.matches_layout());
-        // A normal QRS (4× the baseline error) is not an anomaly.
-        let like = cal.likelihood(&maps[3], &peaks);
-        assert!(max_finite(&like) < 0.95, "{}", max_finite(&like));
-        let above: usize = studies
-            .iter()
-            .filter(|(m, p)| max_finite(&cal.likelihood(m, p)) >= 0.9)
-            .count();
-        assert!(above <= 20, "{above} of 200 normal studies reach 0.9");
-        // The same error level in the TP segment is.
-        let mut odd = maps[3].clone();
-        odd[5 * N_SAMPLES + 95] = 4.0;
-        let like = cal.likelihood(&odd, &peaks);
-        assert!(like[5 * N_SAMPLES + 95] >= 0.99);
-        assert!(like.iter().all(|v| (0.0..=1.0).contains(v)));
     }
 }

@@ -1,6 +1,6 @@
-//! Detection metrics: AUROC (Mann–Whitney U with midranks for ties), the threshold giving
-//! a target recall of the abnormal class, and sensitivity/specificity/precision/F1 at a
-//! threshold (score ≥ threshold = abnormal). Labels: 0 normal, 1 abnormal.
+//! Detection metrics for `eval`: AUROC (Mann–Whitney U with midranks for ties) and
+//! sensitivity/specificity/precision/F1 at a threshold (score ≥ threshold = abnormal).
+//! Labels: 0 normal, 1 abnormal. (Choosing a threshold is `ecglab::fit`'s.)
 
 use serde::{Deserialize, Serialize};
 
@@ -30,22 +30,6 @@ pub fn auroc(scores: &[f32], labels: &[u8]) -> Option<f64> {
     }
     let u = rank_sum_pos - (n_pos * (n_pos + 1)) as f64 / 2.0;
     Some(u / (n_pos as f64 * n_neg as f64))
-}
-
-/// Highest threshold at which at least `recall` of the abnormal scores are ≥ it.
-pub fn threshold_for_recall(scores: &[f32], labels: &[u8], recall: f64) -> Option<f32> {
-    let mut pos: Vec<f32> = scores
-        .iter()
-        .zip(labels)
-        .filter(|(s, &l)| l == 1 && s.is_finite())
-        .map(|(&s, _)| s)
-        .collect();
-    if pos.is_empty() {
-        return None;
-    }
-    pos.sort_by(|a, b| b.total_cmp(a));
-    let k = ((recall * pos.len() as f64).ceil() as usize).clamp(1, pos.len());
-    pos.get(k - 1).copied()
 }
 
 /// Confusion-matrix metrics at a threshold.
@@ -91,15 +75,6 @@ mod tests {
         assert_eq!(auroc(&[0.5, 0.5], &[0, 1]), Some(0.5));
         // one inversion out of four pairs
         assert_eq!(auroc(&[0.1, 0.6, 0.5, 0.9], &[0, 0, 1, 1]), Some(0.75));
-    }
-
-    #[test]
-    fn threshold_gives_recall() {
-        let s = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0];
-        let l = [1; 10];
-        let t = threshold_for_recall(&s, &l, 0.9).unwrap();
-        assert_eq!(t, 0.2);
-        assert!((at_threshold(&s, &l, t).sensitivity - 0.9).abs() < 1e-9);
     }
 }
 

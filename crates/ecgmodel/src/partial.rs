@@ -9,29 +9,17 @@
 //! study score must not be compared with the full-lead threshold. Instead the score
 //! components are re-centred and re-scaled, chosen anew (greedily, as for complete
 //! recordings) and given their own threshold (90 % recall of abnormal) on fold-9 ECGs
-//! masked to this layout ([`calibrate`]) or digitized from pages of it; the
+//! masked to this layout (`ecglab::partial_fit`) or digitized from pages of it; the
 //! fold-10 figures under the same mask are the honest estimate for paper input (without
 //! the digitizer's own errors). Any partial input is scored with this calibration and
 //! says so in its output.
 
-use crate::contract::N_SAMPLES;
 use crate::metrics::SplitMetrics;
 use crate::score::Calibration;
 use serde::{Deserialize, Serialize};
 
 /// Name of the layout the partial calibration assumes.
 pub const LAYOUT_3X4: &str = "3×4 + II rhythm strip";
-
-/// Which samples a 3×4 + II page shows, `[12 × 1000]` in [`ecgcore::recording::StandardLead::ALL`]
-/// order (I, II, III, aVR, aVL, aVF, V1–V6): 1 shown, 0 not.
-pub fn layout_3x4_valid() -> Vec<f32> {
-    ecgcore::paper::Layout::THREE_BY_FOUR_II
-        .visible(N_SAMPLES)
-        .into_iter()
-        .flatten()
-        .map(|shown| if shown { 1.0 } else { 0.0 })
-        .collect()
-}
 
 /// The calibration used for partial input, with its fold-9 and fold-10 figures.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

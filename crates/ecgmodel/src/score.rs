@@ -13,7 +13,9 @@
 //! The study score is a weighted sum of robust z-scores of named components (log
 //! restoration errors, Mahalanobis distance of the embedding from the training normals,
 //! attribute gaps), centred and scaled by their median and IQR on the validation fold's
-//! normal ECGs; which components enter is chosen on fold 9 (see `train`).
+//! normal ECGs; which components enter is chosen on fold 9. Everything here is
+//! applied as the manifest ships it; fitting it (the normal models, the calibration, the
+//! component selection) is `ecglab::fit`'s.
 
 use crate::attributes::Attributes;
 use crate::contract::{BEAT_LEN, BEAT_PRE, GLOBAL_LEN, MODEL_RATE_HZ, N_LEADS, N_SAMPLES};
@@ -31,30 +33,6 @@ pub struct AttrNorm {
 }
 
 impl AttrNorm {
-    /// From training targets (NaN ignored); sex keeps mean 0, std 1.
-    pub fn fit(targets: &[[f32; 7]]) -> AttrNorm {
-        let mut mean = [0.0_f32; 7];
-        let mut std = [1.0_f32; 7];
-        for a in 0..7 {
-            if a == Attributes::FEMALE_INDEX {
-                continue;
-            }
-            let v: Vec<f64> = targets
-                .iter()
-                .map(|t| f64::from(t[a]))
-                .filter(|x| x.is_finite())
-                .collect();
-            if v.len() < 2 {
-                continue;
-            }
-            let m = v.iter().sum::<f64>() / v.len() as f64;
-            let s = (v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (v.len() - 1) as f64).sqrt();
-            mean[a] = m as f32;
-            std[a] = if s > 1e-6 { s as f32 } else { 1.0 };
-        }
-        AttrNorm { mean, std }
-    }
-
     /// Physical targets → normalized (NaN stays NaN).
     pub fn normalize(&self, t: &[f32; 7]) -> [f32; 7] {
         let mut out = [0.0; 7];
@@ -489,30 +467,6 @@ pub struct EmbeddingModel {
 }
 
 impl EmbeddingModel {
-    /// Fit with shrinkage `(1 − α)Σ + α·tr(Σ)/d·I`, α = 0.2.
-    pub fn fit(embeddings: &[Vec<f32>]) -> Option<EmbeddingModel> {
-        let d = embeddings.first()?.len();
-        let n = embeddings.len();
-        if n < 2 || d == 0 {
-            return None;
-        }
-        let e = Tensor::from_slice(&embeddings.concat())
-            .view([n as i64, d as i64])
-            .to_kind(Kind::Double);
-        let mean = e.mean_dim([0i64].as_slice(), true, Kind::Double);
-        let c = &e - &mean;
-        let cov = c.transpose(0, 1).matmul(&c) / (n - 1) as f64;
-        let tr = cov.trace().double_value(&[]) / d as f64;
-        let alpha = 0.2;
-        let shrunk = cov * (1.0 - alpha)
-            + Tensor::eye(d as i64, (Kind::Double, tch::Device::Cpu)) * (alpha * tr);
-        let prec = shrunk.f_inverse().ok()?;
-        Some(EmbeddingModel {
-            mean: to_vec(&mean),
-            precision: to_vec(&prec),
-        })
-    }
-
     /// Mahalanobis distance of one embedding.
     pub fn distance(&self, x: &[f32]) -> f32 {
         let d = self.mean.len();
@@ -533,8 +487,6 @@ impl EmbeddingModel {
 
 /// Floor added before the log of a feature statistic (activations are mostly ≥ 0).
 const FEATURE_LOG_FLOOR: f32 = 1e-3;
-/// Shrinkage of each block's covariance towards its mean variance.
-const FEATURE_SHRINKAGE: f64 = 0.01;
 
 /// Gaussian model of one block of the feature summary.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -561,65 +513,17 @@ pub struct FeatureModel {
     pub blocks: Vec<BlockGaussian>,
 }
 
-fn log_features(x: &[f32]) -> Vec<f64> {
+/// The statistic each block's Gaussian models: ln(|x| + floor) of every feature.
+pub fn log_features(x: &[f32]) -> Vec<f64> {
     x.iter()
         .map(|v| f64::from((v.abs() + FEATURE_LOG_FLOOR).ln()))
         .collect()
 }
 
 impl FeatureModel {
-    /// Fit on training normals' features with the block widths `blocks` (in order).
-    pub fn fit(features: &[Vec<f32>], blocks: &[usize]) -> Option<FeatureModel> {
-        let n = features.len();
-        let total: usize = blocks.iter().sum();
-        if n < 20 || features.iter().any(|f| f.len() != total) {
-            return None;
-        }
-        let logs: Vec<f64> = features.iter().flat_map(|f| log_features(f)).collect();
-        let all = Tensor::from_slice(&logs).view([n as i64, total as i64]);
-        let mut out = Vec::with_capacity(blocks.len());
-        let mut start = 0;
-        for &len in blocks {
-            let e = all.narrow(1, start as i64, len as i64);
-            let mean = e.mean_dim([0i64].as_slice(), true, Kind::Double);
-            let c = &e - &mean;
-            let cov = c.transpose(0, 1).matmul(&c) / (n - 1) as f64;
-            let tr = cov.trace().double_value(&[]) / len as f64;
-            let shrunk = cov * (1.0 - FEATURE_SHRINKAGE)
-                + Tensor::eye(len as i64, (Kind::Double, tch::Device::Cpu))
-                    * (FEATURE_SHRINKAGE * tr.max(1e-9));
-            let prec = shrunk.f_inverse().ok()?;
-            out.push(BlockGaussian {
-                start,
-                len,
-                mean: to_vec(&mean),
-                precision: to_vec(&prec),
-                center: 0.0,
-                scale: 1.0,
-            });
-            start += len;
-        }
-        Some(FeatureModel { blocks: out })
-    }
-
-    /// Set each block's centre and scale from normal studies' features (fold 9).
-    pub fn fit_scales(&mut self, normals: &[Vec<f32>]) {
-        for b in 0..self.blocks.len() {
-            let mut d: Vec<f32> = normals
-                .iter()
-                .map(|f| self.block_distance(b, f))
-                .filter(|x| x.is_finite())
-                .collect();
-            if let (Some((center, scale)), Some(block)) =
-                (robust_center_scale(&mut d), self.blocks.get_mut(b))
-            {
-                block.center = center;
-                block.scale = scale;
-            }
-        }
-    }
-
-    fn block_distance(&self, b: usize, features: &[f32]) -> f32 {
+    /// Mahalanobis distance of one block (`b`) of a feature summary from its Gaussian,
+    /// before the block's centre and scale (NaN when the features do not match).
+    pub fn block_distance(&self, b: usize, features: &[f32]) -> f32 {
         let Some(block) = self.blocks.get(b) else {
             return f32::NAN;
         };
@@ -703,18 +607,6 @@ pub fn components(raw: &MscrRaw, actual: &Attributes, normals: NormalModels<'_>)
     ]
 }
 
-/// Median and IQR/1.349 (1 when the IQR vanishes) of finite values, `None` with fewer
-/// than 4: the robust centre and scale every z-score here uses. Sorts `v`.
-fn robust_center_scale(v: &mut [f32]) -> Option<(f32, f32)> {
-    if v.len() < 4 {
-        return None;
-    }
-    v.sort_by(f32::total_cmp);
-    let q = |p: f32| v[((v.len() - 1) as f32 * p).round() as usize];
-    let iqr = (q(0.75) - q(0.25)) / 1.349;
-    Some((q(0.5), if iqr > 1e-6 { iqr } else { 1.0 }))
-}
-
 /// How raw components become one study score.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Calibration {
@@ -729,30 +621,6 @@ pub struct Calibration {
 }
 
 impl Calibration {
-    /// Robust centre and scale from validation normals' components.
-    pub fn fit(normals: &[Vec<f32>]) -> Calibration {
-        let k = COMPONENTS.len();
-        let mut center = vec![0.0; k];
-        let mut scale = vec![1.0; k];
-        for c in 0..k {
-            let mut v: Vec<f32> = normals
-                .iter()
-                .filter_map(|r| r.get(c).copied())
-                .filter(|x| x.is_finite())
-                .collect();
-            if let Some((m, sc)) = robust_center_scale(&mut v) {
-                center[c] = m;
-                scale[c] = sc;
-            }
-        }
-        Calibration {
-            names: COMPONENTS.iter().map(|s| (*s).to_string()).collect(),
-            center,
-            scale,
-            weights: vec![0.0; k],
-        }
-    }
-
     /// Weighted sum of robust z-scores; unavailable components count as 0.
     pub fn score(&self, comps: &[f32]) -> f32 {
         self.weights
@@ -772,40 +640,5 @@ impl Calibration {
                 }
             })
             .sum()
-    }
-}
-
-/// Greedy forward selection of score components on fold 9: start from the single best
-/// component, add the component that raises fold-9 AUROC most, while it raises it by at
-/// least 0.005 (each with weight 1 on the robust z scale).
-pub fn select_components(cal: &mut Calibration, comps: &[Vec<f32>], labels: &[u8]) {
-    let k = COMPONENTS.len();
-    cal.weights = vec![0.0; k];
-    let eval = |cal: &Calibration| {
-        let s: Vec<f32> = comps.iter().map(|c| cal.score(c)).collect();
-        crate::metrics::auroc(&s, labels).unwrap_or(0.5)
-    };
-    let mut best = 0.5;
-    loop {
-        let mut cand: Option<(usize, f64)> = None;
-        for c in 0..k {
-            if cal.weights[c] != 0.0 {
-                continue;
-            }
-            let mut trial = cal.clone();
-            trial.weights[c] = 1.0;
-            let a = eval(&trial);
-            let margin = if best <= 0.5 { 0.0 } else { 0.005 };
-            if a > best + margin && cand.is_none_or(|(_, b)| a > b) {
-                cand = Some((c, a));
-            }
-        }
-        match cand {
-            Some((c, a)) => {
-                cal.weights[c] = 1.0;
-                best = a;
-            }
-            None => break,
-        }
     }
 }

@@ -1,5 +1,6 @@
 //! A simple paper-ECG page renderer with distortions, to make evaluation images with
-//! known ground truth.
+//! known ground truth for the digitizer ([`crate::digitizer_eval`], the examples
+//! `render_evalset`, `digitizer_tune`, `calibrate_digitized`).
 //!
 //! It draws what an ECG cart prints (US Letter landscape, 25 mm/s, 10 mm/mV): a 1 mm /
 //! 5 mm grid in a chosen colour, a 1 mV × 0.2 s calibration pulse at each row start, the
@@ -12,8 +13,8 @@
 //!
 //! Units: millimetres on paper, pixels at `dpi`, mV, 500 Hz input samples.
 
-use crate::layout::Layout;
-use crate::plane::{self, Plane};
+use ecgdigitize::layout::Layout;
+use ecgdigitize::plane::{self, Plane};
 use image::RgbImage;
 
 /// Paper size, mm (US Letter landscape).
@@ -400,7 +401,7 @@ pub fn perspective_photo(
     img: &RgbImage,
     strength: f32,
     seed: u64,
-) -> (RgbImage, crate::perspective::Homography) {
+) -> (RgbImage, ecgdigitize::perspective::Homography) {
     let mut rng = SplitMix64(seed ^ 0x9E25_7A11);
     let (w, h) = (f64::from(img.width()), f64::from(img.height()));
     let s = f64::from(strength.clamp(0.0, 0.3));
@@ -411,9 +412,10 @@ pub fn perspective_photo(
         p[0] += d[0] * s * w * f64::from(rng.uniform());
         p[1] += d[1] * s * h * f64::from(rng.uniform());
     }
-    let to_page = crate::perspective::Homography::from_correspondences(photo, page)
-        .unwrap_or(crate::perspective::Homography::IDENTITY);
-    let out = crate::perspective::warp(img, &to_page, img.width(), img.height(), [150, 140, 130]);
+    let to_page = ecgdigitize::perspective::Homography::from_correspondences(photo, page)
+        .unwrap_or(ecgdigitize::perspective::Homography::IDENTITY);
+    let out =
+        ecgdigitize::perspective::warp(img, &to_page, img.width(), img.height(), [150, 140, 130]);
     (out, to_page)
 }
 

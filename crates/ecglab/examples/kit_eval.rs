@@ -2,10 +2,10 @@
 //! the per-set SNR table (per lead, the manifest's windows, mean removed, best lag within
 //! ±0.2 s) and the failures.
 //!
-//! `cargo run --release -p ecgdigitize --example kit_eval -- [DATA_DIR] [STYLE_OR_FILE_FILTER] [-v]`
+//! `cargo run --release -p ecglab --example kit_eval -- [DATA_DIR] [STYLE_OR_FILE_FILTER] [-v]`
 //! (`-v` also prints every lead's SNR and confidence).
 
-use ecgdigitize::eval;
+use ecglab::digitizer_eval as eval;
 use std::path::PathBuf;
 
 fn main() {

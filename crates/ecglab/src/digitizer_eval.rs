@@ -14,20 +14,20 @@
 //!   checked by scoring both that and "first 2.5 s in every cell" (older ecg-image-kit
 //!   code): only the standard windows give a positive SNR (18 dB against −1 dB).
 //! - `synthetic clean` / `synthetic distorted`: PTB-XL fold-10 records at 500 Hz drawn by
-//!   [`crate::render`] (clean: red grid, 200 dpi; distorted: seeded random rotation, blur,
+//!   [`crate::paper_render`] (clean: red grid, 200 dpi; distorted: seeded random rotation, blur,
 //!   noise, JPEG, grid colour and resolution; perspective: the clean page as a photo
-//!   taken at an angle, [`crate::render::perspective_photo`], seeded by the record id).
+//!   taken at an angle, [`crate::paper_render::perspective_photo`], seeded by the record id).
 //! - `ecg-image-kit <set>`: the 64 pages of `data/images/ecg-image-kit` (PTB-XL records
 //!   of folds 1–9), scored against the windows `manifest.csv` gives for each lead (the
 //!   generator's 6×2 pages show both columns at 0–5 s), grouped by style: clean 3×4,
 //!   6×2, 12×1, photo-like, 100 dpi, black-and-white, grid colours, … ([`kit_pages`],
-//!   [`kit_sets`]; also `cargo run --release -p ecgdigitize --example kit_eval`).
+//!   [`kit_sets`]; also `cargo run --release -p ecglab --example kit_eval`).
 //! - `real-world`: scans without ground truth; each must digitize or be refused cleanly.
 //!
 //! Units: dB, seconds.
 
-use crate::render::{self, RenderStyle};
-use crate::{digitize_path, digitize_rgb, DigitizeOptions, Layout};
+use crate::paper_render::{self as render, RenderStyle};
+use ecgdigitize::{digitize_path, digitize_rgb, DigitizeOptions, Layout};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -625,7 +625,7 @@ pub fn kit_set_name(style: &str) -> &'static str {
 /// both columns at 0–5 s, which no layout convention can know), same length, best lag
 /// within ±[`MAX_SHIFT_S`]. A lead the digitizer did not place counts as all missing.
 pub fn score_against_windows(
-    d: &crate::Digitized,
+    d: &ecgdigitize::Digitized,
     truth: &[Vec<f32>],
     windows: &[(ecgcore::StandardLead, f32, f32)],
 ) -> Vec<(ecgcore::StandardLead, f32)> {
@@ -662,7 +662,7 @@ pub fn score_against_windows(
     out
 }
 
-const OUTPUT_RATE: f64 = crate::OUTPUT_RATE_HZ;
+const OUTPUT_RATE: f64 = ecgdigitize::OUTPUT_RATE_HZ;
 
 /// One digitized (or refused) ecg-image-kit page.
 #[derive(Debug, Clone)]
@@ -674,8 +674,8 @@ pub struct KitResult {
     pub seconds: f32,
     pub confidence: [f32; 12],
     /// How each lead was identified.
-    pub sources: [crate::LeadSource; 12],
-    /// The perspective correction applied, degrees (see [`crate::Digitized::perspective_deg`]).
+    pub sources: [ecgdigitize::LeadSource; 12],
+    /// The perspective correction applied, degrees (see [`ecgdigitize::Digitized::perspective_deg`]).
     pub perspective_deg: Option<f32>,
 }
 
@@ -706,7 +706,7 @@ pub fn kit_pages(data: &Path, filter: &str) -> Result<Vec<KitResult>, String> {
                 Err(e.to_string()),
                 String::new(),
                 [0.0; 12],
-                [crate::LeadSource::Missing; 12],
+                [ecgdigitize::LeadSource::Missing; 12],
             ),
         };
         out.push(KitResult {

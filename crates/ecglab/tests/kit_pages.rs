@@ -4,11 +4,11 @@
 //! labels, and confidence drops on a lead read wrongly.
 //!
 //! These tests need the shared data and FAIL without it. Floors sit 1–2 dB under what
-//! `cargo run --release -p ecgdigitize --example kit_eval` measured (see the comments).
+//! `cargo run --release -p ecglab --example kit_eval` measured (see the comments).
 
 use ecgcore::StandardLead as L;
-use ecgdigitize::eval::{self, read_wfdb16};
 use ecgdigitize::{digitize_path, DigitizeError, DigitizeOptions, Digitized, Layout, LeadSource};
+use ecglab::digitizer_eval::{self as eval, read_wfdb16};
 use std::path::PathBuf;
 
 fn data_dir() -> PathBuf {
@@ -234,7 +234,7 @@ fn three_rhythm_strips_with_overlapping_rows_are_read() {
     // rows 28 mm apart, so tall complexes cross into the neighbouring rows; PTB-XL
     // record 9 (fold 10). The six rows must be read as 3×4 with three strips (the strips
     // repeat block cells), not as 6×2, and the strips' leads found.
-    use ecgdigitize::render::{render_layout, RenderStyle};
+    use ecglab::paper_render::{render_layout, RenderStyle};
     let data = data_dir();
     let truth = read_wfdb16(&data.join("ptbxl/records500/00000/00009_hr"))
         .unwrap()

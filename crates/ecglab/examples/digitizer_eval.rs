@@ -1,9 +1,9 @@
 //! Run the digitizer evaluation and print the table.
 //!
-//! `cargo run --release -p ecgdigitize --example digitizer_eval -- [DATA_DIR] [N_SYNTHETIC] [--real-world] [--bench]`
+//! `cargo run --release -p ecglab --example digitizer_eval -- [DATA_DIR] [N_SYNTHETIC] [--real-world] [--bench]`
 //! (DATA_DIR defaults to ../shared/data, N_SYNTHETIC to 20).
 
-use ecgdigitize::eval::{benchmark_300dpi, evaluate, EvalConfig};
+use ecglab::digitizer_eval::{benchmark_300dpi, evaluate, EvalConfig};
 use std::path::PathBuf;
 
 fn main() {

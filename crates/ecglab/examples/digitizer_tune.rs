@@ -2,12 +2,12 @@
 //! records after the first `SKIP` (default 20), drawn with distorted styles from a
 //! different seed (`id + 1_000_003`), printing what was detected against the truth.
 //!
-//! `cargo run --release -p ecgdigitize --example digitizer_tune -- [N] [SKIP] [DPI] [DATA_DIR]`
+//! `cargo run --release -p ecglab --example digitizer_tune -- [N] [SKIP] [DPI] [DATA_DIR]`
 //! (`TUNE_PERSPECTIVE=1`: clean pages photographed at an angle instead).
 
-use ecgdigitize::eval::{fold10_ids, read_wfdb16, snr_db};
-use ecgdigitize::render;
 use ecgdigitize::{digitize_rgb, DigitizeOptions};
+use ecglab::digitizer_eval::{fold10_ids, read_wfdb16, snr_db};
+use ecglab::paper_render as render;
 use std::path::{Path, PathBuf};
 
 fn main() {
@@ -44,7 +44,7 @@ fn main() {
             style = clean;
             render::perspective_photo(
                 &render::render_page(&truth, &clean),
-                ecgdigitize::eval::PERSPECTIVE_STRENGTH,
+                ecglab::digitizer_eval::PERSPECTIVE_STRENGTH,
                 u64::from(id) + 1_000_003,
             )
             .0

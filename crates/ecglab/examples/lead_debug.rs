@@ -1,6 +1,7 @@
 //! `lead_debug IMAGE RECORD LEAD`: the digitized lead against the truth in its window
 //! (first 2.5 s of the cell), printed every 10 ms, at the best lag.
-use ecgdigitize::{digitize_path, eval, DigitizeOptions};
+use ecgdigitize::{digitize_path, DigitizeOptions};
+use ecglab::digitizer_eval as eval;
 use std::path::Path;
 fn main() {
     let a: Vec<String> = std::env::args().collect();

@@ -1,12 +1,12 @@
 //! Write the synthetic evaluation pages to a folder, for looking at them (the
 //! evaluation itself renders the same pages in memory).
 //!
-//! `cargo run --release -p ecgdigitize --example render_evalset -- OUT_DIR [N] [DATA_DIR]`
+//! `cargo run --release -p ecglab --example render_evalset -- OUT_DIR [N] [DATA_DIR]`
 //! writes `<id>_clean.png` and `<id>_distorted.png` for the first N (default 5) PTB-XL
 //! fold-10 records.
 
-use ecgdigitize::eval::{fold10_ids, read_wfdb16};
-use ecgdigitize::render::{self, RenderStyle};
+use ecglab::digitizer_eval::{fold10_ids, read_wfdb16};
+use ecglab::paper_render::{self as render, RenderStyle};
 use std::path::PathBuf;
 
 fn main() {

@@ -1,0 +1,415 @@
+//! Fitting what `models/manifest.json` ships beside the weights: the attribute
+//! normalization, the Gaussian models of the training normals (embedding and multi-scale
+//! features), the study-score calibration (robust centre and scale of each component on
+//! fold-9 normals, components chosen greedily on fold 9), the thresholds (a target recall
+//! of the abnormal class) and the anomaly map's calibration.
+//!
+//! The types are `ecgmodel`'s (the product only reads and applies them); this module is
+//! the one place that makes them. The formulas are DESIGN.md §3's and the ones the types'
+//! documentation states: shrunk covariances, medians and IQR/1.349, per-cell map quantiles.
+
+use ecgmodel::attributes::Attributes;
+use ecgmodel::contract::{N_LEADS, N_SAMPLES};
+use ecgmodel::mapcal::{self, MapCalibration, PHASE_BIN_MS, POST_R_MS, PRE_R_MS};
+use ecgmodel::metrics;
+use ecgmodel::score::{
+    log_features, AttrNorm, BlockGaussian, Calibration, EmbeddingModel, FeatureModel, COMPONENTS,
+};
+use tch::{Kind, Tensor};
+
+/// Shrinkage of the embedding covariance towards its mean variance.
+const EMBEDDING_SHRINKAGE: f64 = 0.2;
+/// Shrinkage of each feature block's covariance towards its mean variance.
+const FEATURE_SHRINKAGE: f64 = 0.01;
+/// Fewest normal samples a map cell needs for its own statistics (else its lead's pooled ones).
+const MIN_CELL_SAMPLES: usize = 200;
+
+fn to_vec(t: &Tensor) -> Vec<f32> {
+    let t = t
+        .to_device(tch::Device::Cpu)
+        .to_kind(Kind::Float)
+        .contiguous()
+        .view([-1]);
+    // A contiguous float CPU tensor always converts; failing here is a bug, not bad input.
+    Vec::<f32>::try_from(&t).expect("a float CPU tensor converts to Vec<f32>")
+}
+
+/// The attribute normalization from training targets (NaN ignored); sex keeps mean 0, std 1.
+pub fn attr_norm(targets: &[[f32; 7]]) -> AttrNorm {
+    let mut mean = [0.0_f32; 7];
+    let mut std = [1.0_f32; 7];
+    for a in 0..7 {
+        if a == Attributes::FEMALE_INDEX {
+            continue;
+        }
+        let v: Vec<f64> = targets
+            .iter()
+            .map(|t| f64::from(t[a]))
+            .filter(|x| x.is_finite())
+            .collect();
+        if v.len() < 2 {
+            continue;
+        }
+        let m = v.iter().sum::<f64>() / v.len() as f64;
+        let s = (v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (v.len() - 1) as f64).sqrt();
+        mean[a] = m as f32;
+        std[a] = if s > 1e-6 { s as f32 } else { 1.0 };
+    }
+    AttrNorm { mean, std }
+}
+
+/// The Gaussian model of training normals' embeddings, with shrinkage
+/// `(1 − α)Σ + α·tr(Σ)/d·I`, α = 0.2. `None` with fewer than 2 embeddings.
+pub fn embedding_model(embeddings: &[Vec<f32>]) -> Option<EmbeddingModel> {
+    let d = embeddings.first()?.len();
+    let n = embeddings.len();
+    if n < 2 || d == 0 {
+        return None;
+    }
+    let e = Tensor::from_slice(&embeddings.concat())
+        .view([n as i64, d as i64])
+        .to_kind(Kind::Double);
+    let mean = e.mean_dim([0i64].as_slice(), true, Kind::Double);
+    let c = &e - &mean;
+    let cov = c.transpose(0, 1).matmul(&c) / (n - 1) as f64;
+    let tr = cov.trace().double_value(&[]) / d as f64;
+    let alpha = EMBEDDING_SHRINKAGE;
+    let shrunk = cov * (1.0 - alpha)
+        + Tensor::eye(d as i64, (Kind::Double, tch::Device::Cpu)) * (alpha * tr);
+    let prec = shrunk.f_inverse().ok()?;
+    Some(EmbeddingModel {
+        mean: to_vec(&mean),
+        precision: to_vec(&prec),
+    })
+}
+
+/// The block-wise feature density of training normals' features with the block widths
+/// `blocks` (in order); every block's centre 0 and scale 1 until [`feature_scales`].
+/// `None` with fewer than 20 studies or features of another width.
+pub fn feature_model(features: &[Vec<f32>], blocks: &[usize]) -> Option<FeatureModel> {
+    let n = features.len();
+    let total: usize = blocks.iter().sum();
+    if n < 20 || features.iter().any(|f| f.len() != total) {
+        return None;
+    }
+    let logs: Vec<f64> = features.iter().flat_map(|f| log_features(f)).collect();
+    let all = Tensor::from_slice(&logs).view([n as i64, total as i64]);
+    let mut out = Vec::with_capacity(blocks.len());
+    let mut start = 0;
+    for &len in blocks {
+        let e = all.narrow(1, start as i64, len as i64);
+        let mean = e.mean_dim([0i64].as_slice(), true, Kind::Double);
+        let c = &e - &mean;
+        let cov = c.transpose(0, 1).matmul(&c) / (n - 1) as f64;
+        let tr = cov.trace().double_value(&[]) / len as f64;
+        let shrunk = cov * (1.0 - FEATURE_SHRINKAGE)
+            + Tensor::eye(len as i64, (Kind::Double, tch::Device::Cpu))
+                * (FEATURE_SHRINKAGE * tr.max(1e-9));
+        let prec = shrunk.f_inverse().ok()?;
+        out.push(BlockGaussian {
+            start,
+            len,
+            mean: to_vec(&mean),
+            precision: to_vec(&prec),
+            center: 0.0,
+            scale: 1.0,
+        });
+        start += len;
+    }
+    Some(FeatureModel { blocks: out })
+}
+
+/// Set each block's centre and scale from normal studies' features (fold 9).
+pub fn feature_scales(model: &mut FeatureModel, normals: &[Vec<f32>]) {
+    for b in 0..model.blocks.len() {
+        let mut d: Vec<f32> = normals
+            .iter()
+            .map(|f| model.block_distance(b, f))
+            .filter(|x| x.is_finite())
+            .collect();
+        if let (Some((center, scale)), Some(block)) =
+            (robust_center_scale(&mut d), model.blocks.get_mut(b))
+        {
+            block.center = center;
+            block.scale = scale;
+        }
+    }
+}
+
+/// Median and IQR/1.349 (1 when the IQR vanishes) of finite values, `None` with fewer
+/// than 4: the robust centre and scale every z-score of the study score uses. Sorts `v`.
+pub fn robust_center_scale(v: &mut [f32]) -> Option<(f32, f32)> {
+    if v.len() < 4 {
+        return None;
+    }
+    v.sort_by(f32::total_cmp);
+    let q = |p: f32| v[((v.len() - 1) as f32 * p).round() as usize];
+    let iqr = (q(0.75) - q(0.25)) / 1.349;
+    Some((q(0.5), if iqr > 1e-6 { iqr } else { 1.0 }))
+}
+
+/// The study-score calibration's robust centre and scale from validation normals'
+/// components (order of [`COMPONENTS`]); every weight 0 until [`select_components`].
+pub fn calibration(normals: &[Vec<f32>]) -> Calibration {
+    let k = COMPONENTS.len();
+    let mut center = vec![0.0; k];
+    let mut scale = vec![1.0; k];
+    for c in 0..k {
+        let mut v: Vec<f32> = normals
+            .iter()
+            .filter_map(|r| r.get(c).copied())
+            .filter(|x| x.is_finite())
+            .collect();
+        if let Some((m, sc)) = robust_center_scale(&mut v) {
+            center[c] = m;
+            scale[c] = sc;
+        }
+    }
+    Calibration {
+        names: COMPONENTS.iter().map(|s| (*s).to_string()).collect(),
+        center,
+        scale,
+        weights: vec![0.0; k],
+    }
+}
+
+/// Greedy forward selection of score components on fold 9: start from the single best
+/// component, add the component that raises fold-9 AUROC most, while it raises it by at
+/// least 0.005 (each with weight 1 on the robust z scale).
+pub fn select_components(cal: &mut Calibration, comps: &[Vec<f32>], labels: &[u8]) {
+    let k = COMPONENTS.len();
+    cal.weights = vec![0.0; k];
+    let eval = |cal: &Calibration| {
+        let s: Vec<f32> = comps.iter().map(|c| cal.score(c)).collect();
+        metrics::auroc(&s, labels).unwrap_or(0.5)
+    };
+    let mut best = 0.5;
+    loop {
+        let mut cand: Option<(usize, f64)> = None;
+        for c in 0..k {
+            if cal.weights[c] != 0.0 {
+                continue;
+            }
+            let mut trial = cal.clone();
+            trial.weights[c] = 1.0;
+            let a = eval(&trial);
+            let margin = if best <= 0.5 { 0.0 } else { 0.005 };
+            if a > best + margin && cand.is_none_or(|(_, b)| a > b) {
+                cand = Some((c, a));
+            }
+        }
+        match cand {
+            Some((c, a)) => {
+                cal.weights[c] = 1.0;
+                best = a;
+            }
+            None => break,
+        }
+    }
+}
+
+/// Highest threshold at which at least `recall` of the abnormal scores are ≥ it
+/// (labels: 0 normal, 1 abnormal); `None` without a finite abnormal score.
+pub fn threshold_for_recall(scores: &[f32], labels: &[u8], recall: f64) -> Option<f32> {
+    let mut pos: Vec<f32> = scores
+        .iter()
+        .zip(labels)
+        .filter(|(s, &l)| l == 1 && s.is_finite())
+        .map(|(&s, _)| s)
+        .collect();
+    if pos.is_empty() {
+        return None;
+    }
+    pos.sort_by(|a, b| b.total_cmp(a));
+    let k = ((recall * pos.len() as f64).ceil() as usize).clamp(1, pos.len());
+    pos.get(k - 1).copied()
+}
+
+/// Largest finite value (NaN when there is none).
+pub fn max_finite(v: &[f32]) -> f32 {
+    v.iter()
+        .copied()
+        .filter(|x| x.is_finite())
+        .fold(f32::NAN, f32::max)
+}
+
+fn quantile_sorted(v: &[f32], q: f64) -> f32 {
+    if v.is_empty() {
+        return f32::NAN;
+    }
+    v[((v.len() - 1) as f64 * q).round() as usize]
+}
+
+/// The anomaly map's calibration (see [`ecgmodel::mapcal`]) fitted on normal studies:
+/// each item is a `[12 × 1000]` point-error map (NaN = not recorded) and the window's R
+/// peaks. `None` with fewer than 20 studies.
+pub fn map_calibration(studies: &[(&[f32], &[usize])]) -> Option<MapCalibration> {
+    if studies.len() < 20 {
+        return None;
+    }
+    let np = mapcal::n_phases();
+    let mut cells: Vec<Vec<f32>> = vec![Vec::new(); N_LEADS * np];
+    let mut leads: Vec<Vec<f32>> = vec![Vec::new(); N_LEADS];
+    for (map, peaks) in studies {
+        let ph = mapcal::phases(peaks, N_SAMPLES);
+        for l in 0..N_LEADS {
+            for (t, &p) in ph.iter().enumerate() {
+                let Some(&e) = map.get(l * N_SAMPLES + t) else {
+                    continue;
+                };
+                if e.is_finite() {
+                    cells[l * np + p].push(mapcal::ln_err(e));
+                    if t % 8 == 0 {
+                        leads[l].push(mapcal::ln_err(e));
+                    }
+                }
+            }
+        }
+    }
+    let stats = |v: &mut Vec<f32>| {
+        v.sort_by(f32::total_cmp);
+        let m = quantile_sorted(v, 0.5);
+        let s = (quantile_sorted(v, 0.9) - m).max(1e-3);
+        (m, s)
+    };
+    let lead_stats: Vec<(f32, f32)> = leads.iter_mut().map(stats).collect();
+    let mut center = vec![0.0; N_LEADS * np];
+    let mut scale = vec![1.0; N_LEADS * np];
+    for (c, v) in cells.iter_mut().enumerate() {
+        let (m, s) = if v.len() >= MIN_CELL_SAMPLES {
+            stats(v)
+        } else {
+            lead_stats[c / np]
+        };
+        if m.is_finite() {
+            center[c] = m;
+            scale[c] = s;
+        }
+    }
+    let mut cal = MapCalibration {
+        phase_bin_ms: PHASE_BIN_MS,
+        pre_r_ms: PRE_R_MS,
+        post_r_ms: POST_R_MS,
+        center,
+        scale,
+        z_knots: Vec::new(),
+        p_knots: Vec::new(),
+        n_studies: studies.len(),
+    };
+    let mut maxima: Vec<f32> = studies
+        .iter()
+        .map(|(map, peaks)| max_finite(&cal.z(map, peaks)))
+        .filter(|z| z.is_finite())
+        .collect();
+    maxima.sort_by(f32::total_cmp);
+    let mut z_knots = vec![0.0_f32];
+    let mut p_knots = vec![0.0_f32];
+    for (p, q) in mapcal::STUDY_QUANTILES {
+        let z = quantile_sorted(&maxima, q);
+        let prev = z_knots.last().copied().unwrap_or(0.0);
+        z_knots.push(if z.is_finite() {
+            z.max(prev + 1e-3)
+        } else {
+            prev + 1.0
+        });
+        p_knots.push(p);
+    }
+    cal.z_knots = z_knots;
+    cal.p_knots = p_knots;
+    Some(cal)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ecgmodel::mapcal::{n_phases, phases};
+
+    #[test]
+    fn threshold_gives_recall() {
+        let s = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0];
+        let l = [1; 10];
+        let t = threshold_for_recall(&s, &l, 0.9).unwrap();
+        assert_eq!(t, 0.2);
+        assert!((metrics::at_threshold(&s, &l, t).sensitivity - 0.9).abs() < 1e-9);
+    }
+
+    #[test]
+    fn normal_studies_stay_pale_and_an_outlier_lights_up() {
+        // Normals: error 1 everywhere except 4× at the R peak phase, with mild noise.
+        let pre_bins = (PRE_R_MS / PHASE_BIN_MS).round() as usize;
+        let peaks: Vec<usize> = (50..1000).step_by(90).collect();
+        let ph = phases(&peaks, N_SAMPLES);
+        let mut maps = Vec::new();
+        let mut seed = 7u64;
+        for _ in 0..200 {
+            let mut m = vec![0.0_f32; N_LEADS * N_SAMPLES];
+            for (i, v) in m.iter_mut().enumerate() {
+                seed = seed
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                let u = (seed >> 40) as f32 / (1u64 << 24) as f32;
+                let base = if ph[i % N_SAMPLES] == pre_bins {
+                    4.0
+                } else {
+                    1.0
+                };
+                *v = base * (1.0 + 0.3 * u);
+            }
+            maps.push(m);
+        }
+        let studies: Vec<(&[f32], &[usize])> = maps
+            .iter()
+            .map(|m| (m.as_slice(), peaks.as_slice()))
+            .collect();
+        let cal = map_calibration(&studies).unwrap();
+        assert!(cal.matches_layout());
+        assert_eq!(cal.center.len(), N_LEADS * n_phases());
+        // A normal QRS (4× the baseline error) is not an anomaly.
+        let like = cal.likelihood(&maps[3], &peaks);
+        assert!(max_finite(&like) < 0.95, "{}", max_finite(&like));
+        let above: usize = studies
+            .iter()
+            .filter(|(m, p)| max_finite(&cal.likelihood(m, p)) >= 0.9)
+            .count();
+        assert!(above <= 20, "{above} of 200 normal studies reach 0.9");
+        // The same error level in the TP segment is.
+        let mut odd = maps[3].clone();
+        odd[5 * N_SAMPLES + 95] = 4.0;
+        let like = cal.likelihood(&odd, &peaks);
+        assert!(like[5 * N_SAMPLES + 95] >= 0.99);
+        assert!(like.iter().all(|v| (0.0..=1.0).contains(v)));
+    }
+
+    #[test]
+    fn calibration_centres_and_scales_robustly_and_selection_keeps_the_separating_component() {
+        // Component 0 separates normals from abnormals; the others are noise.
+        let k = COMPONENTS.len();
+        let mut comps = Vec::new();
+        let mut labels = Vec::new();
+        for i in 0..40 {
+            let abnormal = i % 2 == 1;
+            let mut c = vec![((i * 7) % 5) as f32; k];
+            c[0] = if abnormal {
+                10.0 + i as f32
+            } else {
+                i as f32 * 0.1
+            };
+            comps.push(c);
+            labels.push(u8::from(abnormal));
+        }
+        let normals: Vec<Vec<f32>> = comps
+            .iter()
+            .zip(&labels)
+            .filter(|(_, &l)| l == 0)
+            .map(|(c, _)| c.clone())
+            .collect();
+        let mut cal = calibration(&normals);
+        assert_eq!(cal.names.len(), k);
+        assert!(cal.weights.iter().all(|&w| w == 0.0));
+        assert!(cal.scale.iter().all(|&s| s > 0.0));
+        select_components(&mut cal, &comps, &labels);
+        assert_eq!(cal.weights[0], 1.0);
+        let s: Vec<f32> = comps.iter().map(|c| cal.score(c)).collect();
+        assert_eq!(metrics::auroc(&s, &labels), Some(1.0));
+    }
+}
