@@ -686,6 +686,8 @@ impl EcgApp {
         self.analysing = Some((
             generation,
             Job::spawn("ecgscope-analysis", move || {
+                // The score reference is read here too, off the UI thread.
+                let _ = engine.score_reference();
                 pipeline::analyze(&original, &engine)
             }),
         ));

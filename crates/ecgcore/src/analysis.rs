@@ -66,6 +66,15 @@ pub struct ModelOutput {
     pub note: Option<String>,
 }
 
+impl ModelOutput {
+    /// Set the threshold the score is judged against, and the verdict with it (the one
+    /// place `abnormal` is decided: score ≥ threshold).
+    pub fn judge_against(&mut self, threshold: f32) {
+        self.threshold = threshold;
+        self.abnormal = self.score >= threshold;
+    }
+}
+
 /// Everything known about one study.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Analysis {

@@ -170,8 +170,7 @@ impl Analyzer {
             theirs.map.clear();
         }
         if let Some(p) = partial {
-            theirs.threshold = p.baseline_threshold;
-            theirs.abnormal = theirs.score >= theirs.threshold;
+            theirs.judge_against(p.baseline_threshold);
             let note = format!(
                 "Leads are only partly recorded (as on a paper ECG): scores and maps cover \
                  the recorded samples only, and the thresholds come from validation studies \
@@ -289,9 +288,6 @@ impl Analyzer {
         let entry = &self.manifest.mscr;
         let mut out = self.common(rec, entry, MSCR_NAME);
         let calibration = partial.map_or(&self.manifest.calibration, |p| &p.calibration);
-        if let Some(p) = partial {
-            out.threshold = p.threshold;
-        }
         let n = raw.len().max(1) as f32;
         out.score = raw
             .iter()
@@ -300,7 +296,7 @@ impl Analyzer {
             })
             .sum::<f32>()
             / n;
-        out.abnormal = out.score >= out.threshold;
+        out.judge_against(partial.map_or(out.threshold, |p| p.threshold));
         out.lead_scores = mean_rows(raw.iter().map(|r| r.lead_err.as_slice()));
         let mut mean = [0.0_f32; N_ATTRIBUTES];
         for r in raw {
@@ -338,7 +334,7 @@ impl Analyzer {
         let entry = &self.manifest.baseline;
         let mut out = self.common(rec, entry, BASELINE_NAME);
         out.score = raw.iter().map(|r| r.mse).sum::<f32>() / raw.len().max(1) as f32;
-        out.abnormal = out.score >= out.threshold;
+        out.judge_against(out.threshold);
         out.lead_scores = mean_rows(raw.iter().map(|r| r.lead_err.as_slice()));
         out.map = paste_maps(
             raw.iter().map(|r| r.point_err.as_slice()),
