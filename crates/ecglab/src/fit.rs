@@ -24,15 +24,7 @@ const FEATURE_SHRINKAGE: f64 = 0.01;
 /// Fewest normal samples a map cell needs for its own statistics (else its lead's pooled ones).
 const MIN_CELL_SAMPLES: usize = 200;
 
-fn to_vec(t: &Tensor) -> Vec<f32> {
-    let t = t
-        .to_device(tch::Device::Cpu)
-        .to_kind(Kind::Float)
-        .contiguous()
-        .view([-1]);
-    // A contiguous float CPU tensor always converts; failing here is a bug, not bad input.
-    Vec::<f32>::try_from(&t).expect("a float CPU tensor converts to Vec<f32>")
-}
+use ecgmodel::score::to_vec;
 
 /// The attribute normalization from training targets (NaN ignored); sex keeps mean 0, std 1.
 pub fn attr_norm(targets: &[[f32; 7]]) -> AttrNorm {

@@ -82,7 +82,8 @@ pub struct BaselineRaw {
     pub point_err: Vec<f32>,
 }
 
-fn to_vec(t: &Tensor) -> Vec<f32> {
+/// A tensor's values as a flat `Vec<f32>` (on the CPU).
+pub fn to_vec(t: &Tensor) -> Vec<f32> {
     let t = t
         .to_device(tch::Device::Cpu)
         .to_kind(Kind::Float)
