@@ -317,6 +317,28 @@ pub fn reference_waves(base: &Path) -> Result<Vec<Wave>, FormatError> {
     Ok(all)
 }
 
+/// Each lead's marked waves of the record `base`, in [`LUDB_LEADS`] order (empty where a
+/// file is missing).
+///
+/// # Errors
+/// When an annotation file cannot be read.
+pub fn lead_waves(base: &Path) -> Result<Vec<Vec<Wave>>, FormatError> {
+    LUDB_LEADS
+        .iter()
+        .map(|ext| {
+            let mut p = base.as_os_str().to_owned();
+            p.push(".");
+            p.push(ext);
+            let p = PathBuf::from(p);
+            if p.exists() {
+                Ok(waves(&read_annotations(&p)?))
+            } else {
+                Ok(Vec::new())
+            }
+        })
+        .collect()
+}
+
 /// Reference intervals from the waves of all leads together (see module docs).
 pub fn reference_from_waves(all: &[Wave], fs: f64) -> ReferenceIntervals {
     reference_from_waves_ranked(all, fs, 0)
@@ -615,6 +637,10 @@ pub struct LudbRecord {
     pub reference_robust: ReferenceIntervals,
     /// The reference beats (standard rank 0), sample indices at `reference_rate_hz`.
     pub reference_beats: Vec<ReferenceBeat>,
+    /// The reference beats at rank 1 (second-earliest onset / second-latest offset).
+    pub reference_beats_robust: Vec<ReferenceBeat>,
+    /// Each lead's own marks, in [`LUDB_LEADS`] order (empty where a file is missing).
+    pub lead_waves: Vec<Vec<Wave>>,
     /// Sample rate of the marks (the record's rate as read).
     pub reference_rate_hz: f64,
     pub rhythm: Option<String>,
@@ -639,8 +665,10 @@ pub fn load_ludb(dir: &Path) -> Result<(Vec<LudbRecord>, FailedRecords), Validat
             }
         };
         let base = hea.with_extension("");
-        match reference_waves(&base) {
-            Ok(all) => records.push(LudbRecord {
+        match reference_waves(&base).and_then(|all| Ok((all, lead_waves(&base)?))) {
+            Ok((all, lead_waves)) => records.push(LudbRecord {
+                reference_beats_robust: reference_beats(&all, recording.sample_rate_hz, 1),
+                lead_waves,
                 name,
                 reference: reference_from_waves(&all, recording.sample_rate_hz),
                 reference_robust: reference_from_waves_ranked(&all, recording.sample_rate_hz, 1),
@@ -762,7 +790,7 @@ fn summarise(
 }
 
 /// Summary of (ours, reference) pairs.
-fn summarise_pairs(
+pub fn summarise_pairs(
     name: &'static str,
     unit: &'static str,
     pairs: impl Iterator<Item = (Option<f32>, Option<f32>)>,

@@ -17,6 +17,7 @@ pub mod card;
 pub mod data;
 pub mod digitizer_eval;
 pub mod fit;
+pub mod interval_cv;
 pub mod intervals;
 pub mod ludb_tuning;
 pub mod manifests;

@@ -50,6 +50,14 @@ enum Command {
         /// Folder with the LUDB records and annotations.
         #[arg(default_value = "../shared/data/ludb")]
         dir: PathBuf,
+        /// Global boundaries as the N-th earliest onset / latest offset of the per-lead
+        /// ones (0 = earliest), instead of the product's default definition.
+        #[arg(long)]
+        global_lead_rank: Option<usize>,
+        /// Global boundaries from the spatial-velocity estimators (the definition before
+        /// issue #16), instead of the product's default.
+        #[arg(long)]
+        spatial_velocity: bool,
     },
     /// Evaluate the digitizer: SNR per lead against PTB-XL ground truth on rendered pages,
     /// the ecg-image-kit pages and (optionally) the real-world scans.
@@ -113,8 +121,26 @@ fn main() -> anyhow::Result<()> {
             let report = ecglab::train::run(&cfg)?;
             println!("{}", serde_json::to_string_pretty(&report)?);
         }
-        Command::ValidateIntervals { dir } => {
-            println!("{}", ecglab::intervals::validate_ludb(&dir)?);
+        Command::ValidateIntervals {
+            dir,
+            global_lead_rank,
+            spatial_velocity,
+        } => {
+            let mut params = ecgcore::dsp::delineate::DelineationParams::default();
+            if spatial_velocity {
+                params.global_lead_rank = None;
+            }
+            if global_lead_rank.is_some() {
+                params.global_lead_rank = global_lead_rank;
+            }
+            let (records, failed) = ecglab::intervals::load_ludb(&dir)?;
+            for (name, err) in &failed {
+                println!("not read: {name}: {err}");
+            }
+            println!(
+                "{}",
+                ecglab::interval_cv::cross_validate(&records, &params)
+            );
         }
         Command::EvalDigitizer {
             data,

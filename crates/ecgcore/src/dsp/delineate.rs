@@ -82,6 +82,20 @@ pub struct DelineationParams {
     pub qrs_widening_ms_at_100_hz: f64,
     /// How much earlier the P onset is found at 100 Hz (ms), removed as `w·(100/fs)²`.
     pub p_onset_early_ms_at_100_hz: f64,
+    /// Shifts (ms) of the per-lead boundaries ([`LeadBoundaries`]), fitted as the mean
+    /// difference to the cardiologists' per-lead marks (LUDB, cross-validated by
+    /// `ecglab validate-intervals`). Negative = earlier.
+    pub lead_qrs_onset_shift_ms: f32,
+    pub lead_qrs_offset_shift_ms: f32,
+    pub lead_p_onset_shift_ms: f32,
+    pub lead_p_offset_shift_ms: f32,
+    pub lead_t_end_shift_ms: f32,
+    /// Least P-wave amplitude (mV) in one lead for that lead's P boundaries.
+    pub lead_p_min_amplitude_mv: f32,
+    /// Global boundaries from the per-lead ones: the `global_lead_rank`-th earliest onset
+    /// and latest offset over leads (as LUDB's robust reference is defined on the
+    /// cardiologists' per-lead marks). `None` = the spatial-velocity estimators above.
+    pub global_lead_rank: Option<usize>,
 }
 
 impl Default for DelineationParams {
@@ -110,19 +124,37 @@ impl Default for DelineationParams {
             p_min_consistency: 0.6,
             af_rr_irregularity: 0.12,
             lowpass_hz: 40.0,
-            qrs_onset_shift_ms: -22.0,
-            qrs_offset_shift_ms: 10.0,
-            p_onset_shift_ms: -18.0,
-            p_offset_shift_ms: 11.0,
-            t_end_shift_ms: 5.0,
+            qrs_onset_shift_ms: -17.2,
+            qrs_offset_shift_ms: 5.8,
+            p_onset_shift_ms: -10.8,
+            p_offset_shift_ms: 7.0,
+            t_end_shift_ms: -6.4,
             qrs_widening_ms_at_100_hz: 3.8,
             p_onset_early_ms_at_100_hz: 7.7,
+            lead_qrs_onset_shift_ms: -4.8,
+            lead_qrs_offset_shift_ms: 0.4,
+            lead_p_onset_shift_ms: -4.1,
+            lead_p_offset_shift_ms: 2.9,
+            lead_t_end_shift_ms: -9.8,
+            lead_p_min_amplitude_mv: 0.02,
+            global_lead_rank: None,
         }
     }
 }
 
+/// One lead's own boundaries on the median beat, in fractional samples (constant shifts
+/// applied); `None` where the lead shows no such wave.
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct LeadBoundaries {
+    pub p_onset: Option<f64>,
+    pub p_offset: Option<f64>,
+    pub qrs_onset: Option<f64>,
+    pub qrs_offset: Option<f64>,
+    pub t_offset: Option<f64>,
+}
+
 /// Boundaries found on the median beat (indices into it).
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Boundaries {
     pub p_onset: Option<usize>,
     pub p_peak: Option<usize>,
@@ -138,6 +170,8 @@ pub struct Boundaries {
     pub t_beyond_window: bool,
     /// The same boundaries in fractional samples (intervals are computed from these).
     pub exact: ExactPositions,
+    /// Each input lead's own boundaries (same order as the input leads).
+    pub leads: Vec<LeadBoundaries>,
 }
 
 /// Boundaries in fractional sample positions within the median beat.
@@ -272,11 +306,20 @@ pub fn delineate(
         None => (None, None),
     };
     let weight = f64::from(params.qrs_lead_weight.clamp(0.0, 1.0));
+    let (lead_on, lead_off, lead_qrs) = per_lead_qrs(&leads, r, fs, params, sv_on, sv_off);
     let (lead_on, lead_off) = if weight > 0.0 {
-        per_lead_qrs(&leads, r, fs, params, sv_on, sv_off)
+        (lead_on, lead_off)
     } else {
         (None, None)
     };
+    let mut lead_raw: Vec<LeadBoundaries> = lead_qrs
+        .iter()
+        .map(|&(on, off)| LeadBoundaries {
+            qrs_onset: on,
+            qrs_offset: off,
+            ..LeadBoundaries::default()
+        })
+        .collect();
     // The weighted mean where both exist; the spatial velocity alone where no lead
     // qualifies. Nothing where the spatial velocity finds no boundary: a complex wider
     // than the search (paced, very wide) is left unmeasured rather than guessed.
@@ -291,6 +334,7 @@ pub fn delineate(
     let (Some(on_f), Some(off_f)) = (qrs_on_f, qrs_off_f) else {
         return b;
     };
+    let n_leads = leads.len();
     // The P and T searches below are laid out from fixed anchors on the spatial velocity:
     // where it rises through 10 % and falls through 5 % of its QRS peak (they were fitted
     // that way; the P-wave search in particular is sensitive to where its window ends, so
@@ -328,7 +372,7 @@ pub fn delineate(
     let mut t_peak_best: Option<(f32, usize)> = None;
     if t_lo + secs(0.08, fs) < t_hi {
         let smooth_w = secs(0.02, fs).max(1);
-        for (lead, &base) in leads.iter().zip(&iso) {
+        for (li, (lead, &base)) in leads.iter().zip(&iso).enumerate() {
             let y: Vec<f32> = smooth(&lead[t_lo..=t_hi], smooth_w)
                 .iter()
                 .map(|v| v - base)
@@ -371,20 +415,29 @@ pub fn delineate(
                 area(a).total_cmp(&area(c))
             });
             if let Some(te) = te {
-                t_ends.push((amp.abs(), t_lo + te));
+                t_ends.push((amp.abs(), t_lo + te, li));
             }
         }
     }
     let largest_t = t_ends.iter().map(|e| e.0).fold(0.0_f32, f32::max);
-    let mut t_ends: Vec<usize> = t_ends
+    let t_voters: Vec<(usize, usize)> = t_ends
         .into_iter()
         .filter(|e| e.0 >= params.t_min_relative * largest_t)
-        .map(|e| e.1)
+        .map(|e| (e.1, e.2))
         .collect();
+    let mut t_ends: Vec<usize> = t_voters.iter().map(|e| e.0).collect();
     if !t_ends.is_empty() {
         t_ends.sort_unstable();
         let median_end = t_ends[t_ends.len() / 2] as f64;
         let limit = median_end + f64::from(params.t_outlier_ms) / 1000.0 * fs;
+        // Each lead's own T end, where it is no outlier and not the window's edge.
+        for &(end, li) in &t_voters {
+            if end as f64 <= limit && end + secs(0.01, fs) < t_hi {
+                if let Some(l) = lead_raw.get_mut(li) {
+                    l.t_offset = Some(end as f64);
+                }
+            }
+        }
         t_ends.retain(|&e| e as f64 <= limit);
         t_ends.reverse();
         let k = params.t_end_rank.min(t_ends.len() - 1);
@@ -411,13 +464,16 @@ pub fn delineate(
         let smooth_w = secs(0.02, fs).max(1);
         let width = (p_hi - p_lo) as f32;
         let mut vm = vec![0.0_f32; p_hi - p_lo + 1];
+        let mut detrended: Vec<Vec<f32>> = Vec::with_capacity(n_leads);
         for lead in &leads {
-            let y = smooth(&lead[p_lo..=p_hi], smooth_w);
+            let mut y = smooth(&lead[p_lo..=p_hi], smooth_w);
             let (y0, y1) = (y[0], y[y.len() - 1]);
-            for (k, (acc, v)) in vm.iter_mut().zip(&y).enumerate() {
+            for (k, (acc, v)) in vm.iter_mut().zip(y.iter_mut()).enumerate() {
                 let base = y0 + (y1 - y0) * k as f32 / width;
-                *acc += (v - base).powi(2);
+                *v -= base;
+                *acc += v.powi(2);
             }
+            detrended.push(y);
         }
         for v in &mut vm {
             *v = v.sqrt();
@@ -449,6 +505,14 @@ pub fn delineate(
                     b.p_onset = Some(p_lo + on);
                     b.p_offset = Some(p_lo + off);
                     b.p_peak = Some(p_lo + pk);
+                    for (l, y) in lead_raw.iter_mut().zip(&detrended) {
+                        if let Some((lon, loff)) =
+                            lead_p(y, on, off, reach, params.p_fraction, params.lead_p_min_amplitude_mv)
+                        {
+                            l.p_onset = Some((p_lo + lon) as f64);
+                            l.p_offset = Some((p_lo + loff) as f64);
+                        }
+                    }
                 }
             }
         }
@@ -474,6 +538,38 @@ pub fn delineate(
         qrs_offset: shift_exact(qrs_off_f, params.qrs_offset_shift_ms - rate_ms),
         t_offset: shift(b.t_offset, params.t_end_shift_ms),
     };
+    let lead_shift = |x: Option<f64>, shift_ms: f32| shift_exact(x, shift_ms);
+    b.leads = lead_raw
+        .iter()
+        .map(|l| LeadBoundaries {
+            p_onset: lead_shift(
+                l.p_onset,
+                params.lead_p_onset_shift_ms
+                    + (params.p_onset_early_ms_at_100_hz * (100.0 / fs).powi(2)) as f32,
+            ),
+            p_offset: lead_shift(l.p_offset, params.lead_p_offset_shift_ms),
+            qrs_onset: lead_shift(l.qrs_onset, params.lead_qrs_onset_shift_ms + rate_ms),
+            qrs_offset: lead_shift(l.qrs_offset, params.lead_qrs_offset_shift_ms - rate_ms),
+            t_offset: lead_shift(l.t_offset, params.lead_t_end_shift_ms),
+        })
+        .collect();
+    if let Some(k) = params.global_lead_rank {
+        let kth = |get: fn(&LeadBoundaries) -> Option<f64>, latest: bool| -> Option<f64> {
+            let mut v: Vec<f64> = b.leads.iter().filter_map(get).collect();
+            if latest {
+                v.sort_unstable_by(|a, c| c.total_cmp(a));
+            } else {
+                v.sort_unstable_by(f64::total_cmp);
+            }
+            v.get(k.min(v.len().saturating_sub(1))).copied()
+        };
+        let keep = |global: Option<f64>, lead: Option<f64>| global.and(lead).or(global);
+        b.exact.qrs_onset = keep(b.exact.qrs_onset, kth(|l| l.qrs_onset, false));
+        b.exact.qrs_offset = keep(b.exact.qrs_offset, kth(|l| l.qrs_offset, true));
+        b.exact.p_onset = keep(b.exact.p_onset, kth(|l| l.p_onset, false));
+        b.exact.p_offset = keep(b.exact.p_offset, kth(|l| l.p_offset, true));
+        b.exact.t_offset = keep(b.exact.t_offset, kth(|l| l.t_offset, true));
+    }
     let round = |x: Option<f64>| x.map(|v| v.round() as usize);
     b.p_onset = round(b.exact.p_onset);
     b.p_offset = round(b.exact.p_offset);
@@ -562,7 +658,7 @@ fn per_lead_qrs(
     params: &DelineationParams,
     global_on: Option<f64>,
     global_off: Option<f64>,
-) -> (Option<f64>, Option<f64>) {
+) -> (Option<f64>, Option<f64>, Vec<(Option<f64>, Option<f64>)>) {
     let reach = LEAD_REACH_S * fs;
     let earliest = global_on.map_or(f64::NEG_INFINITY, |g| g - reach);
     let latest = global_off.map_or(f64::INFINITY, |g| g + reach);
@@ -571,7 +667,7 @@ fn per_lead_qrs(
     let scale = (fs / 2.0) as f32;
     let found: Vec<(Option<f64>, Option<f64>, f32)> = leads
         .iter()
-        .filter_map(|lead| {
+        .map(|lead| {
             let mut v = vec![0.0_f32; n];
             for i in 1..n.saturating_sub(1) {
                 v[i] = (lead[i + 1] - lead[i - 1]).abs() * scale;
@@ -583,10 +679,23 @@ fn per_lead_qrs(
                 params.qrs_lead_fraction,
                 params.qrs_lead_fraction,
             )
+            .unwrap_or((None, None, 0.0))
+        })
+        .collect();
+    let per_lead = found
+        .iter()
+        .map(|f| {
+            (
+                f.0.filter(|&on| on >= earliest),
+                f.1.filter(|&off| off <= latest),
+            )
         })
         .collect();
     let largest = found.iter().map(|f| f.2).fold(0.0_f32, f32::max);
-    let voters: Vec<_> = found.iter().filter(|f| f.2 >= 0.2 * largest).collect();
+    let voters: Vec<_> = found
+        .iter()
+        .filter(|f| f.2 > 0.0 && f.2 >= 0.2 * largest)
+        .collect();
     let mut ons: Vec<f64> = voters
         .iter()
         .filter_map(|f| f.0)
@@ -601,7 +710,34 @@ fn per_lead_qrs(
     offs.sort_unstable_by(|a, c| c.total_cmp(a));
     let k = params.qrs_lead_rank;
     let pick = |v: &[f64]| v.get(k.min(v.len().saturating_sub(1))).copied();
-    (pick(&ons), pick(&offs))
+    (pick(&ons), pick(&offs), per_lead)
+}
+
+/// One lead's P-wave boundaries within its detrended P window `y`: the lead's largest
+/// |deflection| between the global P onset `on` and offset `off` (indices into `y`), then
+/// where |y| falls below `fraction` of it going out from there (within `reach` samples).
+/// `None` when the lead's P wave is below `min_mv`.
+fn lead_p(
+    y: &[f32],
+    on: usize,
+    off: usize,
+    reach: usize,
+    fraction: f32,
+    min_mv: f32,
+) -> Option<(usize, usize)> {
+    let hi = off.min(y.len().checked_sub(1)?);
+    let (pk, amp) = (on..=hi)
+        .map(|k| (k, y[k].abs()))
+        .max_by(|a, c| a.1.total_cmp(&c.1))?;
+    if amp < min_mv {
+        return None;
+    }
+    let thr = fraction * amp;
+    let lo = pk.saturating_sub(reach);
+    let lon = (lo..pk).rev().find(|&k| y[k].abs() < thr).unwrap_or(lo);
+    let top = (pk + reach).min(y.len());
+    let loff = (pk..top).find(|&k| y[k].abs() < thr).unwrap_or(top - 1);
+    Some((lon, loff))
 }
 
 #[cfg(test)]

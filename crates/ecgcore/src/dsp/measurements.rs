@@ -16,7 +16,7 @@
 //! bpm, degrees). Never panics on any input.
 
 use super::beats::{self, MedianBeat};
-use super::delineate::{self, DelineationParams};
+use super::delineate::{self, DelineationParams, LeadBoundaries};
 use super::{filter, qrs};
 use crate::recording::{Recording, StandardLead};
 use serde::{Deserialize, Serialize};
@@ -99,6 +99,10 @@ pub struct Measurements {
     /// The median beat the intervals were measured on.
     #[serde(default)]
     pub median_beat: Option<MedianBeatWaveforms>,
+    /// Each lead's own wave boundaries on the median beat (fractional sample positions in
+    /// it; same lead order as `median_beat`).
+    #[serde(default)]
+    pub lead_boundaries: Vec<LeadBoundaries>,
 }
 
 /// A quantity of [`Measurements`] that can be absent (serialized as its field name).
@@ -381,6 +385,13 @@ pub fn measure_with(rec: &Recording, params: &DelineationParams) -> Measurements
         ),
     }
 
+    m.lead_boundaries.clone_from(&b.leads);
+    if !p_consistent {
+        for l in &mut m.lead_boundaries {
+            l.p_onset = None;
+            l.p_offset = None;
+        }
+    }
     m.median_beat = Some(MedianBeatWaveforms {
         leads: leads.iter().map(|l| l.0.clone()).collect(),
         samples_mv: mb.leads.clone(),
