@@ -385,6 +385,20 @@ pub fn cross_validate(records: &[LudbRecord], base: &DelineationParams) -> CvRep
         fold_params.push(p);
     }
     held_out.sort_by_key(|(i, _)| *i);
+    if let Ok(limit) = std::env::var("ECGLAB_WORST_MS") {
+        // Records whose cross-validated QRS or QT error (robust reference) exceeds the limit.
+        let limit: f32 = limit.parse().unwrap_or(25.0);
+        for ((_, o), r) in held_out.iter().zip(records) {
+            for (k, name) in [(3, "QRS"), (4, "QT"), (1, "PR")] {
+                let (ours, reference) = o.intervals_robust[k];
+                if let (Some(a), Some(b)) = (ours, reference) {
+                    if (a - b).abs() > limit {
+                        println!("{} {name}: ours {a:.0} reference {b:.0} ({:?})", r.name, r.rhythm);
+                    }
+                }
+            }
+        }
+    }
     let cv_obs: Vec<Observed> = held_out.into_iter().map(|(_, o)| o).collect();
     let params = fit(base, &raw.iter().collect::<Vec<_>>());
     let fitted_obs: Vec<Observed> = records.iter().map(|r| observe(r, &params)).collect();

@@ -23,4 +23,5 @@ pub mod ludb_tuning;
 pub mod manifests;
 pub mod paper_render;
 pub mod partial_fit;
+pub mod ptbxl_intervals;
 pub mod train;

@@ -59,6 +59,15 @@ enum Command {
         #[arg(long)]
         spatial_velocity: bool,
     },
+    /// QRS and QT on PTB-XL folds 1–9 by diagnosis (NORM, CLBBB, CRBBB).
+    PtbxlIntervals {
+        /// PTB-XL folder with labels.csv (`make data` unpacks it to .data/ptbxl).
+        #[arg(long, default_value = ecglab::data::PTBXL_DIR)]
+        ptbxl: PathBuf,
+        /// Measure every N-th NORM record only.
+        #[arg(long, default_value_t = 1)]
+        norm_every: usize,
+    },
     /// Evaluate the digitizer: SNR per lead against PTB-XL ground truth on rendered pages,
     /// the ecg-image-kit pages and (optionally) the real-world scans.
     EvalDigitizer {
@@ -140,6 +149,12 @@ fn main() -> anyhow::Result<()> {
             println!(
                 "{}",
                 ecglab::interval_cv::cross_validate(&records, &params)
+            );
+        }
+        Command::PtbxlIntervals { ptbxl, norm_every } => {
+            println!(
+                "{}",
+                ecglab::ptbxl_intervals::evaluate_ptbxl(&ptbxl, norm_every)?
             );
         }
         Command::EvalDigitizer {
