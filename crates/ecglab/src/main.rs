@@ -58,6 +58,9 @@ enum Command {
         /// issue #16), instead of the product's default.
         #[arg(long)]
         spatial_velocity: bool,
+        /// Weight of each lead's own boundary against the global one (0–1).
+        #[arg(long)]
+        lead_own_weight: Option<f32>,
     },
     /// QRS and QT on PTB-XL folds 1–9 by diagnosis (NORM, CLBBB, CRBBB).
     PtbxlIntervals {
@@ -134,10 +137,14 @@ fn main() -> anyhow::Result<()> {
             dir,
             global_lead_rank,
             spatial_velocity,
+            lead_own_weight,
         } => {
             let mut params = ecgcore::dsp::delineate::DelineationParams::default();
             if spatial_velocity {
                 params.global_lead_rank = None;
+            }
+            if let Some(w) = lead_own_weight {
+                params.lead_own_weight = w;
             }
             if global_lead_rank.is_some() {
                 params.global_lead_rank = global_lead_rank;
