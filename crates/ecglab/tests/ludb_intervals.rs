@@ -1,15 +1,17 @@
-//! Intervals measured by `ecgcore::dsp::measurements::measure` against the LUDB
-//! cardiologists' wave boundaries (issue 3). Needs ../shared/data/ludb (the 100 odd-id
-//! LUDB records, ODC-By); skips with a message otherwise.
+//! Wave boundaries and intervals measured by `ecgcore::dsp::measurements::measure`
+//! against the LUDB cardiologists' marks (issues 3 and 16). Needs ../shared/data/ludb (the
+//! 100 odd-id LUDB records, ODC-By); skips with a message otherwise.
 //!
-//! The delineation parameters were fitted on the tuning half of LUDB only (record id mod
-//! 4 in {0, 1}, see `ludb_half`); the bounds that matter are asserted on the held-out
-//! half, which no fitting has seen. All records are checked too, as a regression guard.
+//! The constant shifts of the delineator are fitted on LUDB; the figures asserted are
+//! 5-fold cross-validated over records (`ecglab::interval_cv`): each fold is measured
+//! with shifts fitted on the other four.
 //!
-//! Reproduce the tables: `cargo test -p ecglab --test ludb_intervals -- --nocapture`
-//! (or `cargo run --release -p ecglab -- validate-intervals ../shared/data/ludb`).
+//! Reproduce the tables: `cargo run --release -p ecglab -- validate-intervals
+//! ../shared/data/ludb` (or this test with `-- --nocapture`).
 
-use ecglab::intervals::{validate_ludb, ValidationTable};
+use ecgcore::dsp::delineate::DelineationParams;
+use ecglab::interval_cv::cross_validate;
+use ecglab::intervals::{compare, load_ludb, IntervalRow};
 use std::path::PathBuf;
 
 fn ludb_dir() -> Option<PathBuf> {
@@ -22,69 +24,98 @@ fn ludb_dir() -> Option<PathBuf> {
     }
 }
 
-/// (name, |mean diff| bound, SD bound) on the held-out half: the IEC 60601-2-25 style
-/// tolerances of issue 3 (mean ±10 ms PR/QRS, ±25 ms QT; SD 10/10/30 ms), all met.
-/// Measured on 2026-11-25 (mean / SD): HR 0.4 / 1.1 bpm, PR −0.3 / 9.6 ms, QRS 0.0 / 9.1
-/// ms, QT 1.2 / 21.1 ms; one QRS and one QT of 50 missing.
-const HELD_OUT_BOUNDS: [(&str, f32, f32); 4] = [
-    ("HR", 2.0, 2.0),
-    ("PR", 10.0, 10.0),
-    ("QRS", 10.0, 10.0),
-    ("QT", 25.0, 30.0),
+/// |mean| and SD of a row within bounds, and at most 5 % of the referenced records (or
+/// lead-waves) missing.
+fn check(what: &str, row: &IntervalRow, mean_bound: f32, sd_bound: f32) {
+    let name = row.name;
+    let mean = row.mean_diff.expect("some measured");
+    let sd = row.sd_diff.expect("some measured");
+    assert!(
+        mean.abs() <= mean_bound,
+        "{what}: {name}: mean difference {mean:.1} beyond ±{mean_bound}"
+    );
+    assert!(
+        sd <= sd_bound,
+        "{what}: {name}: SD of differences {sd:.1} above {sd_bound}"
+    );
+    assert!(
+        row.n_missing * 20 <= row.n_reference,
+        "{what}: {name}: {} of {} referenced missing",
+        row.n_missing,
+        row.n_reference
+    );
+}
+
+/// Per-lead boundaries pooled over the 12 leads (cross-validated), (name, |mean|, SD).
+/// Targets: QRS on/off ±5 / 10 ms (met: −0.0 / 9.6 and 0.0 / 9.9 measured 2026-12-04);
+/// P on/off SD 15 (met: 14.8, 15.0 — the bound leaves 0.5 ms for rounding); T end SD 15
+/// (missed: 24.4 ms; the bound guards against regressions).
+const LEAD_BOUNDS: [(&str, f32, f32); 5] = [
+    ("QRS on", 5.0, 10.0),
+    ("QRS off", 5.0, 10.0),
+    ("P on", 5.0, 15.5),
+    ("P off", 5.0, 15.5),
+    ("T end", 5.0, 25.0),
 ];
 
-/// The same over all 100 records (the tuning half included). Measured on 2026-11-25:
-/// HR 0.4 / 2.1 bpm, PR 0.1 / 8.7 ms, QRS −0.4 / 10.3 ms, QT −0.1 / 26.5 ms. The QRS SD
-/// bound is a regression bound a little above 10.3 ms: the tuning half (SD 11.4 ms) holds
-/// the harder records (a paced record, late single-lead QRS ends in LVH and AF).
-const ALL_BOUNDS: [(&str, f32, f32); 4] = [
+/// Global intervals against LUDB's robust reference (second-earliest onset, second-latest
+/// offset over leads), cross-validated. Targets PR and QRS ±10 / 10 ms, QT ±25 / 30 ms.
+/// Measured 2026-12-04: PR −0.5 / 7.3, QRS −0.2 / 10.5 (missed by 0.5 ms: the paced record
+/// 111, measured 44 ms long by the wide-complex search; 9.6 ms without measuring it), QT
+/// −0.2 / 18.7; HR 0.4 / 2.1 bpm.
+const GLOBAL_BOUNDS: [(&str, f32, f32); 4] = [
     ("HR", 2.0, 3.0),
     ("PR", 10.0, 10.0),
     ("QRS", 10.0, 11.0),
     ("QT", 25.0, 30.0),
 ];
 
-fn check(table: &ValidationTable, bounds: &[(&str, f32, f32)]) {
-    for &(name, mean_bound, sd_bound) in bounds {
-        let row = table.row(name).expect("row present");
-        let mean = row.mean_diff.expect("some records measured");
-        let sd = row.sd_diff.expect("some records measured");
-        let what = &table.label;
+#[test]
+fn ludb_cross_validated_boundaries_and_intervals() {
+    let Some(dir) = ludb_dir() else { return };
+    let (records, failed) = load_ludb(&dir).expect("LUDB loads");
+    assert!(failed.is_empty(), "records not read: {failed:?}");
+    assert_eq!(records.len(), 100);
+    let report = cross_validate(&records, &DelineationParams::default());
+    println!("{report}");
+    for (name, mean_bound, sd_bound) in LEAD_BOUNDS {
+        let row = report.cv.lead(name).expect("row present");
+        check("per lead (CV)", &row.row, mean_bound, sd_bound);
         assert!(
-            mean.abs() <= mean_bound,
-            "{what}: {name}: mean difference {mean:.1} beyond ±{mean_bound}"
+            row.f1.is_some_and(|f1| f1 >= 0.95),
+            "per lead {name}: F1 {:?}",
+            row.f1
         );
-        assert!(
-            sd <= sd_bound,
-            "{what}: {name}: SD of differences {sd:.1} above {sd_bound}"
-        );
-        // At most 10 % of the records the cardiologists could measure are left empty.
-        assert!(
-            row.n_missing * 10 <= row.n_reference,
-            "{what}: {name}: {} of {} measurable records missing",
-            row.n_missing,
-            row.n_reference
-        );
+    }
+    for (name, mean_bound, sd_bound) in GLOBAL_BOUNDS {
+        let row = report.cv.robust(name).expect("row present");
+        check("global vs robust (CV)", row, mean_bound, sd_bound);
+    }
+    // The strict reference (earliest onset / latest offset over 12 independently marked
+    // leads) is longer: the product's QRS is about 9 ms shorter than it, by definition.
+    let strict = report.cv.strict("QRS").and_then(|r| r.mean_diff).unwrap();
+    assert!((-15.0..=-3.0).contains(&strict), "QRS vs strict {strict}");
+    // The shipped shifts are the ones fitted on all records.
+    let p = DelineationParams::default();
+    let fitted = report.params;
+    for (a, b) in [
+        (p.qrs_onset_shift_ms, fitted.qrs_onset_shift_ms),
+        (p.qrs_offset_shift_ms, fitted.qrs_offset_shift_ms),
+        (p.lead_qrs_onset_shift_ms, fitted.lead_qrs_onset_shift_ms),
+        (p.lead_qrs_offset_shift_ms, fitted.lead_qrs_offset_shift_ms),
+        (p.lead_t_end_shift_ms, fitted.lead_t_end_shift_ms),
+    ] {
+        assert!((a - b).abs() <= 0.5, "default shift {a} vs fitted {b}");
     }
 }
 
 #[test]
-fn ludb_intervals_within_tolerance() {
+fn atrial_fibrillation_gives_no_pr() {
     let Some(dir) = ludb_dir() else { return };
-    let validation = validate_ludb(&dir).expect("validation runs");
-    println!("{validation}");
-    assert_eq!(validation.held_out.records.len(), 50);
-    check(&validation.held_out, &HELD_OUT_BOUNDS);
-    let table = validation.all;
-    assert!(
-        table.failed.is_empty(),
-        "records not read: {:?}",
-        table.failed
-    );
-    assert_eq!(table.records.len(), 100);
-    check(&table, &ALL_BOUNDS);
-    // Atrial fibrillation: most AF records must come out without a PR interval (the
-    // cardiologists marked no P waves in any of them).
+    let (records, failed) = load_ludb(&dir).expect("LUDB loads");
+    let table = compare(&dir, &records, failed, &DelineationParams::default());
+    // Most AF records must come out without a PR interval (the cardiologists marked no P
+    // waves in any of them).
     let af: Vec<_> = table
         .records
         .iter()
@@ -99,36 +130,20 @@ fn ludb_intervals_within_tolerance() {
     );
 }
 
-/// The same validation on the held-out half after resampling to other rates (PTB-XL's
-/// 100 Hz, 250 Hz, 1000 Hz): measurements must hold at any rate the readers deliver.
-/// Bounds are the standard where it is met and otherwise a little above what was measured
-/// on 2026-11-25 (mean / SD, ms): 100 Hz PR 1.0/9.8, QRS −0.9/9.1, QT −1.5/24.4; 250 Hz
-/// PR −0.8/11.0, QRS 0.8/9.2, QT −0.1/22.3; 1000 Hz PR −1.2/10.0, QRS 1.0/10.5, QT
-/// 0.9/21.2. (PR at 250 Hz and QRS at 1000 Hz miss the 10 ms SD standard.)
+/// All records resampled to other rates (PTB-XL's 100 Hz, 250 Hz, 1000 Hz), against the
+/// robust reference with the shipped constants (fitted at 500 Hz on these records, so
+/// these are not cross-validated: they show what the rate changes). Bounds a little above
+/// what was measured on 2026-12-04 (mean / SD, ms): 100 Hz PR 0.9 / 12.1, QRS −1.3 / 8.7,
+/// QT −2.5 / 17.5; 250 Hz PR −0.7 / 8.2, QRS 0.7 / 10.6, QT −2.6 / 20.6; 1000 Hz PR
+/// −1.2 / 7.4, QRS 0.6 / 11.2, QT −0.4 / 17.9 (at 500 Hz: PR −0.4 / 7.3, QRS −0.2 / 10.5).
 #[test]
 fn ludb_intervals_at_other_sample_rates() {
-    use ecgcore::dsp::delineate::DelineationParams;
     use ecgcore::dsp::filter::resample;
-    use ecglab::intervals::{compare, load_ludb, records_of_half, LudbHalf};
     let Some(dir) = ludb_dir() else { return };
     let (records, _) = load_ludb(&dir).expect("LUDB loads");
-    let held_out = records_of_half(&records, LudbHalf::HeldOut);
     let mut checks = Vec::new();
-    for (rate, bounds) in [
-        (
-            100.0,
-            [("PR", 10.0, 10.5), ("QRS", 10.0, 10.0), ("QT", 25.0, 30.0)],
-        ),
-        (
-            250.0,
-            [("PR", 10.0, 11.5), ("QRS", 10.0, 10.0), ("QT", 25.0, 30.0)],
-        ),
-        (
-            1000.0,
-            [("PR", 10.0, 10.5), ("QRS", 10.0, 11.0), ("QT", 25.0, 30.0)],
-        ),
-    ] {
-        let resampled: Vec<_> = held_out
+    for rate in [100.0, 250.0, 1000.0] {
+        let resampled: Vec<_> = records
             .iter()
             .cloned()
             .map(|mut r| {
@@ -142,9 +157,22 @@ fn ludb_intervals_at_other_sample_rates() {
             .collect();
         let table = compare(&dir, &resampled, Vec::new(), &DelineationParams::default());
         println!("at {rate} Hz:\n{table}");
-        checks.push((table, bounds));
+        checks.push((rate, table));
     }
-    for (table, bounds) in &checks {
-        check(table, bounds);
+    for (rate, table) in &checks {
+        for (name, mean_bound, sd_bound) in RATE_BOUNDS {
+            let row = table
+                .rows_robust
+                .iter()
+                .find(|r| r.name == name)
+                .expect("row present");
+            check(&format!("{rate} Hz vs robust"), row, mean_bound, sd_bound);
+        }
     }
 }
+
+const RATE_BOUNDS: [(&str, f32, f32); 3] = [
+    ("PR", 10.0, 13.0),
+    ("QRS", 10.0, 12.0),
+    ("QT", 25.0, 30.0),
+];
