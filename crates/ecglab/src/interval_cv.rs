@@ -23,8 +23,7 @@
 //! (earliest onset, latest offset).
 
 use crate::intervals::{
-    boundary_errors, summarise_pairs, IntervalRow, LudbRecord, BOUNDARIES, INTERVALS,
-    LUDB_LEADS,
+    boundary_errors, summarise_pairs, IntervalRow, LudbRecord, BOUNDARIES, INTERVALS, LUDB_LEADS,
 };
 use ecgcore::dsp::delineate::DelineationParams;
 use ecgcore::dsp::measurements::{measure_with, Measurements};
@@ -140,7 +139,6 @@ pub fn lead_reference(
                 .rev()
                 .find(|&r| r < peak)
                 .filter(|r| peak - r <= 800.0),
-
         };
         let Some(r) = r else { continue };
         let (on, off) = match w.kind {
@@ -150,7 +148,6 @@ pub fn lead_reference(
                 (Some(2), Some(3))
             }
             WaveKind::T => (None, Some(4)),
-
         };
         if let (Some(k), Some(x)) = (on, w.onset) {
             rel[k].push((t(x) - r) as f32);
@@ -393,7 +390,10 @@ pub fn cross_validate(records: &[LudbRecord], base: &DelineationParams) -> CvRep
                 let (ours, reference) = o.intervals_robust[k];
                 if let (Some(a), Some(b)) = (ours, reference) {
                     if (a - b).abs() > limit {
-                        println!("{} {name}: ours {a:.0} reference {b:.0} ({:?})", r.name, r.rhythm);
+                        println!(
+                            "{} {name}: ours {a:.0} reference {b:.0} ({:?})",
+                            r.name, r.rhythm
+                        );
                     }
                 }
             }

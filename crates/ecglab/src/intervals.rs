@@ -17,10 +17,10 @@
 //! A second block tells which boundary (P on/off, QRS on/off, T end) the interval errors
 //! come from, each relative to our own R peaks.
 //!
-//! Honest figures: the delineation thresholds and constant shifts are fitted on LUDB, so
-//! LUDB is split by record id ([`ludb_half`]) into a tuning half, the only one the tuning
-//! tool (`ecglab tune`) sees, and a held-out half. [`validate_ludb`] reports the
-//! held-out half (the figure to quote) and all records, labelled.
+//! Honest figures: the delineation constants are fitted on LUDB. The cross-validated
+//! tables (per lead and global, against the robust and the strict reference) are in
+//! [`crate::interval_cv`], which `ecglab validate-intervals` prints. The split into halves
+//! ([`ludb_half`]) is what the thresholds were first fitted on (`ecglab tune sweep`).
 
 use ecgcore::dsp::delineate::DelineationParams;
 use ecgcore::dsp::measurements::{measure_with, Measurements};

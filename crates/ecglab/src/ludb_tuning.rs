@@ -1,8 +1,9 @@
 //! Tuning and timing tools for the delineator on LUDB (`ecglab tune NAME`: sweep, timing, timing-parts, inspect, ptbxl-rates, axis, dump).
 //!
-//! The sweep sees ONLY the tuning half of LUDB (`ludb_half`: record id mod 4 in {0, 1});
-//! the held-out half is what `validate_ludb` and the `ludb_intervals` test report, so
-//! nothing fitted here has seen it.
+//! The sweep sees ONLY the tuning half of LUDB (`ludb_half`: record id mod 4 in {0, 1}),
+//! where the thresholds were fitted. The constant shifts are fitted and cross-validated
+//! over all records by `ecglab validate-intervals` (`interval_cv`), which the
+//! `ludb_intervals` test asserts.
 //!
 //! `SWEEP` is a `;`-separated list of parameter sets, each a `,`-separated list of
 //! `key=value` (on, off, pf, rank, lp, son, soff, spon, spoff, st, tmin, pcons, af, pmin:

@@ -153,10 +153,7 @@ fn main() -> anyhow::Result<()> {
             for (name, err) in &failed {
                 println!("not read: {name}: {err}");
             }
-            println!(
-                "{}",
-                ecglab::interval_cv::cross_validate(&records, &params)
-            );
+            println!("{}", ecglab::interval_cv::cross_validate(&records, &params));
         }
         Command::PtbxlIntervals { ptbxl, norm_every } => {
             println!(

@@ -215,7 +215,10 @@ impl fmt::Display for PtbxlReport {
             "group", "n", "500Hz", "QRS meas", "p25", "median", "p75", "<120", "≥120", "QT meas"
         )?;
         for (g, x) in &self.groups {
-            let p = |q: f32| x.qrs_percentile(q).map_or("—".into(), |v| format!("{v:.0}"));
+            let p = |q: f32| {
+                x.qrs_percentile(q)
+                    .map_or("—".into(), |v| format!("{v:.0}"))
+            };
             writeln!(
                 f,
                 "{:<6} {:>5} {:>6} {:>8.1}% {:>6} {:>6} {:>6} {:>7.1}% {:>7.1}% {:>6.1}%",

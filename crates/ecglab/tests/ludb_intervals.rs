@@ -171,8 +171,5 @@ fn ludb_intervals_at_other_sample_rates() {
     }
 }
 
-const RATE_BOUNDS: [(&str, f32, f32); 3] = [
-    ("PR", 10.0, 13.0),
-    ("QRS", 10.0, 12.0),
-    ("QT", 25.0, 30.0),
-];
+const RATE_BOUNDS: [(&str, f32, f32); 3] =
+    [("PR", 10.0, 13.0), ("QRS", 10.0, 12.0), ("QT", 25.0, 30.0)];

@@ -35,7 +35,11 @@ fn ptbxl_qrs_by_diagnosis() {
     // every 8th NORM record, 1,020 of them): 93.3 %, median 107 ms (all 8,157: 93.2 %,
     // median 107 ms): missed. The bound guards against regressions.
     let narrow = 1.0 - norm.wide();
-    assert!(narrow >= 0.92, "QRS < 120 ms on {:.1} % of NORM", 100.0 * narrow);
+    assert!(
+        narrow >= 0.92,
+        "QRS < 120 ms on {:.1} % of NORM",
+        100.0 * narrow
+    );
     let median = norm.qrs_percentile(0.5).expect("some QRS");
     assert!((95.0..=112.0).contains(&median), "NORM median QRS {median}");
     assert!(norm.qt_measured() >= 0.98);
