@@ -128,7 +128,7 @@ pub fn ptbxl_records(dir: &Path, norm_every: usize) -> std::io::Result<Vec<Ptbxl
         let mut groups = Vec::new();
         if truthy(get(c_norm)) {
             n_norm += 1;
-            if (n_norm - 1) % norm_every.max(1) == 0 {
+            if (n_norm - 1).is_multiple_of(norm_every.max(1)) {
                 groups.push(Group::Norm);
             }
         }

@@ -742,6 +742,9 @@ fn qrs_crossings_within(
     Some((qrs_on, qrs_off, peak_v))
 }
 
+/// (onset, offset) of one lead's QRS, fractional samples.
+type OnOff = (Option<f64>, Option<f64>);
+
 /// QRS boundaries per lead (|slope| of each lead), then the `qrs_lead_rank`-th earliest
 /// onset and latest offset over leads whose slope peak is at least 20 % of the largest.
 /// A lead's onset more than [`LEAD_REACH_S`] before `global_on` (or offset after
@@ -753,7 +756,7 @@ fn per_lead_qrs(
     params: &DelineationParams,
     global_on: Option<f64>,
     global_off: Option<f64>,
-) -> (Option<f64>, Option<f64>, Vec<(Option<f64>, Option<f64>)>) {
+) -> (Option<f64>, Option<f64>, Vec<OnOff>) {
     let reach = LEAD_REACH_S * fs;
     let earliest = global_on.map_or(f64::NEG_INFINITY, |g| g - reach);
     let latest = global_off.map_or(f64::INFINITY, |g| g + reach);
