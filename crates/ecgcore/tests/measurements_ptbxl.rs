@@ -6,7 +6,10 @@
 //! PR 1.0 / 12.4 ms, QRS 0.7 / 5.1 ms, QT −0.8 / 9.3 ms, QRS axis −0.1 / 4.1° (ids
 //! 1–100, which this test uses: PR SD 13.3 ms). After the combined spatial-velocity /
 //! per-lead QRS boundaries (ids 1–100): HR 0.0 / 0.2 bpm, PR 0.5 / 12.0 ms, QRS 1.4 / 2.9
-//! ms, QT 0.7 / 9.0 ms, QRS axis −0.2 / 4.2°.
+//! ms, QT 0.7 / 9.0 ms, QRS axis −0.2 / 4.2°. With the boundaries calibrated to LUDB's
+//! robust reference (issue 16) one indeterminate axis (id 29) flipped between rates (QRS
+//! axis SD 19.9°); with the axis baseline a 10 ms mean before the QRS onset instead of one
+//! sample (ids 1–200): QRS axis −0.2 / 2.6°, QRS 1.8 / 3.2 ms.
 
 use ecgcore::dsp::measurements::{measure, Measurements};
 use std::path::PathBuf;

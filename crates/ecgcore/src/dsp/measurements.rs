@@ -347,7 +347,14 @@ pub fn measure_with(rec: &Recording, params: &DelineationParams) -> Measurements
     let axis = |lo: Option<usize>, hi: Option<usize>| -> Option<f32> {
         let (lo, hi) = (lo?, hi?);
         let (i, avf) = frontal.as_ref()?;
-        frontal_axis(i, avf, lo, hi, b.qrs_onset)
+        frontal_axis(
+            i,
+            avf,
+            lo,
+            hi,
+            b.qrs_onset,
+            ((0.01 * fs).round() as usize).max(1),
+        )
     };
     let no_limb = "limb leads I and aVF (or two of I, II, III) not available";
     match axis(b.qrs_onset, b.qrs_offset) {
@@ -507,21 +514,27 @@ fn frontal_leads(
 }
 
 /// Frontal axis (degrees, −180…180) from net areas of I and aVF over `[lo, hi]`, each
-/// relative to its level at `baseline_at` (QRS onset; the PR segment is isoelectric).
+/// relative to its mean level over the `width` samples up to `baseline_at` (QRS onset;
+/// the PR segment is isoelectric; a mean rather than one sample, so that the level does
+/// not depend on where exactly the onset falls at the recording's rate).
 fn frontal_axis(
     i: &[f32],
     avf: &[f32],
     lo: usize,
     hi: usize,
     baseline_at: Option<usize>,
+    width: usize,
 ) -> Option<f32> {
     if hi <= lo || hi >= i.len() || hi >= avf.len() {
         return None;
     }
     let base = |x: &[f32]| {
         baseline_at
-            .and_then(|k| x.get(k).copied())
-            .filter(|v| v.is_finite())
+            .and_then(|k| {
+                let seg = x.get(k.saturating_sub(width)..=k)?;
+                let v: Vec<f32> = seg.iter().copied().filter(|v| v.is_finite()).collect();
+                (!v.is_empty()).then(|| v.iter().sum::<f32>() / v.len() as f32)
+            })
             .unwrap_or(0.0)
     };
     let (bi, bf) = (base(i), base(avf));
