@@ -32,11 +32,19 @@ fn main() -> anyhow::Result<()> {
         let _ = write!(csv, ",lead_err_{l}");
     }
     csv.push_str(",emb_vec,feat_vec\n");
+    // DUMP_SPLITS=val limits the dump to fold 9 (the split choices are made on).
+    let only = std::env::var("DUMP_SPLITS").ok();
     for (split, name) in [
         (Split::Train, "train"),
         (Split::Validation, "val"),
         (Split::Test, "test"),
     ] {
+        if only
+            .as_deref()
+            .is_some_and(|o| !o.split(',').any(|s| s == name))
+        {
+            continue;
+        }
         let idx = ds.indices(split);
         let raw = ecglab::train::run_mscr(
             analyzer.mscr(),
@@ -52,6 +60,7 @@ fn main() -> anyhow::Result<()> {
             let comps = score::components(
                 r,
                 &ecgmodel::attributes::Attributes::from_array(rec.attrs),
+                ds.shape(i),
                 manifest.normal_models(),
             );
             let _ = write!(

@@ -62,7 +62,7 @@ fn main() -> anyhow::Result<()> {
     let card = ecglab::card::render(
         analyzer.manifest(),
         &evals,
-        "cargo run --release -p ecglab --example eval -- models/manifests/ptbxl_fold10.csv (likewise ptbxl_fold9.csv, ludb_external.csv)",
+        "ecgscope eval models/manifests/ptbxl_fold10.csv (likewise ptbxl_fold9.csv, ludb_external.csv)",
     );
     std::fs::write(models.join("MODEL_CARD.md"), card)?;
     println!("wrote {}", models.join("MODEL_CARD.md").display());

@@ -62,7 +62,8 @@ fn map_section(s: &mut String, r: &TrainReport) {
     let _ = writeln!(s, "## Anomaly map (calibrated per lead and beat phase)\n");
     let _ = writeln!(
         s,
-        "Point errors are compared with fold-9 normals' at the same lead and phase of the beat (`ecgmodel::mapcal`); likelihood 0.9 = higher there than 95 % of fold-9 normal ECGs show anywhere. \"any ≥ 0.9\": share of studies with some sample at ≥ 0.9; \"≥ 0.5\": mean share of samples at ≥ 0.5; \"max AUROC\": AUROC of the study's map maximum.\n"
+        "The map shown for our model is the higher of two maps. **Restoration map**: point errors compared with fold-9 normals' at the same lead and phase of the beat (`ecgmodel::mapcal`); likelihood 0.9 = higher there than 95 % of fold-9 normal ECGs show anywhere. **Median-beat map** (`ecgmodel::shape`): the study's median beat compared point by point (every 10 ms from 200 ms before to 600 ms after QRS onset, per lead, ±10 ms averaged) with the training normals' mean and SD there, painted on every beat at the same time from its QRS onset; its 0.9 level is set on fold-9 normals so that the map as shown marks at most {:.1} % of them. Both are shown on complete recordings; paper pages get the restoration map only. \"any ≥ 0.9\": share of studies with some sample at ≥ 0.9; \"≥ 0.5\": mean share of samples at ≥ 0.5 (restoration map); \"max AUROC\": AUROC of the study's map maximum.\n",
+        100.0 * crate::train::MAP_NORMAL_BUDGET
     );
     let _ = writeln!(s, "| split | method | normals any ≥ 0.9 | abnormals any ≥ 0.9 | normals ≥ 0.5 | abnormals ≥ 0.5 | max AUROC |");
     let _ = writeln!(s, "|---|---|---|---|---|---|---|");
@@ -70,14 +71,26 @@ fn map_section(s: &mut String, r: &TrainReport) {
         ("fold 9 (val, fitted)", &r.map_validation),
         ("fold 10 (test)", &r.map_test),
     ] {
-        for (method, m) in [("MSCR", &rep.mscr), ("baseline", &rep.baseline)] {
+        for (method, m) in [
+            ("MSCR (as shown)", &rep.mscr),
+            ("MSCR restoration map", &rep.mscr_restoration),
+            ("median-beat map", &rep.shape),
+            ("baseline", &rep.baseline),
+        ] {
+            let pct = |v: f64| {
+                if v.is_finite() {
+                    format!("{:.2} %", 100.0 * v)
+                } else {
+                    "–".to_string()
+                }
+            };
             let _ = writeln!(
                 s,
-                "| {split} | {method} | {:.1} % | {:.1} % | {:.2} % | {:.2} % | {:.3} |",
+                "| {split} | {method} | {:.1} % | {:.1} % | {} | {} | {:.3} |",
                 100.0 * m.normal_any_ge_0_9,
                 100.0 * m.abnormal_any_ge_0_9,
-                100.0 * m.normal_share_ge_0_5,
-                100.0 * m.abnormal_share_ge_0_5,
+                pct(m.normal_share_ge_0_5),
+                pct(m.abnormal_share_ge_0_5),
                 m.max_auroc
             );
         }
@@ -116,8 +129,9 @@ pub fn render(
     );
     let _ = writeln!(
         s,
-        "- Study score = weighted sum of robust z-scores (median/IQR of fold-9 normals) of: {} (components chosen greedily on fold 9). `features`: the block-wise Gaussian density of the encoders' multi-scale features (time mean and SD of every encoder block's activations) fitted on the training normals; `global`: the log uncertainty-weighted restoration error of the masked 10 s view; `embedding`: Mahalanobis distance of the pooled latent tokens.",
-        components(&manifest.calibration)
+        "- Study score = weighted sum of robust z-scores (median/IQR of fold-9 normals) of: {} (components chosen greedily on fold 9). `features`: the block-wise Gaussian density of the encoders' multi-scale features (time mean and SD of every encoder block's activations) fitted on the training normals; `global`: the log uncertainty-weighted restoration error of the masked 10 s view; `embedding`: Mahalanobis distance of the pooled latent tokens; `shape`: distance of the study's median beat (12 leads aligned on QRS onset, plus RR, PR, QRS, QT, axes and RR irregularity) from the training normals' median beats (probabilistic PCA, `ecgmodel::shape`, {} leading directions chosen on fold 9 with `cargo run --release -p ecglab --example shape_density`).",
+        components(&manifest.calibration),
+        manifest.shape.as_ref().map_or(0, |m| m.variances.len())
     );
     let _ = writeln!(
         s,
@@ -238,7 +252,7 @@ pub fn render(
         let _ = writeln!(s, "## Paper input (partly recorded leads)\n");
         let _ = writeln!(
             s,
-            "A digitized 3×4 page shows most leads for 2.5 s only. Such studies are scored over the recorded samples only, with their own components ({}, chosen greedily on them), centre/scale and thresholds (ours {:.4}, baseline {:.6}), fitted on fold-9 studies of this kind: **{}**. Made by `cargo run --release --example calibrate_digitized` (digitized renders; rerun when the digitizer changes) or `cargo run --release -p ecgmodel --example calibrate_partial` (fold 9 masked to the layout, no digitizer; also what `train` writes). Fold 10 of the same kind:\n",
+            "A digitized 3×4 page shows most leads for 2.5 s only. Such studies are scored over the recorded samples only, with their own components ({}, chosen greedily on them), centre/scale and thresholds (ours {:.4}, baseline {:.6}), fitted on fold-9 studies of this kind: **{}**. Made by `cargo run --release -p ecglab --example calibrate_digitized -- models 160` (digitized renders; rerun when the digitizer changes) or `cargo run --release -p ecglab --example calibrate_partial` (fold 9 masked to the layout, no digitizer; also what `train` writes). Fold 10 of the same kind:\n",
             components(&p.calibration),
             p.threshold,
             p.baseline_threshold,

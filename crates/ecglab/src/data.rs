@@ -130,6 +130,17 @@ pub struct Dataset {
     pub records: Vec<CachedRecord>,
     /// `[N, 12, 1000]` float, CPU.
     pub signals: Tensor,
+    /// Each record's median-beat vector (`ecgmodel::shape`), `None` without one.
+    pub shapes: Vec<Option<Vec<f32>>>,
+}
+
+/// Rows of a `[N, dim]` tensor with NaN rows meaning "none".
+fn shape_rows(t: &Tensor) -> Vec<Option<Vec<f32>>> {
+    let d = ecgmodel::shape::dim();
+    ecgmodel::score::to_vec(t)
+        .chunks_exact(d)
+        .map(|r| r.iter().all(|v| v.is_finite()).then(|| r.to_vec()))
+        .collect()
 }
 
 /// Version of the cache layout and contract; bump when either changes.
@@ -151,9 +162,17 @@ pub fn load_ptbxl(
             serde_json::from_str(&meta).map_err(|e| ModelError::data(&meta_path, e.to_string()))?;
         let tensors =
             Tensor::read_safetensors(&sig_path).map_err(|e| ModelError::torch(&sig_path, e))?;
-        if let Some((_, signals)) = tensors.into_iter().find(|(n, _)| n == "signals") {
-            if signals.size().first().copied() == Some(records.len() as i64) {
-                return Ok(Dataset { records, signals });
+        let find = |name: &str| tensors.iter().find(|(n, _)| n == name).map(|(_, t)| t);
+        if let (Some(signals), Some(shape)) = (find("signals"), find("shape")) {
+            let n = Some(records.len() as i64);
+            let d = ecgmodel::shape::dim() as i64;
+            if signals.size().first().copied() == n && shape.size() == [records.len() as i64, d] {
+                let shapes = shape_rows(shape);
+                return Ok(Dataset {
+                    records,
+                    signals: signals.shallow_clone(),
+                    shapes,
+                });
             }
         }
     }
@@ -170,6 +189,7 @@ pub fn load_ptbxl(
     bar.set_message("preparing PTB-XL records");
     let mut records = Vec::with_capacity(rows.len());
     let mut flat: Vec<f32> = Vec::with_capacity(rows.len() * N_LEADS * N_SAMPLES);
+    let mut shape_flat: Vec<f32> = Vec::new();
     for row in rows {
         bar.inc(1);
         let path = ptbxl_dir.join(format!("{}.hea", row.filename_lr));
@@ -200,18 +220,28 @@ pub fn load_ptbxl(
         let meas = ecgcore::dsp::measurements::measure(&rec);
         let attrs = attribute_targets(&meas, &peaks, row.age_years, row.female).to_array();
         flat.extend_from_slice(&window);
+        match ecgmodel::shape::beat_vector(&meas) {
+            Some(v) => shape_flat.extend(v),
+            None => shape_flat.extend(std::iter::repeat_n(f32::NAN, ecgmodel::shape::dim())),
+        }
         records.push(CachedRecord { row, beats, attrs });
     }
     bar.finish_and_clear();
     let n = records.len() as i64;
     let signals = Tensor::from_slice(&flat).view([n, N_LEADS as i64, N_SAMPLES as i64]);
     std::fs::create_dir_all(cache_dir).map_err(|e| ModelError::io(cache_dir, e))?;
-    Tensor::write_safetensors(&[("signals", &signals)], &sig_path)
+    let shape = Tensor::from_slice(&shape_flat).view([n, ecgmodel::shape::dim() as i64]);
+    Tensor::write_safetensors(&[("signals", &signals), ("shape", &shape)], &sig_path)
         .map_err(|e| ModelError::torch(&sig_path, e))?;
     let meta =
         serde_json::to_string(&records).map_err(|e| ModelError::data(&meta_path, e.to_string()))?;
     std::fs::write(&meta_path, meta).map_err(|e| ModelError::io(&meta_path, e))?;
-    Ok(Dataset { records, signals })
+    let shapes = shape_rows(&shape);
+    Ok(Dataset {
+        records,
+        signals,
+        shapes,
+    })
 }
 
 /// Which records a split holds.
@@ -256,6 +286,11 @@ impl Dataset {
                     .unwrap_or_default()
             })
             .collect()
+    }
+
+    /// The median-beat vector of record `i`, when it has one.
+    pub fn shape(&self, i: usize) -> Option<&[f32]> {
+        self.shapes.get(i).and_then(Option::as_deref)
     }
 
     /// Attribute targets of the given records `[n, 7]` (NaN = unknown).

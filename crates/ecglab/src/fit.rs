@@ -311,6 +311,81 @@ pub fn map_calibration(studies: &[(&[f32], &[usize])]) -> Option<MapCalibration>
     Some(cal)
 }
 
+/// Leading directions of the median-beat model: the best of 8–128 on fold 9
+/// (`cargo run --release -p ecglab --example shape_density`).
+pub const SHAPE_DIRECTIONS: usize = 32;
+
+/// The probabilistic-PCA Gaussian of training normals' median-beat vectors
+/// ([`ecgmodel::shape`]) with `k` leading directions. `None` with fewer than `k + 2`
+/// vectors or vectors of mixed width.
+pub fn shape_model(vectors: &[Vec<f32>], k: usize) -> Option<ecgmodel::shape::ShapeModel> {
+    let d = vectors.first()?.len();
+    let n = vectors.len();
+    if n < k + 2 || d <= k || vectors.iter().any(|v| v.len() != d) {
+        return None;
+    }
+    let x = Tensor::from_slice(&vectors.concat())
+        .view([n as i64, d as i64])
+        .to_kind(Kind::Double);
+    let mean = x.mean_dim([0i64].as_slice(), true, Kind::Double);
+    let c = &x - &mean;
+    let cov = c.transpose(0, 1).matmul(&c) / (n - 1) as f64;
+    // Eigenvalues ascending; the last k columns are the leading directions.
+    let (vals, vecs) = cov.f_linalg_eigh("L").ok()?;
+    let vals = to_vec(&vals);
+    let vecs = vecs.transpose(0, 1).contiguous(); // rows = eigenvectors
+    let lead = vecs
+        .narrow(0, (d - k) as i64, k as i64)
+        .flip([0i64].as_slice());
+    let variances: Vec<f32> = vals.iter().rev().take(k).copied().collect();
+    let rest: f64 = vals[..d - k].iter().map(|v| f64::from(v.max(0.0))).sum();
+    Some(ecgmodel::shape::ShapeModel {
+        mean: to_vec(&mean),
+        components: to_vec(&lead),
+        variances,
+        residual_variance: (rest / (d - k) as f64) as f32,
+        beat_sd: to_vec(
+            &c.narrow(1, 0, (12 * ecgmodel::shape::samples_per_lead()) as i64)
+                .square()
+                .mean_dim([0i64].as_slice(), false, Kind::Double)
+                .sqrt(),
+        ),
+        z_knots: Vec::new(),
+        p_knots: Vec::new(),
+    })
+}
+
+/// The shape map's likelihood knots from normal studies' beat vectors: 0.5 at the median
+/// study maximum of the point z, 0.9 at its `q90` quantile, 0.99 at `q99` (see
+/// [`ecgmodel::mapcal::STUDY_QUANTILES`] for the restoration map's).
+pub fn shape_map_knots(
+    model: &mut ecgmodel::shape::ShapeModel,
+    normals: &[&[f32]],
+    q90: f64,
+    q99: f64,
+) {
+    let mut maxima: Vec<f32> = normals
+        .iter()
+        .map(|v| model.max_point_z(v))
+        .filter(|z| z.is_finite())
+        .collect();
+    maxima.sort_by(f32::total_cmp);
+    let mut z_knots = vec![0.0_f32];
+    let mut p_knots = vec![0.0_f32];
+    for (p, q) in [(0.5, 0.5), (0.9, q90), (0.99, q99)] {
+        let z = quantile_sorted(&maxima, q);
+        let prev = z_knots.last().copied().unwrap_or(0.0);
+        z_knots.push(if z.is_finite() {
+            z.max(prev + 1e-3)
+        } else {
+            prev + 1.0
+        });
+        p_knots.push(p);
+    }
+    model.z_knots = z_knots;
+    model.p_knots = p_knots;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

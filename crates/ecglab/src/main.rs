@@ -44,6 +44,13 @@ enum Command {
         /// Device: auto, cpu, cuda.
         #[arg(long, default_value = "auto")]
         device: String,
+        /// Do not train our model: load these weights and only refit the score, maps and
+        /// thresholds (the same seed and data give the same weights as training them).
+        #[arg(long)]
+        reuse_mscr: Option<PathBuf>,
+        /// Do not train the baseline: load these weights.
+        #[arg(long)]
+        reuse_baseline: Option<PathBuf>,
     },
     /// Compare measured intervals with LUDB cardiologists' wave boundaries and print the table.
     ValidateIntervals {
@@ -112,6 +119,8 @@ fn main() -> anyhow::Result<()> {
             baseline_epochs,
             budget_s,
             device,
+            reuse_mscr,
+            reuse_baseline,
         } => {
             let mut cfg = ecglab::train::TrainConfig {
                 ptbxl_dir: ptbxl,
@@ -119,6 +128,8 @@ fn main() -> anyhow::Result<()> {
                 seed,
                 device: ecgmodel::parse_device(&device)?,
                 command: std::env::args().collect::<Vec<_>>().join(" "),
+                reuse_mscr,
+                reuse_baseline,
                 ..ecglab::train::TrainConfig::default()
             };
             if let Some(e) = epochs {

@@ -51,9 +51,12 @@ fn scores(
             let raw = score::mscr_raw(mscr, &x, &beats, norm, false, Some(&v));
             for (r, &i) in raw.iter().zip(chunk) {
                 let actual = ds.records.get(i).map_or([f32::NAN; 7], |r| r.attrs);
+                // The median beat of a masked record is not simulated: `shape` stays
+                // unavailable here (calibrate_digitized measures it on real digitized pages).
                 comps.push(score::components(
                     r,
                     &Attributes::from_array(actual),
+                    None,
                     normals,
                 ));
             }

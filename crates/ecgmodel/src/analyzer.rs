@@ -62,6 +62,8 @@ struct NetworkRun {
     baseline: Vec<BaselineRaw>,
     /// Known attributes (recorded age/sex, measured intervals).
     actual: Attributes,
+    /// The median-beat vector of the `shape` component (None: no usable median beat).
+    beat: Option<Vec<f32>>,
 }
 
 impl Analyzer {
@@ -162,12 +164,14 @@ impl Analyzer {
         };
         let (prepared, raw, base, actual) = (&run.prepared, &run.mscr, &run.baseline, &run.actual);
         let (mut ours, mut theirs) = (
-            self.mscr_output(rec, prepared, raw, actual, partial),
+            self.mscr_output(rec, prepared, raw, (actual, run.beat.as_deref()), partial),
             self.baseline_output(rec, prepared, base),
         );
         if !with_maps {
             ours.map.clear();
             theirs.map.clear();
+        } else if partial.is_none() {
+            self.add_shape_map(&mut ours, meas, rec.len_samples());
         }
         if let Some(p) = partial {
             theirs.judge_against(p.baseline_threshold);
@@ -195,7 +199,12 @@ impl Analyzer {
         let n = run.mscr.len().max(1) as f32;
         let mut comps = vec![0.0_f32; score::COMPONENTS.len()];
         for r in &run.mscr {
-            let c = score::components(r, &run.actual, self.manifest.normal_models());
+            let c = score::components(
+                r,
+                &run.actual,
+                run.beat.as_deref(),
+                self.manifest.normal_models(),
+            );
             for (a, v) in comps.iter_mut().zip(c) {
                 *a += v / n;
             }
@@ -251,6 +260,7 @@ impl Analyzer {
             mscr,
             baseline,
             actual,
+            beat: crate::shape::beat_vector(meas),
         })
     }
 
@@ -282,7 +292,7 @@ impl Analyzer {
         rec: &Recording,
         prepared: &contract::Prepared,
         raw: &[MscrRaw],
-        actual: &Attributes,
+        (actual, beat): (&Attributes, Option<&[f32]>),
         partial: Option<&PartialCalibration>,
     ) -> ModelOutput {
         let entry = &self.manifest.mscr;
@@ -292,7 +302,12 @@ impl Analyzer {
         out.score = raw
             .iter()
             .map(|r| {
-                calibration.score(&score::components(r, actual, self.manifest.normal_models()))
+                calibration.score(&score::components(
+                    r,
+                    actual,
+                    beat,
+                    self.manifest.normal_models(),
+                ))
             })
             .sum::<f32>()
             / n;
@@ -323,6 +338,27 @@ impl Analyzer {
             &entry.map,
         );
         out
+    }
+
+    /// Lay the median-beat map over our restoration map (the higher of the two), on
+    /// complete recordings only: a paper page's median beat is too noisy for the
+    /// normals' point-wise spread.
+    fn add_shape_map(&self, out: &mut ModelOutput, meas: &Measurements, n_samples: usize) {
+        let Some(shape) = self
+            .manifest
+            .shape
+            .as_ref()
+            .and_then(|m| m.lead_map(meas, n_samples))
+        else {
+            return;
+        };
+        for (lead, extra) in out.map.iter_mut().zip(shape) {
+            for (v, e) in lead.iter_mut().zip(extra) {
+                if v.is_finite() {
+                    *v = v.max(e);
+                }
+            }
+        }
     }
 
     fn baseline_output(

@@ -24,8 +24,10 @@ use ecgcore::dsp::{filter, qrs};
 use ecgcore::recording::{Recording, StandardLead};
 
 /// Version of the input contract (and of the lab's cache of prepared records); bump when
-/// `prepare` or any constant here changes. A manifest naming another version is refused.
-pub const CONTRACT_VERSION: &str = "ptbxl100-v5";
+/// `prepare`, any constant here, or `ecgcore`'s measurement definitions (the attribute
+/// head's targets) change. A manifest naming another version is refused.
+/// v6: intervals by the robust-reference delineator (#16).
+pub const CONTRACT_VERSION: &str = "ptbxl100-v6";
 
 /// Rate the networks see (Hz).
 pub const MODEL_RATE_HZ: f64 = 100.0;

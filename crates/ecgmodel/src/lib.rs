@@ -23,6 +23,7 @@ pub mod metrics;
 pub mod net;
 pub mod partial;
 pub mod score;
+pub mod shape;
 #[doc(hidden)]
 pub mod testing;
 pub mod views;

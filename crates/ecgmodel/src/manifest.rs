@@ -43,6 +43,9 @@ pub struct ModelManifest {
     /// Block-wise density of the training normals' encoder features.
     #[serde(default)]
     pub features: Option<FeatureModel>,
+    /// Density of the training normals' median beats (`shape` component).
+    #[serde(default)]
+    pub shape: Option<crate::shape::ShapeModel>,
     pub normal_spread: NormalSpread,
     pub n_training_normals: usize,
     /// Calibration for partly recorded leads (paper layouts); absent in older manifests.
@@ -64,6 +67,7 @@ impl ModelManifest {
         NormalModels {
             embedding: self.embedding.as_ref(),
             features: self.features.as_ref(),
+            shape: self.shape.as_ref(),
         }
     }
 

@@ -77,6 +77,26 @@ pub fn phases(peaks: &[usize], len: usize) -> Vec<usize> {
     out
 }
 
+/// The piecewise-linear likelihood of `z` through the knots `(zk, pk)` (increasing; below
+/// the first knot its likelihood, above the last extrapolated, clamped to [0, 1]; NaN
+/// stays NaN, as do fewer than two knots).
+pub fn piecewise_likelihood(z: f32, zk: &[f32], pk: &[f32]) -> f32 {
+    if !z.is_finite() {
+        return f32::NAN;
+    }
+    let n = zk.len().min(pk.len());
+    if n < 2 {
+        return f32::NAN;
+    }
+    if z <= zk[0] {
+        return pk[0];
+    }
+    // The segment holding z, or the last one extrapolated.
+    let k = (1..n).find(|&k| z <= zk[k]).unwrap_or(n - 1);
+    let t = (z - zk[k - 1]) / (zk[k] - zk[k - 1]).max(1e-6);
+    (pk[k - 1] + t * (pk[k] - pk[k - 1])).clamp(0.0, 1.0)
+}
+
 /// Per-lead, per-phase calibration of one network's point errors.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MapCalibration {
@@ -133,21 +153,7 @@ impl MapCalibration {
 
     /// Likelihood in [0, 1] of one z value (NaN stays NaN).
     pub fn likelihood_of(&self, z: f32) -> f32 {
-        if !z.is_finite() {
-            return f32::NAN;
-        }
-        let (zk, pk) = (&self.z_knots, &self.p_knots);
-        let n = zk.len().min(pk.len());
-        if n < 2 {
-            return f32::NAN;
-        }
-        if z <= zk[0] {
-            return pk[0];
-        }
-        // The segment holding z, or the last one extrapolated.
-        let k = (1..n).find(|&k| z <= zk[k]).unwrap_or(n - 1);
-        let t = (z - zk[k - 1]) / (zk[k] - zk[k - 1]).max(1e-6);
-        (pk[k - 1] + t * (pk[k] - pk[k - 1])).clamp(0.0, 1.0)
+        piecewise_likelihood(z, &self.z_knots, &self.p_knots)
     }
 
     /// Likelihood of every sample of a `[12 × len]` point-error map with R peaks `peaks`.

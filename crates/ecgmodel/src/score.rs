@@ -565,10 +565,11 @@ impl FeatureModel {
 pub struct NormalModels<'a> {
     pub embedding: Option<&'a EmbeddingModel>,
     pub features: Option<&'a FeatureModel>,
+    pub shape: Option<&'a crate::shape::ShapeModel>,
 }
 
 /// Named score components of one window (NaN = not available).
-pub const COMPONENTS: [&str; 12] = [
+pub const COMPONENTS: [&str; 13] = [
     "global",
     "beat",
     "trend",
@@ -581,10 +582,17 @@ pub const COMPONENTS: [&str; 12] = [
     "qrs_gap",
     "qt_gap",
     "qtc_gap",
+    "shape",
 ];
 
-/// Component values for one window. `actual` are the known attributes (NaN unknown).
-pub fn components(raw: &MscrRaw, actual: &Attributes, normals: NormalModels<'_>) -> Vec<f32> {
+/// Component values for one window. `actual` are the known attributes (NaN unknown),
+/// `beat` the study's median-beat vector ([`crate::shape::beat_vector`]) when it has one.
+pub fn components(
+    raw: &MscrRaw,
+    actual: &Attributes,
+    beat: Option<&[f32]>,
+    normals: NormalModels<'_>,
+) -> Vec<f32> {
     let actual = actual.to_array();
     let ln = |v: f32| v.max(1e-8).ln();
     let gap = |a: usize| (raw.attrs[a] - actual[a]).abs();
@@ -605,6 +613,10 @@ pub fn components(raw: &MscrRaw, actual: &Attributes, normals: NormalModels<'_>)
         gap(4),
         gap(5),
         gap(6),
+        match (normals.shape, beat) {
+            (Some(m), Some(b)) => m.distance(b),
+            _ => f32::NAN,
+        },
     ]
 }
 

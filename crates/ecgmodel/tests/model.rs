@@ -251,6 +251,49 @@ fn map_is_higher_where_an_artefact_is_inserted() {
 }
 
 #[test]
+fn median_beat_map_marks_a_bundle_branch_block_and_leaves_a_normal_beat_pale() {
+    use ecgcore::dsp::measurements::measure;
+    let dir = ptbxl();
+    let manifest = ecgmodel::manifest::ModelManifest::read(&models()).unwrap();
+    let shape = manifest
+        .shape
+        .as_ref()
+        .expect("the shipped manifest has the median-beat model");
+    let normal = open_ptbxl(&dir, 1); // NORM, fold 3 (training)
+    let lbbb = open_ptbxl(&dir, 180); // CLBBB, fold 10
+    let (m_n, m_l) = (measure(&normal), measure(&lbbb));
+    let (d_n, d_l) = (shape.study_distance(&m_n), shape.study_distance(&m_l));
+    eprintln!("median-beat distance: normal {d_n:.1}, LBBB {d_l:.1}");
+    assert!(d_l > 2.0 * d_n, "normal {d_n}, LBBB {d_l}");
+    let max = |m: &[Vec<f32>]| m.iter().flatten().copied().fold(0.0_f32, f32::max);
+    let map_n = shape.lead_map(&m_n, normal.len_samples()).unwrap();
+    let map_l = shape.lead_map(&m_l, lbbb.len_samples()).unwrap();
+    assert_eq!(map_l.len(), 12);
+    assert!(map_l.iter().all(|l| l.len() == lbbb.len_samples()));
+    assert!(max(&map_n) < 0.9, "normal beat reaches {}", max(&map_n));
+    // The wide QRS and its discordant ST-T: marked in the precordial leads, around
+    // every beat (the beat's R peak ± 300 ms), nowhere far from one.
+    let precordial = &map_l[StandardLead::V1.index()..=StandardLead::V6.index()];
+    assert!(
+        max(precordial) >= 0.9,
+        "LBBB precordial max {}",
+        max(precordial)
+    );
+    let fs = lbbb.sample_rate_hz;
+    for lead in &map_l {
+        for (i, &v) in lead.iter().enumerate() {
+            if v > 0.0 {
+                let near = m_l
+                    .r_peaks
+                    .iter()
+                    .any(|&r| (i as f64 - r as f64).abs() <= 0.8 * fs);
+                assert!(near, "mark at sample {i} far from every beat");
+            }
+        }
+    }
+}
+
+#[test]
 fn shipped_weights_reproduce_the_cards_fold9_auroc() {
     let _rng = torch_rng();
     let _ = ptbxl();
