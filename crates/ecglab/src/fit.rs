@@ -288,15 +288,22 @@ pub fn map_calibration(studies: &[(&[f32], &[usize])]) -> Option<MapCalibration>
         p_knots: Vec::new(),
         n_studies: studies.len(),
     };
-    let mut maxima: Vec<f32> = studies
+    let maxima: Vec<f32> = studies
         .iter()
         .map(|(map, peaks)| max_finite(&cal.z(map, peaks)))
         .filter(|z| z.is_finite())
         .collect();
+    (cal.z_knots, cal.p_knots) = likelihood_knots(maxima, &mapcal::STUDY_QUANTILES);
+    Some(cal)
+}
+
+/// Piecewise-linear likelihood knots from normal studies' maxima of a z scale: (0, 0),
+/// then each `(likelihood, quantile)` at that quantile of the maxima (kept increasing).
+fn likelihood_knots(mut maxima: Vec<f32>, levels: &[(f32, f64)]) -> (Vec<f32>, Vec<f32>) {
     maxima.sort_by(f32::total_cmp);
     let mut z_knots = vec![0.0_f32];
     let mut p_knots = vec![0.0_f32];
-    for (p, q) in mapcal::STUDY_QUANTILES {
+    for &(p, q) in levels {
         let z = quantile_sorted(&maxima, q);
         let prev = z_knots.last().copied().unwrap_or(0.0);
         z_knots.push(if z.is_finite() {
@@ -306,9 +313,7 @@ pub fn map_calibration(studies: &[(&[f32], &[usize])]) -> Option<MapCalibration>
         });
         p_knots.push(p);
     }
-    cal.z_knots = z_knots;
-    cal.p_knots = p_knots;
-    Some(cal)
+    (z_knots, p_knots)
 }
 
 /// Leading directions of the median-beat model: the best of 8–128 on fold 9
@@ -345,10 +350,15 @@ pub fn shape_model(vectors: &[Vec<f32>], k: usize) -> Option<ecgmodel::shape::Sh
         variances,
         residual_variance: (rest / (d - k) as f64) as f32,
         beat_sd: to_vec(
-            &c.narrow(1, 0, (12 * ecgmodel::shape::samples_per_lead()) as i64)
-                .square()
-                .mean_dim([0i64].as_slice(), false, Kind::Double)
-                .sqrt(),
+            // The beat part (every column for vectors narrower than a beat vector).
+            &c.narrow(
+                1,
+                0,
+                (12 * ecgmodel::shape::samples_per_lead()).min(d) as i64,
+            )
+            .square()
+            .mean_dim([0i64].as_slice(), false, Kind::Double)
+            .sqrt(),
         ),
         z_knots: Vec::new(),
         p_knots: Vec::new(),
@@ -364,32 +374,76 @@ pub fn shape_map_knots(
     q90: f64,
     q99: f64,
 ) {
-    let mut maxima: Vec<f32> = normals
+    let maxima: Vec<f32> = normals
         .iter()
         .map(|v| model.max_point_z(v))
         .filter(|z| z.is_finite())
         .collect();
-    maxima.sort_by(f32::total_cmp);
-    let mut z_knots = vec![0.0_f32];
-    let mut p_knots = vec![0.0_f32];
-    for (p, q) in [(0.5, 0.5), (0.9, q90), (0.99, q99)] {
-        let z = quantile_sorted(&maxima, q);
-        let prev = z_knots.last().copied().unwrap_or(0.0);
-        z_knots.push(if z.is_finite() {
-            z.max(prev + 1e-3)
-        } else {
-            prev + 1.0
-        });
-        p_knots.push(p);
-    }
-    model.z_knots = z_knots;
-    model.p_knots = p_knots;
+    (model.z_knots, model.p_knots) =
+        likelihood_knots(maxima, &[(0.5, 0.5), (0.9, q90), (0.99, q99)]);
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use ecgmodel::mapcal::{n_phases, phases};
+
+    #[test]
+    fn shape_model_finds_the_leading_direction_and_the_residual() {
+        // 2000 vectors in 6-D, uniform with SD 2 along the first axis and SD 1 along the
+        // others, mean (1, 0, …).
+        let mut rng = ecgmodel::views::SplitMix64(7);
+        let vectors: Vec<Vec<f32>> = (0..2000)
+            .map(|_| {
+                let mut v: Vec<f32> = (0..6)
+                    .map(|_| (rng.below(1_000_000) as f32 / 1e6 - 0.5) * 12f32.sqrt())
+                    .collect();
+                v[0] = 1.0 + 2.0 * v[0];
+                v
+            })
+            .collect();
+        let m = shape_model(&vectors, 1).unwrap();
+        assert!((m.mean[0] - 1.0).abs() < 0.2, "{:?}", m.mean);
+        assert!((m.variances[0] - 4.0).abs() < 0.8, "{:?}", m.variances);
+        assert!(
+            (m.residual_variance - 1.0).abs() < 0.3,
+            "{}",
+            m.residual_variance
+        );
+        assert!(m.components[0].abs() > 0.95, "{:?}", &m.components[..6]);
+        assert!(m.distance(&m.mean) < 1e-3);
+        // 2 SD along the leading axis and 2 SD across it: both distance 2.
+        let mut along = m.mean.clone();
+        along[0] += 4.0;
+        let mut across = m.mean.clone();
+        across[3] += 2.0;
+        assert!(
+            (m.distance(&along) - 2.0).abs() < 0.4,
+            "{}",
+            m.distance(&along)
+        );
+        assert!(
+            (m.distance(&across) - 2.0).abs() < 0.4,
+            "{}",
+            m.distance(&across)
+        );
+        assert!(shape_model(&vectors[..1], 1).is_none());
+    }
+
+    #[test]
+    fn likelihood_knots_follow_the_quantiles_and_increase() {
+        let (z, p) = likelihood_knots(
+            (0..=100).map(|i| i as f32).collect(),
+            &[(0.5, 0.5), (0.9, 0.95)],
+        );
+        assert_eq!(p, vec![0.0, 0.5, 0.9]);
+        assert!(
+            (z[1] - 50.0).abs() < 1.0 && (z[2] - 95.0).abs() < 1.0,
+            "{z:?}"
+        );
+        let (z, _) = likelihood_knots(vec![0.0; 10], &[(0.5, 0.5), (0.9, 0.95)]);
+        assert!(z.windows(2).all(|w| w[1] > w[0]), "{z:?}");
+    }
 
     #[test]
     fn threshold_gives_recall() {
