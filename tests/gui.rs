@@ -120,6 +120,63 @@ fn snapshot_of_the_sample_on_paper() {
 }
 
 #[test]
+fn a_page_the_digitizer_cannot_read_stays_open_with_settings_to_set_by_hand() {
+    let dir = std::env::temp_dir().join(format!("ecgscope-gui-page-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // A blank page: no grid and no trace for the digitizer to find.
+    let page = dir.join("blank-page.png");
+    image::RgbImage::from_pixel(600, 400, image::Rgb([255, 255, 255]))
+        .save(&page)
+        .unwrap();
+    let mut app = EcgApp::new(
+        Settings::default(),
+        None,
+        Arc::new(Engine::without_model("test")),
+        Some(page.clone()),
+        None,
+    );
+    app.wait_for_jobs(Duration::from_mins(1));
+    assert!(app.study.is_none());
+    let unread = app.unread_page.as_ref().expect("the unread page is kept");
+    assert_eq!(unread.path, page);
+    assert!(unread.error.contains("blank-page.png"), "{}", unread.error);
+    let mut harness = Harness::builder()
+        .with_size(egui::vec2(1200.0, 700.0))
+        .build_ui_state(|ui, app: &mut EcgApp| app.frame_ui(ui), app);
+    harness.run();
+    harness.get_by_label("Page not read");
+    harness.get_by_label("Choose the layout printed on the page");
+    // Choose a layout and a grid size, re-run: the page stays, with those settings.
+    // The page panel's 6×2 (the toolbar has a display layout of the same name).
+    harness
+        .get_all_by_label("6×2")
+        .find(|n| n.rect().min.y > 60.0)
+        .expect("the page panel offers 6×2")
+        .click();
+    harness.run();
+    harness.get_by_label("Will read as: 6×2");
+    harness.get_by_label("Re-run digitizer").click();
+    harness.step();
+    harness.state_mut().wait_for_jobs(Duration::from_mins(1));
+    harness.run();
+    let unread = harness.state().unread_page.as_ref().expect("still unread");
+    assert_eq!(unread.options.layout, Some(ecgdigitize::Layout::SixByTwo));
+    harness.get_by_label("Page not read");
+    // Closing it leaves the empty viewer; opening a readable file works as usual.
+    harness.get_by_label("Close this page").click();
+    harness.run();
+    assert!(harness.state().unread_page.is_none());
+    harness
+        .state_mut()
+        .apply(ecgscope::app::Command::Open(sample()));
+    harness.state_mut().wait_for_jobs(Duration::from_mins(1));
+    harness.step();
+    assert!(harness.state().study.is_some());
+    assert!(harness.state().unread_page.is_none());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn a_bad_file_shows_an_error_not_a_crash() {
     let dir = std::env::temp_dir().join(format!("ecgscope-gui-bad-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();

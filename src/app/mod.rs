@@ -58,8 +58,11 @@ pub enum Command {
     SetCompare(bool),
     /// Show the scanned image with the traces read from it (digitized studies).
     ShowSourceImage(bool),
-    /// Run the digitizer again with corrected settings.
+    /// Run the digitizer again with corrected settings (on the open page, or on the page
+    /// it could not read).
     Redigitize(ecgdigitize::DigitizeOptions),
+    /// Put away a page the digitizer could not read.
+    CloseUnreadPage,
     /// Show the window of a long EDF/BDF recording that starts this many seconds in.
     ShowWindow(f64),
     /// Scroll the tracing to a lead at a time and highlight it.
@@ -142,6 +145,31 @@ pub struct Loaded {
     pub source_image: Option<egui::ColorImage>,
 }
 
+/// A page image the digitizer could not read, kept with its error and the settings it
+/// was tried with so that the user can set the layout and grid by hand and re-run.
+pub struct UnreadPage {
+    pub path: PathBuf,
+    pub error: String,
+    pub options: ecgdigitize::DigitizeOptions,
+    pub image: Option<egui::ColorImage>,
+    pub texture: Option<egui::TextureHandle>,
+}
+
+/// A scan decoded for display (at most 2048 px a side: the largest texture side every GPU
+/// backend and wgpu's downlevel limits accept; overlays are drawn in image coordinates,
+/// so only the displayed bitmap is reduced).
+fn preview_image(path: &Path) -> Option<egui::ColorImage> {
+    let img = image::ImageReader::open(path)
+        .ok()?
+        .with_guessed_format()
+        .ok()?
+        .decode()
+        .ok()?;
+    let img = img.thumbnail(2048, 2048).to_rgba8();
+    let size = [img.width() as usize, img.height() as usize];
+    Some(egui::ColorImage::from_rgba_unmultiplied(size, img.as_raw()))
+}
+
 /// Open a file (digitizing images with `options`) and decode a scan for display.
 fn load(
     path: &Path,
@@ -157,20 +185,7 @@ fn load(
         .as_ref()
         .and_then(|_| crate::edits::EditsStore::fingerprint(path).ok());
     let edits = store.map_or(Ok(None), |s| s.load(path));
-    let source_image = opened.digitized.as_ref().and_then(|_| {
-        let img = image::ImageReader::open(path)
-            .ok()?
-            .with_guessed_format()
-            .ok()?
-            .decode()
-            .ok()?;
-        // 2048 px: the largest texture side every GPU backend (and wgpu's downlevel
-        // limits) accepts; the overlay is drawn in image coordinates, so only the
-        // displayed bitmap is reduced.
-        let img = img.thumbnail(2048, 2048).to_rgba8();
-        let size = [img.width() as usize, img.height() as usize];
-        Some(egui::ColorImage::from_rgba_unmultiplied(size, img.as_raw()))
-    });
+    let source_image = opened.digitized.as_ref().and_then(|_| preview_image(path));
     Ok(Loaded {
         opened,
         edits,
@@ -251,6 +266,10 @@ pub struct EcgApp {
     pub edits_store: Option<crate::edits::EditsStore>,
     engine: Arc<Engine>,
     loading: Option<(PathBuf, Job<Result<Loaded, String>>)>,
+    /// The digitizer settings of the file being opened (for a page it cannot read).
+    loading_options: ecgdigitize::DigitizeOptions,
+    /// A page image the digitizer could not read, shown with its settings to correct.
+    pub unread_page: Option<UnreadPage>,
     prior_loading: Option<(PathBuf, Job<Result<Analysis, String>>)>,
     prior_dialog: Option<Job<Option<PathBuf>>>,
     /// (study id, job).
@@ -292,6 +311,8 @@ impl EcgApp {
             edits_store: None,
             engine,
             loading: None,
+            loading_options: ecgdigitize::DigitizeOptions::default(),
+            unread_page: None,
             prior_loading: None,
             prior_dialog: None,
             analysing: None,
@@ -405,6 +426,7 @@ impl EcgApp {
             Command::Open(path) => {
                 let p = path.clone();
                 let store = self.edits_store.clone();
+                self.loading_options = ecgdigitize::DigitizeOptions::default();
                 self.loading = Some((
                     path,
                     Job::spawn("ecgscope-open", move || {
@@ -413,14 +435,25 @@ impl EcgApp {
                 ));
             }
             Command::Redigitize(options) => {
-                if let Some(study) = &self.study {
-                    let p = study.path.clone();
+                // The unread page when there is one (it is what the user sees), else
+                // the open study's page.
+                let path = self
+                    .unread_page
+                    .as_ref()
+                    .map(|u| u.path.clone())
+                    .or_else(|| self.study.as_ref().map(|s| s.path.clone()));
+                if let Some(p) = path {
                     let store = self.edits_store.clone();
+                    self.loading_options = options;
                     self.loading = Some((
                         p.clone(),
                         Job::spawn("ecgscope-digitize", move || load(&p, options, store)),
                     ));
                 }
+            }
+            Command::CloseUnreadPage => {
+                self.unread_page = None;
+                self.message = None;
             }
             Command::ShowWindow(start_s) => {
                 if let Some((study, paging)) = self
@@ -604,6 +637,19 @@ impl EcgApp {
                 self.loading = None;
                 match result.and_then(|r| r) {
                     Ok(loaded) => self.set_study(path, loaded),
+                    Err(e) if pipeline::is_image(&path) => {
+                        // Never a dead end: keep the page, its error and its settings.
+                        let keep = self.unread_page.take().filter(|u| u.path == path);
+                        self.unread_page = Some(UnreadPage {
+                            image: keep.as_ref().map_or_else(|| preview_image(&path), |_| None),
+                            texture: keep.and_then(|u| u.texture),
+                            path,
+                            error: e.clone(),
+                            options: self.loading_options,
+                        });
+                        // The page's own panel shows the error.
+                        self.message = None;
+                    }
                     Err(e) => self.message = Some((Severity::Error, e)),
                 }
             }
@@ -634,6 +680,7 @@ impl EcgApp {
     }
 
     fn set_study(&mut self, path: PathBuf, loaded: Loaded) {
+        self.unread_page = None;
         self.settings.remember(&path);
         if let Some(f) = &mut self.folder {
             f.note_opened(&path);
@@ -749,6 +796,15 @@ impl EcgApp {
         draw: impl FnOnce(&mut egui::Ui, &EcgApp) -> Vec<Command>,
     ) {
         self.poll();
+        if let Some(page) = &mut self.unread_page {
+            if let Some(img) = page.image.take() {
+                page.texture = Some(ui.ctx().load_texture(
+                    "unread-page",
+                    img,
+                    egui::TextureOptions::LINEAR,
+                ));
+            }
+        }
         if let Some(study) = &mut self.study {
             if study.source_texture.is_none() {
                 if let Some(img) = study.source_image.take() {

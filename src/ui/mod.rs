@@ -44,6 +44,10 @@ pub fn app_ui(ui: &mut egui::Ui, app: &EcgApp) -> Vec<Command> {
         });
     }
     commands.extend(folder::folder_panel_ui(ui, app));
+    if let Some(page) = &app.unread_page {
+        commands.extend(source::unread_page_ui(ui, page));
+        return commands;
+    }
     egui::Panel::left("study")
         .default_size(290.0)
         .show(ui, |ui| {

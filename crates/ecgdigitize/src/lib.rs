@@ -94,7 +94,7 @@ pub enum DigitizeError {
     NoGrid { path: PathBuf },
     #[error("no ECG trace found on the page: {}", path.display())]
     NoTrace { path: PathBuf },
-    #[error("the page layout is not recognised ({rows} trace rows found; 3×4 needs 3–6, 6×2 needs 6–7, 12×1 needs 12–13): set the layout (--layout 3x4+II, 6x2+II, 12x1, …; in the viewer: Source view, Layout) and re-run: {}", path.display())]
+    #[error("the page layout is not recognised ({rows} trace rows found; 3×4 needs 3–6, 6×2 needs 6–7, 12×1 needs 12–13): set the layout (--layout 3x4+II, 6x2+II, 12x1, …; in the viewer: the page panel, Layout) and re-run: {}", path.display())]
     UnknownLayout { rows: usize, path: PathBuf },
     #[error("the layout {layout} needs {want} trace rows but only {found} were found (check the pixels per mm, --px-per-mm, or crop the image to the ECG): {}", path.display())]
     RowsNotFound {
