@@ -53,7 +53,8 @@ fn main() -> anyhow::Result<()> {
             &manifest.attr_norm,
             Device::Cpu,
             false,
-            false,
+            // DUMP_FAST=1: 3 passes per record (3 masks × every third beat, up to 3).
+            std::env::var("DUMP_FAST").is_ok_and(|v| v == "1"),
         );
         for (r, &i) in raw.iter().zip(&idx) {
             let rec = &ds.records[i];
