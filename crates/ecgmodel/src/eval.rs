@@ -225,59 +225,75 @@ pub fn run(
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let (mut pred_n, mut act_n, mut pred_a, mut act_a) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    for row in &rows {
-        bar.inc(1);
-        let mut rec = match ecgcore::formats::open(&row.path) {
-            Ok(r) => r,
-            Err(e) => {
-                report
-                    .failures
-                    .push((row.path.display().to_string(), e.to_string()));
-                continue;
+    // Files are read and measured one study ahead on a second thread while the networks
+    // score the current one (bounded: at most two studies wait).
+    std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel(2);
+        let producer_rows = &rows;
+        scope.spawn(move || {
+            for row in producer_rows {
+                let opened = ecgcore::formats::open(&row.path).map(|mut rec| {
+                    if row.age_years.is_some() {
+                        rec.patient.age_years = row.age_years;
+                    }
+                    if row.sex.is_some() {
+                        rec.patient.sex = row.sex;
+                    }
+                    let meas = ecgcore::dsp::measurements::measure(&rec);
+                    (rec, meas)
+                });
+                if tx.send(opened).is_err() {
+                    return;
+                }
             }
-        };
-        if row.age_years.is_some() {
-            rec.patient.age_years = row.age_years;
-        }
-        if row.sex.is_some() {
-            rec.patient.sex = row.sex;
-        }
-        let meas = ecgcore::dsp::measurements::measure(&rec);
-        let (o, b, actual) = match analyzer.analyze_scores(&rec, Some(&meas)) {
-            Ok(x) => x,
-            Err(e) => {
-                report
-                    .failures
-                    .push((row.path.display().to_string(), e.to_string()));
-                continue;
+        });
+        for (row, opened) in rows.iter().zip(rx) {
+            bar.inc(1);
+            let (rec, meas) = match opened {
+                Ok(r) => r,
+                Err(e) => {
+                    report
+                        .failures
+                        .push((row.path.display().to_string(), e.to_string()));
+                    continue;
+                }
+            };
+            let (o, b, actual) = match analyzer.analyze_scores(&rec, Some(&meas)) {
+                Ok(x) => x,
+                Err(e) => {
+                    report
+                        .failures
+                        .push((row.path.display().to_string(), e.to_string()));
+                    continue;
+                }
+            };
+            let p = o.predicted.clone().unwrap_or_default();
+            let f = |v: Option<f32>| v.unwrap_or(f32::NAN);
+            let pred = Attributes {
+                age_years: f(p.age_years),
+                female: f(p.female_probability),
+                heart_rate_bpm: f(p.heart_rate_bpm),
+                pr_ms: f(p.pr_ms),
+                qrs_ms: f(p.qrs_ms),
+                qt_ms: f(p.qt_ms),
+                qtc_ms: f(p.qtc_ms),
+            };
+            if row.label == 0 {
+                pred_n.push(pred);
+                act_n.push(actual);
+            } else {
+                pred_a.push(pred);
+                act_a.push(actual);
             }
-        };
-        let p = o.predicted.clone().unwrap_or_default();
-        let f = |v: Option<f32>| v.unwrap_or(f32::NAN);
-        let pred = Attributes {
-            age_years: f(p.age_years),
-            female: f(p.female_probability),
-            heart_rate_bpm: f(p.heart_rate_bpm),
-            pr_ms: f(p.pr_ms),
-            qrs_ms: f(p.qrs_ms),
-            qt_ms: f(p.qt_ms),
-            qtc_ms: f(p.qtc_ms),
-        };
-        if row.label == 0 {
-            pred_n.push(pred);
-            act_n.push(actual);
-        } else {
-            pred_a.push(pred);
-            act_a.push(actual);
+            report
+                .scores
+                .push((row.path.display().to_string(), row.label, o.score, b.score));
+            ours.push(o.score);
+            base.push(b.score);
+            labels.push(row.label);
+            classes.push(row.classes.clone());
         }
-        report
-            .scores
-            .push((row.path.display().to_string(), row.label, o.score, b.score));
-        ours.push(o.score);
-        base.push(b.score);
-        labels.push(row.label);
-        classes.push(row.classes.clone());
-    }
+    });
     bar.finish_and_clear();
     let m = analyzer.manifest();
     let mine = method_metrics("ours", &ours, &labels, &classes, m.mscr.threshold);
