@@ -686,9 +686,21 @@ pub fn find_pulse(
     if top_hi <= top_lo || to <= from {
         return None;
     }
-    // Topmost ink in the band above the baseline, per column.
-    let tops: Vec<Option<usize>> = (from..to)
+    // Per column, the topmost ink of the band (a pulse's plateau, with a lead label
+    // printed inside the pulse below it); where that finds no pulse, the top of the first
+    // ink met going up from the baseline (a label or the row above printed over the
+    // pulse, in the same band).
+    let topmost: Vec<Option<usize>> = (from..to)
         .map(|x| (top_lo..=top_hi).find(|&y| mask.at(x, y)))
+        .collect();
+    let from_below: Vec<Option<usize>> = (from..to)
+        .map(|x| {
+            let mut top = (top_lo..=top_hi).rev().find(|&y| mask.at(x, y))?;
+            while top > top_lo && mask.at(x, top - 1) {
+                top -= 1;
+            }
+            Some(top)
+        })
         .collect();
     let tol = 1 + (thickness / 2.0) as usize;
     // Fraction of the rows between `top` and the baseline holding ink near column x.
@@ -703,31 +715,34 @@ pub fn find_pulse(
         hits as f32 / (bottom - top) as f32
     };
     let min_len = (1.5 * px_per_mm).round().max(2.0) as usize;
-    let mut i = 0;
-    while i < tops.len() {
-        let Some(t0) = tops[i] else {
-            i += 1;
-            continue;
-        };
-        let mut j = i;
-        while j + 1 < tops.len() {
-            match tops[j + 1] {
-                Some(t) if t.abs_diff(t0) <= tol => j += 1,
-                _ => break,
+    let plateau = |tops: &[Option<usize>]| -> Option<Pulse> {
+        let mut i = 0;
+        while i < tops.len() {
+            let Some(t0) = tops[i] else {
+                i += 1;
+                continue;
+            };
+            let mut j = i;
+            while j + 1 < tops.len() {
+                match tops[j + 1] {
+                    Some(t) if t.abs_diff(t0) <= tol => j += 1,
+                    _ => break,
+                }
             }
+            let (xa, xb) = (from + i, from + j);
+            if j + 1 - i >= min_len && edge(xa, t0) > 0.8 && edge(xb, t0) > 0.8 {
+                let run: Vec<usize> = tops[i..=j].iter().flatten().copied().collect();
+                let mean_top = run.iter().sum::<usize>() as f32 / run.len().max(1) as f32;
+                let height_px = b - (mean_top + thickness / 2.0 - 0.5);
+                // The signal starts at the falling edge's centre.
+                let end_x = xb.saturating_sub((thickness / 2.0) as usize);
+                return Some(Pulse { height_px, end_x });
+            }
+            i = j + 1;
         }
-        let (xa, xb) = (from + i, from + j);
-        if j + 1 - i >= min_len && edge(xa, t0) > 0.8 && edge(xb, t0) > 0.8 {
-            let plateau: Vec<usize> = tops[i..=j].iter().flatten().copied().collect();
-            let mean_top = plateau.iter().sum::<usize>() as f32 / plateau.len().max(1) as f32;
-            let height_px = b - (mean_top + thickness / 2.0 - 0.5);
-            // The signal starts at the falling edge's centre.
-            let end_x = xb.saturating_sub((thickness / 2.0) as usize);
-            return Some(Pulse { height_px, end_x });
-        }
-        i = j + 1;
-    }
-    None
+        None
+    };
+    plateau(&topmost).or_else(|| plateau(&from_below))
 }
 
 /// Follower state: (path cost, back pointer, span `(top, bottom)`).
@@ -974,6 +989,46 @@ mod tests {
             coverage,
             left_x,
             right_x,
+        }
+    }
+
+    /// A 1 px-line pulse (10 px/mm: 10 mm tall, 5 mm wide from x = 20) on a baseline
+    /// at y = 200, the trace going on to x = 300, and optionally a blob of ink above the
+    /// pulse's top in the same band (a lead label, or the row above dipping down).
+    fn pulse_mask(blob_above: bool) -> Mask {
+        let (w, h) = (320, 260);
+        let mut ink = vec![false; w * h];
+        let mut set = |x: usize, y: usize| ink[y * w + x] = true;
+        for x in 5..=300 {
+            if !(20..=70).contains(&x) {
+                set(x, 200);
+            }
+        }
+        for y in 100..=200 {
+            set(20, y);
+            set(70, y);
+        }
+        for x in 20..=70 {
+            set(x, 100);
+        }
+        if blob_above {
+            for y in 60..75 {
+                for x in 40..80 {
+                    set(x, y);
+                }
+            }
+        }
+        Mask { w, h, ink }
+    }
+
+    #[test]
+    fn a_pulse_is_found_under_a_label_printed_above_it() {
+        let r = row(200.0, 0.9, 5, 300);
+        for blob in [false, true] {
+            let p = find_pulse(&pulse_mask(blob), &r, 10.0, 1.0, 180.0)
+                .unwrap_or_else(|| panic!("pulse not found (ink above: {blob})"));
+            assert_eq!(p.end_x, 70, "ink above: {blob}");
+            assert!((p.height_px - 100.0).abs() <= 1.0, "{}", p.height_px);
         }
     }
 
