@@ -54,6 +54,40 @@ pub enum Layout {
     /// a printed order, then full-width rhythm strips of any leads (e.g. 6×2 in another
     /// row order with a lead II strip, 3×4 with a V1 strip). See [`Grid`].
     Grid(Grid),
+    /// A page that shows only some leads (a crop or close-up photo of a page), each
+    /// identified by its printed label. See [`Partial`].
+    Partial(Partial),
+}
+
+/// Where one lead was read on a partial page: its trace row (from the top) and the
+/// seconds of the 10 s page it was placed at, in milliseconds (integers, so that layouts
+/// stay `Eq` and `Hash`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PartialCell {
+    pub row: u8,
+    pub start_ms: u16,
+    pub end_ms: u16,
+}
+
+/// A partial page: per lead in [`StandardLead::ALL`] order, where it was read (`None`:
+/// not on the page). With no lead at all it is the request "read the labelled leads this
+/// page shows" that `Layout::parse("partial")` gives; the digitizer fills it in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Partial {
+    pub cells: [Option<PartialCell>; 12],
+}
+
+impl Partial {
+    /// The leads on the page, top row first, left to right.
+    pub fn leads(&self) -> Vec<StandardLead> {
+        let mut v: Vec<(PartialCell, StandardLead)> = StandardLead::ALL
+            .iter()
+            .zip(&self.cells)
+            .filter_map(|(l, c)| c.map(|c| (c, *l)))
+            .collect();
+        v.sort_by_key(|(c, _)| (c.row, c.start_ms));
+        v.into_iter().map(|(_, l)| l).collect()
+    }
 }
 
 /// A block of `columns` equal columns (column c of `columns` shows seconds
@@ -185,10 +219,18 @@ impl Layout {
             Layout::SixByTwo => 6,
             Layout::TwelveByOne => 12,
             Layout::Grid(g) => g.block_rows() + g.strip_leads().count(),
+            Layout::Partial(p) => p
+                .cells
+                .iter()
+                .flatten()
+                .map(|c| usize::from(c.row) + 1)
+                .max()
+                .unwrap_or(0),
         }
     }
 
-    /// This layout as a [`Grid`] (block order and strips).
+    /// This layout as a [`Grid`] (block order and strips). A partial page has no block:
+    /// it gives the 12×1 grid, which says nothing about it (use [`Layout::cells`]).
     pub fn grid(self) -> Grid {
         use StandardLead as L;
         match self {
@@ -213,6 +255,11 @@ impl Layout {
                 strips: [None; 3],
             },
             Layout::Grid(g) => g,
+            Layout::Partial(_) => Grid {
+                columns: 1,
+                block: StandardLead::ALL,
+                strips: [None; 3],
+            },
         }
     }
 
@@ -233,9 +280,15 @@ impl Layout {
 
     /// Parse a layout name: `3x4`, `3x4+II`, `3x4+1`, `3x4+3`, `3x4+V1,II,V5`, `6x2`,
     /// `6x2+II`, `6x2i` (interleaved rows V1|V4 / I|aVR / …), `12x1`, `12x1+II`,
-    /// `12x1i` (V4, V1, aVR, I, …); `×` may stand for `x`.
+    /// `12x1i` (V4, V1, aVR, I, …); `×` may stand for `x`. `partial` (any case, and
+    /// anything after it, so that a partial layout's own text reads back) is a page that
+    /// shows only some leads, each read where its printed label is
+    /// (`Layout::Partial` with no lead yet).
     pub fn parse(text: &str) -> Option<Layout> {
         let t = text.trim().replace('×', "x").replace(' ', "");
+        if t.to_ascii_lowercase().starts_with("partial") {
+            return Some(Layout::Partial(Partial::default()));
+        }
         let (base, strips) = t.split_once('+').map_or((t.as_str(), ""), |(a, b)| (a, b));
         let base = base.to_ascii_lowercase();
         let (columns, block) = match base.as_str() {
@@ -367,6 +420,25 @@ impl Layout {
                     });
                 }
             }
+            Layout::Partial(p) => {
+                for (lead, c) in StandardLead::ALL.iter().zip(&p.cells) {
+                    let Some(c) = c else { continue };
+                    let start_s = f32::from(c.start_ms) / 1000.0;
+                    let end_s = (f32::from(c.end_ms) / 1000.0).min(PAGE_DURATION_S);
+                    cells.push(Cell {
+                        lead: *lead,
+                        row: usize::from(c.row),
+                        start_s,
+                        end_s,
+                        rhythm: end_s - start_s >= 0.95 * PAGE_DURATION_S,
+                    });
+                }
+                cells.sort_by(|a, b| {
+                    (a.row, a.start_s)
+                        .partial_cmp(&(b.row, b.start_s))
+                        .unwrap_or(std::cmp::Ordering::Equal)
+                });
+            }
         }
         cells
     }
@@ -420,6 +492,14 @@ impl fmt::Display for Layout {
                     write!(f, " + {}", strips.join(", "))?;
                 }
                 Ok(())
+            }
+            Layout::Partial(p) => {
+                let leads: Vec<&str> = p.leads().into_iter().map(StandardLead::label).collect();
+                if leads.is_empty() {
+                    write!(f, "partial")
+                } else {
+                    write!(f, "partial ({})", leads.join(", "))
+                }
             }
         }
     }
@@ -485,6 +565,45 @@ mod tests {
             assert_eq!(Layout::from_grid(l.grid()), l);
             assert_eq!(Layout::Grid(l.grid()).cells(), l.cells());
         }
+    }
+
+    #[test]
+    fn partial_pages_parse_show_only_their_leads_and_read_back() {
+        use StandardLead as L;
+        let request = Layout::parse("Partial").unwrap();
+        assert_eq!(request, Layout::Partial(Partial::default()));
+        assert_eq!(request.to_string(), "partial");
+        assert_eq!(request.rows(), 0);
+        assert!(request.cells().is_empty());
+        let mut p = Partial::default();
+        p.cells[L::V2.index()] = Some(PartialCell {
+            row: 1,
+            start_ms: 5000,
+            end_ms: 7500,
+        });
+        p.cells[L::V1.index()] = Some(PartialCell {
+            row: 0,
+            start_ms: 5000,
+            end_ms: 7500,
+        });
+        let l = Layout::Partial(p);
+        assert_eq!(l.to_string(), "partial (V1, V2)");
+        assert_eq!(l.rows(), 2);
+        let cells = l.cells();
+        assert_eq!(cells.len(), 2);
+        assert_eq!(
+            (cells[0].lead, cells[0].row, cells[0].start_s),
+            (L::V1, 0, 5.0)
+        );
+        assert_eq!(
+            (cells[1].lead, cells[1].row, cells[1].end_s),
+            (L::V2, 1, 7.5)
+        );
+        // Its own text reads back as the request to read a partial page.
+        assert_eq!(Layout::parse(&l.to_string()), Some(request));
+        let v = l.visible(1000);
+        assert_eq!(v[L::V1.index()].iter().filter(|x| **x).count(), 250);
+        assert!(v[L::I.index()].iter().all(|x| !x));
     }
 
     #[test]

@@ -15,6 +15,14 @@
 //!    the printed lead labels ([`labels`]: template matching of label glyphs), a strip's
 //!    lead by the block cell it repeats, and six rows whose last three repeat block
 //!    cells are 3×4 with three strips. [`DigitizeOptions::layout`] forces a layout.
+//!    Partial pages (a crop or close-up photo showing some leads): when the rows fit no
+//!    full layout, or the legible labels contradict the one chosen, every legible label
+//!    along each row names the trace from there to the next label ([`Layout::Partial`];
+//!    `Layout::parse("partial")` forces it). A cell's seconds come from its distance to
+//!    the calibration pulse (column position) or, without one, from 0 s; the leads not
+//!    on the page are missing (`NaN`), `lead_source` is [`LeadSource::Label`] for those
+//!    read, and the provenance notes say "partial page" and name them. No legible label:
+//!    [`DigitizeError::UnknownLayout`] (or [`DigitizeError::NoLabels`] when forced).
 //! 5. [`confidence`]: per lead, the share of the cell on ink, jumps between traces,
 //!    amplitude plausibility, Einthoven's and Goldberger's laws, a strip that does not
 //!    repeat its cell, and labels that name other leads.
@@ -45,7 +53,7 @@ pub mod confidence;
 pub mod grid;
 /// The paper layouts (defined once, in `ecgcore::paper`).
 pub mod layout {
-    pub use ecgcore::paper::{Cell, Layout, PAGE_DURATION_S};
+    pub use ecgcore::paper::{Cell, Layout, Partial, PartialCell, PAGE_DURATION_S};
 }
 pub mod labels;
 pub mod load;
@@ -53,7 +61,7 @@ pub mod perspective;
 pub mod plane;
 pub mod trace;
 
-pub use layout::{Cell, Layout};
+pub use layout::{Cell, Layout, Partial, PartialCell};
 
 use ecgcore::{Lead, Provenance, Recording, StandardLead};
 use image::RgbImage;
@@ -94,8 +102,10 @@ pub enum DigitizeError {
     NoGrid { path: PathBuf },
     #[error("no ECG trace found on the page: {}", path.display())]
     NoTrace { path: PathBuf },
-    #[error("the page layout is not recognised ({rows} trace rows found; 3×4 needs 3–6, 6×2 needs 6–7, 12×1 needs 12–13): set the layout (--layout 3x4+II, 6x2+II, 12x1, …; in the viewer: the page panel, Layout) and re-run: {}", path.display())]
+    #[error("the page layout is not recognised ({rows} trace rows found; 3×4 needs 3–6, 6×2 needs 6–7, 12×1 needs 12–13; a crop showing only some leads needs legible lead labels, and none were read): set the layout (--layout 3x4+II, 6x2+II, 12x1, …; in the viewer: the page panel, Layout) and re-run: {}", path.display())]
     UnknownLayout { rows: usize, path: PathBuf },
+    #[error("read as a partial page, but no lead label was legible on its {rows} trace rows, so no lead can be named: set the page's full layout (--layout 3x4+II, 6x2+II, 12x1, …; in the viewer: the page panel, Layout) or include the printed lead labels in the crop, and re-run: {}", path.display())]
+    NoLabels { rows: usize, path: PathBuf },
     #[error("the layout {layout} needs {want} trace rows but only {found} were found (check the pixels per mm, --px-per-mm, or crop the image to the ECG): {}", path.display())]
     RowsNotFound {
         layout: String,
@@ -116,7 +126,8 @@ pub struct DigitizeOptions {
     pub speed_mm_per_s: Option<f32>,
     /// Gain, mm/mV (default: from the calibration pulse, else 10).
     pub gain_mm_per_mv: Option<f32>,
-    /// Print layout.
+    /// Print layout. `Layout::Partial` (with or without leads: `Layout::parse("partial")`)
+    /// reads only the leads whose printed labels are legible, wherever they are.
     pub layout: Option<Layout>,
     /// Page rotation, degrees clockwise on screen (see [`Digitized::rotation_deg`]).
     pub rotation_deg: Option<f32>,
@@ -385,6 +396,222 @@ fn strips_by_trace(
     Layout::from_grid(g)
 }
 
+/// Whether the legible labels contradict `layout`: at least two cells' labels read
+/// clearly as another lead, and more than read as the cell's own.
+fn labels_contradict<'a>(
+    layout: Layout,
+    label_at: &dyn Fn(usize, f32) -> Option<&'a labels::Word>,
+) -> bool {
+    let (mut agree, mut disagree) = (0usize, 0usize);
+    for cell in layout.cells() {
+        let Some(w) = label_at(cell.row, cell.start_s) else {
+            continue;
+        };
+        let (lead, score, margin) = w.best();
+        if score <= LABEL_MIN_SCORE {
+            continue;
+        }
+        if lead == cell.lead {
+            agree += 1;
+        } else if lead != StandardLead::I
+            && margin > 0.05
+            && w.scores[cell.lead.index()] < score - 0.2
+        {
+            // (Not "I": any stray stroke of a photographed trace reads as "I".)
+            disagree += 1;
+        }
+    }
+    disagree >= 2 && disagree > agree
+}
+
+/// A partial page as read from its labels.
+struct PartialRead {
+    layout: Layout,
+    /// Where 0 s of the page is, working-image x.
+    origin_x: f32,
+    /// True when `origin_x` is a calibration pulse's end (else the first trace's start).
+    from_pulse: bool,
+    /// Per lead, the label's match score.
+    scores: [f32; 12],
+}
+
+/// Printed lead labels are about 2.5–4 mm tall; shorter "words" found along a row are
+/// bits of trace (a lone QRS stroke reads as "I").
+const PARTIAL_LABEL_MIN_MM: f32 = 2.0;
+
+/// A label read with the traces left in must match at least this well.
+const PARTIAL_CLEAR_SCORE: f32 = 0.7;
+
+/// Seconds between cells a column grid snaps to, and how near it must be.
+const PARTIAL_SNAP_S: (f32, f32) = (2.5, 0.4);
+
+/// Read a page that shows only some leads: every legible label near each row (searched
+/// every 5 mm along it) names the trace from there to the next label of the row, or to
+/// the row's end. Its seconds on the 10 s page are counted from the calibration pulse
+/// when the rows have one (the column structure is then known), else from the first
+/// trace's start; a start within 0.4 s of a multiple of 2.5 s snaps to it (the columns
+/// of 3×4 and 6×2); an "I" away from such a column start is taken for a stray stroke
+/// of trace and dropped. Labels closer than 1.5 s in a row keep the better match, a word near
+/// two rows goes to the nearer baseline, a lead labelled twice keeps its longer cell.
+/// `None` when no label reads (score over [`LABEL_MIN_SCORE`], 0.05 over the next).
+#[allow(clippy::too_many_arguments)]
+fn read_partial(
+    rows: &[trace::Row],
+    starts: &[f32],
+    pulsed: bool,
+    followed: &[trace::Followed],
+    mask: &trace::Mask,
+    on_trace: &[bool],
+    spacing: f32,
+    px_per_s: f32,
+    px_per_mm_x: f32,
+    px_per_mm_y: f32,
+) -> Option<PartialRead> {
+    if rows.is_empty() || px_per_s <= 0.0 || rows.len() > usize::from(u8::MAX) {
+        return None;
+    }
+    let step = (5.0 * px_per_mm_x).max(1.0);
+    let no_trace = vec![false; on_trace.len()];
+    let mut found: Vec<(usize, labels::Word, f32)> = Vec::new(); // (row, word, score)
+    for (i, row) in rows.iter().enumerate() {
+        let (up, down) = row_gaps(rows, i, spacing);
+        let start = starts.get(i).copied().unwrap_or(row.left_x as f32);
+        let mut x = (start.min(row.left_x as f32) - 2.0 * px_per_mm_x).max(0.0);
+        while x <= row.right_x as f32 {
+            let anchor = (x, row.baseline_y);
+            x += step;
+            let read = |trace: &[bool], min_score: f32, min_margin: f32| {
+                labels::read_label(mask, trace, anchor, 0.5 * up, 0.6 * down, px_per_mm_y).filter(
+                    |w| {
+                        let (_, score, margin) = w.best();
+                        let tall = (w.y1 + 1 - w.y0) as f32 >= PARTIAL_LABEL_MIN_MM * px_per_mm_y;
+                        score > min_score && margin > min_margin && tall
+                    },
+                )
+            };
+            // Where a wandering trace leaves its baseline the follower may take the
+            // label's strokes for it: a second look with no trace removed, for a clear
+            // match only.
+            let Some(w) = read(on_trace, LABEL_MIN_SCORE, 0.05)
+                .or_else(|| read(&no_trace, PARTIAL_CLEAR_SCORE, 0.05))
+            else {
+                continue;
+            };
+            let score = w.best().1;
+            let cy = (w.y0 + w.y1) as f32 / 2.0;
+            let same = found.iter_mut().find(|(_, f, _)| {
+                let ix = w.x1.min(f.x1) as isize - w.x0.max(f.x0) as isize;
+                let iy = w.y1.min(f.y1) as isize - w.y0.max(f.y0) as isize;
+                ix > 0 && iy > 0
+            });
+            match same {
+                Some(f) => {
+                    let nearer = (cy - row.baseline_y).abs() < (cy - rows[f.0].baseline_y).abs();
+                    if nearer {
+                        f.0 = i;
+                    }
+                    if score > f.2 {
+                        f.1 = w;
+                        f.2 = score;
+                    }
+                }
+                None => found.push((i, w, score)),
+            }
+        }
+    }
+    if std::env::var_os("ECGDIGITIZE_DEBUG").is_some() {
+        for (row, w, score) in &found {
+            let (lead, _, margin) = w.best();
+            eprintln!(
+                "partial: row {row} {} {score:.2}/{margin:.2} @{},{}",
+                lead.label(),
+                w.x0,
+                w.y0
+            );
+        }
+    }
+    if found.is_empty() {
+        return None;
+    }
+    let origin_x = if pulsed {
+        starts.first().copied().unwrap_or(0.0)
+    } else {
+        let first = found.iter().map(|f| f.1.x0 as f32).fold(f32::MAX, f32::min);
+        let ink = starts.first().copied().unwrap_or(first);
+        if (first - ink).abs() <= 8.0 * px_per_mm_x {
+            ink.min(first)
+        } else {
+            first
+        }
+    };
+    let on_column = |x: f32| {
+        let t = (x - origin_x) / px_per_s;
+        let q = (t / PARTIAL_SNAP_S.0).round() * PARTIAL_SNAP_S.0;
+        ((t - q).abs() <= PARTIAL_SNAP_S.1).then_some(q)
+    };
+    let seconds = |x: f32| {
+        on_column(x)
+            .unwrap_or((x - origin_x) / px_per_s)
+            .clamp(0.0, layout::PAGE_DURATION_S)
+    };
+    // Any stray stroke of a trace reads as "I": that label counts only where a column
+    // starts.
+    found.retain(|f| f.1.best().0 != StandardLead::I || on_column(f.1.x0 as f32).is_some());
+    let mut partial = Partial::default();
+    let mut scores = [0.0f32; 12];
+    for (i, _) in rows.iter().enumerate() {
+        // This row's labels, best first; one per 1.5 s.
+        let mut mine: Vec<&(usize, labels::Word, f32)> =
+            found.iter().filter(|f| f.0 == i).collect();
+        mine.sort_by(|a, b| b.2.total_cmp(&a.2));
+        let mut kept: Vec<&(usize, labels::Word, f32)> = Vec::new();
+        for f in mine {
+            let near = kept
+                .iter()
+                .any(|k| (k.1.x0 as f32 - f.1.x0 as f32).abs() < 1.5 * px_per_s);
+            if !near {
+                kept.push(f);
+            }
+        }
+        kept.sort_by_key(|f| f.1.x0);
+        let row_end = followed
+            .get(i)
+            .map_or(rows[i].right_x as f32, |f| (f.x0 + f.y.len()) as f32);
+        for (k, f) in kept.iter().enumerate() {
+            let t0 = seconds(f.1.x0 as f32);
+            let t1 = kept
+                .get(k + 1)
+                .map_or_else(|| seconds(row_end), |n| seconds(n.1.x0 as f32));
+            if t1 - t0 < 0.3 {
+                continue;
+            }
+            let lead = f.1.best().0;
+            let li = lead.index();
+            let cell = PartialCell {
+                row: i as u8,
+                start_ms: (t0 * 1000.0).round() as u16,
+                end_ms: (t1 * 1000.0).round() as u16,
+            };
+            let longer = partial.cells[li]
+                .is_none_or(|c| cell.end_ms - cell.start_ms > c.end_ms - c.start_ms);
+            if longer {
+                partial.cells[li] = Some(cell);
+                scores[li] = f.2;
+            }
+        }
+    }
+    partial
+        .cells
+        .iter()
+        .any(Option::is_some)
+        .then_some(PartialRead {
+            layout: Layout::Partial(partial),
+            origin_x,
+            from_pulse: pulsed,
+            scores,
+        })
+}
+
 /// Where one lead was read on the image (original image pixels).
 #[derive(Debug, Clone, PartialEq)]
 pub struct LeadBox {
@@ -427,6 +654,8 @@ pub struct Digitized {
     /// lines converged across the page, degrees. Pixel sizes (`px_per_mm*`) are then those
     /// of the rectified page; traces and boxes are still in the original image's pixels.
     pub perspective_deg: Option<f32>,
+    /// The layout read: a full one, or `Layout::Partial` with the leads found on a page
+    /// that shows only some (each at the row and seconds it was read).
     pub layout: Layout,
     pub speed_mm_per_s: f32,
     pub gain_mm_per_mv: f32,
@@ -627,6 +856,12 @@ fn digitize_pass(
     upsampled: Option<Upsampled>,
 ) -> Result<Digitized, DigitizeError> {
     check_options(options, source)?;
+    // `partial`: read whichever leads the page shows by their labels (no row count).
+    let partial_request = matches!(options.layout, Some(Layout::Partial(_)));
+    let want_rows = options
+        .layout
+        .filter(|_| !partial_request)
+        .map(Layout::rows);
     let (ow, oh) = original.dimensions();
     load::check_size(ow, oh, source)?;
     let pixels = u64::from(ow) * u64::from(oh);
@@ -755,13 +990,11 @@ fn digitize_pass(
     // trace may be faint: retry with the sensitive mask.
     let mut mask = trace::ink_mask_with(&ink, px_per_mm_y, false, upsampled.is_some());
     let mut candidates = trace::find_rows(&mask, px_per_mm_y);
-    let enough = |c: &[trace::Row]| {
-        trace::select_rows(c, options.layout.map(Layout::rows)).is_some_and(|r| r.len() >= 3)
-    };
+    let enough = |c: &[trace::Row]| trace::select_rows(c, want_rows).is_some_and(|r| r.len() >= 3);
     // Mean coverage of the chosen rows: how much of each trace the mask holds. A thin
     // blurred trace (low resolution) is broken into pieces by the normal threshold.
     let row_coverage = |c: &[trace::Row]| {
-        trace::select_rows(c, options.layout.map(Layout::rows))
+        trace::select_rows(c, want_rows)
             .filter(|r| !r.is_empty())
             .map_or(0.0, |r| {
                 r.iter().map(|r| r.coverage).sum::<f32>() / r.len() as f32
@@ -808,7 +1041,7 @@ fn digitize_pass(
                 .collect::<Vec<_>>()
         );
     }
-    let rows = if let Some(l) = options.layout {
+    let rows = if let Some(l) = options.layout.filter(|_| !partial_request) {
         trace::select_rows(&candidates, Some(l.rows())).ok_or_else(|| {
             DigitizeError::RowsNotFound {
                 layout: l.to_string(),
@@ -818,15 +1051,19 @@ fn digitize_pass(
             }
         })?
     } else {
+        // Row counts that fit no full layout are read as a partial page (below), when
+        // the grid gives the scale.
         let rows = trace::select_rows(&candidates, None).ok_or(unknown(candidates.len()))?;
-        if layout_hypotheses(rows.len()).is_empty() {
+        if no_grid && layout_hypotheses(rows.len()).is_empty() {
             return Err(unknown(rows.len()));
         }
         rows
     };
+    let fits_layout = options.layout.is_some() || !layout_hypotheses(rows.len()).is_empty();
     // Every layout prints 10 s per row: where the grid period is a harmonic (a wrinkled
-    // photo's texture doubles it) or there is no grid, the widest row sets the scale.
-    if options.px_per_mm.is_none() {
+    // photo's texture doubles it) or there is no grid, the widest row sets the scale. A
+    // partial page set by hand keeps the grid's scale (its rows may be shorter).
+    if options.px_per_mm.is_none() && !partial_request {
         let widest = rows
             .iter()
             .map(|r| r.right_x.saturating_sub(r.left_x))
@@ -837,13 +1074,13 @@ fn digitize_pass(
             + 2.0;
         let ratio = widest / (px_per_mm_x * row_mm);
         let harmonic = (0.4..0.6).contains(&ratio) || (1.7..2.4).contains(&ratio);
-        if widest > 0.0 && (no_grid || harmonic) {
+        if widest > 0.0 && (no_grid || harmonic) && fits_layout {
             let v = widest / row_mm / scale;
             let retry = DigitizeOptions {
                 px_per_mm: Some(v),
                 ..*options
             };
-            return digitize_pass(original, source, &retry, None).map(|mut d| {
+            let rescaled = digitize_pass(original, source, &retry, None).map(|mut d| {
                 d.recording.provenance.notes.push(format!(
                     "scale {v:.2} px/mm from the trace rows' length (10 s per row), {}",
                     if no_grid {
@@ -854,6 +1091,33 @@ fn digitize_pass(
                 ));
                 d
             });
+            if harmonic && !no_grid && options.layout.is_none() {
+                // A crop of a page (rows of 5 s, say) looks just like a page whose grid
+                // period was read doubled: read it also as a partial page at the grid's
+                // scale, and keep that when the rescaled reading fits no full layout
+                // either (the 10 s rows it assumes are a full page's), or when it names
+                // more leads by their printed labels than the full layout does.
+                let as_partial = DigitizeOptions {
+                    layout: Some(Layout::Partial(Partial::default())),
+                    ..*options
+                };
+                if let Ok(p) = digitize_pass(original, source, &as_partial, upsampled) {
+                    let named = |d: &Digitized| {
+                        d.lead_source
+                            .iter()
+                            .filter(|s| **s == LeadSource::Label)
+                            .count()
+                    };
+                    let keep = match &rescaled {
+                        Ok(r) if !matches!(r.layout, Layout::Partial(_)) => named(&p) > named(r),
+                        _ => named(&p) > 0,
+                    };
+                    if keep {
+                        return Ok(p);
+                    }
+                }
+            }
+            return rescaled;
         }
     }
     let spacing = if rows.len() > 1 {
@@ -1000,7 +1264,6 @@ fn digitize_pass(
             })
         })
         .collect();
-    drop(on_trace);
     let label_at = |row: usize, t: f32| -> Option<&labels::Word> {
         let k = (t / 2.5).round() as usize;
         label_words
@@ -1033,10 +1296,12 @@ fn digitize_pass(
             eprintln!("row {i}: {}", t.join("  "));
         }
     }
-    let layout = if let Some(l) = options.layout {
-        l
-    } else {
-        let mut l = choose_layout(rows.len(), &label_at).ok_or(unknown(rows.len()))?;
+    // A full layout: the one set by hand, else the one the rows and labels fit.
+    let full = if partial_request {
+        None
+    } else if let Some(l) = options.layout {
+        Some(l)
+    } else if let Some(mut l) = choose_layout(rows.len(), &label_at) {
         if rows.len() == 6
             && l.grid().columns == 2
             && rows_look_like_three_strips(&followed, &starts, px_per_s)
@@ -1046,7 +1311,49 @@ fn digitize_pass(
         let usual = layout_hypotheses(rows.len())
             .first()
             .map_or(l.grid().strips, |u| u.grid().strips);
-        strips_by_trace(l, usual, &followed, &starts, px_per_s)
+        Some(strips_by_trace(l, usual, &followed, &starts, px_per_s))
+    } else {
+        None
+    };
+    // A partial page: set by hand, rows that fit no full layout, or a detected layout
+    // that the legible labels contradict (a crop of 3 rows of a 6×2 page is no 3×4).
+    let try_partial = partial_request
+        || full.is_none()
+        || (options.layout.is_none() && full.is_some_and(|l| labels_contradict(l, &label_at)));
+    let partial = if try_partial {
+        read_partial(
+            &rows,
+            &starts,
+            pulses.iter().any(Option::is_some),
+            &followed,
+            &mask,
+            &on_trace,
+            spacing,
+            px_per_s,
+            px_per_mm_x,
+            px_per_mm_y,
+        )
+    } else {
+        None
+    };
+    drop(on_trace);
+    let mut partial_scores = [0.0f32; 12];
+    let mut partial_from_pulse = false;
+    let layout = match (partial, full) {
+        (Some(p), _) => {
+            starts.fill(p.origin_x);
+            partial_scores = p.scores;
+            partial_from_pulse = p.from_pulse;
+            p.layout
+        }
+        (None, Some(l)) => l,
+        (None, None) if partial_request => {
+            return Err(DigitizeError::NoLabels {
+                rows: rows.len(),
+                path: source.to_path_buf(),
+            })
+        }
+        (None, None) => return Err(unknown(rows.len())),
     };
 
     // Cut every cell from its row.
@@ -1156,6 +1463,16 @@ fn digitize_pass(
             .map(|(i, y)| frame.to_original((f.x0 + a + i) as f32, *y))
             .collect();
     }
+    // A partial page's leads were named by their labels; a weaker match counts less.
+    if let Layout::Partial(p) = layout {
+        for (i, c) in p.cells.iter().enumerate() {
+            if c.is_some() && lead_source[i] != LeadSource::Missing {
+                lead_source[i] = LeadSource::Label;
+                confidence[i] *=
+                    0.7 + 0.3 * ((partial_scores[i] - LABEL_MIN_SCORE) / 0.2).clamp(0.0, 1.0);
+            }
+        }
+    }
     // Cross-checks: Einthoven's and Goldberger's laws, and labels that name another lead.
     // A label misread now and then (about one lead in twenty on ecg-image-kit pages)
     // costs little; many labels naming other leads mean the layout is wrong.
@@ -1197,6 +1514,30 @@ fn digitize_pass(
     let rotation_deg = angle.to_degrees();
     let px_per_mm_x_orig = px_per_mm_x / scale;
     let px_per_mm_y_orig = px_per_mm_y / scale;
+    let mut notes = vec![format!(
+        "digitized from an image: layout {layout}, {speed_mm_per_s} mm/s, {gain_mm_per_mv} mm/mV ({}), grid {:.2} px/mm ({}), rotation {rotation_deg:.2}°",
+        if gain_from_pulse { "calibration pulse" } else if options.gain_mm_per_mv.is_some() { "set by hand" } else { "assumed" },
+        f32::midpoint(px_per_mm_x_orig, px_per_mm_y_orig),
+        if grid_found { "measured" } else { "set by hand" },
+    )];
+    if let Layout::Partial(p) = layout {
+        let read: Vec<&str> = p
+            .leads()
+            .into_iter()
+            .filter(|l| lead_source[l.index()] == LeadSource::Label)
+            .map(StandardLead::label)
+            .collect();
+        notes.push(format!(
+            "partial page: {} of 12 leads read, each named by its printed label ({}); the other leads are not on the page (missing); {}",
+            read.len(),
+            read.join(", "),
+            if partial_from_pulse {
+                "placed at their seconds from the calibration pulse"
+            } else {
+                "no calibration pulse, so placed from 0 s in the order printed (their true seconds in the recording are unknown)"
+            }
+        ));
+    }
     let recording = Recording {
         leads,
         sample_rate_hz: OUTPUT_RATE_HZ,
@@ -1204,12 +1545,7 @@ fn digitize_pass(
             format: "paper ECG image (digitized)".to_string(),
             path: source.to_path_buf(),
             original_sample_rate_hz: OUTPUT_RATE_HZ,
-            notes: vec![format!(
-                "digitized from an image: layout {layout}, {speed_mm_per_s} mm/s, {gain_mm_per_mv} mm/mV ({}), grid {:.2} px/mm ({}), rotation {rotation_deg:.2}°",
-                if gain_from_pulse { "calibration pulse" } else if options.gain_mm_per_mv.is_some() { "set by hand" } else { "assumed" },
-                f32::midpoint(px_per_mm_x_orig, px_per_mm_y_orig),
-                if grid_found { "measured" } else { "set by hand" },
-            )],
+            notes,
             ..Provenance::default()
         },
         ..Recording::default()
@@ -1303,6 +1639,29 @@ mod tests {
         fill_gaps(&mut v, 5);
         assert_eq!(&v[..4], &[0.0, 1.0, 2.0, 3.0]);
         assert!(v[4].is_nan());
+    }
+
+    #[test]
+    fn odd_images_read_as_partial_pages_never_panic() {
+        // A single dark line (a trace with no label), a dot, a one-pixel-high strip.
+        let mut line = RgbImage::from_pixel(300, 60, image::Rgb([255, 255, 255]));
+        for x in 10..290 {
+            line.put_pixel(x, 30, image::Rgb([0, 0, 0]));
+        }
+        let mut dot = RgbImage::from_pixel(40, 40, image::Rgb([255, 255, 255]));
+        dot.put_pixel(20, 20, image::Rgb([0, 0, 0]));
+        let strip = RgbImage::from_pixel(500, 1, image::Rgb([0, 0, 0]));
+        for img in [line, dot, strip] {
+            for layout in [None, Layout::parse("partial")] {
+                let options = DigitizeOptions {
+                    layout,
+                    ..DigitizeOptions::default()
+                };
+                // Nothing here is labelled: no lead may be named.
+                let r = digitize_rgb(&img, Path::new("odd.png"), &options);
+                assert!(r.is_err(), "{:?}", r.map(|d| d.layout.to_string()));
+            }
+        }
     }
 
     #[test]
