@@ -448,12 +448,13 @@ const PARTIAL_SNAP_S: (f32, f32) = (2.5, 0.4);
 /// Read a page that shows only some leads: every legible label near each row (searched
 /// every 5 mm along it) names the trace from there to the next label of the row, or to
 /// the row's end. Its seconds on the 10 s page are counted from the calibration pulse
-/// when the rows have one (the column structure is then known), else from the first
-/// trace's start; a start within 0.4 s of a multiple of 2.5 s snaps to it (the columns
-/// of 3×4 and 6×2); an "I" away from such a column start is taken for a stray stroke
-/// of trace and dropped. Labels closer than 1.5 s in a row keep the better match, a word near
-/// two rows goes to the nearer baseline, a lead labelled twice keeps its longer cell.
-/// `None` when no label reads (score over [`LABEL_MIN_SCORE`], 0.05 over the next).
+/// when the rows have one (the column structure is then known), else from the leftmost
+/// label (printed at a cell's start); a start within 0.4 s of a multiple of 2.5 s snaps
+/// to it (the columns of 3×4 and 6×2); an "I" away from such a column start is taken for
+/// a stray stroke of trace and dropped. Labels closer than 1.5 s in a row keep the better
+/// match, a word near two rows goes to the nearer baseline, a lead labelled twice keeps
+/// its longer cell. `None` when no label reads (score over [`LABEL_MIN_SCORE`], 0.05 over
+/// the next).
 #[allow(clippy::too_many_arguments)]
 fn read_partial(
     rows: &[trace::Row],
@@ -536,13 +537,18 @@ fn read_partial(
     let origin_x = if pulsed {
         starts.first().copied().unwrap_or(0.0)
     } else {
-        let first = found.iter().map(|f| f.1.x0 as f32).fold(f32::MAX, f32::min);
-        let ink = starts.first().copied().unwrap_or(first);
-        if (first - ink).abs() <= 8.0 * px_per_mm_x {
-            ink.min(first)
+        // The leftmost label (not a lone "I", which may be a stray stroke): printers set
+        // labels at a cell's start, and ink left of it is the end of another lead.
+        let left = |words: &mut dyn Iterator<Item = &(usize, labels::Word, f32)>| {
+            words.map(|f| f.1.x0 as f32).fold(f32::MAX, f32::min)
+        };
+        let named = left(&mut found.iter().filter(|f| f.1.best().0 != StandardLead::I));
+        let first = if named < f32::MAX {
+            named
         } else {
-            first
-        }
+            left(&mut found.iter())
+        };
+        (first - 0.5 * px_per_mm_x).max(0.0)
     };
     let on_column = |x: f32| {
         let t = (x - origin_x) / px_per_s;
