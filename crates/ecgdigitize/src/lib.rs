@@ -1482,7 +1482,8 @@ fn digitize_pass(
     // Cross-checks: Einthoven's and Goldberger's laws, and labels that name another lead.
     // A label misread now and then (about one lead in twenty on ecg-image-kit pages)
     // costs little; many labels naming other leads mean the layout is wrong.
-    let laws = confidence::law_factors(&first_read);
+    // One pixel of the original page, in mV (the working image may be upsampled).
+    let laws = confidence::law_factors(&first_read, scale / px_per_mv);
     if std::env::var_os("ECGDIGITIZE_DEBUG").is_some() {
         eprintln!("laws {laws:?} confidence before {confidence:?}");
     }
