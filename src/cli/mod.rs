@@ -60,7 +60,7 @@ pub struct ReadArgs {
     #[arg(long, value_enum)]
     pub units: Option<UnitsArg>,
     /// Paper-ECG images: the print layout, when it is not detected (3x4, 3x4+II,
-    /// 3x4+V1,II,V5, 6x2, 6x2+II, 6x2i+II, 12x1, 12x1i+II; see `digitize --help`).
+    /// 3x4+V1,II,V5, 6x2, 6x2+II, 6x2i+II, 12x1, 12x1i+II, partial; see `digitize --help`).
     #[arg(long, value_parser = parse_layout)]
     pub layout: Option<ecgdigitize::Layout>,
 }
@@ -110,7 +110,8 @@ fn parse_layout(text: &str) -> Result<ecgdigitize::Layout, String> {
     ecgdigitize::Layout::parse(text).ok_or_else(|| {
         format!(
             "{text:?} is not a layout: use 3x4, 3x4+II, 3x4+N (N rhythm strips), 3x4+V1,II,V5, \
-             6x2, 6x2+II, 6x2i (rows V1|V4 / I|aVR / …), 12x1, 12x1+II or 12x1i (rows V4, V1, aVR, I, …)"
+             6x2, 6x2+II, 6x2i (rows V1|V4 / I|aVR / …), 12x1, 12x1+II, 12x1i (rows V4, V1, aVR, I, …) \
+             or partial (a crop showing some leads: each read by its printed label)"
         )
     })
 }
@@ -250,7 +251,8 @@ pub enum Verb {
         no_perspective: bool,
         /// Print layout, when it is not detected: 3x4, 3x4+II, 3x4+N (N rhythm strips),
         /// 3x4+V1,II,V5, 6x2, 6x2+II, 6x2i (rows V1|V4 / I|aVR / …), 12x1, 12x1+II,
-        /// 12x1i (rows V4, V1, aVR, I, …).
+        /// 12x1i (rows V4, V1, aVR, I, …), partial (a crop or close-up showing only some leads:
+        /// each is read by its printed label, the others are missing).
         #[arg(long, value_parser = parse_layout)]
         layout: Option<ecgdigitize::Layout>,
     },

@@ -130,7 +130,7 @@ pub fn correction_ui(
     if !text.trim().is_empty() && Layout::parse(&text).is_none() {
         ui.label(
             RichText::new(
-                "Not a layout: 3x4, 3x4+II, 3x4+V1,II,V5, 6x2, 6x2+II, 6x2i, 12x1, 12x1i",
+                "Not a layout: 3x4, 3x4+II, 3x4+V1,II,V5, 6x2, 6x2+II, 6x2i, 12x1, 12x1i, partial",
             )
             .small()
             .color(theme::FLAG),

@@ -1079,7 +1079,10 @@ fn digitize_pass(
             * options.speed_mm_per_s.unwrap_or(DEFAULT_SPEED_MM_PER_S)
             + 2.0;
         let ratio = widest / (px_per_mm_x * row_mm);
-        let harmonic = (0.4..0.6).contains(&ratio) || (1.7..2.4).contains(&ratio);
+        // Grid periods are misread by simple factors: the dots or a texture between the
+        // lines (×2, ×2.5, ×3), or every second or third line missed (×½, ×⅓).
+        let near = |k: f32| (ratio / k - 1.0).abs() < 0.15;
+        let harmonic = [1.0 / 3.0, 0.5, 2.0, 2.5, 3.0].into_iter().any(near);
         if widest > 0.0 && (no_grid || harmonic) && fits_layout {
             let v = widest / row_mm / scale;
             let retry = DigitizeOptions {

@@ -196,3 +196,66 @@ fn bad_inputs_give_clean_errors() {
     });
     assert!(digitize_rgb(&noise, Path::new("noise.png"), &options).is_err());
 }
+
+/// Real pages whose grid period is misread by a simple factor are scaled from their
+/// 10 s rows: ecg00007 (a cropped 3×4 page; grid read at 2.6 px/mm, the rows say 6.26)
+/// and ecg00003 (grid read 3× too coarse, 18.9 px/mm; the rows say 6.35). Before, only the
+/// first 4 s (or 3 s) of each row were read as the whole page. On ecg00007 the limb leads
+/// then obey Einthoven's and Goldberger's laws (confidence 0.93–0.97, was 0.29–0.48).
+#[test]
+fn real_pages_with_a_grid_period_misread_by_a_factor_are_scaled_from_their_rows() {
+    let Some(data) = data_dir() else { return };
+    for (name, px_per_mm) in [("ecg00007.png", 6.26f32), ("ecg00003.png", 6.35)] {
+        let d = digitize_path(
+            &data.join("images/real-world").join(name),
+            &DigitizeOptions::default(),
+        )
+        .unwrap();
+        assert!(
+            (d.px_per_mm / px_per_mm - 1.0).abs() < 0.03,
+            "{name}: {} px/mm",
+            d.px_per_mm
+        );
+        // Every lead is read over its cell (no lead off the page).
+        assert!(
+            d.confidence_per_lead.iter().all(|c| *c > 0.05),
+            "{name}: {:?}",
+            d.confidence_per_lead
+        );
+    }
+    let d = digitize_path(
+        &data.join("images/real-world/ecg00007.png"),
+        &DigitizeOptions::default(),
+    )
+    .unwrap();
+    assert!(
+        d.confidence_per_lead[..6].iter().all(|c| *c > 0.85),
+        "{:?}",
+        d.confidence_per_lead
+    );
+}
+
+/// Pages misread as a whole (a page of six limb-lead rows, ecg00005; a keystoned photo
+/// whose rows are not aligned in time, ecg00047) fail both limb-lead laws; the precordial
+/// leads, which no law checks, must not then score high (they were 0.86–1.0).
+#[test]
+fn precordial_leads_of_a_page_that_fails_both_limb_laws_are_in_doubt() {
+    let Some(data) = data_dir() else { return };
+    for name in ["ecg00005.jpg", "ecg00047.jpg"] {
+        let d = digitize_path(
+            &data.join("images/real-world").join(name),
+            &DigitizeOptions::default(),
+        )
+        .unwrap();
+        let c = &d.confidence_per_lead;
+        if c[..6].iter().all(|v| *v < 0.5) {
+            assert!(c[6..].iter().all(|v| *v < 0.6), "{name}: {c:?}");
+        } else {
+            // Read well enough that the laws hold: then the limb leads are good.
+            assert!(
+                c[..6].iter().filter(|v| **v > 0.8).count() >= 4,
+                "{name}: {c:?}"
+            );
+        }
+    }
+}
