@@ -160,13 +160,7 @@ pub fn lead_reference(
         if v.is_empty() || 2 * v.len() < n_qrs {
             return None;
         }
-        v.sort_unstable_by(f32::total_cmp);
-        let n = v.len();
-        Some(if n % 2 == 1 {
-            v[n / 2]
-        } else {
-            0.5 * (v[n / 2 - 1] + v[n / 2])
-        })
+        crate::intervals::median(&mut v)
     })
 }
 

@@ -270,7 +270,8 @@ impl fmt::Display for ValidationTable {
     }
 }
 
-fn median(v: &mut [f32]) -> Option<f32> {
+/// Median of `v` (sorted in place; the mean of the middle two for an even count).
+pub(crate) fn median(v: &mut [f32]) -> Option<f32> {
     if v.is_empty() {
         return None;
     }

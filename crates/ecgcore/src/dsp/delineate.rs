@@ -649,6 +649,22 @@ fn qrs_crossings(
     Some((narrow.0.or(wide.0), off, narrow.2))
 }
 
+/// The velocity's maximum within ±60 ms of `r` (index, value) and its floor (10th
+/// percentile of the whole curve).
+fn velocity_peak(sv: &[f32], r: usize, fs: f64) -> Option<(usize, f32, f32)> {
+    let floor = percentile(sv, 0.1);
+    let search = secs(0.06, fs).max(1);
+    let lo = r.saturating_sub(search);
+    let hi = (r + search + 1).min(sv.len());
+    let (peak_i, peak_v) = sv
+        .get(lo..hi)?
+        .iter()
+        .enumerate()
+        .max_by(|a, c| a.1.total_cmp(c.1))
+        .map(|(k, &v)| (lo + k, v))?;
+    Some((peak_i, peak_v, floor))
+}
+
 /// See [`knee_after_peak`].
 const KNEE_FRACTION: f32 = 0.15;
 
@@ -656,16 +672,7 @@ const KNEE_FRACTION: f32 = 0.15;
 /// the floor), within [`WIDE_SPAN_S`] after the peak near `r`.
 fn knee_after_peak(sv: &[f32], r: usize, fs: f64) -> Option<f64> {
     let n = sv.len();
-    let floor = percentile(sv, 0.1);
-    let search = secs(0.06, fs).max(1);
-    let lo = r.saturating_sub(search);
-    let hi = (r + search + 1).min(n);
-    let (peak_i, peak_v) = sv
-        .get(lo..hi)?
-        .iter()
-        .enumerate()
-        .max_by(|a, c| a.1.total_cmp(c.1))
-        .map(|(k, &v)| (lo + k, v))?;
+    let (peak_i, peak_v, floor) = velocity_peak(sv, r, fs)?;
     let thr = floor + KNEE_FRACTION * (peak_v - floor);
     let end = (peak_i + secs(WIDE_SPAN_S, fs)).min(n.saturating_sub(1));
     (peak_i + 1..end)
@@ -688,16 +695,7 @@ fn qrs_crossings_within(
     span_s: f64,
 ) -> Option<(Option<f64>, Option<f64>, f32)> {
     let n = sv.len();
-    let floor = percentile(sv, 0.1);
-    let search = secs(0.06, fs).max(1);
-    let lo = r.saturating_sub(search);
-    let hi = (r + search + 1).min(n);
-    let (peak_i, peak_v) = sv
-        .get(lo..hi)?
-        .iter()
-        .enumerate()
-        .max_by(|a, c| a.1.total_cmp(c.1))
-        .map(|(k, &v)| (lo + k, v))?;
+    let (peak_i, peak_v, floor) = velocity_peak(sv, r, fs)?;
     if peak_v <= floor || peak_v <= 0.0 {
         return None;
     }
