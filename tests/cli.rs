@@ -86,6 +86,32 @@ fn analyze_a_paper_image_scores_the_digitized_leads_with_the_paper_calibration()
     assert!(at(1, 1.0).as_f64().is_some() && at(1, 9.0).as_f64().is_some());
 }
 
+/// A phone photo whose leads the digitizer reads with low confidence (real-world
+/// ecg00047: taken at an angle, both limb-lead laws fail): the verdict's note names them,
+/// in the JSON findings too. A clean print read confidently (ecg00001) gets no such note.
+#[test]
+fn the_verdict_on_a_paper_page_names_the_leads_read_with_low_confidence() {
+    let photo = repo().join("../shared/data/images/real-world/ecg00047.jpg");
+    let clean = repo().join("../shared/data/images/real-world/ecg00001.png");
+    if !photo.exists() || !clean.exists() {
+        ecgcore::testing::skip("../shared/data is absent");
+        return;
+    }
+    let v = common::json_ok(bin().args(["analyze", "--json", "--no-maps"]).arg(&photo));
+    for key in ["anomaly", "baseline"] {
+        let note = v[key]["note"].as_str().unwrap();
+        assert!(
+            note.contains("low confidence (") && note.contains("V1"),
+            "{key}: {note}"
+        );
+    }
+    let findings_note = v["findings"]["ours"]["note"].as_str().unwrap();
+    assert!(findings_note.contains("low confidence"), "{findings_note}");
+    let v = common::json_ok(bin().args(["analyze", "--json", "--no-maps"]).arg(&clean));
+    let note = v["anomaly"]["note"].as_str().unwrap();
+    assert!(!note.contains("low confidence"), "{note}");
+}
+
 #[test]
 fn analyze_start_picks_a_window_of_a_long_edf() {
     let edf = repo().join("../shared/data/formats/edf/pyedflib/test_utf8.edf");

@@ -169,6 +169,10 @@ pub struct Provenance {
     pub acquisition_time: Option<String>,
     /// Anything else worth telling the reader (e.g. "leads III, aVR, aVL, aVF derived").
     pub notes: Vec<String>,
+    /// For a recording read off a paper image: per lead shown on the page, how sure the
+    /// digitizer is of its reading (0–1). Empty for recorded files.
+    #[serde(default)]
+    pub lead_confidence: Vec<(String, f32)>,
 }
 
 /// Measurements and statements made by the acquiring device (never mixed with ours).

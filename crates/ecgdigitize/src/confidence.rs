@@ -87,7 +87,7 @@ pub fn law_factors(samples: &[Vec<f32>], pixel_mv: f32) -> [f32; 12] {
         if let Some(q) = law_residual(&leads, 250, 4.0 * pixel_mv.max(0.0)) {
             let f = (1.0 - 0.7 * (q - 0.25) / 0.75).clamp(0.3, 1.0);
             law_factor[k] = Some(f);
-            for (l, _) in law.iter() {
+            for (l, _) in *law {
                 out[l.index()] = out[l.index()].min(f);
             }
         }

@@ -1556,6 +1556,13 @@ fn digitize_pass(
             path: source.to_path_buf(),
             original_sample_rate_hz: OUTPUT_RATE_HZ,
             notes,
+            lead_confidence: StandardLead::ALL
+                .iter()
+                .zip(&confidence)
+                .zip(&lead_source)
+                .filter(|(_, s)| **s != LeadSource::Missing)
+                .map(|((l, c), _)| (l.label().to_string(), *c))
+                .collect(),
             ..Provenance::default()
         },
         ..Recording::default()

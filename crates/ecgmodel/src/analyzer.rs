@@ -186,6 +186,15 @@ impl Analyzer {
             ours.note = Some(note.clone());
             theirs.note = Some(note);
         }
+        // A paper page's doubtful leads qualify both verdicts, which lean on them.
+        if let Some(doubt) = paper_doubt(&rec.provenance) {
+            for o in [&mut ours, &mut theirs] {
+                o.note = Some(match o.note.take() {
+                    Some(n) => format!("{n} {doubt}"),
+                    None => doubt.clone(),
+                });
+            }
+        }
         Ok((ours, theirs, run.actual))
     }
 
@@ -448,4 +457,52 @@ fn paste_maps<'a>(
     full.iter()
         .map(|lead| contract::resample_to_len(lead, n_out))
         .collect()
+}
+
+/// Below this confidence a lead read off a paper image is doubtful.
+pub const DOUBTFUL_LEAD_CONFIDENCE: f32 = 0.5;
+
+/// For a recording read off a paper image, a sentence naming the leads the digitizer read
+/// with low confidence (they count in the score like the others); `None` when every lead
+/// shown was read confidently or the recording is not from paper.
+pub fn paper_doubt(provenance: &ecgcore::Provenance) -> Option<String> {
+    let doubtful: Vec<&str> = provenance
+        .lead_confidence
+        .iter()
+        .filter(|(_, c)| *c < DOUBTFUL_LEAD_CONFIDENCE)
+        .map(|(l, _)| l.as_str())
+        .collect();
+    if doubtful.is_empty() {
+        return None;
+    }
+    let shown = provenance.lead_confidence.len();
+    let who = if doubtful.len() == shown {
+        "Every lead was".to_string()
+    } else if doubtful.len() == 1 {
+        "One lead was".to_string()
+    } else {
+        format!("{} of {shown} leads were", doubtful.len())
+    };
+    Some(format!(
+        "{who} read from the paper with low confidence ({}): the score counts them like the \
+         others, so check them against the page before relying on this verdict.",
+        doubtful.join(", ")
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn doubtful_paper_leads_are_named_and_recorded_files_say_nothing() {
+        let mut p = ecgcore::Provenance::default();
+        assert_eq!(paper_doubt(&p), None);
+        p.lead_confidence = vec![("I".into(), 0.9), ("V1".into(), 0.3), ("V2".into(), 0.2)];
+        let text = paper_doubt(&p).unwrap();
+        assert!(text.starts_with("2 of 3 leads were"), "{text}");
+        assert!(text.contains("(V1, V2)"), "{text}");
+        p.lead_confidence = vec![("I".into(), 0.9), ("II".into(), 0.5)];
+        assert_eq!(paper_doubt(&p), None);
+    }
 }

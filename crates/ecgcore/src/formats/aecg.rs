@@ -212,6 +212,7 @@ pub fn read_aecg_text(path: &Path, text: &str) -> Result<Recording, FormatError>
             device_filters,
             acquisition_time,
             notes,
+            ..Provenance::default()
         },
         device_findings: findings,
         median_beats,

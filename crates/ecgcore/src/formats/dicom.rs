@@ -229,6 +229,7 @@ pub fn read_bytes(bytes: &[u8], path: &Path) -> Result<Recording, FormatError> {
             device_filters: rhythm.filters,
             acquisition_time,
             notes,
+            ..Provenance::default()
         },
         device_findings,
         median_beats,

@@ -904,6 +904,7 @@ fn read_window_with<R: Read + Seek>(
             device_filters,
             acquisition_time,
             notes,
+            ..Provenance::default()
         },
         device_findings: crate::recording::DeviceFindings::default(),
         median_beats: None,

@@ -136,6 +136,7 @@ pub fn read_muse_text(path: &Path, text: &str) -> Result<Recording, FormatError>
         device_filters: read_filters(rhythm_node),
         acquisition_time: read_acquisition_time(root),
         notes: std::mem::take(&mut rec.provenance.notes),
+        ..Provenance::default()
     };
     provenance.notes.extend(notes);
     rec.provenance = provenance;

@@ -220,6 +220,7 @@ pub fn read_sierra_text(path: &Path, text: &str) -> Result<Recording, FormatErro
             device_filters: read_filters(root, waves, signal),
             acquisition_time: child(root, "dataacquisition").and_then(date_time),
             notes,
+            ..Provenance::default()
         },
         device_findings: read_findings(root),
         median_beats,
