@@ -107,9 +107,19 @@ fn the_verdict_on_a_paper_page_names_the_leads_read_with_low_confidence() {
     }
     let findings_note = v["findings"]["ours"]["note"].as_str().unwrap();
     assert!(findings_note.contains("low confidence"), "{findings_note}");
+    let per_lead = v["source"]["lead_confidence"].as_array().unwrap();
+    assert_eq!(per_lead.len(), 12);
+    assert!(per_lead
+        .iter()
+        .all(|l| l["confidence"].as_f64().unwrap() < 0.5));
     let v = common::json_ok(bin().args(["analyze", "--json", "--no-maps"]).arg(&clean));
     let note = v["anomaly"]["note"].as_str().unwrap();
     assert!(!note.contains("low confidence"), "{note}");
+    assert!(v["source"]["lead_confidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|l| l["confidence"].as_f64().unwrap() >= 0.5));
 }
 
 #[test]

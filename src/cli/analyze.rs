@@ -81,6 +81,8 @@ pub fn analysis_json(a: &Analysis, with_maps: bool) -> Value {
             "device_filters": rec.provenance.device_filters,
             "acquisition_time": rec.provenance.acquisition_time,
             "notes": rec.provenance.notes,
+            // Paper images only: how sure the digitizer is of each lead it read (0–1).
+            "lead_confidence": rec.provenance.lead_confidence.iter().map(|(l, c)| json!({"lead": l, "confidence": c})).collect::<Vec<_>>(),
         },
         "device_findings": {
             "measurements": rec.device_findings.measurements.iter().map(|(k, v)| json!({"name": k, "value": v})).collect::<Vec<_>>(),
