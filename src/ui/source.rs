@@ -7,11 +7,12 @@ use ecgcore::StandardLead;
 use ecgdigitize::{DigitizeOptions, Layout};
 use egui::{Color32, Pos2, RichText, Stroke};
 
-/// Colour of a lead's traced line by confidence (green good, orange doubtful, red poor).
+/// Colour of a lead's traced line by confidence (green good, orange doubtful, red low:
+/// the leads the verdict's note names, [`ecgcore::recording::LOW_LEAD_CONFIDENCE`]).
 fn confidence_colour(c: f32) -> Color32 {
     if c >= 0.8 {
         Color32::from_rgb(0, 150, 70)
-    } else if c >= 0.5 {
+    } else if c >= ecgcore::recording::LOW_LEAD_CONFIDENCE {
         theme::FLAG
     } else {
         theme::ABNORMAL
@@ -38,6 +39,19 @@ const LAYOUT_BUTTONS: [(&str, Layout); 5] = [
     ("12×1", Layout::TwelveByOne),
 ];
 
+/// One row of the correction grid: a label, the value's control named by it (for screen
+/// readers and tests) with a hover text; true when the user changed the value.
+fn labelled_value(ui: &mut egui::Ui, label: &str, value: egui::DragValue<'_>, hover: &str) -> bool {
+    let label = ui.label(label);
+    let changed = ui
+        .add(value)
+        .on_hover_text(hover)
+        .labelled_by(label.id)
+        .changed();
+    ui.end_row();
+    changed
+}
+
 /// The "correct and re-run" controls: layout, grid size, speed, gain, rotation and
 /// perspective, starting from `start` (what the user set last) over `read` (what the
 /// digitizer found); the command to re-run when asked.
@@ -56,50 +70,41 @@ pub fn correction_ui(
     egui::Grid::new("digitize-fix")
         .num_columns(2)
         .show(ui, |ui| {
-            let label = ui.label("px per mm");
-            if ui
-                .add(egui::DragValue::new(&mut px).range(0.0..=200.0).speed(0.01))
-                .on_hover_text(
-                    "Size of the grid: measure a 5 mm square on the image and divide its \
-                     width in pixels by 5 (0 = find it from the printed grid)",
-                )
-                .labelled_by(label.id)
-                .changed()
-            {
+            if labelled_value(
+                ui,
+                "px per mm",
+                egui::DragValue::new(&mut px).range(0.0..=200.0).speed(0.01),
+                "Size of the grid: measure a 5 mm square on the image and divide its \
+                 width in pixels by 5 (0 = find it from the printed grid)",
+            ) {
                 o.px_per_mm = (px >= 0.5).then_some(px);
             }
-            ui.end_row();
-            let label = ui.label("speed mm/s");
-            if ui
-                .add(egui::DragValue::new(&mut speed).range(5.0..=200.0))
-                .labelled_by(label.id)
-                .changed()
-            {
+            if labelled_value(
+                ui,
+                "speed mm/s",
+                egui::DragValue::new(&mut speed).range(5.0..=200.0),
+                "Paper speed printed on the page (usually 25 mm/s)",
+            ) {
                 o.speed_mm_per_s = Some(speed);
             }
-            ui.end_row();
-            let label = ui.label("gain mm/mV");
-            if ui
-                .add(egui::DragValue::new(&mut gain).range(1.0..=100.0))
-                .labelled_by(label.id)
-                .changed()
-            {
+            if labelled_value(
+                ui,
+                "gain mm/mV",
+                egui::DragValue::new(&mut gain).range(1.0..=100.0),
+                "Gain printed on the page (usually 10 mm/mV; the calibration pulse is 1 mV tall)",
+            ) {
                 o.gain_mm_per_mv = Some(gain);
             }
-            ui.end_row();
-            let label = ui.label("rotation °");
-            if ui
-                .add(
-                    egui::DragValue::new(&mut rotation)
-                        .range(-45.0..=45.0)
-                        .speed(0.1),
-                )
-                .labelled_by(label.id)
-                .changed()
-            {
+            if labelled_value(
+                ui,
+                "rotation °",
+                egui::DragValue::new(&mut rotation)
+                    .range(-45.0..=45.0)
+                    .speed(0.1),
+                "Rotation of the page in the image, degrees",
+            ) {
                 o.rotation_deg = Some(rotation);
             }
-            ui.end_row();
         });
     ui.label("Layout");
     ui.horizontal_wrapped(|ui| {

@@ -152,6 +152,10 @@ pub struct Patient {
     pub birth_date: Option<String>,
 }
 
+/// Below this confidence (0–1) a lead read off a paper image is read with low confidence:
+/// the viewer draws it red and the verdict's note names it.
+pub const LOW_LEAD_CONFIDENCE: f32 = 0.5;
+
 /// Where a recording came from and what was done to it before we saw it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Provenance {

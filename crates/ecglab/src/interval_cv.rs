@@ -296,24 +296,13 @@ fn figures(obs: &[Observed]) -> Figures {
             .collect()
     };
     let boundary = |robust: bool| -> Vec<IntervalRow> {
-        BOUNDARIES
-            .iter()
-            .enumerate()
-            .map(|(k, &name)| {
-                summarise_pairs(
-                    name,
-                    "ms",
-                    obs.iter().map(|o| {
-                        let e = if robust {
-                            o.boundary_robust[k]
-                        } else {
-                            o.boundary_strict[k]
-                        };
-                        (e, e.map(|_| 0.0))
-                    }),
-                )
-            })
-            .collect()
+        crate::intervals::boundary_error_rows(obs.iter().map(move |o| {
+            if robust {
+                o.boundary_robust
+            } else {
+                o.boundary_strict
+            }
+        }))
     };
     let intervals = |robust: bool| -> Vec<IntervalRow> {
         INTERVALS

@@ -736,19 +736,7 @@ fn table_from_records(
         .enumerate()
         .map(|(k, &(name, unit))| summarise(name, unit, k, &records, true))
         .collect();
-    let boundary_rows = BOUNDARIES
-        .iter()
-        .enumerate()
-        .map(|(k, &name)| {
-            summarise_pairs(
-                name,
-                "ms",
-                records
-                    .iter()
-                    .map(|r| (r.boundary_ms[k], r.boundary_ms[k].map(|_| 0.0))),
-            )
-        })
-        .collect();
+    let boundary_rows = boundary_error_rows(records.iter().map(|r| r.boundary_ms));
     ValidationTable {
         dir: dir.to_path_buf(),
         label: label.to_string(),
@@ -788,6 +776,24 @@ fn summarise(
             (r.ours[k], reference)
         }),
     )
+}
+
+/// One row per boundary ([`BOUNDARIES`]) of errors already relative to the reference (ms;
+/// `None` where either side has no boundary).
+pub(crate) fn boundary_error_rows(
+    errors: impl Iterator<Item = [Option<f32>; 5]> + Clone,
+) -> Vec<IntervalRow> {
+    BOUNDARIES
+        .iter()
+        .enumerate()
+        .map(|(k, &name)| {
+            summarise_pairs(
+                name,
+                "ms",
+                errors.clone().map(|e| (e[k], e[k].map(|_| 0.0))),
+            )
+        })
+        .collect()
 }
 
 /// Summary of (ours, reference) pairs.

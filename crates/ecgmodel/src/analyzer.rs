@@ -459,9 +459,6 @@ fn paste_maps<'a>(
         .collect()
 }
 
-/// Below this confidence a lead read off a paper image is doubtful.
-pub const DOUBTFUL_LEAD_CONFIDENCE: f32 = 0.5;
-
 /// For a recording read off a paper image, a sentence naming the leads the digitizer read
 /// with low confidence (they count in the score like the others); `None` when every lead
 /// shown was read confidently or the recording is not from paper.
@@ -469,7 +466,7 @@ pub fn paper_doubt(provenance: &ecgcore::Provenance) -> Option<String> {
     let doubtful: Vec<&str> = provenance
         .lead_confidence
         .iter()
-        .filter(|(_, c)| *c < DOUBTFUL_LEAD_CONFIDENCE)
+        .filter(|(_, c)| *c < ecgcore::recording::LOW_LEAD_CONFIDENCE)
         .map(|(l, _)| l.as_str())
         .collect();
     if doubtful.is_empty() {
