@@ -1,12 +1,17 @@
-//! `overlay IMAGE OUT.png [LAYOUT]`: draw the followed traces (green) and lead boxes (magenta)
-//! over the image, for checking a digitization by eye.
-use ecgdigitize::{digitize_path, DigitizeOptions, Layout};
+//! `overlay IMAGE OUT.png [LAYOUT [ROWS]]`: draw the followed traces (green), lead boxes
+//! (dark green) and the rows' baselines where they cross the centre line (blue ticks)
+//! over the image, for checking a digitization by eye. LAYOUT `-` detects it; ROWS sets the
+//! rows' baselines by hand (`0.14,0.36,0.6,0.88`: fractions of the image height).
+use ecgdigitize::{digitize_path, DigitizeOptions, Layout, RowPositions};
 use std::path::Path;
 
 fn main() {
     let a: Vec<String> = std::env::args().collect();
     let options = DigitizeOptions {
         layout: a.get(3).and_then(|l| Layout::parse(l)),
+        rows: a
+            .get(4)
+            .map(|r| RowPositions::parse(r).unwrap_or_else(|e| panic!("ROWS: {e}"))),
         ..DigitizeOptions::default()
     };
     let d = match digitize_path(Path::new(&a[1]), &options) {
@@ -41,13 +46,22 @@ fn main() {
             put(p[0], p[1], [0, 220, 0]);
         }
     }
+    for f in &d.row_baselines {
+        let y = f * h as f32;
+        for dx in -40..=40 {
+            for dy in -1..=1 {
+                put(w as f32 / 2.0 + dx as f32, y + dy as f32, [0, 0, 255]);
+            }
+        }
+    }
     img.save(&a[2]).expect("save");
     println!(
-        "{} {:.2} px/mm rot {:.2} persp {:?} conf {:?} sources {:?}",
+        "{} {:.2} px/mm rot {:.2} persp {:?} rows {:?} conf {:?} sources {:?}",
         d.layout,
         d.px_per_mm,
         d.rotation_deg,
         d.perspective_deg,
+        d.row_baselines,
         d.confidence_per_lead,
         d.lead_source
     );

@@ -7,7 +7,10 @@
 //!    (vanishing points of the grid lines).
 //!    [`grid`]: page skew by projection profiles; pixels per mm from the grid period.
 //! 3. [`trace`]: ink mask (dark, unsaturated pixels), trace rows, calibration pulses,
-//!    and a dynamic-programming trace follower per lead box.
+//!    and a dynamic-programming trace follower per lead box. [`DigitizeOptions::rows`]
+//!    sets the rows' baselines by hand ([`RowPositions`]: fractions of the image height,
+//!    mapped through the rotation and perspective correction) where rows are missed;
+//!    [`Digitized::row_baselines`] gives the rows read in the same coordinates.
 //! 4. [`layout`]: the print layouts (3×4 + 0–3 rhythm strips of any leads, 6×2 and 12×1
 //!    in the standard or ecg-image-kit's interleaved row order, with or without a strip)
 //!    tell which lead each box holds and which seconds it shows. Every row is followed
@@ -102,11 +105,11 @@ pub enum DigitizeError {
     NoGrid { path: PathBuf },
     #[error("no ECG trace found on the page: {}", path.display())]
     NoTrace { path: PathBuf },
-    #[error("the page layout is not recognised ({rows} trace rows found; 3×4 needs 3–6, 6×2 needs 6–7, 12×1 needs 12–13; a crop showing only some leads needs legible lead labels, and none were read): set the layout (--layout 3x4+II, 6x2+II, 12x1, …; in the viewer: the page panel, Layout) and re-run: {}", path.display())]
+    #[error("the page layout is not recognised ({rows} trace rows found; 3×4 needs 3–6, 6×2 needs 6–7, 12×1 needs 12–13; a crop showing only some leads needs legible lead labels, and none were read): set the layout (--layout 3x4+II, 6x2+II, 12x1, …) and, where rows were missed, the rows' baselines (--rows 0.2,0.4,0.6,0.85: fractions of the image height from the top); in the viewer: the page panel, Layout, and drag the row bands; then re-run: {}", path.display())]
     UnknownLayout { rows: usize, path: PathBuf },
     #[error("read as a partial page, but no lead label was legible on its {rows} trace rows, so no lead can be named: set the page's full layout (--layout 3x4+II, 6x2+II, 12x1, …; in the viewer: the page panel, Layout) or include the printed lead labels in the crop, and re-run: {}", path.display())]
     NoLabels { rows: usize, path: PathBuf },
-    #[error("the layout {layout} needs {want} trace rows but only {found} were found (check the pixels per mm, --px-per-mm, or crop the image to the ECG): {}", path.display())]
+    #[error("the layout {layout} needs {want} trace rows but only {found} were found: set the rows' baselines by hand (--rows with {want} fractions of the image height from the top, e.g. 0.2,0.4,0.6,0.85; in the viewer: drag the row bands, add or remove rows, and re-run), or check the pixels per mm (--px-per-mm) or crop the image to the ECG: {}", path.display())]
     RowsNotFound {
         layout: String,
         want: usize,
@@ -134,6 +137,101 @@ pub struct DigitizeOptions {
     /// Perspective correction for photos: `None` or `Some(true)` detect and correct it,
     /// `Some(false)` never warps the image.
     pub correct_perspective: Option<bool>,
+    /// The trace rows' baselines set by hand (see [`RowPositions`]): they replace the
+    /// rows the digitizer would find. With a full `layout` their number must be its row
+    /// count; without one the layout is chosen from their number as usual.
+    pub rows: Option<RowPositions>,
+}
+
+/// Most trace rows that can be set by hand.
+pub const MAX_HAND_ROWS: usize = 16;
+
+/// Hand-set rows closer than this are refused, mm of paper.
+pub const MIN_HAND_ROW_GAP_MM: f32 = 5.0;
+
+/// The trace rows' baselines set by hand, top to bottom, each as a fraction of the
+/// original image's height (0 = top edge, 1 = bottom edge) where the row crosses the
+/// image's vertical centre line: the image as a viewer shows it, before any rotation or
+/// perspective correction the digitizer applies (the positions are mapped into its
+/// working frame). Each is moved to the densest ink within 3 mm (the trace's baseline, as
+/// a detected row would be placed); its left and right ends come from the ink along it.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct RowPositions {
+    len: u8,
+    fractions: [f32; MAX_HAND_ROWS],
+}
+
+impl RowPositions {
+    /// 1–[`MAX_HAND_ROWS`] fractions, each in [0, 1], strictly increasing; otherwise
+    /// what is wrong. (Their spacing on paper, at least [`MIN_HAND_ROW_GAP_MM`], is
+    /// checked once the scale is known.)
+    pub fn new(fractions: &[f32]) -> Result<RowPositions, String> {
+        if fractions.is_empty() {
+            return Err("no row position given".into());
+        }
+        if fractions.len() > MAX_HAND_ROWS {
+            return Err(format!(
+                "{} row positions given; at most {MAX_HAND_ROWS}",
+                fractions.len()
+            ));
+        }
+        for (i, f) in fractions.iter().enumerate() {
+            if !(f.is_finite() && (0.0..=1.0).contains(f)) {
+                return Err(format!(
+                    "row {} at {f} is outside 0–1 (a fraction of the image height: 0 = top, 1 = bottom)",
+                    i + 1
+                ));
+            }
+        }
+        if let Some(i) = fractions.windows(2).position(|w| w[1] <= w[0]) {
+            return Err(format!(
+                "row positions must increase from top to bottom: row {} at {} is not below row {} at {}",
+                i + 2,
+                fractions[i + 1],
+                i + 1,
+                fractions[i]
+            ));
+        }
+        let mut out = RowPositions {
+            len: fractions.len() as u8,
+            fractions: [0.0; MAX_HAND_ROWS],
+        };
+        out.fractions[..fractions.len()].copy_from_slice(fractions);
+        Ok(out)
+    }
+
+    /// Comma-separated fractions, e.g. `0.18,0.40,0.62,0.85`.
+    pub fn parse(text: &str) -> Result<RowPositions, String> {
+        let values = text
+            .split(',')
+            .map(|t| {
+                t.trim()
+                    .parse::<f32>()
+                    .map_err(|_| format!("{:?} is not a number", t.trim()))
+            })
+            .collect::<Result<Vec<f32>, String>>()?;
+        RowPositions::new(&values)
+    }
+
+    /// The baselines, top to bottom (fractions of the image height).
+    pub fn as_slice(&self) -> &[f32] {
+        &self.fractions[..usize::from(self.len).min(MAX_HAND_ROWS)]
+    }
+
+    pub fn len(&self) -> usize {
+        self.as_slice().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl std::fmt::Display for RowPositions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let parts: Vec<String> = self.as_slice().iter().map(|v| format!("{v:.3}")).collect();
+        f.write_str(&parts.join(","))
+    }
 }
 
 /// How a lead's identity on the page was established.
@@ -670,6 +768,10 @@ pub struct Digitized {
     /// Original image size, pixels.
     pub image_width: u32,
     pub image_height: u32,
+    /// The trace rows read (detected, or set by hand and moved onto their ink), top to
+    /// bottom, in the coordinates of [`RowPositions`]: fractions of the image height where
+    /// each row crosses the image's vertical centre line.
+    pub row_baselines: Vec<f32>,
 }
 
 /// Digitize the image (or first PDF page) at `path`.
@@ -705,6 +807,21 @@ fn check_options(options: &DigitizeOptions, path: &Path) -> Result<(), DigitizeE
             return bad(format!("rotation {v}° is outside ±45°"));
         }
     }
+    if let Some(r) = &options.rows {
+        // Built only through `RowPositions::new`, except the empty default.
+        if let Err(e) = RowPositions::new(r.as_slice()) {
+            return bad(format!("rows: {e}"));
+        }
+        if let Some(l) = options.layout.filter(|l| !matches!(l, Layout::Partial(_))) {
+            if l.rows() != r.len() {
+                return bad(format!(
+                    "rows: the layout {l} has {} trace rows but {} row positions were given",
+                    l.rows(),
+                    r.len()
+                ));
+            }
+        }
+    }
     Ok(())
 }
 
@@ -726,6 +843,20 @@ impl Frame {
             (sx + self.cx + 0.5) * self.inv_scale - 0.5,
             (sy + self.cy + 0.5) * self.inv_scale - 0.5,
         ]
+    }
+
+    /// The working-image height of the (deskewed, so horizontal) row that crosses the
+    /// original image's vertical centre line at original height `y`.
+    fn row_to_working(self, y: f32) -> f32 {
+        let scaled = (y + 0.5) / self.inv_scale - 0.5;
+        self.cy + (scaled - self.cy) * self.cos
+    }
+
+    /// Inverse of [`Frame::row_to_working`]: where working row `y` crosses the original
+    /// image's vertical centre line, original height.
+    fn row_to_original(self, y: f32) -> f32 {
+        let scaled = self.cy + (y - self.cy) / self.cos;
+        (scaled + 0.5) * self.inv_scale - 0.5
     }
 }
 
@@ -778,7 +909,32 @@ pub fn digitize_rgb(
         rect.height,
         [255, 255, 255],
     );
-    let Ok(mut flat) = digitize_pass(&warped, source, options, None) else {
+    // Rows set by hand are positions on the original image: the same rows on the
+    // warped one (where they cross the centre line).
+    let flat_options = match options.rows {
+        None => Some(*options),
+        Some(r) => {
+            let mapped: Vec<f32> = r
+                .as_slice()
+                .iter()
+                .filter_map(|f| {
+                    let p = rect.from_source.apply(
+                        f64::from(original.width()) / 2.0,
+                        f64::from(*f) * f64::from(original.height()),
+                    )?;
+                    Some((p[1] / f64::from(rect.height.max(1))).clamp(0.0, 1.0) as f32)
+                })
+                .collect();
+            RowPositions::new(&mapped).ok().map(|rows| DigitizeOptions {
+                rows: Some(rows),
+                ..*options
+            })
+        }
+    };
+    let Some(flat_options) = flat_options else {
+        return plain;
+    };
+    let Ok(mut flat) = digitize_pass(&warped, source, &flat_options, None) else {
         return plain;
     };
     let mean = |d: &Digitized| d.confidence_per_lead.iter().sum::<f32>() / 12.0;
@@ -810,6 +966,14 @@ pub fn digitize_rgb(
     for b in &mut flat.lead_boxes {
         for c in &mut b.corners {
             *c = back(*c);
+        }
+    }
+    let (fw, fh) = (rect.width as f32, rect.height as f32);
+    let oh = original.height().max(1) as f32;
+    for f in &mut flat.row_baselines {
+        let p = back([fw / 2.0, *f * fh]);
+        if p[1].is_finite() {
+            *f = (p[1] / oh).clamp(0.0, 1.0);
         }
     }
     flat.image_width = original.width();
@@ -1024,12 +1188,12 @@ fn digitize_pass(
         }
     }
     drop(dark);
-    if candidates.is_empty() && no_grid {
+    if candidates.is_empty() && no_grid && options.rows.is_none() {
         return Err(DigitizeError::NoGrid {
             path: source.to_path_buf(),
         });
     }
-    if candidates.is_empty() {
+    if candidates.is_empty() && options.rows.is_none() {
         return Err(DigitizeError::NoTrace {
             path: source.to_path_buf(),
         });
@@ -1047,7 +1211,9 @@ fn digitize_pass(
                 .collect::<Vec<_>>()
         );
     }
-    let rows = if let Some(l) = options.layout.filter(|_| !partial_request) {
+    let rows = if let Some(hand) = &options.rows {
+        hand_set_rows(hand, frame, oh, &mask, px_per_mm_y, source)?
+    } else if let Some(l) = options.layout.filter(|_| !partial_request) {
         trace::select_rows(&candidates, Some(l.rows())).ok_or_else(|| {
             DigitizeError::RowsNotFound {
                 layout: l.to_string(),
@@ -1585,7 +1751,101 @@ fn digitize_pass(
         gain_from_pulse,
         image_width: ow,
         image_height: oh,
+        row_baselines: rows
+            .iter()
+            .map(|r| (frame.row_to_original(r.baseline_y) / oh.max(1) as f32).clamp(0.0, 1.0))
+            .collect(),
     })
+}
+
+/// Rows set by hand ([`RowPositions`]) in the working frame: each baseline moved to the
+/// centre of the densest ink band within 3 mm of it (at most 0.3 of the gap to a
+/// neighbour; kept where there is no ink), its ends from the ink along it (a row with
+/// under half the widest row's length spans the widest row's, as printed rows do).
+fn hand_set_rows(
+    positions: &RowPositions,
+    frame: Frame,
+    original_height: u32,
+    mask: &trace::Mask,
+    px_per_mm_y: f32,
+    source: &Path,
+) -> Result<Vec<trace::Row>, DigitizeError> {
+    let h = mask.h.max(1);
+    let ys: Vec<f32> = positions
+        .as_slice()
+        .iter()
+        .map(|f| {
+            frame
+                .row_to_working(f * original_height as f32)
+                .clamp(0.0, (h - 1) as f32)
+        })
+        .collect();
+    for (i, w) in ys.windows(2).enumerate() {
+        let mm = (w[1] - w[0]) / px_per_mm_y;
+        if mm < MIN_HAND_ROW_GAP_MM {
+            return Err(DigitizeError::BadOption {
+                what: format!(
+                    "rows: rows {} and {} are {mm:.1} mm apart on the paper; rows must be at least {MIN_HAND_ROW_GAP_MM} mm apart",
+                    i + 1,
+                    i + 2
+                ),
+                path: source.to_path_buf(),
+            });
+        }
+    }
+    let half = (1.5 * px_per_mm_y).round().max(1.0) as usize;
+    let cov = trace::coverage(mask, half);
+    let mut rows: Vec<trace::Row> = ys
+        .iter()
+        .enumerate()
+        .map(|(i, &y)| {
+            let up = if i > 0 { y - ys[i - 1] } else { f32::MAX };
+            let down = ys.get(i + 1).map_or(f32::MAX, |n| n - y);
+            let reach = (3.0 * px_per_mm_y).min(0.3 * up.min(down));
+            let lo = (y - reach).max(0.0).round() as usize;
+            let hi = ((y + reach).round() as usize).min(h - 1).max(lo);
+            let mut best = y.round() as usize;
+            for k in lo..=hi {
+                let nearer = (k as f32 - y).abs() < (best as f32 - y).abs();
+                if cov[k] > cov[best] || (cov[k] == cov[best] && nearer) {
+                    best = k;
+                }
+            }
+            let v = cov[best];
+            let baseline_y = if v > 0.0 {
+                let (mut a, mut b) = (best, best);
+                while a > lo && cov[a - 1] >= 0.97 * v {
+                    a -= 1;
+                }
+                while b < hi && cov[b + 1] >= 0.97 * v {
+                    b += 1;
+                }
+                (a + b) as f32 / 2.0
+            } else {
+                y
+            };
+            let (left_x, right_x) = trace::row_extent(mask, baseline_y, px_per_mm_y);
+            trace::Row {
+                baseline_y,
+                coverage: v,
+                left_x,
+                right_x,
+            }
+        })
+        .collect();
+    let width = |r: &trace::Row| r.right_x.saturating_sub(r.left_x);
+    let widest = rows.iter().copied().max_by_key(width);
+    let (wl, wr) = match widest {
+        Some(r) if width(&r) > 0 => (r.left_x, r.right_x),
+        _ => (0, mask.w.saturating_sub(1)),
+    };
+    for r in &mut rows {
+        if width(r) * 2 < wr - wl {
+            r.left_x = wl;
+            r.right_x = wr;
+        }
+    }
+    Ok(rows)
 }
 
 /// Linear interpolation of `y` at fractional index `x`, using the nearest finite

@@ -573,7 +573,7 @@ fn select_even_rows(rows: &[Row], want: Option<usize>) -> Option<Vec<Row>> {
 }
 
 /// Leftmost and rightmost column where the row's band holds ink densely.
-fn row_extent(mask: &Mask, baseline_y: f32, px_per_mm: f32) -> (usize, usize) {
+pub fn row_extent(mask: &Mask, baseline_y: f32, px_per_mm: f32) -> (usize, usize) {
     let band = (4.0 * px_per_mm).round() as isize;
     let b = baseline_y.round() as isize;
     let has: Vec<bool> = (0..mask.w)
