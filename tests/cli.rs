@@ -292,3 +292,88 @@ fn the_product_offers_the_users_verbs_and_none_of_the_lab() {
         "{help}"
     );
 }
+
+/// `--rows`: real-world ecg00037 (a curved, tilted photo) shows 4 rows but only 2 are
+/// found, so `--layout 3x4+II` alone is refused with an error naming `--rows`; with the
+/// rows' baselines set by hand both `digitize` and `analyze` read it. Bad positions are
+/// refused naming the flag and what to give.
+#[test]
+fn rows_set_by_hand_read_a_page_whose_rows_are_not_found() {
+    let image = repo().join("../shared/data/images/real-world/ecg00037.jpg");
+    if !image.exists() {
+        ecgcore::testing::skip("../shared/data is absent");
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("ecgscope-cli-rows-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out_csv = dir.join("ecg00037.csv");
+    let digitize = |extra: &[&str]| {
+        bin()
+            .arg("digitize")
+            .arg(&image)
+            .arg("-o")
+            .arg(&out_csv)
+            .arg("--force")
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let fails_with = |out: std::process::Output, want: &[&str]| {
+        assert_eq!(out.status.code(), Some(2));
+        let err = String::from_utf8_lossy(&out.stderr);
+        for w in want {
+            assert!(err.contains(w), "{err:?} should mention {w:?}");
+        }
+        assert!(!err.contains("panicked"), "{err}");
+    };
+    fails_with(
+        digitize(&["--layout", "3x4+II"]),
+        &["only 2 were found", "--rows", "drag the row bands"],
+    );
+
+    let rows = "0.14,0.36,0.60,0.88";
+    let out = common::run_ok(
+        bin()
+            .arg("digitize")
+            .arg(&image)
+            .arg("-o")
+            .arg(&out_csv)
+            .arg("--force")
+            .args(["--layout", "3x4+II", "--rows", rows]),
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("3×4 + 1 rhythm strip"), "{err}");
+    assert!(err.contains("(set by hand; --rows sets them)"), "{err}");
+    let csv = std::fs::read_to_string(&out_csv).unwrap();
+    assert!(csv.lines().count() > 4000, "{} lines", csv.lines().count());
+
+    let v = common::json_ok(
+        bin()
+            .args([
+                "analyze",
+                "--json",
+                "--no-maps",
+                "--layout",
+                "3x4+II",
+                "--rows",
+                rows,
+            ])
+            .arg(&image),
+    );
+    assert_eq!(v["leads"].as_array().unwrap().len(), 12);
+    assert_eq!(v["source"]["lead_confidence"].as_array().unwrap().len(), 12);
+
+    // Bad positions: the flag and what to give are named.
+    for bad in ["0.6,0.4", "0.2,1.4", "0.2;0.4", ""] {
+        fails_with(
+            digitize(&["--rows", bad]),
+            &["--rows", "fraction of the image height"],
+        );
+    }
+    // As many positions as the layout has rows.
+    fails_with(
+        digitize(&["--layout", "3x4+II", "--rows", "0.2,0.5,0.8"]),
+        &["--rows", "has 4 trace rows but 3"],
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

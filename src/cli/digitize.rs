@@ -50,6 +50,16 @@ pub fn run(
     if let Some(p) = d.perspective_deg {
         eprintln!("perspective corrected: grid lines converged by {p:.1}°");
     }
+    let rows: Vec<String> = d.row_baselines.iter().map(|f| format!("{f:.3}")).collect();
+    eprintln!(
+        "rows at {} of the image height ({}; --rows sets them)",
+        rows.join(","),
+        if options.rows.is_some() {
+            "set by hand"
+        } else {
+            "found"
+        }
+    );
     eprintln!("confidence per lead: {}", confidences.join(", "));
     Ok(())
 }

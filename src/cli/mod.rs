@@ -63,6 +63,10 @@ pub struct ReadArgs {
     /// 3x4+V1,II,V5, 6x2, 6x2+II, 6x2i+II, 12x1, 12x1i+II, partial; see `digitize --help`).
     #[arg(long, value_parser = parse_layout)]
     pub layout: Option<ecgdigitize::Layout>,
+    /// Paper-ECG images: the trace rows' baselines, when rows are missed (see
+    /// `digitize --help`), e.g. 0.18,0.40,0.62,0.85.
+    #[arg(long, value_name = "FRACTIONS", value_parser = parse_rows)]
+    pub rows: Option<ecgdigitize::RowPositions>,
 }
 
 /// Units of a file's values.
@@ -116,6 +120,18 @@ fn parse_layout(text: &str) -> Result<ecgdigitize::Layout, String> {
     })
 }
 
+/// `--rows`: the trace rows' baselines as fractions of the image height.
+fn parse_rows(text: &str) -> Result<ecgdigitize::RowPositions, String> {
+    ecgdigitize::RowPositions::parse(text).map_err(|e| {
+        format!(
+            "{e}: give each trace row's baseline, top to bottom, as a fraction of the \
+             image height (0 = top edge, 1 = bottom edge) where the row crosses the image's \
+             vertical centre line, separated by commas, e.g. --rows 0.18,0.40,0.62,0.85 \
+             (1–16 rows, at least 5 mm apart)"
+        )
+    })
+}
+
 /// Which device runs the model.
 #[derive(Debug, Clone, clap::Args, Default)]
 pub struct ModelArgs {
@@ -144,6 +160,7 @@ impl ReadArgs {
     pub fn digitize_options(&self) -> ecgdigitize::DigitizeOptions {
         ecgdigitize::DigitizeOptions {
             layout: self.layout,
+            rows: self.rows,
             ..ecgdigitize::DigitizeOptions::default()
         }
     }
@@ -255,6 +272,14 @@ pub enum Verb {
         /// each is read by its printed label, the others are missing).
         #[arg(long, value_parser = parse_layout)]
         layout: Option<ecgdigitize::Layout>,
+        /// The trace rows' baselines set by hand, when rows are missed: top to bottom, each
+        /// a fraction of the image height (0 = top edge, 1 = bottom edge) where the row
+        /// crosses the image's vertical centre line, e.g. 0.18,0.40,0.62,0.85 for a 3x4+II
+        /// page. They replace the rows found; each is moved onto the trace within 3 mm.
+        /// With --layout give as many as it has rows; without, the layout is chosen from
+        /// their number. `digitize` prints the rows it read in the same numbers.
+        #[arg(long, value_name = "FRACTIONS", value_parser = parse_rows)]
+        rows: Option<ecgdigitize::RowPositions>,
     },
 }
 
@@ -374,6 +399,7 @@ pub fn run(verb: Verb) -> anyhow::Result<()> {
             gain,
             no_perspective,
             layout,
+            rows,
         } => digitize::run(
             &image,
             &output,
@@ -384,6 +410,7 @@ pub fn run(verb: Verb) -> anyhow::Result<()> {
                 gain_mm_per_mv: gain,
                 correct_perspective: no_perspective.then_some(false),
                 layout,
+                rows,
                 ..ecgdigitize::DigitizeOptions::default()
             },
         ),

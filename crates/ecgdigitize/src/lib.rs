@@ -810,12 +810,12 @@ fn check_options(options: &DigitizeOptions, path: &Path) -> Result<(), DigitizeE
     if let Some(r) = &options.rows {
         // Built only through `RowPositions::new`, except the empty default.
         if let Err(e) = RowPositions::new(r.as_slice()) {
-            return bad(format!("rows: {e}"));
+            return bad(format!("--rows, in the viewer the row bands: {e}"));
         }
         if let Some(l) = options.layout.filter(|l| !matches!(l, Layout::Partial(_))) {
             if l.rows() != r.len() {
                 return bad(format!(
-                    "rows: the layout {l} has {} trace rows but {} row positions were given",
+                    "--rows, in the viewer the row bands: the layout {l} has {} trace rows but {} row positions were given",
                     l.rows(),
                     r.len()
                 ));
@@ -1785,7 +1785,7 @@ fn hand_set_rows(
         if mm < MIN_HAND_ROW_GAP_MM {
             return Err(DigitizeError::BadOption {
                 what: format!(
-                    "rows: rows {} and {} are {mm:.1} mm apart on the paper; rows must be at least {MIN_HAND_ROW_GAP_MM} mm apart",
+                    "--rows, in the viewer the row bands: rows {} and {} are {mm:.1} mm apart on the paper; rows must be at least {MIN_HAND_ROW_GAP_MM} mm apart",
                     i + 1,
                     i + 2
                 ),
