@@ -176,6 +176,110 @@ fn a_page_the_digitizer_cannot_read_stays_open_with_settings_to_set_by_hand() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// Real-world ecg00037 (a curved, tilted photo): only 2 of its 4 rows are found, so it
+/// opens unread. In the page panel the user picks the layout, places its rows, drags the
+/// row bands onto the rows' baselines and re-runs: the page is read from those rows.
+#[test]
+fn rows_set_by_hand_in_the_page_panel_read_a_page_whose_rows_are_not_found() {
+    let page = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/data/images/real-world/ecg00037.jpg");
+    if !page.exists() {
+        ecgcore::testing::skip("../shared/data is absent");
+        return;
+    }
+    let mut app = EcgApp::new(
+        Settings::default(),
+        None,
+        Arc::new(Engine::without_model("test")),
+        Some(page.clone()),
+        None,
+    );
+    app.wait_for_jobs(Duration::from_mins(1));
+    assert!(app.study.is_none());
+    let unread = app.unread_page.as_ref().expect("the unread page is kept");
+    assert!(unread.error.contains("--rows"), "{}", unread.error);
+    let mut harness = Harness::builder()
+        .with_size(egui::vec2(1400.0, 800.0))
+        .build_ui_state(|ui, app: &mut EcgApp| app.frame_ui(ui), app);
+    harness.run();
+    harness.get_by_label("Page not read");
+    harness
+        .get_all_by_label("3×4+1")
+        .find(|n| n.rect().min.y > 60.0)
+        .expect("the page panel offers 3×4+1")
+        .click();
+    harness.run();
+    // No row was read: place the layout's four, add one, remove one, go back, place again.
+    harness.get_by_label("Place 4 rows").click();
+    harness.run();
+    harness.get_by_label("Row 4 baseline");
+    harness.get_by_label("Add row").click();
+    harness.run();
+    harness.get_by_label("Row 5 baseline");
+    harness.get_by_label_contains("has 4 rows; 5 are drawn");
+    harness.get_by_label("Remove row").click();
+    harness.run();
+    assert!(harness.query_by_label("Row 5 baseline").is_none());
+    harness.get_by_label("Rows found").click();
+    harness.run();
+    assert!(harness.query_by_label("Row 1 baseline").is_none());
+    harness.get_by_label("Place 4 rows").click();
+    harness.run();
+    // The bands sit at 0.2, 0.4, 0.6 and 0.8 of the image's height: drag each onto its
+    // row (read off the image where the rows cross its centre line).
+    let centre = |h: &Harness<'_, EcgApp>, k: usize| {
+        h.get_by_label(&format!("Row {k} baseline")).rect().center()
+    };
+    let (a, b) = (centre(&harness, 1), centre(&harness, 2));
+    let height = (b.y - a.y) / 0.2;
+    let top = a.y - 0.2 * height;
+    let want = [0.14f32, 0.36, 0.60, 0.88];
+    for (k, f) in want.iter().enumerate() {
+        let from = centre(&harness, k + 1);
+        let to = egui::pos2(from.x, top + f * height);
+        harness.hover_at(from);
+        harness.run();
+        harness.drag_at(from);
+        harness.run();
+        harness.hover_at(egui::pos2(from.x, (from.y + to.y) / 2.0));
+        harness.run();
+        harness.hover_at(to);
+        harness.run();
+        harness.drop_at(to);
+        harness.run();
+    }
+    let id = ecgscope::ui::source::options_id(&page);
+    let set: ecgdigitize::DigitizeOptions = harness
+        .ctx
+        .data(|m| m.get_temp(id))
+        .expect("the page's settings");
+    let rows = set.rows.expect("rows set by hand");
+    assert_eq!(rows.len(), 4);
+    for (got, f) in rows.as_slice().iter().zip(want) {
+        assert!((got - f).abs() < 0.01, "{rows}");
+    }
+    harness.get_by_label_contains("4 set by hand");
+    harness.get_by_label("Re-run digitizer").click();
+    harness.step();
+    harness.state_mut().wait_for_jobs(Duration::from_mins(1));
+    harness.run();
+    assert!(
+        harness.state().unread_page.is_none(),
+        "{:?}",
+        harness.state().unread_page.as_ref().map(|u| &u.error)
+    );
+    let study = harness.state().study.as_ref().expect("the page was read");
+    assert_eq!(study.digitize_options.rows, Some(rows));
+    let d = study.digitized.as_ref().unwrap();
+    assert_eq!(
+        d.layout,
+        ecgdigitize::Layout::ThreeByFour { rhythm_strips: 1 }
+    );
+    for (got, f) in d.row_baselines.iter().zip(want) {
+        assert!((got - f).abs() < 0.04, "{:?}", d.row_baselines);
+    }
+}
+
 #[test]
 fn a_bad_file_shows_an_error_not_a_crash() {
     let dir = std::env::temp_dir().join(format!("ecgscope-gui-bad-{}", std::process::id()));

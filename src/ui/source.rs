@@ -4,8 +4,9 @@
 use super::theme;
 use crate::app::{Command, Study, UnreadPage};
 use ecgcore::StandardLead;
-use ecgdigitize::{DigitizeOptions, Layout};
+use ecgdigitize::{DigitizeOptions, Layout, RowPositions, MAX_HAND_ROWS};
 use egui::{Color32, Pos2, RichText, Stroke};
+use std::path::Path;
 
 /// Colour of a lead's traced line by confidence (green good, orange doubtful, red low:
 /// the leads the verdict's note names, [`ecgcore::recording::LOW_LEAD_CONFIDENCE`]).
@@ -28,6 +29,146 @@ pub struct ReadSettings {
     pub rotation_deg: f32,
     /// `None`: the layout was not recognised.
     pub layout: Option<Layout>,
+    /// The trace rows read ([`ecgdigitize::Digitized::row_baselines`]; none when unread).
+    pub rows: Vec<f32>,
+}
+
+/// Where the page panel keeps what the user set for the page at `path`: shared by the
+/// settings on the left and the row bands over the image.
+pub fn options_id(path: &Path) -> egui::Id {
+    egui::Id::unique(("digitize-options", path))
+}
+
+/// Closest two neighbouring hand-set rows may be, fraction of the image height (the
+/// digitizer wants 5 mm; this only keeps their order while dragging).
+const ROW_MIN_GAP: f32 = 0.01;
+
+/// The rows drawn over the image: the ones set by hand when there are, else the ones the
+/// digitizer read; true when set by hand.
+pub fn shown_rows(o: &DigitizeOptions, read_rows: &[f32]) -> (Vec<f32>, bool) {
+    match &o.rows {
+        Some(r) if !r.is_empty() => (r.as_slice().to_vec(), true),
+        _ => (read_rows.to_vec(), false),
+    }
+}
+
+/// `n` rows spread evenly over the middle of the page (a start to drag from).
+pub fn even_rows(n: usize) -> Vec<f32> {
+    let n = n.clamp(1, MAX_HAND_ROWS);
+    (0..n)
+        .map(|i| 0.1 + 0.8 * (i as f32 + 0.5) / n as f32)
+        .collect()
+}
+
+/// One more row: in the middle of the widest gap between rows (or between a row and the
+/// page's edge).
+pub fn add_row(rows: &[f32]) -> Vec<f32> {
+    if rows.len() >= MAX_HAND_ROWS {
+        return rows.to_vec();
+    }
+    let mut edges = vec![0.0];
+    edges.extend_from_slice(rows);
+    edges.push(1.0);
+    let (mut at, mut widest) = (0, 0.0);
+    for (i, w) in edges.windows(2).enumerate() {
+        if w[1] - w[0] > widest {
+            (at, widest) = (i, w[1] - w[0]);
+        }
+    }
+    let mut out = rows.to_vec();
+    out.insert(at, f32::midpoint(edges[at], edges[at + 1]));
+    out
+}
+
+/// Row `index` moved to `to` (fraction of the image height), kept between its
+/// neighbours.
+pub fn drag_row(rows: &[f32], index: usize, to: f32) -> Vec<f32> {
+    let mut out = rows.to_vec();
+    if index < out.len() {
+        let lo = if index > 0 {
+            out[index - 1] + ROW_MIN_GAP
+        } else {
+            0.0
+        };
+        let hi = out.get(index + 1).map_or(1.0, |n| n - ROW_MIN_GAP);
+        if lo <= hi {
+            out[index] = to.clamp(lo, hi);
+        }
+    }
+    out
+}
+
+/// Set the hand-set rows (none for an empty list; unchanged when `rows` is not valid).
+fn set_rows(o: &mut DigitizeOptions, rows: &[f32]) {
+    if rows.is_empty() {
+        o.rows = None;
+    } else if let Ok(r) = RowPositions::new(rows) {
+        o.rows = Some(r);
+    }
+}
+
+/// The row bands over the page image shown in `rect`: each row's baseline as a line
+/// with a band to grab, dragged up or down to set the rows by hand (they are then drawn
+/// orange; the rows the digitizer read are blue). Updates the page's settings
+/// ([`options_id`]); the row last dragged is the one "Remove row" takes.
+pub fn row_bands_ui(
+    ui: &mut egui::Ui,
+    rect: egui::Rect,
+    id: egui::Id,
+    start: DigitizeOptions,
+    read_rows: &[f32],
+) {
+    let mut o: DigitizeOptions = ui.data_mut(|m| *m.get_temp_mut_or(id, start));
+    let (rows, by_hand) = shown_rows(&o, read_rows);
+    let colour = if by_hand {
+        theme::FLAG
+    } else {
+        Color32::from_rgb(40, 90, 220)
+    };
+    let painter = ui.painter_at(rect);
+    let grab = 6.0;
+    let mut changed = None;
+    for (i, f) in rows.iter().enumerate() {
+        let y = rect.top() + f * rect.height();
+        let band = egui::Rect::from_min_max(
+            Pos2::new(rect.left(), y - grab),
+            Pos2::new(rect.right(), y + grab),
+        );
+        let response = ui
+            .interact(band, id.with(("row-band", i)), egui::Sense::drag())
+            .on_hover_cursor(egui::CursorIcon::ResizeVertical)
+            .on_hover_text("Drag to the row's baseline");
+        let label = format!("Row {} baseline", i + 1);
+        response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Slider, true, label.clone()));
+        let active = response.hovered() || response.dragged();
+        painter.rect_filled(
+            band,
+            0.0,
+            colour.gamma_multiply(if active { 0.3 } else { 0.12 }),
+        );
+        painter.line_segment(
+            [Pos2::new(rect.left(), y), Pos2::new(rect.right(), y)],
+            Stroke::new(if active { 2.0 } else { 1.2 }, colour),
+        );
+        painter.text(
+            Pos2::new(rect.left() + 3.0, y - grab),
+            egui::Align2::LEFT_BOTTOM,
+            format!("row {}", i + 1),
+            egui::FontId::proportional(12.0),
+            colour,
+        );
+        if response.dragged() {
+            if let Some(p) = response.interact_pointer_pos() {
+                let to = (p.y - rect.top()) / rect.height().max(1.0);
+                changed = Some(drag_row(&rows, i, to));
+                ui.data_mut(|m| m.insert_temp(id.with("selected-row"), i));
+            }
+        }
+    }
+    if let Some(new_rows) = changed {
+        set_rows(&mut o, &new_rows);
+        ui.data_mut(|m| m.insert_temp(id, o));
+    }
 }
 
 /// Layouts offered as buttons; any other is typed (`Layout::parse`).
@@ -57,11 +198,11 @@ fn labelled_value(ui: &mut egui::Ui, label: &str, value: egui::DragValue<'_>, ho
 /// digitizer found); the command to re-run when asked.
 pub fn correction_ui(
     ui: &mut egui::Ui,
+    id: egui::Id,
     start: DigitizeOptions,
     read: &ReadSettings,
 ) -> Option<Command> {
     let mut command = None;
-    let id = ui.scope_id().with("digitize-options");
     let mut o: DigitizeOptions = ui.data_mut(|m| *m.get_temp_mut_or(id, start));
     let mut px = o.px_per_mm.unwrap_or(read.px_per_mm);
     let mut speed = o.speed_mm_per_s.unwrap_or(read.speed_mm_per_s);
@@ -146,6 +287,7 @@ pub fn correction_ui(
         Some(l) => ui.label(format!("Will read as: {l}")),
         None => ui.label(RichText::new("Choose the layout printed on the page").color(theme::FLAG)),
     };
+    rows_ui(ui, id, &mut o, read);
     let mut perspective = o.correct_perspective.unwrap_or(true);
     if ui
         .checkbox(&mut perspective, "Correct perspective (photos)")
@@ -166,6 +308,85 @@ pub fn correction_ui(
     command
 }
 
+/// The rows' controls: how many are drawn and whether set by hand, add or remove one,
+/// place as many as the layout has, or go back to the rows the digitizer finds.
+fn rows_ui(ui: &mut egui::Ui, id: egui::Id, o: &mut DigitizeOptions, read: &ReadSettings) {
+    let (rows, by_hand) = shown_rows(o, &read.rows);
+    ui.label("Rows");
+    ui.label(
+        RichText::new(match (rows.len(), by_hand) {
+            (0, _) => {
+                "None found: place them, then drag each band onto its row's baseline".to_string()
+            }
+            (n, true) => format!("{n} set by hand (drag the bands on the image)"),
+            (n, false) => format!("{n} found (drag a band on the image to set them by hand)"),
+        })
+        .small(),
+    );
+    let layout = o
+        .layout
+        .or(read.layout)
+        .filter(|l| !matches!(l, Layout::Partial(_)));
+    if let Some(l) = layout {
+        if !rows.is_empty() && rows.len() != l.rows() {
+            ui.label(
+                RichText::new(format!(
+                    "The layout {l} has {} rows; {} are drawn",
+                    l.rows(),
+                    rows.len()
+                ))
+                .small()
+                .color(theme::FLAG),
+            );
+        }
+    }
+    ui.horizontal_wrapped(|ui| {
+        if ui
+            .add_enabled(rows.len() < MAX_HAND_ROWS, egui::Button::new("Add row"))
+            .clicked()
+        {
+            set_rows(o, &add_row(&rows));
+        }
+        if ui
+            .add_enabled(!rows.is_empty(), egui::Button::new("Remove row"))
+            .on_hover_text("Removes the row last dragged (else the lowest)")
+            .clicked()
+        {
+            let selected: Option<usize> = ui.data(|m| m.get_temp(id.with("selected-row")));
+            let k = selected
+                .filter(|k| *k < rows.len())
+                .unwrap_or(rows.len() - 1);
+            let mut fewer = rows.clone();
+            fewer.remove(k);
+            ui.data_mut(|m| m.remove::<usize>(id.with("selected-row")));
+            if fewer.is_empty() {
+                // No row left: back to the digitizer's own (none set by hand).
+                o.rows = None;
+            } else {
+                set_rows(o, &fewer);
+            }
+        }
+        if let Some(l) = layout {
+            if rows.len() != l.rows()
+                && ui
+                    .button(format!("Place {} rows", l.rows()))
+                    .on_hover_text("Spread evenly, to drag onto the rows")
+                    .clicked()
+            {
+                set_rows(o, &even_rows(l.rows()));
+            }
+        }
+        if by_hand
+            && ui
+                .button("Rows found")
+                .on_hover_text("Let the digitizer find the rows")
+                .clicked()
+        {
+            o.rows = None;
+        }
+    });
+}
+
 /// A page the digitizer could not read: what went wrong, the settings to set by hand and
 /// the image itself, so that opening a page never ends in an empty window.
 pub fn unread_page_ui(ui: &mut egui::Ui, page: &UnreadPage) -> Vec<Command> {
@@ -178,8 +399,10 @@ pub fn unread_page_ui(ui: &mut egui::Ui, page: &UnreadPage) -> Vec<Command> {
                 ui.label(RichText::new(&page.error).color(theme::ABNORMAL));
                 ui.separator();
                 ui.label(
-                    "Set what the digitizer could not find: the layout printed on the page and, \
-                     if the grid is faint or missing, its size in pixels per mm; then re-run.",
+                    "Set what the digitizer could not find: the layout printed on the page, \
+                     where rows were missed the rows (place them, then drag each band on the \
+                     image onto its row's baseline) and, if the grid is faint or missing, its \
+                     size in pixels per mm; then re-run.",
                 );
                 let read = ReadSettings {
                     // 0: not known, found from the printed grid unless the user sets it.
@@ -188,8 +411,14 @@ pub fn unread_page_ui(ui: &mut egui::Ui, page: &UnreadPage) -> Vec<Command> {
                     gain_mm_per_mv: page.options.gain_mm_per_mv.unwrap_or(10.0),
                     rotation_deg: page.options.rotation_deg.unwrap_or(0.0),
                     layout: page.options.layout,
+                    rows: Vec::new(),
                 };
-                commands.extend(correction_ui(ui, page.options, &read));
+                commands.extend(correction_ui(
+                    ui,
+                    options_id(&page.path),
+                    page.options,
+                    &read,
+                ));
                 ui.separator();
                 if ui.button("Close this page").clicked() {
                     commands.push(Command::CloseUnreadPage);
@@ -203,7 +432,8 @@ pub fn unread_page_ui(ui: &mut egui::Ui, page: &UnreadPage) -> Vec<Command> {
             let scale = (avail.x / size.x.max(1.0))
                 .min(avail.y / size.y.max(1.0))
                 .min(2.0);
-            ui.image((texture.id(), size * scale));
+            let image = ui.image((texture.id(), size * scale));
+            row_bands_ui(ui, image.rect, options_id(&page.path), page.options, &[]);
         }
         None => {
             ui.label("The image itself could not be decoded for display.");
@@ -264,8 +494,14 @@ pub fn source_image_ui(ui: &mut egui::Ui, study: &Study) -> Vec<Command> {
                 gain_mm_per_mv: d.gain_mm_per_mv,
                 rotation_deg: d.rotation_deg,
                 layout: Some(d.layout),
+                rows: d.row_baselines.clone(),
             };
-            commands.extend(correction_ui(ui, study.digitize_options, &read));
+            commands.extend(correction_ui(
+                ui,
+                options_id(&study.path),
+                study.digitize_options,
+                &read,
+            ));
         });
     egui::CentralPanel::default().show(ui, |ui| {
         let Some(texture) = &study.source_texture else {
@@ -309,6 +545,42 @@ pub fn source_image_ui(ui: &mut egui::Ui, study: &Study) -> Vec<Command> {
                 );
             }
         }
+        row_bands_ui(
+            ui,
+            rect,
+            options_id(&study.path),
+            study.digitize_options,
+            &d.row_baselines,
+        );
     });
     commands
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_are_added_in_the_widest_gap_dragged_between_neighbours_and_shown() {
+        assert_eq!(even_rows(4), vec![0.2, 0.4, 0.6, 0.8]);
+        assert_eq!(add_row(&[]), vec![0.5]);
+        assert_eq!(add_row(&[0.1, 0.2, 0.9]), vec![0.1, 0.2, 0.55, 0.9]);
+        assert_eq!(add_row(&[0.5; MAX_HAND_ROWS]).len(), MAX_HAND_ROWS);
+        // Kept between its neighbours, inside the page.
+        assert_eq!(drag_row(&[0.2, 0.4, 0.6], 1, 0.5), vec![0.2, 0.5, 0.6]);
+        let r = drag_row(&[0.2, 0.4, 0.6], 1, 0.9);
+        assert!((r[1] - (0.6 - ROW_MIN_GAP)).abs() < 1e-6, "{r:?}");
+        assert_eq!(drag_row(&[0.2, 0.4], 0, -0.3), vec![0.0, 0.4]);
+        assert_eq!(drag_row(&[0.2, 0.4], 5, 0.3), vec![0.2, 0.4]);
+        // The hand-set rows win over the ones read; none set: the ones read.
+        let mut o = DigitizeOptions::default();
+        assert_eq!(shown_rows(&o, &[0.3, 0.6]), (vec![0.3, 0.6], false));
+        set_rows(&mut o, &[0.25, 0.5]);
+        assert_eq!(shown_rows(&o, &[0.3, 0.6]), (vec![0.25, 0.5], true));
+        // Invalid rows leave the setting as it was; none clears it.
+        set_rows(&mut o, &[0.5, 0.25]);
+        assert_eq!(shown_rows(&o, &[]).0, vec![0.25, 0.5]);
+        set_rows(&mut o, &[]);
+        assert_eq!(o.rows, None);
+    }
 }
