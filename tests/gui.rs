@@ -241,7 +241,7 @@ fn rows_set_by_hand_in_the_page_panel_read_a_page_whose_rows_are_not_found() {
         harness.run();
         harness.drag_at(from);
         harness.run();
-        harness.hover_at(egui::pos2(from.x, (from.y + to.y) / 2.0));
+        harness.hover_at(egui::pos2(from.x, f32::midpoint(from.y, to.y)));
         harness.run();
         harness.hover_at(to);
         harness.run();

@@ -329,7 +329,7 @@ fn hand_set_rows_read_a_page_whose_rows_are_not_found() {
             "II" | "aVL" | "V2" | "V5" => 1,
             _ => 2,
         };
-        let mid_y = (b.corners[0][1] + b.corners[2][1]) / 2.0 / d.image_height as f32;
+        let mid_y = f32::midpoint(b.corners[0][1], b.corners[2][1]) / d.image_height as f32;
         assert!(
             (mid_y - d.row_baselines[row]).abs() < 0.12,
             "{:?} box centred at {mid_y}, row {row} at {}",
