@@ -52,7 +52,7 @@ fn components(c: &ecgmodel::score::Calibration) -> String {
         .iter()
         .zip(&c.weights)
         .filter(|(_, &w)| w != 0.0)
-        .map(|(n, w)| format!("`{n}` ×{w}"))
+        .map(|(n, w)| format!("`{n}` ×{w:.3}"))
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -129,8 +129,16 @@ pub fn render(
     );
     let _ = writeln!(
         s,
-        "- Study score = weighted sum of robust z-scores (median/IQR of fold-9 normals) of: {} (components chosen greedily on fold 9). `features`: the block-wise Gaussian density of the encoders' multi-scale features (time mean and SD of every encoder block's activations) fitted on the training normals; `global`: the log uncertainty-weighted restoration error of the masked 10 s view; `embedding`: Mahalanobis distance of the pooled latent tokens; `shape`: distance of the study's median beat (12 leads aligned on QRS onset, plus RR, PR, QRS, QT, axes and RR irregularity) from the training normals' median beats (probabilistic PCA, `ecgmodel::shape`, {} leading directions chosen on fold 9 with `cargo run --release -p ecglab --example shape_density`).",
+        "- Study score = weighted sum of robust z-scores (median/IQR of fold-9 normals) of: {} (weights: one non-negative logistic regression on fold 9 over the feature density's blocks and the other components, `ecglab::fit::weigh_components`; no component may count against abnormality; 5-fold cross-validated within fold 9 this weighing reaches AUROC {}). `features`: the block-wise Gaussian density of the encoders' multi-scale features (time mean and SD of every encoder block's activations) fitted on the training normals, the blocks weighted {}; `global`: the log uncertainty-weighted restoration error of the masked 10 s view; `embedding`: Mahalanobis distance of the pooled latent tokens; `shape`: distance of the study's median beat (12 leads aligned on QRS onset, plus RR, PR, QRS, QT, axes and RR irregularity) from the training normals' median beats (probabilistic PCA, `ecgmodel::shape`, {} leading directions chosen on fold 9 with `cargo run --release -p ecglab --example shape_density`).",
         components(&manifest.calibration),
+        r.weighing_cv_auroc
+            .map_or("(not recorded)".to_string(), |a| format!("{a:.3}")),
+        manifest.features.as_ref().map_or("–".to_string(), |f| f
+            .blocks
+            .iter()
+            .map(|b| format!("{:.2}", b.weight))
+            .collect::<Vec<_>>()
+            .join(", ")),
         manifest.shape.as_ref().map_or(0, |m| m.variances.len())
     );
     let _ = writeln!(

@@ -172,6 +172,7 @@ impl Analyzer {
             theirs.map.clear();
         } else if partial.is_none() {
             self.add_shape_map(&mut ours, meas, rec.len_samples());
+            self.add_score_guide(&mut ours, prepared, raw, rec.len_samples());
         }
         if let Some(p) = partial {
             theirs.judge_against(p.baseline_threshold);
@@ -370,6 +371,32 @@ impl Analyzer {
         }
     }
 
+    /// Raise the study's most deviant segments to its score's level (see
+    /// [`crate::mapcal::ScoreGuide`]), on complete recordings only (as the median-beat map).
+    fn add_score_guide(
+        &self,
+        out: &mut ModelOutput,
+        prepared: &contract::Prepared,
+        raw: &[MscrRaw],
+        n_samples: usize,
+    ) {
+        let cal = &self.manifest.mscr.map;
+        let Some(guide) = cal.guide.as_ref() else {
+            return;
+        };
+        let level = guide.level(out.score);
+        if !(level > 0.0) || out.map.is_empty() {
+            return;
+        }
+        let z = paste_windows(
+            raw.iter().map(|r| r.point_err.as_slice()),
+            prepared,
+            n_samples,
+            |w, peaks| cal.z(w, peaks),
+        );
+        guide.apply(&mut out.map, &z, level);
+    }
+
     fn baseline_output(
         &self,
         rec: &Recording,
@@ -433,6 +460,19 @@ fn paste_maps<'a>(
     n_out: usize,
     calibration: &MapCalibration,
 ) -> Vec<Vec<f32>> {
+    paste_windows(windows, prepared, n_out, |w, peaks| {
+        calibration.likelihood(w, peaks)
+    })
+}
+
+/// Per-window values (`per_window` of each window's `[12 × 1000]` point errors and R
+/// peaks) pasted over the whole recording and resampled to `n_out` samples per lead.
+fn paste_windows<'a>(
+    windows: impl Iterator<Item = &'a [f32]>,
+    prepared: &contract::Prepared,
+    n_out: usize,
+    per_window: impl Fn(&[f32], &[usize]) -> Vec<f32>,
+) -> Vec<Vec<f32>> {
     let total = prepared.total_len.max(1);
     let mut full = vec![vec![0.0_f32; total]; N_LEADS];
     let windows: Vec<&[f32]> = windows.filter(|w| !w.is_empty()).collect();
@@ -444,7 +484,7 @@ fn paste_maps<'a>(
         .zip(&prepared.window_starts)
         .zip(&prepared.peaks)
     {
-        let like = calibration.likelihood(w, peaks);
+        let like = per_window(w, peaks);
         for (l, lead) in full.iter_mut().enumerate() {
             for i in 0..N_SAMPLES {
                 if let (Some(dst), Some(v)) = (lead.get_mut(start + i), like.get(l * N_SAMPLES + i))

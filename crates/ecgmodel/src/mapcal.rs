@@ -114,6 +114,57 @@ pub struct MapCalibration {
     pub p_knots: Vec<f32>,
     /// Normal studies the calibration was fitted on.
     pub n_studies: usize,
+    /// How the study score guides the map (our network only; `None`: it does not).
+    #[serde(default)]
+    pub guide: Option<ScoreGuide>,
+}
+
+/// The study score's share of the map. A study whose score is beyond what almost every
+/// normal ECG reaches is anomalous somewhere, even where no single point is: its own most
+/// deviant segments (within `z_margin` of its highest point z, [`MapCalibration::z`]) are
+/// raised to the score's likelihood, so an anomalous verdict always points at the place
+/// that deviates most, and a study whose score normals reach gains nothing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScoreGuide {
+    /// Study scores of the piecewise-linear likelihood (increasing): fold-9 normals'
+    /// quantiles.
+    pub score_knots: Vec<f32>,
+    /// Likelihoods at `score_knots` (0, 0.9, 0.99).
+    pub p_knots: Vec<f32>,
+    /// Width below the study's highest z over which the raised level fades to 0.
+    pub z_margin: f32,
+}
+
+impl ScoreGuide {
+    /// The level a study with this score raises its most deviant segments to.
+    pub fn level(&self, score: f32) -> f32 {
+        piecewise_likelihood(score, &self.score_knots, &self.p_knots)
+    }
+
+    /// Raise `map` (likelihoods, leads of samples) where `z` (same shape: point z) is
+    /// within the margin of its maximum, to `level` × closeness; NaN samples stay NaN.
+    pub fn apply(&self, map: &mut [Vec<f32>], z: &[Vec<f32>], level: f32) {
+        if !(level > 0.0) || !(self.z_margin > 0.0) {
+            return;
+        }
+        let top = z
+            .iter()
+            .flatten()
+            .copied()
+            .filter(|v| v.is_finite())
+            .fold(f32::NEG_INFINITY, f32::max);
+        if !top.is_finite() {
+            return;
+        }
+        for (lead, zl) in map.iter_mut().zip(z) {
+            for (v, &zv) in lead.iter_mut().zip(zl) {
+                if v.is_finite() && zv.is_finite() {
+                    let near = (1.0 - (top - zv) / self.z_margin).clamp(0.0, 1.0);
+                    *v = v.max(level * near);
+                }
+            }
+        }
+    }
 }
 
 /// The log-error every cell's statistics are taken of (errors floored at 1e-7).
@@ -186,5 +237,30 @@ mod tests {
         assert_eq!(ph[290], between, "900 ms after the last R");
         assert!(ph.iter().all(|&p| p < n_phases()));
         assert!(phases(&[], 50).iter().all(|&p| p == between));
+    }
+
+    #[test]
+    fn the_score_guide_raises_only_an_anomalous_studys_most_deviant_segment() {
+        let guide = ScoreGuide {
+            score_knots: vec![2.0, 3.0, 6.0],
+            p_knots: vec![0.0, 0.9, 0.99],
+            z_margin: 1.0,
+        };
+        assert_eq!(guide.level(1.0), 0.0, "a score normals reach adds nothing");
+        assert!((guide.level(3.0) - 0.9).abs() < 1e-6);
+        assert!(guide.level(10.0) <= 1.0);
+        // Lead 0 peaks at sample 2 (z 3.0), lead 1 comes within the margin at sample 1.
+        let z = vec![vec![0.0, 1.0, 3.0, 1.5], vec![0.0, 2.5, f32::NAN, 0.0]];
+        let mut map = vec![vec![0.1, 0.2, 0.3, 0.2], vec![0.1, 0.1, f32::NAN, 0.95]];
+        guide.apply(&mut map, &z, 0.9);
+        assert!((map[0][2] - 0.9).abs() < 1e-6, "the peak is raised to the level");
+        assert!((map[1][1] - 0.45).abs() < 1e-6, "half the margin below: half the level");
+        assert_eq!(map[0][0], 0.1, "far below the peak: unchanged");
+        assert_eq!(map[0][3], 0.2, "1.5 below the peak: unchanged");
+        assert!(map[1][2].is_nan(), "unrecorded stays unrecorded");
+        assert_eq!(map[1][3], 0.95, "never lowered");
+        let mut pale = vec![vec![0.1; 4]];
+        guide.apply(&mut pale, &[vec![0.0, 1.0, 2.0, 3.0]], guide.level(1.5));
+        assert!(pale[0].iter().all(|&v| v == 0.1), "a normal score paints nothing");
     }
 }

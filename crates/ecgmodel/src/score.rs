@@ -514,14 +514,23 @@ pub struct BlockGaussian {
     /// Median and IQR/1.349 of the block's distance on fold-9 normals.
     pub center: f32,
     pub scale: f32,
+    /// The block's weight in [`FeatureModel::distance`] (1 = the plain mean over blocks;
+    /// fitted on fold 9 by `ecglab`'s non-negative logistic weighting of the score).
+    #[serde(default = "unit_weight")]
+    pub weight: f32,
+}
+
+fn unit_weight() -> f32 {
+    1.0
 }
 
 /// Density of the multi-scale encoder features ([`MscrRaw::features`]) of the training
 /// normals, block by block (one Gaussian per encoder block on the log of its activation
 /// statistics), in the manner of feature-density anomaly detectors (PaDiM, Defard et al.
-/// 2021). The distance of a study is the mean over blocks of each block's Mahalanobis
-/// distance as a robust z-score on fold-9 normals, so every scale of the encoders
-/// (early blocks: waveform detail; late: rhythm and morphology) counts alike.
+/// 2021). The distance of a study is the weighted mean over blocks of each block's
+/// Mahalanobis distance as a robust z-score on fold-9 normals (every weight 1: every
+/// scale of the encoders, early blocks waveform detail, late ones rhythm and morphology,
+/// counts alike).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FeatureModel {
     pub blocks: Vec<BlockGaussian>,
@@ -560,14 +569,27 @@ impl FeatureModel {
         acc.max(0.0).sqrt() as f32
     }
 
-    /// Mean over blocks of the blocks' robust z-scored distances (NaN when the features
-    /// do not match the model).
+    /// The block's robust z-scored distance (NaN when the features do not match).
+    pub fn block_z(&self, b: usize, features: &[f32]) -> f32 {
+        self.blocks.get(b).map_or(f32::NAN, |block| {
+            (self.block_distance(b, features) - block.center) / block.scale
+        })
+    }
+
+    /// Weighted mean over blocks of the blocks' robust z-scored distances (NaN when the
+    /// features do not match the model).
     pub fn distance(&self, features: &[f32]) -> f32 {
         let n = self.blocks.len().max(1) as f32;
         self.blocks
             .iter()
             .enumerate()
-            .map(|(b, block)| (self.block_distance(b, features) - block.center) / block.scale)
+            .map(|(b, block)| {
+                if block.weight == 0.0 {
+                    0.0
+                } else {
+                    block.weight * self.block_z(b, features)
+                }
+            })
             .sum::<f32>()
             / n
     }
