@@ -257,7 +257,7 @@ pub enum Verb {
         /// Pixels per mm of paper (default: from the printed grid).
         #[arg(long)]
         px_per_mm: Option<f32>,
-        /// Paper speed in mm/s (default 25).
+        /// Paper speed in mm/s (default: 50 when the calibration pulses are 10 mm wide, else 25).
         #[arg(long)]
         speed: Option<f32>,
         /// Gain in mm/mV (default: from the calibration pulse, else 10).

@@ -29,9 +29,11 @@
 //! 5. [`confidence`]: per lead, the share of the cell on ink, jumps between traces,
 //!    amplitude plausibility, Einthoven's and Goldberger's laws, a strip that does not
 //!    repeat its cell, and labels that name other leads.
-//! 6. Samples are converted to mV and seconds at the detected gain and paper speed
-//!    (default 25 mm/s, 10 mm/mV) and resampled to 500 Hz over 10 s; samples the image
-//!    does not show are `NaN`.
+//! 6. Samples are converted to mV at the detected gain (calibration pulse height, else
+//!    10 mm/mV) and taken 500 times per 25 mm of paper over the 250 mm row; the paper
+//!    speed (set by hand, else 50 mm/s where the pulses are 10 mm wide, a 0.2 s pulse at
+//!    that speed, else 25 mm/s) only sets the recording's sample rate (500 Hz and 10 s at
+//!    25 mm/s, 1000 Hz and 5 s at 50 mm/s). Samples the image does not show are `NaN`.
 //!
 //! Product code only: measuring the result against ground truth (SNR as in the 2024
 //! PhysioNet challenge) on ecg-image-kit renders and on synthetic pages, and the page
@@ -80,6 +82,24 @@ pub const DEFAULT_SPEED_MM_PER_S: f32 = 25.0;
 /// Standard gain, mm/mV.
 pub const DEFAULT_GAIN_MM_PER_MV: f32 = 10.0;
 
+/// Paper speed told by the calibration pulses' width: most carts print a 0.2 s pulse,
+/// 5 mm wide at 25 mm/s (many narrower, 3–5 mm, none wider on the pages measured). A
+/// median width of 8–12 mm over at least two pulses is a 0.2 s pulse at 50 mm/s; anything
+/// else says nothing (25 mm/s is assumed, the speed can be set by hand).
+fn speed_from_pulses(pulses: &[Option<trace::Pulse>], px_per_mm: f32) -> Option<f32> {
+    let mut widths: Vec<f32> = pulses
+        .iter()
+        .flatten()
+        .map(|p| p.width_px / px_per_mm)
+        .collect();
+    if widths.len() < 2 || px_per_mm.is_nan() || px_per_mm <= 0.0 {
+        return None;
+    }
+    widths.sort_by(f32::total_cmp);
+    let median = widths[widths.len() / 2];
+    (8.0..=12.0).contains(&median).then_some(50.0)
+}
+
 /// Why an image could not be digitized. Every variant names the file.
 #[derive(Debug, thiserror::Error)]
 pub enum DigitizeError {
@@ -125,7 +145,7 @@ pub enum DigitizeError {
 pub struct DigitizeOptions {
     /// Pixels per millimetre of paper in the original image (both axes).
     pub px_per_mm: Option<f32>,
-    /// Paper speed, mm/s (default 25).
+    /// Paper speed, mm/s (default: from the calibration pulses' width, else 25).
     pub speed_mm_per_s: Option<f32>,
     /// Gain, mm/mV (default: from the calibration pulse, else 10).
     pub gain_mm_per_mv: Option<f32>,
@@ -762,6 +782,9 @@ pub struct Digitized {
     /// that shows only some (each at the row and seconds it was read).
     pub layout: Layout,
     pub speed_mm_per_s: f32,
+    /// True when the paper speed was told by the calibration pulses' width (a pulse
+    /// 0.2 s wide, as most carts print, is 10 mm at 50 mm/s).
+    pub speed_from_pulse: bool,
     pub gain_mm_per_mv: f32,
     /// True when the gain was measured on a calibration pulse.
     pub gain_from_pulse: bool,
@@ -1241,9 +1264,8 @@ fn digitize_pass(
             .map(|r| r.right_x.saturating_sub(r.left_x))
             .max()
             .unwrap_or(0) as f32;
-        let row_mm = layout::PAGE_DURATION_S
-            * options.speed_mm_per_s.unwrap_or(DEFAULT_SPEED_MM_PER_S)
-            + 2.0;
+        // Rows are printed 250 mm long (10 s at 25 mm/s, 5 s at 50 mm/s).
+        let row_mm = layout::PAGE_DURATION_S * DEFAULT_SPEED_MM_PER_S + 2.0;
         let ratio = widest / (px_per_mm_x * row_mm);
         // Grid periods are misread by simple factors: the dots or a texture between the
         // lines (×2, ×2.5, ×3), or every second or third line missed (×½, ×⅓).
@@ -1308,9 +1330,7 @@ fn digitize_pass(
     // found the earlier of that and the ink's left end is the start.
     let ten_s_px = layout::PAGE_DURATION_S * DEFAULT_SPEED_MM_PER_S * px_per_mm_x;
     let from_right = |r: &trace::Row| -> Option<f32> {
-        let s = r.right_x as f32
-            - options.speed_mm_per_s.unwrap_or(DEFAULT_SPEED_MM_PER_S) / DEFAULT_SPEED_MM_PER_S
-                * ten_s_px;
+        let s = r.right_x as f32 - ten_s_px;
         (s >= 0.0 && (s - r.left_x as f32).abs() <= 8.0 * px_per_mm_x).then_some(s)
     };
     let pulses: Vec<Option<trace::Pulse>> = rows
@@ -1355,8 +1375,16 @@ fn digitize_pass(
         (None, Some(g)) => (g, true),
         (None, None) => (DEFAULT_GAIN_MM_PER_MV, false),
     };
-    let speed_mm_per_s = options.speed_mm_per_s.unwrap_or(DEFAULT_SPEED_MM_PER_S);
-    let px_per_s = px_per_mm_x * speed_mm_per_s;
+    // Paper speed: set by hand, else from the pulses' width, else 25 mm/s. Whatever the
+    // speed, a row is read in "page seconds" of the usual 25 mm/s page (a 250 mm row is
+    // 10 page seconds, the layouts' cells are where they always are); only the sample
+    // rate of the recording says how many real seconds that is.
+    let (speed_mm_per_s, speed_from_pulse) = match (options.speed_mm_per_s, speed_from_pulses(&pulses, px_per_mm_x)) {
+        (Some(v), _) => (v, false),
+        (None, Some(v)) => (v, true),
+        (None, None) => (DEFAULT_SPEED_MM_PER_S, false),
+    };
+    let px_per_s = px_per_mm_x * DEFAULT_SPEED_MM_PER_S;
     let px_per_mv = px_per_mm_y * gain_mm_per_mv;
 
     // Follow every row over its 10 s (cells are cut from the row afterwards, so that the
@@ -1691,7 +1719,8 @@ fn digitize_pass(
     let px_per_mm_x_orig = px_per_mm_x / scale;
     let px_per_mm_y_orig = px_per_mm_y / scale;
     let mut notes = vec![format!(
-        "digitized from an image: layout {layout}, {speed_mm_per_s} mm/s, {gain_mm_per_mv} mm/mV ({}), grid {:.2} px/mm ({}), rotation {rotation_deg:.2}°",
+        "digitized from an image: layout {layout}, {speed_mm_per_s} mm/s ({}), {gain_mm_per_mv} mm/mV ({}), grid {:.2} px/mm ({}), rotation {rotation_deg:.2}°",
+        if speed_from_pulse { "calibration pulse width" } else if options.speed_mm_per_s.is_some() { "set by hand" } else { "assumed" },
         if gain_from_pulse { "calibration pulse" } else if options.gain_mm_per_mv.is_some() { "set by hand" } else { "assumed" },
         f32::midpoint(px_per_mm_x_orig, px_per_mm_y_orig),
         if grid_found { "measured" } else { "set by hand" },
@@ -1714,13 +1743,16 @@ fn digitize_pass(
             }
         ));
     }
+    // Samples are taken every 1/500 page second; at another paper speed a page second
+    // is 25/speed real seconds.
+    let sample_rate_hz = OUTPUT_RATE_HZ * f64::from(speed_mm_per_s / DEFAULT_SPEED_MM_PER_S);
     let recording = Recording {
         leads,
-        sample_rate_hz: OUTPUT_RATE_HZ,
+        sample_rate_hz,
         provenance: Provenance {
             format: "paper ECG image (digitized)".to_string(),
             path: source.to_path_buf(),
-            original_sample_rate_hz: OUTPUT_RATE_HZ,
+            original_sample_rate_hz: sample_rate_hz,
             notes,
             lead_confidence: StandardLead::ALL
                 .iter()
@@ -1747,6 +1779,7 @@ fn digitize_pass(
         perspective_deg: None,
         layout,
         speed_mm_per_s,
+        speed_from_pulse,
         gain_mm_per_mv,
         gain_from_pulse,
         image_width: ow,

@@ -666,6 +666,8 @@ pub struct Pulse {
     pub height_px: f32,
     /// First column after the pulse (where the signal starts).
     pub end_x: usize,
+    /// Distance between its rising and falling edges, pixels (0.2 s on most carts).
+    pub width_px: f32,
 }
 
 /// Look for a 1 mV calibration rectangle near the start of `row`: a flat top 2.5–25 mm
@@ -736,7 +738,11 @@ pub fn find_pulse(
                 let height_px = b - (mean_top + thickness / 2.0 - 0.5);
                 // The signal starts at the falling edge's centre.
                 let end_x = xb.saturating_sub((thickness / 2.0) as usize);
-                return Some(Pulse { height_px, end_x });
+                return Some(Pulse {
+                    height_px,
+                    end_x,
+                    width_px: (xb - xa) as f32,
+                });
             }
             i = j + 1;
         }

@@ -63,6 +63,10 @@ pub struct RenderStyle {
     /// JPEG quality (1–100) when the page is JPEG-compressed.
     pub jpeg_quality: Option<u8>,
     pub seed: u64,
+    /// Paper speed, mm/s: a row is always 250 mm long, so at 50 mm/s it shows 5 s.
+    pub speed_mm_per_s: f32,
+    /// Gain, mm/mV (the calibration pulse is 1 mV high).
+    pub gain_mm_per_mv: f32,
 }
 
 impl Default for RenderStyle {
@@ -76,6 +80,8 @@ impl Default for RenderStyle {
             noise_sigma: 0.0,
             jpeg_quality: None,
             seed: 1,
+            speed_mm_per_s: 25.0,
+            gain_mm_per_mv: 10.0,
         }
     }
 }
@@ -231,8 +237,10 @@ pub fn render_layout(
     draw_grid(&mut canvas, style.grid);
     let mut ink = Plane::filled(w, h, 0.0);
     let half = (style.trace_width_mm * p / 2.0).max(0.55);
-    let px_per_s = 25.0 * p;
-    let px_per_mv = 10.0 * p;
+    let px_per_s = style.speed_mm_per_s * p;
+    let px_per_mv = style.gain_mm_per_mv * p;
+    // Real seconds per second of the usual 25 mm/s page (the layout's cells).
+    let k = 25.0 / style.speed_mm_per_s.max(1.0);
     let x0 = SIGNAL_X0_MM * p;
     let mut rng = SplitMix64(style.seed ^ 0x5EED);
     // Header "text".
@@ -253,8 +261,8 @@ pub fn render_layout(
         let Some(signal) = leads.get(cell.lead.index()) else {
             continue;
         };
-        let first = (cell.start_s * INPUT_RATE_HZ) as usize;
-        let last = ((cell.end_s * INPUT_RATE_HZ) as usize).min(signal.len());
+        let first = (cell.start_s * k * INPUT_RATE_HZ) as usize;
+        let last = ((cell.end_s * k * INPUT_RATE_HZ) as usize).min(signal.len());
         let window = signal.get(first..last).unwrap_or(&[]);
         let finite: Vec<f32> = window.iter().copied().filter(|v| v.is_finite()).collect();
         let mean = finite.iter().sum::<f32>() / finite.len().max(1) as f32;
@@ -268,7 +276,7 @@ pub fn render_layout(
             })
             .collect();
         stroke(&mut ink, &points, half);
-        let xs = x0 + cell.start_s * px_per_s;
+        let xs = x0 + cell.start_s * k * px_per_s;
         if cell.start_s > 0.0 {
             // Separator tick between columns.
             stroke(
@@ -439,5 +447,6 @@ pub fn random_distorted_style(seed: u64) -> RenderStyle {
         noise_sigma: 12.0 * rng.uniform(),
         jpeg_quality: Some(30 + (rng.next_u64() % 61) as u8),
         seed,
+        ..RenderStyle::default()
     }
 }

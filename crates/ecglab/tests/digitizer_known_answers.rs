@@ -140,6 +140,78 @@ fn rendered_pages_round_trip_clean_and_rotated() {
 }
 
 #[test]
+fn pages_printed_at_50_mm_s_or_other_gains_are_read_at_their_speed_and_gain() {
+    let Some(data) = data_dir() else { return };
+    // PTB-XL record 9 (fold 10) drawn by the renderer at 50 mm/s (each row 250 mm = 5 s,
+    // a 0.2 s calibration pulse 10 mm wide) and at 5 and 20 mm/mV. Measured: 20.7 dB at
+    // 50 mm/s, 19.6 dB at 5 mm/mV, 20.5 dB at 20 mm/mV.
+    let truth = ptbxl_record(&data, 9);
+    let style = RenderStyle {
+        speed_mm_per_s: 50.0,
+        ..RenderStyle::default()
+    };
+    let img = render::render_page(&truth, &style);
+    let d = digitize_rgb(&img, Path::new("00009 50 mm/s"), &DigitizeOptions::default()).unwrap();
+    assert_eq!(d.speed_mm_per_s, 50.0, "speed from the pulse's width");
+    assert!(d.speed_from_pulse);
+    assert_eq!(d.gain_mm_per_mv, 10.0);
+    assert_eq!(d.recording.sample_rate_hz, 1000.0);
+    let duration = d.recording.duration_s();
+    assert!((duration - 5.0).abs() < 0.01, "{duration} s");
+    assert!(d.recording.provenance.notes[0].contains("50 mm/s (calibration pulse width)"));
+    // Each page second is half a real second: compare at 500 Hz (every second sample
+    // read) with the truth's first 5 s.
+    let snrs: Vec<f32> = d
+        .layout
+        .cells()
+        .iter()
+        .filter(|c| c.rhythm || c.lead != ecgcore::StandardLead::II)
+        .map(|c| {
+            let est: Vec<f32> = d.recording.leads[c.lead.index()]
+                .samples_mv
+                .iter()
+                .step_by(2)
+                .copied()
+                .collect();
+            let (a, b) = ((c.start_s * 250.0) as usize, (c.end_s * 250.0) as usize);
+            snr_db(&truth[c.lead.index()], &est, a..b, 100)
+        })
+        .collect();
+    let m = median(snrs);
+    eprintln!("50 mm/s: {m:.1} dB");
+    assert!(m > 15.0, "50 mm/s: {m:.1} dB");
+    // Set by hand to 25 mm/s, the same page reads as 10 s (the user's word counts).
+    let by_hand = digitize_rgb(
+        &img,
+        Path::new("00009 50 mm/s"),
+        &DigitizeOptions {
+            speed_mm_per_s: Some(25.0),
+            ..DigitizeOptions::default()
+        },
+    )
+    .unwrap();
+    assert!(!by_hand.speed_from_pulse);
+    assert!((by_hand.recording.duration_s() - 10.0).abs() < 0.01);
+
+    for gain in [5.0, 20.0] {
+        let style = RenderStyle {
+            gain_mm_per_mv: gain,
+            ..RenderStyle::default()
+        };
+        let img = render::render_page(&truth, &style);
+        let d = digitize_rgb(&img, Path::new("00009 gain"), &DigitizeOptions::default())
+            .unwrap_or_else(|e| panic!("{gain} mm/mV: {e}"));
+        assert_eq!(d.gain_mm_per_mv, gain);
+        assert!(d.gain_from_pulse);
+        assert_eq!(d.speed_mm_per_s, 25.0);
+        assert!(!d.speed_from_pulse);
+        let m = median(lead_snrs(&d, &truth));
+        eprintln!("{gain} mm/mV: {m:.1} dB");
+        assert!(m > 12.0, "{gain} mm/mV: {m:.1} dB");
+    }
+}
+
+#[test]
 fn low_resolution_distorted_pages_read_above_a_floor() {
     let Some(data) = data_dir() else { return };
     // PTB-XL record 9 (fold 10) printed at 100 and 150 dpi, blurred, noisy, JPEG, turned.
@@ -157,6 +229,7 @@ fn low_resolution_distorted_pages_read_above_a_floor() {
             noise_sigma: 6.0,
             jpeg_quality: Some(60),
             seed: 9,
+            ..RenderStyle::default()
         };
         let img = render::distort(&render::render_page(&truth, &style), &style);
         let d = digitize_rgb(

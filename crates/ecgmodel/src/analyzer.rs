@@ -385,7 +385,7 @@ impl Analyzer {
             return;
         };
         let level = guide.level(out.score);
-        if !(level > 0.0) || out.map.is_empty() {
+        if level.is_nan() || level <= 0.0 || out.map.is_empty() {
             return;
         }
         let z = paste_windows(

@@ -144,7 +144,7 @@ impl ScoreGuide {
     /// Raise `map` (likelihoods, leads of samples) where `z` (same shape: point z) is
     /// within the margin of its maximum, to `level` × closeness; NaN samples stay NaN.
     pub fn apply(&self, map: &mut [Vec<f32>], z: &[Vec<f32>], level: f32) {
-        if !(level > 0.0) || !(self.z_margin > 0.0) {
+        if level.is_nan() || level <= 0.0 || self.z_margin.is_nan() || self.z_margin <= 0.0 {
             return;
         }
         let top = z
