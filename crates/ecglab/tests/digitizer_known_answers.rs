@@ -159,6 +159,12 @@ fn pages_printed_at_50_mm_s_or_other_gains_are_read_at_their_speed_and_gain() {
     let duration = d.recording.duration_s();
     assert!((duration - 5.0).abs() < 0.01, "{duration} s");
     assert!(d.recording.provenance.notes[0].contains("50 mm/s (calibration pulse width)"));
+    // The model needs 10 s: it declines a 5 s page and says why.
+    let refused = ecgmodel::contract::prepare(&d.recording).unwrap_err();
+    assert!(
+        refused.to_string().contains("5.00 s long"),
+        "{refused}"
+    );
     // Each page second is half a real second: compare at 500 Hz (every second sample
     // read) with the truth's first 5 s.
     let snrs: Vec<f32> = d
