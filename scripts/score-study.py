@@ -115,3 +115,20 @@ for l2 in (0.1, 1, 10, 100, 1000):
     print(f"weighing blocks + components, L2 {l2}: {cv(both, l2):.4f}")
 print(f"weighing blocks alike + components, L2 10: {cv(alike, 10):.4f}")
 print("CV seeds (L2 10):", [round(cv(both, 10, s), 4) for s in range(5)])
+
+# Candidates not in the shipped score: per-lead restoration errors, and the attribute
+# gaps with their sign (predicted − actual, either direction allowed).
+def robust_z(x):
+    x = np.nan_to_num(x)
+    m = np.median(x[y == 0], 0)
+    hi, lo = np.percentile(x[y == 0], [75, 25], 0)
+    return (x - m) / ((hi - lo) / 1.349 + 1e-6)
+
+
+lead_err = robust_z(np.log(np.array(
+    [[float(r[f"lead_err_{l}"]) for l in range(12)] for r in val]) + 1e-8))
+attrs = ["age_years", "female", "heart_rate_bpm", "pr_ms", "qrs_ms", "qt_ms", "qtc_ms"]
+signed = robust_z(np.array(
+    [[float(r[f"pred_{a}"]) - float(r[f"actual_{a}"]) for a in attrs] for r in val]))
+print(f"+ per-lead restoration errors: {cv(np.hstack([both, lead_err]), 10):.4f}")
+print(f"+ signed attribute gaps: {cv(np.hstack([both, signed, -signed]), 10):.4f}")
