@@ -180,7 +180,7 @@ pub fn select_components(cal: &mut Calibration, comps: &[Vec<f32>], labels: &[u8
     loop {
         let mut cand: Option<(usize, f64)> = None;
         for c in 0..k {
-            if cal.weights[c] != 0.0 {
+            if cal.weights[c] != 0.0 || ecgmodel::score::is_signed(COMPONENTS[c]) {
                 continue;
             }
             let mut trial = cal.clone();
@@ -211,6 +211,18 @@ pub const WEIGHING_L2: f64 = 10.0;
 /// (rows of inputs, non-finite values taken as 0). Projected gradient descent with a
 /// backtracking step on the convex objective; deterministic.
 pub fn nonneg_logistic(x: &[Vec<f32>], labels: &[u8], l2: f64) -> (Vec<f64>, f64) {
+    signed_logistic(x, labels, l2, &[])
+}
+
+/// [`nonneg_logistic`] where the inputs marked in `signed` (missing = not signed) may
+/// take a negative weight too.
+pub fn signed_logistic(
+    x: &[Vec<f32>],
+    labels: &[u8],
+    l2: f64,
+    signed: &[bool],
+) -> (Vec<f64>, f64) {
+    let free = |j: usize| signed.get(j).copied().unwrap_or(false);
     let d = x.first().map_or(0, Vec::len);
     let n = x.len().max(1) as f64;
     let rows: Vec<Vec<f64>> = x
@@ -262,7 +274,15 @@ pub fn nonneg_logistic(x: &[Vec<f32>], labels: &[u8], l2: f64) -> (Vec<f64>, f64
             let nw: Vec<f64> = w
                 .iter()
                 .zip(&gw)
-                .map(|(v, g)| (v - step * g).max(0.0))
+                .enumerate()
+                .map(|(j, (v, g))| {
+                    let t = v - step * g;
+                    if free(j) {
+                        t
+                    } else {
+                        t.max(0.0)
+                    }
+                })
                 .collect();
             let nb = b - step * gb;
             let nf = objective(&nw, nb);
@@ -312,10 +332,23 @@ pub fn weighing_inputs(
         .collect()
 }
 
+/// Which of [`weighing_inputs`]' columns may take a negative weight (the signed
+/// components, [`ecgmodel::score::is_signed`]), for a feature model of `blocks` blocks.
+pub fn weighing_signs(blocks: usize) -> Vec<bool> {
+    let mut v = vec![false; blocks];
+    v.extend(
+        COMPONENTS
+            .iter()
+            .filter(|n| **n != "features")
+            .map(|n| ecgmodel::score::is_signed(n)),
+    );
+    v
+}
+
 /// Cross-validated AUROC of the weighing (`folds` folds of `x`'s rows, every `folds`-th
-/// row held out in turn): the honest fold-9 estimate of a score whose weights were fitted
-/// on fold 9.
-pub fn weighing_cv_auroc(x: &[Vec<f32>], labels: &[u8], folds: usize) -> f64 {
+/// row held out in turn; `signed` as [`weighing_signs`]): the honest fold-9 estimate of a
+/// score whose weights were fitted on fold 9.
+pub fn weighing_cv_auroc(x: &[Vec<f32>], labels: &[u8], folds: usize, signed: &[bool]) -> f64 {
     let folds = folds.max(2);
     let mut scores = vec![f32::NAN; x.len()];
     for k in 0..folds {
@@ -326,7 +359,7 @@ pub fn weighing_cv_auroc(x: &[Vec<f32>], labels: &[u8], folds: usize) -> f64 {
             .filter(|(i, _)| i % folds != k)
             .map(|(_, (r, &l))| (r.clone(), l))
             .unzip();
-        let (w, _) = nonneg_logistic(&fit_x, &fit_y, WEIGHING_L2);
+        let (w, _) = signed_logistic(&fit_x, &fit_y, WEIGHING_L2, signed);
         for (i, r) in x.iter().enumerate().filter(|(i, _)| i % folds == k) {
             scores[i] = r
                 .iter()
@@ -340,14 +373,14 @@ pub fn weighing_cv_auroc(x: &[Vec<f32>], labels: &[u8], folds: usize) -> f64 {
 
 /// Weigh the score on fold 9 (`comps`: components of every fold-9 study, order of
 /// [`COMPONENTS`]; `features`: their encoder features; `labels`: 1 abnormal): one
-/// non-negative logistic regression over the feature density's blocks (robust z-scores)
-/// and the other components (robust z-scores of `cal`), so that the blocks and
-/// components that separate fold 9's abnormal studies from its normals count more and
-/// none counts against abnormality. The block weights go into `model`, the component
-/// weights into `cal`; the `features` component's centre and scale are refitted on the
-/// fold-9 normals under the new block weights. Returns the fitted weights (blocks first),
-/// for the model card. Every weight is one the score was already allowed (a sum of
-/// "higher = less normal" distances); the labels only say how much each counts.
+/// logistic regression over the feature density's blocks (robust z-scores) and the other
+/// components (robust z-scores of `cal`), so that the blocks and components that separate
+/// fold 9's abnormal studies from its normals count more. Distances (the blocks and every
+/// unsigned component: higher = less normal) get non-negative weights, so none counts
+/// against abnormality; the signed attribute differences (`*_excess`) may weigh either
+/// direction. The block weights go into `model`, the component weights into `cal`; the
+/// `features` component's centre and scale are refitted on the fold-9 normals under the
+/// new block weights. Returns the fitted weights (blocks first), for the model card.
 pub fn weigh_components(
     cal: &mut Calibration,
     model: &mut FeatureModel,
@@ -359,7 +392,7 @@ pub fn weigh_components(
     let fi = COMPONENTS.iter().position(|c| *c == "features");
     let others: Vec<usize> = (0..COMPONENTS.len()).filter(|&c| Some(c) != fi).collect();
     let x = weighing_inputs(cal, model, comps, features);
-    let (w, _) = nonneg_logistic(&x, labels, WEIGHING_L2);
+    let (w, _) = signed_logistic(&x, labels, WEIGHING_L2, &weighing_signs(nb));
     let block_sum: f64 = w.iter().take(nb).sum();
     for (b, block) in model.blocks.iter_mut().enumerate() {
         block.weight = if block_sum > 0.0 {

@@ -968,7 +968,8 @@ pub fn run(cfg: &TrainConfig) -> Result<TrainReport, ModelError> {
     if let Some(f) = feat.as_mut() {
         let val_features: Vec<Vec<f32>> = val_raw.iter().map(|r| r.features.clone()).collect();
         let x = fit::weighing_inputs(&cal, f, &plain_comps, &val_features);
-        weighing_cv_auroc = Some(fit::weighing_cv_auroc(&x, &val_labels, 5));
+        let signs = fit::weighing_signs(f.blocks.len());
+        weighing_cv_auroc = Some(fit::weighing_cv_auroc(&x, &val_labels, 5, &signs));
         fit::weigh_components(&mut cal, f, &plain_comps, &val_features, &val_labels);
     } else {
         fit::select_components(&mut cal, &plain_comps, &val_labels);

@@ -603,8 +603,14 @@ pub struct NormalModels<'a> {
     pub shape: Option<&'a crate::shape::ShapeModel>,
 }
 
-/// Named score components of one window (NaN = not available).
-pub const COMPONENTS: [&str; 13] = [
+/// Named score components of one window (NaN = not available). The `_gap` ones are
+/// |predicted − actual| of an attribute, the `_excess` ones the same difference with its
+/// sign for the measured ones (predicted − measured: the network expects a faster, longer-PR,
+/// longer-QRS … tracing than the one measured); see [`is_signed`]. Age and sex keep only
+/// their unsigned gap: with a sign, the recorded age itself would enter the score (the
+/// predicted age regresses to the mean), making older patients look less normal for their
+/// age alone.
+pub const COMPONENTS: [&str; 18] = [
     "global",
     "beat",
     "trend",
@@ -618,7 +624,18 @@ pub const COMPONENTS: [&str; 13] = [
     "qt_gap",
     "qtc_gap",
     "shape",
+    "hr_excess",
+    "pr_excess",
+    "qrs_excess",
+    "qt_excess",
+    "qtc_excess",
 ];
+
+/// Whether a component is signed (either direction may be the unusual one, so its weight
+/// may be negative); every other component is a distance, higher = less normal.
+pub fn is_signed(name: &str) -> bool {
+    name.ends_with("_excess")
+}
 
 /// Component values for one window. `actual` are the known attributes (NaN unknown),
 /// `beat` the study's median-beat vector ([`crate::shape::beat_vector`]) when it has one.
@@ -630,7 +647,8 @@ pub fn components(
 ) -> Vec<f32> {
     let actual = actual.to_array();
     let ln = |v: f32| v.max(1e-8).ln();
-    let gap = |a: usize| (raw.attrs[a] - actual[a]).abs();
+    let excess = |a: usize| raw.attrs[a] - actual[a];
+    let gap = |a: usize| excess(a).abs();
     vec![
         ln(raw.global_err),
         ln(raw.beat_err),
@@ -652,6 +670,11 @@ pub fn components(
             (Some(m), Some(b)) => m.distance(b),
             _ => f32::NAN,
         },
+        excess(2),
+        excess(3),
+        excess(4),
+        excess(5),
+        excess(6),
     ]
 }
 
