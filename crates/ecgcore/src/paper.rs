@@ -78,6 +78,8 @@ impl ExtraLead {
 
     /// The usual adult 15-lead set: V4R, V8, V9 (rows 1–3 of the fifth column).
     pub const ADULT: [ExtraLead; 3] = [ExtraLead::V4R, ExtraLead::V8, ExtraLead::V9];
+    /// The usual paediatric 15-lead set: V3R, V4R, V7.
+    pub const PAEDIATRIC: [ExtraLead; 3] = [ExtraLead::V3R, ExtraLead::V4R, ExtraLead::V7];
 
     /// The label printed on paper (and the lead's name in a `Recording`).
     pub fn label(self) -> &'static str {
@@ -120,10 +122,11 @@ pub enum Layout {
     /// Three rows of four 2.5 s columns plus `rhythm_strips` (0–3) full-width 10 s rows.
     ThreeByFour { rhythm_strips: u8 },
     /// A 15-lead page: three rows of five 2 s columns, the 3×4 block's leads in the first
-    /// four and `extra[row]` in the fifth, then full-width rhythm strips of the standard
-    /// leads in `strips` (top to bottom, `None` = no more strips).
+    /// four and `extra[row]` in the fifth (`None`: a lead whose name is not known, e.g.
+    /// its label was not legible; it is not read), then full-width rhythm strips of the
+    /// standard leads in `strips` (top to bottom, `None` = no more strips).
     ThreeByFive {
-        extra: [ExtraLead; 3],
+        extra: [Option<ExtraLead>; 3],
         strips: [Option<StandardLead>; 3],
     },
     /// Six rows of two 5 s columns.
@@ -372,8 +375,9 @@ impl Layout {
     /// anything after it, so that a partial layout's own text reads back) is a page that
     /// shows only some leads, each read where its printed label is
     /// (`Layout::Partial` with no lead yet). `3x5` is a 15-lead page (V4R, V8, V9 in the
-    /// fifth column), `3x5(V3R,V4R,V7)` names its extra leads top to bottom; both take
-    /// strips as 3×4 does (`3x5+II`, `3x5+2`, `3x5(V3R,V4R,V7)+V1,II,V5`).
+    /// fifth column), `3x5(V3R,V4R,V7)` names its extra leads top to bottom (`?` for one
+    /// not named); both take strips as 3×4 does (`3x5+II`, `3x5+2`,
+    /// `3x5(V3R,V4R,V7)+V1,II,V5`).
     pub fn parse(text: &str) -> Option<Layout> {
         let t = text.trim().replace('×', "x").replace(' ', "");
         if t.to_ascii_lowercase().starts_with("partial") {
@@ -383,12 +387,15 @@ impl Layout {
         let base = base.to_ascii_lowercase();
         if let Some(rest) = base.strip_prefix("3x5") {
             let extra = if rest.is_empty() {
-                ExtraLead::ADULT
+                ExtraLead::ADULT.map(Some)
             } else {
                 let names = rest.strip_prefix('(')?.strip_suffix(')')?;
-                let v: Vec<ExtraLead> = names
+                let v: Vec<Option<ExtraLead>> = names
                     .split(',')
-                    .map(ExtraLead::from_name)
+                    .map(|n| match n {
+                        "?" => Some(None),
+                        _ => ExtraLead::from_name(n).map(Some),
+                    })
                     .collect::<Option<_>>()?;
                 v.try_into().ok()?
             };
@@ -415,15 +422,16 @@ impl Layout {
         Some(Layout::from_grid(grid))
     }
 
-    /// The extra leads' cells of a 15-lead page (fifth column, 8–10 s), top row first;
-    /// empty for every other layout.
+    /// The named extra leads' cells of a 15-lead page (fifth column, 8–10 s), top row
+    /// first; empty for every other layout.
     pub fn extra_cells(self) -> Vec<ExtraCell> {
         match self {
             Layout::ThreeByFive { extra, .. } => extra
                 .iter()
                 .enumerate()
+                .filter_map(|(row, lead)| Some((row, (*lead)?)))
                 .map(|(row, lead)| ExtraCell {
-                    lead: *lead,
+                    lead,
                     row,
                     start_s: 4.0 * THREE_BY_FIVE_COLUMN_S,
                     end_s: PAGE_DURATION_S,
@@ -629,7 +637,10 @@ impl fmt::Display for Layout {
                 Ok(())
             }
             Layout::ThreeByFive { extra, strips } => {
-                let extra: Vec<&str> = extra.iter().map(|l| l.label()).collect();
+                let extra: Vec<&str> = extra
+                    .iter()
+                    .map(|l| l.map_or("?", ExtraLead::label))
+                    .collect();
                 write!(f, "3×5 ({})", extra.join(", "))?;
                 let strips: Vec<&str> = strips
                     .iter()
@@ -742,7 +753,7 @@ mod tests {
         assert_eq!(
             l,
             Layout::ThreeByFive {
-                extra: [X::V4R, X::V8, X::V9],
+                extra: [Some(X::V4R), Some(X::V8), Some(X::V9)],
                 strips: [Some(L::II), None, None],
             }
         );
@@ -769,6 +780,10 @@ mod tests {
             assert!(cells.iter().all(|c| c.row < l.rows()));
             assert_eq!(l.extra_cells().len(), 3);
         }
+        let unnamed = Layout::parse("3x5(V3R,?,V7)+II").unwrap();
+        assert_eq!(unnamed.to_string(), "3×5 (V3R, ?, V7) + II");
+        assert_eq!(Layout::parse(&unnamed.to_string()), Some(unnamed));
+        assert_eq!(unnamed.extra_cells().len(), 2);
         for bad in [
             "3x5(V4R,V8)",
             "3x5(V4R,V8,X9)",

@@ -359,20 +359,21 @@ fn extra_label(w: Option<&labels::Word>) -> Option<ExtraLead> {
 /// labels at the 2 s columns (and the fifth's extra leads) must fit 3×5 by 1 more (sum
 /// of scores; −0.2 per cell without a legible label) than the labels at the 2.5 s
 /// columns fit 3×4, and at least two fifth-column labels read as extra leads. The extra
-/// leads are those read (else `usual`'s, V4R V8 V9 by default); the strips as on 3×4 (II;
-/// II, V5; V1, II, V5) unless a strip's label reads clearly as another lead.
+/// leads are those read; one whose label is not legible is named only when the two read
+/// fit exactly one usual set ([`ExtraLead::ADULT`], [`ExtraLead::PAEDIATRIC`]), else left
+/// unnamed (`None`: not read). The strips as on 3×4 (II; II, V5; V1, II, V5) unless a
+/// strip's label reads clearly as another lead.
 fn fifteen_lead_layout<'a>(
     rows: usize,
     words: &'a FifteenWords,
     label_at: &dyn Fn(usize, f32) -> Option<&'a labels::Word>,
-    usual: [ExtraLead; 3],
 ) -> Option<Layout> {
     if !(3..=6).contains(&rows) || words.len() < 3 {
         return None;
     }
     let block = ecgcore::paper::THREE_BY_FOUR;
     let (mut fit5, mut fit4) = (0.0f32, 0.0f32);
-    let mut extra = usual;
+    let mut extra: [Option<ExtraLead>; 3] = [None; 3];
     let mut extras_read = 0;
     for (r, leads) in block.iter().enumerate() {
         for (c, lead) in leads.iter().enumerate().skip(1) {
@@ -383,15 +384,38 @@ fn fifteen_lead_layout<'a>(
         let fifth = words[r][4].as_ref();
         fit5 += fifth.map_or(-0.2, |w| w.best_extra().1);
         if let Some(x) = extra_label(fifth) {
-            extra[r] = x;
+            extra[r] = Some(x);
             extras_read += 1;
         }
     }
     if std::env::var_os("ECGDIGITIZE_DEBUG").is_some() {
         eprintln!("3x5 fit {fit5:.2} vs 3x4 fit {fit4:.2}, extra labels read {extras_read}");
+        for (r, w) in words.iter().enumerate().take(3) {
+            if let Some(w) = &w[4] {
+                eprintln!(
+                    "3x5 row {r} fifth column: {:?} @{},{}",
+                    w.extra_scores, w.x0, w.y0
+                );
+            }
+        }
     }
     if fit5 < fit4 + 1.0 || extras_read < 2 {
         return None;
+    }
+    if extras_read == 2 {
+        let fits = |set: &[ExtraLead; 3]| {
+            extra
+                .iter()
+                .zip(set)
+                .all(|(e, x)| e.is_none_or(|e| e == *x))
+        };
+        let sets: Vec<&[ExtraLead; 3]> = [&ExtraLead::ADULT, &ExtraLead::PAEDIATRIC]
+            .into_iter()
+            .filter(|s| fits(s))
+            .collect();
+        if let [set] = sets.as_slice() {
+            extra = set.map(Some);
+        }
     }
     let mut strips = Layout::ThreeByFour {
         rhythm_strips: (rows - 3) as u8,
@@ -811,7 +835,8 @@ pub struct ExtraRead {
     /// no law checks it), 0.5× where its label names another lead.
     pub confidence: f32,
     /// [`LeadSource::Label`] when its printed label was read, else
-    /// [`LeadSource::Layout`] (the name is then the layout's: V4R, V8, V9 by default).
+    /// [`LeadSource::Layout`] (the name is then the layout's: set by hand, or the usual
+    /// set the page's other extra labels fit).
     pub source: LeadSource,
     /// The followed trace in the original image's pixels.
     pub trace_pixels: Vec<[f32; 2]>,
@@ -1621,15 +1646,13 @@ fn digitize_pass(
         let mut extra = extra;
         for (r, x) in extra.iter_mut().enumerate() {
             if let Some(read) = extra_label(fifteen_words.get(r).and_then(|w| w[4].as_ref())) {
-                *x = read;
+                *x = Some(read);
             }
         }
         Some(Layout::ThreeByFive { extra, strips })
     } else if let Some(l) = options.layout {
         Some(l)
-    } else if let Some(l) =
-        fifteen_lead_layout(rows.len(), &fifteen_words, &label_at, ExtraLead::ADULT)
-    {
+    } else if let Some(l) = fifteen_lead_layout(rows.len(), &fifteen_words, &label_at) {
         Some(l)
     } else if let Some(mut l) = choose_layout(rows.len(), &label_at) {
         if rows.len() == 6
@@ -1967,6 +1990,14 @@ fn digitize_pass(
             if assumed.is_empty() { String::new() } else { format!("{}{assumed} named by the layout (label not legible)", if read.is_empty() { "" } else { ", " }) },
         ));
     }
+    if let Layout::ThreeByFive { extra, .. } = layout {
+        for (r, _) in extra.iter().enumerate().filter(|(_, x)| x.is_none()) {
+            notes.push(format!(
+                "15-lead page: the extra lead of row {} (8–10 s) is not read: its label is not legible (name it with the layout, e.g. --layout 3x5(V3R,V4R,V7))",
+                r + 1
+            ));
+        }
+    }
     if let Layout::Partial(p) = layout {
         let read: Vec<&str> = p
             .leads()
@@ -2212,6 +2243,86 @@ mod tests {
                 assert!(r.is_err(), "{:?}", r.map(|d| d.layout.to_string()));
             }
         }
+    }
+
+    /// A label word that reads as `lead` (standard) or `extra` at 0.8.
+    fn word(lead: Option<StandardLead>, extra: Option<ExtraLead>) -> labels::Word {
+        let mut w = labels::Word {
+            x0: 0,
+            y0: 0,
+            x1: 10,
+            y1: 10,
+            scores: [0.1; 12],
+            extra_scores: [0.1; 6],
+        };
+        if let Some(l) = lead {
+            w.scores[l.index()] = 0.8;
+        }
+        if let Some(x) = extra {
+            w.extra_scores[x.index()] = 0.8;
+        }
+        w
+    }
+
+    #[test]
+    fn fifteen_lead_pages_are_told_by_their_labels_and_unread_names_are_not_invented() {
+        use ecgcore::paper::THREE_BY_FOUR;
+        use ExtraLead as X;
+        let page = |fifth: [Option<ExtraLead>; 3]| -> FifteenWords {
+            (0..3)
+                .map(|r| {
+                    std::array::from_fn(|c| {
+                        if c < 4 {
+                            Some(word(Some(THREE_BY_FOUR[r][c]), None))
+                        } else {
+                            fifth[r].map(|x| word(None, Some(x)))
+                        }
+                    })
+                })
+                .collect()
+        };
+        fn none<'a>(_: usize, _: f32) -> Option<&'a labels::Word> {
+            None
+        }
+        let layout = |words: &FifteenWords, rows| fifteen_lead_layout(rows, words, &none);
+        // All three read.
+        let w = page([Some(X::V5R), Some(X::V8), Some(X::V9)]);
+        assert_eq!(
+            layout(&w, 4),
+            Layout::parse("3x5(V5R,V8,V9)+II"),
+            "{:?}",
+            layout(&w, 4)
+        );
+        // One not legible: named only where one usual set fits the two read.
+        let w = page([None, Some(X::V4R), Some(X::V7)]);
+        assert_eq!(layout(&w, 3), Layout::parse("3x5(V3R,V4R,V7)"));
+        let w = page([Some(X::V5R), None, Some(X::V9)]);
+        assert_eq!(layout(&w, 3), Layout::parse("3x5(V5R,?,V9)"));
+        // One extra label is not enough.
+        assert_eq!(layout(&page([None, None, Some(X::V9)]), 3), None);
+        // A 3×4 page (its labels at the 2.5 s columns) with stray "extra" words at 8 s.
+        let mut w = page([Some(X::V4R), Some(X::V8), Some(X::V9)]);
+        for r in &mut w {
+            for c in r.iter_mut().take(4).skip(1) {
+                *c = None;
+            }
+        }
+        let three_by_four: Vec<[Option<labels::Word>; 4]> = (0..3)
+            .map(|r| std::array::from_fn(|c| Some(word(Some(THREE_BY_FOUR[r][c]), None))))
+            .collect();
+        let label4 = |r: usize, t: f32| {
+            three_by_four
+                .get(r)
+                .and_then(|w| w.get((t / 2.5).round() as usize))
+                .and_then(Option::as_ref)
+        };
+        assert_eq!(fifteen_lead_layout(3, &w, &label4), None);
+        // 3×4 labels at the 2.5 s columns beat an empty 2 s grid.
+        assert_eq!(layout(&page([None; 3]), 3), None);
+        assert_eq!(
+            layout(&page([Some(X::V4R), Some(X::V8), Some(X::V9)]), 7),
+            None
+        );
     }
 
     #[test]

@@ -121,6 +121,7 @@ fn fifteen_lead_page_reads_standard_leads_and_extra_leads_by_name() {
             unreachable!()
         };
         for (k, x) in extra.iter().enumerate() {
+            let x = &x.unwrap();
             let l = &d.recording.leads[12 + k];
             assert_eq!(l.name, x.label(), "{name}");
             assert_eq!(l.standard, None);
@@ -169,4 +170,52 @@ fn three_by_four_pages_with_text_labels_stay_three_by_four() {
     assert_eq!(d.layout, Layout::ThreeByFour { rhythm_strips: 1 });
     assert!(d.extra_leads.is_empty());
     assert_eq!(d.recording.leads.len(), 12);
+}
+
+#[test]
+fn fifteen_lead_layout_set_by_hand_takes_the_printed_extra_names_and_survives_distortion() {
+    let Some(data) = data_dir() else { return };
+    let truth = ptbxl_record(&data, 2);
+    let printed = Layout::parse("3x5(V3R,V4R,V7)+II").unwrap();
+    let img = render::render_labelled(&truth, &RenderStyle::default(), printed);
+    // `--layout 3x5+II` (V4R, V8, V9 by default): the printed labels name the extra leads.
+    let options = DigitizeOptions {
+        layout: Layout::parse("3x5+II"),
+        ..DigitizeOptions::default()
+    };
+    let d = digitize_rgb(&img, Path::new("00002 by hand"), &options).unwrap();
+    assert_eq!(d.layout, printed);
+    let names: Vec<&str> = d.recording.leads[12..]
+        .iter()
+        .map(|l| l.name.as_str())
+        .collect();
+    assert_eq!(names, ["V3R", "V4R", "V7"]);
+
+    // Turned, blurred, noisy and JPEG-compressed: still 3×5 with its names.
+    let style = RenderStyle {
+        rotation_deg: 2.0,
+        blur_sigma_px: 0.7,
+        noise_sigma: 5.0,
+        jpeg_quality: Some(60),
+        grid: render::GridColour::Grey,
+        ..RenderStyle::default()
+    };
+    let img = render::distort(&render::render_labelled(&truth, &style, printed), &style);
+    dump("00002 distorted", &img);
+    let d = digitize_rgb(
+        &img,
+        Path::new("00002 distorted"),
+        &DigitizeOptions::default(),
+    )
+    .unwrap();
+    // V3R's label is not legible there (blur); V4R and V7 are read, which only the
+    // paediatric set fits, so it is named V3R (by the layout, not its label).
+    assert_eq!(d.layout, printed);
+    let sources: Vec<LeadSource> = d.extra_leads.iter().map(|x| x.source).collect();
+    eprintln!("distorted 3×5 extra leads: {sources:?}");
+    assert!(sources.iter().all(|s| *s != LeadSource::LabelDisagrees));
+    let snrs = standard_snrs(&d, &truth);
+    let m = median(snrs.iter().map(|s| s.1).collect());
+    eprintln!("distorted 3×5: median {m:.1} dB {snrs:?}");
+    assert!(m > 12.0, "distorted: median {m:.1} dB");
 }
