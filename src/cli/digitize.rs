@@ -1,6 +1,7 @@
 //! `ecgscope digitize IMAGE -o OUT.hea|OUT.csv`: a paper ECG becomes 12 signals (500 Hz,
 //! 10 s; samples the image does not show are written as missing), with a per-lead
-//! confidence printed on stderr.
+//! confidence printed on stderr. A 15-lead page adds its extra leads (V4R, V8, …) under
+//! their printed names after the twelve.
 
 use anyhow::Context as _;
 use ecgcore::formats::{csv, wfdb};
@@ -61,5 +62,16 @@ pub fn run(
         }
     );
     eprintln!("confidence per lead: {}", confidences.join(", "));
+    if !d.extra_leads.is_empty() {
+        let extra: Vec<String> = d
+            .extra_leads
+            .iter()
+            .map(|x| format!("{} {:.2}", x.lead.label(), x.confidence))
+            .collect();
+        eprintln!(
+            "extra leads (15-lead page; written and shown, not used by the model): {}",
+            extra.join(", ")
+        );
+    }
     Ok(())
 }

@@ -60,7 +60,7 @@ pub struct ReadArgs {
     #[arg(long, value_enum)]
     pub units: Option<UnitsArg>,
     /// Paper-ECG images: the print layout, when it is not detected (3x4, 3x4+II,
-    /// 3x4+V1,II,V5, 6x2, 6x2+II, 6x2i+II, 12x1, 12x1i+II, partial; see `digitize --help`).
+    /// 3x4+V1,II,V5, 3x5+II (15 leads), 6x2, 6x2+II, 6x2i+II, 12x1, 12x1i+II, partial; see `digitize --help`).
     #[arg(long, value_parser = parse_layout)]
     pub layout: Option<ecgdigitize::Layout>,
     /// Paper-ECG images: the trace rows' baselines, when rows are missed (see
@@ -114,6 +114,7 @@ fn parse_layout(text: &str) -> Result<ecgdigitize::Layout, String> {
     ecgdigitize::Layout::parse(text).ok_or_else(|| {
         format!(
             "{text:?} is not a layout: use 3x4, 3x4+II, 3x4+N (N rhythm strips), 3x4+V1,II,V5, \
+             3x5, 3x5+II (15 leads: V4R, V8, V9 in a fifth column), 3x5(V3R,V4R,V7)+II, \
              6x2, 6x2+II, 6x2i (rows V1|V4 / I|aVR / …), 12x1, 12x1+II, 12x1i (rows V4, V1, aVR, I, …) \
              or partial (a crop showing some leads: each read by its printed label)"
         )
@@ -267,7 +268,9 @@ pub enum Verb {
         #[arg(long)]
         no_perspective: bool,
         /// Print layout, when it is not detected: 3x4, 3x4+II, 3x4+N (N rhythm strips),
-        /// 3x4+V1,II,V5, 6x2, 6x2+II, 6x2i (rows V1|V4 / I|aVR / …), 12x1, 12x1+II,
+        /// 3x4+V1,II,V5, 3x5, 3x5+II (15 leads: three rows of five 2 s columns, V4R, V8, V9
+        /// in the fifth; 3x5(V3R,V4R,V7)+II names them; the labels printed there win),
+        /// 6x2, 6x2+II, 6x2i (rows V1|V4 / I|aVR / …), 12x1, 12x1+II,
         /// 12x1i (rows V4, V1, aVR, I, …), partial (a crop or close-up showing only some leads:
         /// each is read by its printed label, the others are missing).
         #[arg(long, value_parser = parse_layout)]
@@ -414,5 +417,21 @@ pub fn run(verb: Verb) -> anyhow::Result<()> {
                 ..ecgdigitize::DigitizeOptions::default()
             },
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layout_flag_takes_fifteen_lead_pages() {
+        let l = parse_layout("3x5+II").unwrap();
+        assert_eq!(l.to_string(), "3×5 (V4R, V8, V9) + II");
+        assert_eq!(parse_layout(&l.to_string()), Ok(l));
+        let l = parse_layout("3x5(V3R,V4R,V7)").unwrap();
+        assert_eq!(l.rows(), 3);
+        let err = parse_layout("3x5(V4R,V8)").unwrap_err();
+        assert!(err.contains("3x5+II"), "{err}");
     }
 }

@@ -245,6 +245,28 @@ mod tests {
     }
 
     #[test]
+    fn extra_leads_of_a_fifteen_lead_page_are_drawn_in_twelve_by_one() {
+        // A digitized 15-lead page: the twelve, then V4R, V8, V9 under their own names.
+        let mut rec = twelve_lead();
+        for name in ["V4R", "V8", "V9"] {
+            let mut l = Lead::new(name, vec![f32::NAN; 5000]);
+            l.samples_mv[4000..].fill(0.1);
+            rec.leads.push(l);
+        }
+        let p = page(&rec, Layout::TwelveByOne, 25.0, 10.0, 1);
+        let labels: Vec<_> = p
+            .rows
+            .iter()
+            .map(|r| r.segments[0].lead.label.as_str())
+            .collect();
+        assert_eq!(&labels[12..], ["V4R", "V8", "V9"]);
+        assert_eq!(p.rows[12].segments[0].lead.source, Some(12));
+        // The 3×4 view keeps its twelve slots.
+        let p = page(&rec, Layout::ThreeByFourRhythm, 25.0, 10.0, 1);
+        assert_eq!(p.rows.len(), 4);
+    }
+
+    #[test]
     fn segment_lookup_maps_paper_to_time() {
         let p = page(&twelve_lead(), Layout::ThreeByFourRhythm, 50.0, 10.0, 1);
         let y = p.rows[0].baseline_y_mm;

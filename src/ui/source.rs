@@ -276,7 +276,7 @@ pub fn correction_ui(
     if !text.trim().is_empty() && Layout::parse(&text).is_none() {
         ui.label(
             RichText::new(
-                "Not a layout: 3x4, 3x4+II, 3x4+V1,II,V5, 6x2, 6x2+II, 6x2i, 12x1, 12x1i, partial",
+                "Not a layout: 3x4, 3x4+II, 3x4+V1,II,V5, 3x5+II (15 leads), 3x5(V3R,V4R,V7)+II, 6x2, 6x2+II, 6x2i, 12x1, 12x1i, partial",
             )
             .small()
             .color(theme::FLAG),
@@ -485,6 +485,17 @@ pub fn source_image_ui(ui: &mut egui::Ui, study: &Study) -> Vec<Command> {
                     ui.label(RichText::new(format!("{c:.2}")).color(confidence_colour(c)));
                     ui.end_row();
                 }
+                // A 15-lead page's extra leads: shown, not used by the model.
+                for x in &d.extra_leads {
+                    ui.label(x.lead.label()).on_hover_text(
+                        "Extra lead of a 15-lead page: shown, not used by the model",
+                    );
+                    ui.label(
+                        RichText::new(format!("{:.2}", x.confidence))
+                            .color(confidence_colour(x.confidence)),
+                    );
+                    ui.end_row();
+                }
             });
             ui.separator();
             ui.label(RichText::new("Correct and re-run").strong());
@@ -521,16 +532,22 @@ pub fn source_image_ui(ui: &mut egui::Ui, study: &Study) -> Vec<Command> {
             Color32::WHITE,
         );
         let to_screen = |p: [f32; 2]| rect.min + egui::vec2(p[0] * scale, p[1] * scale);
-        for (i, trace) in d.trace_pixels_per_lead.iter().enumerate() {
-            let c = d.confidence_per_lead.get(i).copied().unwrap_or(0.0);
+        let traces = d.trace_pixels_per_lead.iter().zip(d.confidence_per_lead);
+        let extra = d
+            .extra_leads
+            .iter()
+            .map(|x| (&x.trace_pixels, x.confidence));
+        for (trace, c) in traces.chain(extra) {
             let colour = confidence_colour(c).gamma_multiply(0.85);
             let pts: Vec<Pos2> = trace.iter().map(|p| to_screen(*p)).collect();
             if pts.len() > 1 {
                 painter.add(egui::Shape::line(pts, Stroke::new(1.5, colour)));
             }
         }
-        for b in &d.lead_boxes {
-            let pts: Vec<Pos2> = b.corners.iter().map(|p| to_screen(*p)).collect();
+        let boxes = d.lead_boxes.iter().map(|b| (b.corners, b.lead.label()));
+        let extra = d.extra_leads.iter().map(|x| (x.corners, x.lead.label()));
+        for (corners, label) in boxes.chain(extra) {
+            let pts: Vec<Pos2> = corners.iter().map(|p| to_screen(*p)).collect();
             painter.add(egui::Shape::closed_line(
                 pts.clone(),
                 Stroke::new(1.0, theme::CALIPER.gamma_multiply(0.6)),
@@ -539,7 +556,7 @@ pub fn source_image_ui(ui: &mut egui::Ui, study: &Study) -> Vec<Command> {
                 painter.text(
                     *p + egui::vec2(3.0, 2.0),
                     egui::Align2::LEFT_TOP,
-                    b.lead.label(),
+                    label,
                     egui::FontId::proportional(12.0),
                     theme::CALIPER,
                 );

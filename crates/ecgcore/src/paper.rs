@@ -9,6 +9,15 @@
 //! conventional order. Column c of a row shows the time window the column covers:
 //! in 3×4, seconds 2.5·c to 2.5·(c+1).
 //!
+//! 15-lead pages ("3×5"): three rows of five 2 s columns, the 3×4 block's leads in its
+//! order in the first four (I aVR V1 V4 / II aVL V2 V5 / III aVF V3 V6, seconds 0–8) and
+//! one extra lead per row in the fifth (8–10 s), plus 0–3 rhythm strips. Which extra leads
+//! differs between carts and settings (right-sided V4R with posterior V8, V9 on adult
+//! pages; V3R, V4R, V7 on paediatric ones; V5R, V7, …), so a 3×5 layout names its three
+//! ([`ExtraLead`]); the digitizer reads them from the printed labels. The extra leads are
+//! not among the twelve [`StandardLead`]s: [`Layout::cells`] gives the standard cells
+//! only, [`Layout::extra_cells`] the extra ones.
+//!
 //! Units: seconds from the start of the 10 s page.
 
 use crate::StandardLead;
@@ -40,12 +49,86 @@ pub const THREE_BY_FOUR: [[StandardLead; 4]; 3] = [
 ];
 /// Seconds per column in 3×4.
 pub const THREE_BY_FOUR_COLUMN_S: f32 = 2.5;
+/// Seconds per column in 3×5.
+pub const THREE_BY_FIVE_COLUMN_S: f32 = 2.0;
+
+/// A lead that 15-lead pages print besides the twelve standard ones: right-sided chest
+/// leads (V3R–V5R) and posterior ones (V7–V9). Kept under its own name; the model does
+/// not use it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ExtraLead {
+    V3R,
+    V4R,
+    V5R,
+    V7,
+    V8,
+    V9,
+}
+
+impl ExtraLead {
+    /// Every extra lead, in the order of [`ExtraLead::index`].
+    pub const ALL: [ExtraLead; 6] = [
+        ExtraLead::V3R,
+        ExtraLead::V4R,
+        ExtraLead::V5R,
+        ExtraLead::V7,
+        ExtraLead::V8,
+        ExtraLead::V9,
+    ];
+
+    /// The usual adult 15-lead set: V4R, V8, V9 (rows 1–3 of the fifth column).
+    pub const ADULT: [ExtraLead; 3] = [ExtraLead::V4R, ExtraLead::V8, ExtraLead::V9];
+    /// The usual paediatric 15-lead set: V3R, V4R, V7.
+    pub const PAEDIATRIC: [ExtraLead; 3] = [ExtraLead::V3R, ExtraLead::V4R, ExtraLead::V7];
+
+    /// The label printed on paper (and the lead's name in a `Recording`).
+    pub fn label(self) -> &'static str {
+        match self {
+            ExtraLead::V3R => "V3R",
+            ExtraLead::V4R => "V4R",
+            ExtraLead::V5R => "V5R",
+            ExtraLead::V7 => "V7",
+            ExtraLead::V8 => "V8",
+            ExtraLead::V9 => "V9",
+        }
+    }
+
+    /// Index in [`ExtraLead::ALL`].
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// The extra lead a label names (any case), if any.
+    pub fn from_name(name: &str) -> Option<ExtraLead> {
+        ExtraLead::ALL
+            .into_iter()
+            .find(|l| l.label().eq_ignore_ascii_case(name.trim()))
+    }
+}
+
+/// One extra lead's place on a 15-lead page (see [`Layout::extra_cells`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ExtraCell {
+    pub lead: ExtraLead,
+    /// Row index from the top (0-based) among the trace rows.
+    pub row: usize,
+    pub start_s: f32,
+    pub end_s: f32,
+}
 
 /// A paper layout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Layout {
     /// Three rows of four 2.5 s columns plus `rhythm_strips` (0–3) full-width 10 s rows.
     ThreeByFour { rhythm_strips: u8 },
+    /// A 15-lead page: three rows of five 2 s columns, the 3×4 block's leads in the first
+    /// four and `extra[row]` in the fifth (`None`: a lead whose name is not known, e.g.
+    /// its label was not legible; it is not read), then full-width rhythm strips of the
+    /// standard leads in `strips` (top to bottom, `None` = no more strips).
+    ThreeByFive {
+        extra: [Option<ExtraLead>; 3],
+        strips: [Option<StandardLead>; 3],
+    },
     /// Six rows of two 5 s columns.
     SixByTwo,
     /// Twelve full-width 10 s rows.
@@ -216,6 +299,7 @@ impl Layout {
     pub fn rows(self) -> usize {
         match self {
             Layout::ThreeByFour { rhythm_strips } => 3 + usize::from(rhythm_strips.min(3)),
+            Layout::ThreeByFive { strips, .. } => 3 + strips.iter().map_while(|s| *s).count(),
             Layout::SixByTwo => 6,
             Layout::TwelveByOne => 12,
             Layout::Grid(g) => g.block_rows() + g.strip_leads().count(),
@@ -230,10 +314,17 @@ impl Layout {
     }
 
     /// This layout as a [`Grid`] (block order and strips). A partial page has no block:
-    /// it gives the 12×1 grid, which says nothing about it (use [`Layout::cells`]).
+    /// it gives the 12×1 grid, which says nothing about it (use [`Layout::cells`]). A
+    /// 15-lead page gives the 3×4 block order and its strips, but its columns are 2 s,
+    /// not 2.5 s (use [`Layout::cells`] for the seconds).
     pub fn grid(self) -> Grid {
         use StandardLead as L;
         match self {
+            Layout::ThreeByFive { strips, .. } => Grid {
+                columns: 4,
+                block: THREE_BY_FOUR_BLOCK,
+                strips,
+            },
             Layout::ThreeByFour { rhythm_strips } => Grid {
                 columns: 4,
                 block: THREE_BY_FOUR_BLOCK,
@@ -283,7 +374,10 @@ impl Layout {
     /// `12x1i` (V4, V1, aVR, I, …); `×` may stand for `x`. `partial` (any case, and
     /// anything after it, so that a partial layout's own text reads back) is a page that
     /// shows only some leads, each read where its printed label is
-    /// (`Layout::Partial` with no lead yet).
+    /// (`Layout::Partial` with no lead yet). `3x5` is a 15-lead page (V4R, V8, V9 in the
+    /// fifth column), `3x5(V3R,V4R,V7)` names its extra leads top to bottom (`?` for one
+    /// not named); both take strips as 3×4 does (`3x5+II`, `3x5+2`,
+    /// `3x5(V3R,V4R,V7)+V1,II,V5`).
     pub fn parse(text: &str) -> Option<Layout> {
         let t = text.trim().replace('×', "x").replace(' ', "");
         if t.to_ascii_lowercase().starts_with("partial") {
@@ -291,6 +385,23 @@ impl Layout {
         }
         let (base, strips) = t.split_once('+').map_or((t.as_str(), ""), |(a, b)| (a, b));
         let base = base.to_ascii_lowercase();
+        if let Some(rest) = base.strip_prefix("3x5") {
+            let extra = if rest.is_empty() {
+                ExtraLead::ADULT.map(Some)
+            } else {
+                let names = rest.strip_prefix('(')?.strip_suffix(')')?;
+                let v: Vec<Option<ExtraLead>> = names
+                    .split(',')
+                    .map(|n| match n {
+                        "?" => Some(None),
+                        _ => ExtraLead::from_name(n).map(Some),
+                    })
+                    .collect::<Option<_>>()?;
+                v.try_into().ok()?
+            };
+            let strips = parse_strips(strips)?;
+            return Some(Layout::ThreeByFive { extra, strips });
+        }
         let (columns, block) = match base.as_str() {
             "3x4" => (4, THREE_BY_FOUR_BLOCK),
             "6x2" => (2, SIX_BY_TWO_STANDARD),
@@ -304,20 +415,30 @@ impl Layout {
             block,
             strips: [None; 3],
         };
-        if let Ok(n) = strips.parse::<u8>() {
-            if columns != 4 || n > 3 {
-                return None;
-            }
-            grid.strips = Layout::ThreeByFour { rhythm_strips: n }.grid().strips;
-        } else if !strips.is_empty() {
-            for (i, name) in strips.split(',').enumerate() {
-                let lead = StandardLead::ALL
-                    .into_iter()
-                    .find(|l| l.label().eq_ignore_ascii_case(name))?;
-                *grid.strips.get_mut(i)? = Some(lead);
-            }
+        if strips.parse::<u8>().is_ok() && columns != 4 {
+            return None;
         }
+        grid.strips = parse_strips(strips)?;
         Some(Layout::from_grid(grid))
+    }
+
+    /// The named extra leads' cells of a 15-lead page (fifth column, 8–10 s), top row
+    /// first; empty for every other layout.
+    pub fn extra_cells(self) -> Vec<ExtraCell> {
+        match self {
+            Layout::ThreeByFive { extra, .. } => extra
+                .iter()
+                .enumerate()
+                .filter_map(|(row, lead)| Some((row, (*lead)?)))
+                .map(|(row, lead)| ExtraCell {
+                    lead,
+                    row,
+                    start_s: 4.0 * THREE_BY_FIVE_COLUMN_S,
+                    end_s: PAGE_DURATION_S,
+                })
+                .collect(),
+            _ => Vec::new(),
+        }
     }
 
     /// The layout that prints `rows` trace rows, when there is a usual one.
@@ -359,6 +480,29 @@ impl Layout {
                 for (i, lead) in strips.iter().enumerate() {
                     cells.push(Cell {
                         lead: *lead,
+                        row: 3 + i,
+                        start_s: 0.0,
+                        end_s: PAGE_DURATION_S,
+                        rhythm: true,
+                    });
+                }
+            }
+            Layout::ThreeByFive { strips, .. } => {
+                for (row, leads) in THREE_BY_FOUR.iter().enumerate() {
+                    for (col, lead) in leads.iter().enumerate() {
+                        let start_s = THREE_BY_FIVE_COLUMN_S * col as f32;
+                        cells.push(Cell {
+                            lead: *lead,
+                            row,
+                            start_s,
+                            end_s: start_s + THREE_BY_FIVE_COLUMN_S,
+                            rhythm: false,
+                        });
+                    }
+                }
+                for (i, lead) in strips.iter().map_while(|s| *s).enumerate() {
+                    cells.push(Cell {
+                        lead,
                         row: 3 + i,
                         start_s: 0.0,
                         end_s: PAGE_DURATION_S,
@@ -463,6 +607,24 @@ impl Layout {
     }
 }
 
+/// Rhythm strips as `--layout` names them after the `+`: a count 0–3 (the 3×4
+/// convention: II; II, V5; V1, II, V5) or up to three lead names; empty: none.
+fn parse_strips(text: &str) -> Option<[Option<StandardLead>; 3]> {
+    if let Ok(n) = text.parse::<u8>() {
+        return (n <= 3).then(|| Layout::ThreeByFour { rhythm_strips: n }.grid().strips);
+    }
+    let mut strips = [None; 3];
+    if !text.is_empty() {
+        for (i, name) in text.split(',').enumerate() {
+            let lead = StandardLead::ALL
+                .into_iter()
+                .find(|l| l.label().eq_ignore_ascii_case(name))?;
+            *strips.get_mut(i)? = Some(lead);
+        }
+    }
+    Some(strips)
+}
+
 impl fmt::Display for Layout {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -471,6 +633,22 @@ impl fmt::Display for Layout {
                 write!(f, "3×4 + {rhythm_strips} rhythm strip")?;
                 if *rhythm_strips > 1 {
                     write!(f, "s")?;
+                }
+                Ok(())
+            }
+            Layout::ThreeByFive { extra, strips } => {
+                let extra: Vec<&str> = extra
+                    .iter()
+                    .map(|l| l.map_or("?", ExtraLead::label))
+                    .collect();
+                write!(f, "3×5 ({})", extra.join(", "))?;
+                let strips: Vec<&str> = strips
+                    .iter()
+                    .map_while(|s| *s)
+                    .map(StandardLead::label)
+                    .collect();
+                if !strips.is_empty() {
+                    write!(f, " + {}", strips.join(", "))?;
                 }
                 Ok(())
             }
@@ -564,6 +742,81 @@ mod tests {
             let l = Layout::ThreeByFour { rhythm_strips: n };
             assert_eq!(Layout::from_grid(l.grid()), l);
             assert_eq!(Layout::Grid(l.grid()).cells(), l.cells());
+        }
+    }
+
+    #[test]
+    fn fifteen_lead_pages_parse_round_trip_and_place_every_lead() {
+        use ExtraLead as X;
+        use StandardLead as L;
+        let l = Layout::parse("3x5+II").unwrap();
+        assert_eq!(
+            l,
+            Layout::ThreeByFive {
+                extra: [Some(X::V4R), Some(X::V8), Some(X::V9)],
+                strips: [Some(L::II), None, None],
+            }
+        );
+        assert_eq!(l.to_string(), "3×5 (V4R, V8, V9) + II");
+        assert_eq!(Layout::parse("3×5+1"), Some(l));
+        assert_eq!(l.rows(), 4);
+        let paediatric = Layout::parse("3x5(V3R,V4R,V7)+V1,II,V5").unwrap();
+        assert_eq!(paediatric.to_string(), "3×5 (V3R, V4R, V7) + V1, II, V5");
+        assert_eq!(paediatric.rows(), 6);
+        let bare = Layout::parse("3X5").unwrap();
+        assert_eq!(bare.to_string(), "3×5 (V4R, V8, V9)");
+        assert_eq!(bare.rows(), 3);
+        for l in [
+            l,
+            paediatric,
+            bare,
+            Layout::parse("3x5(v5r,v8,v9)+2").unwrap(),
+        ] {
+            assert_eq!(Layout::parse(&l.to_string()), Some(l), "{l}");
+            let cells = l.cells();
+            for lead in StandardLead::ALL {
+                assert!(cells.iter().any(|c| c.lead == lead), "{l} lacks {lead:?}");
+            }
+            assert!(cells.iter().all(|c| c.row < l.rows()));
+            assert_eq!(l.extra_cells().len(), 3);
+        }
+        let unnamed = Layout::parse("3x5(V3R,?,V7)+II").unwrap();
+        assert_eq!(unnamed.to_string(), "3×5 (V3R, ?, V7) + II");
+        assert_eq!(Layout::parse(&unnamed.to_string()), Some(unnamed));
+        assert_eq!(unnamed.extra_cells().len(), 2);
+        for bad in [
+            "3x5(V4R,V8)",
+            "3x5(V4R,V8,X9)",
+            "3x5+4",
+            "3x5(V4R,V8,V9",
+            "3x6",
+        ] {
+            assert_eq!(Layout::parse(bad), None, "{bad}");
+        }
+        // Columns of 2 s: V1 at 4–6 s, V6 at 6–8 s, the extra leads at 8–10 s.
+        let cells = l.cells();
+        let v1 = cells.iter().find(|c| c.lead == L::V1).unwrap();
+        assert_eq!((v1.row, v1.start_s, v1.end_s), (0, 4.0, 6.0));
+        let v6 = cells.iter().find(|c| c.lead == L::V6).unwrap();
+        assert_eq!((v6.row, v6.start_s, v6.end_s), (2, 6.0, 8.0));
+        let extra = l.extra_cells();
+        assert_eq!(
+            extra.iter().map(|c| (c.lead, c.row)).collect::<Vec<_>>(),
+            [(X::V4R, 0), (X::V8, 1), (X::V9, 2)]
+        );
+        assert!(extra.iter().all(|c| (c.start_s, c.end_s) == (8.0, 10.0)));
+        assert!(Layout::THREE_BY_FOUR_II.extra_cells().is_empty());
+        let v = l.visible(1000);
+        assert_eq!(v[L::V4.index()].iter().filter(|x| **x).count(), 200);
+        assert_eq!(v[L::II.index()].iter().filter(|x| **x).count(), 1000);
+        // A 3-row page is 3×4 unless the digitizer reads a fifth column.
+        assert_eq!(
+            Layout::from_row_count(3),
+            Some(Layout::ThreeByFour { rhythm_strips: 0 })
+        );
+        for x in ExtraLead::ALL {
+            assert_eq!(ExtraLead::from_name(x.label()), Some(x));
+            assert_eq!(StandardLead::from_name(x.label()), None);
         }
     }
 

@@ -1,5 +1,6 @@
-//! Reading the printed lead labels (I, II, III, aVR, aVL, aVF, V1–V6) by template
-//! matching, to tell which lead each trace is.
+//! Reading the printed lead labels (I, II, III, aVR, aVL, aVF, V1–V6, and on 15-lead
+//! pages the extra leads V3R, V4R, V5R, V7, V8, V9) by template matching, to tell which
+//! lead each trace is.
 //!
 //! Templates are whole labels rendered once from DejaVu Sans and a Helvetica clone
 //! (`assets/labels/`, see its README). On the page, a label is a small group of ink
@@ -8,15 +9,20 @@
 //! 8-connected components of letter size, neighbours on one line are grouped into words,
 //! and each word is compared with every template stretched to the word's box
 //! (normalised cross-correlation, less a penalty for a different aspect ratio).
+//! The extra leads' templates are matched only where a 15-lead page's labels are looked
+//! for ([`read_label_with`] with `extra`), so 12-lead readings do not depend on them.
 //!
 //! Units: pixels of the deskewed working image; mm where named.
 
 use crate::trace::Mask;
+use ecgcore::paper::ExtraLead;
 use ecgcore::StandardLead;
 use std::sync::OnceLock;
 
 struct Template {
     lead: StandardLead,
+    /// `Some` for an extra lead's template (then `lead` is unused).
+    extra: Option<ExtraLead>,
     w: usize,
     h: usize,
     /// Ink 0–1, row-major.
@@ -281,12 +287,20 @@ fn templates() -> &'static [Template] {
                 )),
             ),
         ];
+        let extra_files = extra_template_files();
         files
             .iter()
-            .filter_map(|(lead, bytes)| {
+            .map(|(lead, bytes)| (*lead, None, *bytes))
+            .chain(
+                extra_files
+                    .iter()
+                    .map(|(x, bytes)| (StandardLead::I, Some(*x), *bytes)),
+            )
+            .filter_map(|(lead, extra, bytes)| {
                 let img = image::load_from_memory(bytes).ok()?.to_luma8();
                 Some(Template {
-                    lead: *lead,
+                    lead,
+                    extra,
                     w: img.width() as usize,
                     h: img.height() as usize,
                     ink: img
@@ -297,6 +311,43 @@ fn templates() -> &'static [Template] {
             })
             .collect()
     })
+}
+
+/// The extra leads' templates (15-lead pages), rendered like the standard ones.
+fn extra_template_files() -> [(ExtraLead, &'static [u8]); 18] {
+    use ExtraLead as X;
+    macro_rules! t {
+        ($lead:expr, $file:literal) => {
+            (
+                $lead,
+                include_bytes!(concat!(
+                    env!("CARGO_MANIFEST_DIR"),
+                    "/assets/labels/",
+                    $file
+                )) as &[u8],
+            )
+        };
+    }
+    [
+        t!(X::V3R, "DejaVu-Sans_V3R.png"),
+        t!(X::V4R, "DejaVu-Sans_V4R.png"),
+        t!(X::V5R, "DejaVu-Sans_V5R.png"),
+        t!(X::V7, "DejaVu-Sans_V7.png"),
+        t!(X::V8, "DejaVu-Sans_V8.png"),
+        t!(X::V9, "DejaVu-Sans_V9.png"),
+        t!(X::V3R, "Helvetica_V3R.png"),
+        t!(X::V4R, "Helvetica_V4R.png"),
+        t!(X::V5R, "Helvetica_V5R.png"),
+        t!(X::V7, "Helvetica_V7.png"),
+        t!(X::V8, "Helvetica_V8.png"),
+        t!(X::V9, "Helvetica_V9.png"),
+        t!(X::V3R, "Helvetica-Bold_V3R.png"),
+        t!(X::V4R, "Helvetica-Bold_V4R.png"),
+        t!(X::V5R, "Helvetica-Bold_V5R.png"),
+        t!(X::V7, "Helvetica-Bold_V7.png"),
+        t!(X::V8, "Helvetica-Bold_V8.png"),
+        t!(X::V9, "Helvetica-Bold_V9.png"),
+    ]
 }
 
 /// A word of ink found near a label position.
@@ -310,9 +361,25 @@ pub struct Word {
     /// Match score per lead in [`StandardLead::ALL`] order (about −1 to 1; a clear
     /// match is above 0.6).
     pub scores: [f32; 12],
+    /// Match score per extra lead in [`ExtraLead::ALL`] order; −1 where the extra
+    /// leads' templates were not tried.
+    pub extra_scores: [f32; 6],
 }
 
 impl Word {
+    /// The best-matching extra lead, its score and its margin over the best standard
+    /// lead (negative: a standard lead matches better).
+    pub fn best_extra(&self) -> (ExtraLead, f32, f32) {
+        let (i, score) = self
+            .extra_scores
+            .iter()
+            .copied()
+            .enumerate()
+            .fold((0, f32::MIN), |b, (i, v)| if v > b.1 { (i, v) } else { b });
+        let standard = self.scores.iter().copied().fold(f32::MIN, f32::max);
+        (ExtraLead::ALL[i], score, score - standard)
+    }
+
     /// The best-matching lead and its margin over the runner-up.
     pub fn best(&self) -> (StandardLead, f32, f32) {
         let mut idx: Vec<usize> = (0..12).collect();
@@ -332,9 +399,21 @@ pub fn classify(crop: &[bool], w: usize, h: usize) -> [f32; 12] {
 
 /// [`classify`] ignoring the pixels where `care` is false (hidden under a trace).
 pub fn classify_masked(crop: &[bool], care: Option<&[bool]>, w: usize, h: usize) -> [f32; 12] {
+    classify_sets(crop, care, w, h, false).0
+}
+
+/// [`classify_masked`], and with `extra` the extra leads' scores too (else −1).
+pub fn classify_sets(
+    crop: &[bool],
+    care: Option<&[bool]>,
+    w: usize,
+    h: usize,
+    extra: bool,
+) -> ([f32; 12], [f32; 6]) {
     let mut scores = [-1.0f32; 12];
+    let mut extra_scores = [-1.0f32; 6];
     if w == 0 || h == 0 || crop.len() != w * h || care.is_some_and(|c| c.len() != w * h) {
-        return scores;
+        return (scores, extra_scores);
     }
     let keep = |i: usize| care.is_none_or(|c| c[i]);
     let n = (0..w * h).filter(|&i| keep(i)).count().max(1) as f32;
@@ -358,7 +437,7 @@ pub fn classify_masked(crop: &[bool], care: Option<&[bool]>, w: usize, h: usize)
         .map(|v| (v - ma) * (v - ma))
         .sum();
     let aspect = w as f32 / h as f32;
-    for t in templates() {
+    for t in templates().iter().filter(|t| extra || t.extra.is_none()) {
         // Template sampled at the crop's pixel centres (box average over the covered
         // template pixels would be better for big reductions; templates are ~30 px
         // tall and labels 10–40 px).
@@ -385,10 +464,15 @@ pub fn classify_masked(crop: &[bool], care: Option<&[bool]>, w: usize, h: usize)
         };
         let t_aspect = t.w as f32 / t.h as f32;
         let s = ncc - 0.6 * (aspect / t_aspect).ln().abs();
-        let i = t.lead.index();
-        scores[i] = scores[i].max(s);
+        if let Some(x) = t.extra {
+            let i = x.index();
+            extra_scores[i] = extra_scores[i].max(s);
+        } else {
+            let i = t.lead.index();
+            scores[i] = scores[i].max(s);
+        }
     }
-    scores
+    (scores, extra_scores)
 }
 
 /// Ink that belongs to no trace: `mask` less `trace` (pixels on a followed trace),
@@ -503,6 +587,20 @@ pub fn read_label(
     down: f32,
     px_per_mm: f32,
 ) -> Option<Word> {
+    read_label_with(mask, trace, anchor, up, down, px_per_mm, false)
+}
+
+/// [`read_label`]; with `extra` the extra leads' templates are tried too and count in
+/// choosing the word (15-lead pages' fifth column).
+pub fn read_label_with(
+    mask: &Mask,
+    trace: &[bool],
+    anchor: (f32, f32),
+    up: f32,
+    down: f32,
+    px_per_mm: f32,
+    extra: bool,
+) -> Option<Word> {
     let x0 = (anchor.0 - 3.0 * px_per_mm).max(0.0) as usize;
     let x1 = ((anchor.0 + 16.0 * px_per_mm).max(0.0) as usize).min(mask.w);
     let y0 = (anchor.1 - up).max(0.0) as usize;
@@ -563,8 +661,12 @@ pub fn read_label(
                 care.push(!trace.get(i).copied().unwrap_or(false));
             }
         }
-        let scores = classify_masked(&crop, Some(&care), ww, wh);
-        let top = scores.iter().copied().fold(f32::MIN, f32::max);
+        let (scores, extra_scores) = classify_sets(&crop, Some(&care), ww, wh, extra);
+        let top = scores
+            .iter()
+            .chain(&extra_scores)
+            .copied()
+            .fold(f32::MIN, f32::max);
         // Nearer words first at equal score.
         let cy = (wd.1 + wd.3) as f32 / 2.0;
         let dist = ((wd.0 as f32 - ax).abs() + 0.3 * (cy - ay).abs()) / (10.0 * px_per_mm);
@@ -578,6 +680,7 @@ pub fn read_label(
                     x1: x0 + wd.2,
                     y1: y0 + wd.3,
                     scores,
+                    extra_scores,
                 },
             ));
         }
@@ -592,8 +695,12 @@ mod tests {
     fn render(lead: StandardLead, scale: f32) -> (Vec<bool>, usize, usize) {
         let t = templates()
             .iter()
-            .find(|t| t.lead == lead)
+            .find(|t| t.lead == lead && t.extra.is_none())
             .expect("template");
+        render_template(t, scale)
+    }
+
+    fn render_template(t: &Template, scale: f32) -> (Vec<bool>, usize, usize) {
         let w = ((t.w as f32 * scale).round() as usize).max(1);
         let h = ((t.h as f32 * scale).round() as usize).max(1);
         let mut out = Vec::with_capacity(w * h);
@@ -608,8 +715,37 @@ mod tests {
     }
 
     #[test]
+    fn every_extra_label_template_is_recognised_at_small_sizes() {
+        assert_eq!(templates().iter().filter(|t| t.extra.is_some()).count(), 18);
+        for t in templates().iter().filter(|t| t.extra.is_some()) {
+            let lead = t.extra.unwrap();
+            for scale in [0.4, 0.6, 1.0] {
+                let (crop, w, h) = render_template(t, scale);
+                let (scores, extra_scores) = classify_sets(&crop, None, w, h, true);
+                let word = Word {
+                    x0: 0,
+                    y0: 0,
+                    x1: w,
+                    y1: h,
+                    scores,
+                    extra_scores,
+                };
+                let (best, score, margin) = word.best_extra();
+                assert_eq!(best, lead, "scale {scale}: {extra_scores:?}");
+                assert!(score > 0.6, "{lead:?} at {scale}: {score}");
+                assert!(
+                    margin > 0.0,
+                    "{lead:?} at {scale}: {margin} over {scores:?}"
+                );
+                // Without the extra templates the scores are unset.
+                assert_eq!(classify_sets(&crop, None, w, h, false).1, [-1.0; 6]);
+            }
+        }
+    }
+
+    #[test]
     fn every_label_template_is_recognised_at_small_sizes() {
-        assert_eq!(templates().len(), 36);
+        assert_eq!(templates().len(), 54);
         for lead in StandardLead::ALL {
             for scale in [0.4, 0.6, 1.0] {
                 let (crop, w, h) = render(lead, scale);
@@ -619,6 +755,7 @@ mod tests {
                     x1: w,
                     y1: h,
                     scores: classify(&crop, w, h),
+                    extra_scores: [-1.0; 6],
                 };
                 let (best, score, _) = word.best();
                 assert_eq!(best, lead, "scale {scale}: {:?}", word.scores);

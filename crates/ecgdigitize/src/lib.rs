@@ -18,6 +18,13 @@
 //!    the printed lead labels ([`labels`]: template matching of label glyphs), a strip's
 //!    lead by the block cell it repeats, and six rows whose last three repeat block
 //!    cells are 3×4 with three strips. [`DigitizeOptions::layout`] forces a layout.
+//!    15-lead pages ([`Layout::ThreeByFive`], 3–6 rows): labels are also read at the 2 s
+//!    columns of the top three rows, the fifth column's with the extra leads' templates
+//!    (V3R–V5R, V7–V9); the page is 3×5 when those labels fit it clearly better than the
+//!    2.5 s columns' labels fit 3×4 and at least two fifth-column labels read as extra
+//!    leads. The extra leads follow the twelve in the `Recording` under their printed
+//!    names (not standard leads, so the model does not use them), and are in
+//!    [`Digitized::extra_leads`].
 //!    Partial pages (a crop or close-up photo showing some leads): when the rows fit no
 //!    full layout, or the legible labels contradict the one chosen, every legible label
 //!    along each row names the trace from there to the next label ([`Layout::Partial`];
@@ -58,7 +65,10 @@ pub mod confidence;
 pub mod grid;
 /// The paper layouts (defined once, in `ecgcore::paper`).
 pub mod layout {
-    pub use ecgcore::paper::{Cell, Layout, Partial, PartialCell, PAGE_DURATION_S};
+    pub use ecgcore::paper::{
+        Cell, ExtraCell, ExtraLead, Layout, Partial, PartialCell, PAGE_DURATION_S,
+        THREE_BY_FIVE_COLUMN_S,
+    };
 }
 pub mod labels;
 pub mod load;
@@ -66,6 +76,7 @@ pub mod perspective;
 pub mod plane;
 pub mod trace;
 
+pub use ecgcore::paper::ExtraLead;
 pub use layout::{Cell, Layout, Partial, PartialCell};
 
 use ecgcore::{Lead, Provenance, Recording, StandardLead};
@@ -351,6 +362,95 @@ fn choose_layout<'a>(
         }
     }
     Some(Layout::from_grid(g))
+}
+
+/// Labels of a 15-lead page's top three rows at its five 2 s columns (the fifth read with
+/// the extra leads' templates).
+type FifteenWords = Vec<[Option<labels::Word>; 5]>;
+
+/// Whether a fifth-column word reads as an extra lead: the lead when its best extra
+/// template scores over [`LABEL_MIN_SCORE`] and above every standard one.
+fn extra_label(w: Option<&labels::Word>) -> Option<ExtraLead> {
+    let (lead, score, margin) = w?.best_extra();
+    (score > LABEL_MIN_SCORE && margin > 0.0).then_some(lead)
+}
+
+/// A 15-lead layout for a page of `rows` trace rows (3–6), when its labels say so: the
+/// labels at the 2 s columns (and the fifth's extra leads) must fit 3×5 by 1 more (sum
+/// of scores; −0.2 per cell without a legible label) than the labels at the 2.5 s
+/// columns fit 3×4, and at least two fifth-column labels read as extra leads. The extra
+/// leads are those read; one whose label is not legible is named only when the two read
+/// fit exactly one usual set ([`ExtraLead::ADULT`], [`ExtraLead::PAEDIATRIC`]), else left
+/// unnamed (`None`: not read). The strips as on 3×4 (II; II, V5; V1, II, V5) unless a
+/// strip's label reads clearly as another lead.
+fn fifteen_lead_layout<'a>(
+    rows: usize,
+    words: &'a FifteenWords,
+    label_at: &dyn Fn(usize, f32) -> Option<&'a labels::Word>,
+) -> Option<Layout> {
+    if !(3..=6).contains(&rows) || words.len() < 3 {
+        return None;
+    }
+    let block = ecgcore::paper::THREE_BY_FOUR;
+    let (mut fit5, mut fit4) = (0.0f32, 0.0f32);
+    let mut extra: [Option<ExtraLead>; 3] = [None; 3];
+    let mut extras_read = 0;
+    for (r, leads) in block.iter().enumerate() {
+        for (c, lead) in leads.iter().enumerate().skip(1) {
+            let score = |w: Option<&labels::Word>| w.map_or(-0.2, |w| w.scores[lead.index()]);
+            fit5 += score(words[r][c].as_ref());
+            fit4 += score(label_at(r, 2.5 * c as f32));
+        }
+        let fifth = words[r][4].as_ref();
+        fit5 += fifth.map_or(-0.2, |w| w.best_extra().1);
+        if let Some(x) = extra_label(fifth) {
+            extra[r] = Some(x);
+            extras_read += 1;
+        }
+    }
+    if std::env::var_os("ECGDIGITIZE_DEBUG").is_some() {
+        eprintln!("3x5 fit {fit5:.2} vs 3x4 fit {fit4:.2}, extra labels read {extras_read}");
+        for (r, w) in words.iter().enumerate().take(3) {
+            if let Some(w) = &w[4] {
+                eprintln!(
+                    "3x5 row {r} fifth column: {:?} @{},{}",
+                    w.extra_scores, w.x0, w.y0
+                );
+            }
+        }
+    }
+    if fit5 < fit4 + 1.0 || extras_read < 2 {
+        return None;
+    }
+    if extras_read == 2 {
+        let fits = |set: &[ExtraLead; 3]| {
+            extra
+                .iter()
+                .zip(set)
+                .all(|(e, x)| e.is_none_or(|e| e == *x))
+        };
+        let sets: Vec<&[ExtraLead; 3]> = [&ExtraLead::ADULT, &ExtraLead::PAEDIATRIC]
+            .into_iter()
+            .filter(|s| fits(s))
+            .collect();
+        if let [set] = sets.as_slice() {
+            extra = set.map(Some);
+        }
+    }
+    let mut strips = Layout::ThreeByFour {
+        rhythm_strips: (rows - 3) as u8,
+    }
+    .grid()
+    .strips;
+    for (s, strip) in strips.iter_mut().enumerate().take(rows - 3) {
+        if let Some(w) = label_at(3 + s, 0.0) {
+            let (lead, score, margin) = w.best();
+            if score > LABEL_MIN_SCORE && margin > 0.05 {
+                *strip = Some(lead);
+            }
+        }
+    }
+    Some(Layout::ThreeByFive { extra, strips })
 }
 
 /// Best correlation of `b` with `a` over shifts up to ±0.1 s (both at
@@ -747,10 +847,31 @@ pub struct LeadBox {
     pub end_s: f32,
 }
 
+/// An extra lead read on a 15-lead page ([`Layout::ThreeByFive`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExtraRead {
+    pub lead: ExtraLead,
+    /// 0–1, as [`Digitized::confidence_per_lead`] (share on ink, jumps, plausibility;
+    /// no law checks it), 0.5× where its label names another lead.
+    pub confidence: f32,
+    /// [`LeadSource::Label`] when its printed label was read, else
+    /// [`LeadSource::Layout`] (the name is then the layout's: set by hand, or the usual
+    /// set the page's other extra labels fit).
+    pub source: LeadSource,
+    /// The followed trace in the original image's pixels.
+    pub trace_pixels: Vec<[f32; 2]>,
+    /// Its box, as [`LeadBox::corners`].
+    pub corners: [[f32; 2]; 4],
+    pub start_s: f32,
+    pub end_s: f32,
+}
+
 /// A digitized page.
 #[derive(Debug, Clone)]
 pub struct Digitized {
-    /// Twelve standard leads at 500 Hz over 10 s, `NaN` where the page shows nothing.
+    /// Twelve standard leads at 500 Hz over 10 s, `NaN` where the page shows nothing; on
+    /// a 15-lead page the extra leads follow, named by their labels ("V4R", …; not
+    /// standard leads, so the model does not use them).
     pub recording: Recording,
     /// Confidence 0–1 per lead, in [`StandardLead::ALL`] order: the share of the cell's
     /// columns on ink, less 3× the share of jumps between traces, halved for an
@@ -765,6 +886,8 @@ pub struct Digitized {
     pub lead_boxes: Vec<LeadBox>,
     /// How each lead (in [`StandardLead::ALL`] order) was identified.
     pub lead_source: [LeadSource; 12],
+    /// The extra leads of a 15-lead page, top row first (empty on other pages).
+    pub extra_leads: Vec<ExtraRead>,
     /// Pixels per mm of paper in the original image (mean of both axes).
     pub px_per_mm: f32,
     pub px_per_mm_x: f32,
@@ -1499,10 +1622,65 @@ fn digitize_pass(
             eprintln!("row {i}: {}", t.join("  "));
         }
     }
+    // 15-lead pages: the top three rows' labels at the 2 s columns, the fifth's with the
+    // extra leads' templates (3–6 rows, unless another layout is set by hand).
+    let fifteen_words: FifteenWords = if (3..=6).contains(&rows.len())
+        && options
+            .layout
+            .is_none_or(|l| matches!(l, Layout::ThreeByFive { .. }))
+    {
+        rows.iter()
+            .take(3)
+            .enumerate()
+            .map(|(i, row)| {
+                let (up, down) = row_gaps(&rows, i, spacing);
+                std::array::from_fn(|k| {
+                    if k == 0 {
+                        return label_words[i][0].clone();
+                    }
+                    let x = starts[i] + layout::THREE_BY_FIVE_COLUMN_S * k as f32 * px_per_s;
+                    labels::read_label_with(
+                        &mask,
+                        &on_trace,
+                        (x, row.baseline_y),
+                        0.5 * up,
+                        0.6 * down,
+                        px_per_mm_y,
+                        k == 4,
+                    )
+                })
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    // Where a 15-lead page's labels are: its top three rows' at the 2 s columns.
+    let label_at_15 = |row: usize, t: f32| -> Option<&labels::Word> {
+        if row < 3 {
+            let k = (t / layout::THREE_BY_FIVE_COLUMN_S).round() as usize;
+            fifteen_words
+                .get(row)
+                .and_then(|r| r.get(k))
+                .and_then(Option::as_ref)
+        } else {
+            label_at(row, t)
+        }
+    };
     // A full layout: the one set by hand, else the one the rows and labels fit.
     let full = if partial_request {
         None
+    } else if let Some(Layout::ThreeByFive { extra, strips }) = options.layout {
+        // Set by hand: the extra leads' legible labels name them.
+        let mut extra = extra;
+        for (r, x) in extra.iter_mut().enumerate() {
+            if let Some(read) = extra_label(fifteen_words.get(r).and_then(|w| w[4].as_ref())) {
+                *x = Some(read);
+            }
+        }
+        Some(Layout::ThreeByFive { extra, strips })
     } else if let Some(l) = options.layout {
+        Some(l)
+    } else if let Some(l) = fifteen_lead_layout(rows.len(), &fifteen_words, &label_at) {
         Some(l)
     } else if let Some(mut l) = choose_layout(rows.len(), &label_at) {
         if rows.len() == 6
@@ -1520,9 +1698,16 @@ fn digitize_pass(
     };
     // A partial page: set by hand, rows that fit no full layout, or a detected layout
     // that the legible labels contradict (a crop of 3 rows of a 6×2 page is no 3×4).
+    let contradicted = |l: Layout| {
+        if matches!(l, Layout::ThreeByFive { .. }) {
+            labels_contradict(l, &label_at_15)
+        } else {
+            labels_contradict(l, &label_at)
+        }
+    };
     let try_partial = partial_request
         || full.is_none()
-        || (options.layout.is_none() && full.is_some_and(|l| labels_contradict(l, &label_at)));
+        || (options.layout.is_none() && full.is_some_and(contradicted));
     let partial = if try_partial {
         read_partial(
             &rows,
@@ -1559,6 +1744,14 @@ fn digitize_pass(
         (None, None) => return Err(unknown(rows.len())),
     };
 
+    let fifteen = matches!(layout, Layout::ThreeByFive { .. });
+    let cell_label = |row: usize, t: f32| {
+        if fifteen {
+            label_at_15(row, t)
+        } else {
+            label_at(row, t)
+        }
+    };
     // Cut every cell from its row.
     let n_out = (OUTPUT_RATE_HZ * f64::from(layout::PAGE_DURATION_S)).round() as usize;
     let mut samples: Vec<Vec<f32>> = vec![vec![f32::NAN; n_out]; 12];
@@ -1634,14 +1827,14 @@ fn digitize_pass(
         };
         let (found, jumps) = f.quality(a, b, px_per_mm_y);
         confidence[li] = (found * (1.0 - 3.0 * jumps)).clamp(0.0, 1.0) * plausible;
-        lead_source[li] = match label_at(cell.row, cell.start_s).map(labels::Word::best) {
+        lead_source[li] = match cell_label(cell.row, cell.start_s).map(labels::Word::best) {
             Some((lead, score, _)) if lead == cell.lead && score > LABEL_MIN_SCORE => {
                 LeadSource::Label
             }
             Some((lead, score, _))
                 if lead != cell.lead
                     && score > LABEL_MIN_SCORE
-                    && label_at(cell.row, cell.start_s)
+                    && cell_label(cell.row, cell.start_s)
                         .is_some_and(|w| w.scores[li] < score - 0.2) =>
             {
                 LeadSource::LabelDisagrees
@@ -1665,6 +1858,82 @@ fn digitize_pass(
             .filter(|(_, y)| y.is_finite())
             .map(|(i, y)| frame.to_original((f.x0 + a + i) as f32, *y))
             .collect();
+    }
+    // A 15-lead page's extra leads, cut like the standard ones.
+    let mut extra_leads: Vec<(ExtraRead, Vec<f32>)> = Vec::new();
+    for cell in layout.extra_cells() {
+        let (Some(row), Some(x_start), Some(f), Some((y0, y1))) = (
+            rows.get(cell.row),
+            starts.get(cell.row),
+            followed.get(cell.row),
+            row_boxes.get(cell.row),
+        ) else {
+            continue;
+        };
+        let (y0, y1) = (*y0 as f32, *y1 as f32);
+        let xa = (x_start + cell.start_s * px_per_s).round().max(0.0) as usize;
+        let xb = ((x_start + cell.end_s * px_per_s).round().max(0.0) as usize)
+            .min(w)
+            .min(rows_right + 1);
+        if xb <= xa + 2 {
+            continue;
+        }
+        let a = xa.saturating_sub(f.x0).min(f.y.len());
+        let b = xb.saturating_sub(f.x0).min(f.y.len());
+        let ys = &f.y[a..b];
+        let mut values = vec![f32::NAN; n_out];
+        let first = (f64::from(cell.start_s) * OUTPUT_RATE_HZ).round() as usize;
+        let last = ((f64::from(cell.end_s) * OUTPUT_RATE_HZ).round() as usize).min(n_out);
+        for (n, v) in values.iter_mut().enumerate().take(last).skip(first) {
+            let xf = x_start + (n as f32 / OUTPUT_RATE_HZ as f32) * px_per_s - (f.x0 + a) as f32;
+            if let Some(y) = interpolate(ys, xf) {
+                *v = (row.baseline_y - y) / px_per_mv;
+            }
+        }
+        fill_gaps(&mut values[first..last], (0.2 * OUTPUT_RATE_HZ) as usize);
+        let range = values[first..last]
+            .iter()
+            .filter(|v| v.is_finite())
+            .fold((f32::MAX, f32::MIN), |(lo, hi), v| (lo.min(*v), hi.max(*v)));
+        let plausible = if range.1 - range.0 > 8.0 || range.1 - range.0 < 0.05 {
+            0.5
+        } else {
+            1.0
+        };
+        let (found, jumps) = f.quality(a, b, px_per_mm_y);
+        let word = fifteen_words.get(cell.row).and_then(|w| w[4].as_ref());
+        let source = match extra_label(word) {
+            Some(x) if x == cell.lead => LeadSource::Label,
+            Some(_) => LeadSource::LabelDisagrees,
+            None => LeadSource::Layout,
+        };
+        let mut confidence = (found * (1.0 - 3.0 * jumps)).clamp(0.0, 1.0) * plausible;
+        if source == LeadSource::LabelDisagrees {
+            confidence *= 0.5;
+        }
+        let (xa, xb) = (xa as f32, xb as f32);
+        extra_leads.push((
+            ExtraRead {
+                lead: cell.lead,
+                confidence,
+                source,
+                trace_pixels: ys
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, y)| y.is_finite())
+                    .map(|(i, y)| frame.to_original((f.x0 + a + i) as f32, *y))
+                    .collect(),
+                corners: [
+                    frame.to_original(xa, y0),
+                    frame.to_original(xb, y0),
+                    frame.to_original(xb, y1),
+                    frame.to_original(xa, y1),
+                ],
+                start_s: cell.start_s,
+                end_s: cell.end_s,
+            },
+            values,
+        ));
     }
     // A partial page's leads were named by their labels; a weaker match counts less.
     if let Layout::Partial(p) = layout {
@@ -1710,11 +1979,20 @@ fn digitize_pass(
         });
     }
 
-    let leads = StandardLead::ALL
+    let mut leads: Vec<Lead> = StandardLead::ALL
         .iter()
         .zip(samples)
         .map(|(lead, s)| Lead::new(lead.label(), s))
         .collect();
+    let mut extra_confidence = Vec::new();
+    let mut extra_reads = Vec::new();
+    for (read, values) in extra_leads {
+        let mut lead = Lead::new(read.lead.label(), values);
+        lead.standard = None;
+        leads.push(lead);
+        extra_confidence.push((read.lead.label().to_string(), read.confidence));
+        extra_reads.push(read);
+    }
     let rotation_deg = angle.to_degrees();
     let px_per_mm_x_orig = px_per_mm_x / scale;
     let px_per_mm_y_orig = px_per_mm_y / scale;
@@ -1725,6 +2003,30 @@ fn digitize_pass(
         f32::midpoint(px_per_mm_x_orig, px_per_mm_y_orig),
         if grid_found { "measured" } else { "set by hand" },
     )];
+    if !extra_reads.is_empty() {
+        let named = |by_label: bool| {
+            extra_reads
+                .iter()
+                .filter(|r| (r.source == LeadSource::Label) == by_label)
+                .map(|r| r.lead.label())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let (read, assumed) = (named(true), named(false));
+        notes.push(format!(
+            "15-lead page: extra leads {}{} (8–10 s); kept under their own names and shown, not used by the model",
+            if read.is_empty() { String::new() } else { format!("{read} named by their printed labels") },
+            if assumed.is_empty() { String::new() } else { format!("{}{assumed} named by the layout (label not legible)", if read.is_empty() { "" } else { ", " }) },
+        ));
+    }
+    if let Layout::ThreeByFive { extra, .. } = layout {
+        for (r, _) in extra.iter().enumerate().filter(|(_, x)| x.is_none()) {
+            notes.push(format!(
+                "15-lead page: the extra lead of row {} (8–10 s) is not read: its label is not legible (name it with the layout, e.g. --layout 3x5(V3R,V4R,V7))",
+                r + 1
+            ));
+        }
+    }
     if let Layout::Partial(p) = layout {
         let read: Vec<&str> = p
             .leads()
@@ -1760,6 +2062,7 @@ fn digitize_pass(
                 .zip(&lead_source)
                 .filter(|(_, s)| **s != LeadSource::Missing)
                 .map(|((l, c), _)| (l.label().to_string(), *c))
+                .chain(extra_confidence)
                 .collect(),
             ..Provenance::default()
         },
@@ -1771,6 +2074,7 @@ fn digitize_pass(
         trace_pixels_per_lead: traces,
         lead_boxes,
         lead_source,
+        extra_leads: extra_reads,
         px_per_mm: f32::midpoint(px_per_mm_x_orig, px_per_mm_y_orig),
         px_per_mm_x: px_per_mm_x_orig,
         px_per_mm_y: px_per_mm_y_orig,
@@ -1972,6 +2276,86 @@ mod tests {
                 assert!(r.is_err(), "{:?}", r.map(|d| d.layout.to_string()));
             }
         }
+    }
+
+    /// A label word that reads as `lead` (standard) or `extra` at 0.8.
+    fn word(lead: Option<StandardLead>, extra: Option<ExtraLead>) -> labels::Word {
+        let mut w = labels::Word {
+            x0: 0,
+            y0: 0,
+            x1: 10,
+            y1: 10,
+            scores: [0.1; 12],
+            extra_scores: [0.1; 6],
+        };
+        if let Some(l) = lead {
+            w.scores[l.index()] = 0.8;
+        }
+        if let Some(x) = extra {
+            w.extra_scores[x.index()] = 0.8;
+        }
+        w
+    }
+
+    #[test]
+    fn fifteen_lead_pages_are_told_by_their_labels_and_unread_names_are_not_invented() {
+        use ecgcore::paper::THREE_BY_FOUR;
+        use ExtraLead as X;
+        let page = |fifth: [Option<ExtraLead>; 3]| -> FifteenWords {
+            (0..3)
+                .map(|r| {
+                    std::array::from_fn(|c| {
+                        if c < 4 {
+                            Some(word(Some(THREE_BY_FOUR[r][c]), None))
+                        } else {
+                            fifth[r].map(|x| word(None, Some(x)))
+                        }
+                    })
+                })
+                .collect()
+        };
+        fn none<'a>(_: usize, _: f32) -> Option<&'a labels::Word> {
+            None
+        }
+        let layout = |words: &FifteenWords, rows| fifteen_lead_layout(rows, words, &none);
+        // All three read.
+        let w = page([Some(X::V5R), Some(X::V8), Some(X::V9)]);
+        assert_eq!(
+            layout(&w, 4),
+            Layout::parse("3x5(V5R,V8,V9)+II"),
+            "{:?}",
+            layout(&w, 4)
+        );
+        // One not legible: named only where one usual set fits the two read.
+        let w = page([None, Some(X::V4R), Some(X::V7)]);
+        assert_eq!(layout(&w, 3), Layout::parse("3x5(V3R,V4R,V7)"));
+        let w = page([Some(X::V5R), None, Some(X::V9)]);
+        assert_eq!(layout(&w, 3), Layout::parse("3x5(V5R,?,V9)"));
+        // One extra label is not enough.
+        assert_eq!(layout(&page([None, None, Some(X::V9)]), 3), None);
+        // A 3×4 page (its labels at the 2.5 s columns) with stray "extra" words at 8 s.
+        let mut w = page([Some(X::V4R), Some(X::V8), Some(X::V9)]);
+        for r in &mut w {
+            for c in r.iter_mut().take(4).skip(1) {
+                *c = None;
+            }
+        }
+        let three_by_four: Vec<[Option<labels::Word>; 4]> = (0..3)
+            .map(|r| std::array::from_fn(|c| Some(word(Some(THREE_BY_FOUR[r][c]), None))))
+            .collect();
+        let label4 = |r: usize, t: f32| {
+            three_by_four
+                .get(r)
+                .and_then(|w| w.get((t / 2.5).round() as usize))
+                .and_then(Option::as_ref)
+        };
+        assert_eq!(fifteen_lead_layout(3, &w, &label4), None);
+        // 3×4 labels at the 2.5 s columns beat an empty 2 s grid.
+        assert_eq!(layout(&page([None; 3]), 3), None);
+        assert_eq!(
+            layout(&page([Some(X::V4R), Some(X::V8), Some(X::V9)]), 7),
+            None
+        );
     }
 
     #[test]

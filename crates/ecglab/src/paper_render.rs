@@ -11,6 +11,10 @@
 //! lower resolution (a lower `dpi`). A seeded SplitMix64 generator makes every page
 //! reproducible.
 //!
+//! [`render_labelled`] draws any full layout, 15-lead pages (3×5) included, with every
+//! lead's label printed as text (the digitizer's template glyphs); PTB-XL has no extra leads (V3R–V5R, V7–V9), so
+//! their traces are other real leads of the same record ([`extra_stand_in`]).
+//!
 //! Units: millimetres on paper, pixels at `dpi`, mV, 500 Hz input samples.
 
 use ecgdigitize::layout::Layout;
@@ -449,4 +453,186 @@ pub fn random_distorted_style(seed: u64) -> RenderStyle {
         seed,
         ..RenderStyle::default()
     }
+}
+
+/// A printed lead label's glyphs: the Helvetica (Nimbus Sans) bitmap of the digitizer's
+/// label templates (`crates/ecgdigitize/assets/labels/`, rendered from the font, see its
+/// README), ink 0–1 row-major with its width and height; `None` for a name without one.
+pub fn label_glyph(name: &str) -> Option<(Vec<f32>, usize, usize)> {
+    macro_rules! glyphs {
+        ($($name:literal),*) => {
+            [$(($name, include_bytes!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../ecgdigitize/assets/labels/Helvetica_",
+                $name,
+                ".png"
+            )) as &[u8])),*]
+        };
+    }
+    let all = glyphs!(
+        "I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6", "V3R", "V4R",
+        "V5R", "V7", "V8", "V9"
+    );
+    let bytes = all.iter().find(|(n, _)| *n == name)?.1;
+    let img = image::load_from_memory(bytes).ok()?.to_luma8();
+    let ink = img
+        .pixels()
+        .map(|p| 1.0 - f32::from(p.0[0]) / 255.0)
+        .collect();
+    Some((ink, img.width() as usize, img.height() as usize))
+}
+
+/// Draw `name` as text into `alpha`: its glyph bitmap scaled to `height_px` tall with
+/// its top-left corner at (`x`, `y`), each pixel the mean of the bitmap's pixels under it.
+fn draw_label(alpha: &mut Plane, name: &str, x: f32, y: f32, height_px: f32) {
+    let Some((ink, gw, gh)) = label_glyph(name) else {
+        return;
+    };
+    let k = height_px / gh as f32;
+    let (w, h) = (
+        (gw as f32 * k).ceil() as usize,
+        (gh as f32 * k).ceil() as usize,
+    );
+    let (ox, oy) = (x.round().max(0.0) as usize, y.round().max(0.0) as usize);
+    for py in 0..h {
+        for px in 0..w {
+            let (tx0, tx1) = ((px as f32 / k) as usize, (((px + 1) as f32 / k) as usize));
+            let (ty0, ty1) = ((py as f32 / k) as usize, (((py + 1) as f32 / k) as usize));
+            let (tx1, ty1) = (tx1.max(tx0 + 1).min(gw), ty1.max(ty0 + 1).min(gh));
+            let (mut sum, mut n) = (0.0, 0usize);
+            for ty in ty0.min(gh)..ty1 {
+                for tx in tx0.min(gw)..tx1 {
+                    sum += ink[ty * gw + tx];
+                    n += 1;
+                }
+            }
+            let (ax, ay) = (ox + px, oy + py);
+            if n > 0 && ax < alpha.w && ay < alpha.h {
+                let a = sum / n as f32;
+                if a > alpha.get(ax, ay) {
+                    alpha.set(ax, ay, a);
+                }
+            }
+        }
+    }
+}
+
+/// The real PTB-XL lead (in [`StandardLead::ALL`](ecgcore::StandardLead::ALL) order)
+/// drawn in place of an extra lead on a test 15-lead page. PTB-XL records have no V3R–V5R
+/// or V7–V9, so a 15-lead test page can only draw another real lead of the same record
+/// under the extra lead's label: this is a test of the page layout and the label reading,
+/// not 15-lead data, and the "truth" for an extra lead is the signal drawn.
+pub fn extra_stand_in(lead: ecgcore::paper::ExtraLead) -> ecgcore::StandardLead {
+    use ecgcore::paper::ExtraLead as X;
+    use ecgcore::StandardLead as L;
+    match lead {
+        X::V3R => L::V2,
+        X::V4R => L::V1,
+        X::V5R => L::AVR,
+        X::V7 => L::V6,
+        X::V8 => L::V5,
+        X::V9 => L::V4,
+    }
+}
+
+/// Draw `layout` (a full one: a partial layout draws nothing but the header) of `leads`
+/// (12 leads in standard order, mV at 500 Hz, at least 10 s each) at 25 mm/s and
+/// 10 mm/mV, with every lead's label printed as text (the glyphs of [`label_glyph`],
+/// 3.5 mm tall, below the baseline at the start of its cell), the calibration pulse at each
+/// row start and separator ticks between columns. On a 15-lead page
+/// ([`Layout::ThreeByFive`]) each extra lead's trace is its [`extra_stand_in`]'s signal (a
+/// real lead of the same record, not the extra lead: see there). Rows at
+/// [`ROW_BASELINES_MM`] plus 34 mm per row after the fourth.
+pub fn render_labelled(leads: &[Vec<f32>], style: &RenderStyle, layout: Layout) -> RgbImage {
+    let p = style.dpi / 25.4;
+    let w = (PAGE_W_MM * p).round() as usize;
+    let h = (PAGE_H_MM * p).round() as usize;
+    let mut canvas = Canvas {
+        rgb: [
+            Plane::filled(w, h, 255.0),
+            Plane::filled(w, h, 255.0),
+            Plane::filled(w, h, 255.0),
+        ],
+        px_per_mm: p,
+    };
+    draw_grid(&mut canvas, style.grid);
+    let mut ink = Plane::filled(w, h, 0.0);
+    let half = (style.trace_width_mm * p / 2.0).max(0.55);
+    let (px_per_s, px_per_mv) = (25.0 * p, 10.0 * p);
+    let x0 = SIGNAL_X0_MM * p;
+    let mut rng = SplitMix64(style.seed ^ 0x15EAD);
+    // Header "text".
+    for line in 0..3 {
+        let y = (12.0 + 7.0 * line as f32) * p;
+        let mut x = 10.0 * p;
+        while x < 200.0 * p {
+            let word = (3.0 + 12.0 * rng.uniform()) * p;
+            fill_rect(&mut ink, x, y, x + word, y + 3.0 * p);
+            x += word + 3.0 * p;
+        }
+    }
+    let baseline = |row: usize| {
+        ROW_BASELINES_MM
+            .get(row)
+            .copied()
+            .unwrap_or(ROW_BASELINES_MM[3] + 34.0 * (row as f32 - 3.0))
+    };
+    // (label, signal, row, start s, end s) per cell.
+    let mut cells: Vec<(&str, &[f32], usize, f32, f32)> = Vec::new();
+    for c in layout.cells() {
+        if let Some(s) = leads.get(c.lead.index()) {
+            cells.push((c.lead.label(), s, c.row, c.start_s, c.end_s));
+        }
+    }
+    for c in layout.extra_cells() {
+        if let Some(s) = leads.get(extra_stand_in(c.lead).index()) {
+            cells.push((c.lead.label(), s, c.row, c.start_s, c.end_s));
+        }
+    }
+    for (label, signal, row, start_s, end_s) in cells {
+        let base = baseline(row) * p;
+        let first = (start_s * INPUT_RATE_HZ) as usize;
+        let last = ((end_s * INPUT_RATE_HZ) as usize).min(signal.len());
+        let window = signal.get(first..last).unwrap_or(&[]);
+        let finite: Vec<f32> = window.iter().copied().filter(|v| v.is_finite()).collect();
+        let mean = finite.iter().sum::<f32>() / finite.len().max(1) as f32;
+        let points: Vec<(f32, f32)> = window
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                let t = (first + i) as f32 / INPUT_RATE_HZ;
+                let v = if v.is_finite() { v - mean } else { 0.0 };
+                (x0 + t * px_per_s, base - v * px_per_mv)
+            })
+            .collect();
+        stroke(&mut ink, &points, half);
+        let xs = x0 + start_s * px_per_s;
+        if start_s > 0.0 {
+            stroke(
+                &mut ink,
+                &[(xs, base - 3.0 * p), (xs, base + 3.0 * p)],
+                half,
+            );
+        } else {
+            let xp = x0 - 0.2 * px_per_s;
+            let pulse = [
+                (xp - 2.0 * p, base),
+                (xp, base),
+                (xp, base - px_per_mv),
+                (x0, base - px_per_mv),
+                (x0, base),
+            ];
+            stroke(&mut ink, &pulse, half);
+        }
+        draw_label(&mut ink, label, xs + 1.5 * p, base + 5.0 * p, 3.5 * p);
+    }
+    for y in 0..h {
+        for x in 0..w {
+            let a = ink.get(x, y);
+            if a > 0.0 {
+                canvas.blend(x, y, [20.0, 20.0, 25.0], a);
+            }
+        }
+    }
+    to_rgb(&canvas.rgb)
 }
