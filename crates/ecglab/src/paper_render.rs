@@ -227,6 +227,34 @@ pub fn render_layout(
     layout: Layout,
     baselines_mm: &[f32],
 ) -> RgbImage {
+    draw_page(
+        leads,
+        style,
+        layout,
+        &|row| baselines_mm.get(row).copied(),
+        Labels::Blocks,
+    )
+}
+
+/// How a page prints its lead labels.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Labels {
+    /// A small dark block below each cell's start (labels the digitizer cannot read).
+    Blocks,
+    /// The lead's name as text ([`label_glyph`]), 3.5 mm tall; extra leads drawn too.
+    Text,
+}
+
+/// The page renderers' one body: grid, header "text", every cell's trace at the style's
+/// speed and gain, the calibration pulse at each row start, separator ticks between
+/// columns and the labels; rows at `baseline(row)` mm from the top (`None`: not drawn).
+fn draw_page(
+    leads: &[Vec<f32>],
+    style: &RenderStyle,
+    layout: Layout,
+    baseline: &dyn Fn(usize) -> Option<f32>,
+    labels: Labels,
+) -> RgbImage {
     let p = style.dpi / 25.4;
     let w = (PAGE_W_MM * p).round() as usize;
     let h = (PAGE_H_MM * p).round() as usize;
@@ -246,7 +274,11 @@ pub fn render_layout(
     // Real seconds per second of the usual 25 mm/s page (the layout's cells).
     let k = 25.0 / style.speed_mm_per_s.max(1.0);
     let x0 = SIGNAL_X0_MM * p;
-    let mut rng = SplitMix64(style.seed ^ 0x5EED);
+    let salt = match labels {
+        Labels::Blocks => 0x5EED,
+        Labels::Text => 0x15EAD,
+    };
+    let mut rng = SplitMix64(style.seed ^ salt);
     // Header "text".
     for line in 0..3 {
         let y = (12.0 + 7.0 * line as f32) * p;
@@ -257,16 +289,27 @@ pub fn render_layout(
             x += word + 3.0 * p;
         }
     }
-    for cell in layout.cells() {
-        let Some(&base_mm) = baselines_mm.get(cell.row) else {
+    // (label, signal, row, start s, end s) per cell.
+    let mut cells: Vec<(&str, &[f32], usize, f32, f32)> = Vec::new();
+    for c in layout.cells() {
+        if let Some(s) = leads.get(c.lead.index()) {
+            cells.push((c.lead.label(), s, c.row, c.start_s, c.end_s));
+        }
+    }
+    if labels == Labels::Text {
+        for c in layout.extra_cells() {
+            if let Some(s) = leads.get(extra_stand_in(c.lead).index()) {
+                cells.push((c.lead.label(), s, c.row, c.start_s, c.end_s));
+            }
+        }
+    }
+    for (label, signal, row, start_s, end_s) in cells {
+        let Some(base_mm) = baseline(row) else {
             continue;
         };
         let base = base_mm * p;
-        let Some(signal) = leads.get(cell.lead.index()) else {
-            continue;
-        };
-        let first = (cell.start_s * k * INPUT_RATE_HZ) as usize;
-        let last = ((cell.end_s * k * INPUT_RATE_HZ) as usize).min(signal.len());
+        let first = (start_s * k * INPUT_RATE_HZ) as usize;
+        let last = ((end_s * k * INPUT_RATE_HZ) as usize).min(signal.len());
         let window = signal.get(first..last).unwrap_or(&[]);
         let finite: Vec<f32> = window.iter().copied().filter(|v| v.is_finite()).collect();
         let mean = finite.iter().sum::<f32>() / finite.len().max(1) as f32;
@@ -280,16 +323,15 @@ pub fn render_layout(
             })
             .collect();
         stroke(&mut ink, &points, half);
-        let xs = x0 + cell.start_s * k * px_per_s;
-        if cell.start_s > 0.0 {
+        let xs = x0 + start_s * k * px_per_s;
+        if start_s > 0.0 {
             // Separator tick between columns.
             stroke(
                 &mut ink,
                 &[(xs, base - 3.0 * p), (xs, base + 3.0 * p)],
                 half,
             );
-        }
-        if cell.start_s == 0.0 {
+        } else {
             // Calibration pulse before the signal: 0.2 s wide, 1 mV high.
             let xp = x0 - 0.2 * px_per_s;
             let pulse = [
@@ -301,16 +343,18 @@ pub fn render_layout(
             ];
             stroke(&mut ink, &pulse, half);
         }
-        // Lead label block below the start of the cell.
-        let lx = xs + 1.5 * p;
-        let ly = base + 5.0 * p;
-        fill_rect(
-            &mut ink,
-            lx,
-            ly,
-            lx + (2.0 + 3.0 * rng.uniform()) * p,
-            ly + 3.0 * p,
-        );
+        // Lead label below the start of the cell.
+        let (lx, ly) = (xs + 1.5 * p, base + 5.0 * p);
+        match labels {
+            Labels::Blocks => fill_rect(
+                &mut ink,
+                lx,
+                ly,
+                lx + (2.0 + 3.0 * rng.uniform()) * p,
+                ly + 3.0 * p,
+            ),
+            Labels::Text => draw_label(&mut ink, label, lx, ly, 3.5 * p),
+        }
     }
     for y in 0..h {
         for x in 0..w {
@@ -536,103 +580,26 @@ pub fn extra_stand_in(lead: ecgcore::paper::ExtraLead) -> ecgcore::StandardLead 
 }
 
 /// Draw `layout` (a full one: a partial layout draws nothing but the header) of `leads`
-/// (12 leads in standard order, mV at 500 Hz, at least 10 s each) at 25 mm/s and
-/// 10 mm/mV, with every lead's label printed as text (the glyphs of [`label_glyph`],
+/// (12 leads in standard order, mV at 500 Hz, at least 10 s each) at the style's speed
+/// and gain, with every lead's label printed as text (the glyphs of [`label_glyph`],
 /// 3.5 mm tall, below the baseline at the start of its cell), the calibration pulse at each
 /// row start and separator ticks between columns. On a 15-lead page
 /// ([`Layout::ThreeByFive`]) each extra lead's trace is its [`extra_stand_in`]'s signal (a
 /// real lead of the same record, not the extra lead: see there). Rows at
 /// [`ROW_BASELINES_MM`] plus 34 mm per row after the fourth.
 pub fn render_labelled(leads: &[Vec<f32>], style: &RenderStyle, layout: Layout) -> RgbImage {
-    let p = style.dpi / 25.4;
-    let w = (PAGE_W_MM * p).round() as usize;
-    let h = (PAGE_H_MM * p).round() as usize;
-    let mut canvas = Canvas {
-        rgb: [
-            Plane::filled(w, h, 255.0),
-            Plane::filled(w, h, 255.0),
-            Plane::filled(w, h, 255.0),
-        ],
-        px_per_mm: p,
-    };
-    draw_grid(&mut canvas, style.grid);
-    let mut ink = Plane::filled(w, h, 0.0);
-    let half = (style.trace_width_mm * p / 2.0).max(0.55);
-    let (px_per_s, px_per_mv) = (25.0 * p, 10.0 * p);
-    let x0 = SIGNAL_X0_MM * p;
-    let mut rng = SplitMix64(style.seed ^ 0x15EAD);
-    // Header "text".
-    for line in 0..3 {
-        let y = (12.0 + 7.0 * line as f32) * p;
-        let mut x = 10.0 * p;
-        while x < 200.0 * p {
-            let word = (3.0 + 12.0 * rng.uniform()) * p;
-            fill_rect(&mut ink, x, y, x + word, y + 3.0 * p);
-            x += word + 3.0 * p;
-        }
-    }
-    let baseline = |row: usize| {
-        ROW_BASELINES_MM
-            .get(row)
-            .copied()
-            .unwrap_or(ROW_BASELINES_MM[3] + 34.0 * (row as f32 - 3.0))
-    };
-    // (label, signal, row, start s, end s) per cell.
-    let mut cells: Vec<(&str, &[f32], usize, f32, f32)> = Vec::new();
-    for c in layout.cells() {
-        if let Some(s) = leads.get(c.lead.index()) {
-            cells.push((c.lead.label(), s, c.row, c.start_s, c.end_s));
-        }
-    }
-    for c in layout.extra_cells() {
-        if let Some(s) = leads.get(extra_stand_in(c.lead).index()) {
-            cells.push((c.lead.label(), s, c.row, c.start_s, c.end_s));
-        }
-    }
-    for (label, signal, row, start_s, end_s) in cells {
-        let base = baseline(row) * p;
-        let first = (start_s * INPUT_RATE_HZ) as usize;
-        let last = ((end_s * INPUT_RATE_HZ) as usize).min(signal.len());
-        let window = signal.get(first..last).unwrap_or(&[]);
-        let finite: Vec<f32> = window.iter().copied().filter(|v| v.is_finite()).collect();
-        let mean = finite.iter().sum::<f32>() / finite.len().max(1) as f32;
-        let points: Vec<(f32, f32)> = window
-            .iter()
-            .enumerate()
-            .map(|(i, v)| {
-                let t = (first + i) as f32 / INPUT_RATE_HZ;
-                let v = if v.is_finite() { v - mean } else { 0.0 };
-                (x0 + t * px_per_s, base - v * px_per_mv)
-            })
-            .collect();
-        stroke(&mut ink, &points, half);
-        let xs = x0 + start_s * px_per_s;
-        if start_s > 0.0 {
-            stroke(
-                &mut ink,
-                &[(xs, base - 3.0 * p), (xs, base + 3.0 * p)],
-                half,
-            );
-        } else {
-            let xp = x0 - 0.2 * px_per_s;
-            let pulse = [
-                (xp - 2.0 * p, base),
-                (xp, base),
-                (xp, base - px_per_mv),
-                (x0, base - px_per_mv),
-                (x0, base),
-            ];
-            stroke(&mut ink, &pulse, half);
-        }
-        draw_label(&mut ink, label, xs + 1.5 * p, base + 5.0 * p, 3.5 * p);
-    }
-    for y in 0..h {
-        for x in 0..w {
-            let a = ink.get(x, y);
-            if a > 0.0 {
-                canvas.blend(x, y, [20.0, 20.0, 25.0], a);
-            }
-        }
-    }
-    to_rgb(&canvas.rgb)
+    draw_page(
+        leads,
+        style,
+        layout,
+        &|row| {
+            Some(
+                ROW_BASELINES_MM
+                    .get(row)
+                    .copied()
+                    .unwrap_or(ROW_BASELINES_MM[3] + 34.0 * (row as f32 - 3.0)),
+            )
+        },
+        Labels::Text,
+    )
 }
