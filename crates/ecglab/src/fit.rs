@@ -179,8 +179,8 @@ pub fn select_components(cal: &mut Calibration, comps: &[Vec<f32>], labels: &[u8
     let mut best = 0.5;
     loop {
         let mut cand: Option<(usize, f64)> = None;
-        for c in 0..k {
-            if cal.weights[c] != 0.0 || ecgmodel::score::is_signed(COMPONENTS[c]) {
+        for (c, name) in COMPONENTS.iter().enumerate().take(k) {
+            if cal.weights[c] != 0.0 || ecgmodel::score::is_signed(name) {
                 continue;
             }
             let mut trial = cal.clone();
