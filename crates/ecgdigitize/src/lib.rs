@@ -111,6 +111,53 @@ fn speed_from_pulses(pulses: &[Option<trace::Pulse>], px_per_mm: f32) -> Option<
     (8.0..=12.0).contains(&median).then_some(50.0)
 }
 
+/// One cell's samples cut from its row's followed trace.
+struct Sampled<'a> {
+    /// `n_out` samples in mV, `NaN` outside `first..last` and where the trace was lost
+    /// for more than 0.2 s.
+    values: Vec<f32>,
+    first: usize,
+    last: usize,
+    /// The cell's columns `a..b` in the trace's box, and the trace heights there.
+    a: usize,
+    b: usize,
+    ys: &'a [f32],
+}
+
+/// Sample the cell `(start_s, end_s)` (page seconds) of the followed trace `f` between
+/// image columns `xa..xb` at [`OUTPUT_RATE_HZ`]: `x_start` is the row's 0 s column and
+/// `baseline_y` its 0 mV height; `(px_per_s, px_per_mv)` the scales.
+fn sample_cell(
+    f: &trace::Followed,
+    (xa, xb): (usize, usize),
+    (start_s, end_s): (f32, f32),
+    (x_start, baseline_y): (f32, f32),
+    (px_per_s, px_per_mv): (f32, f32),
+    n_out: usize,
+) -> Sampled<'_> {
+    let a = xa.saturating_sub(f.x0).min(f.y.len());
+    let b = xb.saturating_sub(f.x0).min(f.y.len());
+    let ys = &f.y[a..b];
+    let mut values = vec![f32::NAN; n_out];
+    let first = (f64::from(start_s) * OUTPUT_RATE_HZ).round() as usize;
+    let last = ((f64::from(end_s) * OUTPUT_RATE_HZ).round() as usize).min(n_out);
+    for (n, v) in values.iter_mut().enumerate().take(last).skip(first) {
+        let xf = x_start + (n as f32 / OUTPUT_RATE_HZ as f32) * px_per_s - (f.x0 + a) as f32;
+        if let Some(y) = interpolate(ys, xf) {
+            *v = (baseline_y - y) / px_per_mv;
+        }
+    }
+    fill_gaps(&mut values[first..last], (0.2 * OUTPUT_RATE_HZ) as usize);
+    Sampled {
+        values,
+        first,
+        last,
+        a,
+        b,
+        ys,
+    }
+}
+
 /// Why an image could not be digitized. Every variant names the file.
 #[derive(Debug, thiserror::Error)]
 pub enum DigitizeError {
@@ -1502,7 +1549,10 @@ fn digitize_pass(
     // speed, a row is read in "page seconds" of the usual 25 mm/s page (a 250 mm row is
     // 10 page seconds, the layouts' cells are where they always are); only the sample
     // rate of the recording says how many real seconds that is.
-    let (speed_mm_per_s, speed_from_pulse) = match (options.speed_mm_per_s, speed_from_pulses(&pulses, px_per_mm_x)) {
+    let (speed_mm_per_s, speed_from_pulse) = match (
+        options.speed_mm_per_s,
+        speed_from_pulses(&pulses, px_per_mm_x),
+    ) {
         (Some(v), _) => (v, false),
         (None, Some(v)) => (v, true),
         (None, None) => (DEFAULT_SPEED_MM_PER_S, false),
@@ -1798,20 +1848,21 @@ fn digitize_pass(
         }
         let repeat = shown_s[li] > 0.0;
         shown_s[li] = duration;
-        // Box-relative columns of the cell.
-        let a = xa.saturating_sub(f.x0).min(f.y.len());
-        let b = xb.saturating_sub(f.x0).min(f.y.len());
-        let ys = &f.y[a..b];
-        let mut values = vec![f32::NAN; n_out];
-        let first = (f64::from(cell.start_s) * OUTPUT_RATE_HZ).round() as usize;
-        let last = ((f64::from(cell.end_s) * OUTPUT_RATE_HZ).round() as usize).min(n_out);
-        for (n, v) in values.iter_mut().enumerate().take(last).skip(first) {
-            let xf = x_start + (n as f32 / OUTPUT_RATE_HZ as f32) * px_per_s - (f.x0 + a) as f32;
-            if let Some(y) = interpolate(ys, xf) {
-                *v = (row.baseline_y - y) / px_per_mv;
-            }
-        }
-        fill_gaps(&mut values[first..last], (0.2 * OUTPUT_RATE_HZ) as usize);
+        let Sampled {
+            values,
+            first,
+            last,
+            a,
+            b,
+            ys,
+        } = sample_cell(
+            f,
+            (xa, xb),
+            (cell.start_s, cell.end_s),
+            (*x_start, row.baseline_y),
+            (px_per_s, px_per_mv),
+            n_out,
+        );
         let finite = values[first..last].iter().filter(|v| v.is_finite()).count();
         any_trace |= finite > 0;
         let range = values[first..last]
@@ -1878,19 +1929,21 @@ fn digitize_pass(
         if xb <= xa + 2 {
             continue;
         }
-        let a = xa.saturating_sub(f.x0).min(f.y.len());
-        let b = xb.saturating_sub(f.x0).min(f.y.len());
-        let ys = &f.y[a..b];
-        let mut values = vec![f32::NAN; n_out];
-        let first = (f64::from(cell.start_s) * OUTPUT_RATE_HZ).round() as usize;
-        let last = ((f64::from(cell.end_s) * OUTPUT_RATE_HZ).round() as usize).min(n_out);
-        for (n, v) in values.iter_mut().enumerate().take(last).skip(first) {
-            let xf = x_start + (n as f32 / OUTPUT_RATE_HZ as f32) * px_per_s - (f.x0 + a) as f32;
-            if let Some(y) = interpolate(ys, xf) {
-                *v = (row.baseline_y - y) / px_per_mv;
-            }
-        }
-        fill_gaps(&mut values[first..last], (0.2 * OUTPUT_RATE_HZ) as usize);
+        let Sampled {
+            values,
+            first,
+            last,
+            a,
+            b,
+            ys,
+        } = sample_cell(
+            f,
+            (xa, xb),
+            (cell.start_s, cell.end_s),
+            (*x_start, row.baseline_y),
+            (px_per_s, px_per_mv),
+            n_out,
+        );
         let range = values[first..last]
             .iter()
             .filter(|v| v.is_finite())
