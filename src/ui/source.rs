@@ -171,11 +171,23 @@ pub fn row_bands_ui(
     }
 }
 
-/// Layouts offered as buttons; any other is typed (`Layout::parse`).
-const LAYOUT_BUTTONS: [(&str, Layout); 5] = [
+/// Layouts offered as buttons; any other is typed (`Layout::parse`). "3×5+1" is the adult
+/// 15-lead page (V4R, V8, V9 in the fifth column; printed labels still name them).
+const LAYOUT_BUTTONS: [(&str, Layout); 6] = [
     ("3×4+1", Layout::ThreeByFour { rhythm_strips: 1 }),
     ("3×4+3", Layout::ThreeByFour { rhythm_strips: 3 }),
     ("3×4", Layout::ThreeByFour { rhythm_strips: 0 }),
+    (
+        "3×5+1",
+        Layout::ThreeByFive {
+            extra: [
+                Some(ecgcore::paper::ExtraLead::V4R),
+                Some(ecgcore::paper::ExtraLead::V8),
+                Some(ecgcore::paper::ExtraLead::V9),
+            ],
+            strips: [Some(ecgcore::StandardLead::II), None, None],
+        },
+    ),
     ("6×2", Layout::SixByTwo),
     ("12×1", Layout::TwelveByOne),
 ];
@@ -575,6 +587,18 @@ pub fn source_image_ui(ui: &mut egui::Ui, study: &Study) -> Vec<Command> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn every_layout_button_is_a_layout_the_cli_takes_too() {
+        for (label, layout) in super::LAYOUT_BUTTONS {
+            let typed = label.replace("+1", "+II");
+            assert_eq!(
+                ecgdigitize::Layout::parse(&typed),
+                Some(layout),
+                "button {label}"
+            );
+        }
+    }
+
     use super::*;
 
     #[test]
