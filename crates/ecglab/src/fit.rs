@@ -216,12 +216,7 @@ pub fn nonneg_logistic(x: &[Vec<f32>], labels: &[u8], l2: f64) -> (Vec<f64>, f64
 
 /// [`nonneg_logistic`] where the inputs marked in `signed` (missing = not signed) may
 /// take a negative weight too.
-pub fn signed_logistic(
-    x: &[Vec<f32>],
-    labels: &[u8],
-    l2: f64,
-    signed: &[bool],
-) -> (Vec<f64>, f64) {
+pub fn signed_logistic(x: &[Vec<f32>], labels: &[u8], l2: f64, signed: &[bool]) -> (Vec<f64>, f64) {
     let free = |j: usize| signed.get(j).copied().unwrap_or(false);
     let d = x.first().map_or(0, Vec::len);
     let n = x.len().max(1) as f64;
@@ -286,8 +281,8 @@ pub fn signed_logistic(
                 .collect();
             let nb = b - step * gb;
             let nf = objective(&nw, nb);
-            let moved: f64 = nw.iter().zip(&w).map(|(a, c)| (a - c).powi(2)).sum::<f64>()
-                + (nb - b).powi(2);
+            let moved: f64 =
+                nw.iter().zip(&w).map(|(a, c)| (a - c).powi(2)).sum::<f64>() + (nb - b).powi(2);
             if nf <= f - 1e-4 * moved / step {
                 let done = f - nf < 1e-10;
                 w = nw;
@@ -364,7 +359,13 @@ pub fn weighing_cv_auroc(x: &[Vec<f32>], labels: &[u8], folds: usize, signed: &[
             scores[i] = r
                 .iter()
                 .zip(&w)
-                .map(|(a, c)| if a.is_finite() { f64::from(*a) * c } else { 0.0 })
+                .map(|(a, c)| {
+                    if a.is_finite() {
+                        f64::from(*a) * c
+                    } else {
+                        0.0
+                    }
+                })
                 .sum::<f64>() as f32;
         }
     }

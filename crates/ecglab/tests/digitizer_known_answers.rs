@@ -151,7 +151,12 @@ fn pages_printed_at_50_mm_s_or_other_gains_are_read_at_their_speed_and_gain() {
         ..RenderStyle::default()
     };
     let img = render::render_page(&truth, &style);
-    let d = digitize_rgb(&img, Path::new("00009 50 mm/s"), &DigitizeOptions::default()).unwrap();
+    let d = digitize_rgb(
+        &img,
+        Path::new("00009 50 mm/s"),
+        &DigitizeOptions::default(),
+    )
+    .unwrap();
     assert_eq!(d.speed_mm_per_s, 50.0, "speed from the pulse's width");
     assert!(d.speed_from_pulse);
     assert_eq!(d.gain_mm_per_mv, 10.0);
@@ -161,10 +166,7 @@ fn pages_printed_at_50_mm_s_or_other_gains_are_read_at_their_speed_and_gain() {
     assert!(d.recording.provenance.notes[0].contains("50 mm/s (calibration pulse width)"));
     // The model needs 10 s: it declines a 5 s page and says why.
     let refused = ecgmodel::contract::prepare(&d.recording).unwrap_err();
-    assert!(
-        refused.to_string().contains("5.00 s long"),
-        "{refused}"
-    );
+    assert!(refused.to_string().contains("5.00 s long"), "{refused}");
     // Each page second is half a real second: compare at 500 Hz (every second sample
     // read) with the truth's first 5 s.
     let snrs: Vec<f32> = d

@@ -253,14 +253,23 @@ mod tests {
         let z = vec![vec![0.0, 1.0, 3.0, 1.5], vec![0.0, 2.5, f32::NAN, 0.0]];
         let mut map = vec![vec![0.1, 0.2, 0.3, 0.2], vec![0.1, 0.1, f32::NAN, 0.95]];
         guide.apply(&mut map, &z, 0.9);
-        assert!((map[0][2] - 0.9).abs() < 1e-6, "the peak is raised to the level");
-        assert!((map[1][1] - 0.45).abs() < 1e-6, "half the margin below: half the level");
+        assert!(
+            (map[0][2] - 0.9).abs() < 1e-6,
+            "the peak is raised to the level"
+        );
+        assert!(
+            (map[1][1] - 0.45).abs() < 1e-6,
+            "half the margin below: half the level"
+        );
         assert_eq!(map[0][0], 0.1, "far below the peak: unchanged");
         assert_eq!(map[0][3], 0.2, "1.5 below the peak: unchanged");
         assert!(map[1][2].is_nan(), "unrecorded stays unrecorded");
         assert_eq!(map[1][3], 0.95, "never lowered");
         let mut pale = vec![vec![0.1; 4]];
         guide.apply(&mut pale, &[vec![0.0, 1.0, 2.0, 3.0]], guide.level(1.5));
-        assert!(pale[0].iter().all(|&v| v == 0.1), "a normal score paints nothing");
+        assert!(
+            pale[0].iter().all(|&v| v == 0.1),
+            "a normal score paints nothing"
+        );
     }
 }
