@@ -198,18 +198,23 @@ fn rows_set_by_hand_in_the_page_panel_read_a_page_whose_rows_are_not_found() {
     assert!(app.study.is_none());
     let unread = app.unread_page.as_ref().expect("the unread page is kept");
     assert!(unread.error.contains("--rows"), "{}", unread.error);
+    // The failed read's two rows are kept: the bands start there (the best guess).
+    assert_eq!(unread.found_rows.len(), 2, "{:?}", unread.found_rows);
     let mut harness = Harness::builder()
         .with_size(egui::vec2(1400.0, 800.0))
         .build_ui_state(|ui, app: &mut EcgApp| app.frame_ui(ui), app);
     harness.run();
     harness.get_by_label("Page not read");
+    harness.get_by_label("Row 2 baseline");
+    assert!(harness.query_by_label("Row 3 baseline").is_none());
     harness
         .get_all_by_label("3×4+1")
         .find(|n| n.rect().min.y > 60.0)
         .expect("the page panel offers 3×4+1")
         .click();
     harness.run();
-    // No row was read: place the layout's four, add one, remove one, go back, place again.
+    // Two rows were found: place the layout's four, add one, remove one, go back to the
+    // two found, place four again.
     harness.get_by_label("Place 4 rows").click();
     harness.run();
     harness.get_by_label("Row 4 baseline");
@@ -222,7 +227,8 @@ fn rows_set_by_hand_in_the_page_panel_read_a_page_whose_rows_are_not_found() {
     assert!(harness.query_by_label("Row 5 baseline").is_none());
     harness.get_by_label("Rows found").click();
     harness.run();
-    assert!(harness.query_by_label("Row 1 baseline").is_none());
+    harness.get_by_label("Row 2 baseline");
+    assert!(harness.query_by_label("Row 3 baseline").is_none());
     harness.get_by_label("Place 4 rows").click();
     harness.run();
     // The bands sit at 0.2, 0.4, 0.6 and 0.8 of the image's height: drag each onto its

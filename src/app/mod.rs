@@ -150,6 +150,9 @@ pub struct Loaded {
 pub struct UnreadPage {
     pub path: PathBuf,
     pub error: String,
+    /// The trace rows the failed read found (fractions of the image height): the row
+    /// bands start there.
+    pub found_rows: Vec<f32>,
     pub options: ecgdigitize::DigitizeOptions,
     pub image: Option<egui::ColorImage>,
     pub texture: Option<egui::TextureHandle>,
@@ -171,13 +174,35 @@ fn preview_image(path: &Path) -> Option<egui::ColorImage> {
 }
 
 /// Open a file (digitizing images with `options`) and decode a scan for display.
+/// Why a file did not open, and for a paper page the rows its failed read found.
+#[derive(Debug, Clone, Default)]
+pub struct LoadError {
+    pub message: String,
+    pub found_rows: Vec<f32>,
+}
+
+impl From<String> for LoadError {
+    fn from(message: String) -> Self {
+        LoadError {
+            message,
+            found_rows: Vec::new(),
+        }
+    }
+}
+
 fn load(
     path: &Path,
     options: ecgdigitize::DigitizeOptions,
     store: Option<crate::edits::EditsStore>,
-) -> Result<Loaded, String> {
+) -> Result<Loaded, LoadError> {
     let opened = pipeline::open_any(path, &ecgcore::formats::OpenOptions::default(), &options)
-        .map_err(|e| format!("{e:#}"))?;
+        .map_err(|e| LoadError {
+            found_rows: e
+                .downcast_ref::<ecgdigitize::DigitizeError>()
+                .map(|d| d.found_rows().to_vec())
+                .unwrap_or_default(),
+            message: format!("{e:#}"),
+        })?;
     // Corrections are kept per file; a long EDF/BDF recording is read in windows, which
     // are not corrected.
     let store = store.filter(|_| opened.edf.is_none());
@@ -201,10 +226,10 @@ fn load_window(
     path: &Path,
     start_s: f64,
     annotations: Arc<Vec<edf::EdfAnnotation>>,
-) -> Result<Loaded, String> {
+) -> Result<Loaded, LoadError> {
     let opened =
         pipeline::open_edf_window(path, start_s, pipeline::Annotations::Known(annotations))
-            .map_err(|e| format!("{e:#}"))?;
+            .map_err(|e| LoadError::from(format!("{e:#}")))?;
     Ok(Loaded {
         opened,
         edits: Ok(None),
@@ -265,7 +290,7 @@ pub struct EcgApp {
     /// Where measurement corrections are saved (`None`: kept only while the study is open).
     pub edits_store: Option<crate::edits::EditsStore>,
     engine: Arc<Engine>,
-    loading: Option<(PathBuf, Job<Result<Loaded, String>>)>,
+    loading: Option<(PathBuf, Job<Result<Loaded, LoadError>>)>,
     /// The digitizer settings of the file being opened (for a page it cannot read).
     loading_options: ecgdigitize::DigitizeOptions,
     /// A page image the digitizer could not read, shown with its settings to correct.
@@ -635,7 +660,7 @@ impl EcgApp {
             if let Some(result) = job.try_take() {
                 let path = path.clone();
                 self.loading = None;
-                match result.and_then(|r| r) {
+                match result.map_err(LoadError::from).and_then(|r| r) {
                     Ok(loaded) => self.set_study(path, loaded),
                     Err(e) if pipeline::is_image(&path) => {
                         // Never a dead end: keep the page, its error and its settings.
@@ -644,13 +669,14 @@ impl EcgApp {
                             image: keep.as_ref().map_or_else(|| preview_image(&path), |_| None),
                             texture: keep.and_then(|u| u.texture),
                             path,
-                            error: e.clone(),
+                            error: e.message,
+                            found_rows: e.found_rows,
                             options: self.loading_options,
                         });
                         // The page's own panel shows the error.
                         self.message = None;
                     }
-                    Err(e) => self.message = Some((Severity::Error, e)),
+                    Err(e) => self.message = Some((Severity::Error, e.message)),
                 }
             }
         }

@@ -423,7 +423,7 @@ pub fn unread_page_ui(ui: &mut egui::Ui, page: &UnreadPage) -> Vec<Command> {
                     gain_mm_per_mv: page.options.gain_mm_per_mv.unwrap_or(10.0),
                     rotation_deg: page.options.rotation_deg.unwrap_or(0.0),
                     layout: page.options.layout,
-                    rows: Vec::new(),
+                    rows: page.found_rows.clone(),
                 };
                 commands.extend(correction_ui(
                     ui,
@@ -445,7 +445,13 @@ pub fn unread_page_ui(ui: &mut egui::Ui, page: &UnreadPage) -> Vec<Command> {
                 .min(avail.y / size.y.max(1.0))
                 .min(2.0);
             let image = ui.image((texture.id(), size * scale));
-            row_bands_ui(ui, image.rect, options_id(&page.path), page.options, &[]);
+            row_bands_ui(
+                ui,
+                image.rect,
+                options_id(&page.path),
+                page.options,
+                &page.found_rows,
+            );
         }
         None => {
             ui.label("The image itself could not be decoded for display.");

@@ -184,7 +184,13 @@ pub enum DigitizeError {
     #[error("no ECG trace found on the page: {}", path.display())]
     NoTrace { path: PathBuf },
     #[error("the page layout is not recognised ({rows} trace rows found; 3×4 needs 3–6, 6×2 needs 6–7, 12×1 needs 12–13; a crop showing only some leads needs legible lead labels, and none were read): set the layout (--layout 3x4+II, 6x2+II, 12x1, …) and, where rows were missed, the rows' baselines (--rows 0.2,0.4,0.6,0.85: fractions of the image height from the top); in the viewer: the page panel, Layout, and drag the row bands; then re-run: {}", path.display())]
-    UnknownLayout { rows: usize, path: PathBuf },
+    UnknownLayout {
+        rows: usize,
+        /// The trace rows found, as [`RowPositions`] (fractions of the image height): a
+        /// start for setting them by hand.
+        found_rows: Vec<f32>,
+        path: PathBuf,
+    },
     #[error("read as a partial page, but no lead label was legible on its {rows} trace rows, so no lead can be named: set the page's full layout (--layout 3x4+II, 6x2+II, 12x1, …; in the viewer: the page panel, Layout) or include the printed lead labels in the crop, and re-run: {}", path.display())]
     NoLabels { rows: usize, path: PathBuf },
     #[error("the layout {layout} needs {want} trace rows but only {found} were found: set the rows' baselines by hand (--rows with {want} fractions of the image height from the top, e.g. 0.2,0.4,0.6,0.85; in the viewer: drag the row bands, add or remove rows, and re-run), or check the pixels per mm (--px-per-mm) or crop the image to the ECG: {}", path.display())]
@@ -192,10 +198,24 @@ pub enum DigitizeError {
         layout: String,
         want: usize,
         found: usize,
+        /// The trace rows found, as for `UnknownLayout`.
+        found_rows: Vec<f32>,
         path: PathBuf,
     },
     #[error("invalid digitizer setting ({what}): {}", path.display())]
     BadOption { what: String, path: PathBuf },
+}
+
+impl DigitizeError {
+    /// The trace rows the failed read found (as [`RowPositions`] fractions), where the
+    /// error asks for rows or a layout: the viewer's best guess to start the bands from.
+    pub fn found_rows(&self) -> &[f32] {
+        match self {
+            DigitizeError::UnknownLayout { found_rows, .. }
+            | DigitizeError::RowsNotFound { found_rows, .. } => found_rows,
+            _ => &[],
+        }
+    }
 }
 
 /// Settings a user may fix by hand and re-run with; `None` means "detect".
@@ -1391,8 +1411,16 @@ fn digitize_pass(
             path: source.to_path_buf(),
         });
     }
-    let unknown = |rows: usize| DigitizeError::UnknownLayout {
-        rows,
+    // Rows as [`RowPositions`] fractions, for errors that ask the user to set them.
+    let fractions = |rows: &[trace::Row]| -> Vec<f32> {
+        rows.iter()
+            .map(|r| (frame.row_to_original(r.baseline_y) / oh.max(1) as f32).clamp(0.0, 1.0))
+            .take(MAX_HAND_ROWS)
+            .collect()
+    };
+    let unknown = |rows: &[trace::Row]| DigitizeError::UnknownLayout {
+        rows: rows.len(),
+        found_rows: fractions(rows),
         path: source.to_path_buf(),
     };
     if std::env::var_os("ECGDIGITIZE_DEBUG").is_some() {
@@ -1412,15 +1440,16 @@ fn digitize_pass(
                 layout: l.to_string(),
                 want: l.rows(),
                 found: candidates.len(),
+                found_rows: fractions(&candidates),
                 path: source.to_path_buf(),
             }
         })?
     } else {
         // Row counts that fit no full layout are read as a partial page (below), when
         // the grid gives the scale.
-        let rows = trace::select_rows(&candidates, None).ok_or(unknown(candidates.len()))?;
+        let rows = trace::select_rows(&candidates, None).ok_or_else(|| unknown(&candidates))?;
         if no_grid && layout_hypotheses(rows.len()).is_empty() {
-            return Err(unknown(rows.len()));
+            return Err(unknown(&rows));
         }
         rows
     };
@@ -1791,7 +1820,7 @@ fn digitize_pass(
                 path: source.to_path_buf(),
             })
         }
-        (None, None) => return Err(unknown(rows.len())),
+        (None, None) => return Err(unknown(&rows)),
     };
 
     let fifteen = matches!(layout, Layout::ThreeByFive { .. });

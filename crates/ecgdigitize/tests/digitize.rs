@@ -308,6 +308,20 @@ fn hand_set_rows_read_a_page_whose_rows_are_not_found() {
     assert!(matches!(err, DigitizeError::RowsNotFound { .. }), "{err}");
     assert!(err.to_string().contains("--rows"), "{err}");
     assert!(err.to_string().contains("drag the row bands"), "{err}");
+    // The rows it did find come with the error (the viewer's first bands): the two
+    // found lie on two of the four baselines set by hand below (0.130, 0.360, 0.604,
+    // 0.862 once moved onto their ink).
+    let found = err.found_rows();
+    assert!(!found.is_empty() && found.len() < 4, "{found:?}");
+    assert!(found.windows(2).all(|w| w[0] < w[1]), "{found:?}");
+    for f in found {
+        assert!(
+            [0.130, 0.360, 0.604, 0.862]
+                .iter()
+                .any(|b| (f - b).abs() < 0.03),
+            "{f} is on no row ({found:?})"
+        );
+    }
 
     let hand = [0.14, 0.36, 0.60, 0.88];
     let d = digitize_path(&path, &with_rows(layout, &hand)).unwrap();

@@ -223,6 +223,7 @@ fn a_layout_set_by_hand_is_used_and_a_wrong_one_is_named_in_the_error() {
     // A page whose layout is not recognised names the option to set.
     let err = DigitizeError::UnknownLayout {
         rows: 2,
+        found_rows: vec![0.3, 0.6],
         path: path.clone(),
     };
     assert!(err.to_string().contains("--layout"), "{err}");
