@@ -183,7 +183,7 @@ pub enum DigitizeError {
     NoGrid { path: PathBuf },
     #[error("no ECG trace found on the page: {}", path.display())]
     NoTrace { path: PathBuf },
-    #[error("the page layout is not recognised ({rows} trace rows found; 3×4 needs 3–6, 6×2 needs 6–7, 12×1 needs 12–13; a crop showing only some leads needs legible lead labels, and none were read): set the layout (--layout 3x4+II, 6x2+II, 12x1, …) and, where rows were missed, the rows' baselines (--rows 0.2,0.4,0.6,0.85: fractions of the image height from the top); in the viewer: the page panel, Layout, and drag the row bands; then re-run: {}", path.display())]
+    #[error("the page layout is not recognised ({rows} trace rows found{}; 3×4 needs 3–6, 6×2 needs 6–7, 12×1 needs 12–13; a crop showing only some leads needs legible lead labels, and none were read): set the layout (--layout 3x4+II, 6x2+II, 12x1, …) and, where rows were missed, the rows' baselines (--rows 0.2,0.4,0.6,0.85: fractions of the image height from the top); in the viewer: the page panel, Layout, and drag the row bands; then re-run: {}", rows_at(found_rows), path.display())]
     UnknownLayout {
         rows: usize,
         /// The trace rows found, as [`RowPositions`] (fractions of the image height): a
@@ -193,7 +193,7 @@ pub enum DigitizeError {
     },
     #[error("read as a partial page, but no lead label was legible on its {rows} trace rows, so no lead can be named: set the page's full layout (--layout 3x4+II, 6x2+II, 12x1, …; in the viewer: the page panel, Layout) or include the printed lead labels in the crop, and re-run: {}", path.display())]
     NoLabels { rows: usize, path: PathBuf },
-    #[error("the layout {layout} needs {want} trace rows but only {found} were found: set the rows' baselines by hand (--rows with {want} fractions of the image height from the top, e.g. 0.2,0.4,0.6,0.85; in the viewer: drag the row bands, add or remove rows, and re-run), or check the pixels per mm (--px-per-mm) or crop the image to the ECG: {}", path.display())]
+    #[error("the layout {layout} needs {want} trace rows but only {found} were found{}: set the rows' baselines by hand (--rows with {want} fractions of the image height from the top, e.g. 0.2,0.4,0.6,0.85; in the viewer: drag the row bands, add or remove rows, and re-run), or check the pixels per mm (--px-per-mm) or crop the image to the ECG: {}", rows_at(found_rows), path.display())]
     RowsNotFound {
         layout: String,
         want: usize,
@@ -204,6 +204,16 @@ pub enum DigitizeError {
     },
     #[error("invalid digitizer setting ({what}): {}", path.display())]
     BadOption { what: String, path: PathBuf },
+}
+
+/// " (at 0.61, 0.86 of the image height)" for the rows an error found, to start `--rows`
+/// from; empty without any.
+fn rows_at(found: &[f32]) -> String {
+    if found.is_empty() {
+        return String::new();
+    }
+    let v: Vec<String> = found.iter().map(|f| format!("{f:.2}")).collect();
+    format!(" (at {} of the image height)", v.join(", "))
 }
 
 impl DigitizeError {

@@ -313,6 +313,9 @@ fn hand_set_rows_read_a_page_whose_rows_are_not_found() {
     // 0.862 once moved onto their ink).
     let found = err.found_rows();
     assert!(!found.is_empty() && found.len() < 4, "{found:?}");
+    // … and the message names them, to start --rows from.
+    let at = format!("(at {:.2}, ", found[0]);
+    assert!(err.to_string().contains(&at), "{err}");
     assert!(found.windows(2).all(|w| w[0] < w[1]), "{found:?}");
     for f in found {
         assert!(
