@@ -158,6 +158,30 @@ fn sample_cell(
     }
 }
 
+/// A cell's confidence before the cross-checks: the share of its columns on ink, less
+/// three times the share of steps that jumped between traces, halved where the amplitude
+/// is implausible (over 8 mV peak to peak is rarely a lead: two traces merged; under
+/// 0.05 mV is a flat line: no trace found, the baseline bridged). `shown`: its samples,
+/// `(a, b)`: its columns in the trace's box.
+fn cell_confidence(
+    shown: &[f32],
+    f: &trace::Followed,
+    (a, b): (usize, usize),
+    px_per_mm: f32,
+) -> f32 {
+    let (lo, hi) = shown
+        .iter()
+        .filter(|v| v.is_finite())
+        .fold((f32::MAX, f32::MIN), |(lo, hi), v| (lo.min(*v), hi.max(*v)));
+    let plausible = if hi - lo > 8.0 || hi - lo < 0.05 {
+        0.5
+    } else {
+        1.0
+    };
+    let (found, jumps) = f.quality(a, b, px_per_mm);
+    (found * (1.0 - 3.0 * jumps)).clamp(0.0, 1.0) * plausible
+}
+
 /// Why an image could not be digitized. Every variant names the file.
 #[derive(Debug, thiserror::Error)]
 pub enum DigitizeError {
@@ -1904,19 +1928,7 @@ fn digitize_pass(
         );
         let finite = values[first..last].iter().filter(|v| v.is_finite()).count();
         any_trace |= finite > 0;
-        let range = values[first..last]
-            .iter()
-            .filter(|v| v.is_finite())
-            .fold((f32::MAX, f32::MIN), |(lo, hi), v| (lo.min(*v), hi.max(*v)));
-        // Over 8 mV peak to peak is rarely a lead (two traces merged); under 0.05 mV is a
-        // flat line (no trace found, the baseline bridged).
-        let plausible = if range.1 - range.0 > 8.0 || range.1 - range.0 < 0.05 {
-            0.5
-        } else {
-            1.0
-        };
-        let (found, jumps) = f.quality(a, b, px_per_mm_y);
-        confidence[li] = (found * (1.0 - 3.0 * jumps)).clamp(0.0, 1.0) * plausible;
+        confidence[li] = cell_confidence(&values[first..last], f, (a, b), px_per_mm_y);
         lead_source[li] = match cell_label(cell.row, cell.start_s).map(labels::Word::best) {
             Some((lead, score, _)) if lead == cell.lead && score > LABEL_MIN_SCORE => {
                 LeadSource::Label
@@ -1983,23 +1995,13 @@ fn digitize_pass(
             (px_per_s, px_per_mv),
             n_out,
         );
-        let range = values[first..last]
-            .iter()
-            .filter(|v| v.is_finite())
-            .fold((f32::MAX, f32::MIN), |(lo, hi), v| (lo.min(*v), hi.max(*v)));
-        let plausible = if range.1 - range.0 > 8.0 || range.1 - range.0 < 0.05 {
-            0.5
-        } else {
-            1.0
-        };
-        let (found, jumps) = f.quality(a, b, px_per_mm_y);
         let word = fifteen_words.get(cell.row).and_then(|w| w[4].as_ref());
         let source = match extra_label(word) {
             Some(x) if x == cell.lead => LeadSource::Label,
             Some(_) => LeadSource::LabelDisagrees,
             None => LeadSource::Layout,
         };
-        let mut confidence = (found * (1.0 - 3.0 * jumps)).clamp(0.0, 1.0) * plausible;
+        let mut confidence = cell_confidence(&values[first..last], f, (a, b), px_per_mm_y);
         if source == LeadSource::LabelDisagrees {
             confidence *= 0.5;
         }
