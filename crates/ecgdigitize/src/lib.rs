@@ -111,6 +111,30 @@ fn speed_from_pulses(pulses: &[Option<trace::Pulse>], px_per_mm: f32) -> Option<
     (8.0..=12.0).contains(&median).then_some(50.0)
 }
 
+/// Where a cell lies on its trace row.
+struct CellSpan {
+    row: usize,
+    /// Columns of the working image.
+    xa: usize,
+    xb: usize,
+    start_s: f32,
+    end_s: f32,
+    /// The cell's box in the original image, clockwise from the top-left.
+    corners: [[f32; 2]; 4],
+}
+
+/// What was read in a cell.
+struct CellRead {
+    /// `n_out` samples in mV (`NaN` where not shown).
+    values: Vec<f32>,
+    /// [`cell_confidence`].
+    confidence: f32,
+    /// The followed trace in original image pixels.
+    trace_pixels: Vec<[f32; 2]>,
+    /// Whether any sample was read.
+    any_trace: bool,
+}
+
 /// One cell's samples cut from its row's followed trace.
 struct Sampled<'a> {
     /// `n_out` samples in mV, `NaN` outside `first..last` and where the trace was lost
@@ -1876,32 +1900,69 @@ fn digitize_pass(
     let mut traces: Vec<Vec<[f32; 2]>> = vec![Vec::new(); 12];
     let mut lead_boxes = Vec::new();
     let mut any_trace = false;
-    for cell in layout.cells() {
-        let (Some(row), Some(x_start), Some(f), Some((y0, y1))) = (
-            rows.get(cell.row),
-            starts.get(cell.row),
-            followed.get(cell.row),
-            row_boxes.get(cell.row),
-        ) else {
-            continue;
-        };
-        let (y0, y1) = (*y0, *y1);
-        let xa = (x_start + cell.start_s * px_per_s).round().max(0.0) as usize;
-        let xb = ((x_start + cell.end_s * px_per_s).round().max(0.0) as usize)
+    // Where a cell lies on its row (columns `xa..xb` of the working image, its box's
+    // corners in the original image); `None` when its row was not read.
+    let span = |row: usize, start_s: f32, end_s: f32| -> Option<CellSpan> {
+        let (x_start, (y0, y1)) = (*starts.get(row)?, *row_boxes.get(row)?);
+        let xa = (x_start + start_s * px_per_s).round().max(0.0) as usize;
+        let xb = ((x_start + end_s * px_per_s).round().max(0.0) as usize)
             .min(w)
             .min(rows_right + 1);
+        let (xf, yf) = ((xa as f32, xb as f32), (y0 as f32, y1 as f32));
+        Some(CellSpan {
+            row,
+            xa,
+            xb,
+            start_s,
+            end_s,
+            corners: [
+                frame.to_original(xf.0, yf.0),
+                frame.to_original(xf.1, yf.0),
+                frame.to_original(xf.1, yf.1),
+                frame.to_original(xf.0, yf.1),
+            ],
+        })
+    };
+    // A cell's samples, confidence before the cross-checks and trace (original image
+    // pixels); `None` when it is too narrow to read.
+    let read = |c: &CellSpan| -> Option<CellRead> {
+        let (row, x_start, f) = (rows.get(c.row)?, starts.get(c.row)?, followed.get(c.row)?);
+        if c.xb <= c.xa + 2 {
+            return None;
+        }
+        let s = sample_cell(
+            f,
+            (c.xa, c.xb),
+            (c.start_s, c.end_s),
+            (*x_start, row.baseline_y),
+            (px_per_s, px_per_mv),
+            n_out,
+        );
+        let shown = &s.values[s.first..s.last];
+        Some(CellRead {
+            any_trace: shown.iter().any(|v| v.is_finite()),
+            confidence: cell_confidence(shown, f, (s.a, s.b), px_per_mm_y),
+            trace_pixels: s
+                .ys
+                .iter()
+                .enumerate()
+                .filter(|(_, y)| y.is_finite())
+                .map(|(i, y)| frame.to_original((f.x0 + s.a + i) as f32, *y))
+                .collect(),
+            values: s.values,
+        })
+    };
+    for cell in layout.cells() {
+        let Some(cs) = span(cell.row, cell.start_s, cell.end_s) else {
+            continue;
+        };
         lead_boxes.push(LeadBox {
             lead: cell.lead,
-            corners: [
-                frame.to_original(xa as f32, y0 as f32),
-                frame.to_original(xb as f32, y0 as f32),
-                frame.to_original(xb as f32, y1 as f32),
-                frame.to_original(xa as f32, y1 as f32),
-            ],
+            corners: cs.corners,
             start_s: cell.start_s,
             end_s: cell.end_s,
         });
-        if xb <= xa + 2 {
+        if cs.xb <= cs.xa + 2 || followed.get(cell.row).is_none() {
             continue;
         }
         let li = cell.lead.index();
@@ -1911,24 +1972,17 @@ fn digitize_pass(
         }
         let repeat = shown_s[li] > 0.0;
         shown_s[li] = duration;
-        let Sampled {
+        let Some(CellRead {
             values,
-            first,
-            last,
-            a,
-            b,
-            ys,
-        } = sample_cell(
-            f,
-            (xa, xb),
-            (cell.start_s, cell.end_s),
-            (*x_start, row.baseline_y),
-            (px_per_s, px_per_mv),
-            n_out,
-        );
-        let finite = values[first..last].iter().filter(|v| v.is_finite()).count();
-        any_trace |= finite > 0;
-        confidence[li] = cell_confidence(&values[first..last], f, (a, b), px_per_mm_y);
+            confidence: c,
+            trace_pixels,
+            any_trace: inked,
+        }) = read(&cs)
+        else {
+            continue;
+        };
+        any_trace |= inked;
+        confidence[li] = c;
         lead_source[li] = match cell_label(cell.row, cell.start_s).map(labels::Word::best) {
             Some((lead, score, _)) if lead == cell.lead && score > LABEL_MIN_SCORE => {
                 LeadSource::Label
@@ -1954,79 +2008,39 @@ fn digitize_pass(
             first_read[li].clone_from(&values);
         }
         samples[li] = values;
-        traces[li] = ys
-            .iter()
-            .enumerate()
-            .filter(|(_, y)| y.is_finite())
-            .map(|(i, y)| frame.to_original((f.x0 + a + i) as f32, *y))
-            .collect();
+        traces[li] = trace_pixels;
     }
     // A 15-lead page's extra leads, cut like the standard ones.
     let mut extra_leads: Vec<(ExtraRead, Vec<f32>)> = Vec::new();
     for cell in layout.extra_cells() {
-        let (Some(row), Some(x_start), Some(f), Some((y0, y1))) = (
-            rows.get(cell.row),
-            starts.get(cell.row),
-            followed.get(cell.row),
-            row_boxes.get(cell.row),
-        ) else {
+        let Some(cs) = span(cell.row, cell.start_s, cell.end_s) else {
             continue;
         };
-        let (y0, y1) = (*y0 as f32, *y1 as f32);
-        let xa = (x_start + cell.start_s * px_per_s).round().max(0.0) as usize;
-        let xb = ((x_start + cell.end_s * px_per_s).round().max(0.0) as usize)
-            .min(w)
-            .min(rows_right + 1);
-        if xb <= xa + 2 {
+        let Some(r) = read(&cs) else {
             continue;
-        }
-        let Sampled {
-            values,
-            first,
-            last,
-            a,
-            b,
-            ys,
-        } = sample_cell(
-            f,
-            (xa, xb),
-            (cell.start_s, cell.end_s),
-            (*x_start, row.baseline_y),
-            (px_per_s, px_per_mv),
-            n_out,
-        );
+        };
         let word = fifteen_words.get(cell.row).and_then(|w| w[4].as_ref());
         let source = match extra_label(word) {
             Some(x) if x == cell.lead => LeadSource::Label,
             Some(_) => LeadSource::LabelDisagrees,
             None => LeadSource::Layout,
         };
-        let mut confidence = cell_confidence(&values[first..last], f, (a, b), px_per_mm_y);
-        if source == LeadSource::LabelDisagrees {
-            confidence *= 0.5;
-        }
-        let (xa, xb) = (xa as f32, xb as f32);
+        let confidence = if source == LeadSource::LabelDisagrees {
+            0.5 * r.confidence
+        } else {
+            r.confidence
+        };
         extra_leads.push((
             ExtraRead {
                 lead: cell.lead,
                 confidence,
                 source,
-                trace_pixels: ys
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, y)| y.is_finite())
-                    .map(|(i, y)| frame.to_original((f.x0 + a + i) as f32, *y))
-                    .collect(),
-                corners: [
-                    frame.to_original(xa, y0),
-                    frame.to_original(xb, y0),
-                    frame.to_original(xb, y1),
-                    frame.to_original(xa, y1),
-                ],
+                trace_pixels: r.trace_pixels,
+                corners: cs.corners,
                 start_s: cell.start_s,
                 end_s: cell.end_s,
             },
-            values,
+            r.values,
         ));
     }
     // A partial page's leads were named by their labels; a weaker match counts less.
