@@ -119,6 +119,20 @@ fn snapshot_of_the_sample_on_paper() {
     }
 }
 
+/// The app (no model) after opening `page`, which the digitizer cannot read: no study.
+fn open_unread(page: &std::path::Path) -> EcgApp {
+    let mut app = EcgApp::new(
+        Settings::default(),
+        None,
+        Arc::new(Engine::without_model("test")),
+        Some(page.to_path_buf()),
+        None,
+    );
+    app.wait_for_jobs(Duration::from_mins(1));
+    assert!(app.study.is_none(), "{} was read", page.display());
+    app
+}
+
 #[test]
 fn a_page_the_digitizer_cannot_read_stays_open_with_settings_to_set_by_hand() {
     let dir = std::env::temp_dir().join(format!("ecgscope-gui-page-{}", std::process::id()));
@@ -128,15 +142,7 @@ fn a_page_the_digitizer_cannot_read_stays_open_with_settings_to_set_by_hand() {
     image::RgbImage::from_pixel(600, 400, image::Rgb([255, 255, 255]))
         .save(&page)
         .unwrap();
-    let mut app = EcgApp::new(
-        Settings::default(),
-        None,
-        Arc::new(Engine::without_model("test")),
-        Some(page.clone()),
-        None,
-    );
-    app.wait_for_jobs(Duration::from_mins(1));
-    assert!(app.study.is_none());
+    let app = open_unread(&page);
     let unread = app.unread_page.as_ref().expect("the unread page is kept");
     assert_eq!(unread.path, page);
     assert!(unread.error.contains("blank-page.png"), "{}", unread.error);
@@ -187,15 +193,7 @@ fn rows_set_by_hand_in_the_page_panel_read_a_page_whose_rows_are_not_found() {
         ecgcore::testing::skip("../shared/data is absent");
         return;
     }
-    let mut app = EcgApp::new(
-        Settings::default(),
-        None,
-        Arc::new(Engine::without_model("test")),
-        Some(page.clone()),
-        None,
-    );
-    app.wait_for_jobs(Duration::from_mins(1));
-    assert!(app.study.is_none());
+    let app = open_unread(&page);
     let unread = app.unread_page.as_ref().expect("the unread page is kept");
     assert!(unread.error.contains("--rows"), "{}", unread.error);
     // The failed read's two rows are kept: the bands start there (the best guess).
