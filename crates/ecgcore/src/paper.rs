@@ -152,6 +152,36 @@ pub struct PartialCell {
     pub end_ms: u16,
 }
 
+/// The 3×4 block's twelve cells (rows 0–2), columns `column_s` seconds wide (2.5 s on a
+/// 3×4 page, 2 s on a 3×5 page, whose fifth column holds the extra leads).
+fn push_block(cells: &mut Vec<Cell>, column_s: f32) {
+    for (row, leads) in THREE_BY_FOUR.iter().enumerate() {
+        for (col, lead) in leads.iter().enumerate() {
+            let start_s = column_s * col as f32;
+            cells.push(Cell {
+                lead: *lead,
+                row,
+                start_s,
+                end_s: start_s + column_s,
+                rhythm: false,
+            });
+        }
+    }
+}
+
+/// Full-width rhythm strips below a three-row block, top to bottom.
+fn push_strips(cells: &mut Vec<Cell>, strips: impl Iterator<Item = StandardLead>) {
+    for (i, lead) in strips.enumerate() {
+        cells.push(Cell {
+            lead,
+            row: 3 + i,
+            start_s: 0.0,
+            end_s: PAGE_DURATION_S,
+            rhythm: true,
+        });
+    }
+}
+
 /// A partial page: per lead in [`StandardLead::ALL`] order, where it was read (`None`:
 /// not on the page). With no lead at all it is the request "read the labelled leads this
 /// page shows" that `Layout::parse("partial")` gives; the digitizer fills it in.
@@ -459,56 +489,18 @@ impl Layout {
         let mut cells = Vec::new();
         match self {
             Layout::ThreeByFour { rhythm_strips } => {
-                for (row, leads) in THREE_BY_FOUR.iter().enumerate() {
-                    for (col, lead) in leads.iter().enumerate() {
-                        let start_s = THREE_BY_FOUR_COLUMN_S * col as f32;
-                        cells.push(Cell {
-                            lead: *lead,
-                            row,
-                            start_s,
-                            end_s: start_s + THREE_BY_FOUR_COLUMN_S,
-                            rhythm: false,
-                        });
-                    }
-                }
+                push_block(&mut cells, THREE_BY_FOUR_COLUMN_S);
                 let strips: &[L] = match rhythm_strips {
                     0 => &[],
                     1 => &[L::II],
                     2 => &[L::II, L::V5],
                     _ => &[L::V1, L::II, L::V5],
                 };
-                for (i, lead) in strips.iter().enumerate() {
-                    cells.push(Cell {
-                        lead: *lead,
-                        row: 3 + i,
-                        start_s: 0.0,
-                        end_s: PAGE_DURATION_S,
-                        rhythm: true,
-                    });
-                }
+                push_strips(&mut cells, strips.iter().copied());
             }
             Layout::ThreeByFive { strips, .. } => {
-                for (row, leads) in THREE_BY_FOUR.iter().enumerate() {
-                    for (col, lead) in leads.iter().enumerate() {
-                        let start_s = THREE_BY_FIVE_COLUMN_S * col as f32;
-                        cells.push(Cell {
-                            lead: *lead,
-                            row,
-                            start_s,
-                            end_s: start_s + THREE_BY_FIVE_COLUMN_S,
-                            rhythm: false,
-                        });
-                    }
-                }
-                for (i, lead) in strips.iter().map_while(|s| *s).enumerate() {
-                    cells.push(Cell {
-                        lead,
-                        row: 3 + i,
-                        start_s: 0.0,
-                        end_s: PAGE_DURATION_S,
-                        rhythm: true,
-                    });
-                }
+                push_block(&mut cells, THREE_BY_FIVE_COLUMN_S);
+                push_strips(&mut cells, strips.iter().map_while(|s| *s));
             }
             Layout::SixByTwo => {
                 let limb = [L::I, L::II, L::III, L::AVR, L::AVL, L::AVF];
