@@ -206,16 +206,11 @@ pub fn select_components(cal: &mut Calibration, comps: &[Vec<f32>], labels: &[u8
 /// (`scripts/score-study.py`).
 pub const WEIGHING_L2: f64 = 10.0;
 
-/// Non-negative logistic regression (L2 penalty `l2`, intercept free): weights `w ≥ 0`
+/// Logistic regression (L2 penalty `l2`, intercept free) with sign constraints: weights
 /// and intercept maximizing the penalized likelihood of `labels` (1 abnormal) given `x`
-/// (rows of inputs, non-finite values taken as 0). Projected gradient descent with a
-/// backtracking step on the convex objective; deterministic.
-pub fn nonneg_logistic(x: &[Vec<f32>], labels: &[u8], l2: f64) -> (Vec<f64>, f64) {
-    signed_logistic(x, labels, l2, &[])
-}
-
-/// [`nonneg_logistic`] where the inputs marked in `signed` (missing = not signed) may
-/// take a negative weight too.
+/// (rows of inputs, non-finite values taken as 0), every weight `≥ 0` except those of
+/// the inputs marked in `signed` (missing = not signed). Projected gradient descent with
+/// a backtracking step on the convex objective; deterministic.
 pub fn signed_logistic(x: &[Vec<f32>], labels: &[u8], l2: f64, signed: &[bool]) -> (Vec<f64>, f64) {
     let free = |j: usize| signed.get(j).copied().unwrap_or(false);
     let d = x.first().map_or(0, Vec::len);
@@ -304,7 +299,7 @@ pub fn signed_logistic(x: &[Vec<f32>], labels: &[u8], l2: f64, signed: &[bool]) 
 /// The inputs [`weigh_components`] regresses on, a row per study: the feature blocks'
 /// robust z-scores, then the robust z-scores of every other component (order of
 /// [`COMPONENTS`] without `features`).
-pub fn weighing_inputs(
+fn weighing_inputs(
     cal: &Calibration,
     model: &FeatureModel,
     comps: &[Vec<f32>],
@@ -329,7 +324,7 @@ pub fn weighing_inputs(
 
 /// Which of [`weighing_inputs`]' columns may take a negative weight (the signed
 /// components, [`ecgmodel::score::is_signed`]), for a feature model of `blocks` blocks.
-pub fn weighing_signs(blocks: usize) -> Vec<bool> {
+fn weighing_signs(blocks: usize) -> Vec<bool> {
     let mut v = vec![false; blocks];
     v.extend(
         COMPONENTS
@@ -343,7 +338,7 @@ pub fn weighing_signs(blocks: usize) -> Vec<bool> {
 /// Cross-validated AUROC of the weighing (`folds` folds of `x`'s rows, every `folds`-th
 /// row held out in turn; `signed` as [`weighing_signs`]): the honest fold-9 estimate of a
 /// score whose weights were fitted on fold 9.
-pub fn weighing_cv_auroc(x: &[Vec<f32>], labels: &[u8], folds: usize, signed: &[bool]) -> f64 {
+fn weighing_cv_auroc(x: &[Vec<f32>], labels: &[u8], folds: usize, signed: &[bool]) -> f64 {
     let folds = folds.max(2);
     let mut scores = vec![f32::NAN; x.len()];
     for k in 0..folds {
@@ -381,19 +376,22 @@ pub fn weighing_cv_auroc(x: &[Vec<f32>], labels: &[u8], folds: usize, signed: &[
 /// against abnormality; the signed attribute differences (`*_excess`) may weigh either
 /// direction. The block weights go into `model`, the component weights into `cal`; the
 /// `features` component's centre and scale are refitted on the fold-9 normals under the
-/// new block weights. Returns the fitted weights (blocks first), for the model card.
+/// new block weights. Returns the weighing's fold-9 AUROC cross-validated over 5 folds
+/// ([`weighing_cv_auroc`]), for the model card.
 pub fn weigh_components(
     cal: &mut Calibration,
     model: &mut FeatureModel,
     comps: &[Vec<f32>],
     features: &[Vec<f32>],
     labels: &[u8],
-) -> Vec<f64> {
+) -> f64 {
     let nb = model.blocks.len();
     let fi = COMPONENTS.iter().position(|c| *c == "features");
     let others: Vec<usize> = (0..COMPONENTS.len()).filter(|&c| Some(c) != fi).collect();
     let x = weighing_inputs(cal, model, comps, features);
-    let (w, _) = signed_logistic(&x, labels, WEIGHING_L2, &weighing_signs(nb));
+    let signs = weighing_signs(nb);
+    let cv_auroc = weighing_cv_auroc(&x, labels, 5, &signs);
+    let (w, _) = signed_logistic(&x, labels, WEIGHING_L2, &signs);
     let block_sum: f64 = w.iter().take(nb).sum();
     for (b, block) in model.blocks.iter_mut().enumerate() {
         block.weight = if block_sum > 0.0 {
@@ -422,7 +420,7 @@ pub fn weigh_components(
         }
         cal.weights[fi] = (block_sum * f64::from(cal.scale[fi])) as f32;
     }
-    w
+    cv_auroc
 }
 
 /// Highest threshold at which at least `recall` of the abnormal scores are ≥ it
@@ -761,7 +759,7 @@ mod tests {
     }
 
     #[test]
-    fn nonneg_logistic_weighs_the_separating_input_and_never_one_against_abnormality() {
+    fn logistic_weighing_keeps_distances_non_negative_and_lets_signed_inputs_go_either_way() {
         // Input 0 rises with abnormality, input 1 falls with it, input 2 is noise.
         let mut x = Vec::new();
         let mut labels = Vec::new();
@@ -772,10 +770,13 @@ mod tests {
             x.push(vec![shift + noise, -shift - noise * 0.5, noise * 2.0]);
             labels.push(u8::from(abnormal));
         }
-        let (w, _) = nonneg_logistic(&x, &labels, WEIGHING_L2);
+        let (w, _) = signed_logistic(&x, &labels, WEIGHING_L2, &[]);
         assert!(w[0] > 1.0, "{w:?}");
         assert_eq!(w[1], 0.0, "{w:?}");
         assert!(w.iter().all(|v| *v >= 0.0));
         assert!(w[2] < w[0] * 0.2, "{w:?}");
+        // Marked signed, the falling input weighs against normality the other way.
+        let (w, _) = signed_logistic(&x, &labels, WEIGHING_L2, &[false, true, false]);
+        assert!(w[1] < -0.1, "{w:?}");
     }
 }

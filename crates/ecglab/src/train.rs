@@ -967,10 +967,13 @@ pub fn run(cfg: &TrainConfig) -> Result<TrainReport, ModelError> {
     let mut weighing_cv_auroc = None;
     if let Some(f) = feat.as_mut() {
         let val_features: Vec<Vec<f32>> = val_raw.iter().map(|r| r.features.clone()).collect();
-        let x = fit::weighing_inputs(&cal, f, &plain_comps, &val_features);
-        let signs = fit::weighing_signs(f.blocks.len());
-        weighing_cv_auroc = Some(fit::weighing_cv_auroc(&x, &val_labels, 5, &signs));
-        fit::weigh_components(&mut cal, f, &plain_comps, &val_features, &val_labels);
+        weighing_cv_auroc = Some(fit::weigh_components(
+            &mut cal,
+            f,
+            &plain_comps,
+            &val_features,
+            &val_labels,
+        ));
     } else {
         fit::select_components(&mut cal, &plain_comps, &val_labels);
     }
