@@ -1205,7 +1205,17 @@ pub fn digitize_rgb(
     let Some(flat_options) = flat_options else {
         return plain;
     };
-    let Ok(mut flat) = digitize_pass(&warped, source, &flat_options, None) else {
+    let flat = digitize_pass(&warped, source, &flat_options, None);
+    if std::env::var_os("ECGDIGITIZE_DEBUG").is_some() {
+        eprintln!(
+            "perspective {:.1}°: flat {:?}",
+            rect.convergence_deg,
+            flat.as_ref()
+                .map(|d| d.confidence_per_lead)
+                .map_err(std::string::ToString::to_string)
+        );
+    }
+    let Ok(mut flat) = flat else {
         return plain;
     };
     let mean = |d: &Digitized| d.confidence_per_lead.iter().sum::<f32>() / 12.0;
@@ -1690,8 +1700,11 @@ fn digitize_pass(
     // Sub-pixel trace heights where the trace is a thin line: the ink-weighted centre of
     // the run (anti-aliased or blurred lines fall between the mask's pixel rows).
     let mut followed = followed;
-    for f in &mut followed {
+    for (f, pulse) in followed.iter_mut().zip(&pulses) {
         trace::refine_centres(f, &ink, thickness);
+        if let Some(p) = pulse {
+            hold_past_pulse_edge(f, p, thickness);
+        }
     }
     drop(ink);
 
@@ -2315,6 +2328,21 @@ fn interpolate(y: &[f32], x: f32) -> Option<f32> {
     }
 }
 
+/// The signal starts at the centre of the calibration pulse's falling edge, so the
+/// followed trace's first columns lie on that vertical stroke and read the pulse's top
+/// (up to 1 mV at 0 s). Hold the trace's first height past the stroke over them instead.
+fn hold_past_pulse_edge(f: &mut trace::Followed, pulse: &trace::Pulse, thickness: f32) {
+    let past = (pulse.end_x as f32 + thickness / 2.0 + 1.0).ceil() as usize;
+    let edge = past.saturating_sub(f.x0).min(f.y.len());
+    // Only the stroke's own few columns; a pulse found far from the trace start is left alone.
+    if edge == 0 || edge as f32 > 2.0 * thickness + 2.0 {
+        return;
+    }
+    if let Some(&v) = f.y[edge..].iter().find(|v| v.is_finite()) {
+        f.y[..edge].fill(v);
+    }
+}
+
 /// Linearly fill runs of `NaN` no longer than `max_len` that have finite values on both
 /// sides.
 fn fill_gaps(v: &mut [f32], max_len: usize) {
@@ -2384,6 +2412,32 @@ mod tests {
                 assert!(r.is_err(), "{:?}", r.map(|d| d.layout.to_string()));
             }
         }
+    }
+
+    #[test]
+    fn the_calibration_pulse_falling_edge_is_not_read_as_signal() {
+        // Followed from the edge's centre (x 102, 3 px lines): the first columns lie on
+        // the vertical stroke down from the pulse top (y 20) to the baseline (y 60).
+        let followed = |start: usize| trace::Followed {
+            x0: start,
+            y: [20.0, 35.0, 50.0, 60.0, 61.0, 62.0, 58.0, 60.0].to_vec(),
+            found: 1.0,
+            jumps: 0.0,
+            spans: vec![None; 8],
+        };
+        let pulse = trace::Pulse {
+            height_px: 40.0,
+            end_x: 102,
+            width_px: 40.0,
+        };
+        let mut f = followed(102);
+        hold_past_pulse_edge(&mut f, &pulse, 3.0);
+        // Past the stroke (x ≥ 102 + 1.5 + 1): the trace's own heights, held before it.
+        assert_eq!(f.y, [60.0, 60.0, 60.0, 60.0, 61.0, 62.0, 58.0, 60.0]);
+        // A pulse found far before the trace start is not this trace's edge.
+        let mut far = followed(140);
+        hold_past_pulse_edge(&mut far, &pulse, 3.0);
+        assert_eq!(far.y, followed(140).y);
     }
 
     /// A label word that reads as `lead` (standard) or `extra` at 0.8.

@@ -330,27 +330,31 @@ fn hand_set_rows_read_a_page_whose_rows_are_not_found() {
     let d = digitize_path(&path, &with_rows(layout, &hand)).unwrap();
     assert_eq!(d.layout, Layout::ThreeByFour { rhythm_strips: 1 });
     assert_eq!(d.row_baselines.len(), 4);
-    // Each row moved onto its ink by at most 3 mm (measured: 0.130, 0.360, 0.604, 0.862).
+    // Each row moved onto its ink by at most 3 mm (measured: 0.130–0.137, 0.360–0.380,
+    // 0.604–0.606, 0.862–0.869 with and without the perspective correction: on this page
+    // the two readings are equally doubtful and either may be kept).
     for (got, set) in d.row_baselines.iter().zip(hand) {
         assert!((got - set).abs() < 0.04, "{:?}", d.row_baselines);
     }
-    // Every lead read over its cell, from the row the layout puts it in.
+    // Every lead read over its cell, from the row the layout puts it in: its trace lies
+    // on that row's baseline (rows are 0.23 of the height apart).
     for (i, lead) in d.recording.leads.iter().enumerate() {
         let shown = lead.samples_mv.iter().filter(|v| v.is_finite()).count();
         assert!(shown >= 1000, "lead {i}: {shown} samples");
     }
-    for b in &d.lead_boxes {
-        let row = match b.lead.label() {
-            "I" | "aVR" | "V1" | "V4" => 0,
-            "II" if b.end_s - b.start_s > 5.0 => 3,
-            "II" | "aVL" | "V2" | "V5" => 1,
-            _ => 2,
+    for (i, trace) in d.trace_pixels_per_lead.iter().enumerate() {
+        let row = match i {
+            0 | 3 | 6 | 9 => 0, // I, aVR, V1, V4
+            1 => 3,             // II: the rhythm strip
+            4 | 7 | 10 => 1,    // aVL, V2, V5
+            _ => 2,             // III, aVF, V3, V6
         };
-        let mid_y = f32::midpoint(b.corners[0][1], b.corners[2][1]) / d.image_height as f32;
+        let mut ys: Vec<f32> = trace.iter().map(|p| p[1]).collect();
+        ys.sort_by(f32::total_cmp);
+        let mid_y = ys[ys.len() / 2] / d.image_height as f32;
         assert!(
-            (mid_y - d.row_baselines[row]).abs() < 0.12,
-            "{:?} box centred at {mid_y}, row {row} at {}",
-            b.lead,
+            (mid_y - d.row_baselines[row]).abs() < 0.06,
+            "lead {i}'s trace lies at {mid_y}, row {row} at {}",
             d.row_baselines[row]
         );
     }
