@@ -1672,41 +1672,36 @@ fn digitize_pass(
     // Printed rows end together: a row whose trace wanders off its baseline band near the
     // end (baseline drift) still ends where the longest row does.
     let rows_right = rows.iter().map(|r| r.right_x).max().unwrap_or(0);
-    let followed: Vec<trace::Followed> = rows
-        .iter()
-        .zip(&starts)
-        .zip(&row_boxes)
-        .map(|((row, x_start), (y0, y1))| {
-            let xa = x_start.round().max(0.0) as usize;
-            let xb = ((x_start + layout::PAGE_DURATION_S * px_per_s)
-                .round()
-                .max(0.0) as usize)
-                .min(w)
-                .min(rows_right + 1)
-                .max(xa);
-            trace::follow(
-                &mask,
-                xa,
-                xb,
-                *y0,
-                *y1,
-                row.baseline_y,
-                px_per_mm_y,
-                thickness,
-            )
-        })
-        .collect();
-
-    // Sub-pixel trace heights where the trace is a thin line: the ink-weighted centre of
-    // the run (anti-aliased or blurred lines fall between the mask's pixel rows).
-    let mut followed = followed;
-    for (f, pulse) in followed.iter_mut().zip(&pulses) {
-        trace::refine_centres(f, &ink, thickness);
-        if let Some(p) = pulse {
-            hold_past_pulse_edge(f, p, thickness);
+    // Follow row `i`'s trace (with the label boxes to keep off), sub-pixel heights where
+    // the trace is a thin line (the ink-weighted centre of the run: anti-aliased or
+    // blurred lines fall between the mask's pixel rows), off the pulse's falling edge.
+    let follow_row = |i: usize, exclude: &[[usize; 4]]| -> trace::Followed {
+        let (row, x_start, (y0, y1)) = (&rows[i], starts[i], row_boxes[i]);
+        let xa = x_start.round().max(0.0) as usize;
+        let xb = ((x_start + layout::PAGE_DURATION_S * px_per_s)
+            .round()
+            .max(0.0) as usize)
+            .min(w)
+            .min(rows_right + 1)
+            .max(xa);
+        let mut f = trace::follow(
+            &mask,
+            xa,
+            xb,
+            y0,
+            y1,
+            row.baseline_y,
+            px_per_mm_y,
+            thickness,
+            exclude,
+        );
+        trace::refine_centres(&mut f, &ink, thickness);
+        if let Some(p) = &pulses[i] {
+            hold_past_pulse_edge(&mut f, p, thickness);
         }
-    }
-    drop(ink);
+        f
+    };
+    let mut followed: Vec<trace::Followed> = (0..rows.len()).map(|i| follow_row(i, &[])).collect();
 
     // Printed lead labels near every possible cell start (0, 2.5, 5, 7.5 s) of every
     // row, read from the ink that is not on a followed trace.
@@ -1747,6 +1742,30 @@ fn digitize_pass(
             .and_then(|r| r.get(k))
             .and_then(Option::as_ref)
     };
+    // A row whose path ran along a legible label's strokes (a deep QRS crossing the
+    // label, cut short where the label offered a path nearer the baseline) is followed
+    // again off the labels' ink.
+    let label_boxes: Vec<[usize; 4]> = label_words
+        .iter()
+        .flatten()
+        .flatten()
+        .filter(|w| w.best().1 > LABEL_MIN_SCORE)
+        .map(|w| [w.x0, w.y0, w.x1, w.y1])
+        .collect();
+    for (i, f) in followed.iter_mut().enumerate() {
+        let on_label = f.spans.iter().enumerate().any(|(c, span)| {
+            span.is_some_and(|(t, b)| {
+                let x = f.x0 + c;
+                label_boxes
+                    .iter()
+                    .any(|l| (l[0]..=l[2]).contains(&x) && t >= l[1] && b <= l[3])
+            })
+        });
+        if on_label {
+            *f = follow_row(i, &label_boxes);
+        }
+    }
+    drop(ink);
     if std::env::var_os("ECGDIGITIZE_DEBUG").is_some() {
         eprintln!(
             "candidates: {:?}",

@@ -801,7 +801,10 @@ impl Followed {
 }
 
 /// Follow the trace through columns `[x0, x1)` within rows `[y0, y1]`, starting near
-/// `baseline_y`.
+/// `baseline_y`. Ink runs lying wholly inside one of the `exclude` boxes (`[x0, y0, x1,
+/// y1]`, inclusive: printed lead labels) are not taken: a deep QRS crossing a label
+/// must not be cut short along the label's strokes.
+#[allow(clippy::too_many_arguments)]
 pub fn follow(
     mask: &Mask,
     x0: usize,
@@ -811,6 +814,7 @@ pub fn follow(
     baseline_y: f32,
     px_per_mm: f32,
     thickness: f32,
+    exclude: &[[usize; 4]],
 ) -> Followed {
     const MAX_RUNS: usize = 24;
     let x1 = x1.min(mask.w);
@@ -828,6 +832,9 @@ pub fn follow(
     for x in x0..x1 {
         runs_in_column(mask, x, y0, y1, &mut buf);
         close_gaps(&mut buf, close);
+        for b in exclude.iter().filter(|b| (b[0]..=b[2]).contains(&x)) {
+            buf.retain(|r| r.0 < b[1] || r.1 > b[3]);
+        }
         if buf.len() > MAX_RUNS {
             buf.sort_by(|a, b| {
                 let da = ((a.0 + a.1) as f32 / 2.0 - baseline_y).abs();
@@ -1117,7 +1124,7 @@ mod tests {
             ink[35 * w + x] = true;
         }
         let mask = Mask { w, h, ink };
-        let f = follow(&mask, 0, w, 0, h - 1, 20.0, 4.0, 2.0);
+        let f = follow(&mask, 0, w, 0, h - 1, 20.0, 4.0, 2.0, &[]);
         assert_eq!(f.found, 1.0);
         assert!((f.y[10] - 20.5).abs() < 0.01);
         assert!(f.y[30] < 7.0, "peak kept: {}", f.y[30]);

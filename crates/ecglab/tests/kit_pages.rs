@@ -259,3 +259,23 @@ fn three_rhythm_strips_with_overlapping_rows_are_read() {
     // Measured 18.9, 19.8, 20.2 dB.
     assert!(median(snr.clone()) > 16.0, "{snr:?}");
 }
+
+#[test]
+fn a_deep_qrs_crossing_its_label_and_the_trace_after_the_pulse_are_read_whole() {
+    // 00263: V3's first S wave (−1.8 mV) runs through the printed "V3" below the row,
+    // and lead I starts at the calibration pulse's falling edge. The follower once
+    // took the label's top stroke (V3 read to −0.42 mV: 10.1 dB) and read the falling
+    // edge as the first 10 ms of lead I (0.8 mV at 0 s: 4.8 dB). Measured now: V3
+    // 24.4 dB, I 15.2 dB.
+    let name = "00263_hr-1-clean-3x4.png";
+    let d = digitize_path(&page(name), &DigitizeOptions::default()).unwrap();
+    let s = snr(name, &d);
+    let of = |lead: L| s.iter().find(|(l, _)| *l == lead).unwrap().1;
+    assert!(of(L::V3) > 20.0, "V3 {:.1} dB", of(L::V3));
+    assert!(of(L::I) > 12.0, "I {:.1} dB", of(L::I));
+    let first = d.recording.lead(L::I).unwrap().samples_mv[..10].to_vec();
+    assert!(
+        first.iter().all(|v| v.abs() < 0.2),
+        "lead I's first 20 ms read the pulse: {first:?}"
+    );
+}
