@@ -661,6 +661,13 @@ pub fn read_label_with(
                 care.push(!trace.get(i).copied().unwrap_or(false));
             }
         }
+        // A solid block wider than 0.8 of its height (a filled box, a blot) is no label:
+        // the one single-stroke name, "I", is a narrow bar; with part of the block hidden
+        // under the trace it could still match "I".
+        let fill = crop.iter().filter(|v| **v).count() as f32 / crop.len().max(1) as f32;
+        if wd.4 == 1 && ww as f32 > 0.8 * wh as f32 && fill > 0.8 {
+            continue;
+        }
         let (scores, extra_scores) = classify_sets(&crop, Some(&care), ww, wh, extra);
         let top = scores
             .iter()

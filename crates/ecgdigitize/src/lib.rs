@@ -764,7 +764,7 @@ fn labels_contradict<'a>(
             disagree += 1;
         }
     }
-    disagree >= 2 && disagree > agree
+    disagree >= 2 && disagree > agree + 1
 }
 
 /// A partial page as read from its labels.
@@ -1537,9 +1537,18 @@ fn digitize_pass(
         // Grid periods are misread by simple factors: the dots or a texture between the
         // lines (×2, ×2.5, ×3), or every second or third line missed (×½, ×⅓).
         let near = |k: f32| (ratio / k - 1.0).abs() < 0.15;
-        let harmonic = [1.0 / 3.0, 0.5, 2.0, 2.5, 3.0].into_iter().any(near);
-        if widest > 0.0 && (no_grid || harmonic) && fits_layout {
-            let v = widest / row_mm / scale;
+        let harmonic = [1.0 / 3.0, 0.5, 2.0, 2.5, 3.0]
+            .into_iter()
+            .find(|k| near(*k));
+        if widest > 0.0 && (no_grid || harmonic.is_some()) && fits_layout {
+            // The grid's period, corrected by the factor, is far more precise than the
+            // row's length (which includes the pulse, or not, and ends where the ink
+            // fades): 1 % off is 0.1 s over a row.
+            let v = match harmonic {
+                Some(k) if !no_grid => px_per_mm_x * k / scale,
+                _ => widest / row_mm / scale,
+            };
+            let harmonic = harmonic.is_some();
             let retry = DigitizeOptions {
                 px_per_mm: Some(v),
                 ..*options
@@ -1603,10 +1612,26 @@ fn digitize_pass(
     let pulses: Vec<Option<trace::Pulse>> = rows
         .iter()
         .map(|r| {
-            trace::find_pulse(&mask, r, px_per_mm_x, thickness, 0.9 * spacing).filter(|p| {
-                // A "pulse" ending well inside the trace is some other mark.
-                from_right(r).is_none_or(|s| p.end_x as f32 <= s + 4.0 * px_per_mm_x)
-            })
+            trace::find_pulse(&mask, r, px_per_mm_x, thickness, 0.9 * spacing)
+                .or_else(|| {
+                    // Where the row's ink starts, or 10 s before its end (shading or a
+                    // texture can extend the ink's left end).
+                    let end_less_10s = r.right_x as f32 - ten_s_px;
+                    let (lo, hi) = if end_less_10s >= 0.0 {
+                        (
+                            end_less_10s.min(r.left_x as f32),
+                            end_less_10s.max(r.left_x as f32),
+                        )
+                    } else {
+                        (r.left_x as f32, r.left_x as f32)
+                    };
+                    let range = (lo - 15.0 * px_per_mm_x, hi + 10.0 * px_per_mm_x);
+                    trace::pulse_in_trace(&mask, r, range, px_per_mm_x, thickness, 0.9 * spacing)
+                })
+                .filter(|p| {
+                    // A "pulse" ending well inside the trace is some other mark.
+                    from_right(r).is_none_or(|s| p.end_x as f32 <= s + 4.0 * px_per_mm_x)
+                })
         })
         .collect();
     let mut starts: Vec<f32> = rows
@@ -1620,7 +1645,27 @@ fn digitize_pass(
             None => from_right(r).map_or(r.left_x as f32, |s| s.min(r.left_x as f32)),
         })
         .collect();
-    let mut sorted = starts.clone();
+    // Pulses found on half the rows or more tell the start better than the other rows'
+    // ends (a row whose trace fades before its end, from shading or a crease, would put
+    // 0 s early); so do fewer where the rows' ink starts at a pulse's start or end (the
+    // other rows' pulses were missed, not absent). Else one pulse may be some other mark
+    // (a keystoned photo's rows start at different places anyway).
+    let found: Vec<&trace::Pulse> = pulses.iter().flatten().collect();
+    let pulses_tell = !found.is_empty() && {
+        let mut lefts: Vec<f32> = rows.iter().map(|r| r.left_x as f32).collect();
+        lefts.sort_by(f32::total_cmp);
+        let left = lefts[lefts.len() / 2];
+        2 * found.len() >= rows.len()
+            || found.iter().any(|p| {
+                let (end, start) = (p.end_x as f32, p.end_x as f32 - p.width_px);
+                (left - end).abs().min((left - start).abs()) <= 2.0 * px_per_mm_x
+            })
+    };
+    let mut sorted: Vec<f32> = if pulses_tell {
+        found.iter().map(|p| p.end_x as f32).collect()
+    } else {
+        starts.clone()
+    };
     sorted.sort_by(f32::total_cmp);
     let median_start = sorted.get(sorted.len() / 2).copied().unwrap_or(0.0);
     // Printed rows start at the same x: one start for all (the median; rows' own
@@ -1717,6 +1762,27 @@ fn digitize_pass(
             }
         }
     }
+    // The calibration pulses are no labels either (a pulse's edge reads as "I"): their
+    // three strokes, not the box around them (12×1 pages print the label against the
+    // falling edge).
+    let half = (thickness / 2.0).ceil() + 1.0;
+    for (row, pulse) in rows.iter().zip(&pulses) {
+        let Some(p) = pulse else { continue };
+        let (fall, rise) = (p.end_x as f32, p.end_x as f32 - p.width_px);
+        let (top, base) = (row.baseline_y - p.height_px, row.baseline_y);
+        let mut clear = |x0: f32, x1: f32, y0: f32, y1: f32| {
+            let (xa, xb) = (x0.max(0.0) as usize, (x1.max(0.0) as usize).min(w - 1));
+            let (ya, yb) = (y0.max(0.0) as usize, (y1.max(0.0) as usize).min(h - 1));
+            for y in ya..=yb {
+                if xa <= xb {
+                    on_trace[y * w + xa..=y * w + xb].fill(true);
+                }
+            }
+        };
+        clear(rise - half, rise + half, top - half, base + half);
+        clear(fall - half, fall + half, top - half, base + half);
+        clear(rise - half, fall + half, top - half, top + half);
+    }
     let label_words: Vec<[Option<labels::Word>; 4]> = rows
         .iter()
         .enumerate()
@@ -1777,6 +1843,11 @@ fn digitize_pass(
         eprintln!(
             "rows: {:?}",
             rows.iter().map(|r| r.baseline_y).collect::<Vec<_>>()
+        );
+        eprintln!(
+            "working {w}×{h} (scale {scale:.2}), {px_per_mm_x:.2} px/mm; row ends {:?}, pulses {pulses:?}, start {:?}, {px_per_s:.1} px/s",
+            rows.iter().map(|r| (r.left_x, r.right_x)).collect::<Vec<_>>(),
+            starts.first()
         );
         for (i, r) in label_words.iter().enumerate() {
             let t: Vec<String> = r

@@ -751,6 +751,69 @@ pub fn find_pulse(
     plateau(&topmost).or_else(|| plateau(&from_below))
 }
 
+/// Look for the calibration pulse in the trace itself, where [`find_pulse`] finds none
+/// because other ink (a dark grid in the mask, shading) lies over the pulse's band:
+/// follow the row's start (columns `from_x..to_x`) and look for a flat top 4.5–25 mm above the baseline
+/// (5 mm/mV and up: lower bumps are too easily a wave), 1.5–12 mm long, that falls
+/// back to the baseline within 1 mm.
+pub fn pulse_in_trace(
+    mask: &Mask,
+    row: &Row,
+    (from_x, to_x): (f32, f32),
+    px_per_mm: f32,
+    thickness: f32,
+    up_limit_px: f32,
+) -> Option<Pulse> {
+    let b = row.baseline_y;
+    let x0 = from_x.max(0.0) as usize;
+    let x1 = (to_x.max(0.0) as usize).min(mask.w);
+    let y0 = (b - up_limit_px.min(25.0 * px_per_mm)).max(0.0) as usize;
+    let y1 = ((b + 3.0 * px_per_mm) as usize).min(mask.h.saturating_sub(1));
+    if x1 <= x0 + 2 || y1 <= y0 {
+        return None;
+    }
+    let f = follow(mask, x0, x1, y0, y1, b, px_per_mm, thickness, &[]);
+    let up: Vec<f32> = f.y.iter().map(|y| b - y).collect();
+    let tol = thickness.max(0.3 * px_per_mm);
+    let mut c = 0;
+    while c < up.len() {
+        if up[c].is_nan() || up[c] < 4.5 * px_per_mm {
+            c += 1;
+            continue;
+        }
+        let start = c;
+        while c < up.len() && up[c] >= 4.5 * px_per_mm {
+            c += 1;
+        }
+        // Columns `start..c` are up; the edges' own columns read part way up.
+        let mut run: Vec<f32> = up[start..c].to_vec();
+        run.sort_by(f32::total_cmp);
+        let top = run[run.len() / 2];
+        let flat: Vec<usize> = (start..c).filter(|&i| (up[i] - top).abs() <= tol).collect();
+        let (Some(&first), Some(&last)) = (flat.first(), flat.last()) else {
+            continue;
+        };
+        let len = (last - first + 1) as f32;
+        if flat.len() as f32 >= 0.8 * len && (1.5 * px_per_mm..=12.0 * px_per_mm).contains(&len) {
+            // Back at the baseline within 1 mm of the flat top's end.
+            let back = (last + 1..(last + 1 + px_per_mm.ceil() as usize).min(up.len()))
+                .find(|&i| up[i].abs() < 1.5 * px_per_mm);
+            if let Some(back) = back {
+                // The falling edge's centre: the first column past the top below 3/4 of it.
+                let edge = (last + 1..=back)
+                    .find(|&i| up[i] < 0.75 * top)
+                    .unwrap_or(back);
+                return Some(Pulse {
+                    height_px: top,
+                    end_x: f.x0 + edge,
+                    width_px: len,
+                });
+            }
+        }
+    }
+    None
+}
+
 /// Follower state: (path cost, back pointer, span `(top, bottom)`).
 type State = (f32, usize, (usize, usize));
 
@@ -1043,6 +1106,41 @@ mod tests {
             assert_eq!(p.end_x, 70, "ink above: {blob}");
             assert!((p.height_px - 100.0).abs() <= 1.0, "{}", p.height_px);
         }
+    }
+
+    #[test]
+    fn a_pulse_hidden_from_the_band_search_is_found_in_the_trace() {
+        // Ink above the pulse and a mark inside it (a label, a shadow): no column band
+        // shows the plateau with both edges, but the followed trace runs over it.
+        let mut m = pulse_mask(true);
+        for y in 150..160 {
+            for x in 30..60 {
+                m.ink[y * m.w + x] = true;
+            }
+        }
+        let r = row(200.0, 0.9, 20, 300);
+        assert_eq!(find_pulse(&m, &r, 10.0, 1.0, 180.0), None);
+        let p = pulse_in_trace(&m, &r, (0.0, 300.0), 10.0, 1.0, 180.0).expect("pulse in the trace");
+        assert!(p.end_x.abs_diff(70) <= 1, "{p:?}");
+        assert!((p.height_px - 100.0).abs() <= 1.0, "{p:?}");
+        assert!((p.width_px - 50.0).abs() <= 2.0, "{p:?}");
+        // A trace without a pulse has none.
+        let mut flat = pulse_mask(false);
+        flat.ink.fill(false);
+        for x in 5..=300 {
+            flat.ink[200 * flat.w + x] = true;
+        }
+        assert_eq!(
+            pulse_in_trace(
+                &flat,
+                &row(200.0, 0.9, 5, 300),
+                (0.0, 300.0),
+                10.0,
+                1.0,
+                180.0
+            ),
+            None
+        );
     }
 
     #[test]

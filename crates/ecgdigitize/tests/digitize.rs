@@ -199,22 +199,25 @@ fn bad_inputs_give_clean_errors() {
     assert!(digitize_rgb(&noise, Path::new("noise.png"), &options).is_err());
 }
 
-/// Real pages whose grid period is misread by a simple factor are scaled from their
-/// 10 s rows: ecg00007 (a cropped 3×4 page; grid read at 2.6 px/mm, the rows say 6.26)
-/// and ecg00003 (grid read 3× too coarse, 18.9 px/mm; the rows say 6.35). Before, only the
-/// first 4 s (or 3 s) of each row were read as the whole page. On ecg00007 the limb leads
-/// then obey Einthoven's and Goldberger's laws (confidence 0.93–0.97, was 0.29–0.48).
+/// Real pages whose grid period is misread by a simple factor are rescaled by that
+/// factor (or, without a grid, from their 10 s rows): ecg00007 (a cropped 3×4 page; grid
+/// read at 2.6 px/mm, ×2.5) and ecg00003 (grid read 3× too coarse, 18.9 px/mm). Before,
+/// only the first 4 s (or 3 s) of each row were read as the whole page. On ecg00007 the
+/// limb leads then obey Einthoven's and Goldberger's laws (confidence 0.93–0.97, was
+/// 0.29–0.48). The expected scales are the pages' own 1 mm and 5 mm line periods
+/// (Fourier peaks of the darkness profiles along both axes: 6.49 and 6.30 px/mm; the rows'
+/// length said 6.26 and 6.35, which is what these pages were first read at).
 #[test]
-fn real_pages_with_a_grid_period_misread_by_a_factor_are_scaled_from_their_rows() {
+fn real_pages_with_a_grid_period_misread_by_a_factor_are_rescaled_by_it() {
     let Some(data) = data_dir() else { return };
-    for (name, px_per_mm) in [("ecg00007.png", 6.26f32), ("ecg00003.png", 6.35)] {
+    for (name, px_per_mm) in [("ecg00007.png", 6.49f32), ("ecg00003.png", 6.30)] {
         let d = digitize_path(
             &data.join("images/real-world").join(name),
             &DigitizeOptions::default(),
         )
         .unwrap();
         assert!(
-            (d.px_per_mm / px_per_mm - 1.0).abs() < 0.03,
+            (d.px_per_mm / px_per_mm - 1.0).abs() < 0.01,
             "{name}: {} px/mm",
             d.px_per_mm
         );

@@ -44,7 +44,11 @@ fn main() {
             let a = (a_s * rate) as isize;
             let ca = (cell.start_s * rate) as isize;
             let mut best = (f32::MIN, 0isize, 0.0f32, 0.0f32);
-            for lag in -40isize..=40 {
+            let wide: isize = std::env::var("KITDIAG_WIDE")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(40);
+            for lag in -wide..=wide {
                 let mut xs = Vec::new();
                 let mut ys = Vec::new();
                 for i in 0..len as isize {
