@@ -2090,8 +2090,11 @@ fn digitize_pass(
             Some((lead, score, _)) if lead == cell.lead && score > LABEL_MIN_SCORE => {
                 LeadSource::Label
             }
+            // (Not a stray "I": any vertical stroke, a column separator or a pulse, reads
+            // as "I", as in `labels_contradict`.)
             Some((lead, score, _))
                 if lead != cell.lead
+                    && lead != StandardLead::I
                     && score > LABEL_MIN_SCORE
                     && cell_label(cell.row, cell.start_s)
                         .is_some_and(|w| w.scores[li] < score - 0.2) =>

@@ -454,3 +454,25 @@ fn bad_row_positions_are_refused() {
         );
     }
 }
+
+/// A vertical stroke beside a cell start (ecg00017's printed column separators, a pulse's
+/// edge) reads as "I"; like the layout check, the per-lead label check does not count a
+/// stray "I" against the lead the layout puts there. ecg00017's V2, V4 and V6 were marked
+/// doubtful (0.36–0.39, three "I" reads against them) on a page whose laws hold.
+#[test]
+fn a_separator_read_as_i_does_not_make_a_lead_doubtful() {
+    let Some(data) = data_dir() else { return };
+    let d = digitize_path(
+        &data.join("images/real-world/ecg00017.png"),
+        &DigitizeOptions::default(),
+    )
+    .unwrap();
+    assert!(
+        d.confidence_per_lead.iter().all(|c| *c > 0.8),
+        "{:?}",
+        d.confidence_per_lead
+    );
+    assert!(!d
+        .lead_source
+        .contains(&ecgdigitize::LeadSource::LabelDisagrees));
+}

@@ -163,6 +163,12 @@ pub fn render(
         "- MSCR: {} epochs run, best (fold-9 AUROC of feature density + global restoration) epoch {}, {:.0} s. Baseline: {} epochs, best {}, {:.0} s. Whole run incl. calibration and fold-10 scoring {:.0} s.",
         r.mscr_epochs_run, r.mscr_best_epoch, r.mscr_train_s, r.baseline_epochs_run, r.baseline_best_epoch, r.baseline_train_s, r.total_s
     );
+    if let Some((a, b)) = r.age_line {
+        let _ = writeln!(
+            s,
+            "- Predicted age corrected by a straight line fitted on fold-9 normals (`fit::recalibrate_age`; the prediction regresses towards the training mean): age = {a:.1} + {b:.3} × prediction (folded into the manifest's age normalization; fold-9 age figures below are therefore fitted, fold 10's are not)."
+        );
+    }
     let _ = writeln!(
         s,
         "- Fold-9 AUROC of each score component alone: {}.\n",

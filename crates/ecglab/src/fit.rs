@@ -50,6 +50,41 @@ pub fn attr_norm(targets: &[[f32; 7]]) -> AttrNorm {
     AttrNorm { mean, std }
 }
 
+/// Predicted age regresses towards the training mean (the old are read younger, the
+/// young older). The straight line `age = a + b·prediction` fitted by least squares on
+/// `(prediction, recorded age)` pairs (fold-9 normals) corrects it; it is folded into the
+/// age's denormalization (`mean ← a + b·mean`, `std ← b·std`), so every later use of the
+/// attribute head sees corrected ages. Returns `(a, b)`, or `None` (and leaves `norm`
+/// alone) with fewer than 20 pairs or a slope outside 0.5–2.
+pub fn recalibrate_age(norm: &mut AttrNorm, pairs: &[(f32, f32)]) -> Option<(f32, f32)> {
+    let v: Vec<(f64, f64)> = pairs
+        .iter()
+        .filter(|(p, y)| p.is_finite() && y.is_finite())
+        .map(|(p, y)| (f64::from(*p), f64::from(*y)))
+        .collect();
+    if v.len() < 20 {
+        return None;
+    }
+    let n = v.len() as f64;
+    let (mx, my) = (
+        v.iter().map(|p| p.0).sum::<f64>() / n,
+        v.iter().map(|p| p.1).sum::<f64>() / n,
+    );
+    let sxx: f64 = v.iter().map(|p| (p.0 - mx).powi(2)).sum();
+    let sxy: f64 = v.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
+    if sxx <= 0.0 {
+        return None;
+    }
+    let b = sxy / sxx;
+    if !(0.5..=2.0).contains(&b) {
+        return None;
+    }
+    let a = my - b * mx;
+    norm.mean[0] = (a + b * f64::from(norm.mean[0])) as f32;
+    norm.std[0] = (b * f64::from(norm.std[0])) as f32;
+    Some((a as f32, b as f32))
+}
+
 /// The Gaussian model of training normals' embeddings, with shrinkage
 /// `(1 − α)Σ + α·tr(Σ)/d·I`, α = 0.2. `None` with fewer than 2 embeddings.
 pub fn embedding_model(embeddings: &[Vec<f32>]) -> Option<EmbeddingModel> {
@@ -611,6 +646,34 @@ pub fn shape_map_knots(
 mod tests {
     use super::*;
     use ecgmodel::mapcal::{n_phases, phases};
+
+    #[test]
+    fn age_recalibration_undoes_a_shrunk_prediction_through_the_denormalization() {
+        // Predictions shrunk halfway to 60: prediction = 60 + 0.5·(age − 60).
+        let pairs: Vec<(f32, f32)> = (20..90)
+            .map(|age| (60.0 + 0.5 * (age as f32 - 60.0), age as f32))
+            .collect();
+        let mut norm = AttrNorm {
+            mean: [55.0, 0.0, 70.0, 160.0, 90.0, 390.0, 410.0],
+            std: [15.0, 1.0, 10.0, 20.0, 10.0, 30.0, 25.0],
+        };
+        let before = norm.clone();
+        let (a, b) = recalibrate_age(&mut norm, &pairs).unwrap();
+        assert!((b - 2.0).abs() < 1e-4 && (a + 60.0).abs() < 1e-2, "{a} {b}");
+        // A network output z that read 70 years now reads the age it stood for, 80.
+        let z = (70.0 - before.mean[0]) / before.std[0];
+        let age = norm.denormalize(&[z, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0])[0];
+        assert!((age - 80.0).abs() < 1e-2, "{age}");
+        // The other attributes are untouched.
+        assert_eq!(norm.mean[1..], before.mean[1..]);
+        assert_eq!(norm.std[1..], before.std[1..]);
+        // Too few pairs, or an implausible slope, leave the normalization alone.
+        let mut same = before.clone();
+        assert!(recalibrate_age(&mut same, &pairs[..10]).is_none());
+        let flat: Vec<(f32, f32)> = (0..50).map(|i| (i as f32, 50.0)).collect();
+        assert!(recalibrate_age(&mut same, &flat).is_none());
+        assert_eq!(same, before);
+    }
 
     #[test]
     fn shape_model_finds_the_leading_direction_and_the_residual() {

@@ -130,6 +130,10 @@ pub struct TrainReport {
     /// weights fitted on four fifths, scored on the fifth): the honest fold-9 figure.
     #[serde(default)]
     pub weighing_cv_auroc: Option<f64>,
+    /// The straight line `(a, b)` predicted ages are corrected by (age = a + b·prediction),
+    /// fitted on fold-9 normals (`fit::recalibrate_age`).
+    #[serde(default)]
+    pub age_line: Option<(f32, f32)>,
     pub mscr_validation: SplitMetrics,
     pub mscr_test: SplitMetrics,
     pub baseline_validation: SplitMetrics,
@@ -909,8 +913,24 @@ pub fn run(cfg: &TrainConfig) -> Result<TrainReport, ModelError> {
     // Calibration on fold 9 (and the embedding model on the training normals).
     let device = cfg.device;
     let train_raw = run_mscr(&mscr, &ds, &train_idx, &norm, device, false, false);
-    let val_raw = run_mscr(&mscr, &ds, &val_idx, &norm, device, true, false);
+    let mut val_raw = run_mscr(&mscr, &ds, &val_idx, &norm, device, true, false);
     let val_labels = labels_of(&ds, &val_idx);
+    // Predicted age, corrected by a straight line fitted on fold-9 normals
+    // (`fit::recalibrate_age`): from here on (fold-9 components, fold 10, the manifest).
+    let mut norm = norm;
+    let age_pairs: Vec<(f32, f32)> = val_raw
+        .iter()
+        .zip(&val_idx)
+        .zip(&val_labels)
+        .filter(|(_, &l)| l == 0)
+        .map(|((r, &i), _)| (r.attrs[0], actual_attrs(&ds, i)[0]))
+        .collect();
+    let age_line = fit::recalibrate_age(&mut norm, &age_pairs);
+    if let Some((a, b)) = age_line {
+        for r in &mut val_raw {
+            r.attrs[0] = a + b * r.attrs[0];
+        }
+    }
     let (emb, mut feat) = fit_normal_models(&train_raw, &val_raw, &val_labels);
     drop(train_raw);
     let shape = fit::shape_model(
@@ -1201,6 +1221,7 @@ pub fn run(cfg: &TrainConfig) -> Result<TrainReport, ModelError> {
             .collect(),
         component_val_auroc,
         weighing_cv_auroc,
+        age_line,
         mscr_validation: split_metrics(&ds, &val_idx, &val_scores, threshold),
         mscr_test: split_metrics(&ds, &test_idx, &test_scores, threshold),
         baseline_validation: split_metrics(&ds, &val_idx, &base_val_scores, base_threshold),
