@@ -127,6 +127,33 @@ fn paper_rows(
     rows
 }
 
+/// The seconds a lead has samples for (first to last finite sample), within the page.
+fn recorded_span(rec: &Recording, index: usize) -> Option<(f64, f64)> {
+    let samples = &rec.leads.get(index)?.samples_mv;
+    let first = samples.iter().position(|v| v.is_finite())?;
+    let last = samples.iter().rposition(|v| v.is_finite())?;
+    let rate = rec.sample_rate_hz.max(1e-6);
+    let end = ((last + 1) as f64 / rate).min(PAGE_SECONDS);
+    let start = first as f64 / rate;
+    (start < end).then_some((start, end))
+}
+
+/// The paper layout's rows, then one row per lead beyond the standard twelve (the extra
+/// leads of a 15-lead page, V4R, V8, V9, …) drawn where its samples lie: a 15-lead page's
+/// 2 s cells keep their seconds.
+fn with_extra_rows(
+    mut rows: Vec<Vec<(DisplayLead, f64, f64)>>,
+    rec: &Recording,
+    leads: &[DisplayLead],
+) -> Vec<Vec<(DisplayLead, f64, f64)>> {
+    for lead in leads.iter().skip(StandardLead::ALL.len()) {
+        if let Some((t0, t1)) = lead.source.and_then(|i| recorded_span(rec, i)) {
+            rows.push(vec![(lead.clone(), t0, t1)]);
+        }
+    }
+    rows
+}
+
 /// Build the page for a layout.
 pub fn page(
     rec: &Recording,
@@ -146,8 +173,12 @@ pub fn page(
             .filter(|l| l.source.is_some())
             .map(|l| vec![(l.clone(), 0.0, duration_s)])
             .collect(),
-        Layout::ThreeByFourRhythm => paper_rows(PaperLayout::THREE_BY_FOUR_II, &slot),
-        Layout::SixByTwo => paper_rows(PaperLayout::SixByTwo, &slot),
+        Layout::ThreeByFourRhythm => with_extra_rows(
+            paper_rows(PaperLayout::THREE_BY_FOUR_II, &slot),
+            rec,
+            &leads,
+        ),
+        Layout::SixByTwo => with_extra_rows(paper_rows(PaperLayout::SixByTwo, &slot), rec, &leads),
         Layout::TwelveByOne => leads
             .iter()
             .map(|l| vec![(l.clone(), 0.0, PAGE_SECONDS)])
@@ -245,7 +276,7 @@ mod tests {
     }
 
     #[test]
-    fn extra_leads_of_a_fifteen_lead_page_are_drawn_in_twelve_by_one() {
+    fn extra_leads_of_a_fifteen_lead_page_are_drawn_in_every_layout() {
         // A digitized 15-lead page: the twelve, then V4R, V8, V9 under their own names.
         let mut rec = twelve_lead();
         for name in ["V4R", "V8", "V9"] {
@@ -261,9 +292,27 @@ mod tests {
             .collect();
         assert_eq!(&labels[12..], ["V4R", "V8", "V9"]);
         assert_eq!(p.rows[12].segments[0].lead.source, Some(12));
-        // The 3×4 view keeps its twelve slots.
+        // The 3×4 and 6×2 views keep their rows and add one per extra lead, drawn over the
+        // seconds it was recorded (8–10 s: the 15-lead page's fifth column).
         let p = page(&rec, Layout::ThreeByFourRhythm, 25.0, 10.0, 1);
-        assert_eq!(p.rows.len(), 4);
+        assert_eq!(p.rows.len(), 7);
+        assert_eq!(p.rows[3].segments[0].lead.label, "II");
+        for (row, name) in p.rows[4..].iter().zip(["V4R", "V8", "V9"]) {
+            let s = &row.segments[0];
+            assert_eq!(
+                (s.lead.label.as_str(), s.t_start_s, s.t_end_s),
+                (name, 8.0, 10.0)
+            );
+            assert_eq!(s.x_mm, 10.0 + 8.0 * 25.0);
+        }
+        assert_eq!(page(&rec, Layout::SixByTwo, 25.0, 10.0, 1).rows.len(), 6 + 3);
+        // A twelve-lead study is unchanged.
+        assert_eq!(
+            page(&twelve_lead(), Layout::ThreeByFourRhythm, 25.0, 10.0, 1)
+                .rows
+                .len(),
+            4
+        );
     }
 
     #[test]
