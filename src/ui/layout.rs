@@ -305,7 +305,10 @@ mod tests {
             );
             assert_eq!(s.x_mm, 10.0 + 8.0 * 25.0);
         }
-        assert_eq!(page(&rec, Layout::SixByTwo, 25.0, 10.0, 1).rows.len(), 6 + 3);
+        assert_eq!(
+            page(&rec, Layout::SixByTwo, 25.0, 10.0, 1).rows.len(),
+            6 + 3
+        );
         // A twelve-lead study is unchanged.
         assert_eq!(
             page(&twelve_lead(), Layout::ThreeByFourRhythm, 25.0, 10.0, 1)
