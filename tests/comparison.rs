@@ -3,11 +3,9 @@
 
 use ecgscope::app::settings::Settings;
 use ecgscope::app::{Command, EcgApp};
-use ecgscope::pipeline::Engine;
 use egui_kittest::kittest::Queryable;
 use egui_kittest::Harness;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 mod common;
@@ -35,13 +33,7 @@ fn comparison_json(current: &std::path::Path, prior: &std::path::Path) -> serde_
 
 /// The app (without the model) with the sample open.
 fn sample_app() -> EcgApp {
-    let mut app = EcgApp::new(
-        Settings::default(),
-        None,
-        Arc::new(Engine::without_model("tests run without the model")),
-        Some(sample()),
-        None,
-    );
+    let mut app = common::app_without_model(Settings::default(), Some(sample()));
     app.wait_for_jobs(Duration::from_mins(1));
     app
 }
@@ -245,13 +237,7 @@ fn measurement_corrections_are_marked_saved_outside_the_study_restored_and_rever
     std::fs::create_dir_all(&dir).unwrap();
     let store = ecgscope::edits::EditsStore::at(dir.join("data/measurement-edits"));
     let open = |store: &ecgscope::edits::EditsStore| {
-        let mut app = EcgApp::new(
-            Settings::default(),
-            None,
-            Arc::new(Engine::without_model("tests run without the model")),
-            None,
-            None,
-        );
+        let mut app = common::app_without_model(Settings::default(), None);
         app.edits_store = Some(store.clone());
         app.apply(Command::Open(sample()));
         app.wait_for_jobs(Duration::from_mins(1));

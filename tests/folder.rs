@@ -5,12 +5,12 @@
 use ecgscope::app::folder::EntryStatus;
 use ecgscope::app::settings::Settings;
 use ecgscope::app::{Command, EcgApp};
-use ecgscope::pipeline::Engine;
 use egui_kittest::kittest::Queryable;
 use egui_kittest::Harness;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Duration;
+
+mod common;
 
 /// The built-in sample copied into `dir` as record `name`.
 fn copy_sample(dir: &Path, name: &str) {
@@ -50,13 +50,7 @@ fn current_file(app: &EcgApp) -> String {
 fn a_folder_lists_its_studies_and_next_and_previous_move_through_them() {
     let dir = folder("list");
     // As `ecgscope DIR` starts the app.
-    let mut app = EcgApp::new(
-        Settings::default(),
-        None,
-        Arc::new(Engine::without_model("tests run without the model")),
-        Some(dir.clone()),
-        None,
-    );
+    let mut app = common::app_without_model(Settings::default(), Some(dir.clone()));
     app.wait_for_folder(Duration::from_mins(2));
     assert_eq!(current_file(&app), "first.hea", "the first readable study");
     let f = app.folder.as_ref().unwrap();
@@ -131,13 +125,7 @@ fn a_folder_lists_its_studies_and_next_and_previous_move_through_them() {
 #[test]
 fn a_folder_reopens_at_the_study_last_reviewed_there() {
     let dir = folder("position");
-    let mut app = EcgApp::new(
-        Settings::default(),
-        None,
-        Arc::new(Engine::without_model("test")),
-        None,
-        None,
-    );
+    let mut app = common::app_without_model(Settings::default(), None);
     app.apply(Command::OpenFolder(dir.clone()));
     app.wait_for_folder(Duration::from_mins(2));
     app.apply(Command::NextStudy);
@@ -149,13 +137,7 @@ fn a_folder_reopens_at_the_study_last_reviewed_there() {
         .recent_files
         .iter()
         .any(|p| p.ends_with(dir.file_name().unwrap())));
-    let mut again = EcgApp::new(
-        settings,
-        None,
-        Arc::new(Engine::without_model("test")),
-        Some(dir.clone()),
-        None,
-    );
+    let mut again = common::app_without_model(settings, Some(dir.clone()));
     again.wait_for_folder(Duration::from_mins(2));
     assert_eq!(current_file(&again), "second.hea");
     assert_eq!(again.folder.as_ref().unwrap().current, Some(2));
@@ -194,13 +176,7 @@ fn analyze_and_report_refuse_a_folder_and_say_to_open_it_in_the_viewer() {
 fn every_key_press_counts_even_several_in_one_frame() {
     let dir = folder("presses");
     copy_sample(&dir, "third");
-    let mut app = EcgApp::new(
-        Settings::default(),
-        None,
-        Arc::new(Engine::without_model("test")),
-        Some(dir.clone()),
-        None,
-    );
+    let mut app = common::app_without_model(Settings::default(), Some(dir.clone()));
     app.wait_for_folder(Duration::from_mins(2));
     assert_eq!(current_file(&app), "first.hea");
     let mut harness = Harness::builder()

@@ -3,12 +3,12 @@
 
 use ecgscope::app::settings::{Layout, Settings};
 use ecgscope::app::EcgApp;
-use ecgscope::pipeline::Engine;
 use egui_kittest::kittest::Queryable;
 use egui_kittest::Harness;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
+
+mod common;
 
 fn sample() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("assets/sample/00010_hr.hea")
@@ -16,13 +16,7 @@ fn sample() -> PathBuf {
 
 /// The app (without the model) with `path` opened, once the opening job is done.
 fn opened(path: PathBuf) -> EcgApp {
-    let mut app = EcgApp::new(
-        Settings::default(),
-        None,
-        Arc::new(Engine::without_model("tests run without the model")),
-        Some(path),
-        None,
-    );
+    let mut app = common::app_without_model(Settings::default(), Some(path));
     app.wait_for_jobs(Duration::from_mins(1));
     assert!(app.study.is_some(), "the study opened: {:?}", app.message);
     app
@@ -121,13 +115,7 @@ fn snapshot_of_the_sample_on_paper() {
 
 /// The app (no model) after opening `page`, which the digitizer cannot read: no study.
 fn open_unread(page: &std::path::Path) -> EcgApp {
-    let mut app = EcgApp::new(
-        Settings::default(),
-        None,
-        Arc::new(Engine::without_model("test")),
-        Some(page.to_path_buf()),
-        None,
-    );
+    let mut app = common::app_without_model(Settings::default(), Some(page.to_path_buf()));
     app.wait_for_jobs(Duration::from_mins(1));
     assert!(app.study.is_none(), "{} was read", page.display());
     app
@@ -294,13 +282,7 @@ fn a_bad_file_shows_an_error_not_a_crash() {
         "broken 2 500 5000\nbroken.dat 16 200 16 0 0 0 0 I\nbroken.dat 16 200 16 0 0 0 0 II\n",
     )
     .unwrap();
-    let mut app = EcgApp::new(
-        Settings::default(),
-        None,
-        Arc::new(Engine::without_model("test")),
-        Some(bad),
-        None,
-    );
+    let mut app = common::app_without_model(Settings::default(), Some(bad));
     app.wait_for_jobs(Duration::from_secs(30));
     let (_, message) = app.message.clone().expect("an error message is shown");
     assert!(message.contains("broken.dat is missing"), "{message}");

@@ -55,3 +55,20 @@ pub fn run_ok(cmd: &mut std::process::Command) -> std::process::Output {
 pub fn json_ok(cmd: &mut std::process::Command) -> serde_json::Value {
     serde_json::from_slice(&run_ok(cmd).stdout).unwrap()
 }
+
+/// The app as `ecgscope [PATH]` starts it, without the model (tests run without it) and
+/// without a settings file; the opening job (if any) is still running.
+pub fn app_without_model(
+    settings: ecgscope::app::settings::Settings,
+    open: Option<PathBuf>,
+) -> ecgscope::app::EcgApp {
+    ecgscope::app::EcgApp::new(
+        settings,
+        None,
+        std::sync::Arc::new(ecgscope::pipeline::Engine::without_model(
+            "tests run without the model",
+        )),
+        open,
+        None,
+    )
+}
