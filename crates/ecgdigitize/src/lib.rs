@@ -751,20 +751,24 @@ fn labels_contradict<'a>(
             continue;
         };
         let (lead, score, margin) = w.best();
-        if score <= LABEL_MIN_SCORE {
-            continue;
-        }
-        if lead == cell.lead {
+        if lead == cell.lead && score > LABEL_MIN_SCORE {
             agree += 1;
-        } else if lead != StandardLead::I
-            && margin > 0.05
-            && w.scores[cell.lead.index()] < score - 0.2
-        {
-            // (Not "I": any stray stroke of a photographed trace reads as "I".)
+        } else if label_disagrees(w, cell.lead) && margin > 0.05 {
             disagree += 1;
         }
     }
     disagree >= 2 && disagree > agree + 1
+}
+
+/// Whether a legible label names another lead than `lead`, clearly (its score for `lead`
+/// 0.2 under its best). Not when it reads as "I": any vertical stroke (a photographed
+/// trace's, a column separator, a pulse's edge) reads as "I".
+fn label_disagrees(w: &labels::Word, lead: StandardLead) -> bool {
+    let (read, score, _) = w.best();
+    read != lead
+        && read != StandardLead::I
+        && score > LABEL_MIN_SCORE
+        && w.scores[lead.index()] < score - 0.2
 }
 
 /// A partial page as read from its labels.
@@ -1605,8 +1609,9 @@ fn digitize_pass(
     // "pulse" ending more than 4 mm after that is some other mark, and where no pulse is
     // found the earlier of that and the ink's left end is the start.
     let ten_s_px = layout::PAGE_DURATION_S * DEFAULT_SPEED_MM_PER_S * px_per_mm_x;
+    let end_less_10s = |r: &trace::Row| r.right_x as f32 - ten_s_px;
     let from_right = |r: &trace::Row| -> Option<f32> {
-        let s = r.right_x as f32 - ten_s_px;
+        let s = end_less_10s(r);
         (s >= 0.0 && (s - r.left_x as f32).abs() <= 8.0 * px_per_mm_x).then_some(s)
     };
     let pulses: Vec<Option<trace::Pulse>> = rows
@@ -1616,14 +1621,11 @@ fn digitize_pass(
                 .or_else(|| {
                     // Where the row's ink starts, or 10 s before its end (shading or a
                     // texture can extend the ink's left end).
-                    let end_less_10s = r.right_x as f32 - ten_s_px;
-                    let (lo, hi) = if end_less_10s >= 0.0 {
-                        (
-                            end_less_10s.min(r.left_x as f32),
-                            end_less_10s.max(r.left_x as f32),
-                        )
+                    let (left, e) = (r.left_x as f32, end_less_10s(r));
+                    let (lo, hi) = if e >= 0.0 {
+                        (e.min(left), e.max(left))
                     } else {
-                        (r.left_x as f32, r.left_x as f32)
+                        (left, left)
                     };
                     let range = (lo - 15.0 * px_per_mm_x, hi + 10.0 * px_per_mm_x);
                     trace::pulse_in_trace(&mask, r, range, px_per_mm_x, thickness, 0.9 * spacing)
@@ -2090,14 +2092,9 @@ fn digitize_pass(
             Some((lead, score, _)) if lead == cell.lead && score > LABEL_MIN_SCORE => {
                 LeadSource::Label
             }
-            // (Not a stray "I": any vertical stroke, a column separator or a pulse, reads
-            // as "I", as in `labels_contradict`.)
-            Some((lead, score, _))
-                if lead != cell.lead
-                    && lead != StandardLead::I
-                    && score > LABEL_MIN_SCORE
-                    && cell_label(cell.row, cell.start_s)
-                        .is_some_and(|w| w.scores[li] < score - 0.2) =>
+            Some(_)
+                if cell_label(cell.row, cell.start_s)
+                    .is_some_and(|w| label_disagrees(w, cell.lead)) =>
             {
                 LeadSource::LabelDisagrees
             }

@@ -753,9 +753,9 @@ pub fn find_pulse(
 
 /// Look for the calibration pulse in the trace itself, where [`find_pulse`] finds none
 /// because other ink (a dark grid in the mask, shading) lies over the pulse's band:
-/// follow the row's start (columns `from_x..to_x`) and look for a flat top 4.5–25 mm above the baseline
-/// (5 mm/mV and up: lower bumps are too easily a wave), 1.5–12 mm long, that falls
-/// back to the baseline within 1 mm.
+/// follow the row's start (columns `from_x..to_x`) and look for a flat top 4.5–25 mm
+/// above the baseline (5 mm/mV and up: lower bumps are too easily a wave), 1.5–12 mm
+/// long, that falls back to the baseline within 1 mm.
 pub fn pulse_in_trace(
     mask: &Mask,
     row: &Row,
