@@ -163,10 +163,31 @@ pub fn render(
         "- MSCR: {} epochs run, best (fold-9 AUROC of feature density + global restoration) epoch {}, {:.0} s. Baseline: {} epochs, best {}, {:.0} s. Whole run incl. calibration and fold-10 scoring {:.0} s.",
         r.mscr_epochs_run, r.mscr_best_epoch, r.mscr_train_s, r.baseline_epochs_run, r.baseline_best_epoch, r.baseline_train_s, r.total_s
     );
+    if !r.attribute_readout.is_empty() {
+        const NAMES: [&str; 7] = ["age", "sex", "heart rate", "PR", "QRS", "QT", "QTc"];
+        let each: Vec<String> = r
+            .attribute_readout
+            .iter()
+            .map(|c| {
+                format!(
+                    "{} {:.2} → {:.2}{}",
+                    NAMES.get(c.attr).unwrap_or(&"?"),
+                    c.head_mae,
+                    c.readout_mae,
+                    if c.kept { "" } else { " (not kept)" }
+                )
+            })
+            .collect();
+        let _ = writeln!(
+            s,
+            "- Attributes read from the encoder features (`fit::attribute_readout`): a ridge regression of each on the training normals' pooled encoder features (the ones the feature density models), its penalty chosen on fold-9 normals, replaces the attribute head where it predicts better there, held within the training normals' range. Fold-9 normals' MAE, head → readout: {}.",
+            each.join(", ")
+        );
+    }
     if let Some((a, b)) = r.age_line {
         let _ = writeln!(
             s,
-            "- Predicted age corrected by a straight line fitted on fold-9 normals (`fit::recalibrate_age`; the prediction regresses towards the training mean): age = {a:.1} + {b:.3} × prediction (folded into the manifest's age normalization; fold-9 age figures below are therefore fitted, fold 10's are not)."
+            "- Predicted age corrected by a straight line fitted on fold-9 normals (`fit::recalibrate_age`; the prediction regresses towards the training mean): age = {a:.1} + {b:.3} × prediction (folded into the manifest's age readout or normalization; fold-9 age figures below are therefore fitted, fold 10's are not)."
         );
     }
     let _ = writeln!(

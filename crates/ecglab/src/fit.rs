@@ -47,14 +47,18 @@ pub fn attr_norm(targets: &[[f32; 7]]) -> AttrNorm {
         mean[a] = m as f32;
         std[a] = if s > 1e-6 { s as f32 } else { 1.0 };
     }
-    AttrNorm { mean, std }
+    AttrNorm {
+        mean,
+        std,
+        readout: Vec::new(),
+    }
 }
 
 /// Predicted age regresses towards the training mean (the old are read younger, the
 /// young older). The straight line `age = a + b·prediction` fitted by least squares on
 /// `(prediction, recorded age)` pairs (fold-9 normals) corrects it; it is folded into the
-/// age's denormalization (`mean ← a + b·mean`, `std ← b·std`), so every later use of the
-/// attribute head sees corrected ages. Returns `(a, b)`, or `None` (and leaves `norm`
+/// age's decoding (`mean ← a + b·mean`, `std ← b·std`, or the age readout's intercept and
+/// weights where age is read from the features), so every later use sees corrected ages. Returns `(a, b)`, or `None` (and leaves `norm`
 /// alone) with fewer than 20 pairs or a slope outside 0.5–2.
 pub fn recalibrate_age(norm: &mut AttrNorm, pairs: &[(f32, f32)]) -> Option<(f32, f32)> {
     let v: Vec<(f64, f64)> = pairs
@@ -80,9 +84,158 @@ pub fn recalibrate_age(norm: &mut AttrNorm, pairs: &[(f32, f32)]) -> Option<(f32
         return None;
     }
     let a = my - b * mx;
-    norm.mean[0] = (a + b * f64::from(norm.mean[0])) as f32;
-    norm.std[0] = (b * f64::from(norm.std[0])) as f32;
+    if let Some(r) = norm.readout.iter_mut().find(|r| r.attr == 0) {
+        r.intercept = (a + b * f64::from(r.intercept)) as f32;
+        for w in &mut r.weights {
+            *w = (b * f64::from(*w)) as f32;
+        }
+    } else {
+        norm.mean[0] = (a + b * f64::from(norm.mean[0])) as f32;
+        norm.std[0] = (b * f64::from(norm.std[0])) as f32;
+    }
     Some((a as f32, b as f32))
+}
+
+/// Ridge penalties tried for the attribute readouts (on standardized features).
+const READOUT_ALPHAS: [f64; 6] = [10.0, 30.0, 100.0, 300.0, 1000.0, 3000.0];
+
+/// What `attribute_readout` measured for one attribute on the fold-9 normals.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ReadoutChoice {
+    pub attr: usize,
+    /// Mean absolute error of the head's prediction.
+    pub head_mae: f64,
+    /// Mean absolute error of the best readout, and its penalty.
+    pub readout_mae: f64,
+    pub alpha: f64,
+    /// Whether the readout replaced the head.
+    pub kept: bool,
+}
+
+/// Linear readouts of the attributes `attrs` from the encoder features: for each, a
+/// ridge regression on the training normals' pooled features (standardized; the
+/// penalties `READOUT_ALPHAS`) against their recorded values, the penalty chosen by the
+/// mean absolute error on fold-9 normals, and the readout kept (pushed onto
+/// `norm.readout`, folded back to raw features) only where it beats the head's
+/// prediction `val_head` there; a reading outside the training normals' range of the
+/// attribute is not used (`AttrReadout::predict`). Records whose value is missing are left out of that
+/// attribute's fit. The attribute head keeps training the encoders (its loss shapes the
+/// features); this only reads them better.
+pub fn attribute_readout(
+    norm: &mut AttrNorm,
+    attrs: &[usize],
+    train: (&[Vec<f32>], &[[f32; 7]]),
+    val: (&[Vec<f32>], &[[f32; 7]]),
+    val_head: &[[f32; 7]],
+) -> Vec<ReadoutChoice> {
+    let (train_f, train_y) = train;
+    let (val_f, val_y) = val;
+    let d = train_f.first().map_or(0, Vec::len);
+    if d == 0 || train_f.iter().chain(val_f).any(|f| f.len() != d) {
+        return Vec::new();
+    }
+    let to_t = |rows: &[&Vec<f32>]| {
+        let flat: Vec<f32> = rows.iter().flat_map(|r| r.iter().copied()).collect();
+        Tensor::from_slice(&flat)
+            .view([rows.len() as i64, d as i64])
+            .to_kind(Kind::Double)
+    };
+    let all = to_t(&train_f.iter().collect::<Vec<_>>());
+    let mu = all.mean_dim([0i64].as_slice(), true, Kind::Double);
+    let sd = all.std_dim([0i64].as_slice(), false, true) + 1e-6;
+    drop(all);
+    let mut out = Vec::new();
+    for &a in attrs {
+        let pick = |f: &[Vec<f32>], y: &[[f32; 7]]| -> (Vec<usize>, Vec<f64>) {
+            f.iter()
+                .zip(y)
+                .enumerate()
+                .filter(|(_, (_, t))| t.get(a).is_some_and(|v| v.is_finite()))
+                .map(|(i, (_, t))| (i, f64::from(t[a])))
+                .unzip()
+        };
+        let (ti, ty) = pick(train_f, train_y);
+        let (vi, vy) = pick(val_f, val_y);
+        if ti.len() < 2 * d.min(500) || vi.len() < 20 {
+            continue;
+        }
+        let x = (to_t(&ti.iter().map(|&i| &train_f[i]).collect::<Vec<_>>()) - &mu) / &sd;
+        let xv = (to_t(&vi.iter().map(|&i| &val_f[i]).collect::<Vec<_>>()) - &mu) / &sd;
+        let ym = ty.iter().sum::<f64>() / ty.len() as f64;
+        let yc = Tensor::from_slice(&ty.iter().map(|v| v - ym).collect::<Vec<_>>()).view([-1, 1]);
+        let xm = x.mean_dim([0i64].as_slice(), true, Kind::Double);
+        let xc = &x - &xm;
+        let gram = xc.tr().matmul(&xc);
+        let xty = xc.tr().matmul(&yc);
+        let eye = Tensor::eye(d as i64, (Kind::Double, tch::Device::Cpu));
+        let mae_of = |p: &[f64]| {
+            p.iter().zip(&vy).map(|(p, y)| (p - y).abs()).sum::<f64>() / vy.len() as f64
+        };
+        let head: Vec<f64> = vi
+            .iter()
+            .map(|&i| f64::from(val_head.get(i).map_or(f32::NAN, |h| h[a])))
+            .collect();
+        let head_mae = mae_of(&head);
+        let range = (
+            ty.iter().copied().fold(f64::INFINITY, f64::min),
+            ty.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+        );
+        // As used: a reading outside the training range gives way to the head's.
+        let as_used = |p: &Tensor| -> Vec<f64> {
+            to_vec(p)
+                .iter()
+                .zip(&head)
+                .map(|(&v, &h)| {
+                    let v = f64::from(v);
+                    if v >= range.0 && v <= range.1 {
+                        v
+                    } else {
+                        h
+                    }
+                })
+                .collect()
+        };
+        let mut best: Option<(f64, f64, Tensor)> = None;
+        for &alpha in &READOUT_ALPHAS {
+            let Ok(w) = Tensor::f_linalg_solve(&(&gram + &eye * alpha), &xty, true) else {
+                continue;
+            };
+            let pred = (&xv - &xm).matmul(&w) + ym;
+            let mae = mae_of(&as_used(&pred));
+            if mae.is_finite() && best.as_ref().is_none_or(|b| mae < b.0) {
+                best = Some((mae, alpha, w));
+            }
+        }
+        let Some((readout_mae, alpha, w)) = best else {
+            continue;
+        };
+        // A head whose error is NaN (no predictions) loses to any readout.
+        let kept = readout_mae < head_mae || head_mae.is_nan();
+        if kept {
+            // Back to raw features: y = ym + ((f − mu)/sd − xm)·w.
+            let w_raw = &w.view([1, -1]) / &sd;
+            let intercept = ym
+                - ((&mu + &xm * &sd) * &w_raw)
+                    .sum(Kind::Double)
+                    .double_value(&[]);
+            norm.readout.retain(|r| r.attr != a);
+            norm.readout.push(ecgmodel::score::AttrReadout {
+                attr: a,
+                intercept: intercept as f32,
+                weights: to_vec(&w_raw),
+                alpha: alpha as f32,
+                range: (range.0 as f32, range.1 as f32),
+            });
+        }
+        out.push(ReadoutChoice {
+            attr: a,
+            head_mae,
+            readout_mae,
+            alpha,
+            kept,
+        });
+    }
+    out
 }
 
 /// The Gaussian model of training normals' embeddings, with shrinkage
@@ -656,6 +809,7 @@ mod tests {
         let mut norm = AttrNorm {
             mean: [55.0, 0.0, 70.0, 160.0, 90.0, 390.0, 410.0],
             std: [15.0, 1.0, 10.0, 20.0, 10.0, 30.0, 25.0],
+            readout: Vec::new(),
         };
         let before = norm.clone();
         let (a, b) = recalibrate_age(&mut norm, &pairs).unwrap();
@@ -673,6 +827,82 @@ mod tests {
         let flat: Vec<(f32, f32)> = (0..50).map(|i| (i as f32, 50.0)).collect();
         assert!(recalibrate_age(&mut same, &flat).is_none());
         assert_eq!(same, before);
+    }
+
+    #[test]
+    fn attribute_readout_reads_a_linear_attribute_and_keeps_only_what_beats_the_head() {
+        // 8-D features; age = 50 + 3·f0 − 2·f3 (+ a little noise); heart rate unrelated
+        // to the features. Raw features are offset and scaled, so the fold back to raw
+        // features is checked too.
+        let mut rng = crate::paper_render::SplitMix64(7);
+        let mut make = |n: usize| -> (Vec<Vec<f32>>, Vec<[f32; 7]>) {
+            (0..n)
+                .map(|_| {
+                    let z: Vec<f32> = (0..8).map(|_| rng.normal()).collect();
+                    let f: Vec<f32> = z
+                        .iter()
+                        .enumerate()
+                        .map(|(j, v)| 10.0 + (j as f32 + 1.0) * v)
+                        .collect();
+                    let age = 50.0 + 3.0 * z[0] - 2.0 * z[3] + 0.1 * rng.normal();
+                    let hr = 70.0 + 5.0 * rng.normal();
+                    (f, [age, 0.0, hr, f32::NAN, 0.0, 0.0, 0.0])
+                })
+                .unzip()
+        };
+        let (tf, ty) = make(1200);
+        let (vf, vy) = make(300);
+        // The head: age off by ±4 years, heart rate exact.
+        let head: Vec<[f32; 7]> = vy
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                let mut h = *t;
+                h[0] += if i % 2 == 0 { 4.0 } else { -4.0 };
+                h
+            })
+            .collect();
+        let mut norm = attr_norm(&ty);
+        let choice = attribute_readout(&mut norm, &[0, 2, 3], (&tf, &ty), (&vf, &vy), &head);
+        // PR is missing everywhere: no choice for it.
+        assert_eq!(
+            choice.iter().map(|c| c.attr).collect::<Vec<_>>(),
+            vec![0, 2]
+        );
+        let age = &choice[0];
+        assert!(
+            age.kept && age.readout_mae < 0.5 && (age.head_mae - 4.0).abs() < 1e-3,
+            "{age:?}"
+        );
+        assert!(!choice[1].kept, "{:?}", choice[1]);
+        assert_eq!(norm.readout.len(), 1);
+        // The shipped readout, on raw features, gives the age.
+        for (f, t) in vf.iter().zip(&vy).take(20) {
+            let p = norm.readout[0].predict(f).unwrap();
+            assert!((p - t[0]).abs() < 0.6, "{p} vs {}", t[0]);
+            let decoded = norm.decode(&[0.0; 7], f);
+            assert_eq!(decoded[0], p);
+        }
+        // The age line then folds into the readout, not the head's normalization.
+        let before = norm.clone();
+        let pairs: Vec<(f32, f32)> = (40..60)
+            .map(|a| (50.0 + 0.9 * (a as f32 - 50.0), a as f32))
+            .collect();
+        let (a, b) = recalibrate_age(&mut norm, &pairs).unwrap();
+        assert_eq!(norm.mean, before.mean);
+        let (lo, hi) = norm.readout[0].range;
+        for f in vf.iter().take(20) {
+            let want = a + b * before.readout[0].predict(f).unwrap();
+            match norm.readout[0].predict(f) {
+                Some(p) => assert!((p - want).abs() < 1e-3, "{p} vs {want}"),
+                None => assert!(want < lo || want > hi, "{want}"),
+            }
+        }
+        // Features far outside the normals' give no reading: the head's age is kept.
+        let wild: Vec<f32> = vf[0].iter().map(|v| v * 100.0).collect();
+        assert_eq!(norm.readout[0].predict(&wild), None);
+        let z = [0.5, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0];
+        assert_eq!(norm.decode(&z, &wild)[0], norm.denormalize(&z)[0]);
     }
 
     #[test]

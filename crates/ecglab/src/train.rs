@@ -134,6 +134,10 @@ pub struct TrainReport {
     /// fitted on fold-9 normals (`fit::recalibrate_age`).
     #[serde(default)]
     pub age_line: Option<(f32, f32)>,
+    /// The attributes read from the encoder features instead of the head, and what
+    /// fold-9 normals measured for each (`fit::attribute_readout`).
+    #[serde(default)]
+    pub attribute_readout: Vec<fit::ReadoutChoice>,
     pub mscr_validation: SplitMetrics,
     pub mscr_test: SplitMetrics,
     pub baseline_validation: SplitMetrics,
@@ -555,6 +559,9 @@ fn validation_auroc(raw: &[MscrRaw], train_raw: &[MscrRaw], labels: &[u8]) -> f6
     metrics::auroc(&s, labels).unwrap_or(0.5)
 }
 
+/// Attributes offered a linear readout from the encoder features (all but sex).
+const READOUT_ATTRS: [usize; 6] = [0, 2, 3, 4, 5, 6];
+
 /// Training normals whose embeddings stand for all of them during validation.
 const VALIDATION_EMBEDDING_RECORDS: usize = 1500;
 
@@ -915,9 +922,36 @@ pub fn run(cfg: &TrainConfig) -> Result<TrainReport, ModelError> {
     let train_raw = run_mscr(&mscr, &ds, &train_idx, &norm, device, false, false);
     let mut val_raw = run_mscr(&mscr, &ds, &val_idx, &norm, device, true, false);
     let val_labels = labels_of(&ds, &val_idx);
-    // Predicted age, corrected by a straight line fitted on fold-9 normals
-    // (`fit::recalibrate_age`): from here on (fold-9 components, fold 10, the manifest).
+    // Age, heart rate and intervals read linearly from the encoder features where that
+    // beats the head on fold-9 normals (`fit::attribute_readout`); then predicted age
+    // corrected by a straight line fitted on fold-9 normals (`fit::recalibrate_age`):
+    // from here on (fold-9 components, fold 10, the manifest).
     let mut norm = norm;
+    let attribute_readout = {
+        let normal_pos: Vec<usize> = (0..val_raw.len())
+            .filter(|&k| val_labels.get(k) == Some(&0))
+            .collect();
+        let train_f: Vec<Vec<f32>> = train_raw.iter().map(|r| r.features.clone()).collect();
+        let val_f: Vec<Vec<f32>> = normal_pos
+            .iter()
+            .map(|&k| val_raw[k].features.clone())
+            .collect();
+        let val_y: Vec<[f32; 7]> = normal_pos
+            .iter()
+            .map(|&k| actual_attrs(&ds, val_idx[k]))
+            .collect();
+        let val_head: Vec<[f32; 7]> = normal_pos.iter().map(|&k| val_raw[k].attrs).collect();
+        fit::attribute_readout(
+            &mut norm,
+            &READOUT_ATTRS,
+            (&train_f, &train_targets),
+            (&val_f, &val_y),
+            &val_head,
+        )
+    };
+    for r in &mut val_raw {
+        norm.read_out(&mut r.attrs, &r.features);
+    }
     let age_pairs: Vec<(f32, f32)> = val_raw
         .iter()
         .zip(&val_idx)
@@ -1222,6 +1256,7 @@ pub fn run(cfg: &TrainConfig) -> Result<TrainReport, ModelError> {
         component_val_auroc,
         weighing_cv_auroc,
         age_line,
+        attribute_readout,
         mscr_validation: split_metrics(&ds, &val_idx, &val_scores, threshold),
         mscr_test: split_metrics(&ds, &test_idx, &test_scores, threshold),
         baseline_validation: split_metrics(&ds, &val_idx, &base_val_scores, base_threshold),

@@ -26,11 +26,51 @@ use serde::{Deserialize, Serialize};
 use tch::nn::ModuleT;
 use tch::{Kind, Tensor};
 
-/// Normalization of the attribute targets (physical = z · std + mean; sex is a logit).
+/// Normalization of the attribute targets (physical = z · std + mean; sex is a logit),
+/// and the linear readouts that replace the attribute head for some attributes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AttrNorm {
     pub mean: [f32; 7],
     pub std: [f32; 7],
+    /// Attributes read from the encoder features instead of the attribute head
+    /// (`decode`); absent in older manifests.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub readout: Vec<AttrReadout>,
+}
+
+/// One attribute read linearly from a window's pooled encoder features
+/// (`MscrRaw::features`): physical value = `intercept + weights · features`. Fitted by
+/// ridge regression on the training normals, kept only where it predicts the attribute
+/// better than the head on fold-9 normals (`ecglab::fit::attribute_readout`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AttrReadout {
+    /// Index into the 7 attributes (`Attributes::to_array` order).
+    pub attr: usize,
+    pub intercept: f32,
+    pub weights: Vec<f32>,
+    /// Ridge penalty chosen on fold 9 (on standardized features; for the record).
+    pub alpha: f32,
+    /// The training normals' range of the attribute: a reading outside it is not used.
+    pub range: (f32, f32),
+}
+
+impl AttrReadout {
+    /// The attribute for pooled features `features`; `None` where the features' length
+    /// differs or the reading falls outside the training normals' range (the features
+    /// are then unlike any normal's, where a linear readout extrapolates: the attribute
+    /// head's prediction is used instead).
+    pub fn predict(&self, features: &[f32]) -> Option<f32> {
+        if features.len() != self.weights.len() {
+            return None;
+        }
+        let dot: f64 = features
+            .iter()
+            .zip(&self.weights)
+            .map(|(&f, &w)| f64::from(f) * f64::from(w))
+            .sum();
+        let v = (f64::from(self.intercept) + dot) as f32;
+        (v >= self.range.0 && v <= self.range.1).then_some(v)
+    }
 }
 
 impl AttrNorm {
@@ -55,6 +95,25 @@ impl AttrNorm {
             };
         }
         out
+    }
+
+    /// Network output `z` and pooled features → physical attributes: the head's
+    /// denormalized output, replaced by the linear readout where there is one and its
+    /// reading lies within the training normals' range.
+    pub fn decode(&self, z: &[f32], features: &[f32]) -> [f32; 7] {
+        let mut out = self.denormalize(z);
+        self.read_out(&mut out, features);
+        out
+    }
+
+    /// Replace the attributes `attrs` (physical, from the head) by the readouts' readings
+    /// of `features` where those lie within the training normals' range.
+    pub fn read_out(&self, attrs: &mut [f32; 7], features: &[f32]) {
+        for r in &self.readout {
+            if let (Some(o), Some(v)) = (attrs.get_mut(r.attr), r.predict(features)) {
+                *o = v;
+            }
+        }
     }
 }
 
@@ -372,7 +431,7 @@ pub fn mscr_raw(
                 beat_err: pooled(&b_num, &b_den),
                 trend_err: pooled(&t_num, &g_den),
                 lead_err,
-                attrs: norm.denormalize(&attr_z),
+                attrs: norm.decode(&attr_z, &features),
                 embedding,
                 features,
                 point_err,
