@@ -51,7 +51,8 @@
 //!
 //! Debugging: with `ECGDIGITIZE_DEBUG` set, the trace-row candidates, the chosen rows,
 //! the labels read per row, the strip correlations and the law factors go to stderr;
-//! `examples/overlay.rs` draws the followed traces and lead boxes over the image and
+//! with `ECGDIGITIZE_DEBUG_MASK=PATH.png` the working image's ink mask is saved there
+//! (and its ink score beside it, `PATH.ink.png`); `examples/overlay.rs` draws the followed traces and lead boxes over the image and
 //! `ecglab`'s example `kit_eval` prints the per-set SNR table.
 //!
 //! ```no_run
@@ -1135,8 +1136,11 @@ impl Frame {
     }
 }
 
-/// Pages coarser than this many pixels per mm are upsampled before the trace is read.
-pub const LOW_RES_PX_PER_MM: f32 = 6.0;
+/// Pages coarser than this many pixels per mm are upsampled before the trace is read:
+/// at 6 px/mm a pixel column is 6.5 ms, and the thin strokes of a QRS on a photo are read
+/// at a fraction of their height (ecg-image-kit photo-like pages at 6.0–6.1 px/mm: median
+/// 8.5 dB with 6 here, 9.4 with 7 or 7.5; clean 200-dpi pages are 7.9 px/mm).
+pub const LOW_RES_PX_PER_MM: f32 = 7.0;
 /// Resolution low-resolution pages are upsampled to, pixels per mm.
 const UPSAMPLE_TO_PX_PER_MM: f32 = 8.0;
 
@@ -1385,6 +1389,9 @@ fn digitize_pass(
             let long = w.max(h);
             let gx = grid::grid_period(&cols, long);
             let gy = grid::grid_period(&rows, long);
+            if std::env::var_os("ECGDIGITIZE_DEBUG").is_some() {
+                eprintln!("grid periods: columns {gx:?}, rows {gy:?}");
+            }
             grid_strength = gx
                 .map_or(0.0, |g| g.strength)
                 .max(gy.map_or(0.0, |g| g.strength));
@@ -1473,6 +1480,22 @@ fn digitize_pass(
         }
     }
     drop(dark);
+    if let Some(path) = std::env::var_os("ECGDIGITIZE_DEBUG_MASK") {
+        let img = image::GrayImage::from_fn(mask.w as u32, mask.h as u32, |x, y| {
+            image::Luma([if mask.at(x as usize, y as usize) {
+                0
+            } else {
+                255
+            }])
+        });
+        let _ = img.save(&path);
+        let ink_img = image::GrayImage::from_fn(ink.w as u32, ink.h as u32, |x, y| {
+            image::Luma([255 - ink.data[y as usize * ink.w + x as usize].clamp(0.0, 255.0) as u8])
+        });
+        let mut p = std::path::PathBuf::from(&path);
+        p.set_extension("ink.png");
+        let _ = ink_img.save(p);
+    }
     if candidates.is_empty() && no_grid && options.rows.is_none() {
         return Err(DigitizeError::NoGrid {
             path: source.to_path_buf(),
