@@ -928,8 +928,16 @@ pub fn follow(
         let prev = c.checked_sub(1).and_then(|p| states.get(p));
         let mut cur = Vec::with_capacity(runs.len() + 1);
         for &run in runs {
-            let centre = (run.0 + run.1) as f32 / 2.0;
-            let own = pull * (centre - baseline_y).abs();
+            // How far the trace must leave its baseline to be on this run: its nearest
+            // point (0 for a run through the baseline, as a tall QRS stroke is).
+            let off = if (run.0 as f32) > baseline_y {
+                run.0 as f32 - baseline_y
+            } else if (run.1 as f32) < baseline_y {
+                baseline_y - run.1 as f32
+            } else {
+                0.0
+            };
+            let own = pull * off;
             let (best, arg) = match prev {
                 None => (0.0, 0),
                 Some(prev) => prev
@@ -1226,5 +1234,29 @@ mod tests {
         assert_eq!(f.found, 1.0);
         assert!((f.y[10] - 20.5).abs() < 0.01);
         assert!(f.y[30] < 7.0, "peak kept: {}", f.y[30]);
+    }
+
+    #[test]
+    fn a_tall_spike_through_the_baseline_costs_no_more_than_the_baseline() {
+        // 4 px/mm; an R wave 60 mm tall (240 px) rising from the baseline at y = 300, over
+        // three columns. Priced by its centre, 120 px off the baseline, each column cost more
+        // than skipping it, and the spike was lost; priced by its nearest point (on the
+        // baseline) it is followed to its top.
+        let (w, h) = (120, 320);
+        let mut ink = vec![false; w * h];
+        for x in 0..w {
+            let (a, b) = match x {
+                60 | 62 => (150, 301),
+                61 => (60, 301),
+                _ => (300, 301),
+            };
+            for y in a..=b {
+                ink[y * w + x] = true;
+            }
+        }
+        let mask = Mask { w, h, ink };
+        let f = follow(&mask, 0, w, 0, h - 1, 300.0, 4.0, 2.0, &[]);
+        assert!(f.y[61] < 65.0, "spike top read at {}", f.y[61]);
+        assert!((f.y[20] - 300.5).abs() < 0.01);
     }
 }
