@@ -30,6 +30,11 @@ fn median(mut v: Vec<f32>) -> f32 {
     v[v.len() / 2]
 }
 
+/// The page digitized with the default options.
+fn read(name: &str) -> Digitized {
+    digitize_path(&page(name), &DigitizeOptions::default()).unwrap()
+}
+
 /// Per-lead SNR of a page against its manifest windows.
 fn snr(name: &str, d: &Digitized) -> Vec<(L, f32)> {
     let data = data_dir();
@@ -88,7 +93,7 @@ fn every_kit_page_reads_and_each_set_clears_its_floor() {
 fn six_by_two_rows_are_identified_by_their_labels() {
     // ecg-image-kit prints 6×2 rows as V1|V4, I|aVR, V2|V5, II|aVL, V3|V6, III|aVF with a
     // lead II strip: the labels, not the standard order, must decide. Measured 13.8 dB.
-    let d = digitize_path(&page("00080_hr-3a-6x2.png"), &DigitizeOptions::default()).unwrap();
+    let d = read("00080_hr-3a-6x2.png");
     assert_eq!(Some(d.layout), Layout::parse("6x2i+II"), "{}", d.layout);
     let by_label = d
         .lead_source
@@ -105,7 +110,7 @@ fn six_by_two_rows_are_identified_by_their_labels() {
 fn twelve_by_one_rows_are_identified_by_their_labels() {
     // Rows V4, V1, aVR, I, V5, V2, aVL, II, V6, V3, aVF, III + II; complexes of
     // neighbouring rows overlap. Measured 15.9 dB.
-    let d = digitize_path(&page("00036_hr-3b-12x1.png"), &DigitizeOptions::default()).unwrap();
+    let d = read("00036_hr-3b-12x1.png");
     assert_eq!(Some(d.layout), Layout::parse("12x1i+II"), "{}", d.layout);
     let s = snr("00036_hr-3b-12x1.png", &d);
     let m = median(s.iter().map(|x| x.1).collect());
@@ -115,7 +120,7 @@ fn twelve_by_one_rows_are_identified_by_their_labels() {
 #[test]
 fn a_twelve_by_one_page_with_a_displaced_row_still_reads() {
     // Tall complexes pull the first row's coverage peak 23 px off its baseline.
-    let d = digitize_path(&page("00239_hr-3b-12x1.png"), &DigitizeOptions::default()).unwrap();
+    let d = read("00239_hr-3b-12x1.png");
     assert_eq!(d.layout.rows(), 13);
     let s = snr("00239_hr-3b-12x1.png", &d);
     assert!(median(s.iter().map(|x| x.1).collect()) > 14.0, "{s:?}");
@@ -128,7 +133,7 @@ fn rhythm_strip_lead_comes_from_the_page_not_the_default() {
         ("00098_hr-6e-rhythm-V5.png", L::V5),
         ("00006_hr-1-clean-3x4.png", L::II),
     ] {
-        let d = digitize_path(&page(name), &DigitizeOptions::default()).unwrap();
+        let d = read(name);
         let strips: Vec<L> = d.layout.grid().strip_leads().collect();
         assert_eq!(strips, [lead], "{name}: {}", d.layout);
     }
@@ -159,7 +164,7 @@ fn a_wrinkled_photo_is_not_read_at_twice_its_scale() {
         "00097_hr-4b-photo-wrinkles-creases.jpg",
         "00184_hr-4b-photo-wrinkles-creases.jpg",
     ] {
-        let d = digitize_path(&page(name), &DigitizeOptions::default()).unwrap();
+        let d = read(name);
         assert!(
             (d.px_per_mm - 5.906).abs() < 0.02,
             "{name}: {} px/mm",
@@ -280,7 +285,7 @@ fn a_deep_qrs_crossing_its_label_and_the_trace_after_the_pulse_are_read_whole() 
     // edge as the first 10 ms of lead I (0.8 mV at 0 s: 4.8 dB). Measured now: V3
     // 24.4 dB, I 15.2 dB.
     let name = "00263_hr-1-clean-3x4.png";
-    let d = digitize_path(&page(name), &DigitizeOptions::default()).unwrap();
+    let d = read(name);
     let s = snr(name, &d);
     let of = |lead: L| s.iter().find(|(l, _)| *l == lead).unwrap().1;
     assert!(of(L::V3) > 20.0, "V3 {:.1} dB", of(L::V3));
@@ -299,8 +304,7 @@ fn a_photo_whose_pulses_are_hidden_starts_at_the_pulse_its_trace_shows() {
     // 0.6 s early (median −2.3 dB). The pulse the followed trace runs over (a flat top
     // 1 mV up, back to the baseline) gives the start: 7.0 dB.
     let name = "00363_hr-4c-photo-full.jpg";
-    let d = digitize_path(&page(name), &DigitizeOptions::default()).unwrap();
-    let s = snr(name, &d);
+    let s = snr(name, &read(name));
     assert!(median(s.iter().map(|x| x.1).collect()) > 5.0, "{s:?}");
 }
 
@@ -310,8 +314,7 @@ fn a_photo_coarser_than_7_px_per_mm_is_read_upsampled_and_keeps_its_qrs() {
     // thin QRS strokes were read at a fraction of their height (median 2.9 dB). Read on
     // an upsampling to 8 px/mm, like the 100-dpi pages: 6.9 dB.
     let name = "00133_hr-4c-photo-full.jpg";
-    let d = digitize_path(&page(name), &DigitizeOptions::default()).unwrap();
-    let s = snr(name, &d);
+    let s = snr(name, &read(name));
     assert!(median(s.iter().map(|x| x.1).collect()) > 5.5, "{s:?}");
 }
 
@@ -322,8 +325,7 @@ fn tall_qrs_strokes_are_followed_from_the_baseline() {
     // more per column than skipping it, and the R waves were cut (V2 11.7 dB, V5 8.1
     // dB). Priced by the run's nearest point: 22.5 and 18.3 dB.
     let name = "00436_hr-3a-6x2.png";
-    let d = digitize_path(&page(name), &DigitizeOptions::default()).unwrap();
-    let s = snr(name, &d);
+    let s = snr(name, &read(name));
     let of = |lead: L| s.iter().find(|(l, _)| *l == lead).unwrap().1;
     assert!(of(L::V2) > 18.0, "V2 {:.1} dB", of(L::V2));
     assert!(of(L::V5) > 14.0, "V5 {:.1} dB", of(L::V5));
