@@ -863,6 +863,13 @@ impl Followed {
     }
 }
 
+/// How far a trace must leave its baseline to be on the run of ink `(top, bottom)`: the
+/// run's nearest point (0 for a run through the baseline, as a tall QRS stroke is).
+fn off_baseline(run: (usize, usize), baseline_y: f32) -> f32 {
+    let (top, bottom) = (run.0 as f32, run.1 as f32);
+    (top - baseline_y).max(baseline_y - bottom).max(0.0)
+}
+
 /// Follow the trace through columns `[x0, x1)` within rows `[y0, y1]`, starting near
 /// `baseline_y`. Ink runs lying wholly inside one of the `exclude` boxes (`[x0, y0, x1,
 /// y1]`, inclusive: printed lead labels) are not taken: a deep QRS crossing a label
@@ -900,9 +907,7 @@ pub fn follow(
         }
         if buf.len() > MAX_RUNS {
             buf.sort_by(|a, b| {
-                let da = ((a.0 + a.1) as f32 / 2.0 - baseline_y).abs();
-                let db = ((b.0 + b.1) as f32 / 2.0 - baseline_y).abs();
-                da.total_cmp(&db)
+                off_baseline(*a, baseline_y).total_cmp(&off_baseline(*b, baseline_y))
             });
             buf.truncate(MAX_RUNS);
             buf.sort_unstable();
@@ -928,16 +933,7 @@ pub fn follow(
         let prev = c.checked_sub(1).and_then(|p| states.get(p));
         let mut cur = Vec::with_capacity(runs.len() + 1);
         for &run in runs {
-            // How far the trace must leave its baseline to be on this run: its nearest
-            // point (0 for a run through the baseline, as a tall QRS stroke is).
-            let off = if (run.0 as f32) > baseline_y {
-                run.0 as f32 - baseline_y
-            } else if (run.1 as f32) < baseline_y {
-                baseline_y - run.1 as f32
-            } else {
-                0.0
-            };
-            let own = pull * off;
+            let own = pull * off_baseline(run, baseline_y);
             let (best, arg) = match prev {
                 None => (0.0, 0),
                 Some(prev) => prev
