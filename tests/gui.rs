@@ -485,3 +485,34 @@ fn edf_annotations_are_jump_targets() {
         4
     );
 }
+
+/// A paper page opens in the layout it was printed in: a 12×1 page in the 12×1 view (the
+/// 3×4 view would show each lead for 2.5 of its 10 s), a 6×2 page printed in another
+/// order than the viewer's 6×2 in 12×1 too, and a 3×4 page back in 3×4 + II. The user's
+/// single-lead view is kept.
+#[test]
+fn a_paper_page_opens_in_the_layout_it_was_printed_in() {
+    let kit = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/images/ecg-image-kit");
+    if !kit.exists() {
+        ecgcore::testing::skip("../shared/data is absent");
+        return;
+    }
+    let mut app =
+        common::app_without_model(Settings::default(), Some(kit.join("00036_hr-3b-12x1.png")));
+    let open = |app: &mut EcgApp, name: &str| {
+        app.apply(ecgscope::app::Command::Open(kit.join(name)));
+        app.wait_for_jobs(Duration::from_mins(1));
+        let study = app.study.as_ref().expect("the page is read");
+        assert!(study.path.ends_with(name), "{}", study.path.display());
+    };
+    app.wait_for_jobs(Duration::from_mins(1));
+    assert!(app.study.is_some());
+    assert_eq!(app.settings.layout, Layout::TwelveByOne);
+    open(&mut app, "00006_hr-1-clean-3x4.png");
+    assert_eq!(app.settings.layout, Layout::ThreeByFourRhythm);
+    open(&mut app, "00436_hr-3a-6x2.png");
+    assert_eq!(app.settings.layout, Layout::TwelveByOne);
+    app.apply(ecgscope::app::Command::SetLayout(Layout::Single));
+    open(&mut app, "00006_hr-1-clean-3x4.png");
+    assert_eq!(app.settings.layout, Layout::Single);
+}

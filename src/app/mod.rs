@@ -708,6 +708,19 @@ impl EcgApp {
     fn set_study(&mut self, path: PathBuf, loaded: Loaded) {
         self.unread_page = None;
         self.settings.remember(&path);
+        // A paper page opens in the layout it was printed in, one that shows all of every
+        // lead (a 6×2 or 12×1 page in the 3×4 view would show half of each lead or less);
+        // the same page read again keeps the view the user chose, if it shows them all.
+        let same_page = self.study.as_ref().is_some_and(|s| s.path == path);
+        let keeps = same_page
+            && crate::ui::layout::shows_every_lead_whole(
+                &loaded.opened.recording,
+                self.settings.layout,
+            );
+        if loaded.opened.digitized.is_some() && !keeps {
+            self.settings.layout =
+                crate::ui::layout::layout_for_page(&loaded.opened.recording, self.settings.layout);
+        }
         if let Some(f) = &mut self.folder {
             f.note_opened(&path);
         }
