@@ -713,13 +713,12 @@ impl EcgApp {
         // the same page read again keeps the view the user chose, if it shows them all.
         let same_page = self.study.as_ref().is_some_and(|s| s.path == path);
         let keeps = same_page
-            && crate::ui::layout::shows_every_lead_whole(
-                &loaded.opened.recording,
-                self.settings.layout,
-            );
+            && self
+                .settings
+                .layout
+                .shows_every_lead_whole(&loaded.opened.recording);
         if loaded.opened.digitized.is_some() && !keeps {
-            self.settings.layout =
-                crate::ui::layout::layout_for_page(&loaded.opened.recording, self.settings.layout);
+            self.settings.layout = Layout::for_page(&loaded.opened.recording, self.settings.layout);
         }
         if let Some(f) = &mut self.folder {
             f.note_opened(&path);

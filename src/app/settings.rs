@@ -4,6 +4,8 @@
 //! a default (`#[serde(default)]`), so an older or partial file still loads; a corrupt
 //! file is logged and replaced by defaults, never a crash.
 
+use ecgcore::paper::Layout as PaperLayout;
+use ecgcore::{Recording, StandardLead};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -37,7 +39,73 @@ impl Layout {
             Layout::Single => "Single lead",
         }
     }
+
+    /// The seconds a standard lead is drawn over in this layout: the cells of
+    /// `ecgcore::paper` (what the viewer's page draws), every lead over 10 s in 12×1;
+    /// `None` for the single-lead view, which shows one lead of the user's choice.
+    fn spans(self, lead: StandardLead) -> Option<Vec<(f64, f64)>> {
+        let paper = match self {
+            Layout::ThreeByFourRhythm => PaperLayout::THREE_BY_FOUR_II,
+            Layout::SixByTwo => PaperLayout::SixByTwo,
+            Layout::TwelveByOne => return Some(vec![(0.0, PAGE_SECONDS)]),
+            Layout::Single => return None,
+        };
+        Some(
+            paper
+                .cells()
+                .into_iter()
+                .filter(|c| c.lead == lead)
+                .map(|c| (f64::from(c.start_s), f64::from(c.end_s)))
+                .collect(),
+        )
+    }
+
+    /// Whether this layout shows all that the recording holds of each standard lead in
+    /// its first 10 s: every lead's recorded span (first to last sample) lies within the
+    /// seconds the layout draws it over. A digitized 6×2 or 12×1 page in the 3×4 view
+    /// would leave most of each lead out.
+    pub fn shows_every_lead_whole(self, rec: &Recording) -> bool {
+        const TOLERANCE_S: f64 = 0.02;
+        StandardLead::ALL.iter().all(|&lead| {
+            let Some((t0, t1)) = rec
+                .lead(lead)
+                .and_then(|l| l.recorded_span_s(rec.sample_rate_hz))
+                .filter(|&(t0, _)| t0 < PAGE_SECONDS)
+            else {
+                return true;
+            };
+            let Some(mut spans) = self.spans(lead) else {
+                return false;
+            };
+            spans.sort_by(|a, b| a.0.total_cmp(&b.0));
+            // Walk the union of the spans from the recorded start.
+            let mut reach = t0;
+            for (a, b) in spans {
+                if a <= reach + TOLERANCE_S {
+                    reach = reach.max(b);
+                }
+            }
+            reach + TOLERANCE_S >= t1.min(PAGE_SECONDS)
+        })
+    }
+
+    /// The layout a digitized page is shown in, the one it was printed in as far as the
+    /// viewer has it: the first of 3×4 + II, 6×2 and 12×1 that shows every lead whole
+    /// (12×1 draws every lead over 10 s). The single-lead view (`current`), the user's
+    /// choice, is kept.
+    pub fn for_page(rec: &Recording, current: Layout) -> Layout {
+        if current == Layout::Single {
+            return current;
+        }
+        [Layout::ThreeByFourRhythm, Layout::SixByTwo]
+            .into_iter()
+            .find(|l| l.shows_every_lead_whole(rec))
+            .unwrap_or(Layout::TwelveByOne)
+    }
 }
+
+/// Seconds a page shows.
+const PAGE_SECONDS: f64 = 10.0;
 
 pub use ecgsession::display::{FilterSettings, Notch};
 
@@ -190,8 +258,93 @@ impl Settings {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+    use ecgcore::Lead;
+
+    /// Twelve standard leads of 10 s at 500 Hz, all zero (also `ui::layout`'s tests').
+    pub(crate) fn twelve_lead() -> Recording {
+        Recording {
+            leads: StandardLead::ALL
+                .iter()
+                .map(|s| Lead::new(s.label(), vec![0.0; 5000]))
+                .collect(),
+            sample_rate_hz: 500.0,
+            ..Recording::default()
+        }
+    }
+
+    /// A digitized page: every lead recorded only over `window(lead)` (seconds).
+    fn page_of(window: impl Fn(StandardLead) -> (f64, f64)) -> Recording {
+        let mut rec = twelve_lead();
+        for (lead, s) in rec.leads.iter_mut().zip(StandardLead::ALL) {
+            let (a, b) = window(s);
+            for (k, v) in lead.samples_mv.iter_mut().enumerate() {
+                let t = k as f64 / 500.0;
+                if t < a || t >= b {
+                    *v = f32::NAN;
+                }
+            }
+        }
+        rec
+    }
+
+    #[test]
+    fn a_digitized_page_opens_in_a_view_that_shows_every_lead_whole() {
+        use StandardLead as L;
+        let limb = |s: L| s.index() < 6;
+        // A 3×4 + II page opens in 3×4, from any other view.
+        let three_by_four = page_of(|s| {
+            if s == L::II {
+                return (0.0, 10.0);
+            }
+            let col = [
+                [L::I, L::II, L::III],
+                [L::AVR, L::AVL, L::AVF],
+                [L::V1, L::V2, L::V3],
+            ]
+            .iter()
+            .position(|c| c.contains(&s))
+            .unwrap_or(3) as f64;
+            (2.5 * col, 2.5 * col + 2.5)
+        });
+        assert_eq!(
+            Layout::for_page(&three_by_four, Layout::ThreeByFourRhythm),
+            Layout::ThreeByFourRhythm
+        );
+        assert_eq!(
+            Layout::for_page(&three_by_four, Layout::TwelveByOne),
+            Layout::ThreeByFourRhythm
+        );
+        // A 6×2 page (limb leads over 0–5 s, chest leads over 5–10 s): the 3×4 view would
+        // show half of each lead; the 6×2 view shows it.
+        let six_by_two = page_of(|s| if limb(s) { (0.0, 5.0) } else { (5.0, 10.0) });
+        assert!(!Layout::ThreeByFourRhythm.shows_every_lead_whole(&six_by_two));
+        assert!(Layout::SixByTwo.shows_every_lead_whole(&six_by_two));
+        assert_eq!(
+            Layout::for_page(&six_by_two, Layout::ThreeByFourRhythm),
+            Layout::SixByTwo
+        );
+        // A 6×2 page in another order (V1|V4 / I|aVR / …): only 12×1 shows it all.
+        let first = [L::V1, L::I, L::V2, L::II, L::V3, L::III];
+        let other = page_of(|s| {
+            if first.contains(&s) {
+                (0.0, 5.0)
+            } else {
+                (5.0, 10.0)
+            }
+        });
+        assert_eq!(
+            Layout::for_page(&other, Layout::ThreeByFourRhythm),
+            Layout::TwelveByOne
+        );
+        // A 12×1 page (every lead over 10 s) opens in 12×1; the single-lead view is kept.
+        assert_eq!(
+            Layout::for_page(&twelve_lead(), Layout::ThreeByFourRhythm),
+            Layout::TwelveByOne
+        );
+        assert_eq!(Layout::for_page(&other, Layout::Single), Layout::Single);
+    }
 
     #[test]
     fn corrupt_settings_fall_back_to_defaults_with_a_warning() {

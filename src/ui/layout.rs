@@ -129,60 +129,9 @@ fn paper_rows(
 
 /// The seconds a lead has samples for (first to last finite sample), within the page.
 fn recorded_span(rec: &Recording, index: usize) -> Option<(f64, f64)> {
-    let samples = &rec.leads.get(index)?.samples_mv;
-    let first = samples.iter().position(|v| v.is_finite())?;
-    let last = samples.iter().rposition(|v| v.is_finite())?;
-    let rate = rec.sample_rate_hz.max(1e-6);
-    let end = ((last + 1) as f64 / rate).min(PAGE_SECONDS);
-    let start = first as f64 / rate;
+    let (start, end) = rec.leads.get(index)?.recorded_span_s(rec.sample_rate_hz)?;
+    let end = end.min(PAGE_SECONDS);
     (start < end).then_some((start, end))
-}
-
-/// Whether the page for `layout` shows all that the recording holds of each standard
-/// lead in its first 10 s: every lead's recorded span (first to last sample) lies within
-/// the time spans the page draws it over. A digitized 6×2 or 12×1 page shown in the 3×4
-/// view would leave most of each lead out.
-pub fn shows_every_lead_whole(rec: &Recording, layout: Layout) -> bool {
-    let p = page(rec, layout, 25.0, 10.0, 1);
-    let tol = 0.02;
-    display_leads(rec)
-        .iter()
-        .take(StandardLead::ALL.len())
-        .filter_map(|l| l.source)
-        .all(|i| {
-            let Some((t0, t1)) = recorded_span(rec, i) else {
-                return true;
-            };
-            let mut spans: Vec<(f64, f64)> = p
-                .rows
-                .iter()
-                .flat_map(|r| &r.segments)
-                .filter(|s| s.lead.source == Some(i))
-                .map(|s| (s.t_start_s, s.t_end_s))
-                .collect();
-            spans.sort_by(|a, b| a.0.total_cmp(&b.0));
-            // Walk the union of the spans from the recorded start.
-            let mut reach = t0;
-            for (a, b) in spans {
-                if a <= reach + tol {
-                    reach = reach.max(b);
-                }
-            }
-            reach + tol >= t1
-        })
-}
-
-/// The layout a digitized page is shown in, the one it was printed in as far as the
-/// viewer has it: the first of 3×4 + II, 6×2 and 12×1 that shows every lead whole (12×1
-/// draws every lead over 10 s). The single-lead view is the user's choice and is kept.
-pub fn layout_for_page(rec: &Recording, current: Layout) -> Layout {
-    if current == Layout::Single {
-        return current;
-    }
-    [Layout::ThreeByFourRhythm, Layout::SixByTwo]
-        .into_iter()
-        .find(|&l| shows_every_lead_whole(rec, l))
-        .unwrap_or(Layout::TwelveByOne)
 }
 
 /// The paper layout's rows, then one row per lead beyond the standard twelve (the extra
@@ -279,18 +228,8 @@ pub fn page(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::app::settings::tests::twelve_lead;
     use ecgcore::Lead;
-
-    fn twelve_lead() -> Recording {
-        Recording {
-            leads: StandardLead::ALL
-                .iter()
-                .map(|s| Lead::new(s.label(), vec![0.0; 5000]))
-                .collect(),
-            sample_rate_hz: 500.0,
-            ..Recording::default()
-        }
-    }
 
     #[test]
     fn three_by_four_follows_the_paper_convention() {
@@ -373,79 +312,5 @@ mod tests {
         let s = p.segment_at(15.0 + 130.0, y).unwrap();
         assert_eq!(s.lead.label, "aVR");
         assert!((p.time_at(s, 15.0 + 130.0) - 2.6).abs() < 1e-6);
-    }
-
-    /// A digitized page: every lead recorded only over `window(lead)` (seconds).
-    fn page_of(window: impl Fn(StandardLead) -> (f64, f64)) -> Recording {
-        let mut rec = twelve_lead();
-        for (lead, s) in rec.leads.iter_mut().zip(StandardLead::ALL) {
-            let (a, b) = window(s);
-            for (k, v) in lead.samples_mv.iter_mut().enumerate() {
-                let t = k as f64 / 500.0;
-                if t < a || t >= b {
-                    *v = f32::NAN;
-                }
-            }
-        }
-        rec
-    }
-
-    #[test]
-    fn a_digitized_page_opens_in_a_view_that_shows_every_lead_whole() {
-        use StandardLead as L;
-        let limb = |s: L| s.index() < 6;
-        // A 3×4 + II page opens in 3×4, from any other view.
-        let three_by_four = page_of(|s| {
-            if s == L::II {
-                return (0.0, 10.0);
-            }
-            let col = [
-                [L::I, L::II, L::III],
-                [L::AVR, L::AVL, L::AVF],
-                [L::V1, L::V2, L::V3],
-            ]
-            .iter()
-            .position(|c| c.contains(&s))
-            .unwrap_or(3) as f64;
-            (2.5 * col, 2.5 * col + 2.5)
-        });
-        assert_eq!(
-            layout_for_page(&three_by_four, Layout::ThreeByFourRhythm),
-            Layout::ThreeByFourRhythm
-        );
-        assert_eq!(
-            layout_for_page(&three_by_four, Layout::TwelveByOne),
-            Layout::ThreeByFourRhythm
-        );
-        // A 6×2 page (limb leads over 0–5 s, chest leads over 5–10 s): the 3×4 view would
-        // show half of each lead; the 6×2 view shows it.
-        let six_by_two = page_of(|s| if limb(s) { (0.0, 5.0) } else { (5.0, 10.0) });
-        assert!(!shows_every_lead_whole(
-            &six_by_two,
-            Layout::ThreeByFourRhythm
-        ));
-        assert_eq!(
-            layout_for_page(&six_by_two, Layout::ThreeByFourRhythm),
-            Layout::SixByTwo
-        );
-        // A 6×2 page in another order (V1|V4 / I|aVR / …): only 12×1 shows it all.
-        let first = [L::V1, L::I, L::V2, L::II, L::V3, L::III];
-        let other = page_of(|s| {
-            if first.contains(&s) {
-                (0.0, 5.0)
-            } else {
-                (5.0, 10.0)
-            }
-        });
-        assert_eq!(
-            layout_for_page(&other, Layout::ThreeByFourRhythm),
-            Layout::TwelveByOne
-        );
-        // A 12×1 page (every lead over 10 s) opens in 12×1; the single-lead view is kept.
-        assert_eq!(
-            layout_for_page(&twelve_lead(), Layout::ThreeByFourRhythm),
-            Layout::TwelveByOne
-        );
-        assert_eq!(layout_for_page(&other, Layout::Single), Layout::Single);
     }
 }

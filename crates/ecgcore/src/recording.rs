@@ -121,6 +121,16 @@ impl Lead {
         v.get(v.len() / 2).copied()
     }
 
+    /// Seconds from the first finite sample to the end of the last, at `rate_hz`; `None`
+    /// when no sample is finite (a lead a paper page does not show).
+    #[must_use]
+    pub fn recorded_span_s(&self, rate_hz: f64) -> Option<(f64, f64)> {
+        let first = self.samples_mv.iter().position(|v| v.is_finite())?;
+        let last = self.samples_mv.iter().rposition(|v| v.is_finite())?;
+        let rate = rate_hz.max(1e-6);
+        Some((first as f64 / rate, (last + 1) as f64 / rate))
+    }
+
     /// A recorded (not derived) lead; the standard lead is recognised from the name.
     #[must_use]
     pub fn new(name: impl Into<String>, samples_mv: Vec<f32>) -> Lead {
