@@ -711,14 +711,12 @@ impl EcgApp {
         // A paper page opens in the layout it was printed in, one that shows all of every
         // lead (a 6×2 or 12×1 page in the 3×4 view would show half of each lead or less);
         // the same page read again keeps the view the user chose, if it shows them all.
-        let same_page = self.study.as_ref().is_some_and(|s| s.path == path);
-        let keeps = same_page
-            && self
-                .settings
-                .layout
-                .shows_every_lead_whole(&loaded.opened.recording);
-        if loaded.opened.digitized.is_some() && !keeps {
-            self.settings.layout = Layout::for_page(&loaded.opened.recording, self.settings.layout);
+        if loaded.opened.digitized.is_some() {
+            let rec = &loaded.opened.recording;
+            let same_page = self.study.as_ref().is_some_and(|s| s.path == path);
+            if !(same_page && self.settings.layout.shows_every_lead_whole(rec)) {
+                self.settings.layout = Layout::for_page(rec, self.settings.layout);
+            }
         }
         if let Some(f) = &mut self.folder {
             f.note_opened(&path);

@@ -40,18 +40,27 @@ impl Layout {
         }
     }
 
+    /// The printed layout whose cells this view draws (3×4 + II and 6×2; the 12×1 and
+    /// single-lead views draw whole leads).
+    pub fn paper(self) -> Option<PaperLayout> {
+        match self {
+            Layout::ThreeByFourRhythm => Some(PaperLayout::THREE_BY_FOUR_II),
+            Layout::SixByTwo => Some(PaperLayout::SixByTwo),
+            Layout::TwelveByOne | Layout::Single => None,
+        }
+    }
+
     /// The seconds a standard lead is drawn over in this layout: the cells of
     /// `ecgcore::paper` (what the viewer's page draws), every lead over 10 s in 12×1;
     /// `None` for the single-lead view, which shows one lead of the user's choice.
     fn spans(self, lead: StandardLead) -> Option<Vec<(f64, f64)>> {
-        let paper = match self {
-            Layout::ThreeByFourRhythm => PaperLayout::THREE_BY_FOUR_II,
-            Layout::SixByTwo => PaperLayout::SixByTwo,
+        match self {
             Layout::TwelveByOne => return Some(vec![(0.0, PAGE_SECONDS)]),
             Layout::Single => return None,
-        };
+            _ => {}
+        }
         Some(
-            paper
+            self.paper()?
                 .cells()
                 .into_iter()
                 .filter(|c| c.lead == lead)
@@ -105,7 +114,7 @@ impl Layout {
 }
 
 /// Seconds a page shows.
-const PAGE_SECONDS: f64 = 10.0;
+const PAGE_SECONDS: f64 = ecgcore::paper::PAGE_DURATION_S as f64;
 
 pub use ecgsession::display::{FilterSettings, Notch};
 

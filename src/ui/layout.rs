@@ -163,23 +163,19 @@ pub fn page(
     let duration_s = rec.duration_s().min(PAGE_SECONDS);
     let slot = |s: StandardLead| leads[s.index()].clone();
     // (lead, column start s, column end s) per row.
-    let spec: Vec<Vec<(DisplayLead, f64, f64)>> = match layout {
+    let spec: Vec<Vec<(DisplayLead, f64, f64)>> = match (layout, layout.paper()) {
         _ if !has_standard => leads
             .iter()
             .filter(|l| l.source.is_some())
             .map(|l| vec![(l.clone(), 0.0, duration_s)])
             .collect(),
-        Layout::ThreeByFourRhythm => with_extra_rows(
-            paper_rows(PaperLayout::THREE_BY_FOUR_II, &slot),
-            rec,
-            &leads,
-        ),
-        Layout::SixByTwo => with_extra_rows(paper_rows(PaperLayout::SixByTwo, &slot), rec, &leads),
-        Layout::TwelveByOne => leads
+        // 3×4 + II and 6×2: the printed layout's cells (`Layout::paper`).
+        (_, Some(paper)) => with_extra_rows(paper_rows(paper, &slot), rec, &leads),
+        (Layout::TwelveByOne, None) => leads
             .iter()
             .map(|l| vec![(l.clone(), 0.0, PAGE_SECONDS)])
             .collect(),
-        Layout::Single => {
+        (_, None) => {
             let l = leads
                 .get(single_lead)
                 .cloned()
