@@ -1451,6 +1451,12 @@ fn digitize_pass(
     // Trace rows.
     // Ink mask and candidate rows; when fewer than three evenly spaced rows show, the
     // trace may be faint: retry with the sensitive mask.
+    // A grid that reads as ink (grey, or greyed by a photo's colour temperature) is
+    // removed by its periodicity first: on a flat page, whose squares are square (a
+    // photo taken at an angle has no one period; its corrected pass may).
+    if grid_found && (px_per_mm_x / px_per_mm_y - 1.0).abs() <= 0.005 {
+        trace::remove_periodic_grid(&mut ink, 5.0 * px_per_mm_x, 5.0 * px_per_mm_y);
+    }
     let mut mask = trace::ink_mask_with(&ink, px_per_mm_y, false, upsampled.is_some());
     let mut candidates = trace::find_rows(&mask, px_per_mm_y);
     let enough = |c: &[trace::Row]| trace::select_rows(c, want_rows).is_some_and(|r| r.len() >= 3);

@@ -5,7 +5,8 @@
 //!   green, blue, brown) or lighter grey. The ink score is darkness minus twice the
 //!   saturation spread, `255 − V − 2·(V − min(R,G,B))` (V = max channel), minus its local
 //!   mean (removes shadows and creases), thresholded by Otsu's method (Otsu 1979) over
-//!   the non-paper pixels.
+//!   the non-paper pixels. A grid that scores as ink too (grey, or greyed by a photo's
+//!   colour temperature) is first removed by its periodicity ([`remove_periodic_grid`]).
 //! - Rows: a row's isoelectric baseline is the height at which the most image columns
 //!   have ink within ±1.5 mm ("coverage"); peaks of coverage are rows.
 //! - Calibration pulse: a 1 mV rectangle at a row's start (a plateau of ink ≥ 3 mm above
@@ -30,6 +31,151 @@ pub fn ink_score(r: u8, g: u8, b: u8) -> f32 {
     let v = f32::from(r.max(g).max(b));
     let m = f32::from(r.min(g).min(b));
     (255.0 - v - 2.0 * (v - m)).clamp(0.0, 255.0)
+}
+
+/// Least ink score (0–255) a printed grid must show at the darker tenth of its phases,
+/// in the median tile, to be removed by [`remove_periodic_grid`]: a coloured grid on a
+/// clean page scores 0 there, a grey one or a photo's greyed one 30–70.
+const MIN_GRID_INK: f32 = 20.0;
+
+/// Remove a printed grid that the ink score alone does not (a grey or dark grid, or a
+/// coloured one greyed by a photo's colour temperature) by its periodicity; returns
+/// whether it did.
+///
+/// The grid repeats every large square (`period_x` × `period_y` pixels, 5 mm) while the
+/// trace does not, so within a tile of a few large squares the median ink score at each
+/// phase of the square is the grid's own darkness there; a trace covers any one phase in
+/// only a minority of the tile's squares. Thin lines drawn at a fraction of a pixel read
+/// differently at each repeat, so the lines are also taken from the median at each
+/// phase of one axis, in quarter-pixel steps; the grid is the darker of the two. Each
+/// pixel keeps how much darker it is than the grid at its phase, relative to the room the
+/// grid leaves (`255 · (v − g)/(255 − g)`), so a trace keeps its score where it crosses a
+/// grid line. Tiles of a few squares follow a grid bent by wrinkles or a slightly wrong
+/// scale.
+///
+/// Nothing is changed where the grid is not in the ink score (under [`MIN_GRID_INK`]) or
+/// is no darker than the paper's texture (lines under twice the paper's ink), a period
+/// is under 4 px, or the plane is smaller than two squares.
+pub fn remove_periodic_grid(ink: &mut Plane, period_x: f32, period_y: f32) -> bool {
+    const SQUARES_PER_TILE: usize = 6;
+    const FINE: usize = 4;
+    fn median(s: &mut [f32]) -> f32 {
+        if s.is_empty() {
+            return 0.0;
+        }
+        let mid = s.len() / 2;
+        *s.select_nth_unstable_by(mid, f32::total_cmp).1
+    }
+    /// One tile: its pixel ranges and its grid at each phase.
+    struct Tile {
+        xs: std::ops::Range<usize>,
+        ys: std::ops::Range<usize>,
+        square: Vec<f32>,
+        lines_x: Vec<f32>,
+        lines_y: Vec<f32>,
+    }
+    if !(period_x.is_finite() && period_y.is_finite() && period_x >= 4.0 && period_y >= 4.0) {
+        return false;
+    }
+    let (w, h) = (ink.w, ink.h);
+    let bins_x = period_x.round() as usize;
+    let bins_y = period_y.round() as usize;
+    if w < 2 * bins_x || h < 2 * bins_y || ink.data.len() != w * h {
+        return false;
+    }
+    // Tiles of SQUARES_PER_TILE squares; the last of each axis takes a short remainder.
+    let spans = |n: usize, tile: usize| -> Vec<std::ops::Range<usize>> {
+        let mut out = Vec::new();
+        let mut start = 0;
+        while start < n {
+            let end = if n - start < tile + tile / 2 {
+                n
+            } else {
+                start + tile
+            };
+            out.push(start..end);
+            start = end;
+        }
+        out
+    };
+    let phase = |i: usize, period: f32, bins: usize| -> usize {
+        let f = (i as f32 / period).fract();
+        ((f * bins as f32) as usize).min(bins - 1)
+    };
+    let col_bin: Vec<usize> = (0..w).map(|x| phase(x, period_x, bins_x)).collect();
+    let row_bin: Vec<usize> = (0..h).map(|y| phase(y, period_y, bins_y)).collect();
+    let fine_col: Vec<usize> = (0..w).map(|x| phase(x, period_x, FINE * bins_x)).collect();
+    let fine_row: Vec<usize> = (0..h).map(|y| phase(y, period_y, FINE * bins_y)).collect();
+    let mut square_samples: Vec<Vec<f32>> = vec![Vec::new(); bins_x * bins_y];
+    let mut x_samples: Vec<Vec<f32>> = vec![Vec::new(); FINE * bins_x];
+    let mut y_samples: Vec<Vec<f32>> = vec![Vec::new(); FINE * bins_y];
+    let mut tiles = Vec::new();
+    for ys in spans(h, bins_y * SQUARES_PER_TILE) {
+        for xs in spans(w, bins_x * SQUARES_PER_TILE) {
+            for s in square_samples
+                .iter_mut()
+                .chain(&mut x_samples)
+                .chain(&mut y_samples)
+            {
+                s.clear();
+            }
+            for y in ys.clone() {
+                let row = &ink.data[y * w..(y + 1) * w];
+                let rb = row_bin[y] * bins_x;
+                for x in xs.clone() {
+                    let v = row[x];
+                    square_samples[rb + col_bin[x]].push(v);
+                    x_samples[fine_col[x]].push(v);
+                    y_samples[fine_row[y]].push(v);
+                }
+            }
+            tiles.push(Tile {
+                xs: xs.clone(),
+                ys: ys.clone(),
+                square: square_samples.iter_mut().map(|s| median(s)).collect(),
+                lines_x: x_samples.iter_mut().map(|s| median(s)).collect(),
+                lines_y: y_samples.iter_mut().map(|s| median(s)).collect(),
+            });
+        }
+    }
+    // The grid's ink: the darker tenth of a tile's phases, and the paper's, the median
+    // phase, each in the median tile. A grid is lines on paper: the lines at least
+    // twice as dark as the paper between them (a page of noise or texture is as dark at
+    // every phase).
+    let median_tile = |q: f32| -> f32 {
+        let mut v: Vec<f32> = tiles
+            .iter()
+            .map(|t| {
+                let mut v = t.square.clone();
+                v.sort_by(f32::total_cmp);
+                v[((v.len() as f32 * q) as usize).min(v.len() - 1)]
+            })
+            .collect();
+        v.sort_by(f32::total_cmp);
+        v.get(v.len() / 2).copied().unwrap_or(0.0)
+    };
+    let (lines, paper) = (median_tile(0.9), median_tile(0.5));
+    if std::env::var_os("ECGDIGITIZE_DEBUG").is_some() {
+        eprintln!("grid in the ink: lines {lines:.0}, paper {paper:.0} (removed from {MIN_GRID_INK} on lines twice the paper)");
+    }
+    if lines < MIN_GRID_INK || lines < 2.0 * paper {
+        return false;
+    }
+    for t in &tiles {
+        for y in t.ys.clone() {
+            let rb = row_bin[y] * bins_x;
+            let line_y = t.lines_y[fine_row[y]];
+            let row = &mut ink.data[y * w..(y + 1) * w];
+            for x in t.xs.clone() {
+                let g = t.square[rb + col_bin[x]]
+                    .max(line_y)
+                    .max(t.lines_x[fine_col[x]])
+                    .clamp(0.0, 254.0);
+                row[x] = (255.0 * (row[x] - g) / (255.0 - g)).max(0.0);
+            }
+        }
+    }
+    true
 }
 
 /// Otsu threshold of the values above `floor` (256-bin histogram over 0–255).
@@ -117,14 +263,7 @@ pub fn ink_mask(ink: &Plane, px_per_mm: f32, sensitive: bool) -> Mask {
 /// [`ink_mask`]; with `grow`, the normal mask of a clean page (under 2 % ink) also takes
 /// fainter pixels (above half its threshold) connected to it.
 pub fn ink_mask_with(ink: &Plane, px_per_mm: f32, sensitive: bool, grow: bool) -> Mask {
-    let r = (3.0 * px_per_mm).round().max(2.0) as usize;
-    let background = ink.box_mean(r);
-    let mut contrast: Vec<f32> = ink
-        .data
-        .iter()
-        .zip(&background.data)
-        .map(|(v, b)| (v - b).max(0.0))
-        .collect();
+    let mut contrast = local_contrast(ink, px_per_mm);
     let mut mask = if sensitive {
         suppress_grid_lines(&mut contrast, ink.w, ink.h);
         // Half of Otsu's split keeps faint (thin, blurred) trace pixels that solid text
@@ -132,12 +271,10 @@ pub fn ink_mask_with(ink: &Plane, px_per_mm: f32, sensitive: bool, grow: bool) -
         let high = (0.5 * otsu(&contrast, 20.0).unwrap_or(100.0)).clamp(30.0, 120.0);
         hysteresis(&contrast, ink.w, ink.h, high, 0.5 * high)
     } else {
-        let mut threshold = otsu(&contrast, 25.0).unwrap_or(100.0).clamp(50.0, 160.0);
+        let (mut threshold, share) = otsu_split(&contrast);
         // Traces and text cover a few per cent of a page; when Otsu's split lets far more
         // through, it has split paper from grid (a photo's grid, greyed by its colour
         // temperature), not grid from ink: take the darkest share instead.
-        let share = contrast.iter().filter(|v| **v > threshold).count() as f32
-            / contrast.len().max(1) as f32;
         if share > MAX_INK_SHARE {
             threshold = threshold.max(quantile_255(&contrast, 1.0 - MAX_INK_SHARE));
         }
@@ -160,6 +297,26 @@ pub fn ink_mask_with(ink: &Plane, px_per_mm: f32, sensitive: bool, grow: bool) -
     };
     remove_long_straight_lines(&mut mask, (30.0 * px_per_mm).round() as usize);
     mask
+}
+
+/// Each pixel's ink score above the mean of the 3 mm around it (shadows and creases
+/// removed), never below 0.
+fn local_contrast(ink: &Plane, px_per_mm: f32) -> Vec<f32> {
+    let r = (3.0 * px_per_mm).round().max(2.0) as usize;
+    let background = ink.box_mean(r);
+    ink.data
+        .iter()
+        .zip(&background.data)
+        .map(|(v, b)| (v - b).max(0.0))
+        .collect()
+}
+
+/// Otsu's split of a contrast plane (held to 50–160) and the share of pixels above it.
+fn otsu_split(contrast: &[f32]) -> (f32, f32) {
+    let threshold = otsu(contrast, 25.0).unwrap_or(100.0).clamp(50.0, 160.0);
+    let share =
+        contrast.iter().filter(|v| **v > threshold).count() as f32 / contrast.len().max(1) as f32;
+    (threshold, share)
 }
 
 /// Pixels above `high`, plus those above `low` 8-connected to them.
@@ -1198,6 +1355,106 @@ mod tests {
         assert_eq!(ink_score(255, 0, 0), 0.0);
         assert!(ink_score(78, 131, 56) < 10.0);
         assert!(ink_score(40, 40, 40) > 200.0);
+    }
+
+    /// A 400 × 300 plane (8 px/mm) with a grey grid (1 px minor lines every 8 px at
+    /// `minor`, 2 px major lines every 40 px at `major`) and, when `trace`, a 2 px trace
+    /// of ink 220 along a sine wave with a tall narrow spike (a QRS) at x = 200.
+    fn grid_plane(minor: f32, major: f32, trace: bool) -> (Plane, Vec<(usize, usize)>) {
+        let (w, h) = (400, 300);
+        let mut p = Plane::filled(w, h, 0.0);
+        for y in 0..h {
+            for x in 0..w {
+                let mut v: f32 = 0.0;
+                if x % 8 == 3 || y % 8 == 5 {
+                    v = minor;
+                }
+                if x % 40 < 2 || y % 40 < 2 {
+                    v = major;
+                }
+                p.set(x, y, v);
+            }
+        }
+        let mut on = Vec::new();
+        if trace {
+            for x in 0..w {
+                let base = 150.0 + 12.0 * (x as f32 / 30.0).sin();
+                let spike = if (196..204).contains(&x) { 90.0 } else { 0.0 };
+                let top = (base - spike).round() as usize;
+                for y in top..=(base.round() as usize + 1) {
+                    p.set(x, y, 220.0);
+                    on.push((x, y));
+                }
+            }
+        }
+        (p, on)
+    }
+
+    #[test]
+    fn a_grey_grid_is_removed_and_the_trace_kept() {
+        let (mut p, on) = grid_plane(60.0, 110.0, true);
+        assert!(remove_periodic_grid(&mut p, 40.0, 40.0));
+        let on_trace = |x: usize, y: usize| {
+            on.iter()
+                .any(|&(a, b)| a.abs_diff(x) <= 1 && b.abs_diff(y) <= 1)
+        };
+        let mut worst_grid = 0.0f32;
+        for y in 0..p.h {
+            for x in 0..p.w {
+                if !on_trace(x, y) {
+                    worst_grid = worst_grid.max(p.get(x, y));
+                }
+            }
+        }
+        assert!(worst_grid < 10.0, "grid left at {worst_grid}");
+        // The trace keeps its score, also where it crosses a grid line, spike included.
+        let weakest = on
+            .iter()
+            .map(|&(x, y)| p.get(x, y))
+            .fold(f32::MAX, f32::min);
+        assert!(weakest > 150.0, "trace down to {weakest}");
+        // A mask of it holds the whole spike and nothing of the grid.
+        let mask = ink_mask(&p, 8.0, false);
+        let spike_rows = (60..150)
+            .filter(|&y| (196..204).any(|x| mask.at(x, y)))
+            .count();
+        assert!(spike_rows >= 80, "spike rows {spike_rows}");
+        let stray = (0..p.h)
+            .flat_map(|y| (0..p.w).map(move |x| (x, y)))
+            .filter(|&(x, y)| mask.at(x, y) && !on_trace(x, y))
+            .count();
+        assert!(stray < 50, "{stray} grid pixels in the mask");
+    }
+
+    #[test]
+    fn a_grid_that_is_not_in_the_ink_is_left_alone() {
+        // A red grid scores 0 as ink: nothing to remove, and the plane is unchanged.
+        let (mut p, _) = grid_plane(0.0, 0.0, true);
+        let before = p.clone();
+        assert!(!remove_periodic_grid(&mut p, 40.0, 40.0));
+        assert_eq!(p, before);
+        // Faint grey (under MIN_GRID_INK at its darker phases) is left alone too.
+        let (mut p, _) = grid_plane(5.0, 12.0, true);
+        let before = p.clone();
+        assert!(!remove_periodic_grid(&mut p, 40.0, 40.0));
+        assert_eq!(p, before);
+        // Noise is as dark at every phase: no grid.
+        let mut state = 7u64;
+        let mut noise = Plane::filled(400, 300, 0.0);
+        for v in &mut noise.data {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            *v = (state >> 56) as f32;
+        }
+        let before = noise.clone();
+        assert!(!remove_periodic_grid(&mut noise, 40.0, 40.0));
+        assert_eq!(noise, before);
+        // Degenerate sizes and periods never panic.
+        let mut tiny = Plane::filled(3, 3, 100.0);
+        assert!(!remove_periodic_grid(&mut tiny, 40.0, 40.0));
+        assert!(!remove_periodic_grid(&mut p, f32::NAN, 40.0));
+        assert!(!remove_periodic_grid(&mut p, 2.0, 2.0));
     }
 
     #[test]
