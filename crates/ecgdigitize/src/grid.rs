@@ -31,16 +31,19 @@ pub fn profile_sharpness(p: &Plane, angle_rad: f32, step: usize) -> f64 {
     let mut sum = vec![0.0f64; bins];
     let mut count = vec![0u32; bins];
     // Every row, so that no bin is starved at angle 0; columns may be subsampled.
+    // The bin of (x, y) is round(y − x·t + offset) = y + round(offset − x·t), y being
+    // whole: one shift per column, computed once (offset keeps it at 0 or more).
+    let shift: Vec<usize> = (0..p.w)
+        .step_by(step.max(1))
+        .map(|x| (offset as f32 - x as f32 * t).round().max(0.0) as usize)
+        .collect();
     for y in 0..p.h {
         let row = p.row(y);
-        for (x, v) in row.iter().enumerate().step_by(step.max(1)) {
-            let b = (y as f32 - x as f32 * t + offset as f32).round();
-            if b >= 0.0 {
-                let b = b as usize;
-                if let (Some(s), Some(c)) = (sum.get_mut(b), count.get_mut(b)) {
-                    *s += f64::from(*v);
-                    *c += 1;
-                }
+        for (v, sh) in row.iter().step_by(step.max(1)).zip(&shift) {
+            let b = y + sh;
+            if let (Some(s), Some(c)) = (sum.get_mut(b), count.get_mut(b)) {
+                *s += f64::from(*v);
+                *c += 1;
             }
         }
     }
@@ -62,15 +65,45 @@ pub fn profile_sharpness(p: &Plane, angle_rad: f32, step: usize) -> f64 {
     score
 }
 
+/// [`profile_sharpness`] at each angle, the angles shared among the CPU's cores (at most
+/// four threads; each trial reads the whole plane, so they are independent).
+pub(crate) fn sharpness_at(p: &Plane, angles: &[f32], step: usize) -> Vec<(f32, f64)> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZero::get)
+        .clamp(1, 4)
+        .min(angles.len().max(1));
+    if threads < 2 {
+        return angles
+            .iter()
+            .map(|&a| (a, profile_sharpness(p, a, step)))
+            .collect();
+    }
+    let chunk = angles.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = angles
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    part.iter()
+                        .map(|&a| (a, profile_sharpness(p, a, step)))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
+    })
+}
+
 /// Best angle in `[lo, hi]` by `n` evenly spaced trials, with parabolic refinement.
 fn search_angle(p: &Plane, lo: f32, hi: f32, n: usize, step: usize) -> f32 {
     let n = n.max(3);
-    let scores: Vec<(f32, f64)> = (0..n)
-        .map(|i| {
-            let a = lo + (hi - lo) * i as f32 / (n - 1) as f32;
-            (a, profile_sharpness(p, a, step))
-        })
+    let angles: Vec<f32> = (0..n)
+        .map(|i| lo + (hi - lo) * i as f32 / (n - 1) as f32)
         .collect();
+    let scores = sharpness_at(p, &angles, step);
     let best = scores
         .iter()
         .enumerate()
@@ -111,12 +144,10 @@ pub fn estimate_skew(darkness: &Plane) -> f32 {
     let n = (2.0 * max / coarse_step).round() as usize + 1;
     // The coarse plane can alias a fine grid into a false peak: refine the three best
     // coarse peaks on the working plane and keep the sharpest.
-    let coarse: Vec<(f32, f64)> = (0..n)
-        .map(|i| {
-            let a = -max + 2.0 * max * i as f32 / (n - 1) as f32;
-            (a, profile_sharpness(&coarse_plane, a, 1))
-        })
+    let angles: Vec<f32> = (0..n)
+        .map(|i| -max + 2.0 * max * i as f32 / (n - 1) as f32)
         .collect();
+    let coarse = sharpness_at(&coarse_plane, &angles, 1);
     let mut peaks: Vec<(f32, f64)> = coarse
         .iter()
         .enumerate()

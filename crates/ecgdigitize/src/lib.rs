@@ -1174,14 +1174,92 @@ pub fn digitize_rgb(
     source: &Path,
     options: &DigitizeOptions,
 ) -> Result<Digitized, DigitizeError> {
-    let plain = digitize_pass(original, source, options, None);
     if options.correct_perspective == Some(false) {
-        return plain;
+        return digitize_pass(original, source, options, None);
     }
-    let skew_rad = plain.as_ref().map_or(0.0, |d| d.rotation_deg.to_radians());
-    let Some(rect) = detect_perspective(original, skew_rad) else {
+    // The plain reading and the perspective check (with the warped reading when the grid
+    // converges) are independent once the page's skew is known: each on its own core.
+    check_options(options, source)?;
+    let (ow, oh) = original.dimensions();
+    load::check_size(ow, oh, source)?;
+    let skew_deg = options
+        .rotation_deg
+        .unwrap_or_else(|| page_skew(original).to_degrees());
+    let plain_options = &DigitizeOptions {
+        rotation_deg: Some(skew_deg),
+        ..*options
+    };
+    let (plain, checked) = std::thread::scope(|scope| {
+        let plain = scope.spawn(|| digitize_pass(original, source, plain_options, None));
+        let checked = read_flattened(original, source, options, skew_deg.to_radians());
+        let plain = plain
+            .join()
+            .unwrap_or_else(|_| digitize_pass(original, source, plain_options, None));
+        (plain, checked)
+    });
+    // A page whose plain reading fails is checked from no skew (the plain reading gives
+    // none): measured from its own skew, ecg00037 (curved, tilted; refused, read with
+    // its rows set by hand) is read through a 9.8° correction, every lead doubtful.
+    let checked = if plain.is_err() && skew_deg != 0.0 && options.rotation_deg.is_none() {
+        read_flattened(original, source, options, 0.0)
+    } else {
+        checked
+    };
+    let Some((rect, flat)) = checked else {
         return plain;
     };
+    if std::env::var_os("ECGDIGITIZE_DEBUG").is_some() {
+        eprintln!(
+            "perspective {:.1}°: flat {:?}",
+            rect.convergence_deg,
+            flat.as_ref()
+                .map(|d| d.confidence_per_lead)
+                .map_err(std::string::ToString::to_string)
+        );
+    }
+    let Ok(flat) = flat else {
+        return plain;
+    };
+    keep_flattened(original, plain, rect, flat)
+}
+
+/// The page's skew (radians) as [`digitize_pass`] measures it: on the darkness plane of
+/// the image at its working size.
+fn page_skew(original: &RgbImage) -> f32 {
+    let (ow, oh) = original.dimensions();
+    let pixels = u64::from(ow) * u64::from(oh);
+    let resized;
+    let rgb = if pixels > WORK_MAX_PIXELS {
+        let scale = (WORK_MAX_PIXELS as f64 / pixels as f64).sqrt() as f32;
+        let w = ((ow as f32 * scale).round() as u32).max(1);
+        let h = ((oh as f32 * scale).round() as u32).max(1);
+        resized = image::imageops::resize(original, w, h, image::imageops::FilterType::Triangle);
+        &resized
+    } else {
+        original
+    };
+    grid::estimate_skew(&darkness(rgb))
+}
+
+/// Darkness plane (255 − the darkest channel: grid and trace) of an RGB image.
+fn darkness(rgb: &RgbImage) -> Plane {
+    let mut dark = Plane::filled(rgb.width() as usize, rgb.height() as usize, 0.0);
+    for (x, y, p) in rgb.enumerate_pixels() {
+        let [r, g, b] = p.0;
+        dark.set(x as usize, y as usize, 255.0 - f32::from(r.min(g).min(b)));
+    }
+    dark
+}
+
+/// When the page's grid lines converge (a photo taken at an angle): the perspective
+/// found near the page's skew, and the page read again warped flat.
+fn read_flattened(
+    original: &RgbImage,
+    source: &Path,
+    options: &DigitizeOptions,
+    skew_rad: f32,
+) -> Option<(perspective::Rectification, Result<Digitized, DigitizeError>)> {
+    let rect = detect_perspective(original, skew_rad)?;
     let warped = perspective::warp(
         original,
         &rect.to_source,
@@ -1211,22 +1289,18 @@ pub fn digitize_rgb(
             })
         }
     };
-    let Some(flat_options) = flat_options else {
-        return plain;
-    };
-    let flat = digitize_pass(&warped, source, &flat_options, None);
-    if std::env::var_os("ECGDIGITIZE_DEBUG").is_some() {
-        eprintln!(
-            "perspective {:.1}°: flat {:?}",
-            rect.convergence_deg,
-            flat.as_ref()
-                .map(|d| d.confidence_per_lead)
-                .map_err(std::string::ToString::to_string)
-        );
-    }
-    let Ok(mut flat) = flat else {
-        return plain;
-    };
+    let flat_options = flat_options?;
+    Some((rect, digitize_pass(&warped, source, &flat_options, None)))
+}
+
+/// Keep the flattened reading of [`read_flattened`] when it reads better than the plain
+/// one, its positions mapped back onto the original image.
+fn keep_flattened(
+    original: &RgbImage,
+    plain: Result<Digitized, DigitizeError>,
+    rect: perspective::Rectification,
+    mut flat: Digitized,
+) -> Result<Digitized, DigitizeError> {
     let mean = |d: &Digitized| d.confidence_per_lead.iter().sum::<f32>() / 12.0;
     if let Ok(p) = &plain {
         // The warped reading is kept only when it reads at least as well; a strong
@@ -1300,13 +1374,8 @@ fn detect_perspective(original: &RgbImage, skew_rad: f32) -> Option<perspective:
     } else {
         original.clone()
     };
-    let mut dark = Plane::filled(w as usize, h as usize, 0.0);
-    for (x, y, p) in small.enumerate_pixels() {
-        let [r, g, b] = p.0;
-        dark.set(x as usize, y as usize, 255.0 - f32::from(r.min(g).min(b)));
-    }
     let scale = f64::from(w) / f64::from(ow);
-    perspective::detect(&dark, scale, skew_rad, ow, oh)
+    perspective::detect(&darkness(&small), scale, skew_rad, ow, oh)
 }
 
 fn digitize_pass(
@@ -1365,8 +1434,7 @@ fn digitize_pass(
         (None, None) => grid::estimate_skew(&dark),
     };
     if angle.abs() > 0.02f32.to_radians() {
-        ink = plane::rotate(&ink, angle, 0.0);
-        dark = plane::rotate(&dark, angle, 0.0);
+        [ink, dark] = plane::rotate_all([&ink, &dark], angle, 0.0);
     }
     let (sin, cos) = angle.sin_cos();
     let frame = Frame {

@@ -79,8 +79,7 @@ impl Plane {
     /// along rows then columns: O(w·h) whatever `r`.
     pub fn box_mean(&self, r: usize) -> Plane {
         let horizontal = box_rows(self, r);
-        let transposed = transpose(&horizontal);
-        transpose(&box_rows(&transposed, r))
+        box_columns(&horizontal, r)
     }
 
     /// The plane with rows and columns swapped.
@@ -113,17 +112,60 @@ impl Plane {
 /// Running-mean of width `2r+1` along each row, with the window clipped at the ends.
 fn box_rows(p: &Plane, r: usize) -> Plane {
     let mut out = Plane::filled(p.w, p.h, 0.0);
+    if p.data.len() != p.w * p.h {
+        return out;
+    }
     let mut prefix = vec![0.0f64; p.w + 1];
-    for y in 0..p.h {
-        let row = p.row(y);
+    for (row, out_row) in p
+        .data
+        .chunks_exact(p.w.max(1))
+        .zip(out.data.chunks_exact_mut(p.w.max(1)))
+    {
         for (i, v) in row.iter().enumerate() {
             prefix[i + 1] = prefix[i] + f64::from(*v);
         }
-        for x in 0..p.w {
+        for (x, o) in out_row.iter_mut().enumerate() {
             let a = x.saturating_sub(r);
             let b = (x + r + 1).min(p.w);
             let n = (b - a).max(1) as f64;
-            out.set(x, y, ((prefix[b] - prefix[a]) / n) as f32);
+            *o = ((prefix[b] - prefix[a]) / n) as f32;
+        }
+    }
+    out
+}
+
+/// Running-mean of height `2r+1` down each column, with the window clipped at the ends:
+/// one running sum per column, updated a row at a time (no transposes).
+fn box_columns(p: &Plane, r: usize) -> Plane {
+    let (w, h) = (p.w, p.h);
+    let mut out = Plane::filled(w, h, 0.0);
+    if w == 0 || h == 0 || p.data.len() != w * h {
+        return out;
+    }
+    let row = |y: usize| &p.data[y * w..(y + 1) * w];
+    let mut sum = vec![0.0f64; w];
+    // Rows 0..=r are in the window of row 0.
+    for y in 0..=r.min(h - 1) {
+        for (s, v) in sum.iter_mut().zip(row(y)) {
+            *s += f64::from(*v);
+        }
+    }
+    for y in 0..h {
+        if y > 0 {
+            if y + r < h {
+                for (s, v) in sum.iter_mut().zip(row(y + r)) {
+                    *s += f64::from(*v);
+                }
+            }
+            if y > r {
+                for (s, v) in sum.iter_mut().zip(row(y - r - 1)) {
+                    *s -= f64::from(*v);
+                }
+            }
+        }
+        let n = ((y + r + 1).min(h) - y.saturating_sub(r)).max(1) as f64;
+        for (o, s) in out.data[y * w..(y + 1) * w].iter_mut().zip(&sum) {
+            *o = (s / n) as f32;
         }
     }
     out
@@ -143,18 +185,48 @@ fn transpose(p: &Plane) -> Plane {
 /// lines in `p` along `y = c + x·tan(angle)` become horizontal (see `grid::estimate_skew`).
 pub fn rotate(p: &Plane, angle_rad: f32, fill: f32) -> Plane {
     let mut out = Plane::filled(p.w, p.h, fill);
+    if p.w == 0 || p.h == 0 || p.data.len() != p.w * p.h {
+        return out;
+    }
     let (s, c) = angle_rad.sin_cos();
     let cx = p.w as f32 / 2.0;
     let cy = p.h as f32 / 2.0;
-    for y in 0..p.h {
+    let w = p.w;
+    for (y, out_row) in out.data.chunks_exact_mut(w).enumerate() {
         let dy = y as f32 - cy;
-        for x in 0..p.w {
+        for (x, o) in out_row.iter_mut().enumerate() {
             let dx = x as f32 - cx;
             let (sx, sy) = rotate_point_to_source(dx, dy, s, c);
-            out.set(x, y, p.sample_bilinear(sx + cx, sy + cy, fill));
+            let (sx, sy) = (sx + cx, sy + cy);
+            // Inside the plane (the common case), interpolate from the four pixels
+            // directly; at and past the edges, as `sample_bilinear` does.
+            if sx >= 0.0 && sy >= 0.0 && sx < (w - 1) as f32 && sy < (p.h - 1) as f32 {
+                let (x0, y0) = (sx as usize, sy as usize);
+                let (fx, fy) = (sx - x0 as f32, sy - y0 as f32);
+                let i = y0 * w + x0;
+                let (a, b) = (p.data[i], p.data[i + 1]);
+                let (cc, d) = (p.data[i + w], p.data[i + w + 1]);
+                let top = a + (b - a) * fx;
+                let bottom = cc + (d - cc) * fx;
+                *o = top + (bottom - top) * fy;
+            } else {
+                *o = p.sample_bilinear(sx, sy, fill);
+            }
         }
     }
     out
+}
+
+/// [`rotate`] of several planes by the same angle, each on its own thread.
+pub fn rotate_all(planes: [&Plane; 2], angle_rad: f32, fill: f32) -> [Plane; 2] {
+    std::thread::scope(|scope| {
+        let second = scope.spawn(|| rotate(planes[1], angle_rad, fill));
+        let first = rotate(planes[0], angle_rad, fill);
+        let second = second
+            .join()
+            .unwrap_or_else(|_| rotate(planes[1], angle_rad, fill));
+        [first, second]
+    })
 }
 
 /// Source offset (from the centre) of a deskewed offset (dx, dy).
@@ -172,6 +244,52 @@ mod tests {
         let p = Plane::filled(7, 5, 3.0);
         let m = p.box_mean(2);
         assert!(m.data.iter().all(|v| (v - 3.0).abs() < 1e-5));
+    }
+
+    #[test]
+    fn box_mean_matches_the_plain_window_mean() {
+        let mut p = Plane::filled(13, 9, 0.0);
+        for (i, v) in p.data.iter_mut().enumerate() {
+            *v = ((i * 37) % 11) as f32;
+        }
+        for r in [0, 1, 3, 20] {
+            let m = p.box_mean(r);
+            for y in 0..p.h {
+                for x in 0..p.w {
+                    let (mut s, mut n) = (0.0f32, 0.0f32);
+                    for yy in y.saturating_sub(r)..(y + r + 1).min(p.h) {
+                        for xx in x.saturating_sub(r)..(x + r + 1).min(p.w) {
+                            s += p.get(xx, yy);
+                            n += 1.0;
+                        }
+                    }
+                    assert!((m.get(x, y) - s / n).abs() < 1e-4, "r {r} at {x},{y}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn rotate_reads_as_bilinear_sampling() {
+        let mut p = Plane::filled(31, 17, 0.0);
+        for (i, v) in p.data.iter_mut().enumerate() {
+            *v = ((i * 53) % 17) as f32;
+        }
+        let angle = 0.07f32;
+        let r = rotate(&p, angle, -1.0);
+        let (s, c) = angle.sin_cos();
+        let (cx, cy) = (p.w as f32 / 2.0, p.h as f32 / 2.0);
+        for y in 0..p.h {
+            for x in 0..p.w {
+                let (sx, sy) = rotate_point_to_source(x as f32 - cx, y as f32 - cy, s, c);
+                let want = p.sample_bilinear(sx + cx, sy + cy, -1.0);
+                assert!((r.get(x, y) - want).abs() < 1e-4, "at {x},{y}");
+            }
+        }
+        // Two planes at once, as one at a time.
+        let [a, b] = rotate_all([&p, &r], angle, 0.0);
+        assert_eq!(a, rotate(&p, angle, 0.0));
+        assert_eq!(b, rotate(&r, angle, 0.0));
     }
 
     #[test]
