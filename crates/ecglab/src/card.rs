@@ -187,7 +187,7 @@ pub fn render(
     if let Some((a, b)) = r.age_line {
         let _ = writeln!(
             s,
-            "- Predicted age corrected by a straight line fitted on fold-9 normals (`fit::recalibrate_age`; the prediction regresses towards the training mean): age = {a:.1} + {b:.3} × prediction (folded into the manifest's age readout or normalization; fold-9 age figures below are therefore fitted, fold 10's are not)."
+            "- Predicted age corrected by a straight line fitted on fold-9 normals (`fit::recalibrate_age`; the prediction regresses towards the training mean): age = {a:.1} + {b:.3} × prediction (folded into the manifest's age readout and the head's age normalization, so the head's age, shown where the readout's reading is out of range, is corrected too; fold-9 age figures below are therefore fitted, fold 10's are not)."
         );
     }
     let _ = writeln!(

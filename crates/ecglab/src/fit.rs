@@ -57,9 +57,11 @@ pub fn attr_norm(targets: &[[f32; 7]]) -> AttrNorm {
 /// Predicted age regresses towards the training mean (the old are read younger, the
 /// young older). The straight line `age = a + b·prediction` fitted by least squares on
 /// `(prediction, recorded age)` pairs (fold-9 normals) corrects it; it is folded into the
-/// age's decoding (`mean ← a + b·mean`, `std ← b·std`, or the age readout's intercept and
-/// weights where age is read from the features), so every later use sees corrected ages. Returns `(a, b)`, or `None` (and leaves `norm`
-/// alone) with fewer than 20 pairs or a slope outside 0.5–2.
+/// age's decoding: the head's (`mean ← a + b·mean`, `std ← b·std`) and, where age is read
+/// from the features, the age readout's intercept and weights, so every later use sees
+/// corrected ages, whichever of the two gives the age (the readout, or the head where the
+/// readout's reading falls outside the training normals' range). Returns `(a, b)`, or
+/// `None` (and leaves `norm` alone) with fewer than 20 pairs or a slope outside 0.5–2.
 pub fn recalibrate_age(norm: &mut AttrNorm, pairs: &[(f32, f32)]) -> Option<(f32, f32)> {
     let v: Vec<(f64, f64)> = pairs
         .iter()
@@ -89,10 +91,9 @@ pub fn recalibrate_age(norm: &mut AttrNorm, pairs: &[(f32, f32)]) -> Option<(f32
         for w in &mut r.weights {
             *w = (b * f64::from(*w)) as f32;
         }
-    } else {
-        norm.mean[0] = (a + b * f64::from(norm.mean[0])) as f32;
-        norm.std[0] = (b * f64::from(norm.std[0])) as f32;
     }
+    norm.mean[0] = (a + b * f64::from(norm.mean[0])) as f32;
+    norm.std[0] = (b * f64::from(norm.std[0])) as f32;
     Some((a as f32, b as f32))
 }
 
@@ -883,13 +884,15 @@ mod tests {
             let decoded = norm.decode(&[0.0; 7], f);
             assert_eq!(decoded[0], p);
         }
-        // The age line then folds into the readout, not the head's normalization.
+        // The age line then folds into the readout and into the head's normalization
+        // (which gives the age where the readout's reading is out of range).
         let before = norm.clone();
         let pairs: Vec<(f32, f32)> = (40..60)
             .map(|a| (50.0 + 0.9 * (a as f32 - 50.0), a as f32))
             .collect();
         let (a, b) = recalibrate_age(&mut norm, &pairs).unwrap();
-        assert_eq!(norm.mean, before.mean);
+        assert_eq!(norm.mean[1..], before.mean[1..]);
+        assert_eq!(norm.std[1..], before.std[1..]);
         let (lo, hi) = norm.readout[0].range;
         for f in vf.iter().take(20) {
             let want = a + b * before.readout[0].predict(f).unwrap();
@@ -903,6 +906,9 @@ mod tests {
         assert_eq!(norm.readout[0].predict(&wild), None);
         let z = [0.5, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0];
         assert_eq!(norm.decode(&z, &wild)[0], norm.denormalize(&z)[0]);
+        // … corrected by the same line.
+        let head_before = before.denormalize(&z)[0];
+        assert!((norm.decode(&z, &wild)[0] - (a + b * head_before)).abs() < 1e-3);
     }
 
     #[test]

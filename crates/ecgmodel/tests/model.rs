@@ -317,6 +317,19 @@ fn shipped_weights_reproduce_the_cards_fold9_auroc() {
         (got_base - expected_base).abs() <= 0.01,
         "{got_base} vs {expected_base}"
     );
+    // The attributes shown beside the tracing are read from the encoder features (ridge
+    // readouts, `AttrReadout`): on fold-9 normals the model card gives age 8.11 y, heart
+    // rate 1.02 bpm, QRS 2.96 ms and QTc 8.42 ms (the attribute head alone: 9.13 y, 1.77
+    // bpm, 4.19 ms, 10.31 ms). Fold 9 chose the readouts' penalties and the age line, so
+    // these are fitted figures; fold 10's are in the card.
+    let normal = &report.attributes_normal;
+    eprintln!("fold 9 normals: {normal:?}");
+    assert_eq!(normal.n, 914);
+    let mae = |v: Option<f64>| v.expect("attribute measured");
+    assert!(mae(normal.age_mae_years) < 8.4, "{normal:?}");
+    assert!(mae(normal.heart_rate_mae_bpm) < 1.3, "{normal:?}");
+    assert!(mae(normal.qrs_mae_ms) < 3.4, "{normal:?}");
+    assert!(mae(normal.qtc_mae_ms) < 9.2, "{normal:?}");
 }
 
 /// Blank a recording to the 3×4 + II paper layout: each lead keeps its 2.5 s column,
