@@ -1226,19 +1226,34 @@ pub fn digitize_rgb(
 /// The page's skew (radians) as [`digitize_pass`] measures it: on the darkness plane of
 /// the image at its working size.
 fn page_skew(original: &RgbImage) -> f32 {
-    let (ow, oh) = original.dimensions();
-    let pixels = u64::from(ow) * u64::from(oh);
-    let resized;
-    let rgb = if pixels > WORK_MAX_PIXELS {
-        let scale = (WORK_MAX_PIXELS as f64 / pixels as f64).sqrt() as f32;
-        let w = ((ow as f32 * scale).round() as u32).max(1);
-        let h = ((oh as f32 * scale).round() as u32).max(1);
-        resized = image::imageops::resize(original, w, h, image::imageops::FilterType::Triangle);
-        &resized
+    let resized = scaled(original, working_scale(original));
+    grid::estimate_skew(&darkness(resized.as_ref().unwrap_or(original)))
+}
+
+/// The scale an image is read at: down to [`WORK_MAX_PIXELS`] where it is larger.
+fn working_scale(original: &RgbImage) -> f32 {
+    let pixels = u64::from(original.width()) * u64::from(original.height());
+    if pixels > WORK_MAX_PIXELS {
+        (WORK_MAX_PIXELS as f64 / pixels as f64).sqrt() as f32
     } else {
-        original
+        1.0
+    }
+}
+
+/// The image resized by `scale` (Catmull-Rom up, triangle down); `None` at scale 1.
+fn scaled(original: &RgbImage, scale: f32) -> Option<RgbImage> {
+    if scale == 1.0 {
+        return None;
+    }
+    let (ow, oh) = original.dimensions();
+    let w = ((ow as f32 * scale).round() as u32).max(1);
+    let h = ((oh as f32 * scale).round() as u32).max(1);
+    let filter = if scale > 1.0 {
+        image::imageops::FilterType::CatmullRom
+    } else {
+        image::imageops::FilterType::Triangle
     };
-    grid::estimate_skew(&darkness(rgb))
+    Some(image::imageops::resize(original, w, h, filter))
 }
 
 /// Darkness plane (255 − the darkest channel: grid and trace) of an RGB image.
@@ -1394,27 +1409,9 @@ fn digitize_pass(
     let (ow, oh) = original.dimensions();
     load::check_size(ow, oh, source)?;
     let pixels = u64::from(ow) * u64::from(oh);
-    let scale = if let Some(u) = upsampled {
-        u.scale
-    } else if pixels > WORK_MAX_PIXELS {
-        (WORK_MAX_PIXELS as f64 / pixels as f64).sqrt() as f32
-    } else {
-        1.0
-    };
-    let resized;
-    let rgb: &RgbImage = if scale == 1.0 {
-        original
-    } else {
-        let w = ((ow as f32 * scale).round() as u32).max(1);
-        let h = ((oh as f32 * scale).round() as u32).max(1);
-        let filter = if scale > 1.0 {
-            image::imageops::FilterType::CatmullRom
-        } else {
-            image::imageops::FilterType::Triangle
-        };
-        resized = image::imageops::resize(original, w, h, filter);
-        &resized
-    };
+    let scale = upsampled.map_or_else(|| working_scale(original), |u| u.scale);
+    let resized = scaled(original, scale);
+    let rgb: &RgbImage = resized.as_ref().unwrap_or(original);
     let scale = rgb.width() as f32 / ow as f32;
     let (w, h) = (rgb.width() as usize, rgb.height() as usize);
 
@@ -1516,15 +1513,16 @@ fn digitize_pass(
         }
     }
 
-    // Trace rows.
-    // Ink mask and candidate rows; when fewer than three evenly spaced rows show, the
-    // trace may be faint: retry with the sensitive mask.
     // A grid that reads as ink (grey, or greyed by a photo's colour temperature) is
     // removed by its periodicity first: on a flat page, whose squares are square (a
     // photo taken at an angle has no one period; its corrected pass may).
     if grid_found && (px_per_mm_x / px_per_mm_y - 1.0).abs() <= 0.005 {
         trace::remove_periodic_grid(&mut ink, 5.0 * px_per_mm_x, 5.0 * px_per_mm_y);
     }
+
+    // Trace rows.
+    // Ink mask and candidate rows; when fewer than three evenly spaced rows show, the
+    // trace may be faint: retry with the sensitive mask.
     let mut mask = trace::ink_mask_with(&ink, px_per_mm_y, false, upsampled.is_some());
     let mut candidates = trace::find_rows(&mask, px_per_mm_y);
     let enough = |c: &[trace::Row]| trace::select_rows(c, want_rows).is_some_and(|r| r.len() >= 3);
