@@ -67,7 +67,7 @@ pub fn profile_sharpness(p: &Plane, angle_rad: f32, step: usize) -> f64 {
 
 /// [`profile_sharpness`] at each angle, the angles shared among the CPU's cores (at most
 /// four threads; each trial reads the whole plane, so they are independent).
-pub(crate) fn sharpness_at(p: &Plane, angles: &[f32], step: usize) -> Vec<(f32, f64)> {
+fn sharpness_at(p: &Plane, angles: &[f32], step: usize) -> Vec<(f32, f64)> {
     let threads = std::thread::available_parallelism()
         .map_or(1, std::num::NonZero::get)
         .clamp(1, 4)
@@ -92,18 +92,29 @@ pub(crate) fn sharpness_at(p: &Plane, angles: &[f32], step: usize) -> Vec<(f32, 
             .collect();
         handles
             .into_iter()
-            .flat_map(|h| h.join().unwrap_or_default())
+            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
             .collect()
     })
+}
+
+/// [`sharpness_at`] `n` (at least 2) evenly spaced angles from `lo` to `hi`.
+pub(crate) fn sharpness_over(
+    p: &Plane,
+    (lo, hi): (f32, f32),
+    n: usize,
+    step: usize,
+) -> Vec<(f32, f64)> {
+    let n = n.max(2);
+    let angles: Vec<f32> = (0..n)
+        .map(|i| lo + (hi - lo) * i as f32 / (n - 1) as f32)
+        .collect();
+    sharpness_at(p, &angles, step)
 }
 
 /// Best angle in `[lo, hi]` by `n` evenly spaced trials, with parabolic refinement.
 fn search_angle(p: &Plane, lo: f32, hi: f32, n: usize, step: usize) -> f32 {
     let n = n.max(3);
-    let angles: Vec<f32> = (0..n)
-        .map(|i| lo + (hi - lo) * i as f32 / (n - 1) as f32)
-        .collect();
-    let scores = sharpness_at(p, &angles, step);
+    let scores = sharpness_over(p, (lo, hi), n, step);
     let best = scores
         .iter()
         .enumerate()
@@ -144,10 +155,7 @@ pub fn estimate_skew(darkness: &Plane) -> f32 {
     let n = (2.0 * max / coarse_step).round() as usize + 1;
     // The coarse plane can alias a fine grid into a false peak: refine the three best
     // coarse peaks on the working plane and keep the sharpest.
-    let angles: Vec<f32> = (0..n)
-        .map(|i| -max + 2.0 * max * i as f32 / (n - 1) as f32)
-        .collect();
-    let coarse = sharpness_at(&coarse_plane, &angles, 1);
+    let coarse = sharpness_over(&coarse_plane, (-max, max), n, 1);
     let mut peaks: Vec<(f32, f64)> = coarse
         .iter()
         .enumerate()

@@ -1194,7 +1194,7 @@ pub fn digitize_rgb(
         let checked = read_flattened(original, source, options, skew_deg.to_radians());
         let plain = plain
             .join()
-            .unwrap_or_else(|_| digitize_pass(original, source, plain_options, None));
+            .unwrap_or_else(|e| std::panic::resume_unwind(e));
         (plain, checked)
     });
     // A page whose plain reading fails is checked from no skew (the plain reading gives

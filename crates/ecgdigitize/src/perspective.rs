@@ -20,7 +20,7 @@
 //!
 //! Units: pixels of the image given; angles in degrees unless a name says radians.
 
-use crate::grid::sharpness_at;
+use crate::grid::sharpness_over;
 use crate::plane::Plane;
 use image::RgbImage;
 
@@ -146,10 +146,7 @@ fn tile_angle(p: &Plane, centre: f32, half: f32) -> (f32, f32) {
     } else {
         p
     };
-    let angles: Vec<f32> = (0..n)
-        .map(|i| centre - half + 2.0 * half * i as f32 / (n - 1) as f32)
-        .collect();
-    let scores = sharpness_at(coarse_plane, &angles, 1);
+    let scores = sharpness_over(coarse_plane, (centre - half, centre + half), n, 1);
     let mut sorted: Vec<f64> = scores.iter().map(|s| s.1).collect();
     sorted.sort_by(f64::total_cmp);
     let median = sorted.get(sorted.len() / 2).copied().unwrap_or(0.0);
@@ -159,10 +156,7 @@ fn tile_angle(p: &Plane, centre: f32, half: f32) -> (f32, f32) {
     // Refine around the coarse maximum, then a parabola through the best three.
     let fine_half = step;
     let m = 9;
-    let angles: Vec<f32> = (0..m)
-        .map(|i| coarse - fine_half + 2.0 * fine_half * i as f32 / (m - 1) as f32)
-        .collect();
-    let fine = sharpness_at(p, &angles, 1);
+    let fine = sharpness_over(p, (coarse - fine_half, coarse + fine_half), m, 1);
     let i = (0..m)
         .max_by(|&a, &b| fine[a].1.total_cmp(&fine[b].1))
         .unwrap_or(m / 2);

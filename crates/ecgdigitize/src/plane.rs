@@ -217,14 +217,15 @@ pub fn rotate(p: &Plane, angle_rad: f32, fill: f32) -> Plane {
     out
 }
 
-/// [`rotate`] of several planes by the same angle, each on its own thread.
+/// [`rotate`] of two planes by the same angle, the second on its own thread (a panic
+/// there is raised here, as it would be unthreaded).
 pub fn rotate_all(planes: [&Plane; 2], angle_rad: f32, fill: f32) -> [Plane; 2] {
     std::thread::scope(|scope| {
         let second = scope.spawn(|| rotate(planes[1], angle_rad, fill));
         let first = rotate(planes[0], angle_rad, fill);
         let second = second
             .join()
-            .unwrap_or_else(|_| rotate(planes[1], angle_rad, fill));
+            .unwrap_or_else(|e| std::panic::resume_unwind(e));
         [first, second]
     })
 }
