@@ -44,6 +44,21 @@ fn snr(name: &str, d: &Digitized) -> Vec<(L, f32)> {
     eval::score_against_windows(d, &truth, &p.windows)
 }
 
+/// The page read with the default options, its per-lead SNR.
+fn read_snr(name: &str) -> Vec<(L, f32)> {
+    snr(name, &read(name))
+}
+
+/// Median of per-lead SNRs.
+fn median_snr(s: &[(L, f32)]) -> f32 {
+    median(s.iter().map(|x| x.1).collect())
+}
+
+/// One lead's SNR.
+fn lead_snr(s: &[(L, f32)], lead: L) -> f32 {
+    s.iter().find(|(l, _)| *l == lead).expect("lead scored").1
+}
+
 #[test]
 fn every_kit_page_reads_and_each_set_clears_its_floor() {
     let results = eval::kit_pages(&data_dir(), "").unwrap();
@@ -102,7 +117,7 @@ fn six_by_two_rows_are_identified_by_their_labels() {
         .count();
     assert!(by_label >= 9, "{:?}", d.lead_source);
     let s = snr("00080_hr-3a-6x2.png", &d);
-    let m = median(s.iter().map(|x| x.1).collect());
+    let m = median_snr(&s);
     assert!(m > 12.0, "{s:?}");
 }
 
@@ -113,7 +128,7 @@ fn twelve_by_one_rows_are_identified_by_their_labels() {
     let d = read("00036_hr-3b-12x1.png");
     assert_eq!(Some(d.layout), Layout::parse("12x1i+II"), "{}", d.layout);
     let s = snr("00036_hr-3b-12x1.png", &d);
-    let m = median(s.iter().map(|x| x.1).collect());
+    let m = median_snr(&s);
     assert!(m > 14.0, "{s:?}");
 }
 
@@ -123,7 +138,7 @@ fn a_twelve_by_one_page_with_a_displaced_row_still_reads() {
     let d = read("00239_hr-3b-12x1.png");
     assert_eq!(d.layout.rows(), 13);
     let s = snr("00239_hr-3b-12x1.png", &d);
-    assert!(median(s.iter().map(|x| x.1).collect()) > 14.0, "{s:?}");
+    assert!(median_snr(&s) > 14.0, "{s:?}");
 }
 
 #[test]
@@ -150,7 +165,7 @@ fn a_page_without_grid_is_scaled_from_its_rows() {
     assert!(!d.grid_found);
     assert!((d.px_per_mm - 7.87).abs() < 0.3, "{} px/mm", d.px_per_mm);
     let s = snr("00341_hr-6c-no-grid.png", &d);
-    assert!(median(s.iter().map(|x| x.1).collect()) > 6.5, "{s:?}");
+    assert!(median_snr(&s) > 6.5, "{s:?}");
 }
 
 #[test]
@@ -171,10 +186,7 @@ fn a_wrinkled_photo_is_not_read_at_twice_its_scale() {
             d.px_per_mm
         );
         let s = snr(name, &d);
-        assert!(
-            median(s.iter().map(|x| x.1).collect()) > 12.0,
-            "{name}: {s:?}"
-        );
+        assert!(median_snr(&s) > 12.0, "{name}: {s:?}");
     }
 }
 
@@ -287,7 +299,7 @@ fn a_deep_qrs_crossing_its_label_and_the_trace_after_the_pulse_are_read_whole() 
     let name = "00263_hr-1-clean-3x4.png";
     let d = read(name);
     let s = snr(name, &d);
-    let of = |lead: L| s.iter().find(|(l, _)| *l == lead).unwrap().1;
+    let of = |lead: L| lead_snr(&s, lead);
     assert!(of(L::V3) > 20.0, "V3 {:.1} dB", of(L::V3));
     assert!(of(L::I) > 12.0, "I {:.1} dB", of(L::I));
     let first = d.recording.lead(L::I).unwrap().samples_mv[..10].to_vec();
@@ -304,8 +316,8 @@ fn a_photo_whose_pulses_are_hidden_starts_at_the_pulse_its_trace_shows() {
     // 0.6 s early (median −2.3 dB). The pulse the followed trace runs over (a flat top
     // 1 mV up, back to the baseline) gives the start: 7.0 dB.
     let name = "00363_hr-4c-photo-full.jpg";
-    let s = snr(name, &read(name));
-    assert!(median(s.iter().map(|x| x.1).collect()) > 5.0, "{s:?}");
+    let s = read_snr(name);
+    assert!(median_snr(&s) > 5.0, "{s:?}");
 }
 
 #[test]
@@ -314,8 +326,8 @@ fn a_photo_coarser_than_7_px_per_mm_is_read_upsampled_and_keeps_its_qrs() {
     // thin QRS strokes were read at a fraction of their height (median 2.9 dB). Read on
     // an upsampling to 8 px/mm, like the 100-dpi pages: 6.9 dB.
     let name = "00133_hr-4c-photo-full.jpg";
-    let s = snr(name, &read(name));
-    assert!(median(s.iter().map(|x| x.1).collect()) > 5.5, "{s:?}");
+    let s = read_snr(name);
+    assert!(median_snr(&s) > 5.5, "{s:?}");
 }
 
 #[test]
@@ -326,13 +338,13 @@ fn a_grey_grid_is_removed_by_its_periodicity() {
     // V3 7.2, V4 15.3, the page 17.4 dB. 00014 (a photo whose coloured grid the colour
     // temperature greyed, QRS lost among the grid's dots): −1.8 → 5.4 dB.
     let name = "00085_hr-5b-bw.png";
-    let s = snr(name, &read(name));
-    let of = |lead: L| s.iter().find(|(l, _)| *l == lead).unwrap().1;
+    let s = read_snr(name);
+    let of = |lead: L| lead_snr(&s, lead);
     assert!(of(L::V4) > 12.0, "V4 {:.1} dB", of(L::V4));
-    assert!(median(s.iter().map(|x| x.1).collect()) > 16.0, "{s:?}");
+    assert!(median_snr(&s) > 16.0, "{s:?}");
     let name = "00014_hr-4a-photo-rotate-noise-colourtemp.jpg";
-    let s = snr(name, &read(name));
-    assert!(median(s.iter().map(|x| x.1).collect()) > 3.5, "{s:?}");
+    let s = read_snr(name);
+    assert!(median_snr(&s) > 3.5, "{s:?}");
 }
 
 #[test]
@@ -342,8 +354,8 @@ fn tall_qrs_strokes_are_followed_from_the_baseline() {
     // more per column than skipping it, and the R waves were cut (V2 11.7 dB, V5 8.1
     // dB). Priced by the run's nearest point: 22.5 and 18.3 dB.
     let name = "00436_hr-3a-6x2.png";
-    let s = snr(name, &read(name));
-    let of = |lead: L| s.iter().find(|(l, _)| *l == lead).unwrap().1;
+    let s = read_snr(name);
+    let of = |lead: L| lead_snr(&s, lead);
     assert!(of(L::V2) > 18.0, "V2 {:.1} dB", of(L::V2));
     assert!(of(L::V5) > 14.0, "V5 {:.1} dB", of(L::V5));
 }
