@@ -1370,6 +1370,10 @@ fn keep_flattened(
 /// keep their peaks (the pull towards the own baseline keeps the path home).
 const BOX_REACH: f32 = 1.4;
 
+/// Longest stretch (page seconds) over which two neighbouring rows' merged strokes are
+/// rebuilt from each row's own trace either side: a wide QRS.
+const SHARED_MAX_S: f32 = 0.12;
+
 /// Grid convergence (degrees across the page) above which a warped reading must beat the
 /// plain one clearly to be kept.
 pub const PLAUSIBLE_PERSPECTIVE_DEG: f64 = 12.0;
@@ -1934,6 +1938,13 @@ fn digitize_pass(
         }
     }
     drop(ink);
+    let mut top_down: Vec<usize> = (0..rows.len()).collect();
+    top_down.sort_by(|&a, &b| rows[a].baseline_y.total_cmp(&rows[b].baseline_y));
+    trace::resolve_shared(
+        &mut followed,
+        &top_down,
+        (SHARED_MAX_S * px_per_s).round() as usize,
+    );
     if std::env::var_os("ECGDIGITIZE_DEBUG").is_some() {
         eprintln!(
             "candidates: {:?}",
@@ -2523,7 +2534,14 @@ fn interpolate(y: &[f32], x: f32) -> Option<f32> {
 /// (up to 1 mV at 0 s). Hold the trace's first height past the stroke over them instead.
 fn hold_past_pulse_edge(f: &mut trace::Followed, pulse: &trace::Pulse, thickness: f32) {
     let past = (pulse.end_x as f32 + thickness / 2.0 + 1.0).ceil() as usize;
-    let edge = past.saturating_sub(f.x0).min(f.y.len());
+    // The pulse's end is measured to a pixel or three; the stroke's own columns are
+    // those whose run spans half the pulse's height.
+    let on_stroke = f
+        .spans
+        .iter()
+        .take_while(|s| s.is_some_and(|(t, b)| (b - t + 1) as f32 >= 0.5 * pulse.height_px))
+        .count();
+    let edge = past.saturating_sub(f.x0).max(on_stroke).min(f.y.len());
     // Only the stroke's own few columns; a pulse found far from the trace start is left alone.
     if edge == 0 || edge as f32 > 2.0 * thickness + 2.0 {
         return;

@@ -1027,6 +1027,10 @@ fn off_baseline(run: (usize, usize), baseline_y: f32) -> f32 {
     (top - baseline_y).max(baseline_y - bottom).max(0.0)
 }
 
+/// Widest flat tip (columns whose runs end at the same pixel) still read as a peak or
+/// trough.
+const PLATEAU_MAX: usize = 3;
+
 /// Follow the trace through columns `[x0, x1)` within rows `[y0, y1]`, starting near
 /// `baseline_y`. Ink runs lying wholly inside one of the `exclude` boxes (`[x0, y0, x1,
 /// y1]`, inclusive: printed lead labels) are not taken: a deep QRS crossing a label
@@ -1147,20 +1151,50 @@ pub fn follow(
         let Some((top, bottom)) = chosen[c] else {
             continue;
         };
-        let neighbour = |d: isize| -> Option<(usize, usize)> {
-            let i = c as isize + d;
-            if i < 0 {
-                None
-            } else {
-                chosen.get(i as usize).copied().flatten()
-            }
+        // The first neighbouring run on side `d` (±1) whose end (`.0` top, `.1` bottom)
+        // differs from this column's: a tip drawn over two or three columns ends at the
+        // same pixel in each of them, and each is that tip.
+        // `None` where every run up to the widest tip ends at the same pixel (a flat
+        // stretch: no tip), where one of them is this very run (a vertical bar, as
+        // printed between cells, is no tip) or the box ends first (the trace's first columns lie on the
+        // calibration pulse's falling edge: no tip), `Some(None)` where the trace breaks
+        // off first.
+        let beyond = |d: isize, end: fn((usize, usize)) -> usize| {
+            let own = end((top, bottom));
+            (1..=PLATEAU_MAX as isize)
+                .map(|k| c as isize + d * k)
+                .take_while(|&i| i >= 0 && (i as usize) < ncols)
+                .map(|i| chosen[i as usize])
+                .find(|n| n.is_none_or(|n| end(n) != own || n == (top, bottom)))
+                .filter(|n| *n != Some((top, bottom)))
         };
-        let (l, r) = (neighbour(-1), neighbour(1));
         let len = (bottom - top + 1) as f32;
         let mut v = (top + bottom) as f32 / 2.0;
         if len > thickness * 1.5 {
-            let peak = l.is_none_or(|n| top < n.0) && r.is_none_or(|n| top < n.0);
-            let trough = l.is_none_or(|n| bottom > n.1) && r.is_none_or(|n| bottom > n.1);
+            let (lt, rt) = (beyond(-1, |n| n.0), beyond(1, |n| n.0));
+            let (lb, rb) = (beyond(-1, |n| n.1), beyond(1, |n| n.1));
+            let above =
+                |n: Option<Option<(usize, usize)>>| n.is_some_and(|n| n.is_none_or(|n| top < n.0));
+            let below = |n: Option<Option<(usize, usize)>>| {
+                n.is_some_and(|n| n.is_none_or(|n| bottom > n.1))
+            };
+            // A flat end on a run across the baseline is a bar (the separators printed
+            // between cells run through the baseline, a few pixels wide), no tip.
+            let next = |d: isize| {
+                let i = c as isize + d;
+                (i >= 0 && (i as usize) < ncols)
+                    .then(|| chosen[i as usize])
+                    .flatten()
+            };
+            let crosses = (top as f32) < baseline_y - 2.0 * thickness
+                && (bottom as f32) > baseline_y + 2.0 * thickness;
+            let flat = |end: fn((usize, usize)) -> usize| {
+                [-1, 1]
+                    .iter()
+                    .any(|&d| next(d).is_some_and(|n| end(n) == end((top, bottom))))
+            };
+            let peak = above(lt) && above(rt) && !(crosses && flat(|n| n.0));
+            let trough = below(lb) && below(rb) && !(crosses && flat(|n| n.1));
             if peak && !trough {
                 v = top as f32 + half_thick - 0.5;
             } else if trough && !peak {
@@ -1213,6 +1247,120 @@ pub fn refine_centres(f: &mut Followed, ink: &Plane, thickness: f32) {
             let centre = swy / sw;
             // Stay within the run (a neighbouring mark inside the window must not pull).
             f.y[c] = centre.clamp(t as f32 - 0.5, b as f32 + 0.5);
+        }
+    }
+}
+
+/// Where the paths of two neighbouring rows took overlapping ink in a column (a tall
+/// complex of one row reaching into the next: the two strokes merge into one run), that
+/// run's height says nothing about either row: its far end belongs to the other row's
+/// stroke. Each row's heights over such columns are rebuilt from its own columns either
+/// side: where the path arrives rising and leaves falling (or the reverse), as the tip of
+/// the two strokes extended until they meet, held within the merged run; elsewhere (a
+/// baseline crossed by the neighbour's stroke) as the straight line between the sides.
+/// Only stretches of at most `max_len` columns (a complex's width) are rebuilt: two paths
+/// on the same ink for longer are one row following the other's trace, which no
+/// interpolation mends. `order`: the rows' indices from the top of the page down.
+pub fn resolve_shared(followed: &mut [Followed], order: &[usize], max_len: usize) {
+    let mut shared: Vec<Vec<bool>> = followed.iter().map(|f| vec![false; f.y.len()]).collect();
+    for pair in order.windows(2) {
+        let (i, j) = (pair[0], pair[1]);
+        let (Some(a), Some(b)) = (followed.get(i), followed.get(j)) else {
+            continue;
+        };
+        let lo = a.x0.max(b.x0);
+        let hi = (a.x0 + a.spans.len()).min(b.x0 + b.spans.len());
+        for x in lo..hi {
+            let (Some(sa), Some(sb)) = (a.spans[x - a.x0], b.spans[x - b.x0]) else {
+                continue;
+            };
+            if sa.0 <= sb.1 && sb.0 <= sa.1 {
+                shared[i][x - a.x0] = true;
+                shared[j][x - b.x0] = true;
+            }
+        }
+    }
+    // A column or two between merged columns lies on the same collision (the strokes
+    // part for a pixel where they cross at a slant): one stretch.
+    for marks in &mut shared {
+        let mut last: Option<usize> = None;
+        for c in 0..marks.len() {
+            if !marks[c] {
+                continue;
+            }
+            if let Some(p) = last.filter(|&p| c - p <= 3) {
+                marks[p..c].fill(true);
+            }
+            last = Some(c);
+        }
+    }
+    for (f, marks) in followed.iter_mut().zip(&shared) {
+        rebuild_shared(f, marks, max_len);
+    }
+}
+
+/// Rebuild `f`'s heights over each stretch of `marked` columns (see [`resolve_shared`]).
+fn rebuild_shared(f: &mut Followed, marked: &[bool], max_len: usize) {
+    let n = f.y.len();
+    let own = |c: usize, f: &Followed| -> Option<f32> {
+        (!marked[c]).then(|| f.y[c]).filter(|v| v.is_finite())
+    };
+    let mut c = 0;
+    while c < n {
+        if !marked[c] {
+            c += 1;
+            continue;
+        }
+        let c0 = c;
+        while c < n && marked[c] {
+            c += 1;
+        }
+        let c1 = c - 1;
+        if c1 - c0 + 1 > max_len {
+            continue;
+        }
+        let left1 = c0.checked_sub(1).and_then(|k| own(k, f));
+        let left2 = c0.checked_sub(2).and_then(|k| own(k, f));
+        let right1 = (c1 + 1 < n).then(|| own(c1 + 1, f)).flatten();
+        let right2 = (c1 + 2 < n).then(|| own(c1 + 2, f)).flatten();
+        let (Some(l1), Some(r1)) = (left1, right1) else {
+            // No own trace on one side (the row's end): nothing to rebuild from.
+            continue;
+        };
+        let (xl, xr) = (c0 as f32 - 1.0, c1 as f32 + 1.0);
+        let line = |c: usize| l1 + (r1 - l1) * (c as f32 - xl) / (xr - xl);
+        let tip = match (left2, right2) {
+            (Some(l2), Some(r2)) => {
+                let (sl, sr) = (l1 - l2, r2 - r1);
+                // Rising into the stretch and falling out of it (in either sense):
+                // the two strokes meet at a tip inside it.
+                if sl * sr < 0.0 && (sl - sr).abs() > f32::EPSILON {
+                    let x = (r1 - l1 + sl * xl - sr * xr) / (sl - sr);
+                    (x > xl && x < xr).then_some((x, sl, sr))
+                } else {
+                    None
+                }
+            }
+            _ => None,
+        };
+        for k in c0..=c1 {
+            let v = match tip {
+                Some((x, sl, sr)) => {
+                    let xf = k as f32;
+                    let v = if xf <= x {
+                        l1 + sl * (xf - xl)
+                    } else {
+                        r1 + sr * (xf - xr)
+                    };
+                    // Within the merged run (plus the line's half width).
+                    match f.spans[k] {
+                        Some((t, b)) => v.clamp(t as f32, b as f32),
+                        None => v,
+                    }
+                }
+                None => line(k),
+            };
+            f.y[k] = v;
         }
     }
 }
