@@ -2646,6 +2646,14 @@ mod tests {
         let mut far = followed(140);
         hold_past_pulse_edge(&mut far, &pulse, 3.0);
         assert_eq!(far.y, followed(140).y);
+        // The pulse's end measured 3 px early (x 99): its stroke's own columns, whose
+        // runs span the pulse's height, are still held.
+        let early = trace::Pulse { end_x: 99, ..pulse };
+        let mut f = followed(102);
+        f.spans[..3].copy_from_slice(&[Some((19, 61)), Some((19, 61)), Some((30, 61))]);
+        f.spans[3..].fill(Some((59, 61)));
+        hold_past_pulse_edge(&mut f, &early, 3.0);
+        assert_eq!(f.y, [60.0, 60.0, 60.0, 60.0, 61.0, 62.0, 58.0, 60.0]);
     }
 
     /// A label word that reads as `lead` (standard) or `extra` at 0.8.

@@ -1660,4 +1660,122 @@ mod tests {
         assert!(f.y[61] < 65.0, "spike top read at {}", f.y[61]);
         assert!((f.y[20] - 300.5).abs() < 0.01);
     }
+
+    /// A mask with one run per column: `runs[x]` inclusive, or nothing.
+    fn column_mask(h: usize, runs: &[Option<(usize, usize)>]) -> Mask {
+        let w = runs.len();
+        let mut ink = vec![false; w * h];
+        for (x, r) in runs.iter().enumerate() {
+            if let Some((a, b)) = r {
+                for y in *a..=*b {
+                    ink[y * w + x] = true;
+                }
+            }
+        }
+        Mask { w, h, ink }
+    }
+
+    #[test]
+    fn a_tip_over_two_columns_is_read_at_its_tip_and_a_bar_across_the_baseline_is_not() {
+        // Baseline at y 100 (2 px line). An R wave whose tip (y 40) is drawn in columns
+        // 29 and 30: both end at the same pixel, and both are the tip (read at their
+        // centre, it came out 20 px short). A separator bar (y 80–120) across the
+        // baseline in columns 50–52, the first merged with an S wave's upstroke: no tip.
+        let mut runs: Vec<Option<(usize, usize)>> = vec![Some((100, 101)); 80];
+        runs[28] = Some((60, 101));
+        runs[29] = Some((40, 80));
+        runs[30] = Some((40, 85));
+        runs[31] = Some((70, 101));
+        runs[49] = Some((110, 125));
+        runs[50] = Some((80, 118));
+        runs[51] = Some((80, 120));
+        runs[52] = Some((80, 120));
+        let mask = column_mask(160, &runs);
+        let f = follow(&mask, 0, 80, 0, 159, 100.0, 4.0, 2.0, &[]);
+        assert!((f.y[29] - 40.5).abs() < 0.01, "tip {}", f.y[29]);
+        assert!((f.y[30] - 40.5).abs() < 0.01, "tip {}", f.y[30]);
+        for c in 50..=52 {
+            assert!(
+                (f.y[c] - 100.0).abs() < 2.0,
+                "bar column {c} read at {}",
+                f.y[c]
+            );
+        }
+        // A flat stretch is no tip either: the baseline reads at its centre.
+        assert!((f.y[10] - 100.5).abs() < 0.01);
+    }
+
+    /// A followed trace with `y` and each column's run `span` (± 1 px about `y` unless
+    /// given).
+    fn followed(y: Vec<f32>, merged: &[(usize, (usize, usize))]) -> Followed {
+        let mut spans: Vec<Option<(usize, usize)>> = y
+            .iter()
+            .map(|v| Some(((v - 1.0) as usize, (v + 1.0) as usize)))
+            .collect();
+        for &(c, run) in merged {
+            spans[c] = Some(run);
+        }
+        Followed {
+            x0: 0,
+            y,
+            found: 1.0,
+            jumps: 0.0,
+            spans,
+        }
+    }
+
+    #[test]
+    fn strokes_of_neighbouring_rows_merged_in_one_run_are_rebuilt_from_each_row() {
+        // Row A (baseline 100) dips to an S wave at y 170 in column 50 while row B below
+        // (baseline 200) rises to an R wave at y 120: in columns 48–52 the two strokes are
+        // one run (110–190), and each row read that run's far end (the other row's
+        // stroke). Each is rebuilt as its own two strokes extended to their tip.
+        let n = 80;
+        let wave = |base: f32, slope: f32| -> Vec<f32> {
+            (0..n)
+                .map(|c| {
+                    let d = (c as f32 - 50.0).abs();
+                    if d < 5.0 {
+                        base + slope * (5.0 - d)
+                    } else {
+                        base
+                    }
+                })
+                .collect()
+        };
+        let (mut a_true, mut b_true) = (wave(100.0, 14.0), wave(200.0, -16.0));
+        a_true[50] = 170.0;
+        b_true[50] = 120.0;
+        let merged: Vec<(usize, (usize, usize))> = (48..=52).map(|c| (c, (110, 190))).collect();
+        let mut a_read = a_true.clone();
+        let mut b_read = b_true.clone();
+        for c in 48..=52 {
+            a_read[c] = 189.5;
+            b_read[c] = 110.5;
+        }
+        let mut rows = vec![followed(a_read, &merged), followed(b_read, &merged)];
+        resolve_shared(&mut rows, &[0, 1], 12);
+        for c in 45..=55 {
+            assert!(
+                (rows[0].y[c] - a_true[c]).abs() < 1.0,
+                "A {c}: {} vs {}",
+                rows[0].y[c],
+                a_true[c]
+            );
+            assert!(
+                (rows[1].y[c] - b_true[c]).abs() < 1.0,
+                "B {c}: {} vs {}",
+                rows[1].y[c],
+                b_true[c]
+            );
+        }
+        // Shared for longer than a complex: one row follows the other's trace, left as read.
+        let long: Vec<(usize, (usize, usize))> = (20..=60).map(|c| (c, (110, 190))).collect();
+        let mut rows = vec![
+            followed(vec![150.0; n], &long),
+            followed(vec![150.0; n], &long),
+        ];
+        resolve_shared(&mut rows, &[0, 1], 12);
+        assert!(rows[0].y.iter().all(|&v| v == 150.0));
+    }
 }
