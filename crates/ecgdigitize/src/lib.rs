@@ -1185,6 +1185,9 @@ pub fn digitize_rgb(
     let skew_deg = options
         .rotation_deg
         .unwrap_or_else(|| page_skew(original).to_degrees());
+    if std::env::var_os("ECGDIGITIZE_DEBUG").is_some() {
+        eprintln!("page skew {skew_deg:.2}°");
+    }
     let plain_options = &DigitizeOptions {
         rotation_deg: Some(skew_deg),
         ..*options
