@@ -1948,6 +1948,19 @@ fn digitize_pass(
         &top_down,
         (SHARED_MAX_S * px_per_s).round() as usize,
     );
+    // Separator bars where cells may meet (every 2.5 s of a row).
+    for (i, f) in followed.iter_mut().enumerate() {
+        let near: Vec<usize> = (1..4)
+            .map(|k| (starts[i] + 2.5 * k as f32 * px_per_s).round().max(0.0) as usize)
+            .collect();
+        trace::blank_bars(
+            f,
+            rows[i].baseline_y,
+            &near,
+            (0.06 * px_per_s).round() as usize,
+            thickness,
+        );
+    }
     if std::env::var_os("ECGDIGITIZE_DEBUG").is_some() {
         eprintln!(
             "candidates: {:?}",

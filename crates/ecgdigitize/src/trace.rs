@@ -1251,6 +1251,61 @@ pub fn refine_centres(f: &mut Followed, ink: &Plane, thickness: f32) {
     }
 }
 
+/// Blank (`NaN`) the columns of a separator bar near each of the image columns `near`
+/// (within `reach` columns): printers mark where one lead's cell ends and the next begins
+/// with a short thick vertical bar across the baseline, and the trace's heights there are
+/// the bar's, not the trace's (a QRS that falls on the bar was read at its centre, a T
+/// wave at its end). A bar is two or more neighbouring columns whose runs cross the
+/// baseline by two line widths each way and end at the same pixels (±1), with the columns
+/// next to them whose runs share one of those ends (the trace's stroke merged into the
+/// bar). The cell sampling bridges the blanked columns from either side.
+pub fn blank_bars(f: &mut Followed, baseline_y: f32, near: &[usize], reach: usize, thickness: f32) {
+    let n = f.spans.len();
+    let crosses = |r: (usize, usize)| {
+        (r.0 as f32) < baseline_y - 2.0 * thickness && (r.1 as f32) > baseline_y + 2.0 * thickness
+    };
+    let close = |a: usize, b: usize| a.abs_diff(b) <= 1;
+    for &x in near {
+        let Some(centre) = x.checked_sub(f.x0) else {
+            continue;
+        };
+        let lo = centre.saturating_sub(reach);
+        let hi = (centre + reach).min(n.saturating_sub(1));
+        if lo >= hi {
+            continue;
+        }
+        let mut c = lo;
+        while c < hi {
+            let (Some(a), Some(b)) = (f.spans[c], f.spans[c + 1]) else {
+                c += 1;
+                continue;
+            };
+            if !(crosses(a) && crosses(b) && close(a.0, b.0) && close(a.1, b.1)) {
+                c += 1;
+                continue;
+            }
+            // The bar's core: columns alike; then the merged columns either side.
+            let (mut s, mut e) = (c, c + 1);
+            while e + 1 < n
+                && f.spans[e + 1].is_some_and(|r| crosses(r) && close(r.0, a.0) && close(r.1, a.1))
+            {
+                e += 1;
+            }
+            let merged = |r: Option<(usize, usize)>| {
+                r.is_some_and(|r| crosses(r) && (close(r.0, a.0) || close(r.1, a.1)))
+            };
+            if s > 0 && merged(f.spans[s - 1]) {
+                s -= 1;
+            }
+            if e + 1 < n && merged(f.spans[e + 1]) {
+                e += 1;
+            }
+            f.y[s..=e].fill(f32::NAN);
+            c = e + 1;
+        }
+    }
+}
+
 /// Where the paths of two neighbouring rows took overlapping ink in a column (a tall
 /// complex of one row reaching into the next: the two strokes merge into one run), that
 /// run's height says nothing about either row: its far end belongs to the other row's
@@ -1777,5 +1832,42 @@ mod tests {
         ];
         resolve_shared(&mut rows, &[0, 1], 12);
         assert!(rows[0].y.iter().all(|&v| v == 150.0));
+    }
+
+    #[test]
+    fn separator_bars_near_cell_boundaries_are_blanked_and_nothing_else() {
+        // Baseline at y 100, 2 px lines; a separator bar (y 80–120) in columns 40–43, the
+        // R wave's downstroke merged into it in column 39; a QRS crossing the baseline in
+        // columns 70–71 with different runs (no bar), and a bar far from any boundary.
+        let mut spans: Vec<Option<(usize, usize)>> = vec![Some((99, 101)); 120];
+        spans[38] = Some((50, 70));
+        spans[39] = Some((60, 120));
+        for c in 40..=43 {
+            spans[c] = Some((80, 120));
+        }
+        spans[70] = Some((60, 110));
+        spans[71] = Some((70, 125));
+        spans[100] = Some((80, 120));
+        spans[101] = Some((80, 120));
+        let y: Vec<f32> = spans
+            .iter()
+            .map(|s| s.map_or(f32::NAN, |(a, b)| (a + b) as f32 / 2.0))
+            .collect();
+        let mut f = Followed {
+            x0: 10,
+            y: y.clone(),
+            found: 1.0,
+            jumps: 0.0,
+            spans,
+        };
+        // Boundaries at image columns 52 and 81 (box columns 42 and 71), 5 columns' reach.
+        blank_bars(&mut f, 100.0, &[52, 81], 5, 2.0);
+        for c in 0..120 {
+            if (39..=43).contains(&c) {
+                assert!(f.y[c].is_nan(), "bar column {c} kept at {}", f.y[c]);
+            } else {
+                assert_eq!(f.y[c], y[c], "column {c}");
+            }
+        }
     }
 }
