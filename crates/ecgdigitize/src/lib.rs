@@ -1953,13 +1953,16 @@ fn digitize_pass(
         let near: Vec<usize> = (1..4)
             .map(|k| (starts[i] + 2.5 * k as f32 * px_per_s).round().max(0.0) as usize)
             .collect();
-        trace::blank_bars(
+        let blanked = trace::blank_bars(
             f,
             rows[i].baseline_y,
             &near,
             (0.06 * px_per_s).round() as usize,
             thickness,
         );
+        if std::env::var_os("ECGDIGITIZE_DEBUG").is_some() {
+            eprintln!("row {i}: {blanked} separator bar columns blanked");
+        }
     }
     if std::env::var_os("ECGDIGITIZE_DEBUG").is_some() {
         eprintln!(

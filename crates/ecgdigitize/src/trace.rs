@@ -1258,8 +1258,16 @@ pub fn refine_centres(f: &mut Followed, ink: &Plane, thickness: f32) {
 /// wave at its end). A bar is two or more neighbouring columns whose runs cross the
 /// baseline by two line widths each way and end at the same pixels (±1), with the columns
 /// next to them whose runs share one of those ends (the trace's stroke merged into the
-/// bar). The cell sampling bridges the blanked columns from either side.
-pub fn blank_bars(f: &mut Followed, baseline_y: f32, near: &[usize], reach: usize, thickness: f32) {
+/// bar). The cell sampling bridges the blanked columns from either side. Returns how many
+/// columns were blanked.
+pub fn blank_bars(
+    f: &mut Followed,
+    baseline_y: f32,
+    near: &[usize],
+    reach: usize,
+    thickness: f32,
+) -> usize {
+    let mut blanked = 0;
     let n = f.spans.len();
     let crosses = |r: (usize, usize)| {
         (r.0 as f32) < baseline_y - 2.0 * thickness && (r.1 as f32) > baseline_y + 2.0 * thickness
@@ -1301,9 +1309,11 @@ pub fn blank_bars(f: &mut Followed, baseline_y: f32, near: &[usize], reach: usiz
                 e += 1;
             }
             f.y[s..=e].fill(f32::NAN);
+            blanked += e - s + 1;
             c = e + 1;
         }
     }
+    blanked
 }
 
 /// Where the paths of two neighbouring rows took overlapping ink in a column (a tall
