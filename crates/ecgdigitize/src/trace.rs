@@ -1852,9 +1852,7 @@ mod tests {
         let mut spans: Vec<Option<(usize, usize)>> = vec![Some((99, 101)); 120];
         spans[38] = Some((50, 70));
         spans[39] = Some((60, 120));
-        for c in 40..=43 {
-            spans[c] = Some((80, 120));
-        }
+        spans[40..=43].fill(Some((80, 120)));
         spans[70] = Some((60, 110));
         spans[71] = Some((70, 125));
         spans[100] = Some((80, 120));
@@ -1872,11 +1870,11 @@ mod tests {
         };
         // Boundaries at image columns 52 and 81 (box columns 42 and 71), 5 columns' reach.
         blank_bars(&mut f, 100.0, &[52, 81], 5, 2.0);
-        for c in 0..120 {
+        for (c, (got, was)) in f.y.iter().zip(&y).enumerate() {
             if (39..=43).contains(&c) {
-                assert!(f.y[c].is_nan(), "bar column {c} kept at {}", f.y[c]);
+                assert!(got.is_nan(), "bar column {c} kept at {got}");
             } else {
-                assert_eq!(f.y[c], y[c], "column {c}");
+                assert_eq!(got, was, "column {c}");
             }
         }
     }
