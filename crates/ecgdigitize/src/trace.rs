@@ -1251,6 +1251,105 @@ pub fn refine_centres(f: &mut Followed, ink: &Plane, thickness: f32) {
     }
 }
 
+/// Of the steep strokes of ink in columns `[xa, xb)` between heights `y0..=y1` (runs at
+/// least `min_len` long: the QRS), the share that the path `f` did not take: a lead whose
+/// QRS strokes were bridged along the baseline (faint, broken strokes on a photo) leaves
+/// them untaken, however smooth its path. Strokes that a `neighbours` path took (the next
+/// row's tall complexes) and those inside `exclude` boxes (labels) do not count, nor does
+/// ink not connected to the row's baseline `baseline_y` through runs at most `max_gap`
+/// apart in its column (printed text below a strip, a neighbour's peaks). `None` where
+/// the cell has under `min_total` pixels of strokes.
+#[allow(clippy::too_many_arguments)]
+pub fn untaken_stroke_share(
+    mask: &Mask,
+    f: &Followed,
+    neighbours: &[&Followed],
+    (xa, xb): (usize, usize),
+    (y0, y1): (usize, usize),
+    baseline_y: f32,
+    thickness: f32,
+    (min_len, max_gap): (usize, f32),
+    exclude: &[[usize; 4]],
+    min_total: usize,
+) -> Option<f32> {
+    let pad = thickness.ceil() as usize;
+    let close = thickness.round() as usize;
+    let span_at = |g: &Followed, x: usize| -> Option<(usize, usize)> {
+        x.checked_sub(g.x0)
+            .and_then(|c| g.spans.get(c).copied().flatten())
+    };
+    let overlaps = |r: (usize, usize), s: (usize, usize)| r.0 <= s.1 + pad && s.0 <= r.1 + pad;
+    let (mut taken, mut untaken) = (0usize, 0usize);
+    let mut buf = Vec::new();
+    for x in xa..xb.min(mask.w) {
+        runs_in_column(mask, x, y0, y1.min(mask.h.saturating_sub(1)), &mut buf);
+        close_gaps(&mut buf, close);
+        // The runs reached from the baseline outwards across gaps up to `max_gap`.
+        let (mut up, mut down) = (baseline_y, baseline_y);
+        let mut reached = vec![false; buf.len()];
+        for (k, r) in buf.iter().enumerate() {
+            if (r.0 as f32) <= baseline_y + max_gap && (r.1 as f32) >= baseline_y - max_gap {
+                reached[k] = true;
+                up = up.min(r.0 as f32);
+                down = down.max(r.1 as f32);
+            }
+        }
+        for (k, r) in buf.iter().enumerate().rev() {
+            if !reached[k] && (r.1 as f32) < up && up - r.1 as f32 <= max_gap {
+                reached[k] = true;
+                up = r.0 as f32;
+            }
+        }
+        for (k, r) in buf.iter().enumerate() {
+            if !reached[k] && (r.0 as f32) > down && r.0 as f32 - down <= max_gap {
+                reached[k] = true;
+                down = r.1 as f32;
+            }
+        }
+        // A column with steep ink on both sides of the trace is a vertical grid line in
+        // the ink (or a separator), not a stroke of this trace: it says nothing.
+        let own = span_at(f, x);
+        let beyond = |above: bool| -> usize {
+            buf.iter()
+                .zip(&reached)
+                .filter(|(_, &on)| on)
+                .map(|(r, _)| {
+                    let (t, b) = own.map_or((baseline_y as usize, baseline_y as usize), |s| {
+                        (s.0.saturating_sub(pad), s.1 + pad)
+                    });
+                    if above {
+                        t.saturating_sub(r.0).min(r.1 - r.0 + 1)
+                    } else {
+                        r.1.saturating_sub(b).min(r.1 - r.0 + 1)
+                    }
+                })
+                .sum()
+        };
+        if beyond(true) >= min_len && beyond(false) >= min_len {
+            continue;
+        }
+        for (k, &r) in buf.iter().enumerate() {
+            let len = r.1 - r.0 + 1;
+            if len < min_len || !reached[k] {
+                continue;
+            }
+            let elsewhere = neighbours
+                .iter()
+                .any(|g| span_at(g, x).is_some_and(|s| overlaps(r, s)))
+                || exclude
+                    .iter()
+                    .any(|b| (b[0]..=b[2]).contains(&x) && r.0 >= b[1] && r.1 <= b[3]);
+            if span_at(f, x).is_some_and(|s| overlaps(r, s)) {
+                taken += len;
+            } else if !elsewhere {
+                untaken += len;
+            }
+        }
+    }
+    let total = taken + untaken;
+    (total >= min_total).then(|| untaken as f32 / total as f32)
+}
+
 /// Blank (`NaN`) the columns of a separator bar near each of the image columns `near`
 /// (within `reach` columns): printers mark where one lead's cell ends and the next begins
 /// with a short thick vertical bar across the baseline, and the trace's heights there are
@@ -1877,5 +1976,79 @@ mod tests {
                 assert_eq!(got, was, "column {c}");
             }
         }
+    }
+
+    #[test]
+    fn untaken_strokes_are_counted_and_grid_lines_text_and_neighbours_are_not() {
+        // Baseline trace at y 100 (2 px); an R wave stroke broken off the baseline (y
+        // 40–92, a faint photo) in columns 40–41; a vertical grid line through the trace
+        // (y 60–140) in column 70; a glyph of text (y 140–150) in column 90; a
+        // neighbour's tall stroke reaching down near this baseline (y 20–95) in column 110.
+        let mut runs: Vec<Vec<(usize, usize)>> = vec![vec![(99, 101)]; 130];
+        runs[40] = vec![(40, 92), (99, 101)];
+        runs[41] = vec![(40, 92), (99, 101)];
+        runs[70] = vec![(60, 140)];
+        runs[90].push((140, 150));
+        runs[110] = vec![(20, 95), (99, 101)];
+        let (w, h) = (130, 200);
+        let mut ink = vec![false; w * h];
+        for (x, rs) in runs.iter().enumerate() {
+            for &(a, b) in rs {
+                for y in a..=b {
+                    ink[y * w + x] = true;
+                }
+            }
+        }
+        let mask = Mask { w, h, ink };
+        let path = |spans: Vec<Option<(usize, usize)>>| Followed {
+            x0: 0,
+            y: vec![100.0; spans.len()],
+            found: 1.0,
+            jumps: 0.0,
+            spans,
+        };
+        let mut took = vec![Some((99, 101)); 130];
+        took[40] = Some((40, 92));
+        took[41] = Some((40, 92));
+        let bridged = path(vec![Some((99, 101)); 130]);
+        let took = path(took);
+        let mut theirs = vec![None; 130];
+        theirs[110] = Some((20, 95));
+        let neighbour = path(theirs);
+        let share = |f: &Followed| {
+            untaken_stroke_share(
+                &mask,
+                f,
+                &[&neighbour],
+                (0, 130),
+                (0, 199),
+                100.0,
+                2.0,
+                (10, 10.0),
+                &[],
+                20,
+            )
+        };
+        // The stroke taken: nothing left (the grid line, text and neighbour's stroke
+        // do not count).
+        assert_eq!(share(&took), Some(0.0));
+        // The stroke bridged along the baseline: all the strokes are left (the
+        // baseline's own runs are too short to count).
+        assert_eq!(share(&bridged), Some(1.0));
+        // Without the neighbour's path its stroke counts against this one.
+        let alone = untaken_stroke_share(
+            &mask,
+            &took,
+            &[],
+            (0, 130),
+            (0, 199),
+            100.0,
+            2.0,
+            (10, 10.0),
+            &[],
+            20,
+        )
+        .unwrap();
+        assert!((alone - 76.0 / 182.0).abs() < 1e-6, "{alone}");
     }
 }
