@@ -51,8 +51,8 @@
 //!
 //! Debugging: with `ECGDIGITIZE_DEBUG` set, the trace-row candidates, the chosen rows,
 //! the labels read per row, the strip correlations and the law factors go to stderr;
-//! with `ECGDIGITIZE_DEBUG_MASK=PATH.png` the working image's ink mask is saved there
-//! (and its ink score beside it, `PATH.ink.png`); `examples/overlay.rs` draws the
+//! with `ECGDIGITIZE_DEBUG_MASK=PATH.png` each pass's working ink mask is saved as
+//! `PATH.WxH.png` (and its ink score beside it, `PATH.WxH.ink.png`); `examples/overlay.rs` draws the
 //! followed traces and lead boxes over the image and `ecglab`'s example `kit_eval`
 //! prints the per-set SNR table.
 //!
@@ -1577,14 +1577,15 @@ fn digitize_pass(
                 255
             }])
         });
+        // Each pass (plain, perspective-corrected) writes its own: PATH.WxH.png.
+        let path = std::path::PathBuf::from(&path).with_extension(format!("{w}x{h}.png"));
         if let Err(e) = img.save(&path) {
             eprintln!("ECGDIGITIZE_DEBUG_MASK: {e}");
         }
         let ink_img = image::GrayImage::from_fn(ink.w as u32, ink.h as u32, |x, y| {
             image::Luma([255 - ink.data[y as usize * ink.w + x as usize].clamp(0.0, 255.0) as u8])
         });
-        let mut p = std::path::PathBuf::from(&path);
-        p.set_extension("ink.png");
+        let p = path.with_extension("ink.png");
         if let Err(e) = ink_img.save(p) {
             eprintln!("ECGDIGITIZE_DEBUG_MASK: {e}");
         }
