@@ -1951,13 +1951,8 @@ fn digitize_pass(
         }
     }
     drop(ink);
-    let mut top_down: Vec<usize> = (0..rows.len()).collect();
-    top_down.sort_by(|&a, &b| rows[a].baseline_y.total_cmp(&rows[b].baseline_y));
-    trace::resolve_shared(
-        &mut followed,
-        &top_down,
-        (SHARED_MAX_S * px_per_s).round() as usize,
-    );
+    // (Rows are in page order, top down.)
+    trace::resolve_shared(&mut followed, (SHARED_MAX_S * px_per_s).round() as usize);
     // Separator bars where cells may meet (every 2.5 s of a row).
     for (i, f) in followed.iter_mut().enumerate() {
         let near: Vec<usize> = (1..4)

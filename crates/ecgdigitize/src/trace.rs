@@ -1424,14 +1424,11 @@ pub fn blank_bars(
 /// baseline crossed by the neighbour's stroke) as the straight line between the sides.
 /// Only stretches of at most `max_len` columns (a complex's width) are rebuilt: two paths
 /// on the same ink for longer are one row following the other's trace, which no
-/// interpolation mends. `order`: the rows' indices from the top of the page down.
-pub fn resolve_shared(followed: &mut [Followed], order: &[usize], max_len: usize) {
+/// interpolation mends. `followed`: the rows from the top of the page down.
+pub fn resolve_shared(followed: &mut [Followed], max_len: usize) {
     let mut shared: Vec<Vec<bool>> = followed.iter().map(|f| vec![false; f.y.len()]).collect();
-    for pair in order.windows(2) {
-        let (i, j) = (pair[0], pair[1]);
-        let (Some(a), Some(b)) = (followed.get(i), followed.get(j)) else {
-            continue;
-        };
+    for (i, pair) in followed.windows(2).enumerate() {
+        let (j, a, b) = (i + 1, &pair[0], &pair[1]);
         let lo = a.x0.max(b.x0);
         let hi = (a.x0 + a.spans.len()).min(b.x0 + b.spans.len());
         for x in lo..hi {
@@ -1918,7 +1915,7 @@ mod tests {
             b_read[c] = 110.5;
         }
         let mut rows = vec![followed(a_read, &merged), followed(b_read, &merged)];
-        resolve_shared(&mut rows, &[0, 1], 12);
+        resolve_shared(&mut rows, 12);
         for c in 45..=55 {
             assert!(
                 (rows[0].y[c] - a_true[c]).abs() < 1.0,
@@ -1939,7 +1936,7 @@ mod tests {
             followed(vec![150.0; n], &long),
             followed(vec![150.0; n], &long),
         ];
-        resolve_shared(&mut rows, &[0, 1], 12);
+        resolve_shared(&mut rows, 12);
         assert!(rows[0].y.iter().all(|&v| v == 150.0));
     }
 
@@ -2015,11 +2012,11 @@ mod tests {
         let mut theirs = vec![None; 130];
         theirs[110] = Some((20, 95));
         let neighbour = path(theirs);
-        let share = |f: &Followed| {
+        let share = |f: &Followed, others: &[&Followed]| {
             untaken_stroke_share(
                 &mask,
                 f,
-                &[&neighbour],
+                others,
                 (0, 130),
                 (0, 199),
                 100.0,
@@ -2031,24 +2028,12 @@ mod tests {
         };
         // The stroke taken: nothing left (the grid line, text and neighbour's stroke
         // do not count).
-        assert_eq!(share(&took), Some(0.0));
+        assert_eq!(share(&took, &[&neighbour]), Some(0.0));
         // The stroke bridged along the baseline: all the strokes are left (the
         // baseline's own runs are too short to count).
-        assert_eq!(share(&bridged), Some(1.0));
+        assert_eq!(share(&bridged, &[&neighbour]), Some(1.0));
         // Without the neighbour's path its stroke counts against this one.
-        let alone = untaken_stroke_share(
-            &mask,
-            &took,
-            &[],
-            (0, 130),
-            (0, 199),
-            100.0,
-            2.0,
-            (10, 10.0),
-            &[],
-            20,
-        )
-        .unwrap();
+        let alone = share(&took, &[]).unwrap();
         assert!((alone - 76.0 / 182.0).abs() < 1e-6, "{alone}");
     }
 }
