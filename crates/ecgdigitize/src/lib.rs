@@ -2183,9 +2183,10 @@ fn digitize_pass(
         // from the cell's ends (separator bars, the pulse) and not taken by the rows
         // either side (their tall complexes).
         let (up, down) = row_gaps(&rows, c.row, spacing);
-        let neighbours: Vec<&trace::Followed> = [c.row.wrapping_sub(1), c.row + 1]
-            .iter()
-            .filter_map(|&k| followed.get(k))
+        let neighbours: Vec<&trace::Followed> = [c.row.checked_sub(1), Some(c.row + 1)]
+            .into_iter()
+            .flatten()
+            .filter_map(|k| followed.get(k))
             .collect();
         let margin = (0.08 * px_per_s) as usize;
         let untaken = trace::untaken_stroke_share(

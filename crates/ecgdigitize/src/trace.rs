@@ -1027,6 +1027,12 @@ fn off_baseline(run: (usize, usize), baseline_y: f32) -> f32 {
     (top - baseline_y).max(baseline_y - bottom).max(0.0)
 }
 
+/// Whether the run `(top, bottom)` reaches two line widths past `baseline_y` both ways:
+/// a mark across the baseline (a separator bar), not a wave's tip.
+fn crosses_baseline(run: (usize, usize), baseline_y: f32, thickness: f32) -> bool {
+    (run.0 as f32) < baseline_y - 2.0 * thickness && (run.1 as f32) > baseline_y + 2.0 * thickness
+}
+
 /// Widest flat tip (columns whose runs end at the same pixel) still read as a peak or
 /// trough.
 const PLATEAU_MAX: usize = 3;
@@ -1153,12 +1159,11 @@ pub fn follow(
         };
         // The first neighbouring run on side `d` (±1) whose end (`.0` top, `.1` bottom)
         // differs from this column's: a tip drawn over two or three columns ends at the
-        // same pixel in each of them, and each is that tip.
-        // `None` where every run up to the widest tip ends at the same pixel (a flat
-        // stretch: no tip), where one of them is this very run (a vertical bar, as
-        // printed between cells, is no tip) or the box ends first (the trace's first columns lie on the
-        // calibration pulse's falling edge: no tip), `Some(None)` where the trace breaks
-        // off first.
+        // same pixel in each of them, and each is that tip. `Some(None)` where the trace
+        // breaks off first; `None` (no tip) where every run up to the widest tip ends at
+        // the same pixel (a flat stretch), where one of them is this very run (a vertical
+        // bar, as printed between cells) or where the box ends first (the trace's first
+        // columns lie on the calibration pulse's falling edge).
         let beyond = |d: isize, end: fn((usize, usize)) -> usize| {
             let own = end((top, bottom));
             (1..=PLATEAU_MAX as isize)
@@ -1186,8 +1191,7 @@ pub fn follow(
                     .then(|| chosen[i as usize])
                     .flatten()
             };
-            let crosses = (top as f32) < baseline_y - 2.0 * thickness
-                && (bottom as f32) > baseline_y + 2.0 * thickness;
+            let crosses = crosses_baseline((top, bottom), baseline_y, thickness);
             let flat = |end: fn((usize, usize)) -> usize| {
                 [-1, 1]
                     .iter()
@@ -1309,23 +1313,24 @@ pub fn untaken_stroke_share(
         // A column with steep ink on both sides of the trace is a vertical grid line in
         // the ink (or a separator), not a stroke of this trace: it says nothing.
         let own = span_at(f, x);
-        let beyond = |above: bool| -> usize {
+        let (t, b) = own.map_or((baseline_y as usize, baseline_y as usize), |s| {
+            (s.0.saturating_sub(pad), s.1 + pad)
+        });
+        let past_path = |above: bool| -> usize {
             buf.iter()
                 .zip(&reached)
                 .filter(|(_, &on)| on)
                 .map(|(r, _)| {
-                    let (t, b) = own.map_or((baseline_y as usize, baseline_y as usize), |s| {
-                        (s.0.saturating_sub(pad), s.1 + pad)
-                    });
-                    if above {
-                        t.saturating_sub(r.0).min(r.1 - r.0 + 1)
+                    let past = if above {
+                        t.saturating_sub(r.0)
                     } else {
-                        r.1.saturating_sub(b).min(r.1 - r.0 + 1)
-                    }
+                        r.1.saturating_sub(b)
+                    };
+                    past.min(r.1 - r.0 + 1)
                 })
                 .sum()
         };
-        if beyond(true) >= min_len && beyond(false) >= min_len {
+        if past_path(true) >= min_len && past_path(false) >= min_len {
             continue;
         }
         for (k, &r) in buf.iter().enumerate() {
@@ -1339,7 +1344,7 @@ pub fn untaken_stroke_share(
                 || exclude
                     .iter()
                     .any(|b| (b[0]..=b[2]).contains(&x) && r.0 >= b[1] && r.1 <= b[3]);
-            if span_at(f, x).is_some_and(|s| overlaps(r, s)) {
+            if own.is_some_and(|s| overlaps(r, s)) {
                 taken += len;
             } else if !elsewhere {
                 untaken += len;
@@ -1368,9 +1373,7 @@ pub fn blank_bars(
 ) -> usize {
     let mut blanked = 0;
     let n = f.spans.len();
-    let crosses = |r: (usize, usize)| {
-        (r.0 as f32) < baseline_y - 2.0 * thickness && (r.1 as f32) > baseline_y + 2.0 * thickness
-    };
+    let crosses = |r: (usize, usize)| crosses_baseline(r, baseline_y, thickness);
     let close = |a: usize, b: usize| a.abs_diff(b) <= 1;
     for &x in near {
         let Some(centre) = x.checked_sub(f.x0) else {
@@ -1513,7 +1516,7 @@ fn rebuild_shared(f: &mut Followed, marked: &[bool], max_len: usize) {
                     } else {
                         r1 + sr * (xf - xr)
                     };
-                    // Within the merged run (plus the line's half width).
+                    // Within the merged run.
                     match f.spans[k] {
                         Some((t, b)) => v.clamp(t as f32, b as f32),
                         None => v,
@@ -1822,18 +1825,25 @@ mod tests {
         assert!((f.y[20] - 300.5).abs() < 0.01);
     }
 
-    /// A mask with one run per column: `runs[x]` inclusive, or nothing.
-    fn column_mask(h: usize, runs: &[Option<(usize, usize)>]) -> Mask {
+    /// A mask `h` pixels tall with the runs `runs[x]` (inclusive) in column `x`.
+    fn runs_mask(h: usize, runs: &[Vec<(usize, usize)>]) -> Mask {
         let w = runs.len();
         let mut ink = vec![false; w * h];
-        for (x, r) in runs.iter().enumerate() {
-            if let Some((a, b)) = r {
-                for y in *a..=*b {
+        for (x, rs) in runs.iter().enumerate() {
+            for &(a, b) in rs {
+                for y in a..=b {
                     ink[y * w + x] = true;
                 }
             }
         }
         Mask { w, h, ink }
+    }
+
+    /// A mask with at most one run per column.
+    fn column_mask(h: usize, runs: &[Option<(usize, usize)>]) -> Mask {
+        let runs: Vec<Vec<(usize, usize)>> =
+            runs.iter().map(|r| r.iter().copied().collect()).collect();
+        runs_mask(h, &runs)
     }
 
     #[test]
@@ -1987,16 +1997,7 @@ mod tests {
         runs[70] = vec![(60, 140)];
         runs[90].push((140, 150));
         runs[110] = vec![(20, 95), (99, 101)];
-        let (w, h) = (130, 200);
-        let mut ink = vec![false; w * h];
-        for (x, rs) in runs.iter().enumerate() {
-            for &(a, b) in rs {
-                for y in a..=b {
-                    ink[y * w + x] = true;
-                }
-            }
-        }
-        let mask = Mask { w, h, ink };
+        let mask = runs_mask(200, &runs);
         let path = |spans: Vec<Option<(usize, usize)>>| Followed {
             x0: 0,
             y: vec![100.0; spans.len()],
