@@ -1,6 +1,6 @@
 //! Digitize every ecg-image-kit page of `../shared/data/images/ecg-image-kit` and print
 //! the per-set SNR table (per lead, the manifest's windows, mean removed, best lag within
-//! ±0.2 s) and the failures.
+//! ±0.2 s), the failures, and how many leads keep confidence ≥ 0.5 per SNR band.
 //!
 //! `cargo run --release -p ecglab --example kit_eval -- [DATA_DIR] [STYLE_OR_FILE_FILTER] [-v]`
 //! (`-v` also prints every lead's SNR and confidence).
@@ -58,4 +58,8 @@ fn main() {
         real_world: None,
     };
     print!("{report}");
+    println!("\nconfidence by the SNR each lead was read at:");
+    for band in eval::confidence_by_snr(&results) {
+        println!("  {band}");
+    }
 }

@@ -492,6 +492,27 @@ mod tests {
     use super::*;
 
     #[test]
+    fn confidence_is_counted_per_snr_band() {
+        let pairs = [
+            (-1.0, 0.9),
+            (2.9, 0.2),
+            (3.0, 0.5),
+            (15.0, 1.0),
+            (30.0, 0.4),
+        ];
+        let bands = confidence_bands(&pairs);
+        assert_eq!(bands.len(), 5);
+        assert_eq!((bands[0].leads, bands[0].confident), (2, 1));
+        assert!((bands[0].mean_confidence - 0.55).abs() < 1e-6);
+        assert_eq!((bands[1].leads, bands[1].confident), (1, 1));
+        assert_eq!((bands[2].leads, bands[3].leads), (0, 0));
+        assert_eq!(bands[2].mean_confidence, 0.0);
+        assert_eq!((bands[4].leads, bands[4].confident), (2, 1));
+        assert!(bands[0].to_string().starts_with("under 3 dB"));
+        assert!(bands[4].to_string().starts_with("12 dB or more"));
+    }
+
+    #[test]
     fn snr_of_exact_copy_is_high_and_of_zero_is_zero() {
         let x: Vec<f32> = (0..1000).map(|i| (i as f32 * 0.05).sin()).collect();
         assert!(snr_db(&x, &x, 0..1000, 10) > 60.0);
@@ -720,6 +741,68 @@ pub fn kit_pages(data: &Path, filter: &str) -> Result<Vec<KitResult>, String> {
         });
     }
     Ok(out)
+}
+
+/// How honest the digitizer's per-lead confidence is: the leads of `results` grouped by
+/// the SNR they were read at (under 3, 3–6, 6–9, 9–12, 12 dB or more), each band with its
+/// lead count, how many of them carry confidence 0.5 or more (the viewer's "doubtful"
+/// cut-off) and their mean confidence. A lead read badly should not keep 0.5.
+pub fn confidence_by_snr(results: &[KitResult]) -> Vec<ConfidenceBand> {
+    let pairs: Vec<(f32, f32)> = results
+        .iter()
+        .filter_map(|r| r.snr.as_ref().ok().map(|v| (r, v)))
+        .flat_map(|(r, v)| v.iter().map(move |(l, s)| (*s, r.confidence[l.index()])))
+        .collect();
+    confidence_bands(&pairs)
+}
+
+/// One SNR band of [`confidence_by_snr`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConfidenceBand {
+    /// SNR range, dB (`lo..hi`).
+    pub lo: f32,
+    pub hi: f32,
+    pub leads: usize,
+    /// Leads with confidence 0.5 or more.
+    pub confident: usize,
+    pub mean_confidence: f32,
+}
+
+/// [`confidence_by_snr`] over `(snr_db, confidence)` pairs.
+pub fn confidence_bands(pairs: &[(f32, f32)]) -> Vec<ConfidenceBand> {
+    let edges = [f32::NEG_INFINITY, 3.0, 6.0, 9.0, 12.0, f32::INFINITY];
+    edges
+        .windows(2)
+        .map(|e| {
+            let band: Vec<f32> = pairs
+                .iter()
+                .filter(|(s, _)| *s >= e[0] && *s < e[1])
+                .map(|p| p.1)
+                .collect();
+            ConfidenceBand {
+                lo: e[0],
+                hi: e[1],
+                leads: band.len(),
+                confident: band.iter().filter(|c| **c >= 0.5).count(),
+                mean_confidence: band.iter().sum::<f32>() / band.len().max(1) as f32,
+            }
+        })
+        .collect()
+}
+
+impl std::fmt::Display for ConfidenceBand {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let range = match (self.lo.is_finite(), self.hi.is_finite()) {
+            (false, _) => format!("under {} dB", self.hi),
+            (_, false) => format!("{} dB or more", self.lo),
+            _ => format!("{}–{} dB", self.lo, self.hi),
+        };
+        write!(
+            f,
+            "{range:<16} {:>5} leads, {:>5} with confidence ≥ 0.5, mean {:.3}",
+            self.leads, self.confident, self.mean_confidence
+        )
+    }
 }
 
 /// Group page results into the named sets (in first-seen order) plus "all clean pages"
