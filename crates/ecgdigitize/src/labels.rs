@@ -695,6 +695,100 @@ pub fn read_label_with(
     best.map(|b| b.1)
 }
 
+/// Where the labels the followed paths hid lie. A path that runs along a label's strokes
+/// (a faint stretch of trace beside a dark label, on a photo) hides the label from
+/// [`read_label`], which reads the ink off the paths, so the label is not kept off
+/// either. Printers set every label of a page at the same place in its cell, so where
+/// labels were read at one place in at least two of the columns after the first (2.5, 5
+/// and 7.5 s: a page whose every cell is labelled, as a 3×4 page, not a 6×2 or 12×1
+/// page), each cell of those columns where no label was read has its box at that place.
+///
+/// The place: the largest group of legible labels whose starts and heights (relative to
+/// the cell's start and the row's baseline) agree within 1.5 mm, at least two, their
+/// median; as wide as the widest of them ("V1" and "aVR" differ), 0.5 mm wider each way.
+/// Reads of the limb leads' names do not count: no usual layout prints I, II or III after
+/// its first column, and a lone QRS stroke left off a path reads as "I".
+///
+/// `cells[row]`: the row's baseline, its 0 s column and its words at 0, 2.5, 5 and 7.5 s
+/// (as `lib` reads them); `min_score`: what counts as legible. The boxes only keep paths
+/// off, they name no lead.
+pub fn hidden_label_boxes(
+    cells: &[(f32, f32, &[Option<Word>; 4])],
+    px_per_s: f32,
+    px_per_mm: f32,
+    min_score: f32,
+) -> Vec<[usize; 4]> {
+    use StandardLead::{I, II, III};
+    let cell_x = |x0: f32, k: usize| x0 + 2.5 * k as f32 * px_per_s;
+    // A label read there (the limb leads' names are not read there: see above).
+    let named = |w: &Word| w.best().1 > min_score && !matches!(w.best().0, I | II | III);
+    // (column, [start x, top, right x, bottom] relative to the cell).
+    let mut placed: Vec<(usize, [f32; 4])> = Vec::new();
+    for &(baseline, x0, words) in cells {
+        for (k, w) in words.iter().enumerate().skip(1) {
+            let Some(w) = w.as_ref().filter(|w| named(w)) else {
+                continue;
+            };
+            let cx = cell_x(x0, k);
+            let o = [
+                w.x0 as f32 - cx,
+                w.y0 as f32 - baseline,
+                w.x1 as f32 - cx,
+                w.y1 as f32 - baseline,
+            ];
+            placed.push((k, o));
+        }
+    }
+    let tol = 1.5 * px_per_mm;
+    let agree = |a: &[f32; 4], b: &[f32; 4]| [0, 1, 3].iter().all(|&i| (a[i] - b[i]).abs() <= tol);
+    let Some(group) = placed
+        .iter()
+        .map(|(_, a)| {
+            placed
+                .iter()
+                .filter(|(_, b)| agree(a, b))
+                .collect::<Vec<_>>()
+        })
+        .max_by_key(Vec::len)
+    else {
+        return Vec::new();
+    };
+    let mut columns: Vec<usize> = group.iter().map(|(k, _)| *k).collect();
+    columns.sort_unstable();
+    columns.dedup();
+    if group.len() < 2 || columns.len() < 2 {
+        return Vec::new();
+    }
+    let median = |i: usize| {
+        let mut v: Vec<f32> = group.iter().map(|(_, o)| o[i]).collect();
+        v.sort_by(f32::total_cmp);
+        v[v.len() / 2]
+    };
+    let widest = group
+        .iter()
+        .map(|(_, o)| o[2] - o[0])
+        .fold(0.0f32, f32::max);
+    let (left, top, bottom) = (median(0), median(1), median(3));
+    let pad = 0.5 * px_per_mm;
+    let at = |v: f32| v.max(0.0).round() as usize;
+    let mut boxes = Vec::new();
+    for &(baseline, x0, words) in cells {
+        for (k, w) in words.iter().enumerate().skip(1) {
+            if w.as_ref().is_some_and(named) {
+                continue;
+            }
+            let cx = cell_x(x0, k);
+            boxes.push([
+                at(cx + left - pad),
+                at(baseline + top - pad),
+                at(cx + left + widest + pad),
+                at(baseline + bottom + pad),
+            ]);
+        }
+    }
+    boxes
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -719,6 +813,63 @@ mod tests {
             }
         }
         (out, w, h)
+    }
+
+    /// A word read as `lead` (score 0.8, every other lead 0) with its box.
+    fn word(lead: StandardLead, x0: usize, y0: usize, x1: usize, y1: usize) -> Word {
+        let mut scores = [0.0; 12];
+        scores[lead.index()] = 0.8;
+        Word {
+            x0,
+            y0,
+            x1,
+            y1,
+            scores,
+            extra_scores: [-1.0; 6],
+        }
+    }
+
+    #[test]
+    fn hidden_labels_are_placed_where_the_pages_other_labels_are() {
+        use StandardLead::*;
+        // 8 px/mm, 200 px/s: cells every 500 px from x = 100; labels 4–8 mm below the
+        // baseline, 1 px into the cell ("aVR" 64 px wide, "V1" 40).
+        let (mm, s) = (8.0, 200.0);
+        let at = |base: usize, k: usize, lead, w: usize| {
+            Some(word(
+                lead,
+                101 + 500 * k,
+                base + 32,
+                101 + 500 * k + w,
+                base + 64,
+            ))
+        };
+        let row0 = [None, at(300, 1, AVR, 64), at(300, 2, V1, 40), None];
+        // Row 1: V5's cell holds a QRS stroke read as "I" (well off the labels' place).
+        let stroke = Some(word(I, 1610, 500, 1614, 560));
+        let row1 = [None, at(600, 1, AVL, 64), None, stroke];
+        let cells = [(300.0, 100.0, &row0), (600.0, 100.0, &row1)];
+        let boxes = hidden_label_boxes(&cells, s, mm, 0.55);
+        // V4, V2 and V5's cells, as wide as "aVR", 4 px (0.5 mm) more each way.
+        assert_eq!(
+            boxes,
+            [
+                [1597, 328, 1669, 368],
+                [1097, 628, 1169, 668],
+                [1597, 628, 1669, 668]
+            ]
+        );
+        // Labels read in one column only (a 6×2 page's second column): no boxes.
+        let row0 = [None, None, at(300, 2, V1, 40), None];
+        let row1 = [None, None, at(600, 2, V2, 40), None];
+        let cells = [(300.0, 100.0, &row0), (600.0, 100.0, &row1)];
+        assert!(hidden_label_boxes(&cells, s, mm, 0.55).is_empty());
+        // Labels that disagree on their place (over 1.5 mm): no boxes.
+        let row0 = [None, at(300, 1, AVR, 64), None, None];
+        let far = Some(word(V2, 1101, 600 - 60, 1141, 600 - 28));
+        let row1 = [None, None, far, None];
+        let cells = [(300.0, 100.0, &row0), (600.0, 100.0, &row1)];
+        assert!(hidden_label_boxes(&cells, s, mm, 0.55).is_empty());
     }
 
     #[test]

@@ -1931,13 +1931,25 @@ fn digitize_pass(
     // A row whose path ran along a legible label's strokes (a deep QRS crossing the
     // label, cut short where the label offered a path nearer the baseline) is followed
     // again off the labels' ink.
-    let label_boxes: Vec<[usize; 4]> = label_words
+    let mut label_boxes: Vec<[usize; 4]> = label_words
         .iter()
         .flatten()
         .flatten()
         .filter(|w| w.best().1 > LABEL_MIN_SCORE)
         .map(|w| [w.x0, w.y0, w.x1, w.y1])
         .collect();
+    // And the labels a path hid, where the page's other labels say they are.
+    let cells: Vec<(f32, f32, &[Option<labels::Word>; 4])> = rows
+        .iter()
+        .zip(&starts)
+        .zip(&label_words)
+        .map(|((r, &x0), words)| (r.baseline_y, x0, words))
+        .collect();
+    let hidden = labels::hidden_label_boxes(&cells, px_per_s, px_per_mm_y, LABEL_MIN_SCORE);
+    if std::env::var_os("ECGDIGITIZE_DEBUG").is_some() {
+        eprintln!("hidden label boxes: {hidden:?}");
+    }
+    label_boxes.extend(hidden);
     for (i, f) in followed.iter_mut().enumerate() {
         let on_label = f.spans.iter().enumerate().any(|(c, span)| {
             span.is_some_and(|(t, b)| {
