@@ -1037,6 +1037,89 @@ fn crosses_baseline(run: (usize, usize), baseline_y: f32, thickness: f32) -> boo
 /// trough.
 const PLATEAU_MAX: usize = 3;
 
+/// How much of the follower's pull towards the baseline each run of `col_runs` (runs per
+/// column) pays: 1 for a plain line, less for a steep stroke. A run taller than two line
+/// widths is a stroke of the trace (a QRS), whose distance from the baseline is the wave's
+/// doing, not a stray mark's, so its pull is scaled by two line widths over its length.
+/// Where a photo's faint stroke breaks into pieces, the full pull made the follower take
+/// whichever piece lay nearest the baseline in each column and read a deep S wave at a
+/// fraction of its depth (ecg-image-kit 00031's V1: −0.27 mV for −0.88). Only strokes
+/// that belong to the trace are eased:
+/// - joined to the trace: connected, through touching runs of neighbouring columns, to a
+///   run within 2 mm of the baseline (a printed label beside the trace is not, and
+///   strokes of a label taken for trace had hidden it);
+/// - narrow: 1 mm to either side no run covers half of its heights (a photo's shadow or
+///   crease is a wide blob, and the follower had wandered onto one).
+pub fn stroke_pull_factors(
+    col_runs: &[Vec<(usize, usize)>],
+    baseline_y: f32,
+    px_per_mm: f32,
+    thickness: f32,
+) -> Vec<Vec<f32>> {
+    let ncols = col_runs.len();
+    let near_base = 2.0 * px_per_mm;
+    let mut joined: Vec<Vec<bool>> = col_runs
+        .iter()
+        .map(|rs| {
+            rs.iter()
+                .map(|&r| off_baseline(r, baseline_y) <= near_base)
+                .collect()
+        })
+        .collect();
+    let touch = |a: (usize, usize), b: (usize, usize)| a.0 <= b.1 + 1 && b.0 <= a.1 + 1;
+    // Joined from the left, then from the right; twice, for strokes that turn back.
+    for _ in 0..2 {
+        for pass in 0..2 {
+            for i in 1..ncols {
+                let (c, from) = if pass == 0 {
+                    (i, i - 1)
+                } else {
+                    (ncols - 1 - i, ncols - i)
+                };
+                for k in 0..col_runs[c].len() {
+                    if !joined[c][k] {
+                        let r = col_runs[c][k];
+                        joined[c][k] = col_runs[from]
+                            .iter()
+                            .zip(&joined[from])
+                            .any(|(&p, &j)| j && touch(p, r));
+                    }
+                }
+            }
+        }
+    }
+    let side = (px_per_mm.round() as usize).max(1);
+    let stroke = 2.0 * thickness;
+    col_runs
+        .iter()
+        .enumerate()
+        .map(|(c, rs)| {
+            rs.iter()
+                .enumerate()
+                .map(|(k, &run)| {
+                    let len = (run.1 - run.0 + 1) as f32;
+                    if len <= stroke || !joined[c][k] {
+                        return 1.0;
+                    }
+                    let covered = |cc: Option<usize>| {
+                        cc.and_then(|cc| col_runs.get(cc)).is_some_and(|other| {
+                            other.iter().any(|r| {
+                                let o = r.1.min(run.1) as f32 - r.0.max(run.0) as f32 + 1.0;
+                                o >= 0.5 * len
+                            })
+                        })
+                    };
+                    if covered(c.checked_sub(side)) || covered(Some(c + side)) {
+                        1.0
+                    } else {
+                        stroke / len
+                    }
+                })
+                .collect()
+        })
+        .collect()
+}
+
 /// Follow the trace through columns `[x0, x1)` within rows `[y0, y1]`, starting near
 /// `baseline_y`. Ink runs lying wholly inside one of the `exclude` boxes (`[x0, y0, x1,
 /// y1]`, inclusive: printed lead labels) are not taken: a deep QRS crossing a label
@@ -1085,6 +1168,7 @@ pub fn follow(
     // keeps the span of its best predecessor and costs `skip_cost`), so that a short gap
     // in the ink is bridged instead of jumping to some other mark.
     let skip_cost = 1.0f32;
+    let pull_factor = stroke_pull_factors(&col_runs, baseline_y, px_per_mm, thickness);
     let gap_between = |a: (usize, usize), b: (usize, usize)| -> usize {
         if b.0 > a.1 + 1 {
             b.0 - a.1 - 1
@@ -1099,8 +1183,8 @@ pub fn follow(
     for (c, runs) in col_runs.iter().enumerate() {
         let prev = c.checked_sub(1).and_then(|p| states.get(p));
         let mut cur = Vec::with_capacity(runs.len() + 1);
-        for &run in runs {
-            let own = pull * off_baseline(run, baseline_y);
+        for (k, &run) in runs.iter().enumerate() {
+            let own = pull * off_baseline(run, baseline_y) * pull_factor[c][k];
             let (best, arg) = match prev {
                 None => (0.0, 0),
                 Some(prev) => prev
@@ -1844,6 +1928,45 @@ mod tests {
         let runs: Vec<Vec<(usize, usize)>> =
             runs.iter().map(|r| r.iter().copied().collect()).collect();
         runs_mask(h, &runs)
+    }
+
+    #[test]
+    fn a_broken_stroke_is_followed_to_its_trough_past_specks_nearer_the_baseline() {
+        // 8 px/mm, 3 px line at y 99–101. An S wave in columns 40–44 whose downstroke
+        // breaks in two (as a photo's faint stroke does), with a speck of noise (y 120)
+        // in the trough's columns: at full pull the follower took the speck, nearer the
+        // baseline, and read the S wave at a third of its depth.
+        let base = (99, 101);
+        let mut runs: Vec<Vec<(usize, usize)>> = vec![vec![base]; 90];
+        runs[40] = vec![(99, 140)];
+        runs[41] = vec![(120, 121), (126, 170)];
+        runs[42] = vec![(120, 121), (130, 176)];
+        runs[43] = vec![(110, 150)];
+        runs[44] = vec![(99, 130)];
+        // A label's stroke beside the trace (not joined to it) and a shadow (wide).
+        runs[60] = vec![base, (150, 180)];
+        runs[61] = vec![base, (150, 180)];
+        for r in &mut runs[10..31] {
+            r[0] = (99, 140);
+        }
+        let factors = stroke_pull_factors(&runs, 100.0, 8.0, 3.0);
+        assert!(
+            factors[41][1] < 0.2 && factors[42][1] < 0.2,
+            "{:?}",
+            &factors[40..45]
+        );
+        assert_eq!(factors[41][0], 1.0, "a speck is no stroke");
+        assert_eq!(factors[60][1], 1.0, "a stroke not joined to the trace");
+        assert_eq!(factors[20][0], 1.0, "a wide blob");
+        assert_eq!(factors[0][0], 1.0, "a plain line");
+        let mask = runs_mask(200, &runs);
+        let f = follow(&mask, 0, 90, 40, 199, 100.0, 8.0, 3.0, &[]);
+        let deepest = f.y[40..45].iter().copied().fold(f32::MIN, f32::max);
+        assert!(
+            deepest > 170.0,
+            "trough read at {deepest} ({:?})",
+            &f.spans[40..45]
+        );
     }
 
     #[test]
