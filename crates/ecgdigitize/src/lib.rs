@@ -1691,7 +1691,9 @@ fn digitize_pass(
                 // period was read doubled: read it also as a partial page at the grid's
                 // scale, and keep that when the rescaled reading fits no full layout
                 // either (the 10 s rows it assumes are a full page's), or when it names
-                // more leads by their printed labels than the full layout does.
+                // more leads by their printed labels than the full layout does, two at
+                // least: one label read on a blurred page (a QRS stroke read as "II")
+                // had turned a full 3×4 reading into a one-lead partial page.
                 let as_partial = DigitizeOptions {
                     layout: Some(Layout::Partial(Partial::default())),
                     ..*options
@@ -1704,7 +1706,9 @@ fn digitize_pass(
                             .count()
                     };
                     let keep = match &rescaled {
-                        Ok(r) if !matches!(r.layout, Layout::Partial(_)) => named(&p) > named(r),
+                        Ok(r) if !matches!(r.layout, Layout::Partial(_)) => {
+                            named(&p) > named(r) && named(&p) >= 2
+                        }
                         _ => named(&p) > 0,
                     };
                     if keep {

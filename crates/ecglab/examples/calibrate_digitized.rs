@@ -91,7 +91,13 @@ fn score_fold(analyzer: &Analyzer, data: &Path, rows: &[PtbxlRow], what: &str) -
                     components,
                     baseline,
                 }),
-                Err(_) => refused += 1,
+                Err(e) => {
+                    refused += 1;
+                    eprintln!(
+                        "\n{what}: record {id} ({}) refused: {e:#}",
+                        if distort { "distorted" } else { "clean" }
+                    );
+                }
             }
         }
         eprint!(

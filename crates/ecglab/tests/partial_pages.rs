@@ -425,3 +425,38 @@ fn odd_crops_never_panic() {
         }
     }
 }
+
+#[test]
+fn a_blurred_full_page_with_one_legible_label_stays_a_full_page() {
+    // PTB-XL 545 (fold 9, 100 Hz) drawn as a distorted 3×4 + II page (rotated 4.7°,
+    // blurred: its grid period reads doubled, so it is also tried as a crop). Its labels
+    // are barely legible: the full reading named none, the partial one "II" (score
+    // 0.55), and one label was enough to read the page as a one-lead crop (the paper
+    // calibration lost this page). A partial reading now needs two labels more.
+    let Some(data) = data_dir() else { return };
+    let rec = ecgcore::formats::open(&data.join("ptbxl/records100/00000/00545_lr.hea")).unwrap();
+    let leads: Vec<Vec<f32>> = L::ALL
+        .iter()
+        .map(|l| {
+            let x = &rec.lead(*l).unwrap().samples_mv;
+            // 100 → 500 Hz, linearly (as the paper calibration draws it).
+            (0..x.len() * 5)
+                .map(|i| {
+                    let (i0, f) = (i / 5, (i % 5) as f32 / 5.0);
+                    let i1 = (i0 + 1).min(x.len() - 1);
+                    x[i0] * (1.0 - f) + x[i1] * f
+                })
+                .collect()
+        })
+        .collect();
+    let style = ecglab::paper_render::random_distorted_style(545);
+    let img =
+        ecglab::paper_render::distort(&ecglab::paper_render::render_page(&leads, &style), &style);
+    let d = digitize_rgb(&img, Path::new("00545_hr"), &DigitizeOptions::default()).unwrap();
+    assert!(
+        !matches!(d.layout, Layout::Partial(_)),
+        "read as {}",
+        d.layout
+    );
+    assert_eq!(shown(&d).len(), 12, "{:?}", shown(&d));
+}
