@@ -170,9 +170,11 @@ fn a_page_the_digitizer_cannot_read_stays_open_with_settings_to_set_by_hand() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-/// Real-world ecg00037 (a curved, tilted photo): only 2 of its 4 rows are found, so it
-/// opens unread. In the page panel the user picks the layout, places its rows, drags the
-/// row bands onto the rows' baselines and re-runs: the page is read from those rows.
+/// Real-world ecg00037 (a curved, tilted photo): read flat, only 2 of its 4 rows are
+/// found. It opens read through its perspective correction (every lead doubtful); read
+/// again without the correction it stays open unread. In the page panel the user picks
+/// the layout, places its rows, drags the row bands onto the rows' baselines and re-runs:
+/// the page is read from those rows.
 #[test]
 fn rows_set_by_hand_in_the_page_panel_read_a_page_whose_rows_are_not_found() {
     let page = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -181,7 +183,23 @@ fn rows_set_by_hand_in_the_page_panel_read_a_page_whose_rows_are_not_found() {
         ecgcore::testing::skip("../shared/data is absent");
         return;
     }
-    let app = open_unread(&page);
+    let mut app = common::app_without_model(Settings::default(), Some(page.clone()));
+    app.wait_for_jobs(Duration::from_mins(1));
+    let read = app.study.as_ref().expect("the page opens read");
+    let d = read.digitized.as_ref().unwrap();
+    assert!(d.perspective_deg.is_some(), "read flat");
+    assert!(
+        d.confidence_per_lead.iter().all(|&c| c < 0.5),
+        "{:?}",
+        d.confidence_per_lead
+    );
+    app.apply(ecgscope::app::Command::Redigitize(
+        ecgdigitize::DigitizeOptions {
+            correct_perspective: Some(false),
+            ..ecgdigitize::DigitizeOptions::default()
+        },
+    ));
+    app.wait_for_jobs(Duration::from_mins(1));
     let unread = app.unread_page.as_ref().expect("the unread page is kept");
     assert!(unread.error.contains("--rows"), "{}", unread.error);
     // The failed read's two rows are kept: the bands start there (the best guess).

@@ -1210,11 +1210,12 @@ pub fn digitize_rgb(
             .unwrap_or_else(|e| std::panic::resume_unwind(e));
         (plain, checked)
     });
-    // A page whose plain reading fails is checked from no skew (the plain reading gives
-    // none): measured from its own skew, ecg00037 (curved, tilted; refused, read with
-    // its rows set by hand) is read through a 9.8° correction, every lead doubtful.
+    // A page whose plain reading fails is also checked from no skew (the skew measured on
+    // it may be wrong), and where that finds no perspective the check from its own skew
+    // stands: ecg00037 (curved, tilted; read flat, only 2 of its 4 rows are found) is read
+    // through a 9.8° correction, every lead doubtful, where it used to be refused.
     let checked = if plain.is_err() && skew_deg != 0.0 && options.rotation_deg.is_none() {
-        read_flattened(original, source, options, 0.0)
+        read_flattened(original, source, options, 0.0).or(checked)
     } else {
         checked
     };

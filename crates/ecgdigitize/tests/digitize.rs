@@ -294,17 +294,30 @@ fn with_rows(layout: Option<Layout>, rows: &[f32]) -> DigitizeOptions {
     }
 }
 
-/// ecg00037 (a curved, tilted phone photo): only 2 of its 4 rows are found, so even
-/// with its layout set it is refused, naming `--rows`; with the four baselines set by
-/// hand (read off the image where the rows cross its centre line) it digitizes, from
-/// those rows.
+/// ecg00037 (a curved, tilted phone photo): read flat, only 2 of its 4 rows are found,
+/// so even with its layout set it is refused, naming `--rows`; with the four baselines
+/// set by hand (read off the image where the rows cross its centre line) it digitizes,
+/// from those rows. Read as it comes, its perspective correction finds all four rows
+/// (every lead doubtful: the curved page's rows are not aligned in time).
 #[test]
 fn hand_set_rows_read_a_page_whose_rows_are_not_found() {
     let Some(data) = data_dir() else { return };
     let path = data.join("images/real-world/ecg00037.jpg");
+    let d = digitize_path(&path, &DigitizeOptions::default()).unwrap();
+    assert_eq!(d.layout, Layout::ThreeByFour { rhythm_strips: 1 });
+    assert!(d.perspective_deg.is_some());
+    for (got, want) in d.row_baselines.iter().zip([0.130, 0.360, 0.604, 0.862]) {
+        assert!((got - want).abs() < 0.03, "{:?}", d.row_baselines);
+    }
+    assert!(
+        d.confidence_per_lead.iter().all(|&c| c < 0.5),
+        "{:?}",
+        d.confidence_per_lead
+    );
     let layout = Layout::parse("3x4+II");
     let only_layout = DigitizeOptions {
         layout,
+        correct_perspective: Some(false),
         ..DigitizeOptions::default()
     };
     let err = digitize_path(&path, &only_layout).unwrap_err();
