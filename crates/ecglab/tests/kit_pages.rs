@@ -369,11 +369,16 @@ fn a_photos_broken_qrs_strokes_are_followed_to_their_tips() {
     // the R or S wave at a fraction of its size (00102's V6 at 9.6 dB, 00031's V3 at 6.9,
     // 00097's V6 at 3.5). A stroke joined to the trace pays less pull
     // (`trace::stroke_pull_factors`): 18.1, 13.4 and 13.2 dB.
-    for (name, lead, floor) in [
+    leads_clear(&[
         ("00102_hr-4a-photo-rotate-noise-colourtemp.jpg", L::V6, 15.0),
         ("00031_hr-4c-photo-full.jpg", L::V3, 11.0),
         ("00097_hr-4b-photo-wrinkles-creases.jpg", L::V6, 10.0),
-    ] {
+    ]);
+}
+
+/// Each `(page, lead, floor)`: the lead reads above its floor (dB).
+fn leads_clear(cases: &[(&str, L, f32)]) {
+    for &(name, lead, floor) in cases {
         let s = read_snr(name);
         let got = lead_snr(&s, lead);
         assert!(got > floor, "{name} {lead:?} {got:.1} dB");
@@ -388,16 +393,12 @@ fn a_path_keeps_off_a_label_it_had_hidden() {
     // read at 5.0 dB, 00047's V2 at 9.6, 00338's V2 at 7.8, 00133's V4 at −1.5). The
     // page's other labels say where it is (`labels::hidden_label_boxes`): 17.7, 19.9,
     // 19.7 and 9.2 dB.
-    for (name, lead, floor) in [
+    leads_clear(&[
         ("00402_hr-6d-printed-header.png", L::V4, 15.0),
         ("00047_hr-1-clean-3x4.png", L::V2, 16.0),
         ("00338_hr-1-clean-3x4.png", L::V2, 16.0),
         ("00133_hr-4c-photo-full.jpg", L::V4, 6.0),
-    ] {
-        let s = read_snr(name);
-        let got = lead_snr(&s, lead);
-        assert!(got > floor, "{name} {lead:?} {got:.1} dB");
-    }
+    ]);
 }
 
 #[test]
