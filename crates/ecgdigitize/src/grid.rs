@@ -63,11 +63,18 @@ pub fn profile_sharpness(p: &Plane, angle_rad: f32, step: usize) -> f64 {
             }
         }
     }
+    profile_score(&sum, &count)
+}
+
+/// Sharpness of a projection profile given per bin as sums and pixel counts: the sum of
+/// squared steps between neighbouring bins' means, over bins holding at least half the
+/// fullest bin's pixels (the profile's ends, which few columns reach, are left out).
+fn profile_score(sum: &[f64], count: &[u32]) -> f64 {
     let max_count = count.iter().copied().max().unwrap_or(0);
     let min_count = (max_count / 2).max(1);
     let mut score = 0.0;
     let mut prev: Option<f64> = None;
-    for (s, c) in sum.iter().zip(&count) {
+    for (s, c) in sum.iter().zip(count) {
         if *c >= min_count {
             let m = s / f64::from(*c);
             if let Some(q) = prev {
@@ -349,7 +356,7 @@ mod tests {
     #[test]
     fn profile_sharpness_sums_runs_of_columns_as_it_summed_pixels() {
         // The sharpness sums each run of columns that share a bin at once; the plain sum,
-        // pixel by pixel, must come out the same on any plane, angle and column step.
+        // pixel by pixel, must bin the same on any plane, angle and column step.
         let reference = |p: &Plane, angle: f32, step: usize| -> f64 {
             let t = angle.tan();
             let offset = (p.w as f32 * t.abs()).ceil() as usize + 1;
@@ -362,20 +369,7 @@ mod tests {
                     count[b] += 1;
                 }
             }
-            let min_count = (count.iter().copied().max().unwrap_or(0) / 2).max(1);
-            let (mut score, mut prev) = (0.0, None::<f64>);
-            for (s, c) in sum.iter().zip(&count) {
-                if *c >= min_count {
-                    let m = s / f64::from(*c);
-                    if let Some(q) = prev {
-                        score += (m - q) * (m - q);
-                    }
-                    prev = Some(m);
-                } else {
-                    prev = None;
-                }
-            }
-            score
+            profile_score(&sum, &count)
         };
         let mut p = Plane::filled(203, 97, 0.0);
         let mut seed = 12345u32;
