@@ -695,6 +695,17 @@ pub fn read_label_with(
     best.map(|b| b.1)
 }
 
+/// The words read on one trace row where its cells may start.
+#[derive(Debug, Clone, Copy)]
+pub struct RowLabels<'a> {
+    /// The row's baseline, working-image pixels.
+    pub baseline_y: f32,
+    /// Where its cells may start: 0, 2.5, 5 and 7.5 s.
+    pub column_x: [f32; 4],
+    /// The word read at each (`None`: nothing read).
+    pub words: &'a [Option<Word>; 4],
+}
+
 /// Where the labels the followed paths hid lie. A path that runs along a label's strokes
 /// (a faint stretch of trace beside a dark label, on a photo) hides the label from
 /// [`read_label`], which reads the ink off the paths, so the label is not kept off
@@ -709,32 +720,32 @@ pub fn read_label_with(
 /// Reads of the limb leads' names do not count: no usual layout prints I, II or III after
 /// its first column, and a lone QRS stroke left off a path reads as "I".
 ///
-/// `cells[row]`: the row's baseline, its 0 s column and its words at 0, 2.5, 5 and 7.5 s
-/// (as `lib` reads them); `min_score`: what counts as legible. The boxes only keep paths
-/// off, they name no lead.
+/// `rows`: each row's labels as `lib` reads them; `min_score`: what counts as legible.
+/// The boxes only keep paths off, they name no lead.
 pub fn hidden_label_boxes(
-    cells: &[(f32, f32, &[Option<Word>; 4])],
-    px_per_s: f32,
+    rows: &[RowLabels<'_>],
     px_per_mm: f32,
     min_score: f32,
 ) -> Vec<[usize; 4]> {
     use StandardLead::{I, II, III};
-    let cell_x = |x0: f32, k: usize| x0 + 2.5 * k as f32 * px_per_s;
     // A label read there (the limb leads' names are not read there: see above).
-    let named = |w: &Word| w.best().1 > min_score && !matches!(w.best().0, I | II | III);
+    let named = |w: &Word| {
+        let (lead, score, _) = w.best();
+        score > min_score && !matches!(lead, I | II | III)
+    };
     // (column, [start x, top, right x, bottom] relative to the cell).
     let mut placed: Vec<(usize, [f32; 4])> = Vec::new();
-    for &(baseline, x0, words) in cells {
-        for (k, w) in words.iter().enumerate().skip(1) {
+    for row in rows {
+        for (k, w) in row.words.iter().enumerate().skip(1) {
             let Some(w) = w.as_ref().filter(|w| named(w)) else {
                 continue;
             };
-            let cx = cell_x(x0, k);
+            let cx = row.column_x[k];
             let o = [
                 w.x0 as f32 - cx,
-                w.y0 as f32 - baseline,
+                w.y0 as f32 - row.baseline_y,
                 w.x1 as f32 - cx,
-                w.y1 as f32 - baseline,
+                w.y1 as f32 - row.baseline_y,
             ];
             placed.push((k, o));
         }
@@ -772,17 +783,17 @@ pub fn hidden_label_boxes(
     let pad = 0.5 * px_per_mm;
     let at = |v: f32| v.max(0.0).round() as usize;
     let mut boxes = Vec::new();
-    for &(baseline, x0, words) in cells {
-        for (k, w) in words.iter().enumerate().skip(1) {
+    for row in rows {
+        for (k, w) in row.words.iter().enumerate().skip(1) {
             if w.as_ref().is_some_and(named) {
                 continue;
             }
-            let cx = cell_x(x0, k);
+            let cx = row.column_x[k];
             boxes.push([
                 at(cx + left - pad),
-                at(baseline + top - pad),
+                at(row.baseline_y + top - pad),
                 at(cx + left + widest + pad),
-                at(baseline + bottom + pad),
+                at(row.baseline_y + bottom + pad),
             ]);
         }
     }
@@ -834,7 +845,12 @@ mod tests {
         use StandardLead::*;
         // 8 px/mm, 200 px/s: cells every 500 px from x = 100; labels 4–8 mm below the
         // baseline, 1 px into the cell ("aVR" 64 px wide, "V1" 40).
-        let (mm, s) = (8.0, 200.0);
+        let mm = 8.0;
+        let row = |baseline_y, words| RowLabels {
+            baseline_y,
+            column_x: [100.0, 600.0, 1100.0, 1600.0],
+            words,
+        };
         let at = |base: usize, k: usize, lead, w: usize| {
             Some(word(
                 lead,
@@ -848,8 +864,8 @@ mod tests {
         // Row 1: V5's cell holds a QRS stroke read as "I" (well off the labels' place).
         let stroke = Some(word(I, 1610, 500, 1614, 560));
         let row1 = [None, at(600, 1, AVL, 64), None, stroke];
-        let cells = [(300.0, 100.0, &row0), (600.0, 100.0, &row1)];
-        let boxes = hidden_label_boxes(&cells, s, mm, 0.55);
+        let cells = [row(300.0, &row0), row(600.0, &row1)];
+        let boxes = hidden_label_boxes(&cells, mm, 0.55);
         // V4, V2 and V5's cells, as wide as "aVR", 4 px (0.5 mm) more each way.
         assert_eq!(
             boxes,
@@ -862,14 +878,14 @@ mod tests {
         // Labels read in one column only (a 6×2 page's second column): no boxes.
         let row0 = [None, None, at(300, 2, V1, 40), None];
         let row1 = [None, None, at(600, 2, V2, 40), None];
-        let cells = [(300.0, 100.0, &row0), (600.0, 100.0, &row1)];
-        assert!(hidden_label_boxes(&cells, s, mm, 0.55).is_empty());
+        let cells = [row(300.0, &row0), row(600.0, &row1)];
+        assert!(hidden_label_boxes(&cells, mm, 0.55).is_empty());
         // Labels that disagree on their place (over 1.5 mm): no boxes.
         let row0 = [None, at(300, 1, AVR, 64), None, None];
         let far = Some(word(V2, 1101, 600 - 60, 1141, 600 - 28));
         let row1 = [None, None, far, None];
-        let cells = [(300.0, 100.0, &row0), (600.0, 100.0, &row1)];
-        assert!(hidden_label_boxes(&cells, s, mm, 0.55).is_empty());
+        let cells = [row(300.0, &row0), row(600.0, &row1)];
+        assert!(hidden_label_boxes(&cells, mm, 0.55).is_empty());
     }
 
     #[test]

@@ -69,7 +69,7 @@ pub mod grid;
 pub mod layout {
     pub use ecgcore::paper::{
         Cell, ExtraCell, ExtraLead, Layout, Partial, PartialCell, PAGE_DURATION_S,
-        THREE_BY_FIVE_COLUMN_S,
+        THREE_BY_FIVE_COLUMN_S, THREE_BY_FOUR_COLUMN_S,
     };
 }
 pub mod labels;
@@ -1908,13 +1908,19 @@ fn digitize_pass(
         clear(fall - half, fall + half, top - half, base + half);
         clear(rise - half, fall + half, top - half, top + half);
     }
+    // Where cells may start on each row (0, 2.5, 5 and 7.5 s): labels are read there,
+    // and separator bars are looked for there.
+    let column_x: Vec<[f32; 4]> = starts
+        .iter()
+        .map(|&s| std::array::from_fn(|k| s + layout::THREE_BY_FOUR_COLUMN_S * k as f32 * px_per_s))
+        .collect();
     let label_words: Vec<[Option<labels::Word>; 4]> = rows
         .iter()
         .enumerate()
         .map(|(i, row)| {
             let (up, down) = row_gaps(&rows, i, spacing);
             std::array::from_fn(|k| {
-                let x = starts[i] + 2.5 * k as f32 * px_per_s;
+                let x = column_x[i][k];
                 labels::read_label(
                     &mask,
                     &on_trace,
@@ -1944,13 +1950,17 @@ fn digitize_pass(
         .map(|w| [w.x0, w.y0, w.x1, w.y1])
         .collect();
     // And the labels a path hid, where the page's other labels say they are.
-    let cells: Vec<(f32, f32, &[Option<labels::Word>; 4])> = rows
+    let row_labels: Vec<labels::RowLabels<'_>> = rows
         .iter()
-        .zip(&starts)
+        .zip(&column_x)
         .zip(&label_words)
-        .map(|((r, &x0), words)| (r.baseline_y, x0, words))
+        .map(|((r, &column_x), words)| labels::RowLabels {
+            baseline_y: r.baseline_y,
+            column_x,
+            words,
+        })
         .collect();
-    let hidden = labels::hidden_label_boxes(&cells, px_per_s, px_per_mm_y, LABEL_MIN_SCORE);
+    let hidden = labels::hidden_label_boxes(&row_labels, px_per_mm_y, LABEL_MIN_SCORE);
     if std::env::var_os("ECGDIGITIZE_DEBUG").is_some() {
         eprintln!("hidden label boxes: {hidden:?}");
     }
@@ -1973,8 +1983,9 @@ fn digitize_pass(
     trace::resolve_shared(&mut followed, (SHARED_MAX_S * px_per_s).round() as usize);
     // Separator bars where cells may meet (every 2.5 s of a row).
     for (i, f) in followed.iter_mut().enumerate() {
-        let near: Vec<usize> = (1..4)
-            .map(|k| (starts[i] + 2.5 * k as f32 * px_per_s).round().max(0.0) as usize)
+        let near: Vec<usize> = column_x[i][1..]
+            .iter()
+            .map(|x| x.round().max(0.0) as usize)
             .collect();
         let blanked = trace::blank_bars(
             f,
