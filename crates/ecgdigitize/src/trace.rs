@@ -1037,6 +1037,12 @@ fn crosses_baseline(run: (usize, usize), baseline_y: f32, thickness: f32) -> boo
 /// trough.
 const PLATEAU_MAX: usize = 3;
 
+/// Whether two runs of one column or of neighbouring columns (`[top, bottom]`) overlap or
+/// come within `pad` pixels of each other.
+fn runs_meet(a: (usize, usize), b: (usize, usize), pad: usize) -> bool {
+    a.0 <= b.1 + pad && b.0 <= a.1 + pad
+}
+
 /// How much of the follower's pull towards the baseline each run of `col_runs` (runs per
 /// column) pays: 1 for a plain line, less for a steep stroke. A run taller than two line
 /// widths is a stroke of the trace (a QRS), whose distance from the baseline is the wave's
@@ -1066,24 +1072,20 @@ pub fn stroke_pull_factors(
                 .collect()
         })
         .collect();
-    let touch = |a: (usize, usize), b: (usize, usize)| a.0 <= b.1 + 1 && b.0 <= a.1 + 1;
     // Joined from the left, then from the right; twice, for strokes that turn back.
+    let steps: Vec<(usize, usize)> = (1..ncols)
+        .map(|c| (c, c - 1))
+        .chain((1..ncols).rev().map(|c| (c - 1, c)))
+        .collect();
     for _ in 0..2 {
-        for pass in 0..2 {
-            for i in 1..ncols {
-                let (c, from) = if pass == 0 {
-                    (i, i - 1)
-                } else {
-                    (ncols - 1 - i, ncols - i)
-                };
-                for k in 0..col_runs[c].len() {
-                    if !joined[c][k] {
-                        let r = col_runs[c][k];
-                        joined[c][k] = col_runs[from]
-                            .iter()
-                            .zip(&joined[from])
-                            .any(|(&p, &j)| j && touch(p, r));
-                    }
+        for &(c, from) in &steps {
+            for k in 0..col_runs[c].len() {
+                if !joined[c][k] {
+                    let r = col_runs[c][k];
+                    joined[c][k] = col_runs[from]
+                        .iter()
+                        .zip(&joined[from])
+                        .any(|(&p, &j)| j && runs_meet(p, r, 1));
                 }
             }
         }
@@ -1366,7 +1368,7 @@ pub fn untaken_stroke_share(
         x.checked_sub(g.x0)
             .and_then(|c| g.spans.get(c).copied().flatten())
     };
-    let overlaps = |r: (usize, usize), s: (usize, usize)| r.0 <= s.1 + pad && s.0 <= r.1 + pad;
+    let overlaps = |r: (usize, usize), s: (usize, usize)| runs_meet(r, s, pad);
     let (mut taken, mut untaken) = (0usize, 0usize);
     let mut buf = Vec::new();
     for x in xa..xb.min(mask.w) {
