@@ -32,24 +32,6 @@ fn record_path(data: &Path, id: u32) -> PathBuf {
     }
 }
 
-/// One lead at the renderer's 500 Hz (linear interpolation from a lower rate).
-fn at_500_hz(x: &[f32], fs: f64) -> Vec<f32> {
-    let ratio = 500.0 / fs;
-    if (ratio - 1.0).abs() < 1e-9 || x.is_empty() {
-        return x.to_vec();
-    }
-    let n = (x.len() as f64 * ratio).round() as usize;
-    (0..n)
-        .map(|i| {
-            let t = i as f64 / ratio;
-            let i0 = (t.floor() as usize).min(x.len() - 1);
-            let i1 = (i0 + 1).min(x.len() - 1);
-            let f = (t - i0 as f64) as f32;
-            x[i0] * (1.0 - f) + x[i1] * f
-        })
-        .collect()
-}
-
 fn score_fold(analyzer: &Analyzer, data: &Path, rows: &[PtbxlRow], what: &str) -> Vec<Scored> {
     let mut out = Vec::new();
     let mut refused = 0;
@@ -62,7 +44,7 @@ fn score_fold(analyzer: &Analyzer, data: &Path, rows: &[PtbxlRow], what: &str) -
             .iter()
             .map(|l| {
                 rec.lead(*l)
-                    .map(|x| at_500_hz(&x.samples_mv, rec.sample_rate_hz))
+                    .map(|x| render::at_input_rate(&x.samples_mv, rec.sample_rate_hz))
                     .unwrap_or_default()
             })
             .collect();

@@ -208,6 +208,25 @@ fn fill_rect(alpha: &mut Plane, x0: f32, y0: f32, x1: f32, y1: f32) {
     }
 }
 
+/// One lead at the renderer's [`INPUT_RATE_HZ`] from `fs` Hz, by linear interpolation
+/// (as the paper calibration draws PTB-XL's 100 Hz records).
+pub fn at_input_rate(x: &[f32], fs: f64) -> Vec<f32> {
+    let ratio = f64::from(INPUT_RATE_HZ) / fs;
+    if (ratio - 1.0).abs() < 1e-9 || x.is_empty() {
+        return x.to_vec();
+    }
+    let n = (x.len() as f64 * ratio).round() as usize;
+    (0..n)
+        .map(|i| {
+            let t = i as f64 / ratio;
+            let i0 = (t.floor() as usize).min(x.len() - 1);
+            let i1 = (i0 + 1).min(x.len() - 1);
+            let f = (t - i0 as f64) as f32;
+            x[i0] * (1.0 - f) + x[i1] * f
+        })
+        .collect()
+}
+
 /// Draw a 3×4 + lead II page of `leads` (12 leads in standard order, mV at 500 Hz,
 /// at least 10 s each), undistorted except for `style.dpi` and line widths.
 pub fn render_page(leads: &[Vec<f32>], style: &RenderStyle) -> RgbImage {

@@ -435,18 +435,14 @@ fn a_blurred_full_page_with_one_legible_label_stays_a_full_page() {
     // calibration lost this page). A partial reading now needs two labels more.
     let Some(data) = data_dir() else { return };
     let rec = ecgcore::formats::open(&data.join("ptbxl/records100/00000/00545_lr.hea")).unwrap();
+    // 100 → 500 Hz as the paper calibration draws it.
     let leads: Vec<Vec<f32>> = L::ALL
         .iter()
         .map(|l| {
-            let x = &rec.lead(*l).unwrap().samples_mv;
-            // 100 → 500 Hz, linearly (as the paper calibration draws it).
-            (0..x.len() * 5)
-                .map(|i| {
-                    let (i0, f) = (i / 5, (i % 5) as f32 / 5.0);
-                    let i1 = (i0 + 1).min(x.len() - 1);
-                    x[i0] * (1.0 - f) + x[i1] * f
-                })
-                .collect()
+            ecglab::paper_render::at_input_rate(
+                &rec.lead(*l).unwrap().samples_mv,
+                rec.sample_rate_hz,
+            )
         })
         .collect();
     let style = ecglab::paper_render::random_distorted_style(545);
