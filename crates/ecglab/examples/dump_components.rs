@@ -31,7 +31,7 @@ fn main() -> anyhow::Result<()> {
     for l in 0..12 {
         let _ = write!(csv, ",lead_err_{l}");
     }
-    csv.push_str(",emb_vec,feat_vec\n");
+    csv.push_str(",emb_vec,feat_vec,shape_vec\n");
     // DUMP_SPLITS=val limits the dump to fold 9 (the split choices are made on).
     let only = std::env::var("DUMP_SPLITS").ok();
     for (split, name) in [
@@ -83,7 +83,11 @@ fn main() -> anyhow::Result<()> {
             }
             let e: Vec<String> = r.embedding.iter().map(|v| format!("{v:.5}")).collect();
             let f: Vec<String> = r.features.iter().map(|v| format!("{v:.4}")).collect();
-            let _ = writeln!(csv, ",{},{}", e.join(" "), f.join(" "));
+            let b: Vec<String> = ds
+                .shape(i)
+                .map(|v| v.iter().map(|x| format!("{x:.4}")).collect())
+                .unwrap_or_default();
+            let _ = writeln!(csv, ",{},{},{}", e.join(" "), f.join(" "), b.join(" "));
         }
     }
     std::fs::write(&out, csv)?;

@@ -13,7 +13,7 @@ use ecgmodel::contract::{N_LEADS, N_SAMPLES};
 use ecgmodel::mapcal::{self, MapCalibration, PHASE_BIN_MS, POST_R_MS, PRE_R_MS};
 use ecgmodel::metrics;
 use ecgmodel::score::{
-    log_features, AttrNorm, BlockGaussian, Calibration, EmbeddingModel, FeatureModel, COMPONENTS,
+    AttrNorm, BlockGaussian, Calibration, EmbeddingModel, FeatureInput, FeatureModel, COMPONENTS,
 };
 use tch::{Kind, Tensor};
 
@@ -268,13 +268,45 @@ pub fn embedding_model(embeddings: &[Vec<f32>]) -> Option<EmbeddingModel> {
 /// `blocks` (in order); every block's centre 0 and scale 1 until [`feature_scales`].
 /// `None` with fewer than 20 studies or features of another width.
 pub fn feature_model(features: &[Vec<f32>], blocks: &[usize]) -> Option<FeatureModel> {
-    let n = features.len();
-    let total: usize = blocks.iter().sum();
-    if n < 20 || features.iter().any(|f| f.len() != total) {
+    block_density(features, blocks, FeatureInput::Log)
+}
+
+/// The block-wise density of training normals' wave measures ([`ecgmodel::waves`]), each
+/// measure standardized by the training normals' median and IQR/1.349 (1 where the IQR
+/// vanishes); every block's centre 0 and scale 1 until [`feature_scales`]. `None` with
+/// fewer than 20 studies.
+pub fn wave_model(measures: &[Vec<f32>]) -> Option<FeatureModel> {
+    let total: usize = ecgmodel::waves::WAVE_BLOCKS.iter().sum();
+    if measures.iter().any(|m| m.len() != total) {
         return None;
     }
-    let logs: Vec<f64> = features.iter().flat_map(|f| log_features(f)).collect();
-    let all = Tensor::from_slice(&logs).view([n as i64, total as i64]);
+    let (mut center, mut scale) = (Vec::with_capacity(total), Vec::with_capacity(total));
+    for k in 0..total {
+        let mut v: Vec<f32> = measures.iter().map(|m| m[k]).collect();
+        let (c, s) = robust_center_scale(&mut v)?;
+        center.push(c);
+        scale.push(s);
+    }
+    block_density(
+        measures,
+        &ecgmodel::waves::WAVE_BLOCKS,
+        FeatureInput::Robust { center, scale },
+    )
+}
+
+/// One Gaussian per block of `rows` (the statistic `input` gives), covariance shrunk as
+/// `(1 − α)Σ + α·tr(Σ)/d·I`, α = [`FEATURE_SHRINKAGE`].
+fn block_density(rows: &[Vec<f32>], blocks: &[usize], input: FeatureInput) -> Option<FeatureModel> {
+    let n = rows.len();
+    let total: usize = blocks.iter().sum();
+    if n < 20 || rows.iter().any(|f| f.len() != total) {
+        return None;
+    }
+    let stats: Vec<f64> = rows.iter().flat_map(|f| input.apply(f, 0)).collect();
+    if stats.len() != n * total {
+        return None;
+    }
+    let all = Tensor::from_slice(&stats).view([n as i64, total as i64]);
     let mut out = Vec::with_capacity(blocks.len());
     let mut start = 0;
     for &len in blocks {
@@ -298,7 +330,7 @@ pub fn feature_model(features: &[Vec<f32>], blocks: &[usize]) -> Option<FeatureM
         });
         start += len;
     }
-    Some(FeatureModel { blocks: out })
+    Some(FeatureModel { blocks: out, input })
 }
 
 /// Set each block's centre and scale from normal studies' features (fold 9).
@@ -485,23 +517,30 @@ pub fn signed_logistic(x: &[Vec<f32>], labels: &[u8], l2: f64, signed: &[bool]) 
     (w, b)
 }
 
-/// The inputs [`weigh_components`] regresses on, a row per study: the feature blocks'
-/// robust z-scores, then the robust z-scores of every other component (order of
-/// [`COMPONENTS`] without `features`).
-fn weighing_inputs(
-    cal: &Calibration,
-    model: &FeatureModel,
-    comps: &[Vec<f32>],
-    features: &[Vec<f32>],
-) -> Vec<Vec<f32>> {
-    let nb = model.blocks.len();
+/// A block-wise density weighed block by block in [`weigh_components`]: the component it
+/// gives ([`COMPONENTS`]), its model, and every fold-9 study's input vector (encoder
+/// features or wave measures; empty where the study has none).
+pub struct BlockSet<'a> {
+    pub component: &'static str,
+    pub model: &'a mut FeatureModel,
+    pub inputs: Vec<Vec<f32>>,
+}
+
+/// The inputs [`weigh_components`] regresses on, a row per study: every block set's
+/// blocks' robust z-scores, then the robust z-scores of every other component (order of
+/// [`COMPONENTS`] without the block sets' components).
+fn weighing_inputs(cal: &Calibration, sets: &[BlockSet<'_>], comps: &[Vec<f32>]) -> Vec<Vec<f32>> {
     comps
         .iter()
-        .zip(features)
-        .map(|(c, f)| {
-            let mut row: Vec<f32> = (0..nb).map(|b| model.block_z(b, f)).collect();
+        .enumerate()
+        .map(|(i, c)| {
+            let mut row = Vec::new();
+            for set in sets {
+                let input = set.inputs.get(i).map_or(&[][..], Vec::as_slice);
+                row.extend((0..set.model.blocks.len()).map(|b| set.model.block_z(b, input)));
+            }
             for (k, name) in COMPONENTS.iter().enumerate() {
-                if *name != "features" {
+                if !sets.iter().any(|s| s.component == *name) {
                     let v = c.get(k).copied().unwrap_or(f32::NAN);
                     row.push((v - cal.center[k]) / cal.scale[k]);
                 }
@@ -512,13 +551,13 @@ fn weighing_inputs(
 }
 
 /// Which of [`weighing_inputs`]' columns may take a negative weight (the signed
-/// components, [`ecgmodel::score::is_signed`]), for a feature model of `blocks` blocks.
-fn weighing_signs(blocks: usize) -> Vec<bool> {
-    let mut v = vec![false; blocks];
+/// components, [`ecgmodel::score::is_signed`]; never a block).
+fn weighing_signs(sets: &[BlockSet<'_>]) -> Vec<bool> {
+    let mut v = vec![false; sets.iter().map(|s| s.model.blocks.len()).sum()];
     v.extend(
         COMPONENTS
             .iter()
-            .filter(|n| **n != "features")
+            .filter(|n| !sets.iter().any(|s| s.component == **n))
             .map(|n| ecgmodel::score::is_signed(n)),
     );
     v
@@ -557,57 +596,65 @@ fn weighing_cv_auroc(x: &[Vec<f32>], labels: &[u8], folds: usize, signed: &[bool
 }
 
 /// Weigh the score on fold 9 (`comps`: components of every fold-9 study, order of
-/// [`COMPONENTS`]; `features`: their encoder features; `labels`: 1 abnormal): one
-/// logistic regression over the feature density's blocks (robust z-scores) and the other
-/// components (robust z-scores of `cal`), so that the blocks and components that separate
-/// fold 9's abnormal studies from its normals count more. Distances (the blocks and every
-/// unsigned component: higher = less normal) get non-negative weights, so none counts
-/// against abnormality; the signed attribute differences (`*_excess`) may weigh either
-/// direction. The block weights go into `model`, the component weights into `cal`; the
-/// `features` component's centre and scale are refitted on the fold-9 normals under the
-/// new block weights. Returns the weighing's fold-9 AUROC cross-validated over 5 folds
-/// ([`weighing_cv_auroc`]), for the model card.
+/// [`COMPONENTS`]; `sets`: the block-wise densities, the encoder features' and the wave
+/// measures', with the studies' inputs; `labels`: 1 abnormal): one logistic regression
+/// over the densities' blocks (robust z-scores) and the other components (robust z-scores
+/// of `cal`), so that the blocks and components that separate fold 9's abnormal studies
+/// from its normals count more. Distances (the blocks and every unsigned component: higher
+/// = less normal) get non-negative weights, so none counts against abnormality; the signed
+/// attribute differences (`*_excess`) may weigh either direction. The block weights go
+/// into each set's model, the component weights into `cal`; each set's component's centre
+/// and scale are refitted on the fold-9 normals under the new block weights. Returns the
+/// weighing's fold-9 AUROC cross-validated over 5 folds ([`weighing_cv_auroc`]), for the
+/// model card.
 pub fn weigh_components(
     cal: &mut Calibration,
-    model: &mut FeatureModel,
+    sets: &mut [BlockSet<'_>],
     comps: &[Vec<f32>],
-    features: &[Vec<f32>],
     labels: &[u8],
 ) -> f64 {
-    let nb = model.blocks.len();
-    let fi = COMPONENTS.iter().position(|c| *c == "features");
-    let others: Vec<usize> = (0..COMPONENTS.len()).filter(|&c| Some(c) != fi).collect();
-    let x = weighing_inputs(cal, model, comps, features);
-    let signs = weighing_signs(nb);
+    let x = weighing_inputs(cal, sets, comps);
+    let signs = weighing_signs(sets);
     let cv_auroc = weighing_cv_auroc(&x, labels, 5, &signs);
     let (w, _) = signed_logistic(&x, labels, WEIGHING_L2, &signs);
-    let block_sum: f64 = w.iter().take(nb).sum();
-    for (b, block) in model.blocks.iter_mut().enumerate() {
-        block.weight = if block_sum > 0.0 {
-            (w[b] * nb as f64 / block_sum) as f32
-        } else {
-            1.0
-        };
-    }
     cal.weights = vec![0.0; COMPONENTS.len()];
-    for (j, &k) in others.iter().enumerate() {
-        cal.weights[k] = w[nb + j] as f32;
-    }
-    if let Some(fi) = fi {
-        // The features component is now Σ a_b z_b / Σ a_b; its z-score times Σ a_b·scale
-        // gives back the regression's Σ a_b z_b (up to a constant).
-        let mut normals: Vec<f32> = features
+    let mut col = 0;
+    for set in sets.iter_mut() {
+        let nb = set.model.blocks.len();
+        let bw = w.get(col..col + nb).unwrap_or(&[]);
+        col += nb;
+        let block_sum: f64 = bw.iter().sum();
+        for (b, block) in set.model.blocks.iter_mut().enumerate() {
+            block.weight = if block_sum > 0.0 {
+                (bw.get(b).copied().unwrap_or(0.0) * nb as f64 / block_sum) as f32
+            } else {
+                1.0
+            };
+        }
+        let Some(ci) = COMPONENTS.iter().position(|c| *c == set.component) else {
+            continue;
+        };
+        // The component is now Σ a_b z_b / Σ a_b; its z-score times Σ a_b·scale gives back
+        // the regression's Σ a_b z_b (up to a constant).
+        let mut normals: Vec<f32> = set
+            .inputs
             .iter()
             .zip(labels)
             .filter(|(_, &l)| l == 0)
-            .map(|(f, _)| model.distance(f))
+            .map(|(f, _)| set.model.distance(f))
             .filter(|v| v.is_finite())
             .collect();
         if let Some((c, s)) = robust_center_scale(&mut normals) {
-            cal.center[fi] = c;
-            cal.scale[fi] = s;
+            cal.center[ci] = c;
+            cal.scale[ci] = s;
         }
-        cal.weights[fi] = (block_sum * f64::from(cal.scale[fi])) as f32;
+        cal.weights[ci] = (block_sum * f64::from(cal.scale[ci])) as f32;
+    }
+    for (k, name) in COMPONENTS.iter().enumerate() {
+        if !sets.iter().any(|s| s.component == *name) {
+            cal.weights[k] = w.get(col).copied().unwrap_or(0.0) as f32;
+            col += 1;
+        }
     }
     cv_auroc
 }
@@ -1077,5 +1124,91 @@ mod tests {
         // Marked signed, the falling input weighs against normality the other way.
         let (w, _) = signed_logistic(&x, &labels, WEIGHING_L2, &[false, true, false]);
         assert!(w[1] < -0.1, "{w:?}");
+    }
+
+    #[test]
+    fn weighing_gives_each_density_s_separating_blocks_the_weight_and_refits_its_component() {
+        // Uniform noise in [−0.5, 0.5) from a fixed linear congruential sequence.
+        let mut state = 12345_u64;
+        let mut noise = move || {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (state >> 40) as f32 / (1u64 << 24) as f32 - 0.5
+        };
+        let robust = |d: usize| FeatureInput::Robust {
+            center: vec![0.0; d],
+            scale: vec![1.0; d],
+        };
+        // Two densities of the training normals: "features" with two blocks of two, and
+        // "waves" with one block of two.
+        let train_a: Vec<Vec<f32>> = (0..300)
+            .map(|_| (0..4).map(|_| noise()).collect())
+            .collect();
+        let train_b: Vec<Vec<f32>> = (0..300)
+            .map(|_| (0..2).map(|_| noise()).collect())
+            .collect();
+        let mut a = block_density(&train_a, &[2, 2], robust(4)).unwrap();
+        let mut b = block_density(&train_b, &[2], robust(2)).unwrap();
+        // Fold 9: abnormal studies leave the normals in the second block of "features" and
+        // in "waves"; the first block of "features" is noise for both.
+        let mut inputs_a = Vec::new();
+        let mut inputs_b = Vec::new();
+        let mut labels = Vec::new();
+        for i in 0..200 {
+            let abnormal = i % 2 == 1;
+            let shift = if abnormal { 1.5 } else { 0.0 };
+            inputs_a.push(vec![noise(), noise(), noise() + shift, noise()]);
+            inputs_b.push(vec![noise() + shift, noise()]);
+            labels.push(u8::from(abnormal));
+        }
+        let normals = |x: &[Vec<f32>]| -> Vec<Vec<f32>> {
+            x.iter()
+                .zip(&labels)
+                .filter(|(_, &l)| l == 0)
+                .map(|(v, _)| v.clone())
+                .collect()
+        };
+        feature_scales(&mut a, &normals(&inputs_a));
+        feature_scales(&mut b, &normals(&inputs_b));
+        let comps = vec![vec![0.0_f32; COMPONENTS.len()]; labels.len()];
+        let mut cal = calibration(&normals(&comps));
+        let mut sets = vec![
+            BlockSet {
+                component: "features",
+                model: &mut a,
+                inputs: inputs_a.clone(),
+            },
+            BlockSet {
+                component: "waves",
+                model: &mut b,
+                inputs: inputs_b.clone(),
+            },
+        ];
+        let cv = weigh_components(&mut cal, &mut sets, &comps, &labels);
+        assert!(cv > 0.9, "cross-validated AUROC {cv}");
+        assert!(
+            a.blocks[1].weight > 5.0 * a.blocks[0].weight,
+            "{:?}",
+            a.blocks
+        );
+        let at = |name: &str| COMPONENTS.iter().position(|c| *c == name).unwrap();
+        assert!(cal.weights[at("features")] > 0.0 && cal.weights[at("waves")] > 0.0);
+        // Every other component is constant and keeps no weight.
+        let others: f32 = (0..COMPONENTS.len())
+            .filter(|&k| k != at("features") && k != at("waves"))
+            .map(|k| cal.weights[k].abs())
+            .sum();
+        assert!(others < 1e-3, "{:?}", cal.weights);
+        // The score built from the refitted components separates the studies.
+        let scores: Vec<f32> = (0..labels.len())
+            .map(|i| {
+                let mut c = comps[i].clone();
+                c[at("features")] = a.distance(&inputs_a[i]);
+                c[at("waves")] = b.distance(&inputs_b[i]);
+                cal.score(&c)
+            })
+            .collect();
+        assert!(metrics::auroc(&scores, &labels).unwrap() > 0.95);
     }
 }

@@ -536,6 +536,7 @@ fn validation_auroc(raw: &[MscrRaw], train_raw: &[MscrRaw], labels: &[u8]) -> f6
         embedding: None,
         features: feat.as_ref(),
         shape: None,
+        waves: None,
     };
     let comps: Vec<Vec<f32>> = raw
         .iter()
@@ -974,6 +975,31 @@ pub fn run(cfg: &TrainConfig) -> Result<TrainReport, ModelError> {
             .collect::<Vec<_>>(),
         fit::SHAPE_DIRECTIONS,
     );
+    // The wave measures' density (`waves`), fitted like the features': on the training
+    // normals, each block's centre and scale on the fold-9 normals.
+    let val_waves: Vec<Vec<f32>> = val_idx
+        .iter()
+        .map(|&i| {
+            ds.shape(i)
+                .and_then(ecgmodel::waves::wave_measures)
+                .unwrap_or_default()
+        })
+        .collect();
+    let mut waves = fit::wave_model(
+        &train_idx
+            .iter()
+            .filter_map(|&i| ds.shape(i).and_then(ecgmodel::waves::wave_measures))
+            .collect::<Vec<_>>(),
+    );
+    if let Some(w) = waves.as_mut() {
+        let normals: Vec<Vec<f32>> = val_waves
+            .iter()
+            .zip(&val_labels)
+            .filter(|(m, &l)| l == 0 && !m.is_empty())
+            .map(|(m, _)| m.clone())
+            .collect();
+        fit::feature_scales(w, &normals);
+    }
     let val_components = |normals: NormalModels<'_>| -> Vec<Vec<f32>> {
         val_raw
             .iter()
@@ -1002,6 +1028,7 @@ pub fn run(cfg: &TrainConfig) -> Result<TrainReport, ModelError> {
         embedding: emb.as_ref(),
         features: feat.as_ref(),
         shape: shape.as_ref(),
+        waves: waves.as_ref(),
     });
     let mut cal = fit::calibration(&normals_of(&plain_comps));
     let component_val_auroc: Vec<(String, f64)> = (0..COMPONENTS.len())
@@ -1021,11 +1048,22 @@ pub fn run(cfg: &TrainConfig) -> Result<TrainReport, ModelError> {
     let mut weighing_cv_auroc = None;
     if let Some(f) = feat.as_mut() {
         let val_features: Vec<Vec<f32>> = val_raw.iter().map(|r| r.features.clone()).collect();
+        let mut sets = vec![fit::BlockSet {
+            component: "features",
+            model: f,
+            inputs: val_features,
+        }];
+        if let Some(w) = waves.as_mut() {
+            sets.push(fit::BlockSet {
+                component: "waves",
+                model: w,
+                inputs: val_waves.clone(),
+            });
+        }
         weighing_cv_auroc = Some(fit::weigh_components(
             &mut cal,
-            f,
+            &mut sets,
             &plain_comps,
-            &val_features,
             &val_labels,
         ));
     } else {
@@ -1035,6 +1073,7 @@ pub fn run(cfg: &TrainConfig) -> Result<TrainReport, ModelError> {
         embedding: emb.as_ref(),
         features: feat.as_ref(),
         shape: shape.as_ref(),
+        waves: waves.as_ref(),
     };
     let val_comps = val_components(normals);
     let val_scores: Vec<f32> = val_comps.iter().map(|c| cal.score(c)).collect();
@@ -1290,6 +1329,7 @@ pub fn run(cfg: &TrainConfig) -> Result<TrainReport, ModelError> {
         embedding: emb.clone(),
         features: feat.clone(),
         shape: shape_shipped,
+        waves: waves.clone(),
         normal_spread,
         n_training_normals: train_idx.len(),
         partial: Some(partial),

@@ -27,6 +27,7 @@ pub mod shape;
 #[doc(hidden)]
 pub mod testing;
 pub mod views;
+pub mod waves;
 
 pub use analyzer::Analyzer;
 pub use contract::InputError;

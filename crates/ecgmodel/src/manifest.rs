@@ -46,6 +46,9 @@ pub struct ModelManifest {
     /// Density of the training normals' median beats (`shape` component).
     #[serde(default)]
     pub shape: Option<crate::shape::ShapeModel>,
+    /// Block-wise density of the training normals' wave measures (`waves` component).
+    #[serde(default)]
+    pub waves: Option<FeatureModel>,
     pub normal_spread: NormalSpread,
     pub n_training_normals: usize,
     /// Calibration for partly recorded leads (paper layouts); absent in older manifests.
@@ -68,6 +71,7 @@ impl ModelManifest {
             embedding: self.embedding.as_ref(),
             features: self.features.as_ref(),
             shape: self.shape.as_ref(),
+            waves: self.waves.as_ref(),
         }
     }
 

@@ -593,6 +593,51 @@ fn unit_weight() -> f32 {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FeatureModel {
     pub blocks: Vec<BlockGaussian>,
+    /// What each block's Gaussian models of the input (the encoder features' log by
+    /// default; older manifests have no such field).
+    #[serde(default)]
+    pub input: FeatureInput,
+}
+
+/// The statistic a [`FeatureModel`]'s Gaussians model of its input vector.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub enum FeatureInput {
+    /// ln(|x| + floor) of every value ([`log_features`]): the encoder features.
+    #[default]
+    Log,
+    /// (x − centre) / scale of every value, held within ±[`ROBUST_CLIP`]: measures of
+    /// any units ([`crate::waves`]), centre and scale the training normals' median and
+    /// IQR/1.349.
+    Robust { center: Vec<f32>, scale: Vec<f32> },
+}
+
+/// Bound of a robustly standardized measure, so that one failed measurement cannot
+/// outweigh the rest of its block.
+pub const ROBUST_CLIP: f64 = 30.0;
+
+impl FeatureInput {
+    /// The modelled statistic of `x`, the inputs from `start` on (empty when `x` does not
+    /// fit the standardization).
+    pub fn apply(&self, x: &[f32], start: usize) -> Vec<f64> {
+        match self {
+            FeatureInput::Log => log_features(x),
+            FeatureInput::Robust { center, scale } => {
+                let (Some(c), Some(s)) = (
+                    center.get(start..start + x.len()),
+                    scale.get(start..start + x.len()),
+                ) else {
+                    return Vec::new();
+                };
+                x.iter()
+                    .zip(c.iter().zip(s))
+                    .map(|(v, (c, s))| {
+                        (f64::from(*v - *c) / f64::from(s.max(1e-9)))
+                            .clamp(-ROBUST_CLIP, ROBUST_CLIP)
+                    })
+                    .collect()
+            }
+        }
+    }
 }
 
 /// The statistic each block's Gaussian models: ln(|x| + floor) of every feature.
@@ -612,7 +657,9 @@ impl FeatureModel {
         let Some(x) = features.get(block.start..block.start + block.len) else {
             return f32::NAN;
         };
-        let diff: Vec<f64> = log_features(x)
+        let diff: Vec<f64> = self
+            .input
+            .apply(x, block.start)
             .iter()
             .zip(&block.mean)
             .map(|(a, m)| a - f64::from(*m))
@@ -660,6 +707,8 @@ pub struct NormalModels<'a> {
     pub embedding: Option<&'a EmbeddingModel>,
     pub features: Option<&'a FeatureModel>,
     pub shape: Option<&'a crate::shape::ShapeModel>,
+    /// Density of the training normals' wave measures ([`crate::waves`]).
+    pub waves: Option<&'a FeatureModel>,
 }
 
 /// Named score components of one window (NaN = not available). The `_gap` ones are
@@ -668,8 +717,9 @@ pub struct NormalModels<'a> {
 /// longer-QRS … tracing than the one measured); see [`is_signed`]. Age and sex keep only
 /// their unsigned gap: with a sign, the recorded age itself would enter the score (the
 /// predicted age regresses to the mean), making older patients look less normal for their
-/// age alone.
-pub const COMPONENTS: [&str; 18] = [
+/// age alone. `waves` is the block-wise density of the median beat's wave measures
+/// ([`crate::waves`]).
+pub const COMPONENTS: [&str; 19] = [
     "global",
     "beat",
     "trend",
@@ -688,6 +738,7 @@ pub const COMPONENTS: [&str; 18] = [
     "qrs_excess",
     "qt_excess",
     "qtc_excess",
+    "waves",
 ];
 
 /// Whether a component is signed (either direction may be the unusual one, so its weight
@@ -734,6 +785,10 @@ pub fn components(
         excess(4),
         excess(5),
         excess(6),
+        match (normals.waves, beat.and_then(crate::waves::wave_measures)) {
+            (Some(m), Some(w)) => m.distance(&w),
+            _ => f32::NAN,
+        },
     ]
 }
 

@@ -294,6 +294,50 @@ fn median_beat_map_marks_a_bundle_branch_block_and_leaves_a_normal_beat_pale() {
 }
 
 #[test]
+fn wave_density_marks_hypertrophy_voltage_and_a_bundle_branch_block() {
+    use ecgcore::dsp::measurements::measure;
+    use ecgmodel::waves::{wave_measures, WAVE_BLOCK_NAMES};
+    let dir = ptbxl();
+    let manifest = ecgmodel::manifest::ModelManifest::read(&models()).unwrap();
+    let waves = manifest
+        .waves
+        .as_ref()
+        .expect("the shipped manifest has the wave density");
+    let voltage = WAVE_BLOCK_NAMES
+        .iter()
+        .position(|n| *n == "voltage")
+        .unwrap();
+    let read = |id: u32| {
+        let m = measure(&open_ptbxl(&dir, id));
+        let beat = ecgmodel::shape::beat_vector(&m).expect("a median beat");
+        let w = wave_measures(&beat).expect("wave measures");
+        (waves.distance(&w), waves.block_z(voltage, &w))
+    };
+    let (d_normal, v_normal) = read(1); // NORM, fold 3 (training)
+    let (d_lvh, v_lvh) = read(1451); // LVH 100 %, Sokolow-Lyon about 5 mV, fold 9
+    let (d_lbbb, v_lbbb) = read(180); // CLBBB, fold 10
+    eprintln!(
+        "wave density: normal {d_normal:.2} (voltage z {v_normal:.2}), LVH {d_lvh:.2} \
+         ({v_lvh:.2}), LBBB {d_lbbb:.2} ({v_lbbb:.2})"
+    );
+    // Robust z-scores on fold-9 normals: a normal record sits among them, the
+    // hypertrophy record's voltage far outside, and the LBBB record's whole beat too.
+    assert!(
+        d_normal < 1.5 && v_normal < 1.5,
+        "normal {d_normal}, {v_normal}"
+    );
+    assert!(
+        v_lvh > 3.0 && v_lvh > v_normal + 3.0,
+        "LVH voltage z {v_lvh}"
+    );
+    assert!(d_lvh > d_normal + 1.0, "LVH {d_lvh} vs normal {d_normal}");
+    assert!(
+        d_lbbb > d_normal + 3.0,
+        "LBBB {d_lbbb} vs normal {d_normal}"
+    );
+}
+
+#[test]
 fn shipped_weights_reproduce_the_cards_fold9_auroc() {
     let _rng = torch_rng();
     let _ = ptbxl();
