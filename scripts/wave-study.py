@@ -13,8 +13,8 @@ Then (numpy, scipy and scikit-learn: `pip install numpy scipy scikit-learn`):
     python3 scripts/wave-study.py /tmp/components.csv models/manifest.json
 
 Prints the weighing's fold-9 AUROC, 5-fold cross-validated (three shuffles averaged),
-without wave measures and with them grouped several ways, and with each measure weighed
-alone (the variant not built: see MODEL_HISTORY). The feature density is refitted here on the
+without wave measures and with them grouped several ways, with further measures that were
+not kept, and with each measure weighed alone (the variants not built: see MODEL_HISTORY). The feature density is refitted here on the
 training normals (shrinkage 0.01, as `ecglab::fit`), and the measures are computed as
 `ecgmodel::waves::wave_measures` does.
 """
@@ -97,6 +97,12 @@ feat = robust_z(np.array([gauss_dist(ftr[:, b["start"]:b["start"] + b["len"]],
 N, T = 81, np.arange(81) * 10 - 200
 
 
+def beats(rs):
+    for r in rs:
+        v = np.array([float(x) for x in r["shape_vec"].split()])
+        yield v[:12 * N].reshape(12, N), v[12 * N:]
+
+
 def measures(rs):
     out = []
     for r in rs:
@@ -144,3 +150,74 @@ print(f"+ wave groups by lead: {cv([feat, groups(by_lead + rest)]):.4f}")
 print(f"+ both groupings: {cv([feat, groups(by_measure + by_lead + rest)]):.4f}")
 print(f"+ each measure alone, |z| (not built): {cv([feat, np.abs(zva)]):.4f}")
 print(f"+ each measure alone, with a sign (not built): {cv([feat, zva], signed_extra=True):.4f}")
+
+# Measures tried and not kept, each added to the shipped groups as a group of its own.
+def extra(rs):
+    out = {k: [] for k in ("t_ratio", "q_ratio", "notches", "q_width_01", "areas")}
+    for beat, sc in beats(rs):
+        qrs = np.clip(sc[3] * 10, 60, 200)
+        w = lambda a, b: (T >= a) & (T <= b)
+        seg, tw = beat[:, w(0, qrs)], w(qrs + 100, qrs + 400)
+        amp = seg.max(1) - seg.min(1) + 1.0
+        out["t_ratio"].append(np.concatenate([beat[:, tw].max(1) / amp, beat[:, tw].min(1) / amp]))
+        out["q_ratio"].append(np.minimum(seg[:, :5].min(1), 0) / amp)
+        notches, q01 = [], []
+        for lead in seg:
+            d = np.diff(lead)
+            d = d[np.abs(d) > 0.3]
+            notches.append(float((np.diff(np.sign(d)) != 0).sum()))
+            k = 0
+            while k < len(lead) and lead[k] <= 1.0:
+                k += 1
+            q01.append(float((lead[:k] < -1.0).sum()) * 10)
+        out["notches"].append(notches)
+        out["q_width_01"].append(q01)
+        out["areas"].append(np.concatenate([
+            seg.sum(1), beat[:, tw].sum(1),
+            beat[:, w(qrs + 60, qrs + 100)].mean(1) - beat[:, w(qrs, qrs + 20)].mean(1)]))
+    return {k: np.array(v) for k, v in out.items()}
+
+
+xtr, xva = extra(train), extra(val)
+
+
+def extra_group(k):
+    tr, va = xtr[k], xva[k]
+    m = np.median(tr, 0)
+    q = np.subtract(*np.percentile(tr, [75, 25], 0)) / 1.349
+    q = np.where(q > 1e-6, q, 1.0)
+    a, b = np.clip((tr - m) / q, -30, 30), np.clip((va - m) / q, -30, 30)
+    if k == "areas":  # three groups: QRS area, T area, ST slope
+        return robust_z(np.array([gauss_dist(a[:, i:i + 12], b[:, i:i + 12], 0.01)
+                                  for i in (0, 12, 24)]).T)
+    return robust_z(gauss_dist(a, b, 0.01)[:, None])
+
+
+shipped = groups(by_measure + rest)
+for k in ("t_ratio", "q_ratio", "notches", "areas"):
+    print(f"+ {k} (not kept): {cv([feat, shipped, extra_group(k)]):.4f}")
+print(f"Q width at 0.1 mV instead of 0.05 mV (not kept): "
+      f"{cv([feat, groups(by_measure[:8] + rest), extra_group('q_width_01')]):.4f}")
+
+# The feature density itself: conditioned on recorded age and sex, and one Gaussian of
+# every feature instead of 14 blocks (without wave measures, as when they were measured).
+attrs = lambda rs: np.array([[float(r["actual_age_years"]), float(r["actual_female"])]
+                             for r in rs])
+
+
+def design(a):
+    age = np.nan_to_num(a[:, 0], nan=np.nanmedian(a[:, 0]))
+    sex = np.nan_to_num(a[:, 1], nan=0.5)
+    z = (age - 60) / 20
+    return np.stack([np.ones(len(a)), z, z * z, sex, sex * z], 1)
+
+
+dtr, dva = design(attrs(train)), design(attrs(val))
+beta = np.linalg.lstsq(dtr, ftr, rcond=None)[0]
+rtr, rva = ftr - dtr @ beta, fva - dva @ beta
+cond = robust_z(np.array([gauss_dist(rtr[:, b["start"]:b["start"] + b["len"]],
+                                     rva[:, b["start"]:b["start"] + b["len"]], 0.01)
+                          for b in manifest["features"]["blocks"]]).T)
+print(f"feature density conditioned on age and sex, no wave measures (not kept): {cv([cond]):.4f}")
+one = robust_z(gauss_dist(ftr, fva, 0.01)[:, None])
+print(f"one Gaussian of all features, no wave measures (not kept): {cv([one]):.4f}")
