@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 out=$1; shift
 mkdir -p "$out"
-args=(--epochs 24 --baseline-epochs 30 --budget-s 1800 --no-progress)
+args=(--epochs 24 --baseline-epochs 30 --budget-s 1800)
 cargo build --release -p ecglab >&2
 for s in "$@"; do
   log=$out/s$s.log

@@ -110,6 +110,24 @@ fn main() -> anyhow::Result<()> {
     };
     let validation = score_fold(&analyzer, &data, &fold(9), "fold 9");
     let test = score_fold(&analyzer, &data, &fold(10), "fold 10");
+    // Pages whose digitized tracing gives no median beat in all twelve leads have no
+    // `shape` or `waves` component (they count as 0 in the score).
+    let waves = ecgmodel::score::COMPONENTS
+        .iter()
+        .position(|c| *c == "waves")
+        .unwrap_or(usize::MAX);
+    let without_beat = |v: &[Scored]| {
+        v.iter()
+            .filter(|s| !s.components.get(waves).is_some_and(|x| x.is_finite()))
+            .count()
+    };
+    println!(
+        "pages without a 12-lead median beat (no shape or waves component): fold 9 {} of {}, fold 10 {} of {}",
+        without_beat(&validation),
+        validation.len(),
+        without_beat(&test),
+        test.len()
+    );
     let mut manifest = ModelManifest::read(&models)?;
     let p = partial::fit(LAYOUT, &validation, &test);
     println!(
