@@ -116,16 +116,18 @@ fn main() -> anyhow::Result<()> {
         .iter()
         .position(|c| *c == "waves")
         .unwrap_or(usize::MAX);
-    let without_beat = |v: &[Scored]| {
+    let without_beat = |v: &[Scored]| -> Vec<u32> {
         v.iter()
             .filter(|s| !s.components.get(waves).is_some_and(|x| x.is_finite()))
-            .count()
+            .map(|s| s.row.ecg_id)
+            .collect()
     };
+    let (nine, ten) = (without_beat(&validation), without_beat(&test));
     println!(
-        "pages without a 12-lead median beat (no shape or waves component): fold 9 {} of {}, fold 10 {} of {}",
-        without_beat(&validation),
+        "pages without a 12-lead median beat (no shape or waves component): fold 9 {} of {} {nine:?}, fold 10 {} of {} {ten:?}",
+        nine.len(),
         validation.len(),
-        without_beat(&test),
+        ten.len(),
         test.len()
     );
     let mut manifest = ModelManifest::read(&models)?;

@@ -434,8 +434,24 @@ fn a_blurred_full_page_with_one_legible_label_stays_a_full_page() {
     // 0.55), and one label was enough to read the page as a one-lead crop (the paper
     // calibration lost this page). A partial reading now needs two labels more.
     let Some(data) = data_dir() else { return };
-    let rec = ecgcore::formats::open(&data.join("ptbxl/records100/00000/00545_lr.hea")).unwrap();
-    // 100 → 500 Hz as the paper calibration draws it.
+    let d = calibration_page(&data, 545);
+    assert!(
+        !matches!(d.layout, Layout::Partial(_)),
+        "read as {}",
+        d.layout
+    );
+    assert_eq!(shown(&d).len(), 12, "{:?}", shown(&d));
+}
+
+/// PTB-XL record `id` (100 Hz, from ../shared, drawn at 500 Hz) as a 3×4 + II page the way
+/// the paper calibration draws it (`calibrate_digitized`: clean for even ids, distorted for
+/// odd ones), and digitized.
+fn calibration_page(data: &Path, id: u32) -> Digitized {
+    let path = data.join(format!(
+        "ptbxl/records100/{:05}/{id:05}_lr.hea",
+        (id / 1000) * 1000
+    ));
+    let rec = ecgcore::formats::open(&path).unwrap();
     let leads: Vec<Vec<f32>> = L::ALL
         .iter()
         .map(|l| {
@@ -445,14 +461,54 @@ fn a_blurred_full_page_with_one_legible_label_stays_a_full_page() {
             )
         })
         .collect();
-    let style = ecglab::paper_render::random_distorted_style(545);
-    let img =
-        ecglab::paper_render::distort(&ecglab::paper_render::render_page(&leads, &style), &style);
-    let d = digitize_rgb(&img, Path::new("00545_hr"), &DigitizeOptions::default()).unwrap();
+    let style = ecglab::paper_render::RenderStyle {
+        seed: u64::from(id),
+        ..ecglab::paper_render::RenderStyle::default()
+    };
+    let style = if id % 2 == 1 {
+        ecglab::paper_render::random_distorted_style(u64::from(id))
+    } else {
+        style
+    };
+    let mut img = ecglab::paper_render::render_page(&leads, &style);
+    if id % 2 == 1 {
+        img = ecglab::paper_render::distort(&img, &style);
+    }
+    digitize_rgb(
+        &img,
+        Path::new(&format!("{id:05}_hr")),
+        &DigitizeOptions::default(),
+    )
+    .unwrap()
+}
+
+#[test]
+fn a_page_without_a_twelve_lead_median_beat_says_its_score_lacks_the_beat_measures() {
+    // PTB-XL 558 (fold 9): `calibrate_digitized` lists it among the pages whose digitized
+    // tracing gives no median beat in all twelve leads. The paper score weighs the median
+    // beat's wave measures; without them the verdict must say that they count as normal.
+    let Some(data) = data_dir() else { return };
+    let beat = |d: &Digitized| {
+        ecgmodel::shape::beat_vector(&ecgcore::dsp::measurements::measure(&d.recording))
+    };
+    let without = calibration_page(&data, 558);
+    assert!(beat(&without).is_none(), "a median beat was measured");
+    let models = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models");
+    tch::set_num_threads(2);
+    let analyzer = ecgmodel::Analyzer::load(&models, tch::Device::Cpu).unwrap();
+    let (ours, theirs) = analyzer.analyze(&without.recording).unwrap();
+    let note = ours.note.unwrap_or_default();
+    assert!(note.contains("partly recorded"), "{note}");
+    assert!(note.contains("No median beat"), "{note}");
+    // The baseline's score does not use the median beat.
+    assert!(!theirs.note.unwrap_or_default().contains("No median beat"));
+    // A page with a median beat (PTB-XL 560) says nothing of it.
+    let with = calibration_page(&data, 560);
+    assert!(beat(&with).is_some());
+    let (ours, _) = analyzer.analyze(&with.recording).unwrap();
+    let note = ours.note.unwrap_or_default();
     assert!(
-        !matches!(d.layout, Layout::Partial(_)),
-        "read as {}",
-        d.layout
+        note.contains("partly recorded") && !note.contains("No median beat"),
+        "{note}"
     );
-    assert_eq!(shown(&d).len(), 12, "{:?}", shown(&d));
 }

@@ -187,6 +187,14 @@ impl Analyzer {
             ours.note = Some(note.clone());
             theirs.note = Some(note);
         }
+        // A score that weighs the median beat's measures says when the study has none.
+        let cal = partial.map_or(&self.manifest.calibration, |p| &p.calibration);
+        if let Some(missing) = missing_beat_note(cal, run.beat.is_some()) {
+            ours.note = Some(match ours.note.take() {
+                Some(n) => format!("{n} {missing}"),
+                None => missing,
+            });
+        }
         // A paper page's doubtful leads qualify both verdicts, which lean on them.
         if let Some(doubt) = paper_doubt(&rec.provenance) {
             for o in [&mut ours, &mut theirs] {
@@ -499,6 +507,26 @@ fn paste_windows<'a>(
         .collect()
 }
 
+/// Components computed from the study's median beat ([`crate::shape`], [`crate::waves`]).
+const BEAT_COMPONENTS: [&str; 2] = ["shape", "waves"];
+
+/// A sentence for a study without a median beat in all twelve leads, when the score in use
+/// (`cal`) weighs components taken from that beat: they are missing and count as normal,
+/// so the score may miss a change of the beat's shape. `None` otherwise.
+pub fn missing_beat_note(cal: &score::Calibration, has_beat: bool) -> Option<String> {
+    let weighs_beat = cal
+        .names
+        .iter()
+        .zip(&cal.weights)
+        .any(|(n, w)| *w != 0.0 && BEAT_COMPONENTS.contains(&n.as_str()));
+    (weighs_beat && !has_beat).then(|| {
+        "No median beat could be measured in all twelve leads, so the score's median-beat \
+         measures are missing and count as normal: a change of the beat's shape may be \
+         missed. Check the tracing itself."
+            .to_string()
+    })
+}
+
 /// For a recording read off a paper image, a sentence naming the leads the digitizer read
 /// with low confidence (they count in the score like the others); `None` when every lead
 /// shown was read confidently or the recording is not from paper.
@@ -541,5 +569,30 @@ mod tests {
         assert!(text.contains("(V1, V2)"), "{text}");
         p.lead_confidence = vec![("I".into(), 0.9), ("II".into(), 0.5)];
         assert_eq!(paper_doubt(&p), None);
+    }
+
+    #[test]
+    fn a_score_weighing_the_median_beat_says_when_the_study_has_none() {
+        let n = score::COMPONENTS.len();
+        let mut cal = score::Calibration {
+            names: score::COMPONENTS.iter().map(|c| (*c).to_string()).collect(),
+            center: vec![0.0; n],
+            scale: vec![1.0; n],
+            weights: vec![0.0; n],
+        };
+        let at = |name: &str| score::COMPONENTS.iter().position(|c| *c == name).unwrap();
+        cal.weights[at("features")] = 1.0;
+        assert_eq!(
+            missing_beat_note(&cal, false),
+            None,
+            "no beat component weighed"
+        );
+        cal.weights[at("waves")] = 0.5;
+        assert_eq!(missing_beat_note(&cal, true), None, "the beat is there");
+        let note = missing_beat_note(&cal, false).expect("waves weighed, no beat");
+        assert!(note.contains("median beat"), "{note}");
+        cal.weights[at("waves")] = 0.0;
+        cal.weights[at("shape")] = 1.0;
+        assert!(missing_beat_note(&cal, false).is_some());
     }
 }
