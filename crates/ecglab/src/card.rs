@@ -57,6 +57,17 @@ fn components(c: &ecgmodel::score::Calibration) -> String {
         .join(", ")
 }
 
+/// A block density's block weights, as the card lists them ("–" without the density).
+fn block_weights(model: Option<&ecgmodel::score::FeatureModel>) -> String {
+    model.map_or("–".to_string(), |f| {
+        f.blocks
+            .iter()
+            .map(|b| format!("{:.2}", b.weight))
+            .collect::<Vec<_>>()
+            .join(", ")
+    })
+}
+
 /// The calibrated map's behaviour on fold 9 (where it is fitted) and fold 10.
 fn map_section(s: &mut String, r: &TrainReport) {
     let _ = writeln!(s, "## Anomaly map (calibrated per lead and beat phase)\n");
@@ -129,24 +140,14 @@ pub fn render(
     );
     let _ = writeln!(
         s,
-        "- Study score = weighted sum of robust z-scores (median/IQR of fold-9 normals) of: {} (weights: one logistic regression on fold 9 over the blocks of the feature and wave densities and the other components, `ecglab::fit::weigh_components`; the distances' weights are non-negative, so none counts against abnormality, while the signed `*_excess` components, predicted − measured heart rate and intervals, may weigh either direction; 5-fold cross-validated within fold 9 this weighing reaches AUROC {}). `features`: the block-wise Gaussian density of the encoders' multi-scale features (time mean and SD of every encoder block's activations) fitted on the training normals, the blocks weighted {}; `global`: the log uncertainty-weighted restoration error of the masked 10 s view; `embedding`: Mahalanobis distance of the pooled latent tokens; `shape`: distance of the study's median beat (12 leads aligned on QRS onset, plus RR, PR, QRS, QT, axes and RR irregularity) from the training normals' median beats (probabilistic PCA, `ecgmodel::shape`, {} leading directions chosen on fold 9 with `cargo run --release -p ecglab --example shape_density`); `waves`: the block-wise Gaussian density of the median beat's wave measures (`ecgmodel::waves`: per lead R, S, Q, J, ST and T maximum and minimum amplitude and P size, the Sokolow-Lyon and Cornell voltages, the intervals, the axes and the RR irregularity, each robustly standardized on the training normals), the blocks ({}) weighted {}.",
+        "- Study score = weighted sum of robust z-scores (median/IQR of fold-9 normals) of: {} (weights: one logistic regression on fold 9 over the blocks of the feature and wave densities and the other components, `ecglab::fit::weigh_components`; the distances' weights are non-negative, so none counts against abnormality, while the signed `*_excess` components, predicted − measured heart rate and intervals, may weigh either direction; 5-fold cross-validated within fold 9 this weighing reaches AUROC {}). `features`: the block-wise Gaussian density of the encoders' multi-scale features (time mean and SD of every encoder block's activations) fitted on the training normals, the blocks weighted {}; `global`: the log uncertainty-weighted restoration error of the masked 10 s view; `embedding`: Mahalanobis distance of the pooled latent tokens; `shape`: distance of the study's median beat (12 leads aligned on QRS onset, plus RR, PR, QRS, QT, axes and RR irregularity) from the training normals' median beats (probabilistic PCA, `ecgmodel::shape`, {} leading directions chosen on fold 9 with `cargo run --release -p ecglab --example shape_density`); `waves`: the block-wise Gaussian density of the median beat's wave measures (`ecgmodel::waves`: per lead R, S, Q, J, ST and T maximum and minimum amplitude, P size and Q width, the Sokolow-Lyon and Cornell voltages, the intervals, the axes and the RR irregularity, each robustly standardized on the training normals), the blocks ({}) weighted {}.",
         components(&manifest.calibration),
         r.weighing_cv_auroc
             .map_or("(not recorded)".to_string(), |a| format!("{a:.3}")),
-        manifest.features.as_ref().map_or("–".to_string(), |f| f
-            .blocks
-            .iter()
-            .map(|b| format!("{:.2}", b.weight))
-            .collect::<Vec<_>>()
-            .join(", ")),
+        block_weights(manifest.features.as_ref()),
         manifest.shape.as_ref().map_or(0, |m| m.variances.len()),
         ecgmodel::waves::WAVE_BLOCK_NAMES.join(", "),
-        manifest.waves.as_ref().map_or("–".to_string(), |f| f
-            .blocks
-            .iter()
-            .map(|b| format!("{:.2}", b.weight))
-            .collect::<Vec<_>>()
-            .join(", "))
+        block_weights(manifest.waves.as_ref())
     );
     let _ = writeln!(
         s,
