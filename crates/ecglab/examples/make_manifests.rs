@@ -1,5 +1,6 @@
-//! Write the PTB-XL fold-9 (validation) and fold-10 (test) manifests and the external
-//! LUDB one for `eval`:
+//! Write the PTB-XL fold-9 (validation) and fold-10 (test) manifests, the fold-9 records
+//! that PTB-XL's 500 Hz files here cover at both rates (`ptbxl_fold9_100hz.csv`,
+//! `ptbxl_fold9_500hz.csv`), and the external LUDB one for `eval`:
 //! `cargo run -p ecglab --example make_manifests -- [PTBXL_DIR] [OUT_DIR] [LUDB_DIR]`
 //! (defaults `.data/ptbxl`, `models/manifests` and `../shared/data/ludb`). Paths in the manifests are
 //! relative to OUT_DIR.
@@ -14,6 +15,16 @@ fn main() -> anyhow::Result<()> {
         let n = ecglab::manifests::write_ptbxl_manifest(&ptbxl, fold, &out.join(name))?;
         println!("{}: {n} records", out.join(name).display());
     }
+    let (lr, hr) = (
+        out.join("ptbxl_fold9_100hz.csv"),
+        out.join("ptbxl_fold9_500hz.csv"),
+    );
+    let n = ecglab::manifests::write_ptbxl_rate_pair(&ptbxl, 9, &lr, &hr)?;
+    println!(
+        "{} and {}: the same {n} records at 100 and 500 Hz",
+        lr.display(),
+        hr.display()
+    );
     let ludb = PathBuf::from(args.get(2).map_or("../shared/data/ludb", String::as_str));
     let path = out.join("ludb_external.csv");
     let (normals, abnormals) = ecglab::manifests::write_ludb_manifest(&ludb, &path)?;

@@ -9,27 +9,66 @@ use std::path::{Path, PathBuf};
 /// Write the PTB-XL manifest of one fold (all labelled, non-excluded records; paths
 /// relative to the manifest's folder) with age, sex (F/M) and superclasses.
 pub fn write_ptbxl_manifest(ptbxl_dir: &Path, fold: u8, out: &Path) -> Result<usize, ModelError> {
-    let rows: Vec<PtbxlRow> = data::read_labels(ptbxl_dir)?
+    let rows = fold_rows(ptbxl_dir, fold)?;
+    write_rows(&rows, ptbxl_dir, out, |r| format!("{}.hea", r.filename_lr))?;
+    Ok(rows.len())
+}
+
+/// Write two manifests of the same records of one fold: the records whose 500 Hz file is
+/// in `ptbxl_dir` (`records500/`), once at 100 Hz (`out_lr`, the rate the model is trained
+/// at) and once at 500 Hz (`out_hr`, the rate most files have), so that `eval` shows what
+/// the file's rate does to the scores. Returns how many records each lists.
+pub fn write_ptbxl_rate_pair(
+    ptbxl_dir: &Path,
+    fold: u8,
+    out_lr: &Path,
+    out_hr: &Path,
+) -> Result<usize, ModelError> {
+    let hr = |r: &PtbxlRow| {
+        let id = r.ecg_id;
+        format!("records500/{:05}/{id:05}_hr.hea", (id / 1000) * 1000)
+    };
+    let rows: Vec<PtbxlRow> = fold_rows(ptbxl_dir, fold)?
+        .into_iter()
+        .filter(|r| ptbxl_dir.join(hr(r)).is_file())
+        .collect();
+    write_rows(&rows, ptbxl_dir, out_lr, |r| {
+        format!("{}.hea", r.filename_lr)
+    })?;
+    write_rows(&rows, ptbxl_dir, out_hr, hr)?;
+    Ok(rows.len())
+}
+
+/// The labelled, non-excluded records of one fold.
+fn fold_rows(ptbxl_dir: &Path, fold: u8) -> Result<Vec<PtbxlRow>, ModelError> {
+    Ok(data::read_labels(ptbxl_dir)?
         .into_iter()
         .filter(|r| r.fold == fold && !r.excluded && r.label().is_some())
-        .collect();
+        .collect())
+}
+
+/// A manifest of `rows` (`file`: each record's path within `ptbxl_dir`).
+fn write_rows(
+    rows: &[PtbxlRow],
+    ptbxl_dir: &Path,
+    out: &Path,
+    file: impl Fn(&PtbxlRow) -> String,
+) -> Result<(), ModelError> {
     let out_dir = out.parent().unwrap_or(Path::new("."));
     let rel = relative_path(out_dir, ptbxl_dir);
     let mut text = String::from("path,label,age,sex,class\n");
-    for r in &rows {
-        let p = rel.join(format!("{}.hea", r.filename_lr));
+    for r in rows {
         let _ = writeln!(
             text,
             "{},{},{},{},{}",
-            p.display(),
+            rel.join(file(r)).display(),
             r.label().unwrap_or(0),
             r.age_years.map_or(String::new(), |a| format!("{a}")),
             r.female.map_or("", |f| if f { "F" } else { "M" }),
             r.superclasses.join(";")
         );
     }
-    std::fs::write(out, text).map_err(|e| ModelError::io(out, e))?;
-    Ok(rows.len())
+    std::fs::write(out, text).map_err(|e| ModelError::io(out, e))
 }
 
 /// LUDB's "normal" for the external check: sinus rhythm, a normal, vertical or
