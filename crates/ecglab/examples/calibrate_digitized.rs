@@ -10,7 +10,7 @@
 //! `cargo run --release -p ecglab --example calibrate_digitized -- [models] [max records per fold]`.
 use ecgdigitize::DigitizeOptions;
 use ecglab::data::PtbxlRow;
-use ecglab::paper_render::{self as render, RenderStyle};
+use ecglab::paper_render as render;
 use ecglab::partial_fit::{self as partial, Scored};
 use ecgmodel::manifest::ModelManifest;
 use ecgmodel::Analyzer;
@@ -40,46 +40,23 @@ fn score_fold(analyzer: &Analyzer, data: &Path, rows: &[PtbxlRow], what: &str) -
         let Ok(rec) = ecgcore::formats::open(&record_path(data, id)) else {
             continue;
         };
-        let truth: Vec<Vec<f32>> = ecgcore::StandardLead::ALL
-            .iter()
-            .map(|l| {
-                rec.lead(*l)
-                    .map(|x| render::at_input_rate(&x.samples_mv, rec.sample_rate_hz))
-                    .unwrap_or_default()
-            })
-            .collect();
-        {
-            let distort = id % 2 == 1;
-            let style = if distort {
-                render::random_distorted_style(u64::from(id))
-            } else {
-                RenderStyle {
-                    seed: u64::from(id),
-                    ..RenderStyle::default()
-                }
-            };
-            let mut img = render::render_page(&truth, &style);
-            if distort {
-                img = render::distort(&img, &style);
-            }
-            let name = format!("{id:05}_hr");
-            let scored =
-                ecgdigitize::digitize_rgb(&img, Path::new(&name), &DigitizeOptions::default())
-                    .map_err(anyhow::Error::from)
-                    .and_then(|d| Ok(analyzer.study_components(&d.recording)?));
-            match scored {
-                Ok((components, baseline)) => out.push(Scored {
-                    row: row.clone(),
-                    components,
-                    baseline,
-                }),
-                Err(e) => {
-                    refused += 1;
-                    eprintln!(
-                        "\n{what}: record {id} ({}) refused: {e:#}",
-                        if distort { "distorted" } else { "clean" }
-                    );
-                }
+        let img = render::calibration_page(&rec, id);
+        let name = format!("{id:05}_hr");
+        let scored = ecgdigitize::digitize_rgb(&img, Path::new(&name), &DigitizeOptions::default())
+            .map_err(anyhow::Error::from)
+            .and_then(|d| Ok(analyzer.study_components(&d.recording)?));
+        match scored {
+            Ok((components, baseline)) => out.push(Scored {
+                row: row.clone(),
+                components,
+                baseline,
+            }),
+            Err(e) => {
+                refused += 1;
+                eprintln!(
+                    "\n{what}: record {id} ({}) refused: {e:#}",
+                    if id % 2 == 1 { "distorted" } else { "clean" }
+                );
             }
         }
         eprint!(

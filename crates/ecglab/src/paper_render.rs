@@ -238,6 +238,31 @@ pub fn render_page(leads: &[Vec<f32>], style: &RenderStyle) -> RgbImage {
     )
 }
 
+/// The page the paper calibration (`calibrate_digitized`) draws of PTB-XL record `id`
+/// (`rec`, any rate): its 12 standard leads at [`INPUT_RATE_HZ`] ([`at_input_rate`]) as a
+/// 3×4 + II page, clean for an even id, distorted ([`random_distorted_style`] seeded
+/// by the id) for an odd one.
+pub fn calibration_page(rec: &ecgcore::Recording, id: u32) -> RgbImage {
+    let leads: Vec<Vec<f32>> = ecgcore::StandardLead::ALL
+        .iter()
+        .map(|l| {
+            rec.lead(*l)
+                .map(|x| at_input_rate(&x.samples_mv, rec.sample_rate_hz))
+                .unwrap_or_default()
+        })
+        .collect();
+    if id % 2 == 1 {
+        let style = random_distorted_style(u64::from(id));
+        distort(&render_page(&leads, &style), &style)
+    } else {
+        let style = RenderStyle {
+            seed: u64::from(id),
+            ..RenderStyle::default()
+        };
+        render_page(&leads, &style)
+    }
+}
+
 /// Draw `layout` with its rows' baselines at `baselines_mm` (mm from the top; rows
 /// closer than a tall complex overlap their neighbours, as on many printouts).
 pub fn render_layout(

@@ -526,6 +526,38 @@ fn fit_normal_models(
     (emb, feat)
 }
 
+/// The wave measures' density (`waves`), fitted like the features': on the training
+/// normals (`train_idx`), each block's centre and scale on the fold-9 normals; with every
+/// fold-9 study's measures (`val_idx`, empty without a median beat), for the weighing.
+fn fit_wave_model(
+    ds: &Dataset,
+    train_idx: &[usize],
+    val_idx: &[usize],
+    val_labels: &[u8],
+) -> (Option<FeatureModel>, Vec<Vec<f32>>) {
+    let measures = |i: usize| ds.shape(i).and_then(ecgmodel::waves::wave_measures);
+    let val: Vec<Vec<f32>> = val_idx
+        .iter()
+        .map(|&i| measures(i).unwrap_or_default())
+        .collect();
+    let mut model = fit::wave_model(
+        &train_idx
+            .iter()
+            .filter_map(|&i| measures(i))
+            .collect::<Vec<_>>(),
+    );
+    if let Some(m) = model.as_mut() {
+        let normals: Vec<Vec<f32>> = val
+            .iter()
+            .zip(val_labels)
+            .filter(|(v, &l)| l == 0 && !v.is_empty())
+            .map(|(v, _)| v.clone())
+            .collect();
+        fit::feature_scales(m, &normals);
+    }
+    (model, val)
+}
+
 /// The validation criterion: fold-9 AUROC of the sum of the robust z-scores (fold-9
 /// normals) of the feature-density component and the log global restoration error, so
 /// that both the encoders' features and the restoration are kept good (training
@@ -975,31 +1007,7 @@ pub fn run(cfg: &TrainConfig) -> Result<TrainReport, ModelError> {
             .collect::<Vec<_>>(),
         fit::SHAPE_DIRECTIONS,
     );
-    // The wave measures' density (`waves`), fitted like the features': on the training
-    // normals, each block's centre and scale on the fold-9 normals.
-    let val_waves: Vec<Vec<f32>> = val_idx
-        .iter()
-        .map(|&i| {
-            ds.shape(i)
-                .and_then(ecgmodel::waves::wave_measures)
-                .unwrap_or_default()
-        })
-        .collect();
-    let mut waves = fit::wave_model(
-        &train_idx
-            .iter()
-            .filter_map(|&i| ds.shape(i).and_then(ecgmodel::waves::wave_measures))
-            .collect::<Vec<_>>(),
-    );
-    if let Some(w) = waves.as_mut() {
-        let normals: Vec<Vec<f32>> = val_waves
-            .iter()
-            .zip(&val_labels)
-            .filter(|(m, &l)| l == 0 && !m.is_empty())
-            .map(|(m, _)| m.clone())
-            .collect();
-        fit::feature_scales(w, &normals);
-    }
+    let (mut waves, val_waves) = fit_wave_model(&ds, &train_idx, &val_idx, &val_labels);
     let val_components = |normals: NormalModels<'_>| -> Vec<Vec<f32>> {
         val_raw
             .iter()

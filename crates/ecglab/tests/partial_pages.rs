@@ -451,29 +451,7 @@ fn calibration_page(data: &Path, id: u32) -> Digitized {
         "ptbxl/records100/{:05}/{id:05}_lr.hea",
         (id / 1000) * 1000
     ));
-    let rec = ecgcore::formats::open(&path).unwrap();
-    let leads: Vec<Vec<f32>> = L::ALL
-        .iter()
-        .map(|l| {
-            ecglab::paper_render::at_input_rate(
-                &rec.lead(*l).unwrap().samples_mv,
-                rec.sample_rate_hz,
-            )
-        })
-        .collect();
-    let style = ecglab::paper_render::RenderStyle {
-        seed: u64::from(id),
-        ..ecglab::paper_render::RenderStyle::default()
-    };
-    let style = if id % 2 == 1 {
-        ecglab::paper_render::random_distorted_style(u64::from(id))
-    } else {
-        style
-    };
-    let mut img = ecglab::paper_render::render_page(&leads, &style);
-    if id % 2 == 1 {
-        img = ecglab::paper_render::distort(&img, &style);
-    }
+    let img = ecglab::paper_render::calibration_page(&ecgcore::formats::open(&path).unwrap(), id);
     digitize_rgb(
         &img,
         Path::new(&format!("{id:05}_hr")),

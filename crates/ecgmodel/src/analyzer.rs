@@ -190,19 +190,12 @@ impl Analyzer {
         // A score that weighs the median beat's measures says when the study has none.
         let cal = partial.map_or(&self.manifest.calibration, |p| &p.calibration);
         if let Some(missing) = missing_beat_note(cal, run.beat.is_some()) {
-            ours.note = Some(match ours.note.take() {
-                Some(n) => format!("{n} {missing}"),
-                None => missing,
-            });
+            add_note(&mut ours, &missing);
         }
         // A paper page's doubtful leads qualify both verdicts, which lean on them.
         if let Some(doubt) = paper_doubt(&rec.provenance) {
-            for o in [&mut ours, &mut theirs] {
-                o.note = Some(match o.note.take() {
-                    Some(n) => format!("{n} {doubt}"),
-                    None => doubt.clone(),
-                });
-            }
+            add_note(&mut ours, &doubt);
+            add_note(&mut theirs, &doubt);
         }
         Ok((ours, theirs, run.actual))
     }
@@ -505,6 +498,14 @@ fn paste_windows<'a>(
     full.iter()
         .map(|lead| contract::resample_to_len(lead, n_out))
         .collect()
+}
+
+/// Append a sentence to a verdict's note.
+fn add_note(o: &mut ModelOutput, text: &str) {
+    o.note = Some(match o.note.take() {
+        Some(n) => format!("{n} {text}"),
+        None => text.to_string(),
+    });
 }
 
 /// Components computed from the study's median beat ([`crate::shape`], [`crate::waves`]).

@@ -57,6 +57,26 @@ const SCALARS: [(&str, f32); 12] = [
     ("rr_irregularity", 0.05),
 ];
 
+/// Where an interval or rhythm figure sits in the vector (`name` as in its table, e.g.
+/// `"qrs_ms"`) and the divisor it is stored with; `None` for another name.
+pub fn scalar_slot(name: &str) -> Option<(usize, f32)> {
+    let k = SCALARS.iter().position(|(n, _)| *n == name)?;
+    Some((12 * samples_per_lead() + k, SCALARS[k].1))
+}
+
+/// An interval or rhythm figure of a vector, in its own units (ms for the intervals);
+/// `None` for another name or a vector of another length.
+pub fn scalar(v: &[f32], name: &str) -> Option<f32> {
+    let (i, divisor) = scalar_slot(name)?;
+    (v.len() == dim()).then(|| v[i] * divisor)
+}
+
+/// The interval and rhythm figures of a vector as stored (each divided by its divisor),
+/// in table order; `None` for a vector of another length.
+pub fn scaled_scalars(v: &[f32]) -> Option<&[f32]> {
+    (v.len() == dim()).then(|| &v[12 * samples_per_lead()..])
+}
+
 /// Length of the whole vector.
 pub fn dim() -> usize {
     12 * samples_per_lead() + SCALARS.len()

@@ -15,7 +15,8 @@
 //! Units: those of the beat vector (0.1 mV for amplitudes, the scaled interval figures);
 //! the standardization removes them.
 
-use crate::shape::{samples_per_lead, FROM_MS, STEP_MS};
+use crate::shape::{self, samples_per_lead, FROM_MS, STEP_MS};
+use ecgcore::recording::StandardLead as L;
 
 /// Per-lead measures (12 each, leads in [`ecgcore::recording::StandardLead::ALL`] order):
 /// R (QRS maximum), S (QRS minimum), Q (minimum of the first 40 ms), J (mean of the 20 ms
@@ -69,13 +70,8 @@ fn q_width_ms(lead: &[f32], qrs: &[usize]) -> f32 {
 /// The measures of one beat vector (`None` when it is not one of this build's).
 pub fn wave_measures(beat: &[f32]) -> Option<Vec<f32>> {
     let n = samples_per_lead();
-    let n_scalars = crate::shape::dim().checked_sub(12 * n)?;
-    if beat.len() != crate::shape::dim() || n_scalars < 12 {
-        return None;
-    }
-    let scalars = &beat[12 * n..];
-    // The beat vector's QRS figure is in units of 10 ms.
-    let qrs_ms = f64::from(scalars[3] * 10.0).clamp(QRS_WINDOW_MS.0, QRS_WINDOW_MS.1);
+    let scalars = shape::scaled_scalars(beat)?;
+    let qrs_ms = f64::from(shape::scalar(beat, "qrs_ms")?).clamp(QRS_WINDOW_MS.0, QRS_WINDOW_MS.1);
     let t = |k: usize| FROM_MS + k as f64 * STEP_MS;
     let window = |from: f64, to: f64| -> Vec<usize> {
         (0..n).filter(|&k| t(k) >= from && t(k) <= to).collect()
@@ -107,13 +103,13 @@ pub fn wave_measures(beat: &[f32]) -> Option<Vec<f32>> {
             per_lead[m][lead] = if v.is_finite() { v } else { 0.0 };
         }
     }
-    let (r, s) = (&per_lead[0], &per_lead[1]);
-    // Leads: 4 aVL, 6 V1, 8 V3, 10 V5, 11 V6.
-    let sokolow = -s[6] + r[10].max(r[11]);
-    let cornell = r[4] - s[8];
+    let r = |l: L| per_lead[0][l.index()];
+    let s = |l: L| per_lead[1][l.index()];
+    let sokolow = -s(L::V1) + r(L::V5).max(r(L::V6));
+    let cornell = r(L::AVL) - s(L::V3);
     let mut out: Vec<f32> = per_lead.concat();
     out.extend([sokolow, cornell]);
-    out.extend_from_slice(&scalars[..12]);
+    out.extend_from_slice(scalars);
     debug_assert_eq!(out.len(), WAVE_BLOCKS.iter().sum::<usize>());
     Some(out)
 }
@@ -131,8 +127,9 @@ mod tests {
             v[lead * n + at(40.0)] = r_mv / crate::shape::BEAT_SCALE_MV;
             v[lead * n + at(350.0)] = t_mv / crate::shape::BEAT_SCALE_MV;
         }
-        // QRS 100 ms (units of 10 ms).
-        v[12 * n + 3] = 10.0;
+        // QRS 100 ms.
+        let (qrs, divisor) = shape::scalar_slot("qrs_ms").unwrap();
+        v[qrs] = 100.0 / divisor;
         v
     }
 
@@ -149,8 +146,11 @@ mod tests {
         // Sokolow-Lyon: S V1 is 0, R V5 is 10 units.
         let voltage = 12 * PER_LEAD.len();
         assert!((m[voltage] - 10.0).abs() < 1e-5);
-        // The QRS figure is carried into the intervals block.
-        assert!((m[voltage + 2 + 3] - 10.0).abs() < 1e-5);
+        // The figures follow as stored: the QRS one among them.
+        assert_eq!(shape::scalar(&beat(1.0, -0.3), "qrs_ms"), Some(100.0));
+        let (qrs, _) = shape::scalar_slot("qrs_ms").unwrap();
+        let first = 12 * samples_per_lead();
+        assert_eq!(m[voltage + 2 + qrs - first], v_qrs(&beat(1.0, -0.3)));
     }
 
     #[test]
@@ -169,6 +169,10 @@ mod tests {
         let q_width = 12 * PER_LEAD.iter().position(|n| *n == "q_width").unwrap();
         assert_eq!(m[q_width + 2], 40.0);
         assert_eq!(m[q_width], 0.0, "lead I has no Q wave");
+    }
+
+    fn v_qrs(v: &[f32]) -> f32 {
+        v[shape::scalar_slot("qrs_ms").unwrap().0]
     }
 
     #[test]
