@@ -566,7 +566,9 @@ fn weighing_signs(sets: &[BlockSet<'_>]) -> Vec<bool> {
 /// Cross-validated AUROC of the weighing (`folds` folds of `x`'s rows, every `folds`-th
 /// row held out in turn; `signed` as [`weighing_signs`]): the honest fold-9 estimate of a
 /// score whose weights were fitted on fold 9.
-fn weighing_cv_auroc(x: &[Vec<f32>], labels: &[u8], folds: usize, signed: &[bool]) -> f64 {
+/// Every study's score under weights fitted without its fifth (`folds` interleaved parts),
+/// on the regression's scale (`x · w`, no intercept).
+fn weighing_cv_scores(x: &[Vec<f32>], labels: &[u8], folds: usize, signed: &[bool]) -> Vec<f32> {
     let folds = folds.max(2);
     let mut scores = vec![f32::NAN; x.len()];
     for k in 0..folds {
@@ -579,20 +581,37 @@ fn weighing_cv_auroc(x: &[Vec<f32>], labels: &[u8], folds: usize, signed: &[bool
             .unzip();
         let (w, _) = signed_logistic(&fit_x, &fit_y, WEIGHING_L2, signed);
         for (i, r) in x.iter().enumerate().filter(|(i, _)| i % folds == k) {
-            scores[i] = r
-                .iter()
-                .zip(&w)
-                .map(|(a, c)| {
-                    if a.is_finite() {
-                        f64::from(*a) * c
-                    } else {
-                        0.0
-                    }
-                })
-                .sum::<f64>() as f32;
+            scores[i] = dot_finite(r, &w);
         }
     }
-    metrics::auroc(&scores, labels).unwrap_or(0.5)
+    scores
+}
+
+/// `x · w`, non-finite inputs counting as 0 (as the study score counts them).
+fn dot_finite(x: &[f32], w: &[f64]) -> f32 {
+    x.iter()
+        .zip(w)
+        .map(|(a, c)| {
+            if a.is_finite() {
+                f64::from(*a) * c
+            } else {
+                0.0
+            }
+        })
+        .sum::<f64>() as f32
+}
+
+/// What [`weigh_components`] found besides the weights.
+#[derive(Debug, Clone)]
+pub struct Weighing {
+    /// Fold-9 AUROC of the weighing, cross-validated over 5 folds: the honest fold-9 figure.
+    pub cv_auroc: f64,
+    /// Per fold-9 study, what its score becomes when the weights are fitted without its
+    /// fifth: add it to the study score to get a held-out score on the same scale. Levels
+    /// set from fold-9 scores (thresholds, the map's score share) use held-out scores, so
+    /// they are not set on scores the weights were fitted to (normals a little lower,
+    /// abnormals a little higher than new studies of either kind will score).
+    pub held_out_shift: Vec<f32>,
 }
 
 /// Weigh the score on fold 9 (`comps`: components of every fold-9 study, order of
@@ -605,18 +624,26 @@ fn weighing_cv_auroc(x: &[Vec<f32>], labels: &[u8], folds: usize, signed: &[bool
 /// attribute differences (`*_excess`) may weigh either direction. The block weights go
 /// into each set's model, the component weights into `cal`; each set's component's centre
 /// and scale are refitted on the fold-9 normals under the new block weights. Returns the
-/// weighing's fold-9 AUROC cross-validated over 5 folds ([`weighing_cv_auroc`]), for the
-/// model card.
+/// weighing's fold-9 AUROC cross-validated over 5 folds and the studies' held-out scores
+/// ([`Weighing`]).
 pub fn weigh_components(
     cal: &mut Calibration,
     sets: &mut [BlockSet<'_>],
     comps: &[Vec<f32>],
     labels: &[u8],
-) -> f64 {
+) -> Weighing {
     let x = weighing_inputs(cal, sets, comps);
     let signs = weighing_signs(sets);
-    let cv_auroc = weighing_cv_auroc(&x, labels, 5, &signs);
+    let held_out = weighing_cv_scores(&x, labels, 5, &signs);
+    let cv_auroc = metrics::auroc(&held_out, labels).unwrap_or(0.5);
     let (w, _) = signed_logistic(&x, labels, WEIGHING_L2, &signs);
+    // The study score is x · w plus a constant (the components' centres), so the shift
+    // from the fitted weights to the held-out ones is x · (w_k − w).
+    let held_out_shift = x
+        .iter()
+        .zip(&held_out)
+        .map(|(r, h)| h - dot_finite(r, &w))
+        .collect();
     cal.weights = vec![0.0; COMPONENTS.len()];
     let mut col = 0;
     for set in sets.iter_mut() {
@@ -656,7 +683,10 @@ pub fn weigh_components(
             col += 1;
         }
     }
-    cv_auroc
+    Weighing {
+        cv_auroc,
+        held_out_shift,
+    }
 }
 
 /// Highest threshold at which at least `recall` of the abnormal scores are ≥ it
@@ -693,7 +723,8 @@ fn quantile_sorted(v: &[f32], q: f64) -> f32 {
 
 /// The anomaly map's calibration (see [`ecgmodel::mapcal`]) fitted on normal studies:
 /// each item is a `[12 × 1000]` point-error map (NaN = not recorded) and the window's R
-/// peaks. `None` with fewer than 20 studies.
+/// peaks; likelihood 0.9 at the [`mapcal::DEFAULT_STUDY_Q90`] quantile of their maxima
+/// ([`restoration_knots`] moves it). `None` with fewer than 20 studies.
 pub fn map_calibration(studies: &[(&[f32], &[usize])]) -> Option<MapCalibration> {
     if studies.len() < 20 {
         return None;
@@ -746,15 +777,29 @@ pub fn map_calibration(studies: &[(&[f32], &[usize])]) -> Option<MapCalibration>
         z_knots: Vec::new(),
         p_knots: Vec::new(),
         n_studies: studies.len(),
+        study_q90: mapcal::DEFAULT_STUDY_Q90,
         guide: None,
     };
-    let maxima: Vec<f32> = studies
+    let maxima = study_maxima(&cal, studies);
+    restoration_knots(&mut cal, &maxima, mapcal::DEFAULT_STUDY_Q90);
+    Some(cal)
+}
+
+/// Each study's maximum point z under a map calibration (NaN-free; studies without a
+/// finite z left out).
+pub fn study_maxima(cal: &MapCalibration, studies: &[(&[f32], &[usize])]) -> Vec<f32> {
+    studies
         .iter()
         .map(|(map, peaks)| max_finite(&cal.z(map, peaks)))
         .filter(|z| z.is_finite())
-        .collect();
-    (cal.z_knots, cal.p_knots) = likelihood_knots(maxima, &mapcal::STUDY_QUANTILES);
-    Some(cal)
+        .collect()
+}
+
+/// Set a map calibration's likelihood knots from its normal studies' maxima
+/// ([`study_maxima`]) with 0.9 at their `q90` quantile ([`mapcal::study_levels`]).
+pub fn restoration_knots(cal: &mut MapCalibration, maxima: &[f32], q90: f64) {
+    (cal.z_knots, cal.p_knots) = likelihood_knots(maxima.to_vec(), &mapcal::study_levels(q90));
+    cal.study_q90 = q90;
 }
 
 /// Piecewise-linear likelihood knots from normal studies' maxima of a z scale: (0, 0),
@@ -827,7 +872,7 @@ pub fn shape_model(vectors: &[Vec<f32>], k: usize) -> Option<ecgmodel::shape::Sh
 
 /// The shape map's likelihood knots from normal studies' beat vectors: 0.5 at the median
 /// study maximum of the point z, 0.9 at its `q90` quantile, 0.99 at `q99` (see
-/// [`ecgmodel::mapcal::STUDY_QUANTILES`] for the restoration map's).
+/// [`ecgmodel::mapcal::study_levels`] for the restoration map's).
 pub fn shape_map_knots(
     model: &mut ecgmodel::shape::ShapeModel,
     normals: &[&[f32]],
@@ -1185,8 +1230,10 @@ mod tests {
                 inputs: inputs_b.clone(),
             },
         ];
-        let cv = weigh_components(&mut cal, &mut sets, &comps, &labels);
+        let weighing = weigh_components(&mut cal, &mut sets, &comps, &labels);
+        let cv = weighing.cv_auroc;
         assert!(cv > 0.9, "cross-validated AUROC {cv}");
+        assert_eq!(weighing.held_out_shift.len(), labels.len());
         assert!(
             a.blocks[1].weight > 5.0 * a.blocks[0].weight,
             "{:?}",
@@ -1210,5 +1257,15 @@ mod tests {
             })
             .collect();
         assert!(metrics::auroc(&scores, &labels).unwrap() > 0.95);
+        // Shifted, the scores are the held-out ones: they rank the studies as the
+        // cross-validation did.
+        let held_out: Vec<f32> = scores
+            .iter()
+            .zip(&weighing.held_out_shift)
+            .map(|(s, d)| s + d)
+            .collect();
+        let held_auroc = metrics::auroc(&held_out, &labels).unwrap();
+        assert!((held_auroc - cv).abs() < 1e-3, "{held_auroc} vs {cv}");
+        assert!(weighing.held_out_shift.iter().any(|d| d.abs() > 1e-4));
     }
 }

@@ -5,8 +5,8 @@
 //! tiled over the recording); each window is scored without autograd (`tch::no_grad`);
 //! scores, lead scores and predicted attributes are averaged over windows; the point
 //! error maps are turned into a likelihood in [0, 1] by the per-lead, per-beat-phase
-//! calibration against fold-9 normals ([`crate::mapcal`]; 0.9 = beyond what 95 % of normal
-//! ECGs show anywhere), pasted back and resampled to the recording's own rate. Attribute gaps use the recorded age/sex and the measured
+//! calibration against fold-9 normals ([`crate::mapcal`]; 0.9 = beyond what almost every
+//! normal ECG shows anywhere), pasted back and resampled to the recording's own rate. Attribute gaps use the recorded age/sex and the measured
 //! HR/PR/QRS/QT/QTc (`ecgcore::dsp::measurements`); unknown values do not count.
 
 use crate::attributes::{Attributes, N_ATTRIBUTES};

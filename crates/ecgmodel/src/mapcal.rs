@@ -12,13 +12,16 @@
 //! cell's normal log-errors.
 //!
 //! The z scale is then tied to whole studies: over the validation normals, the study
-//! maximum of `z` (any lead, any sample) has quantiles [`STUDY_QUANTILES`]; likelihood
-//! 0.5 sits at their median, 0.9 at their 95th percentile and 0.99 at their 99.5th,
-//! linear in between (0 at the cell median, extrapolated above 0.99 and clamped at 1).
-//! So a likelihood of 0.9 means "higher, here, than 95 % of normal ECGs show anywhere":
-//! a normal study stays pale, and a mark is a real outlier for that lead and phase.
+//! maximum of `z` (any lead, any sample) has quantiles ([`study_levels`]); likelihood 0.5
+//! sits at their median, 0.9 at their quantile [`MapCalibration::study_q90`] (95 % to
+//! 99.5 %, chosen on fold 9 with the other maps' shares, `ecglab::train`) and 0.99 nine
+//! tenths of the way from there to the maximum, linear in between (0 at the cell median,
+//! extrapolated above 0.99 and clamped at 1). So a likelihood of 0.9 means "higher, here,
+//! than that share of normal ECGs show anywhere": a normal study stays pale, and a mark is
+//! a real outlier for that lead and phase.
 //!
-//! Fitted by `ecglab::fit::map_calibration`; applied here.
+//! Fitted by `ecglab::fit::map_calibration` and `ecglab::fit::restoration_knots`; applied
+//! here.
 //!
 //! Units: point errors as the networks give them (contract units squared, smoothed);
 //! samples at the model rate; R peaks in window samples.
@@ -32,8 +35,19 @@ pub const PHASE_BIN_MS: f64 = 20.0;
 pub const PRE_R_MS: f64 = 280.0;
 /// Phases measured from the last R peak reach this far (ms).
 pub const POST_R_MS: f64 = 600.0;
-/// Quantiles of the normal studies' maximum z that likelihoods 0.5, 0.9 and 0.99 mark.
-pub const STUDY_QUANTILES: [(f32, f64); 3] = [(0.5, 0.5), (0.9, 0.95), (0.99, 0.995)];
+/// The quantile of the normal studies' maximum z that likelihood 0.9 marks unless a
+/// calibration says otherwise (calibrations written before it was chosen used it).
+pub const DEFAULT_STUDY_Q90: f64 = 0.95;
+
+/// Quantiles of the normal studies' maximum z that likelihoods 0.5, 0.9 and 0.99 mark,
+/// with 0.9 at `q90`: 0.5 at the median, 0.99 nine tenths of the way from `q90` to 1.
+pub fn study_levels(q90: f64) -> [(f32, f64); 3] {
+    [(0.5, 0.5), (0.9, q90), (0.99, q90 + 0.9 * (1.0 - q90))]
+}
+
+fn default_study_q90() -> f64 {
+    DEFAULT_STUDY_Q90
+}
 
 fn bin_samples() -> usize {
     ((PHASE_BIN_MS * MODEL_RATE_HZ / 1000.0).round() as usize).max(1)
@@ -114,6 +128,9 @@ pub struct MapCalibration {
     pub p_knots: Vec<f32>,
     /// Normal studies the calibration was fitted on.
     pub n_studies: usize,
+    /// The quantile of those studies' maximum z that likelihood 0.9 marks.
+    #[serde(default = "default_study_q90")]
+    pub study_q90: f64,
     /// How the study score guides the map (our network only; `None`: it does not).
     #[serde(default)]
     pub guide: Option<ScoreGuide>,
@@ -219,6 +236,21 @@ impl MapCalibration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn study_levels_keep_the_default_knots_and_stay_below_one() {
+        assert_eq!(
+            study_levels(DEFAULT_STUDY_Q90),
+            [(0.5, 0.5), (0.9, 0.95), (0.99, 0.995)]
+        );
+        for q in [0.95, 0.97, 0.99, 0.995] {
+            let l = study_levels(q);
+            assert!(
+                l[0].1 < l[1].1 && l[1].1 < l[2].1 && l[2].1 < 1.0,
+                "{q}: {l:?}"
+            );
+        }
+    }
 
     #[test]
     fn phases_follow_the_beat() {

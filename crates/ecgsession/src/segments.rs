@@ -21,8 +21,9 @@ use ecgcore::dsp::measurements::Measurements;
 use serde::{Serialize, Serializer};
 
 /// Peaks below this likelihood are not listed: the level the map is calibrated to
-/// (ecgmodel's `mapcal`: 0.9 = higher, at that lead and phase of the beat, than 95 % of
-/// normal ECGs show anywhere), so a normal study lists nothing.
+/// (ecgmodel's `mapcal`: 0.9 = higher, at that lead and phase of the beat, than almost every
+/// normal ECG shows anywhere; the model card gives the share), so a normal study lists
+/// nothing.
 pub const MIN_PEAK_LIKELIHOOD: f32 = 0.9;
 
 /// The same, short enough for a report column.
