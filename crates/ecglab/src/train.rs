@@ -328,9 +328,9 @@ pub const LOCAL_BUDGETS: [f64; 5] = [0.065, 0.05, 0.035, 0.02, 0.01];
 /// chosen: higher ones mark more abnormal studies on fold 9 (the score's share takes the
 /// budget they free), but an electrode artefact (1 mV at 15 Hz for 0.4 s in V2 of a normal
 /// record, `map_is_higher_where_an_artefact_is_inserted`) then stays below 0.9 (0.86 at
-/// 97 %, docs/MODEL_HISTORY.md): the restoration map is the part that marks what the score cannot place, so it
-/// keeps the level at which such an event is marked. The others are measured for the
-/// model card.
+/// 97 %, docs/MODEL_HISTORY.md): the restoration map is the part that marks what the
+/// score cannot place, so it keeps the level at which such an event is marked. The others
+/// are measured for the model card.
 pub const RESTORATION_Q90: [f64; 3] = [0.95, 0.97, 0.99];
 
 /// Shares of fold-9 abnormal studies marked that [`fit_map_budget`] counts as equal: half
@@ -474,7 +474,7 @@ fn fit_map_budget(
         .iter()
         .filter(within)
         .filter(|c| c.3 >= best - MAP_TIE)
-        .min_by(|a, b| a.0.total_cmp(&b.0).then(b.1.total_cmp(&a.1)))
+        .max_by(|a, b| a.1.total_cmp(&b.1))
         .map_or((RESTORATION_Q90[0], LOCAL_BUDGETS[0]), |c| (c.0, c.1));
     (out.restoration_q90, out.local_budget) = chosen;
     fit_at(map, out.restoration_q90, out.local_budget);
