@@ -244,3 +244,13 @@ cond = robust_z(np.array([gauss_dist(rtr[:, b["start"]:b["start"] + b["len"]],
 print(f"feature density conditioned on age and sex, no wave measures (not kept): {cv([cond]):.4f}")
 one = robust_z(gauss_dist(ftr, fva, 0.01)[:, None])
 print(f"one Gaussian of all features, no wave measures (not kept): {cv([one]):.4f}")
+
+# The networks' per-lead restoration errors beside the shipped groups (not kept: below the
+# seed spread of ± 0.003).
+shipped = cv([feat, groups(by_measure + rest)])
+log_err = lambda rs: np.log(np.array([[float(r[f"lead_err_{k}"]) for k in range(12)]
+                                      for r in rs]) + 1e-7)
+lead_block = robust_z(gauss_dist(log_err(train), log_err(val), 0.01)[:, None])
+print(f"shipped groups {shipped:.4f}; + one Gaussian of the 12 log lead errors (not kept): "
+      f"{cv([feat, groups(by_measure + rest), lead_block]):.4f}; + the 12 log lead errors "
+      f"weighed alone (not kept): {cv([feat, groups(by_measure + rest), robust_z(log_err(val))]):.4f}")
