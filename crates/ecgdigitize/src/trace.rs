@@ -687,33 +687,73 @@ fn fill_missing_rows(rows: &[Row], run: &[Row]) -> Vec<Row> {
 }
 
 /// The evenly spaced run of [`select_rows`] without the rhythm-strip rule.
+///
+/// Runs are taken of consecutive candidates, and also of the strong candidates alone
+/// (coverage at least half the best row's), so that a weak peak between two rows (the
+/// tall complexes of a row reaching towards the next, or a faint label) does not break
+/// the run: the better-scoring run is kept (the run of all candidates on a tie). A run of
+/// strong candidates counts only when it has three rows or more and the candidates it
+/// skips break the even spacing: a weak candidate that keeps it is a faint row of the
+/// page (every second row of a finer run is evenly spaced too).
 fn select_even_rows(rows: &[Row], want: Option<usize>) -> Option<Vec<Row>> {
-    let n = rows.len();
-    if n == 0 {
-        return None;
-    }
-    let even = |run: &[Row]| -> bool {
-        if run.len() < 3 {
-            return true;
-        }
-        let mut gaps: Vec<f32> = run
-            .windows(2)
-            .map(|w| w[1].baseline_y - w[0].baseline_y)
-            .collect();
-        gaps.sort_by(f32::total_cmp);
-        let median = gaps[gaps.len() / 2];
-        gaps.iter().all(|g| (g / median - 1.0).abs() <= 0.15)
-    };
     // Rows well below the best row's coverage (grid lines or texture taken for ink on a
     // photo) count for little: a run scores the sum of its rows' coverage above half the
     // best row's, then its length.
     let max_cov = rows.iter().map(|r| r.coverage).fold(0.0f32, f32::max);
+    let all = best_even_run(rows, want, max_cov);
+    let strong: Vec<Row> = rows
+        .iter()
+        .filter(|r| r.coverage >= 0.5 * max_cov)
+        .copied()
+        .collect();
+    let skips_only_strays = |run: &[Row]| {
+        let (first, last) = (run[0].baseline_y, run[run.len() - 1].baseline_y);
+        let span: Vec<Row> = rows
+            .iter()
+            .filter(|r| (first..=last).contains(&r.baseline_y))
+            .copied()
+            .collect();
+        run.len() >= 3 && !evenly_spaced(&span)
+    };
+    let skipping = if strong.len() < rows.len() {
+        best_even_run(&strong, want, max_cov).filter(|(_, run)| skips_only_strays(run))
+    } else {
+        None
+    };
+    match (all, skipping) {
+        (Some(a), Some(s)) if s.0 > a.0 + 1e-6 => Some(s.1),
+        (a, s) => a.or(s).map(|(_, run)| run),
+    }
+}
+
+/// Whether rows are evenly spaced: each gap within ±15 % of their median gap (two rows or
+/// fewer always are).
+fn evenly_spaced(run: &[Row]) -> bool {
+    if run.len() < 3 {
+        return true;
+    }
+    let mut gaps: Vec<f32> = run
+        .windows(2)
+        .map(|w| w[1].baseline_y - w[0].baseline_y)
+        .collect();
+    gaps.sort_by(f32::total_cmp);
+    let median = gaps[gaps.len() / 2];
+    gaps.iter().all(|g| (g / median - 1.0).abs() <= 0.15)
+}
+
+/// The best run of consecutive `rows` with even spacing ([`evenly_spaced`]) and its score (the sum of its rows' coverage above half of
+/// `max_cov`; longer runs win ties).
+fn best_even_run(rows: &[Row], want: Option<usize>, max_cov: f32) -> Option<(f32, Vec<Row>)> {
+    let n = rows.len();
+    if n == 0 {
+        return None;
+    }
     let mut best: Option<(f32, usize, usize)> = None; // (score, len, start)
     for start in 0..n {
         for end in start + 1..=n {
             let run = &rows[start..end];
             let len = run.len();
-            if want.is_some_and(|k| k != len) || !even(run) {
+            if want.is_some_and(|k| k != len) || !evenly_spaced(run) {
                 continue;
             }
             let score: f32 = run.iter().map(|r| r.coverage - 0.5 * max_cov).sum();
@@ -726,7 +766,7 @@ fn select_even_rows(rows: &[Row], want: Option<usize>) -> Option<Vec<Row>> {
             }
         }
     }
-    best.map(|(_, len, start)| rows[start..start + len].to_vec())
+    best.map(|(score, len, start)| (score, rows[start..start + len].to_vec()))
 }
 
 /// Leftmost and rightmost column where the row's band holds ink densely.
@@ -1717,6 +1757,51 @@ mod tests {
         assert_eq!(ys, [148.0, 528.0, 906.0, 1123.0]);
         // Asked for exactly 3 rows: the block alone.
         assert_eq!(select_rows(&rows, Some(3)).unwrap().len(), 3);
+    }
+
+    #[test]
+    fn a_weak_peak_between_rows_does_not_break_the_block_but_a_faint_row_stays() {
+        // The candidates of PTB-XL 151's distorted calibration page (working pixels): the
+        // block at 628, 892.5 and 1169.5 and the strip at 1436.5, header text above, and
+        // a weak peak at 806 between the first two rows. Without skipping it the run
+        // started at the second row, and rows 2-4 were read as the block.
+        let rows = [
+            row(89.0, 0.73, 0, 2220),
+            row(205.0, 0.74, 1, 2199),
+            row(361.0, 0.38, 73, 2232),
+            row(628.0, 0.92, 15, 2233),
+            row(806.0, 0.41, 7, 2210),
+            row(892.5, 0.88, 1, 2226),
+            row(1169.5, 0.90, 2, 2228),
+            row(1436.5, 0.92, 39, 2126),
+            row(1640.0, 0.43, 69, 2204),
+        ];
+        let ys = |r: Vec<Row>| r.iter().map(|r| r.baseline_y).collect::<Vec<_>>();
+        assert_eq!(
+            ys(select_rows(&rows, None).unwrap()),
+            [628.0, 892.5, 1169.5, 1436.5]
+        );
+        // Faint rows that keep the even spacing are rows: every second row of a block is
+        // evenly spaced too, and is not taken for the block.
+        let faint = [
+            row(100.0, 0.9, 40, 1560),
+            row(200.0, 0.1, 40, 1560),
+            row(300.0, 0.9, 40, 1560),
+            row(400.0, 0.1, 40, 1560),
+            row(500.0, 0.9, 40, 1560),
+        ];
+        let picked = ys(select_rows(&faint, None).unwrap());
+        assert!(
+            picked.contains(&200.0) && picked.contains(&400.0),
+            "{picked:?}"
+        );
+        // Two strong rows are no run of their own (a crop's faint middle row stays).
+        let crop = [
+            row(100.0, 0.9, 40, 1560),
+            row(200.0, 0.1, 40, 1560),
+            row(300.0, 0.9, 40, 1560),
+        ];
+        assert_eq!(select_rows(&crop, None).unwrap().len(), 3);
     }
 
     #[test]
