@@ -390,12 +390,12 @@ fn fit_shape_knots(
 
 /// One split's inputs to the map: point-error maps, R peaks, median-beat vectors, study
 /// scores and labels, study by study.
-pub struct MapInputs<'a> {
-    pub maps: &'a [&'a [f32]],
-    pub peaks: &'a [Vec<usize>],
-    pub shapes: &'a [Option<&'a [f32]>],
-    pub scores: &'a [f32],
-    pub labels: &'a [u8],
+struct MapInputs<'a> {
+    maps: &'a [&'a [f32]],
+    peaks: &'a [Vec<usize>],
+    shapes: &'a [Option<&'a [f32]>],
+    scores: &'a [f32],
+    labels: &'a [u8],
 }
 
 /// Share the map's normal budget ([`MAP_GUIDED_BUDGET`] of fold-9 normals marked at
@@ -421,19 +421,23 @@ fn fit_map_budget(
         .collect();
     let maxima = fit::study_maxima(map, &normals);
     let mut score_q90 = f64::NAN;
-    let mut fit_at = |map: &mut MapCalibration, q: f64, b: f64| -> MapMetrics {
+    // The restoration map at level q: its knots, and each study's maximum likelihood.
+    let restore = |map: &mut MapCalibration, q: f64| -> Vec<f32> {
         fit::restoration_knots(map, &maxima, q);
-        let rest_max = map_maxima(val.maps, val.peaks, map);
+        map_maxima(val.maps, val.peaks, map)
+    };
+    // The local maps' share b beside it, the score's share on top, and the map as shown.
+    let mut share = |map: &mut MapCalibration, rest_max: &[f32], b: f64| -> MapMetrics {
         let local: Vec<f32> = match shape.as_deref_mut() {
             Some(m) => {
-                fit_shape_knots(m, val.shapes, &rest_max, val.labels, b);
+                fit_shape_knots(m, val.shapes, rest_max, val.labels, b);
                 shape_maxima(m, val.shapes)
                     .iter()
-                    .zip(&rest_max)
+                    .zip(rest_max)
                     .map(|(a, r)| a.max(*r))
                     .collect()
             }
-            None => rest_max,
+            None => rest_max.to_vec(),
         };
         let guide = fit_score_guide(val.scores, &local, val.labels);
         score_q90 = guide.as_ref().map_or(f64::NAN, |g| g.1);
@@ -450,8 +454,9 @@ fn fit_map_budget(
     };
     let mut out = MapBudget::default();
     for q in RESTORATION_Q90 {
+        let rest_max = restore(map, q);
         for b in LOCAL_BUDGETS {
-            let m = fit_at(map, q, b);
+            let m = share(map, &rest_max, b);
             out.candidates
                 .push((q, b, m.normal_any_ge_0_9, m.abnormal_any_ge_0_9));
         }
@@ -477,7 +482,8 @@ fn fit_map_budget(
         .max_by(|a, b| a.1.total_cmp(&b.1))
         .map_or((RESTORATION_Q90[0], LOCAL_BUDGETS[0]), |c| (c.0, c.1));
     (out.restoration_q90, out.local_budget) = chosen;
-    fit_at(map, out.restoration_q90, out.local_budget);
+    let rest_max = restore(map, out.restoration_q90);
+    share(map, &rest_max, out.local_budget);
     out.score_q90 = score_q90;
     out
 }
