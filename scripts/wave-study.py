@@ -161,8 +161,8 @@ print(f"fold-9 studies without a median beat: {sum(not r['shape_vec'] for r in v
       f" (training normals: {sum(not r['shape_vec'] for r in train)} of {len(train)})")
 print(f"feature blocks + components (no wave measures): {cv([feat]):.4f}")
 before = per_class(cv.scores)
-shipped = cv([feat, groups(by_measure + rest)])
-print(f"+ wave groups by measure, shrinkage 0.01 (shipped): {shipped:.4f}")
+shipped_auroc = cv([feat, groups(by_measure + rest)])
+print(f"+ wave groups by measure, shrinkage 0.01 (shipped): {shipped_auroc:.4f}")
 after = per_class(cv.scores)
 for shrink in (0.05, 0.2):
     print(f"+ wave groups by measure, shrinkage {shrink}: {cv([feat, groups(by_measure + rest, shrink)]):.4f}")
@@ -251,6 +251,6 @@ print(f"one Gaussian of all features, no wave measures (not kept): {cv([one]):.4
 log_err = lambda rs: np.log(np.array([[float(r[f"lead_err_{k}"]) for k in range(12)]
                                       for r in rs]) + 1e-7)
 lead_block = robust_z(gauss_dist(log_err(train), log_err(val), 0.01)[:, None])
-print(f"shipped groups {shipped:.4f}; + one Gaussian of the 12 log lead errors (not kept): "
-      f"{cv([feat, groups(by_measure + rest), lead_block]):.4f}; + the 12 log lead errors "
-      f"weighed alone (not kept): {cv([feat, groups(by_measure + rest), robust_z(log_err(val))]):.4f}")
+print(f"shipped groups {shipped_auroc:.4f}; + one Gaussian of the 12 log lead errors (not kept): "
+      f"{cv([feat, shipped, lead_block]):.4f}; + the 12 log lead errors "
+      f"weighed alone (not kept): {cv([feat, shipped, robust_z(log_err(val))]):.4f}")
