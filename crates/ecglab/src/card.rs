@@ -159,7 +159,7 @@ pub fn render(
     );
     let _ = writeln!(
         s,
-        "- **Baseline**: BeatGAN-style reconstruction autoencoder (conv encoder, 32-wide latent vector, mirrored decoder), MSE, `{}` ({} parameters), SHA-256 `{}`.",
+        "- **Baseline**: BeatGAN-style reconstruction autoencoder (conv encoder, 32-wide latent vector, mirrored decoder), trained with MSE; score: the geometric mean of the beats' per-lead MSE, `{}` ({} parameters), SHA-256 `{}`.",
         manifest.baseline.file, manifest.baseline.parameters, manifest.baseline.sha256
     );
     let _ = writeln!(

@@ -353,7 +353,8 @@ const BASELINE_LEN: i64 = (BEAT_LEN / 8) as i64;
 /// 12-lead beat (the 800 ms beat view around an R peak, see `views`) passes through a
 /// conv encoder to a [`BASELINE_LATENT`]-wide vector and back through a mirrored
 /// transposed-conv decoder, trained with MSE on normal beats (no masking, attention,
-/// trend or attributes). The score is the beats' mean squared reconstruction error, the
+/// trend or attributes). The score is the geometric mean of the beats' per-lead mean
+/// squared reconstruction errors ([`crate::score::BaselineRaw::mse`]), the
 /// map the squared error pasted back at the beats' positions. Beats are aligned on their
 /// R peak, so a small latent can hold what normal beats share; a whole 10 s window with
 /// beats at arbitrary phases cannot pass such a bottleneck (it comes out flat), and

@@ -561,3 +561,64 @@ const PINNED_ENERGY: [f64; 12] = [
 ];
 /// Samples II@100, II@500, V1@250, V4@777.
 const PINNED_PROBE: [f32; 4] = [-0.037_244_897, -0.062_699_586, 0.009_711_542, 0.005_395_979];
+
+#[test]
+fn baseline_score_is_the_geometric_mean_of_the_beats_per_lead_errors() {
+    let _rng = torch_rng();
+    tch::manual_seed(7);
+    let vs = nn::VarStore::new(Device::Cpu);
+    let model = net::BeatAe::new(&vs.root());
+    let peaks = [150_usize, 400, 650];
+    let x = Tensor::randn(
+        [1, N_LEADS as i64, N_SAMPLES as i64],
+        (Kind::Float, Device::Cpu),
+    ) * 0.3;
+    // One lead far noisier than the rest, as an electrode artefact makes it.
+    let _ = x.get(0).get(7).g_mul_scalar_(8.0);
+    // Each beat's MSE per lead, from the network directly: [3 beats × 12 leads].
+    let beats = views::beat_windows(&x.repeat([3, 1, 1]), &peaks);
+    let per_beat_lead: Vec<f64> = tch::no_grad(|| {
+        let r = tch::nn::ModuleT::forward_t(&model, &beats, false);
+        let e = (r - &beats)
+            .square()
+            .mean_dim([2_i64].as_slice(), false, Kind::Float);
+        Vec::<f32>::try_from(e.flatten(0, -1)).unwrap()
+    })
+    .into_iter()
+    .map(f64::from)
+    .collect();
+    assert_eq!(per_beat_lead.len(), 3 * N_LEADS);
+    let geo = |v: &[f64]| (v.iter().map(|e| e.ln()).sum::<f64>() / v.len() as f64).exp();
+    let score = |valid: Option<&Tensor>| {
+        tch::no_grad(|| {
+            ecgmodel::score::baseline_raw(&model, &x, &[peaks.to_vec()], false, valid)[0].mse
+        })
+    };
+    let all = f64::from(score(None));
+    let expected = geo(&per_beat_lead);
+    assert!(
+        (all - expected).abs() <= 1e-4 * expected,
+        "{all} vs {expected}"
+    );
+    // Not the arithmetic mean it replaced, which follows the noisy lead.
+    let arithmetic = per_beat_lead.iter().sum::<f64>() / per_beat_lead.len() as f64;
+    assert!(arithmetic > 2.0 * expected, "{arithmetic} vs {expected}");
+    // A lead not recorded (valid 0) takes no part.
+    let valid = Tensor::ones(
+        [1, N_LEADS as i64, N_SAMPLES as i64],
+        (Kind::Float, Device::Cpu),
+    );
+    let _ = valid.get(0).get(1).fill_(0.0);
+    let kept: Vec<f64> = per_beat_lead
+        .iter()
+        .enumerate()
+        .filter(|(k, _)| k % N_LEADS != 1)
+        .map(|(_, e)| *e)
+        .collect();
+    let partial = f64::from(score(Some(&valid)));
+    assert!(
+        (partial - geo(&kept)).abs() <= 1e-4 * geo(&kept),
+        "{partial} vs {}",
+        geo(&kept)
+    );
+}
