@@ -141,8 +141,8 @@ pub struct BaselineRaw {
     /// The study score: geometric mean over the beats and leads of each beat's mean squared
     /// reconstruction error in one lead (mV²). Squared errors are heavy-tailed, so the
     /// arithmetic mean followed one noisy lead or beat; on fold 9 the geometric mean
-    /// separates better with each of three trained baselines (AUROC +0.008 to +0.009,
-    /// docs/MODEL_HISTORY.md).
+    /// separates better with each of three trained baselines (AUROC +0.008 to +0.010 with
+    /// the same weights, docs/MODEL_HISTORY.md).
     pub mse: f32,
     pub lead_err: Vec<f32>,
     pub point_err: Vec<f32>,
@@ -454,9 +454,9 @@ pub const BASELINE_ERROR_FLOOR: f64 = 1e-9;
 
 /// Run the baseline over windows `[W, 12, 1000]` with their beats: every beat of a
 /// window (its centre when it has none) is reconstructed; the score is the geometric mean
-/// of the beats' per-lead MSE ([`BaselineRaw::mse`]), the map the squared error pasted back at the beats'
-/// positions (overlaps averaged, gaps between beats filled from the nearest beat,
-/// smoothed). Call inside `tch::no_grad`. `valid` as in [`mscr_raw`]: errors and maps
+/// of the beats' per-lead MSE ([`BaselineRaw::mse`]), the map the squared error pasted
+/// back at the beats' positions (overlaps averaged, gaps between beats filled from the
+/// nearest beat, smoothed). Call inside `tch::no_grad`. `valid` as in [`mscr_raw`]: errors and maps
 /// over real samples only.
 pub fn baseline_raw(
     model: &BeatAe,
