@@ -563,11 +563,10 @@ fn weighing_signs(sets: &[BlockSet<'_>]) -> Vec<bool> {
     v
 }
 
-/// Cross-validated AUROC of the weighing (`folds` folds of `x`'s rows, every `folds`-th
-/// row held out in turn; `signed` as [`weighing_signs`]): the honest fold-9 estimate of a
-/// score whose weights were fitted on fold 9.
-/// Every study's score under weights fitted without its fifth (`folds` interleaved parts),
-/// on the regression's scale (`x · w`, no intercept).
+/// Every study's held-out score of the weighing: `x`'s rows in `folds` interleaved parts
+/// (every `folds`-th row), each part scored on the regression's scale (`x · w`, no
+/// intercept) with weights fitted on the others (`signed` as [`weighing_signs`]). Their
+/// AUROC is the honest fold-9 estimate of a score whose weights were fitted on fold 9.
 fn weighing_cv_scores(x: &[Vec<f32>], labels: &[u8], folds: usize, signed: &[bool]) -> Vec<f32> {
     let folds = folds.max(2);
     let mut scores = vec![f32::NAN; x.len()];

@@ -16,10 +16,10 @@
 //! sits at their median, 0.9 at their quantile [`MapCalibration::study_q90`] (the 95th
 //! percentile, [`DEFAULT_STUDY_Q90`]: `ecglab::train` measures higher ones for the model
 //! card and keeps this one) and 0.99 nine tenths of the way from there to the maximum,
-//! linear in between (0 at the cell median,
-//! extrapolated above 0.99 and clamped at 1). So a likelihood of 0.9 means "higher, here,
-//! than that share of normal ECGs show anywhere": a normal study stays pale, and a mark is
-//! a real outlier for that lead and phase.
+//! linear in between (0 at the cell median, extrapolated above 0.99 and clamped at 1). So
+//! a likelihood of 0.9 means "higher, here, than that share of normal ECGs show
+//! anywhere": a normal study stays pale, and a mark is a real outlier for that lead and
+//! phase.
 //!
 //! Fitted by `ecglab::fit::map_calibration` and `ecglab::fit::restoration_knots`; applied
 //! here.
