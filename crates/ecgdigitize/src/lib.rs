@@ -1565,6 +1565,9 @@ fn digitize_pass(
         } else {
             enough(&rows) || candidates.is_empty()
         };
+        if std::env::var_os("ECGDIGITIZE_DEBUG").is_some() {
+            eprintln!("sensitive: ink share {ink_share:.3}, coverage {:.3} vs normal {normal_coverage:.3}, rows {:?}", row_coverage(&rows), rows.iter().map(|r| (r.baseline_y, r.coverage)).collect::<Vec<_>>());
+        }
         if ink_share < 0.12 && better {
             mask = sensitive;
             candidates = rows;

@@ -215,6 +215,81 @@ fn otsu(values: &[f32], floor: f32) -> Option<f32> {
     Some(best.1 as f32 + 0.5)
 }
 
+/// Otsu threshold of a `w`×`h` contrast plane's values above `floor`, solid blocks left
+/// out.
+///
+/// A filled block (a redaction bar over the patient's name, a logo, a black label box) is
+/// far darker than a thin printed trace; on a page whose trace is faint, its pixels form
+/// the upper class of Otsu's split, which then falls between trace and block and cuts the
+/// trace into dashes. Blocks are found on cells of about half a millimetre: a square of
+/// 2×2 cells each at least 90 % above a first split is a block's core (a printed trace, a
+/// line well under a millimetre thick, never fills one). The cores and the cells around
+/// them (the blocks' blurred rims) are left out of the histogram for the second split,
+/// which is kept where it is the lower.
+fn otsu_without_blocks(
+    contrast: &[f32],
+    w: usize,
+    h: usize,
+    px_per_mm: f32,
+    floor: f32,
+) -> Option<f32> {
+    let first = otsu(contrast, floor)?;
+    if contrast.len() != w * h || w == 0 {
+        return Some(first);
+    }
+    let c = (0.5 * px_per_mm).round().max(1.0) as usize;
+    let (cw, ch) = (w.div_ceil(c), h.div_ceil(c));
+    let mut filled = vec![0u32; cw * ch];
+    for (y, row) in contrast.chunks_exact(w).enumerate() {
+        let cells = &mut filled[(y / c) * cw..(y / c + 1) * cw];
+        for (x, v) in row.iter().enumerate() {
+            cells[x / c] += u32::from(*v > first);
+        }
+    }
+    let full = |cx: usize, cy: usize| {
+        let area = c.min(w - cx * c) * c.min(h - cy * c);
+        filled[cy * cw + cx] as f32 >= 0.9 * area as f32
+    };
+    let mut near = vec![false; cw * ch];
+    let mut any = false;
+    for cy in 0..ch.saturating_sub(1) {
+        for cx in 0..cw.saturating_sub(1) {
+            if full(cx, cy) && full(cx + 1, cy) && full(cx, cy + 1) && full(cx + 1, cy + 1) {
+                any = true;
+                for ny in cy.saturating_sub(1)..(cy + 3).min(ch) {
+                    for nx in cx.saturating_sub(1)..(cx + 3).min(cw) {
+                        near[ny * cw + nx] = true;
+                    }
+                }
+            }
+        }
+    }
+    if !any {
+        return Some(first);
+    }
+    let kept: Vec<f32> = contrast
+        .chunks_exact(w)
+        .enumerate()
+        .flat_map(|(y, row)| {
+            let cells = &near[(y / c) * cw..(y / c + 1) * cw];
+            row.iter()
+                .enumerate()
+                .filter(move |(x, _)| !cells[x / c])
+                .map(|(_, v)| *v)
+        })
+        .collect();
+    let second = otsu(&kept, floor);
+    if std::env::var_os("ECGDIGITIZE_DEBUG").is_some() {
+        eprintln!(
+            "otsu {first} → {second:?} without {} block pixels",
+            contrast.len() - kept.len()
+        );
+    }
+    // Blocks only ever pull the split up past a faint trace; where leaving them out
+    // raises it, they were not what set it.
+    Some(second.map_or(first, |s| s.min(first)))
+}
+
 /// Most of a page the normal ink mask may cover.
 const MAX_INK_SHARE: f32 = 0.03;
 
@@ -268,10 +343,12 @@ pub fn ink_mask_with(ink: &Plane, px_per_mm: f32, sensitive: bool, grow: bool) -
         suppress_grid_lines(&mut contrast, ink.w, ink.h);
         // Half of Otsu's split keeps faint (thin, blurred) trace pixels that solid text
         // would otherwise push below the threshold.
-        let high = (0.5 * otsu(&contrast, 20.0).unwrap_or(100.0)).clamp(30.0, 120.0);
+        let high = (0.5
+            * otsu_without_blocks(&contrast, ink.w, ink.h, px_per_mm, 20.0).unwrap_or(100.0))
+        .clamp(30.0, 120.0);
         hysteresis(&contrast, ink.w, ink.h, high, 0.5 * high)
     } else {
-        let (mut threshold, share) = otsu_split(&contrast);
+        let (mut threshold, share) = otsu_split(&contrast, ink.w, ink.h, px_per_mm);
         // Traces and text cover a few per cent of a page; when Otsu's split lets far more
         // through, it has split paper from grid (a photo's grid, greyed by its colour
         // temperature), not grid from ink: take the darkest share instead.
@@ -312,8 +389,10 @@ fn local_contrast(ink: &Plane, px_per_mm: f32) -> Vec<f32> {
 }
 
 /// Otsu's split of a contrast plane (held to 50–160) and the share of pixels above it.
-fn otsu_split(contrast: &[f32]) -> (f32, f32) {
-    let threshold = otsu(contrast, 25.0).unwrap_or(100.0).clamp(50.0, 160.0);
+fn otsu_split(contrast: &[f32], w: usize, h: usize, px_per_mm: f32) -> (f32, f32) {
+    let threshold = otsu_without_blocks(contrast, w, h, px_per_mm, 25.0)
+        .unwrap_or(100.0)
+        .clamp(50.0, 160.0);
     let share =
         contrast.iter().filter(|v| **v > threshold).count() as f32 / contrast.len().max(1) as f32;
     (threshold, share)
@@ -1838,6 +1917,71 @@ mod tests {
         assert_eq!(ink_score(255, 0, 0), 0.0);
         assert!(ink_score(78, 131, 56) < 10.0);
         assert!(ink_score(40, 40, 40) > 200.0);
+    }
+
+    /// An 800 × 400 ink plane (8 px/mm): a faint trace (3 px core at 75, 1 px edges at
+    /// 40) along a slow wave with narrow spikes, faint paper noise (0–20), and, when
+    /// `blocks`, eight solid boxes at 230 (3 × 2 mm, 1 px blurred rims at 120), the way a
+    /// page's black label boxes or a redaction bar show; returns the plane and the trace's
+    /// core pixel in each column.
+    fn faint_trace_plane(blocks: bool) -> (Plane, Vec<usize>) {
+        let (w, h) = (800usize, 400usize);
+        let mut p = Plane::filled(w, h, 0.0);
+        for (i, v) in p.data.iter_mut().enumerate() {
+            *v = ((i * 7919) % 21) as f32;
+        }
+        let mut core = Vec::with_capacity(w);
+        for x in 0..w {
+            let spike = if x % 80 == 40 { 30.0 } else { 0.0 };
+            let y = (200.0 + 10.0 * (x as f32 / 30.0).sin() - spike) as usize;
+            core.push(y);
+            for dy in 0..5 {
+                let v = if dy == 0 || dy == 4 { 40.0 } else { 75.0 };
+                let at = (y + dy - 2) * w + x;
+                p.data[at] = p.data[at].max(v);
+            }
+        }
+        if blocks {
+            for b in 0..8 {
+                let (x0, y0) = (20 + 96 * b, 20 + 340 * (b % 2));
+                for y in y0 - 1..y0 + 17 {
+                    for x in x0 - 1..x0 + 25 {
+                        let rim = y == y0 - 1 || y == y0 + 16 || x == x0 - 1 || x == x0 + 24;
+                        p.data[y * w + x] = if rim { 120.0 } else { 230.0 };
+                    }
+                }
+            }
+        }
+        (p, core)
+    }
+
+    #[test]
+    fn solid_blocks_do_not_raise_the_ink_threshold_above_a_faint_trace() {
+        let (with, core) = faint_trace_plane(true);
+        // Plain Otsu splits the trace from the blocks, and the trace's core falls below it.
+        let plain = otsu(&with.data, 25.0).unwrap();
+        assert!(plain > 75.0, "plain Otsu {plain}");
+        let split = otsu_without_blocks(&with.data, with.w, with.h, 8.0, 25.0).unwrap();
+        assert!(split > 20.0 && split < 75.0, "without blocks {split}");
+        // The mask then holds the whole trace (and the blocks, which are still ink).
+        let mask = ink_mask(&with, 8.0, false);
+        let held = core
+            .iter()
+            .enumerate()
+            .filter(|(x, y)| mask.at(*x, **y))
+            .count();
+        assert!(
+            held >= core.len() * 95 / 100,
+            "{held} of {} columns",
+            core.len()
+        );
+        assert!(mask.at(30, 28), "a block's middle is ink");
+        // With no block on the page the split is Otsu's own.
+        let (without, _) = faint_trace_plane(false);
+        assert_eq!(
+            otsu_without_blocks(&without.data, without.w, without.h, 8.0, 25.0),
+            otsu(&without.data, 25.0)
+        );
     }
 
     /// A 400 × 300 plane (8 px/mm) with a grey grid (1 px minor lines every 8 px at

@@ -124,14 +124,14 @@ fn map_section(s: &mut String, r: &TrainReport) {
             "| restoration 0.9 at quantile | local maps' share | normals any ≥ 0.9 | abnormals any ≥ 0.9 |"
         );
         let _ = writeln!(s, "|---|---|---|---|");
-        for (q, l, n, a) in &b.candidates {
+        for c in &b.candidates {
             let _ = writeln!(
                 s,
                 "| {:.1} % | {:.1} % | {:.1} % | {:.1} % |",
-                100.0 * q,
-                100.0 * l,
-                100.0 * n,
-                100.0 * a
+                100.0 * c.restoration_q90,
+                100.0 * c.local_budget,
+                100.0 * c.normals_marked,
+                100.0 * c.abnormals_marked
             );
         }
         let _ = writeln!(s);

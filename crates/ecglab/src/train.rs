@@ -347,9 +347,21 @@ pub struct MapBudget {
     /// [`fit_score_guide`]; NaN without a score share).
     #[serde(default)]
     pub score_q90: f64,
-    /// `(restoration q90, local budget, fold-9 normals marked, abnormals marked)` with the
-    /// score's share fitted on top, for every candidate.
-    pub candidates: Vec<(f64, f64, f64, f64)>,
+    /// Every candidate tried, with the score's share fitted on top.
+    pub candidates: Vec<BudgetCandidate>,
+}
+
+/// One way of sharing the map's normal budget, and what it marks on fold 9.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct BudgetCandidate {
+    /// The restoration map's 0.9 at this quantile of the fold-9 normals' study maxima.
+    pub restoration_q90: f64,
+    /// The share of fold-9 normals the local maps (restoration and median beat) may mark.
+    pub local_budget: f64,
+    /// Share of fold-9 normal studies the map as shown marks (any sample ≥ 0.9).
+    pub normals_marked: f64,
+    /// Share of fold-9 abnormal studies it marks.
+    pub abnormals_marked: f64,
 }
 
 /// The median-beat map's knots: the 0.9 knot at the lowest quantile of the fold-9
@@ -457,30 +469,37 @@ fn fit_map_budget(
         let rest_max = restore(map, q);
         for b in LOCAL_BUDGETS {
             let m = share(map, &rest_max, b);
-            out.candidates
-                .push((q, b, m.normal_any_ge_0_9, m.abnormal_any_ge_0_9));
+            out.candidates.push(BudgetCandidate {
+                restoration_q90: q,
+                local_budget: b,
+                normals_marked: m.normal_any_ge_0_9,
+                abnormals_marked: m.abnormal_any_ge_0_9,
+            });
         }
     }
     // At the restoration map's own level (RESTORATION_Q90) and within the budget, the
     // candidates that mark as many abnormal studies as the best (within MAP_TIE); of those,
     // the largest local share. A local map marks what the score cannot place (an odd beat,
     // a Q wave in one lead), so it keeps all the budget that costs nothing.
-    let within = |c: &&(f64, f64, f64, f64)| {
-        c.2 <= MAP_GUIDED_BUDGET && c.0 == ecgmodel::mapcal::DEFAULT_STUDY_Q90
+    let within = |c: &&BudgetCandidate| {
+        c.normals_marked <= MAP_GUIDED_BUDGET
+            && c.restoration_q90 == ecgmodel::mapcal::DEFAULT_STUDY_Q90
     };
     let best = out
         .candidates
         .iter()
         .filter(within)
-        .map(|c| c.3)
+        .map(|c| c.abnormals_marked)
         .fold(f64::NEG_INFINITY, f64::max);
     let chosen = out
         .candidates
         .iter()
         .filter(within)
-        .filter(|c| c.3 >= best - MAP_TIE)
-        .max_by(|a, b| a.1.total_cmp(&b.1))
-        .map_or((RESTORATION_Q90[0], LOCAL_BUDGETS[0]), |c| (c.0, c.1));
+        .filter(|c| c.abnormals_marked >= best - MAP_TIE)
+        .max_by(|a, b| a.local_budget.total_cmp(&b.local_budget))
+        .map_or((RESTORATION_Q90[0], LOCAL_BUDGETS[0]), |c| {
+            (c.restoration_q90, c.local_budget)
+        });
     (out.restoration_q90, out.local_budget) = chosen;
     let rest_max = restore(map, out.restoration_q90);
     share(map, &rest_max, out.local_budget);
@@ -1566,21 +1585,24 @@ mod tests {
         let chosen = budget
             .candidates
             .iter()
-            .find(|c| c.0 == budget.restoration_q90 && c.1 == budget.local_budget)
+            .find(|c| {
+                c.restoration_q90 == budget.restoration_q90 && c.local_budget == budget.local_budget
+            })
             .copied()
             .unwrap();
         assert_eq!(budget.restoration_q90, ecgmodel::mapcal::DEFAULT_STUDY_Q90);
         assert!(budget.local_budget < LOCAL_BUDGETS[0], "{budget:?}");
-        assert!(chosen.2 <= MAP_GUIDED_BUDGET, "{chosen:?}");
+        assert!(chosen.normals_marked <= MAP_GUIDED_BUDGET, "{chosen:?}");
         assert!(
-            chosen.3 > first.3,
+            chosen.abnormals_marked > first.abnormals_marked,
             "chosen {chosen:?} vs the fixed split {first:?}"
         );
         assert!(budget
             .candidates
             .iter()
-            .filter(|c| c.0 == chosen.0 && c.2 <= MAP_GUIDED_BUDGET)
-            .all(|c| c.3 <= chosen.3 + MAP_TIE));
+            .filter(|c| c.restoration_q90 == chosen.restoration_q90
+                && c.normals_marked <= MAP_GUIDED_BUDGET)
+            .all(|c| c.abnormals_marked <= chosen.abnormals_marked + MAP_TIE));
         // The calibration and the median-beat model keep what was chosen.
         assert_eq!(cal.study_q90, budget.restoration_q90);
         assert!(cal.guide.is_some() && budget.score_q90 > 0.9);

@@ -443,14 +443,37 @@ fn a_blurred_full_page_with_one_legible_label_stays_a_full_page() {
     assert_eq!(shown(&d).len(), 12, "{:?}", shown(&d));
 }
 
-/// PTB-XL record `id` (100 Hz, from ../shared, drawn at 500 Hz) as a 3×4 + II page the way
-/// the paper calibration draws it (`calibrate_digitized`: clean for even ids, distorted for
-/// odd ones), and digitized.
+#[test]
+fn a_faint_rhythm_strip_beside_solid_label_boxes_is_read() {
+    // PTB-XL 127 (fold 9) drawn as a distorted page at 100 dpi: a faint grey trace, with
+    // the header's text and the leads' labels drawn as solid black boxes. The boxes pulled
+    // the ink threshold (Otsu's split) up between trace and box, the faint trace broke
+    // into dashes, and the lead II strip, its coverage under half the block rows', was
+    // left out: the page read as 3×4 alone and gave no median beat. The split now leaves
+    // solid blocks out (`trace::otsu_without_blocks`).
+    let Some(data) = data_dir() else { return };
+    let d = calibration_page(&data, 127);
+    assert_eq!(
+        d.layout,
+        Layout::ThreeByFour { rhythm_strips: 1 },
+        "read as {}",
+        d.layout
+    );
+    let beat = ecgmodel::shape::beat_vector(&ecgcore::dsp::measurements::measure(&d.recording));
+    assert!(beat.is_some(), "no median beat was measured");
+}
+
+/// PTB-XL record `id` (from ../shared: `records500` where it has the record, else
+/// `records100`) as a 3×4 + II page the way the paper calibration draws it
+/// (`calibrate_digitized`: clean for even ids, distorted for odd ones), and digitized.
 fn calibration_page(data: &Path, id: u32) -> Digitized {
-    let path = data.join(format!(
-        "ptbxl/records100/{:05}/{id:05}_lr.hea",
-        (id / 1000) * 1000
-    ));
+    let dir = (id / 1000) * 1000;
+    let hr = data.join(format!("ptbxl/records500/{dir:05}/{id:05}_hr.hea"));
+    let path = if hr.is_file() {
+        hr
+    } else {
+        data.join(format!("ptbxl/records100/{dir:05}/{id:05}_lr.hea"))
+    };
     let img = ecglab::paper_render::calibration_page(&ecgcore::formats::open(&path).unwrap(), id);
     digitize_rgb(
         &img,
