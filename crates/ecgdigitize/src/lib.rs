@@ -1558,8 +1558,7 @@ fn digitize_pass(
         let sensitive = trace::ink_mask(&ink, px_per_mm_y, true);
         let rows = trace::find_rows(&sensitive, px_per_mm_y);
         // A page of noise or texture is mostly "ink": not a trace.
-        let ink_share =
-            sensitive.ink.iter().filter(|v| **v).count() as f32 / sensitive.ink.len().max(1) as f32;
+        let ink_share = trace::ink_share(&sensitive);
         let better = if enough(&candidates) {
             enough(&rows) && row_coverage(&rows) > normal_coverage + 0.05
         } else {
@@ -1568,7 +1567,7 @@ fn digitize_pass(
         if std::env::var_os("ECGDIGITIZE_DEBUG").is_some() {
             eprintln!("sensitive: ink share {ink_share:.3}, coverage {:.3} vs normal {normal_coverage:.3}, rows {:?}", row_coverage(&rows), rows.iter().map(|r| (r.baseline_y, r.coverage)).collect::<Vec<_>>());
         }
-        if ink_share < 0.12 && better {
+        if ink_share < trace::MAX_SENSITIVE_INK_SHARE && better {
             mask = sensitive;
             candidates = rows;
         }

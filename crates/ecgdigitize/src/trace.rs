@@ -293,6 +293,15 @@ fn otsu_without_blocks(
 /// Most of a page the normal ink mask may cover.
 const MAX_INK_SHARE: f32 = 0.03;
 
+/// Most of a page the sensitive ink mask may cover: above it, the mask holds a page of
+/// noise or texture, not a faint trace.
+pub const MAX_SENSITIVE_INK_SHARE: f32 = 0.12;
+
+/// Share of a mask's pixels that are ink.
+pub fn ink_share(mask: &Mask) -> f32 {
+    mask.ink.iter().filter(|v| **v).count() as f32 / mask.ink.len().max(1) as f32
+}
+
 /// The `q` quantile of values clamped to 0–255 (256-bin histogram).
 fn quantile_255(values: &[f32], q: f32) -> f32 {
     let mut hist = [0u64; 256];
@@ -343,10 +352,19 @@ pub fn ink_mask_with(ink: &Plane, px_per_mm: f32, sensitive: bool, grow: bool) -
         suppress_grid_lines(&mut contrast, ink.w, ink.h);
         // Half of Otsu's split keeps faint (thin, blurred) trace pixels that solid text
         // would otherwise push below the threshold.
-        let high = (0.5
-            * otsu_without_blocks(&contrast, ink.w, ink.h, px_per_mm, 20.0).unwrap_or(100.0))
-        .clamp(30.0, 120.0);
-        hysteresis(&contrast, ink.w, ink.h, high, 0.5 * high)
+        let high = |split: Option<f32>| (0.5 * split.unwrap_or(100.0)).clamp(30.0, 120.0);
+        let plain = high(otsu(&contrast, 20.0));
+        let lowered = high(otsu_without_blocks(
+            &contrast, ink.w, ink.h, px_per_mm, 20.0,
+        ));
+        let mask = hysteresis(&contrast, ink.w, ink.h, lowered, 0.5 * lowered);
+        // The split without solid blocks, unless it lets in more than a sensitive mask
+        // may hold (then the page's noise, not a faint trace, was below the plain split).
+        if lowered < plain && ink_share(&mask) >= MAX_SENSITIVE_INK_SHARE {
+            hysteresis(&contrast, ink.w, ink.h, plain, 0.5 * plain)
+        } else {
+            mask
+        }
     } else {
         let (mut threshold, share) = otsu_split(&contrast, ink.w, ink.h, px_per_mm);
         // Traces and text cover a few per cent of a page; when Otsu's split lets far more
@@ -1981,6 +1999,47 @@ mod tests {
         assert_eq!(
             otsu_without_blocks(&without.data, without.w, without.h, 8.0, 25.0),
             otsu(&without.data, 25.0)
+        );
+    }
+
+    #[test]
+    fn the_sensitive_mask_keeps_the_plain_split_where_the_lower_one_takes_the_noise() {
+        // The page with blocks, its trace darker (core 130, edges 70, blocks 250, rims
+        // 160), on paper whose noise (0–80) reaches half the split without the blocks:
+        // a sensitive mask at that split would take the noise.
+        let (mut p, core) = faint_trace_plane(true);
+        for (i, v) in p.data.iter_mut().enumerate() {
+            *v = match *v as u32 {
+                0..=20 => ((i * 7919) % 81) as f32,
+                40 => 70.0,
+                75 => 130.0,
+                120 => 160.0,
+                _ => 250.0,
+            };
+        }
+        let mut contrast = local_contrast(&p, 8.0);
+        suppress_grid_lines(&mut contrast, p.w, p.h);
+        let lowered =
+            (0.5 * otsu_without_blocks(&contrast, p.w, p.h, 8.0, 20.0).unwrap()).clamp(30.0, 120.0);
+        let plain = (0.5 * otsu(&contrast, 20.0).unwrap()).clamp(30.0, 120.0);
+        let noisy = hysteresis(&contrast, p.w, p.h, lowered, 0.5 * lowered);
+        assert!(lowered < plain, "{lowered} vs {plain}");
+        assert!(ink_share(&noisy) >= MAX_SENSITIVE_INK_SHARE);
+        let mask = ink_mask(&p, 8.0, true);
+        assert!(
+            ink_share(&mask) < MAX_SENSITIVE_INK_SHARE,
+            "{}",
+            ink_share(&mask)
+        );
+        let held = core
+            .iter()
+            .enumerate()
+            .filter(|(x, y)| mask.at(*x, **y))
+            .count();
+        assert!(
+            held >= core.len() * 95 / 100,
+            "{held} of {} columns",
+            core.len()
         );
     }
 
