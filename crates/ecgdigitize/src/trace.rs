@@ -1973,16 +1973,8 @@ mod tests {
         (p, core)
     }
 
-    #[test]
-    fn solid_blocks_do_not_raise_the_ink_threshold_above_a_faint_trace() {
-        let (with, core) = faint_trace_plane(true);
-        // Plain Otsu splits the trace from the blocks, and the trace's core falls below it.
-        let plain = otsu(&with.data, 25.0).unwrap();
-        assert!(plain > 75.0, "plain Otsu {plain}");
-        let split = otsu_without_blocks(&with.data, with.w, with.h, 8.0, 25.0).unwrap();
-        assert!(split > 20.0 && split < 75.0, "without blocks {split}");
-        // The mask then holds the whole trace (and the blocks, which are still ink).
-        let mask = ink_mask(&with, 8.0, false);
+    /// The mask holds the trace's core pixel in at least 95 % of the columns.
+    fn assert_holds_trace(mask: &Mask, core: &[usize]) {
         let held = core
             .iter()
             .enumerate()
@@ -1993,6 +1985,19 @@ mod tests {
             "{held} of {} columns",
             core.len()
         );
+    }
+
+    #[test]
+    fn solid_blocks_do_not_raise_the_ink_threshold_above_a_faint_trace() {
+        let (with, core) = faint_trace_plane(true);
+        // Plain Otsu splits the trace from the blocks, and the trace's core falls below it.
+        let plain = otsu(&with.data, 25.0).unwrap();
+        assert!(plain > 75.0, "plain Otsu {plain}");
+        let split = otsu_without_blocks(&with.data, with.w, with.h, 8.0, 25.0).unwrap();
+        assert!(split > 20.0 && split < 75.0, "without blocks {split}");
+        // The mask then holds the whole trace (and the blocks, which are still ink).
+        let mask = ink_mask(&with, 8.0, false);
+        assert_holds_trace(&mask, &core);
         assert!(mask.at(30, 28), "a block's middle is ink");
         // With no block on the page the split is Otsu's own.
         let (without, _) = faint_trace_plane(false);
@@ -2031,16 +2036,7 @@ mod tests {
             "{}",
             ink_share(&mask)
         );
-        let held = core
-            .iter()
-            .enumerate()
-            .filter(|(x, y)| mask.at(*x, **y))
-            .count();
-        assert!(
-            held >= core.len() * 95 / 100,
-            "{held} of {} columns",
-            core.len()
-        );
+        assert_holds_trace(&mask, &core);
     }
 
     /// A 400 × 300 plane (8 px/mm) with a grey grid (1 px minor lines every 8 px at
