@@ -20,24 +20,12 @@ use tch::Device;
 /// Layout description stored in the manifest and shown to the user.
 const LAYOUT: &str = "3×4 + II paper pages (PTB-XL renders, clean and distorted, digitized)";
 
-/// The record at 500 Hz when the data has it, else at 100 Hz (`records100` covers every
-/// record, `records500` only some).
-fn record_path(data: &Path, id: u32) -> PathBuf {
-    let dir = (id / 1000) * 1000;
-    let hr = data.join(format!("ptbxl/records500/{dir:05}/{id:05}_hr.hea"));
-    if hr.exists() {
-        hr
-    } else {
-        data.join(format!("ptbxl/records100/{dir:05}/{id:05}_lr.hea"))
-    }
-}
-
 fn score_fold(analyzer: &Analyzer, data: &Path, rows: &[PtbxlRow], what: &str) -> Vec<Scored> {
     let mut out = Vec::new();
     let mut refused = 0;
     for (k, row) in rows.iter().enumerate() {
         let id = row.ecg_id;
-        let Ok(rec) = ecgcore::formats::open(&record_path(data, id)) else {
+        let Ok(rec) = ecgcore::formats::open(&ecglab::data::paper_record_path(data, id)) else {
             continue;
         };
         let img = render::calibration_page(&rec, id);
@@ -80,7 +68,7 @@ fn main() -> anyhow::Result<()> {
     let fold = |f: u8| -> Vec<PtbxlRow> {
         rows.iter()
             .filter(|r| r.fold == f && !r.excluded && r.label().is_some())
-            .filter(|r| record_path(&data, r.ecg_id).exists())
+            .filter(|r| ecglab::data::paper_record_path(&data, r.ecg_id).exists())
             .take(max)
             .cloned()
             .collect()

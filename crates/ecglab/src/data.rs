@@ -304,6 +304,19 @@ impl Dataset {
     }
 }
 
+/// The header of PTB-XL record `id` under `data` (a folder holding `ptbxl/`) at 500 Hz where
+/// the data has it, else at 100 Hz (`records100` covers every record, `records500` only
+/// some): the recording the paper calibration (`calibrate_digitized`) draws as a page.
+pub fn paper_record_path(data: &Path, id: u32) -> PathBuf {
+    let dir = (id / 1000) * 1000;
+    let hr = data.join(format!("ptbxl/records500/{dir:05}/{id:05}_hr.hea"));
+    if hr.is_file() {
+        hr
+    } else {
+        data.join(format!("ptbxl/records100/{dir:05}/{id:05}_lr.hea"))
+    }
+}
+
 /// Where `make data` unpacks PTB-XL (`.data/ptbxl`, git-ignored): the plain records
 /// of `../shared/data/ptbxl` and the packed ones of `../shared/data/ptbxl/packed` in one
 /// tree with the v1.0.3 `labels.csv` (10,420 records).

@@ -467,13 +467,7 @@ fn a_faint_rhythm_strip_beside_solid_label_boxes_is_read() {
 /// `records100`) as a 3×4 + II page the way the paper calibration draws it
 /// (`calibrate_digitized`: clean for even ids, distorted for odd ones), and digitized.
 fn calibration_page(data: &Path, id: u32) -> Digitized {
-    let dir = (id / 1000) * 1000;
-    let hr = data.join(format!("ptbxl/records500/{dir:05}/{id:05}_hr.hea"));
-    let path = if hr.is_file() {
-        hr
-    } else {
-        data.join(format!("ptbxl/records100/{dir:05}/{id:05}_lr.hea"))
-    };
+    let path = ecglab::data::paper_record_path(data, id);
     let img = ecglab::paper_render::calibration_page(&ecgcore::formats::open(&path).unwrap(), id);
     digitize_rgb(
         &img,
