@@ -32,9 +32,11 @@ pub const BASELINE_NAME: &str = "Autoencoder baseline (BeatGAN-style reconstruct
 pub struct Analyzer {
     device: Device,
     manifest: ModelManifest,
-    _mscr_vs: nn::VarStore,
+    /// Owns the MSCR weights (copied by [`Analyzer::try_clone`]).
+    mscr_vs: nn::VarStore,
     mscr: Mscr,
-    _baseline_vs: nn::VarStore,
+    /// Owns the baseline weights.
+    baseline_vs: nn::VarStore,
     baseline: BeatAe,
 }
 
@@ -92,9 +94,31 @@ impl Analyzer {
         Ok(Analyzer {
             device,
             manifest,
-            _mscr_vs: mscr_vs,
+            mscr_vs,
             mscr,
-            _baseline_vs: baseline_vs,
+            baseline_vs,
+            baseline,
+        })
+    }
+
+    /// A second analyzer with copies of the same weights and calibration, for a worker
+    /// thread (LibTorch tensors cannot be shared between threads; each worker owns its
+    /// networks).
+    pub fn try_clone(&self) -> Result<Analyzer, ModelError> {
+        let torch =
+            |e: tch::TchError| ModelError::Other(format!("copying the loaded weights failed: {e}"));
+        let mut mscr_vs = nn::VarStore::new(self.device);
+        let mscr = Mscr::new(&mscr_vs.root());
+        mscr_vs.copy(&self.mscr_vs).map_err(torch)?;
+        let mut baseline_vs = nn::VarStore::new(self.device);
+        let baseline = BeatAe::new(&baseline_vs.root());
+        baseline_vs.copy(&self.baseline_vs).map_err(torch)?;
+        Ok(Analyzer {
+            device: self.device,
+            manifest: self.manifest.clone(),
+            mscr_vs,
+            mscr,
+            baseline_vs,
             baseline,
         })
     }

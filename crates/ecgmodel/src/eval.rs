@@ -13,6 +13,7 @@ use crate::analyzer::Analyzer;
 use crate::attributes::Attributes;
 use crate::metrics;
 use crate::ModelError;
+use ecgcore::analysis::ModelOutput;
 use ecgcore::recording::Sex;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -204,6 +205,84 @@ fn attribute_errors(pred: &[Attributes], actual: &[Attributes]) -> AttributeErro
     }
 }
 
+/// One row's scores (ours, baseline) and measured attributes, or why it has none.
+type RowResult = Result<(ModelOutput, ModelOutput, Attributes), String>;
+
+/// Open, measure and score every row, in the manifest's order.
+///
+/// The networks are small, so LibTorch's parallelism within one study mostly waits on
+/// itself: on 2 cores, its two threads spent 42 % of a batch's CPU time waiting, and
+/// reading and measuring the files competed with them. One worker per core instead, each
+/// taking the next row and scoring it with one LibTorch thread, keeps every core on its
+/// own study. LibTorch's thread count is process-wide: it is set to one for the batch and
+/// put back afterwards.
+fn score_rows(
+    rows: &[ManifestRow],
+    analyzer: &Analyzer,
+    bar: &indicatif::ProgressBar,
+) -> Vec<RowResult> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let workers = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .clamp(1, rows.len().max(1));
+    let threads_before = tch::get_num_threads();
+    tch::set_num_threads(1);
+    let next = AtomicUsize::new(0);
+    let score = |analyzer: &Analyzer, row: &ManifestRow| -> RowResult {
+        let mut rec = ecgcore::formats::open(&row.path).map_err(|e| e.to_string())?;
+        if row.age_years.is_some() {
+            rec.patient.age_years = row.age_years;
+        }
+        if row.sex.is_some() {
+            rec.patient.sex = row.sex;
+        }
+        let meas = ecgcore::dsp::measurements::measure(&rec);
+        analyzer
+            .analyze_scores(&rec, Some(&meas))
+            .map_err(|e| e.to_string())
+    };
+    // The calling thread scores with `analyzer`; every further worker with its own copy.
+    let copies: Vec<Analyzer> = (1..workers)
+        .map_while(|_| analyzer.try_clone().ok())
+        .collect();
+    let work = |analyzer: &Analyzer| {
+        let _guard = tch::no_grad_guard();
+        let mut out = Vec::new();
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            let Some(row) = rows.get(i) else { break };
+            out.push((i, score(analyzer, row)));
+            bar.inc(1);
+        }
+        out
+    };
+    let mut done: Vec<(usize, RowResult)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = copies
+            .into_iter()
+            .map(|copy| scope.spawn(move || work(&copy)))
+            .collect();
+        let mut done = work(analyzer);
+        for h in handles {
+            // A worker that panicked leaves its rows unscored; they are reported below.
+            done.extend(h.join().unwrap_or_default());
+        }
+        done
+    });
+    tch::set_num_threads(threads_before);
+    done.sort_by_key(|(i, _)| *i);
+    let mut out: Vec<RowResult> = Vec::with_capacity(rows.len());
+    let mut done = done.into_iter().peekable();
+    for i in 0..rows.len() {
+        match done.next_if(|(j, _)| *j == i) {
+            Some((_, r)) => out.push(r),
+            None => out.push(Err(
+                "the worker scoring this study stopped unexpectedly".into()
+            )),
+        }
+    }
+    out
+}
+
 /// Evaluate `manifest_csv` with a loaded analyzer; progress on stderr when `progress`.
 pub fn run(
     manifest_csv: &Path,
@@ -225,75 +304,41 @@ pub fn run(
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let (mut pred_n, mut act_n, mut pred_a, mut act_a) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    // Files are read and measured one study ahead on a second thread while the networks
-    // score the current one (bounded: at most two studies wait).
-    std::thread::scope(|scope| {
-        let (tx, rx) = std::sync::mpsc::sync_channel(2);
-        let producer_rows = &rows;
-        scope.spawn(move || {
-            for row in producer_rows {
-                let opened = ecgcore::formats::open(&row.path).map(|mut rec| {
-                    if row.age_years.is_some() {
-                        rec.patient.age_years = row.age_years;
-                    }
-                    if row.sex.is_some() {
-                        rec.patient.sex = row.sex;
-                    }
-                    let meas = ecgcore::dsp::measurements::measure(&rec);
-                    (rec, meas)
-                });
-                if tx.send(opened).is_err() {
-                    return;
-                }
+    let scored = score_rows(&rows, analyzer, &bar);
+    for (row, result) in rows.iter().zip(scored) {
+        let (o, b, actual) = match result {
+            Ok(x) => x,
+            Err(e) => {
+                report.failures.push((row.path.display().to_string(), e));
+                continue;
             }
-        });
-        for (row, opened) in rows.iter().zip(rx) {
-            bar.inc(1);
-            let (rec, meas) = match opened {
-                Ok(r) => r,
-                Err(e) => {
-                    report
-                        .failures
-                        .push((row.path.display().to_string(), e.to_string()));
-                    continue;
-                }
-            };
-            let (o, b, actual) = match analyzer.analyze_scores(&rec, Some(&meas)) {
-                Ok(x) => x,
-                Err(e) => {
-                    report
-                        .failures
-                        .push((row.path.display().to_string(), e.to_string()));
-                    continue;
-                }
-            };
-            let p = o.predicted.clone().unwrap_or_default();
-            let f = |v: Option<f32>| v.unwrap_or(f32::NAN);
-            let pred = Attributes {
-                age_years: f(p.age_years),
-                female: f(p.female_probability),
-                heart_rate_bpm: f(p.heart_rate_bpm),
-                pr_ms: f(p.pr_ms),
-                qrs_ms: f(p.qrs_ms),
-                qt_ms: f(p.qt_ms),
-                qtc_ms: f(p.qtc_ms),
-            };
-            if row.label == 0 {
-                pred_n.push(pred);
-                act_n.push(actual);
-            } else {
-                pred_a.push(pred);
-                act_a.push(actual);
-            }
-            report
-                .scores
-                .push((row.path.display().to_string(), row.label, o.score, b.score));
-            ours.push(o.score);
-            base.push(b.score);
-            labels.push(row.label);
-            classes.push(row.classes.clone());
+        };
+        let p = o.predicted.clone().unwrap_or_default();
+        let f = |v: Option<f32>| v.unwrap_or(f32::NAN);
+        let pred = Attributes {
+            age_years: f(p.age_years),
+            female: f(p.female_probability),
+            heart_rate_bpm: f(p.heart_rate_bpm),
+            pr_ms: f(p.pr_ms),
+            qrs_ms: f(p.qrs_ms),
+            qt_ms: f(p.qt_ms),
+            qtc_ms: f(p.qtc_ms),
+        };
+        if row.label == 0 {
+            pred_n.push(pred);
+            act_n.push(actual);
+        } else {
+            pred_a.push(pred);
+            act_a.push(actual);
         }
-    });
+        report
+            .scores
+            .push((row.path.display().to_string(), row.label, o.score, b.score));
+        ours.push(o.score);
+        base.push(b.score);
+        labels.push(row.label);
+        classes.push(row.classes.clone());
+    }
     bar.finish_and_clear();
     let m = analyzer.manifest();
     let mine = method_metrics("ours", &ours, &labels, &classes, m.mscr.threshold);

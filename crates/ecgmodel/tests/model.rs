@@ -622,3 +622,69 @@ fn baseline_score_is_the_geometric_mean_of_the_beats_per_lead_errors() {
         geo(&kept)
     );
 }
+
+#[test]
+fn eval_scores_each_row_as_alone_in_the_manifests_order_and_names_a_failed_file() {
+    let _rng = torch_rng();
+    let dir = ptbxl();
+    let models = models();
+    // The first rows of the fold-9 manifest with a missing file among them: `eval` scores
+    // rows on several workers, each with its own copy of the networks.
+    let fold9 = std::fs::read_to_string(models.join("manifests/ptbxl_fold9.csv")).unwrap();
+    // Paths in a manifest are relative to its folder: these become absolute.
+    let mut lines: Vec<String> = fold9
+        .lines()
+        .take(8)
+        .enumerate()
+        .map(|(i, line)| match (i, line.split_once(',')) {
+            (1.., Some((path, rest))) => {
+                format!("{},{rest}", models.join("manifests").join(path).display())
+            }
+            _ => line.to_string(),
+        })
+        .collect();
+    let missing = dir.join("records100/00000/no_such_record_lr.hea");
+    lines.insert(4, format!("{},1,50,M,MI", missing.display()));
+    let manifest_dir = std::env::temp_dir().join(format!("ecgmodel-eval-{}", std::process::id()));
+    std::fs::create_dir_all(&manifest_dir).unwrap();
+    let manifest = manifest_dir.join("manifest.csv");
+    std::fs::write(&manifest, lines.join("\n") + "\n").unwrap();
+    let analyzer = Analyzer::load(&models, Device::Cpu).unwrap();
+    let report = ecgmodel::eval::run(&manifest, &analyzer, false).unwrap();
+    let rows = ecgmodel::eval::read_manifest(&manifest).unwrap();
+    assert_eq!(rows.len(), 8);
+    assert_eq!(report.failures.len(), 1, "{:?}", report.failures);
+    assert!(
+        report.failures[0].0.contains("no_such_record"),
+        "{:?}",
+        report.failures
+    );
+    let expected: Vec<&ecgmodel::eval::ManifestRow> =
+        rows.iter().filter(|r| r.path != missing).collect();
+    assert_eq!(report.scores.len(), expected.len());
+    for ((path, label, ours, base), row) in report.scores.iter().zip(&expected) {
+        assert_eq!(
+            path,
+            &row.path.display().to_string(),
+            "rows out of the manifest's order"
+        );
+        assert_eq!(*label, row.label);
+        // The same study scored alone, as the viewer does.
+        let mut rec = ecgcore::formats::open(&row.path).unwrap();
+        rec.patient.age_years = row.age_years.or(rec.patient.age_years);
+        rec.patient.sex = row.sex.or(rec.patient.sex);
+        let (o, b, _) = analyzer.analyze_scores(&rec, None).unwrap();
+        let close = |a: f32, b: f32| (a - b).abs() <= 1e-4 * a.abs().max(1.0);
+        assert!(
+            close(*ours, o.score),
+            "{path}: {ours} in the batch, {} alone",
+            o.score
+        );
+        assert!(
+            close(*base, b.score),
+            "{path}: {base} in the batch, {} alone",
+            b.score
+        );
+    }
+    let _ = std::fs::remove_dir_all(&manifest_dir);
+}

@@ -856,7 +856,52 @@ fn ptbxl_patient(hea: &Path) -> Option<Patient> {
     None
 }
 
+/// The patients of one PTB-XL table, by `ecg_id`, as [`ptbxl_table`] keeps them.
+type PatientTable = std::collections::HashMap<u32, Patient>;
+
+/// The tables read so far, each with the size and modification time it was read at.
+type TableCache = std::collections::HashMap<
+    PathBuf,
+    (
+        u64,
+        Option<std::time::SystemTime>,
+        std::sync::Arc<PatientTable>,
+    ),
+>;
+
+/// Tables kept at once; a further one empties the cache first.
+const MAX_CACHED_TABLES: usize = 4;
+
 fn ptbxl_row(table: &Path, ecg_id: u32) -> Option<Patient> {
+    ptbxl_table(table)?.get(&ecg_id).cloned()
+}
+
+/// Every row of a PTB-XL table, parsed once per process and file version: opening a
+/// record reads one row, and a batch of records (`eval`, a folder of studies) would
+/// otherwise parse the whole table (21,799 rows in PTB-XL's) for each of them.
+fn ptbxl_table(table: &Path) -> Option<std::sync::Arc<PatientTable>> {
+    static CACHE: std::sync::OnceLock<std::sync::Mutex<TableCache>> = std::sync::OnceLock::new();
+    let meta = std::fs::metadata(table).ok()?;
+    let stamp = (meta.len(), meta.modified().ok());
+    let cache = CACHE.get_or_init(Default::default);
+    if let Ok(c) = cache.lock() {
+        if let Some((len, modified, rows)) = c.get(table) {
+            if (*len, *modified) == stamp {
+                return Some(rows.clone());
+            }
+        }
+    }
+    let rows = std::sync::Arc::new(parse_ptbxl_table(table)?);
+    if let Ok(mut c) = cache.lock() {
+        if c.len() >= MAX_CACHED_TABLES {
+            c.clear();
+        }
+        c.insert(table.to_path_buf(), (stamp.0, stamp.1, rows.clone()));
+    }
+    Some(rows)
+}
+
+fn parse_ptbxl_table(table: &Path) -> Option<PatientTable> {
     let bytes = read_capped(table, 64 * 1024 * 1024).ok()?;
     let text = String::from_utf8_lossy(&bytes);
     let mut lines = text.lines();
@@ -864,11 +909,12 @@ fn ptbxl_row(table: &Path, ecg_id: u32) -> Option<Patient> {
     let col = |name: &str| header.iter().position(|h| h == name);
     let (id_col, age_col, sex_col) = (col("ecg_id")?, col("age")?, col("sex")?);
     let patient_col = col("patient_id");
+    let mut out = PatientTable::new();
     for line in lines {
         let fields = super::csv::split_csv_line(line, ',');
-        if fields.get(id_col)?.parse::<u32>().ok() != Some(ecg_id) {
+        let Some(ecg_id) = fields.get(id_col).and_then(|f| f.parse::<u32>().ok()) else {
             continue;
-        }
+        };
         let age = fields.get(age_col).and_then(|a| a.parse::<f32>().ok());
         // PTB-XL codes sex as 0 = male, 1 = female; age 300 means "over 89".
         let sex = match fields.get(sex_col).map(String::as_str) {
@@ -880,14 +926,15 @@ fn ptbxl_row(table: &Path, ecg_id: u32) -> Option<Patient> {
             .and_then(|c| fields.get(c))
             .filter(|s| !s.is_empty())
             .map(|s| s.trim_end_matches(".0").to_string());
-        return Some(Patient {
+        // The first row of an id counts, as when the table was searched row by row.
+        out.entry(ecg_id).or_insert(Patient {
             id,
             age_years: age.filter(|a| (0.0..=130.0).contains(a)),
             sex,
             birth_date: None,
         });
     }
-    None
+    Some(out)
 }
 
 /// Write `rec` as a WFDB record `<dir>/<name>.hea` + `<name>.dat` (format 16,
@@ -1040,5 +1087,31 @@ mod tests {
             acquisition_time(h.base_date.as_deref(), h.base_time.as_deref()).as_deref(),
             Some("2020-06-05T12:00:01")
         );
+    }
+
+    #[test]
+    fn ptbxl_table_rows_are_read_once_and_again_when_the_table_changes() {
+        let dir = std::env::temp_dir().join(format!("ecgcore-ptbxl-table-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let table = dir.join("labels.csv");
+        // A short row before the wanted one is skipped, not the end of the search.
+        std::fs::write(
+            &table,
+            "ecg_id,patient_id,age,sex\n7\n12,15709.0,56,1\n13,1.0,300,0\n",
+        )
+        .unwrap();
+        let p = ptbxl_row(&table, 12).unwrap();
+        assert_eq!(p.id.as_deref(), Some("15709"));
+        assert_eq!(p.age_years, Some(56.0));
+        assert_eq!(p.sex, Some(Sex::Female));
+        // Age 300 ("over 89") is out of range and left out.
+        assert_eq!(ptbxl_row(&table, 13).unwrap().age_years, None);
+        assert!(ptbxl_row(&table, 99).is_none());
+        // The cache keeps one parse per file version: a changed table is read again.
+        std::fs::write(&table, "ecg_id,patient_id,age,sex\n12,15709.0,57,0\n").unwrap();
+        let p = ptbxl_row(&table, 12).unwrap();
+        assert_eq!((p.age_years, p.sex), (Some(57.0), Some(Sex::Male)));
+        assert!(ptbxl_row(&table, 13).is_none());
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
