@@ -214,8 +214,8 @@ type RowResult = Result<(ModelOutput, ModelOutput, Attributes), String>;
 /// itself: on 2 cores, its two threads spent 42 % of a batch's CPU time waiting, and
 /// reading and measuring the files competed with them. One worker per core instead, each
 /// taking the next row and scoring it with one LibTorch thread, keeps every core on its
-/// own study. LibTorch's thread count is process-wide: it is set to one for the batch and
-/// put back afterwards.
+/// own study. The calling thread is one of the workers; its LibTorch thread count is put
+/// back afterwards.
 fn score_rows(
     rows: &[ManifestRow],
     analyzer: &Analyzer,
@@ -226,7 +226,6 @@ fn score_rows(
         .map_or(1, std::num::NonZeroUsize::get)
         .clamp(1, rows.len().max(1));
     let threads_before = tch::get_num_threads();
-    tch::set_num_threads(1);
     let next = AtomicUsize::new(0);
     let score = |analyzer: &Analyzer, row: &ManifestRow| -> RowResult {
         let mut rec = ecgcore::formats::open(&row.path).map_err(|e| e.to_string())?;
@@ -246,6 +245,9 @@ fn score_rows(
         .map_while(|_| analyzer.try_clone().ok())
         .collect();
     let work = |analyzer: &Analyzer| {
+        // OpenMP keeps the thread count per thread: a new thread starts at the default
+        // (one per core) whatever the calling thread set, so each worker sets its own.
+        tch::set_num_threads(1);
         let _guard = tch::no_grad_guard();
         let mut out = Vec::new();
         loop {

@@ -650,7 +650,10 @@ fn eval_scores_each_row_as_alone_in_the_manifests_order_and_names_a_failed_file(
     let manifest = manifest_dir.join("manifest.csv");
     std::fs::write(&manifest, lines.join("\n") + "\n").unwrap();
     let analyzer = Analyzer::load(&models, Device::Cpu).unwrap();
+    tch::set_num_threads(2);
     let report = ecgmodel::eval::run(&manifest, &analyzer, false).unwrap();
+    // The batch runs its workers on one LibTorch thread each and puts the count back.
+    assert_eq!(tch::get_num_threads(), 2);
     let rows = ecgmodel::eval::read_manifest(&manifest).unwrap();
     assert_eq!(rows.len(), 8);
     assert_eq!(report.failures.len(), 1, "{:?}", report.failures);
