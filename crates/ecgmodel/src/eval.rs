@@ -245,8 +245,8 @@ fn score_rows(
         .map_while(|_| analyzer.try_clone().ok())
         .collect();
     let work = |analyzer: &Analyzer| {
-        // OpenMP keeps the thread count per thread: a new thread starts at the default
-        // (one per core) whatever the calling thread set, so each worker sets its own.
+        // LibTorch keeps the count per thread once a thread has run parallel work (a new
+        // thread adopts the last count set anywhere): each worker sets its own.
         tch::set_num_threads(1);
         let _guard = tch::no_grad_guard();
         let mut out = Vec::new();
