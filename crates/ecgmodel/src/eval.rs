@@ -258,7 +258,7 @@ fn score_rows(
         }
         out
     };
-    let mut done: Vec<(usize, RowResult)> = std::thread::scope(|scope| {
+    let done: Vec<(usize, RowResult)> = std::thread::scope(|scope| {
         let handles: Vec<_> = copies
             .into_iter()
             .map(|copy| scope.spawn(move || work(&copy)))
@@ -271,18 +271,17 @@ fn score_rows(
         done
     });
     tch::set_num_threads(threads_before);
-    done.sort_by_key(|(i, _)| *i);
-    let mut out: Vec<RowResult> = Vec::with_capacity(rows.len());
-    let mut done = done.into_iter().peekable();
-    for i in 0..rows.len() {
-        match done.next_if(|(j, _)| *j == i) {
-            Some((_, r)) => out.push(r),
-            None => out.push(Err(
-                "the worker scoring this study stopped unexpectedly".into()
-            )),
+    let mut out: Vec<Option<RowResult>> = (0..rows.len()).map(|_| None).collect();
+    for (i, r) in done {
+        if let Some(slot) = out.get_mut(i) {
+            *slot = Some(r);
         }
     }
-    out
+    out.into_iter()
+        .map(|r| {
+            r.unwrap_or_else(|| Err("the worker scoring this study stopped unexpectedly".into()))
+        })
+        .collect()
 }
 
 /// Evaluate `manifest_csv` with a loaded analyzer; progress on stderr when `progress`.
