@@ -29,6 +29,24 @@ pub struct ManifestRow {
     pub classes: Vec<String>,
 }
 
+impl ManifestRow {
+    /// The row's recording, with the manifest's age and sex where the row gives them (they
+    /// replace what the file records).
+    ///
+    /// # Errors
+    /// The file cannot be read.
+    pub fn open(&self) -> Result<ecgcore::recording::Recording, ecgcore::formats::FormatError> {
+        let mut rec = ecgcore::formats::open(&self.path)?;
+        if self.age_years.is_some() {
+            rec.patient.age_years = self.age_years;
+        }
+        if self.sex.is_some() {
+            rec.patient.sex = self.sex;
+        }
+        Ok(rec)
+    }
+}
+
 /// Read a manifest CSV.
 pub fn read_manifest(path: &Path) -> Result<Vec<ManifestRow>, ModelError> {
     let text = std::fs::read_to_string(path).map_err(|e| ModelError::io(path, e))?;
@@ -228,13 +246,7 @@ fn score_rows(
     let threads_before = tch::get_num_threads();
     let next = AtomicUsize::new(0);
     let score = |analyzer: &Analyzer, row: &ManifestRow| -> RowResult {
-        let mut rec = ecgcore::formats::open(&row.path).map_err(|e| e.to_string())?;
-        if row.age_years.is_some() {
-            rec.patient.age_years = row.age_years;
-        }
-        if row.sex.is_some() {
-            rec.patient.sex = row.sex;
-        }
+        let rec = row.open().map_err(|e| e.to_string())?;
         let meas = ecgcore::dsp::measurements::measure(&rec);
         analyzer
             .analyze_scores(&rec, Some(&meas))
