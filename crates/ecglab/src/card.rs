@@ -203,8 +203,13 @@ pub fn render(
     );
     let _ = writeln!(
         s,
-        "- MSCR: {} epochs run, best (fold-9 AUROC of feature density + global restoration) epoch {}, {:.0} s. Baseline: {} epochs, best {}, {:.0} s. Whole run incl. calibration and fold-10 scoring {:.0} s.",
-        r.mscr_epochs_run, r.mscr_best_epoch, r.mscr_train_s, r.baseline_epochs_run, r.baseline_best_epoch, r.baseline_train_s, r.total_s
+        "- MSCR: {} epochs run, best ({}) epoch {}, {:.0} s. Baseline: {} epochs, best {}, {:.0} s. Whole run incl. calibration and fold-10 scoring {:.0} s.",
+        r.mscr_epochs_run,
+        match r.mscr_selection {
+            crate::train::Selection::Restoration => "fold-9 AUROC of feature density + global restoration",
+            crate::train::Selection::Weighed => "the weighed score's fold-9 AUROC, cross-validated within fold 9",
+        },
+        r.mscr_best_epoch, r.mscr_train_s, r.baseline_epochs_run, r.baseline_best_epoch, r.baseline_train_s, r.total_s
     );
     if !r.attribute_readout.is_empty() {
         const NAMES: [&str; 7] = ["age", "sex", "heart rate", "PR", "QRS", "QT", "QTc"];
@@ -357,4 +362,39 @@ pub fn render(
     let _ = writeln!(s, "- Attribute gaps use recorded age/sex when the file has them; without them those components count as 0.");
     let _ = writeln!(s, "- Decision support only; not a diagnosis.");
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::train::Selection;
+
+    /// A manifest written before the epoch criterion was recorded reads as chosen on
+    /// restoration + features (what chose it then); the card names the criterion used.
+    #[test]
+    fn the_card_names_the_criterion_that_chose_the_epoch() {
+        let Ok(manifest) = ModelManifest::read(std::path::Path::new("../../models")) else {
+            panic!("models/manifest.json must be readable");
+        };
+        let mut report = manifest.report.clone();
+        let r: TrainReport = serde_json::from_value(report.clone()).unwrap_or_default();
+        assert_eq!(r.mscr_selection, Selection::Restoration);
+        assert!(r.mscr_best_epoch > 0, "{}", r.mscr_best_epoch);
+        let card = render(&manifest, &[], "");
+        assert!(
+            card.contains("best (fold-9 AUROC of feature density + global restoration) epoch"),
+            "{card}"
+        );
+        if let Some(o) = report.as_object_mut() {
+            o.insert("mscr_selection".into(), serde_json::json!("Weighed"));
+        }
+        let weighed = ModelManifest { report, ..manifest };
+        let card = render(&weighed, &[], "");
+        assert!(
+            card.contains(
+                "best (the weighed score's fold-9 AUROC, cross-validated within fold 9) epoch"
+            ),
+            "{card}"
+        );
+    }
 }

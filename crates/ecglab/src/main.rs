@@ -51,6 +51,10 @@ enum Command {
         /// Do not train the baseline: load these weights.
         #[arg(long)]
         reuse_baseline: Option<PathBuf>,
+        /// Choose the epoch on the weighed score's cross-validated fold-9 AUROC instead
+        /// of the restoration error plus feature density.
+        #[arg(long)]
+        select_weighed: bool,
     },
     /// Compare measured intervals with LUDB cardiologists' wave boundaries and print the table.
     ValidateIntervals {
@@ -121,6 +125,7 @@ fn main() -> anyhow::Result<()> {
             device,
             reuse_mscr,
             reuse_baseline,
+            select_weighed,
         } => {
             let mut cfg = ecglab::train::TrainConfig {
                 ptbxl_dir: ptbxl,
@@ -130,6 +135,11 @@ fn main() -> anyhow::Result<()> {
                 command: std::env::args().collect::<Vec<_>>().join(" "),
                 reuse_mscr,
                 reuse_baseline,
+                select: if select_weighed {
+                    ecglab::train::Selection::Weighed
+                } else {
+                    ecglab::train::Selection::Restoration
+                },
                 ..ecglab::train::TrainConfig::default()
             };
             if let Some(e) = epochs {

@@ -61,6 +61,19 @@ pub struct TrainConfig {
     pub reuse_mscr: Option<PathBuf>,
     /// Skip baseline training and load these weights instead.
     pub reuse_baseline: Option<PathBuf>,
+    /// Which fold-9 figure chooses the epoch.
+    pub select: Selection,
+}
+
+/// The fold-9 figure that chooses the training epoch (both are printed at every
+/// evaluation, and every evaluated epoch's weights are kept in the cache folder).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum Selection {
+    /// The global restoration error plus the feature density, weighed alike.
+    #[default]
+    Restoration,
+    /// The score as shipped, weighed on fold 9 and cross-validated within it.
+    Weighed,
 }
 
 impl Default for TrainConfig {
@@ -83,6 +96,7 @@ impl Default for TrainConfig {
             command: String::new(),
             reuse_mscr: None,
             reuse_baseline: None,
+            select: Selection::Restoration,
         }
     }
 }
@@ -119,8 +133,15 @@ pub struct TrainReport {
     pub mscr_train_s: f64,
     pub baseline_train_s: f64,
     pub total_s: f64,
-    /// Validation AUROC of the restoration score per validation (epoch, auroc).
+    /// Fold-9 AUROC of the global restoration error plus the feature density at each
+    /// validation (epoch, auroc).
     pub mscr_curve: Vec<(usize, f64)>,
+    /// Fold-9 AUROC of the weighed score, cross-validated, at each validation.
+    #[serde(default)]
+    pub mscr_curve_weighed: Vec<(usize, f64)>,
+    /// Which of the two curves chose the epoch.
+    #[serde(default)]
+    pub mscr_selection: Selection,
     pub baseline_curve: Vec<(usize, f64)>,
     /// Components used in the study score and their weights.
     pub score_components: Vec<(String, f32)>,
@@ -299,6 +320,8 @@ fn with_reused_training(mut report: TrainReport, cfg: &TrainConfig) -> TrainRepo
     report.mscr_best_epoch = old.mscr_best_epoch;
     report.mscr_train_s = old.mscr_train_s;
     report.mscr_curve = old.mscr_curve;
+    report.mscr_curve_weighed = old.mscr_curve_weighed;
+    report.mscr_selection = old.mscr_selection;
     if cfg.reuse_baseline.as_ref().and_then(|p| p.parent()) == Some(dir) {
         report.baseline_epochs_run = old.baseline_epochs_run;
         report.baseline_best_epoch = old.baseline_best_epoch;
@@ -719,6 +742,126 @@ fn fit_wave_model(
     (model, val)
 }
 
+/// Every fold-9 study's score components (`raw`, the studies `idx`) against `normals`,
+/// with the recorded attributes.
+fn fold9_components(
+    ds: &Dataset,
+    idx: &[usize],
+    raw: &[MscrRaw],
+    normals: NormalModels<'_>,
+) -> Vec<Vec<f32>> {
+    raw.iter()
+        .zip(idx)
+        .map(|(r, &i)| {
+            score::components(
+                r,
+                &Attributes::from_array(actual_attrs(ds, i)),
+                ds.shape(i),
+                normals,
+            )
+        })
+        .collect()
+}
+
+/// The rows of `comps` whose label is normal.
+fn normals_of(comps: &[Vec<f32>], labels: &[u8]) -> Vec<Vec<f32>> {
+    comps
+        .iter()
+        .zip(labels)
+        .filter(|(_, &l)| l == 0)
+        .map(|(c, _)| c.clone())
+        .collect()
+}
+
+/// The score's weighing on fold 9 (`fit::weigh_components`) over the feature blocks of
+/// `raw`, the wave blocks (`val_waves`) and the other components; `None` without a
+/// feature model.
+fn weigh(
+    cal: &mut score::Calibration,
+    raw: &[MscrRaw],
+    (feat, waves): (Option<&mut FeatureModel>, Option<&mut FeatureModel>),
+    val_waves: &[Vec<f32>],
+    comps: &[Vec<f32>],
+    labels: &[u8],
+) -> Option<fit::Weighing> {
+    let f = feat?;
+    let mut sets = vec![fit::BlockSet {
+        component: "features",
+        model: f,
+        inputs: raw.iter().map(|r| r.features.clone()).collect(),
+    }];
+    if let Some(w) = waves {
+        sets.push(fit::BlockSet {
+            component: "waves",
+            model: w,
+            inputs: val_waves.to_vec(),
+        });
+    }
+    Some(fit::weigh_components(cal, &mut sets, comps, labels))
+}
+
+/// What the weighed criterion needs besides the network: the models that do not
+/// depend on it (median beat, wave measures) and the fold-9 wave measures.
+pub struct FixedModels {
+    shape: Option<ecgmodel::shape::ShapeModel>,
+    waves: Option<FeatureModel>,
+    val_waves: Vec<Vec<f32>>,
+}
+
+impl FixedModels {
+    fn fit(ds: &Dataset, train_idx: &[usize], val_idx: &[usize], labels: &[u8]) -> FixedModels {
+        let shape = fit::shape_model(
+            &train_idx
+                .iter()
+                .filter_map(|&i| ds.shape(i).map(<[f32]>::to_vec))
+                .collect::<Vec<_>>(),
+            fit::SHAPE_DIRECTIONS,
+        );
+        let (waves, val_waves) = fit_wave_model(ds, train_idx, val_idx, labels);
+        FixedModels {
+            shape,
+            waves,
+            val_waves,
+        }
+    }
+}
+
+/// The weighed validation criterion: the fold-9 AUROC, cross-validated within fold 9,
+/// of the score as shipped (every component weighed by `fit::weigh_components`), with
+/// the feature density fitted on `train_raw` (a subset of the training normals) and
+/// the attributes as the head gives them (no readout).
+fn weighed_validation_auroc(
+    ds: &Dataset,
+    val_idx: &[usize],
+    labels: &[u8],
+    (raw, train_raw): (&[MscrRaw], &[MscrRaw]),
+    fixed: &FixedModels,
+) -> f64 {
+    let (emb, mut feat) = fit_normal_models(train_raw, raw, labels);
+    let mut waves = fixed.waves.clone();
+    let comps = fold9_components(
+        ds,
+        val_idx,
+        raw,
+        NormalModels {
+            embedding: emb.as_ref(),
+            features: feat.as_ref(),
+            shape: fixed.shape.as_ref(),
+            waves: waves.as_ref(),
+        },
+    );
+    let mut cal = fit::calibration(&normals_of(&comps, labels));
+    weigh(
+        &mut cal,
+        raw,
+        (feat.as_mut(), waves.as_mut()),
+        &fixed.val_waves,
+        &comps,
+        labels,
+    )
+    .map_or(0.5, |w| w.cv_auroc)
+}
+
 /// The validation criterion: fold-9 AUROC of the sum of the robust z-scores (fold-9
 /// normals) of the feature-density component and the log global restoration error, so
 /// that both the encoders' features and the restoration are kept good (training
@@ -865,18 +1008,20 @@ fn quantile(v: &mut [f32], p: f32) -> f32 {
 /// A trained network: its var store, the network, epochs run, best epoch, validation curve.
 type Trained<M> = (nn::VarStore, M, usize, usize, Vec<(usize, f64)>);
 
-/// Train MSCR; returns the best var store (by fold-9 AUROC), epochs run, best epoch, curve.
+/// Train MSCR; returns the best var store (by `cfg.select`'s fold-9 AUROC), epochs run,
+/// best epoch and the two curves (restoration + features, weighed).
 fn train_mscr(
     cfg: &TrainConfig,
     ds: &Dataset,
     norm: &AttrNorm,
-) -> Result<Trained<Mscr>, ModelError> {
+    fixed: &FixedModels,
+) -> Result<(Trained<Mscr>, Vec<(usize, f64)>), ModelError> {
     let device = cfg.device;
     if let Some(path) = &cfg.reuse_mscr {
         let mut vs = nn::VarStore::new(device);
         let model = Mscr::new(&vs.root());
         vs.load(path).map_err(|e| ModelError::torch(path, e))?;
-        return Ok((vs, model, 0, 0, Vec::new()));
+        return Ok(((vs, model, 0, 0, Vec::new()), Vec::new()));
     }
     let train_idx = ds.indices(Split::Train);
     let val_idx = ds.indices(Split::Validation);
@@ -899,6 +1044,7 @@ fn train_mscr(
     let bar = progress_bar(cfg, cfg.mscr_epochs, "MSCR");
     let (mut best, mut best_epoch, mut since, mut curve, mut epochs_run) =
         (f64::MIN, 0, 0, Vec::new(), 0);
+    let mut curve_weighed = Vec::new();
     for epoch in 1..=cfg.mscr_epochs {
         epochs_run = epoch;
         let lr = cfg.learning_rate
@@ -933,16 +1079,30 @@ fn train_mscr(
                 .copied()
                 .collect();
             let train_raw = run_mscr(&model, ds, &emb_idx, norm, device, false, true);
-            let auc = validation_auroc(&raw, &train_raw, &val_labels);
-            curve.push((epoch, auc));
+            let plain = validation_auroc(&raw, &train_raw, &val_labels);
+            let weighed =
+                weighed_validation_auroc(ds, &val_idx, &val_labels, (&raw, &train_raw), fixed);
+            let auc = match cfg.select {
+                Selection::Restoration => plain,
+                Selection::Weighed => weighed,
+            };
+            curve.push((epoch, plain));
+            curve_weighed.push((epoch, weighed));
             say(
                 cfg,
                 &bar,
                 &format!(
-                    "MSCR epoch {epoch} ({:.0} s): {msg}, fold-9 AUROC {auc:.4}",
+                    "MSCR epoch {epoch} ({:.0} s): {msg}, fold-9 AUROC {plain:.4} \
+                     (restoration + features), {weighed:.4} (weighed, cross-validated)",
                     started.elapsed().as_secs_f64()
                 ),
             );
+            let ckpt = cfg
+                .cache_dir
+                .join(format!("mscr_epoch_{epoch:02}.safetensors"));
+            if let Err(e) = vs.save(&ckpt) {
+                log::warn!("checkpoint {}: {e}", ckpt.display());
+            }
             bar.set_message(format!(
                 "{msg}, val AUROC {auc:.3} (best {:.3})",
                 best.max(auc)
@@ -970,7 +1130,10 @@ fn train_mscr(
     }
     bar.finish_and_clear();
     drop(model);
-    Ok((best_vs, best_model, epochs_run, best_epoch, curve))
+    Ok((
+        (best_vs, best_model, epochs_run, best_epoch, curve),
+        curve_weighed,
+    ))
 }
 
 fn train_baseline(cfg: &TrainConfig, ds: &Dataset) -> Result<Trained<BeatAe>, ModelError> {
@@ -1060,7 +1223,8 @@ fn train_baseline(cfg: &TrainConfig, ds: &Dataset) -> Result<Trained<BeatAe>, Mo
 
 /// One line of training progress: above the bar, or on stderr when there is no bar.
 fn say(cfg: &TrainConfig, bar: &indicatif::ProgressBar, line: &str) {
-    if cfg.progress {
+    // A bar drawn nowhere (stderr is not a terminal) would drop the line.
+    if cfg.progress && !bar.is_hidden() {
         bar.println(line);
     } else {
         eprintln!("{line}");
@@ -1103,8 +1267,10 @@ pub fn run(cfg: &TrainConfig) -> Result<TrainReport, ModelError> {
     let train_targets: Vec<[f32; 7]> = train_idx.iter().map(|&i| actual_attrs(&ds, i)).collect();
     let norm = fit::attr_norm(&train_targets);
 
+    let fixed = FixedModels::fit(&ds, &train_idx, &val_idx, &labels_of(&ds, &val_idx));
     let t0 = Instant::now();
-    let (mscr_vs, mscr, m_epochs, m_best, m_curve) = train_mscr(cfg, &ds, &norm)?;
+    let ((mscr_vs, mscr, m_epochs, m_best, m_curve), m_curve_weighed) =
+        train_mscr(cfg, &ds, &norm, &fixed)?;
     let mscr_train_s = t0.elapsed().as_secs_f64();
     let t1 = Instant::now();
     tch::manual_seed(cfg.seed as i64 + 1);
@@ -1161,36 +1327,13 @@ pub fn run(cfg: &TrainConfig) -> Result<TrainReport, ModelError> {
     }
     let (emb, mut feat) = fit_normal_models(&train_raw, &val_raw, &val_labels);
     drop(train_raw);
-    let shape = fit::shape_model(
-        &train_idx
-            .iter()
-            .filter_map(|&i| ds.shape(i).map(<[f32]>::to_vec))
-            .collect::<Vec<_>>(),
-        fit::SHAPE_DIRECTIONS,
-    );
-    let (mut waves, val_waves) = fit_wave_model(&ds, &train_idx, &val_idx, &val_labels);
-    let val_components = |normals: NormalModels<'_>| -> Vec<Vec<f32>> {
-        val_raw
-            .iter()
-            .zip(&val_idx)
-            .map(|(r, &i)| {
-                score::components(
-                    r,
-                    &Attributes::from_array(actual_attrs(&ds, i)),
-                    ds.shape(i),
-                    normals,
-                )
-            })
-            .collect()
-    };
-    let normals_of = |comps: &[Vec<f32>]| -> Vec<Vec<f32>> {
-        comps
-            .iter()
-            .zip(&val_labels)
-            .filter(|(_, &l)| l == 0)
-            .map(|(c, _)| c.clone())
-            .collect()
-    };
+    let FixedModels {
+        shape,
+        mut waves,
+        val_waves,
+    } = fixed;
+    let val_components =
+        |normals: NormalModels<'_>| fold9_components(&ds, &val_idx, &val_raw, normals);
     // Components with the feature blocks weighed alike: their fold-9 AUROC (model card)
     // and the robust centres and scales the weighing starts from.
     let plain_comps = val_components(NormalModels {
@@ -1199,7 +1342,7 @@ pub fn run(cfg: &TrainConfig) -> Result<TrainReport, ModelError> {
         shape: shape.as_ref(),
         waves: waves.as_ref(),
     });
-    let mut cal = fit::calibration(&normals_of(&plain_comps));
+    let mut cal = fit::calibration(&normals_of(&plain_comps, &val_labels));
     let component_val_auroc: Vec<(String, f64)> = (0..COMPONENTS.len())
         .map(|c| {
             let s: Vec<f32> = plain_comps
@@ -1215,25 +1358,19 @@ pub fn run(cfg: &TrainConfig) -> Result<TrainReport, ModelError> {
     // Weights: non-negative logistic regression on fold 9 over the feature blocks and
     // the other components (`fit::weigh_components`).
     let (mut weighing_cv_auroc, mut held_out_shift) = (None, None);
-    if let Some(f) = feat.as_mut() {
-        let val_features: Vec<Vec<f32>> = val_raw.iter().map(|r| r.features.clone()).collect();
-        let mut sets = vec![fit::BlockSet {
-            component: "features",
-            model: f,
-            inputs: val_features,
-        }];
-        if let Some(w) = waves.as_mut() {
-            sets.push(fit::BlockSet {
-                component: "waves",
-                model: w,
-                inputs: val_waves.clone(),
-            });
+    match weigh(
+        &mut cal,
+        &val_raw,
+        (feat.as_mut(), waves.as_mut()),
+        &val_waves,
+        &plain_comps,
+        &val_labels,
+    ) {
+        Some(weighing) => {
+            weighing_cv_auroc = Some(weighing.cv_auroc);
+            held_out_shift = Some(weighing.held_out_shift);
         }
-        let weighing = fit::weigh_components(&mut cal, &mut sets, &plain_comps, &val_labels);
-        weighing_cv_auroc = Some(weighing.cv_auroc);
-        held_out_shift = Some(weighing.held_out_shift);
-    } else {
-        fit::select_components(&mut cal, &plain_comps, &val_labels);
+        None => fit::select_components(&mut cal, &plain_comps, &val_labels),
     }
     let normals = NormalModels {
         embedding: emb.as_ref(),
@@ -1445,6 +1582,8 @@ pub fn run(cfg: &TrainConfig) -> Result<TrainReport, ModelError> {
         baseline_train_s,
         total_s: started.elapsed().as_secs_f64(),
         mscr_curve: m_curve,
+        mscr_curve_weighed: m_curve_weighed,
+        mscr_selection: cfg.select,
         baseline_curve: b_curve,
         score_components: cal
             .names
