@@ -1005,8 +1005,11 @@ fn quantile(v: &mut [f32], p: f32) -> f32 {
     v[((v.len() - 1) as f32 * p).round() as usize]
 }
 
+/// A validation curve: (epoch, fold-9 AUROC).
+type Curve = Vec<(usize, f64)>;
+
 /// A trained network: its var store, the network, epochs run, best epoch, validation curve.
-type Trained<M> = (nn::VarStore, M, usize, usize, Vec<(usize, f64)>);
+type Trained<M> = (nn::VarStore, M, usize, usize, Curve);
 
 /// Train MSCR; returns the best var store (by `cfg.select`'s fold-9 AUROC), epochs run,
 /// best epoch and the two curves (restoration + features, weighed).
@@ -1015,7 +1018,7 @@ fn train_mscr(
     ds: &Dataset,
     norm: &AttrNorm,
     fixed: &FixedModels,
-) -> Result<(Trained<Mscr>, Vec<(usize, f64)>), ModelError> {
+) -> Result<(Trained<Mscr>, Curve), ModelError> {
     let device = cfg.device;
     if let Some(path) = &cfg.reuse_mscr {
         let mut vs = nn::VarStore::new(device);
