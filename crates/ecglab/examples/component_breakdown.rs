@@ -77,7 +77,7 @@ fn main() -> anyhow::Result<()> {
     println!(
         "\n{} studies ({} abnormal); score AUROC {:.4}",
         labels.len(),
-        labels.iter().filter(|&&l| l == 1).count(),
+        labels.iter().map(|&l| usize::from(l == 1)).sum::<usize>(),
         metrics::auroc(&scores, &labels).unwrap_or(f64::NAN)
     );
     println!("component      AUROC alone  mean normal  mean abnormal");
