@@ -38,20 +38,8 @@ fn main() -> anyhow::Result<()> {
             }
         };
         let (comps, _) = analyzer.study_components(&rec)?;
-        let c: Vec<f32> = (0..COMPONENTS.len())
-            .map(|k| {
-                let w = cal.weights.get(k).copied().unwrap_or(0.0);
-                let z = (comps.get(k).copied().unwrap_or(f32::NAN)
-                    - cal.center.get(k).copied().unwrap_or(0.0))
-                    / cal.scale.get(k).copied().unwrap_or(1.0);
-                if w != 0.0 && z.is_finite() {
-                    w * z
-                } else {
-                    0.0
-                }
-            })
-            .collect();
-        let score = cal.score(&comps);
+        let c = cal.contributions(&comps);
+        let score: f32 = c.iter().sum();
         if rows_wanted {
             let parts: Vec<String> = active.iter().map(|&k| format!("{:.3}", c[k])).collect();
             println!(

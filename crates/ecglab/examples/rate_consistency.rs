@@ -53,15 +53,14 @@ fn main() -> anyhow::Result<()> {
         ) else {
             continue;
         };
+        let (k100, k500) = (cal.contributions(&c100), cal.contributions(&c500));
         for (k, d) in d_comp.iter_mut().enumerate() {
-            let w = f64::from(cal.weights.get(k).copied().unwrap_or(0.0));
-            let s = f64::from(cal.scale.get(k).copied().unwrap_or(1.0));
-            let (a, b) = (f64::from(c100[k]), f64::from(c500[k]));
-            if w != 0.0 && a.is_finite() && b.is_finite() {
-                d.push(w * (b - a) / s);
+            let (a, b) = (c100[k], c500[k]);
+            if cal.weights.get(k).is_some_and(|w| *w != 0.0) && a.is_finite() && b.is_finite() {
+                d.push(f64::from(k500[k] - k100[k]));
             }
         }
-        let ds = f64::from(cal.score(&c500) - cal.score(&c100));
+        let ds = f64::from(k500.iter().sum::<f32>() - k100.iter().sum::<f32>());
         d_score.push(ds);
         if norm {
             d_score_norm.push(ds);

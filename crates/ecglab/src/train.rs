@@ -802,7 +802,7 @@ fn weigh(
 
 /// What the weighed criterion needs besides the network: the models that do not
 /// depend on it (median beat, wave measures) and the fold-9 wave measures.
-pub struct FixedModels {
+struct FixedModels {
     shape: Option<ecgmodel::shape::ShapeModel>,
     waves: Option<FeatureModel>,
     val_waves: Vec<Vec<f32>>,

@@ -830,6 +830,12 @@ pub struct Calibration {
 impl Calibration {
     /// Weighted sum of robust z-scores; unavailable components count as 0.
     pub fn score(&self, comps: &[f32]) -> f32 {
+        self.contributions(comps).iter().sum()
+    }
+
+    /// What each component adds to [`Calibration::score`] (weight × robust z, order of
+    /// the weights; 0 where unused or unavailable).
+    pub fn contributions(&self, comps: &[f32]) -> Vec<f32> {
         self.weights
             .iter()
             .enumerate()
@@ -846,6 +852,6 @@ impl Calibration {
                     0.0
                 }
             })
-            .sum()
+            .collect()
     }
 }
