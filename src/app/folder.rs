@@ -49,6 +49,10 @@ pub struct StudyInfo {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Verdict {
     pub abnormal: bool,
+    /// Within the borderline band around the threshold.
+    pub borderline: bool,
+    /// "outside the normal range", "borderline, just within the normal range", ….
+    pub short: String,
     /// "score 1.83 (threshold 1.20)".
     pub score_line: String,
     /// "Outside/Within the range of …".
@@ -186,6 +190,12 @@ fn summarise(path: &Path, engine: &Engine, opened: &dyn Fn(StudyInfo)) -> Result
         info,
         verdict: findings.ours.map(|o| Verdict {
             abnormal: o.abnormal,
+            borderline: o.borderline,
+            short: analysis
+                .anomaly
+                .as_ref()
+                .map_or("", ecgsession::wording::verdict_short)
+                .to_string(),
             score_line: o.score_line,
             verdict: o.verdict,
         }),
@@ -243,6 +253,8 @@ pub struct Tally {
     pub with_verdict: usize,
     /// Of those, outside the normal range.
     pub abnormal: usize,
+    /// Of those with a verdict, within the borderline band (either side).
+    pub borderline: usize,
     /// Files that could not be read.
     pub unreadable: usize,
 }
@@ -378,6 +390,7 @@ impl Folder {
                     if let Some(v) = &s.verdict {
                         t.with_verdict += 1;
                         t.abnormal += usize::from(v.abnormal);
+                        t.borderline += usize::from(v.borderline);
                     }
                 }
                 EntryStatus::Error(_) => t.unreadable += 1,
@@ -703,6 +716,7 @@ mod tests {
             Tally {
                 with_verdict: 0,
                 abnormal: 0,
+                borderline: 0,
                 unreadable: 1
             }
         );
@@ -746,6 +760,8 @@ mod tests {
         let v = s.verdict.as_ref().expect("a verdict");
         assert_eq!(folder.tally().with_verdict, 1);
         assert_eq!(folder.tally().abnormal, usize::from(v.abnormal));
+        assert_eq!(folder.tally().borderline, usize::from(v.borderline));
+        assert!(v.short.contains("normal range"), "{}", v.short);
         assert!(v.score_line.starts_with("score "), "{}", v.score_line);
         assert!(v.verdict.contains("range of"), "{}", v.verdict);
         std::fs::remove_dir_all(&dir).unwrap();

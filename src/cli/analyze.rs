@@ -160,11 +160,7 @@ pub fn summary_text(a: &Analysis) -> String {
             "\n{}: {}: {}",
             o.method,
             ecgsession::wording::score_line(o),
-            if o.abnormal {
-                "outside the normal range"
-            } else {
-                "within the normal range"
-            }
+            ecgsession::wording::verdict_short(o)
         ),
         None => write!(
             s,

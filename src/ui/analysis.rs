@@ -10,16 +10,17 @@ use super::theme;
 use crate::app::Command;
 use ecgcore::analysis::{Analysis, ModelOutput};
 use ecgsession::segments::AnomalousSegment;
+use ecgsession::wording::Tone;
 use ecgsession::{MethodFindings, StudyFindings};
 use egui::{RichText, Stroke};
 
 /// Score against threshold as a bar, with the verdict in words.
 pub fn verdict_ui(ui: &mut egui::Ui, o: &ModelOutput, said: &MethodFindings) {
     ui.label(RichText::new(&said.method).strong());
-    let colour = if o.abnormal {
-        theme::ABNORMAL
-    } else {
-        theme::NORMAL
+    let colour = match said.tone {
+        Tone::Abnormal => theme::ABNORMAL,
+        Tone::Borderline => theme::BORDERLINE,
+        Tone::Normal => theme::NORMAL,
     };
     ui.label(RichText::new(&said.verdict).color(colour));
     // Bar: the threshold sits at 50 % of the width; the score is placed on a scale
@@ -33,6 +34,15 @@ pub fn verdict_ui(ui: &mut egui::Ui, o: &ModelOutput, said: &MethodFindings) {
     let filled =
         egui::Rect::from_min_size(rect.min, egui::vec2(rect.width() * frac, rect.height()));
     painter.rect_filled(filled, 2.0, colour);
+    // The borderline band around the threshold, faint behind the threshold's line.
+    if o.borderline_margin > 0.0 && o.borderline_margin.is_finite() {
+        let at = |v: f32| rect.min.x + rect.width() * (v / scale_max).clamp(0.0, 1.0);
+        let band = egui::Rect::from_x_y_ranges(
+            at(o.threshold - o.borderline_margin)..=at(o.threshold + o.borderline_margin),
+            rect.y_range(),
+        );
+        painter.rect_filled(band, 0.0, theme::BORDERLINE.gamma_multiply(0.25));
+    }
     let tx = rect.min.x + rect.width() * (o.threshold / scale_max).clamp(0.0, 1.0);
     painter.line_segment(
         [
@@ -42,9 +52,13 @@ pub fn verdict_ui(ui: &mut egui::Ui, o: &ModelOutput, said: &MethodFindings) {
         Stroke::new(2.0, ui.visuals().strong_text_color()),
     );
     response.on_hover_text(
-        "Bar: anomaly score; line: threshold (90 % of abnormal validation ECGs lie above it)",
+        "Bar: anomaly score; line: threshold (90 % of abnormal validation ECGs lie above it); \
+         shaded: the borderline band, where noise too small to see can turn the verdict",
     );
     ui.label(format!("{} · {}", said.score_line, o.device));
+    if let Some(note) = &said.borderline_note {
+        ui.label(RichText::new(note).small().color(theme::BORDERLINE));
+    }
     if let Some(note) = &said.note {
         ui.label(RichText::new(note).small().weak());
     }

@@ -165,8 +165,8 @@ fn header_ui(ui: &mut egui::Ui, folder: &Folder) -> Vec<Command> {
             let t = folder.tally();
             let mut text = if t.with_verdict > 0 {
                 format!(
-                    "All analysed: {} of {} outside the normal range",
-                    t.abnormal, t.with_verdict
+                    "All analysed: {} of {} outside the normal range, {} borderline",
+                    t.abnormal, t.with_verdict, t.borderline
                 )
             } else {
                 "All analysed (measured only)".to_string()
@@ -307,14 +307,17 @@ fn row_ui(ui: &mut egui::Ui, entry: &Entry) {
         }
         EntryStatus::Done(s) => match &s.verdict {
             Some(v) => {
-                let (word, colour) = if v.abnormal {
-                    ("Outside the normal range", theme::ABNORMAL)
+                let colour = if v.borderline {
+                    theme::BORDERLINE
+                } else if v.abnormal {
+                    theme::ABNORMAL
                 } else {
-                    ("Within the normal range", theme::NORMAL)
+                    theme::NORMAL
                 };
                 short_label(
                     ui,
-                    RichText::new(format!("{word} · {}", v.score_line)).color(colour),
+                    RichText::new(format!("{} · {}", capitalised(&v.short), v.score_line))
+                        .color(colour),
                 )
                 .on_hover_text(&v.verdict);
             }
@@ -339,4 +342,11 @@ fn row_ui(ui: &mut egui::Ui, entry: &Entry) {
             .on_hover_text(e);
         }
     }
+}
+
+/// "borderline, …" → "Borderline, …".
+fn capitalised(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map_or_else(String::new, |f| f.to_uppercase().chain(c).collect())
 }

@@ -19,6 +19,8 @@ pub const CURSOR: Color32 = Color32::from_rgb(0, 140, 90);
 pub const ABNORMAL: Color32 = Color32::from_rgb(200, 40, 30);
 pub const NORMAL: Color32 = Color32::from_rgb(30, 130, 60);
 pub const FLAG: Color32 = Color32::from_rgb(210, 110, 0);
+/// A verdict within the borderline band around the threshold.
+pub const BORDERLINE: Color32 = Color32::from_rgb(180, 120, 0);
 /// The prior ECG in the serial comparison.
 pub const PRIOR: Color32 = Color32::from_rgb(30, 80, 200);
 

@@ -44,6 +44,15 @@ pub struct ModelOutput {
     /// Threshold fixed on the validation fold (90 % recall of abnormal).
     pub threshold: f32,
     pub abnormal: bool,
+    /// Half-width of the band around `threshold` in which the verdict is borderline: how far
+    /// the score moves for a change of the tracing no reader would see (fitted on
+    /// validation ECGs; 0 = no band fitted for this kind of input).
+    #[serde(default)]
+    pub borderline_margin: f32,
+    /// The score lies within `borderline_margin` of the threshold (inclusive): the verdict could go
+    /// either way for the same heart.
+    #[serde(default)]
+    pub borderline: bool,
     /// Lead names the scores and maps refer to, in order.
     pub leads: Vec<String>,
     /// Per-lead scores, same order as `leads`.
@@ -68,10 +77,46 @@ pub struct ModelOutput {
 
 impl ModelOutput {
     /// Set the threshold the score is judged against, and the verdict with it (the one
-    /// place `abnormal` is decided: score ≥ threshold).
+    /// place `abnormal` is decided: score ≥ threshold; and `borderline`: within
+    /// `borderline_margin` of it, so set the margin first).
     pub fn judge_against(&mut self, threshold: f32) {
         self.threshold = threshold;
         self.abnormal = self.score >= threshold;
+        let margin = self.borderline_margin;
+        self.borderline = margin.is_finite()
+            && margin > 0.0
+            && self.score.is_finite()
+            && (self.score - threshold).abs() <= margin;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn judged(score: f32, threshold: f32, margin: f32) -> ModelOutput {
+        let mut o = ModelOutput {
+            score,
+            borderline_margin: margin,
+            ..ModelOutput::default()
+        };
+        o.judge_against(threshold);
+        o
+    }
+
+    #[test]
+    fn a_score_within_the_margin_of_the_threshold_is_borderline_on_either_side() {
+        let above = judged(0.9, 0.8, 0.3);
+        assert!(above.abnormal && above.borderline);
+        let below = judged(0.6, 0.8, 0.3);
+        assert!(!below.abnormal && below.borderline);
+        let far_above = judged(1.2, 0.8, 0.3);
+        assert!(far_above.abnormal && !far_above.borderline);
+        let far_below = judged(0.4, 0.8, 0.3);
+        assert!(!far_below.abnormal && !far_below.borderline);
+        // No band fitted (older manifests, paper input): never borderline.
+        assert!(!judged(0.8, 0.8, 0.0).borderline);
+        assert!(!judged(f32::NAN, 0.8, 0.3).borderline);
     }
 }
 

@@ -17,6 +17,9 @@ fn main() -> anyhow::Result<()> {
     tch::set_num_threads(2);
     let analyzer = Analyzer::load(&models, tch::Device::Cpu)?;
     let cal = analyzer.manifest().calibration.clone();
+    let threshold = analyzer.manifest().mscr.threshold;
+    // Studies whose verdict (score ≥ the fold-9 threshold) differs between the two.
+    let mut flips = 0usize;
     let rows = ecglab::data::read_labels(&root)?;
     let mut d_comp: Vec<Vec<f64>> = vec![Vec::new(); COMPONENTS.len()];
     let mut d_score = Vec::new();
@@ -60,7 +63,11 @@ fn main() -> anyhow::Result<()> {
                 d.push(f64::from(k500[k] - k100[k]));
             }
         }
-        let ds = f64::from(k500.iter().sum::<f32>() - k100.iter().sum::<f32>());
+        let (s100, s500) = (k100.iter().sum::<f32>(), k500.iter().sum::<f32>());
+        if (s100 >= threshold) != (s500 >= threshold) {
+            flips += 1;
+        }
+        let ds = f64::from(s500 - s100);
         d_score.push(ds);
         if norm {
             d_score_norm.push(ds);
@@ -109,6 +116,10 @@ fn main() -> anyhow::Result<()> {
         q(0.5),
         q(0.9),
         q(0.99)
+    );
+    println!(
+        "verdict (score ≥ {threshold:.3}) differs in {flips} of {n} studies ({:.1} %)",
+        100.0 * flips as f64 / n.max(1) as f64
     );
     let (n, m, med, sd) = stats(&d_score_norm);
     println!("  NORM-only: n {n}, mean {m:+.3}, median {med:+.3}, SD {sd:.3}");

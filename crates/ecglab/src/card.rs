@@ -138,6 +138,59 @@ fn map_section(s: &mut String, r: &TrainReport) {
     }
 }
 
+/// Three significant digits, in plain or scientific notation as the size asks.
+fn significant(x: f32) -> String {
+    if x.abs() >= 0.01 {
+        format!("{x:.3}")
+    } else {
+        format!("{x:.2e}")
+    }
+}
+
+/// The borderline bands: how they were fitted and what they do.
+fn borderline_section(s: &mut String, b: &ecgmodel::manifest::BorderlineFit) {
+    let _ = writeln!(s, "## Borderline verdicts\n");
+    let _ = writeln!(
+        s,
+        "A verdict whose score lies within the margin of the threshold is shown as borderline (\"Borderline: just outside/within the range …\"). Each study of {} (fold 10 only reported) was scored as recorded and {} times with {} µV (RMS) of white noise added to every lead, a change no reader would see; the margin holds {:.0} % of the noisy copies whose verdict turned (`ecglab::borderline`, run by `train` and by `cargo run --release -p ecglab --example calibrate_borderline`). Studies borderline, and noisy copies that turned the verdict (in all / outside the band):\n",
+        b.fitted_on,
+        b.draws,
+        b.noise_uv,
+        100.0 * b.share
+    );
+    let _ = writeln!(
+        s,
+        "| method | threshold | margin | fold 9 borderline | fold 9 turned (outside) | fold 10 borderline | fold 10 turned (outside) |"
+    );
+    let _ = writeln!(s, "|---|---|---|---|---|---|---|");
+    for (name, f) in [("ours", &b.ours), ("baseline", &b.baseline)] {
+        let share = |e: &ecgmodel::manifest::BandEffect| {
+            format!(
+                "{} of {} ({:.1} %)",
+                e.borderline,
+                e.n,
+                100.0 * e.borderline as f64 / e.n.max(1) as f64
+            )
+        };
+        let _ = writeln!(
+            s,
+            "| {name} | {} | ± {} | {} | {} ({}) | {} | {} ({}) |",
+            significant(f.threshold),
+            significant(f.margin),
+            share(&f.validation),
+            f.validation.flipped,
+            f.validation.flipped_outside_band,
+            share(&f.test),
+            f.test.flipped,
+            f.test.flipped_outside_band
+        );
+    }
+    let _ = writeln!(
+        s,
+        "\nPaper input (partly recorded leads) has no band: a page's scanning and digitizing move the score far more than this noise, and its note already says to treat the score as weak evidence.\n"
+    );
+}
+
 /// Render the card.
 pub fn render(
     manifest: &ModelManifest,
@@ -351,6 +404,9 @@ pub fn render(
             ],
         );
         let _ = writeln!(s);
+    }
+    if let Some(b) = &manifest.borderline {
+        borderline_section(&mut s, b);
     }
     let _ = writeln!(s, "## Limits\n");
     let _ = writeln!(

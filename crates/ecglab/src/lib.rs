@@ -13,6 +13,7 @@
 //! - [`intervals`]: measured intervals against LUDB's cardiologists' marks;
 //!   [`ludb_tuning`]: the delineator's tuning and timing tools.
 
+pub mod borderline;
 pub mod card;
 pub mod data;
 pub mod digitizer_eval;

@@ -1,7 +1,8 @@
 //! Writing `eval` manifests: PTB-XL folds and the external LUDB set.
 
 use crate::data::{self, PtbxlRow};
-use ecgmodel::eval::parse_csv;
+use ecgcore::recording::Sex;
+use ecgmodel::eval::{parse_csv, ManifestRow};
 use ecgmodel::ModelError;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -37,6 +38,21 @@ pub fn write_ptbxl_rate_pair(
     })?;
     write_rows(&rows, ptbxl_dir, out_hr, hr)?;
     Ok(rows.len())
+}
+
+/// The rows of one fold's PTB-XL manifest (as [`write_ptbxl_manifest`] writes them), for
+/// scoring without a manifest file.
+pub fn ptbxl_rows(ptbxl_dir: &Path, fold: u8) -> Result<Vec<ManifestRow>, ModelError> {
+    Ok(fold_rows(ptbxl_dir, fold)?
+        .into_iter()
+        .map(|r| ManifestRow {
+            path: ptbxl_dir.join(format!("{}.hea", r.filename_lr)),
+            label: r.label().unwrap_or(0),
+            age_years: r.age_years,
+            sex: r.female.map(|f| if f { Sex::Female } else { Sex::Male }),
+            classes: r.superclasses.clone(),
+        })
+        .collect())
 }
 
 /// The labelled, non-excluded records of one fold.

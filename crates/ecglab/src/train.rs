@@ -997,7 +997,7 @@ pub fn row_metrics(rows: &[&PtbxlRow], scores: &[f32], threshold: f32) -> SplitM
     }
 }
 
-fn quantile(v: &mut [f32], p: f32) -> f32 {
+pub(crate) fn quantile(v: &mut [f32], p: f32) -> f32 {
     v.sort_by(f32::total_cmp);
     if v.is_empty() {
         return 0.0;
@@ -1623,6 +1623,7 @@ pub fn run(cfg: &TrainConfig) -> Result<TrainReport, ModelError> {
             parameters: report.mscr_parameters,
             threshold,
             map: mscr_map,
+            borderline_margin: 0.0,
         },
         baseline: NetEntry {
             file: BASELINE_FILE.to_string(),
@@ -1630,6 +1631,7 @@ pub fn run(cfg: &TrainConfig) -> Result<TrainReport, ModelError> {
             parameters: report.baseline_parameters,
             threshold: base_threshold,
             map: base_map,
+            borderline_margin: 0.0,
         },
         attr_norm: norm,
         calibration: cal,
@@ -1640,9 +1642,20 @@ pub fn run(cfg: &TrainConfig) -> Result<TrainReport, ModelError> {
         normal_spread,
         n_training_normals: train_idx.len(),
         partial: Some(partial),
+        // Fitted below on the written models (`crate::borderline`).
+        borderline: None,
         report: serde_json::to_value(&report).unwrap_or_default(),
     };
     manifest.write(&cfg.out_dir)?;
+    // The borderline bands, on the written models as the product loads them.
+    let band = crate::borderline::fit_and_write(&cfg.out_dir, &cfg.ptbxl_dir)?;
+    eprintln!(
+        "borderline band: ours ±{:.3} ({} of {} fold-9 studies), baseline ±{:.3e}",
+        band.ours.margin,
+        band.ours.validation.borderline,
+        band.ours.validation.n,
+        band.baseline.margin
+    );
     Ok(report)
 }
 

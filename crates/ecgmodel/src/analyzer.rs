@@ -199,7 +199,7 @@ impl Analyzer {
             self.add_score_guide(&mut ours, prepared, raw, rec.len_samples());
         }
         if let Some(p) = partial {
-            theirs.judge_against(p.baseline_threshold);
+            judge_partial(&mut theirs, p.baseline_threshold);
             let note = format!(
                 "Leads are only partly recorded (as on a paper ECG): scores and maps cover \
                  the recorded samples only, and the thresholds come from validation studies \
@@ -308,6 +308,9 @@ impl Analyzer {
                 entry.sha256.get(..12).unwrap_or("")
             ),
             threshold: entry.threshold,
+            // The band was fitted on complete recordings; partly recorded leads (paper)
+            // have none (`judge_partial`).
+            borderline_margin: entry.borderline_margin,
             leads: StandardLead::ALL
                 .iter()
                 .map(|s| {
@@ -346,7 +349,10 @@ impl Analyzer {
             })
             .sum::<f32>()
             / n;
-        out.judge_against(partial.map_or(out.threshold, |p| p.threshold));
+        match partial {
+            Some(p) => judge_partial(&mut out, p.threshold),
+            None => out.judge_against(out.threshold),
+        }
         out.lead_scores = mean_rows(raw.iter().map(|r| r.lead_err.as_slice()));
         let mut mean = [0.0_f32; N_ATTRIBUTES];
         for r in raw {
@@ -441,6 +447,15 @@ impl Analyzer {
         );
         out
     }
+}
+
+/// Judge a partly recorded study (paper) against its own threshold. The borderline band
+/// was fitted on complete recordings, where a noise-level change moves the score far less
+/// than a page's scanning and digitizing do, so none is claimed here (the study's note
+/// says to treat the score as weak evidence).
+fn judge_partial(out: &mut ModelOutput, threshold: f32) {
+    out.borderline_margin = 0.0;
+    out.judge_against(threshold);
 }
 
 /// Known attributes: age and sex as recorded, HR/intervals as measured (NaN unknown).

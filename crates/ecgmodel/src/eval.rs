@@ -223,10 +223,15 @@ fn attribute_errors(pred: &[Attributes], actual: &[Attributes]) -> AttributeErro
     }
 }
 
-/// One row's scores (ours, baseline) and measured attributes, or why it has none.
-type RowResult = Result<(ModelOutput, ModelOutput, Attributes), String>;
+/// One row scored: (ours, baseline, the attributes they were compared with), or why not.
+pub type RowResult = Result<(ModelOutput, ModelOutput, Attributes), String>;
 
-/// Open, measure and score every row, in the manifest's order.
+/// A change applied to each row's recording before it is scored (`row index`), e.g. noise
+/// for a repeatability study.
+pub type Perturb<'a> = &'a (dyn Fn(&mut ecgcore::recording::Recording, usize) + Sync);
+
+/// Open, measure and score every row (after `perturb`, where given), in the manifest's
+/// order.
 ///
 /// The networks are small, so LibTorch's parallelism within one study mostly waits on
 /// itself: on 2 cores, its two threads spent 42 % of a batch's CPU time waiting, and
@@ -234,10 +239,11 @@ type RowResult = Result<(ModelOutput, ModelOutput, Attributes), String>;
 /// taking the next row and scoring it with one LibTorch thread, keeps every core on its
 /// own study. The calling thread is one of the workers; its LibTorch thread count is put
 /// back afterwards.
-fn score_rows(
+pub fn score_rows(
     rows: &[ManifestRow],
     analyzer: &Analyzer,
     bar: &indicatif::ProgressBar,
+    perturb: Option<Perturb<'_>>,
 ) -> Vec<RowResult> {
     use std::sync::atomic::{AtomicUsize, Ordering};
     let workers = std::thread::available_parallelism()
@@ -245,8 +251,11 @@ fn score_rows(
         .clamp(1, rows.len().max(1));
     let threads_before = tch::get_num_threads();
     let next = AtomicUsize::new(0);
-    let score = |analyzer: &Analyzer, row: &ManifestRow| -> RowResult {
-        let rec = row.open().map_err(|e| e.to_string())?;
+    let score = |analyzer: &Analyzer, i: usize, row: &ManifestRow| -> RowResult {
+        let mut rec = row.open().map_err(|e| e.to_string())?;
+        if let Some(perturb) = perturb {
+            perturb(&mut rec, i);
+        }
         let meas = ecgcore::dsp::measurements::measure(&rec);
         analyzer
             .analyze_scores(&rec, Some(&meas))
@@ -265,7 +274,7 @@ fn score_rows(
         loop {
             let i = next.fetch_add(1, Ordering::Relaxed);
             let Some(row) = rows.get(i) else { break };
-            out.push((i, score(analyzer, row)));
+            out.push((i, score(analyzer, i, row)));
             bar.inc(1);
         }
         out
@@ -317,7 +326,7 @@ pub fn run(
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let (mut pred_n, mut act_n, mut pred_a, mut act_a) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    let scored = score_rows(&rows, analyzer, &bar);
+    let scored = score_rows(&rows, analyzer, &bar, None);
     for (row, result) in rows.iter().zip(scored) {
         let (o, b, actual) = match result {
             Ok(x) => x,

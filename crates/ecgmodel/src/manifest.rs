@@ -28,6 +28,44 @@ pub struct NetEntry {
     pub threshold: f32,
     /// Point error → likelihood, per lead and beat phase, fitted on fold-9 normals.
     pub map: crate::mapcal::MapCalibration,
+    /// Half-width of the borderline band around `threshold` (see [`BorderlineFit`]); 0 in
+    /// manifests written before it existed (no band).
+    #[serde(default)]
+    pub borderline_margin: f32,
+}
+
+/// How the borderline bands were fitted, and what they do (`ecglab::borderline`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct BorderlineFit {
+    /// RMS of the white noise added to each record (µV).
+    pub noise_uv: f32,
+    /// Noise draws per study.
+    pub draws: usize,
+    /// Share of the studies whose verdict the noise turned that the band holds (e.g. 0.9).
+    pub share: f32,
+    /// Where the margins were fitted ("PTB-XL fold 9, 100 Hz files").
+    pub fitted_on: String,
+    pub ours: BorderlineFigures,
+    pub baseline: BorderlineFigures,
+}
+
+/// One method's band and what it did on the fitting fold and on the test fold.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct BorderlineFigures {
+    pub margin: f32,
+    pub threshold: f32,
+    pub validation: BandEffect,
+    pub test: BandEffect,
+}
+
+/// On one set of studies: how many are borderline, and how many noisy copies (studies ×
+/// draws) turned the verdict, in all and outside the band.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct BandEffect {
+    pub n: usize,
+    pub borderline: usize,
+    pub flipped: usize,
+    pub flipped_outside_band: usize,
 }
 
 /// The manifest.
@@ -54,6 +92,9 @@ pub struct ModelManifest {
     /// Calibration for partly recorded leads (paper layouts); absent in older manifests.
     #[serde(default)]
     pub partial: Option<crate::partial::PartialCalibration>,
+    /// How the borderline bands were fitted; absent in older manifests.
+    #[serde(default)]
+    pub borderline: Option<BorderlineFit>,
     /// Training summary and metrics (free-form, mirrored in MODEL_CARD.md).
     pub report: serde_json::Value,
 }

@@ -32,6 +32,8 @@ fn synthetic_output(rec: &ecgcore::Recording, method: &str, centre_s: f64) -> Mo
         score: 1.5,
         threshold: 1.2,
         abnormal: true,
+        borderline_margin: 0.0,
+        borderline: false,
         leads: rec.lead_names(),
         lead_scores: vec![0.5; rec.leads.len()],
         map,

@@ -21,6 +21,8 @@ pub(crate) mod theme {
     pub const ALERT: Rgb = [170, 40, 20];
     /// Verdict "within the normal range".
     pub const CALM: Rgb = [30, 90, 60];
+    /// A verdict within the borderline band around the threshold.
+    pub const BORDERLINE: Rgb = [160, 100, 0];
     /// Box outlines and rules.
     pub const RULE: Rgb = [150, 150, 150];
     /// The prior ECG's traces on the comparison page.

@@ -72,10 +72,12 @@ pub(crate) fn draw_comparison_page(
         y += LINE_MM;
     }
     for s in &comparison.scores {
-        let colour = if s.current_abnormal == s.prior_abnormal {
-            theme::INK
-        } else {
+        let colour = if s.turned() {
             theme::ALERT
+        } else if s.current_abnormal != s.prior_abnormal {
+            theme::BORDERLINE
+        } else {
+            theme::INK
         };
         let name = s.method.split(" (").next().unwrap_or(&s.method);
         canvas.text(

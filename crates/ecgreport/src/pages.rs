@@ -362,11 +362,7 @@ fn draw_verdict(
         );
         return;
     };
-    let colour = if out.abnormal {
-        theme::ALERT
-    } else {
-        theme::CALM
-    };
+    let colour = tone_colour(said.tone);
     canvas.text(x, y, &said.verdict, TextStyle::new(9.0, colour).bold());
     y += LINE_MM + 0.4;
     let end = canvas.field(x, y, "Anomaly", &said.score_line, 8.0, theme::INK);
@@ -399,6 +395,16 @@ fn draw_verdict(
             RIGHT_BLOCK_MM - 4.0,
         );
         canvas.text(x, y, &line, TextStyle::new(6.5, theme::ALERT));
+    }
+    if said.borderline_note.is_some() {
+        y += LINE_MM - 0.8;
+        let line = fit(
+            canvas,
+            "Borderline: on validation ECGs, noise too small to see can turn a verdict this close to the threshold",
+            6.5,
+            RIGHT_BLOCK_MM - 4.0,
+        );
+        canvas.text(x, y, &line, TextStyle::new(6.5, theme::BORDERLINE));
     }
 }
 
@@ -507,16 +513,8 @@ fn draw_score_box(
         &said.score_line,
         TextStyle::new(8.0, theme::INK),
     );
-    let colour = if out.abnormal {
-        theme::ALERT
-    } else {
-        theme::CALM
-    };
-    let verdict = if out.abnormal {
-        "outside the normal range"
-    } else {
-        "within the normal range"
-    };
+    let colour = tone_colour(ecgsession::wording::tone(out));
+    let verdict = ecgsession::wording::verdict_short(out);
     canvas.text(tx, y + 12.3, verdict, TextStyle::new(8.0, colour).bold());
     let n = if out.n_training_normals > 0 {
         format!("learned from {} normal ECGs", out.n_training_normals)
@@ -733,5 +731,15 @@ fn nonempty(s: &str, fallback: &str) -> String {
         fallback.to_string()
     } else {
         t.to_string()
+    }
+}
+
+/// A verdict's colour on paper.
+fn tone_colour(tone: ecgsession::wording::Tone) -> crate::colour::Rgb {
+    use ecgsession::wording::Tone;
+    match tone {
+        Tone::Abnormal => theme::ALERT,
+        Tone::Borderline => theme::BORDERLINE,
+        Tone::Normal => theme::CALM,
     }
 }

@@ -58,7 +58,10 @@ fn renders_a_full_report_a_reader_can_check() {
         "25 mm/s".to_string(),
         "10 mm/mV".to_string(),
         "Outside the range of the 763 normal ECGs the model learned from".to_string(),
-        "score 1.83 (threshold 1.20)".to_string(),
+        "score 1.83 (threshold 1.20, borderline ± 0.30)".to_string(),
+        // The baseline's score lies within its band (1.10 ± 0.25).
+        "score 0.91 (threshold 1.10, borderline ± 0.25)".to_string(),
+        "borderline, just within the normal range".to_string(),
         "Decision support, not a diagnosis.".to_string(),
         "9456".to_string(),
         "QTc Bazett".to_string(),

@@ -105,6 +105,18 @@ pub struct ScoreChange {
     pub threshold: f32,
     pub current_abnormal: bool,
     pub prior_abnormal: bool,
+    /// Each score within its borderline band (`ModelOutput::borderline`).
+    pub current_borderline: bool,
+    pub prior_borderline: bool,
+}
+
+impl ScoreChange {
+    /// The verdict turned between the two studies, and not only within the borderline band
+    /// (both scores inside it: a turn that noise too small to see can cause).
+    pub fn turned(&self) -> bool {
+        self.current_abnormal != self.prior_abnormal
+            && !(self.current_borderline && self.prior_borderline)
+    }
 }
 
 /// What changed from the prior ECG to the current one.
@@ -197,6 +209,8 @@ impl Comparison {
                 threshold: c.threshold,
                 current_abnormal: c.abnormal,
                 prior_abnormal: p.abnormal,
+                current_borderline: c.borderline,
+                prior_borderline: p.borderline,
             })
         })
         .collect();
@@ -226,10 +240,7 @@ impl Comparison {
             || !self.st_changes.is_empty()
             || !self.new_q_waves.is_empty()
             || !self.resolved_q_waves.is_empty()
-            || self
-                .scores
-                .iter()
-                .any(|s| s.current_abnormal != s.prior_abnormal)
+            || self.scores.iter().any(ScoreChange::turned)
     }
 }
 
@@ -333,8 +344,14 @@ fn summary(c: &Comparison) -> Vec<String> {
     let mut out = Vec::new();
     for s in &c.scores {
         if s.current_abnormal != s.prior_abnormal {
+            let band = if s.turned() {
+                ""
+            } else {
+                " Both scores lie within the borderline band, where noise too small to see \
+                 can turn a verdict."
+            };
             out.push(format!(
-                "{}: {} the normal range now (score {}), {} before ({}).",
+                "{}: {} the normal range now (score {}), {} before ({}).{band}",
                 s.method,
                 if s.current_abnormal {
                     "outside"
@@ -514,6 +531,34 @@ mod tests {
         );
         assert!(text.contains("counter-clockwise"), "{text}");
         assert_eq!(c.interval.as_deref(), Some("3 years 2 months"));
+    }
+
+    #[test]
+    fn a_verdict_turning_within_the_borderline_band_is_said_but_not_notable() {
+        // Prior 0.45 and current 0.55 around a threshold of 0.5, both within ± 0.2.
+        let judged = |score: f32, date: &str| {
+            let mut a = analysis(60.0, 90.0, 50.0, false, 0.0, date);
+            let o = a.anomaly.as_mut().unwrap();
+            o.score = score;
+            o.borderline_margin = 0.2;
+            o.judge_against(0.5);
+            a
+        };
+        let (prior, now) = (judged(0.45, "2024-01-01"), judged(0.55, "2024-02-01"));
+        let c = Comparison::of(&now, &prior);
+        assert!(!c.scores[0].turned());
+        assert!(!c.any_notable(), "{:?}", c.summary);
+        let text = c.summary.join(" ");
+        assert!(text.contains("outside the normal range now"), "{text}");
+        assert!(
+            text.contains("Both scores lie within the borderline band"),
+            "{text}"
+        );
+        // From inside the band to far beyond it: a real turn.
+        let far = judged(1.5, "2024-03-01");
+        let c = Comparison::of(&far, &prior);
+        assert!(c.scores[0].turned() && c.any_notable());
+        assert!(!c.summary.join(" ").contains("borderline band"));
     }
 
     #[test]

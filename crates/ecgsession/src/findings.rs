@@ -11,6 +11,10 @@ use serde::Serialize;
 pub struct MethodFindings {
     pub method: String,
     pub abnormal: bool,
+    /// Within the borderline band around the threshold (see `ModelOutput::borderline`).
+    pub borderline: bool,
+    /// Normal, borderline or abnormal: the verdict's colour.
+    pub tone: wording::Tone,
     pub score: f32,
     pub threshold: f32,
     /// "Outside/Within the range of the N normal ECGs the model learned from".
@@ -19,6 +23,8 @@ pub struct MethodFindings {
     pub score_line: String,
     /// Why the score is to be read with care (e.g. leads only partly recorded).
     pub note: Option<String>,
+    /// Why the verdict is borderline (`None` when it is not).
+    pub borderline_note: Option<String>,
     /// The most anomalous segments of its map (≥ 0.9 only), strongest first.
     pub segments: Vec<AnomalousSegment>,
     /// What to say when `segments` is empty.
@@ -36,11 +42,14 @@ impl MethodFindings {
         MethodFindings {
             method: output.method.clone(),
             abnormal: output.abnormal,
+            borderline: output.borderline,
+            tone: wording::tone(output),
             score: output.score,
             threshold: output.threshold,
             verdict: wording::verdict(output),
             score_line: wording::score_line(output),
             note: output.note.clone(),
+            borderline_note: wording::borderline_note(output),
             segments_note: segments
                 .is_empty()
                 .then(crate::segments::nothing_listed_text),

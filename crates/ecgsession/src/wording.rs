@@ -117,24 +117,77 @@ pub fn edited_note(edited: &[Edited]) -> Option<String> {
     ))
 }
 
-/// The verdict sentence, e.g. "Outside the range of the 763 normal ECGs the model learned from".
+/// How a verdict is shown: the colour it takes on screen and paper.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Tone {
+    Normal,
+    /// Within the borderline band: the verdict could go either way (see
+    /// `ModelOutput::borderline`).
+    Borderline,
+    Abnormal,
+}
+
+/// The verdict's tone.
+pub fn tone(output: &ModelOutput) -> Tone {
+    if output.borderline {
+        Tone::Borderline
+    } else if output.abnormal {
+        Tone::Abnormal
+    } else {
+        Tone::Normal
+    }
+}
+
+/// The verdict sentence, e.g. "Outside the range of the 7243 normal ECGs the model learned
+/// from", or "Borderline: just outside the range of …" within the borderline band.
 pub fn verdict(output: &ModelOutput) -> String {
     let n = if output.n_training_normals > 0 {
         format!("the {} normal ECGs", output.n_training_normals)
     } else {
         "the normal ECGs".to_string()
     };
-    if output.abnormal {
-        format!("Outside the range of {n} the model learned from")
-    } else {
-        format!("Within the range of {n} the model learned from")
+    match (output.borderline, output.abnormal) {
+        (true, true) => format!("Borderline: just outside the range of {n} the model learned from"),
+        (true, false) => format!("Borderline: just within the range of {n} the model learned from"),
+        (false, true) => format!("Outside the range of {n} the model learned from"),
+        (false, false) => format!("Within the range of {n} the model learned from"),
     }
 }
 
-/// "score 1.83 (threshold 1.20)".
+/// The verdict in a few words, for lists and one-line summaries: "outside the normal
+/// range", "borderline, just within the normal range", …
+pub fn verdict_short(output: &ModelOutput) -> &'static str {
+    match (output.borderline, output.abnormal) {
+        (true, true) => "borderline, just outside the normal range",
+        (true, false) => "borderline, just within the normal range",
+        (false, true) => "outside the normal range",
+        (false, false) => "within the normal range",
+    }
+}
+
+/// Why a verdict is borderline, for the reader (`None` when it is not).
+pub fn borderline_note(output: &ModelOutput) -> Option<String> {
+    output.borderline.then(|| {
+        format!(
+            "The score lies within {} of the threshold, where a change of the tracing too \
+             small to see (5 µV of noise) can turn the verdict on validation ECGs: read the \
+             tracing before relying on it.",
+            number(output.borderline_margin)
+        )
+    })
+}
+
+/// "score 1.83 (threshold 1.20)", with the borderline band where one was fitted: "score
+/// 0.91 (threshold 0.82, borderline ± 0.36)".
 pub fn score_line(output: &ModelOutput) -> String {
+    let band = if output.borderline_margin > 0.0 && output.borderline_margin.is_finite() {
+        format!(", borderline ± {}", number(output.borderline_margin))
+    } else {
+        String::new()
+    };
     format!(
-        "score {} (threshold {})",
+        "score {} (threshold {}{band})",
         number(output.score),
         number(output.threshold)
     )
@@ -423,5 +476,48 @@ mod tests {
             verdict(&out),
             "Outside the range of the 763 normal ECGs the model learned from"
         );
+    }
+
+    #[test]
+    fn a_borderline_verdict_says_so_on_either_side_and_names_its_band() {
+        let judged = |score: f32, margin: f32| {
+            let mut o = ModelOutput {
+                score,
+                borderline_margin: margin,
+                n_training_normals: 7243,
+                ..ModelOutput::default()
+            };
+            o.judge_against(0.82);
+            o
+        };
+        let above = judged(0.95, 0.36);
+        assert_eq!(tone(&above), Tone::Borderline);
+        assert_eq!(
+            verdict(&above),
+            "Borderline: just outside the range of the 7243 normal ECGs the model learned from"
+        );
+        assert_eq!(
+            verdict_short(&above),
+            "borderline, just outside the normal range"
+        );
+        assert_eq!(
+            score_line(&above),
+            "score 0.95 (threshold 0.82, borderline ± 0.36)"
+        );
+        assert!(borderline_note(&above).is_some_and(|n| n.contains("within 0.36 of the threshold")));
+        let below = judged(0.70, 0.36);
+        assert_eq!(
+            verdict_short(&below),
+            "borderline, just within the normal range"
+        );
+        assert!(verdict(&below).starts_with("Borderline: just within the range"));
+        let far = judged(1.5, 0.36);
+        assert_eq!(tone(&far), Tone::Abnormal);
+        assert_eq!(verdict_short(&far), "outside the normal range");
+        assert!(borderline_note(&far).is_none());
+        // No band fitted (an older manifest, paper input): the plain verdict and line.
+        let none = judged(0.83, 0.0);
+        assert_eq!(tone(&none), Tone::Abnormal);
+        assert_eq!(score_line(&none), "score 0.83 (threshold 0.82)");
     }
 }

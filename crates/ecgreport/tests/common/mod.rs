@@ -99,6 +99,8 @@ pub fn realistic_analysis(path: &Path) -> Analysis {
         score: 1.83,
         threshold: 1.2,
         abnormal: true,
+        borderline_margin: 0.3,
+        borderline: false,
         leads: MODEL_LEADS.iter().map(|s| (*s).to_string()).collect(),
         lead_scores: vec![0.1; 12],
         map: synthetic_map(
@@ -137,6 +139,9 @@ pub fn realistic_analysis(path: &Path) -> Analysis {
         score: 0.91,
         threshold: 1.1,
         abnormal: false,
+        // Within its band (1.1 ± 0.25): the report says borderline.
+        borderline_margin: 0.25,
+        borderline: true,
         map: synthetic_map(n, rate, &measurements.r_peaks, 8.0, &["V5", "V6"], 3.0),
         predicted: None,
         normal_spread: None,
