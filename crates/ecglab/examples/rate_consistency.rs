@@ -20,6 +20,9 @@ fn main() -> anyhow::Result<()> {
     let threshold = analyzer.manifest().mscr.threshold;
     // Studies whose verdict (score ≥ the fold-9 threshold) differs between the two.
     let mut flips = 0usize;
+    // … and of those, how many lie outside the borderline band (`ecglab::borderline`).
+    let margin = analyzer.manifest().mscr.borderline_margin;
+    let mut flips_outside = 0usize;
     let rows = ecglab::data::read_labels(&root)?;
     let mut d_comp: Vec<Vec<f64>> = vec![Vec::new(); COMPONENTS.len()];
     let mut d_score = Vec::new();
@@ -41,14 +44,8 @@ fn main() -> anyhow::Result<()> {
         // NOISE_FLOOR=1: compare the 100 Hz record with itself plus 5 µV of white noise
         // instead (how much the score moves for a change no reader would see).
         if std::env::var("NOISE_FLOOR").is_ok_and(|v| v == "1") {
-            let mut rng = ecgmodel::views::SplitMix64(u64::from(id));
             r500 = r100.clone();
-            for l in &mut r500.leads {
-                for v in &mut l.samples_mv {
-                    let u = (rng.next_u64() >> 11) as f32 / (1u64 << 53) as f32;
-                    *v += (u - 0.5) * 0.005 * 12f32.sqrt();
-                }
-            }
+            ecglab::borderline::add_white_noise(&mut r500, 5.0, u64::from(id));
         }
         let (Ok((c100, _)), Ok((c500, _))) = (
             analyzer.study_components(&r100),
@@ -66,6 +63,7 @@ fn main() -> anyhow::Result<()> {
         let (s100, s500) = (k100.iter().sum::<f32>(), k500.iter().sum::<f32>());
         if (s100 >= threshold) != (s500 >= threshold) {
             flips += 1;
+            flips_outside += usize::from((s100 - threshold).abs() > margin);
         }
         let ds = f64::from(s500 - s100);
         d_score.push(ds);
@@ -118,7 +116,8 @@ fn main() -> anyhow::Result<()> {
         q(0.99)
     );
     println!(
-        "verdict (score ≥ {threshold:.3}) differs in {flips} of {n} studies ({:.1} %)",
+        "verdict (score ≥ {threshold:.3}) differs in {flips} of {n} studies ({:.1} %); \
+         {flips_outside} of them outside the borderline band (± {margin:.3}, at 100 Hz)",
         100.0 * flips as f64 / n.max(1) as f64
     );
     let (n, m, med, sd) = stats(&d_score_norm);
