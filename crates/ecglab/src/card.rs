@@ -148,7 +148,11 @@ fn significant(x: f32) -> String {
 }
 
 /// The borderline bands: how they were fitted and what they do.
-fn borderline_section(s: &mut String, b: &ecgmodel::manifest::BorderlineFit) {
+fn borderline_section(
+    s: &mut String,
+    b: &ecgmodel::manifest::BorderlineFit,
+    evals: &[(&str, &str, &EvalReport)],
+) {
     let _ = writeln!(s, "## Borderline verdicts\n");
     let _ = writeln!(
         s,
@@ -184,6 +188,28 @@ fn borderline_section(s: &mut String, b: &ecgmodel::manifest::BorderlineFit) {
             f.test.flipped,
             f.test.flipped_outside_band
         );
+    }
+    if !evals.is_empty() {
+        let _ = writeln!(
+            s,
+            "\nThe calls stated without \"borderline\" (ours, `eval`; sensitivity and specificity at the threshold, all studies → those outside the band):\n"
+        );
+        let _ = writeln!(
+            s,
+            "| set | borderline | sensitivity | specificity |\n|---|---|---|---|"
+        );
+        for (name, _, e) in evals {
+            let _ = writeln!(
+                s,
+                "| {name} | {} of {} | {:.3} → {:.3} | {:.3} → {:.3} |",
+                e.band.borderline,
+                e.n,
+                e.sensitivity,
+                e.band.sensitivity_outside,
+                e.specificity,
+                e.band.specificity_outside
+            );
+        }
     }
     let _ = writeln!(
         s,
@@ -406,7 +432,7 @@ pub fn render(
         let _ = writeln!(s);
     }
     if let Some(b) = &manifest.borderline {
-        borderline_section(&mut s, b);
+        borderline_section(&mut s, b, evals);
     }
     let _ = writeln!(s, "## Limits\n");
     let _ = writeln!(

@@ -114,6 +114,19 @@ pub struct MethodMetrics {
     pub precision: f64,
     pub f1: f64,
     pub per_class_auroc: BTreeMap<String, f64>,
+    /// Studies within the borderline band around the threshold, and the verdicts' accuracy
+    /// on the others (the calls the viewer states without "borderline").
+    #[serde(default)]
+    pub band: BandMetrics,
+}
+
+/// The borderline band on an evaluated set.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct BandMetrics {
+    pub margin: f32,
+    pub borderline: usize,
+    pub sensitivity_outside: f64,
+    pub specificity_outside: f64,
 }
 
 /// Mean absolute errors of predicted attributes against measured/recorded values.
@@ -143,6 +156,9 @@ pub struct EvalReport {
     pub precision: f64,
     pub f1: f64,
     pub per_class_auroc: BTreeMap<String, f64>,
+    /// Our borderline band on this set (see [`MethodMetrics::band`]).
+    #[serde(default)]
+    pub band: BandMetrics,
     pub age_mae_years: Option<f64>,
     pub sex_auroc: Option<f64>,
     /// Attribute errors on the normal (label 0) and abnormal (label 1) records.
@@ -160,9 +176,16 @@ fn method_metrics(
     scores: &[f32],
     labels: &[u8],
     classes: &[Vec<String>],
-    threshold: f32,
+    (threshold, margin): (f32, f32),
 ) -> MethodMetrics {
     let m = metrics::at_threshold(scores, labels, threshold);
+    let (outside, outside_labels): (Vec<f32>, Vec<u8>) = scores
+        .iter()
+        .zip(labels)
+        .filter(|(s, _)| !((*s - threshold).abs() <= margin && margin > 0.0))
+        .map(|(s, l)| (*s, *l))
+        .unzip();
+    let confident = metrics::at_threshold(&outside, &outside_labels, threshold);
     let mut per_class = BTreeMap::new();
     let mut names: Vec<&String> = classes.iter().flatten().collect();
     names.sort();
@@ -192,6 +215,12 @@ fn method_metrics(
         precision: m.precision,
         f1: m.f1,
         per_class_auroc: per_class,
+        band: BandMetrics {
+            margin,
+            borderline: scores.len() - outside.len(),
+            sensitivity_outside: confident.sensitivity,
+            specificity_outside: confident.specificity,
+        },
     }
 }
 
@@ -363,8 +392,9 @@ pub fn run(
     }
     bar.finish_and_clear();
     let m = analyzer.manifest();
-    let mine = method_metrics("ours", &ours, &labels, &classes, m.mscr.threshold);
-    report.baseline = method_metrics("baseline", &base, &labels, &classes, m.baseline.threshold);
+    let band = |e: &crate::manifest::NetEntry| (e.threshold, e.borderline_margin);
+    let mine = method_metrics("ours", &ours, &labels, &classes, band(&m.mscr));
+    report.baseline = method_metrics("baseline", &base, &labels, &classes, band(&m.baseline));
     report.n = mine.n;
     report.n_abnormal = labels.iter().map(|&l| usize::from(l == 1)).sum();
     report.auroc = mine.auroc;
@@ -374,6 +404,7 @@ pub fn run(
     report.precision = mine.precision;
     report.f1 = mine.f1;
     report.per_class_auroc = mine.per_class_auroc;
+    report.band = mine.band;
     report.attributes_normal = attribute_errors(&pred_n, &act_n);
     report.attributes_abnormal = attribute_errors(&pred_a, &act_a);
     let all_pred: Vec<Attributes> = pred_n.iter().chain(&pred_a).copied().collect();
@@ -421,4 +452,32 @@ pub fn parse_csv(text: &str) -> Vec<Vec<String>> {
         rows.push(row);
     }
     rows
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_band_leaves_the_calls_near_the_threshold_out_of_the_confident_ones() {
+        // Threshold 1, margin 0.2: 0.9 (a normal called normal) and 1.1 (a normal called
+        // abnormal) are borderline; outside the band every call is right.
+        let scores = [0.1, 0.9, 1.1, 2.0, 3.0, 0.5];
+        let labels = [0, 0, 0, 1, 1, 1];
+        let classes = vec![Vec::new(); 6];
+        let m = method_metrics("ours", &scores, &labels, &classes, (1.0, 0.2));
+        assert_eq!(m.band.borderline, 2);
+        assert!(
+            (m.specificity - 2.0 / 3.0).abs() < 1e-9,
+            "{}",
+            m.specificity
+        );
+        assert!((m.sensitivity - 2.0 / 3.0).abs() < 1e-9);
+        assert_eq!(m.band.specificity_outside, 1.0);
+        assert!((m.band.sensitivity_outside - 2.0 / 3.0).abs() < 1e-9);
+        // No band: the confident calls are all the calls.
+        let none = method_metrics("ours", &scores, &labels, &classes, (1.0, 0.0));
+        assert_eq!(none.band.borderline, 0);
+        assert_eq!(none.band.specificity_outside, none.specificity);
+    }
 }
