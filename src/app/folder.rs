@@ -251,9 +251,9 @@ fn work(
 pub struct Tally {
     /// Studies with the model's verdict.
     pub with_verdict: usize,
-    /// Of those, outside the normal range.
+    /// Of those, outside the normal range and not borderline.
     pub abnormal: usize,
-    /// Of those with a verdict, within the borderline band (either side).
+    /// Of those, within the borderline band (either side of the threshold).
     pub borderline: usize,
     /// Files that could not be read.
     pub unreadable: usize,
@@ -389,7 +389,7 @@ impl Folder {
                 EntryStatus::Done(s) => {
                     if let Some(v) = &s.verdict {
                         t.with_verdict += 1;
-                        t.abnormal += usize::from(v.abnormal);
+                        t.abnormal += usize::from(v.abnormal && !v.borderline);
                         t.borderline += usize::from(v.borderline);
                     }
                 }
@@ -759,7 +759,10 @@ mod tests {
         };
         let v = s.verdict.as_ref().expect("a verdict");
         assert_eq!(folder.tally().with_verdict, 1);
-        assert_eq!(folder.tally().abnormal, usize::from(v.abnormal));
+        assert_eq!(
+            folder.tally().abnormal,
+            usize::from(v.abnormal && !v.borderline)
+        );
         assert_eq!(folder.tally().borderline, usize::from(v.borderline));
         assert!(v.short.contains("normal range"), "{}", v.short);
         assert!(v.score_line.starts_with("score "), "{}", v.score_line);
