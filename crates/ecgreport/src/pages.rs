@@ -386,25 +386,23 @@ fn draw_verdict(
     let line = format!("Method {}{weights}{device}", method_name(out, "model"));
     let line = fit(canvas, &line, 6.5, RIGHT_BLOCK_MM - 4.0);
     canvas.text(x, y, &line, TextStyle::new(6.5, theme::MUTED));
-    if said.note.is_some() {
-        y += LINE_MM - 0.8;
-        let line = fit(
-            canvas,
+    // One short line per caveat (the screen and the JSON carry the full notes).
+    let caveats = [
+        (
+            said.note.is_some(),
             "Leads partly recorded (paper layout): scored on recorded samples, paper-layout calibration",
-            6.5,
-            RIGHT_BLOCK_MM - 4.0,
-        );
-        canvas.text(x, y, &line, TextStyle::new(6.5, theme::ALERT));
-    }
-    if said.borderline_note.is_some() {
-        y += LINE_MM - 0.8;
-        let line = fit(
-            canvas,
+            theme::ALERT,
+        ),
+        (
+            said.borderline_note.is_some(),
             "Borderline: on validation ECGs, noise too small to see can turn a verdict this close to the threshold",
-            6.5,
-            RIGHT_BLOCK_MM - 4.0,
-        );
-        canvas.text(x, y, &line, TextStyle::new(6.5, theme::BORDERLINE));
+            theme::BORDERLINE,
+        ),
+    ];
+    for (_, text, colour) in caveats.into_iter().filter(|c| c.0) {
+        y += LINE_MM - 0.8;
+        let line = fit(canvas, text, 6.5, RIGHT_BLOCK_MM - 4.0);
+        canvas.text(x, y, &line, TextStyle::new(6.5, colour));
     }
 }
 
