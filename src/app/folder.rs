@@ -191,11 +191,7 @@ fn summarise(path: &Path, engine: &Engine, opened: &dyn Fn(StudyInfo)) -> Result
         verdict: findings.ours.map(|o| Verdict {
             abnormal: o.abnormal,
             borderline: o.borderline,
-            short: analysis
-                .anomaly
-                .as_ref()
-                .map_or("", ecgsession::wording::verdict_short)
-                .to_string(),
+            short: o.verdict_short,
             score_line: o.score_line,
             verdict: o.verdict,
         }),

@@ -19,6 +19,8 @@ pub struct MethodFindings {
     pub threshold: f32,
     /// "Outside/Within the range of the N normal ECGs the model learned from".
     pub verdict: String,
+    /// The verdict in a few words ("borderline, just within the normal range").
+    pub verdict_short: String,
     /// "score 1.83 (threshold 1.20)".
     pub score_line: String,
     /// Why the score is to be read with care (e.g. leads only partly recorded).
@@ -47,6 +49,7 @@ impl MethodFindings {
             score: output.score,
             threshold: output.threshold,
             verdict: wording::verdict(output),
+            verdict_short: wording::verdict_short(output).to_string(),
             score_line: wording::score_line(output),
             note: output.note.clone(),
             borderline_note: wording::borderline_note(output),
