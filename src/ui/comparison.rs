@@ -144,7 +144,9 @@ fn table_ui(ui: &mut egui::Ui, c: &Comparison) {
                 let name = s.method.split(" (").next().unwrap_or(&s.method);
                 ui.label(format!("{name} score"));
                 ui.label(RichText::new(number(s.prior)).color(theme::PRIOR));
-                let colour = if s.current_abnormal {
+                let colour = if s.current_borderline {
+                    theme::BORDERLINE
+                } else if s.current_abnormal {
                     theme::ABNORMAL
                 } else {
                     theme::NORMAL

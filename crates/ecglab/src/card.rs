@@ -213,7 +213,7 @@ fn borderline_section(
     }
     let _ = writeln!(
         s,
-        "\nPaper input (partly recorded leads) has no band: a page's scanning and digitizing move the score far more than this noise, and its note already says to treat the score as weak evidence.\n"
+        "\nPaper input (partly recorded leads) has no band: a page's scanning and digitizing move the score far more than this noise (two renders of the same fold-9 records: `cargo run --release -p ecglab --example paper_repeatability -- models 80`), and its note already says to treat the score as weak evidence.\n"
     );
 }
 
