@@ -122,20 +122,36 @@ pub fn score_placement_ui(
     r: &ecgsession::reference::MethodReference,
 ) {
     use ecgsession::reference::{axis, density, from_axis, placement_text};
-    use egui_plot::{Line, LineStyle, Plot, PlotPoints, VLine};
+    use egui_plot::{Line, LineStyle, Plot, PlotPoints, Polygon, VLine};
     let t = r.threshold;
     // From the lowest percentile shown to the study's score or the abnormals' 99th
     // percentile, whichever is further.
     let lo = axis(r.normals[1].min(r.abnormals[1]).min(o.score), t);
     let hi = axis(r.abnormals[99].max(r.normals[99]).max(o.score), t);
     let (lo, hi) = (lo - 0.05 * (hi - lo), hi + 0.05 * (hi - lo));
-    let curve = |q: &[f32]| -> PlotPoints<'static> {
-        density(q, t, lo, hi, 48)
-            .into_iter()
-            .map(|(x, y)| [x, y])
-            .collect::<Vec<_>>()
-            .into()
+    let (normals, abnormals) = (
+        density(&r.normals, t, lo, hi, 48),
+        density(&r.abnormals, t, lo, hi, 48),
+    );
+    let top = normals
+        .iter()
+        .chain(&abnormals)
+        .map(|p| p.1)
+        .fold(0.0_f64, f64::max);
+    let curve = |d: &[(f64, f64)]| -> PlotPoints<'static> {
+        d.iter().map(|&(x, y)| [x, y]).collect::<Vec<_>>().into()
     };
+    // The borderline band, where the study's verdict could go either way.
+    let m = o.borderline_margin;
+    let band = (m > 0.0 && m.is_finite() && top > 0.0).then(|| {
+        let (a, b) = (axis(t - m, t), axis(t + m, t));
+        Polygon::new(
+            "borderline band",
+            vec![[a, 0.0], [b, 0.0], [b, top], [a, top]],
+        )
+        .fill_color(theme::BORDERLINE.gamma_multiply(0.2))
+        .stroke(egui::Stroke::NONE)
+    });
     let this_study = ui.visuals().strong_text_color();
     Plot::new(("score-placement", &o.method))
         .height(110.0)
@@ -156,14 +172,17 @@ pub fn score_placement_ui(
                 .collect()
         })
         .show(ui, |plot| {
+            if let Some(band) = band {
+                plot.polygon(band);
+            }
             plot.line(
-                Line::new("validation normals", curve(&r.normals))
+                Line::new("validation normals", curve(&normals))
                     .color(theme::NORMAL)
                     .fill(0.0)
                     .fill_alpha(0.25),
             );
             plot.line(
-                Line::new("validation abnormals", curve(&r.abnormals))
+                Line::new("validation abnormals", curve(&abnormals))
                     .color(theme::ABNORMAL)
                     .fill(0.0)
                     .fill_alpha(0.25),
@@ -196,6 +215,13 @@ pub fn score_placement_ui(
         );
         ui.label(RichText::new("abnormals").small().color(theme::ABNORMAL));
         ui.label(RichText::new("- - threshold").small().weak());
+        if o.borderline_margin > 0.0 {
+            ui.label(
+                RichText::new("shaded: borderline")
+                    .small()
+                    .color(theme::BORDERLINE),
+            );
+        }
         ui.label(RichText::new("| this study").small().strong());
     });
     ui.label(RichText::new(placement_text(r, o.score)).small());
