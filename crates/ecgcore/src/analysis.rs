@@ -49,8 +49,8 @@ pub struct ModelOutput {
     /// validation ECGs; 0 = no band fitted for this kind of input).
     #[serde(default)]
     pub borderline_margin: f32,
-    /// The score lies within `borderline_margin` of the threshold (inclusive): the verdict could go
-    /// either way for the same heart.
+    /// The score lies within `borderline_margin` of the threshold ([`within_band`]): the
+    /// verdict could go either way for the same heart.
     #[serde(default)]
     pub borderline: bool,
     /// Lead names the scores and maps refer to, in order.
@@ -82,12 +82,14 @@ impl ModelOutput {
     pub fn judge_against(&mut self, threshold: f32) {
         self.threshold = threshold;
         self.abnormal = self.score >= threshold;
-        let margin = self.borderline_margin;
-        self.borderline = margin.is_finite()
-            && margin > 0.0
-            && self.score.is_finite()
-            && (self.score - threshold).abs() <= margin;
+        self.borderline = within_band(self.score, threshold, self.borderline_margin);
     }
+}
+
+/// Whether `score` lies within `margin` of `threshold` (inclusive): the borderline band.
+/// No band where the margin is 0 or not finite (none fitted), and no score is in it.
+pub fn within_band(score: f32, threshold: f32, margin: f32) -> bool {
+    margin.is_finite() && margin > 0.0 && score.is_finite() && (score - threshold).abs() <= margin
 }
 
 #[cfg(test)]

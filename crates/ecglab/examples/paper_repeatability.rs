@@ -6,6 +6,7 @@
 //! moved. Why paper input has no borderline band (see `ecglab::borderline`).
 //! `cargo run --release -p ecglab --example paper_repeatability -- [models] [max]`.
 use ecgdigitize::DigitizeOptions;
+use ecglab::borderline::{band_effect, margin, Scored};
 use ecglab::paper_render as render;
 use ecgmodel::Analyzer;
 use std::path::{Path, PathBuf};
@@ -17,7 +18,12 @@ fn main() -> anyhow::Result<()> {
     let data = PathBuf::from("../shared/data");
     tch::set_num_threads(2);
     let analyzer = Analyzer::load(&models, tch::Device::Cpu)?;
-    let p = analyzer.manifest().partial.clone().unwrap();
+    let p = analyzer.manifest().partial.clone().ok_or_else(|| {
+        anyhow::anyhow!(
+            "{} has no paper-input calibration: run calibrate_digitized first",
+            models.display()
+        )
+    })?;
     let rows = ecglab::data::read_labels(&data.join("ptbxl"))?;
     let rows: Vec<_> = rows
         .iter()
@@ -43,14 +49,7 @@ fn main() -> anyhow::Result<()> {
             continue;
         };
         let a = render::calibration_page(&rec, id);
-        let leads: Vec<Vec<f32>> = ecgcore::StandardLead::ALL
-            .iter()
-            .map(|l| {
-                rec.lead(*l)
-                    .map(|x| render::at_input_rate(&x.samples_mv, rec.sample_rate_hz))
-                    .unwrap_or_default()
-            })
-            .collect();
+        let leads = render::page_leads(&rec);
         let style = render::random_distorted_style(u64::from(id) + 1_000_003);
         let b = render::distort(&render::render_page(&leads, &style), &style);
         if let (Some(sa), Some(sb)) = (score(&a, id), score(&b, id)) {
@@ -64,29 +63,25 @@ fn main() -> anyhow::Result<()> {
     }
     eprintln!();
     let t = p.threshold;
-    let mut turned: Vec<f32> = pairs
-        .iter()
-        .filter(|(a, b)| (*a >= t) != (*b >= t))
-        .map(|(a, _)| (a - t).abs())
-        .collect();
-    turned.sort_by(f32::total_cmp);
+    // The same construction as the recordings' band (`ecglab::borderline`): the second
+    // scan is the one perturbed copy of each study.
+    let scored: Vec<Scored> = pairs.iter().map(|&(a, b)| (a, vec![b])).collect();
     let mut moved: Vec<f32> = pairs.iter().map(|(a, b)| (b - a).abs()).collect();
     moved.sort_by(f32::total_cmp);
     let Some(&median) = moved.get(moved.len() / 2) else {
         anyhow::bail!("no record could be rendered and scored twice");
     };
+    let band = margin(&scored, t);
+    let effect = band_effect(&scored, t, band);
     println!(
         "paper input, threshold {t:.3}: {} records; the verdict turned in {}; |score difference| median {median:.3}, 90th percentile {:.3}",
-        pairs.len(),
-        turned.len(),
+        effect.n,
+        effect.flipped,
         moved[moved.len() * 9 / 10]
     );
-    if let Some(&band) = turned.get(((turned.len().max(1) - 1) as f32 * 0.9).round() as usize) {
-        let inside = pairs.iter().filter(|(a, _)| (a - t).abs() <= band).count();
-        println!(
-            "a band holding 90 % of the turned verdicts: ± {band:.3} around {t:.3}, holding {inside} of {} studies",
-            pairs.len()
-        );
-    }
+    println!(
+        "a band holding 90 % of the turned verdicts: ± {band:.3} around {t:.3}, holding {} of {} studies",
+        effect.borderline, effect.n
+    );
     Ok(())
 }

@@ -45,7 +45,8 @@ fn main() -> anyhow::Result<()> {
         // instead (how much the score moves for a change no reader would see).
         if std::env::var("NOISE_FLOOR").is_ok_and(|v| v == "1") {
             r500 = r100.clone();
-            ecglab::borderline::add_white_noise(&mut r500, 5.0, u64::from(id));
+            let uv = ecglab::borderline::NOISE_UV;
+            ecglab::borderline::add_white_noise(&mut r500, uv, u64::from(id));
         }
         let (Ok((c100, _)), Ok((c500, _))) = (
             analyzer.study_components(&r100),
@@ -63,7 +64,7 @@ fn main() -> anyhow::Result<()> {
         let (s100, s500) = (k100.iter().sum::<f32>(), k500.iter().sum::<f32>());
         if (s100 >= threshold) != (s500 >= threshold) {
             flips += 1;
-            flips_outside += usize::from((s100 - threshold).abs() > margin);
+            flips_outside += usize::from(!ecgcore::analysis::within_band(s100, threshold, margin));
         }
         let ds = f64::from(s500 - s100);
         d_score.push(ds);

@@ -6,8 +6,8 @@
 //! the noisy copies whose verdict differs from the study's, the margin is the [`SHARE`]
 //! quantile of the distances of their studies' scores from the threshold, so that that
 //! share of the turned verdicts lie inside the band (a study turned in two draws counts
-//! twice: how likely a turn is, not only whether one was seen). A study whose score lies within the margin of the
-//! threshold is called borderline (`ModelOutput::judge_against`). The same is done on
+//! twice: how likely a turn is, not only whether one was seen). A study whose score lies
+//! within the margin of the threshold is called borderline (`ModelOutput::judge_against`). The same is done on
 //! fold 10 and only reported: how many studies the band holds, and how many verdicts the
 //! noise flipped, in all and outside the band.
 //!
@@ -43,8 +43,9 @@ pub fn add_white_noise(rec: &mut Recording, uv: f32, seed: u64) {
     }
 }
 
-/// One study's score as recorded and with each noise draw.
-type Scored = (f32, Vec<f32>);
+/// One study's score as recorded and with each perturbed copy (noise draws, another
+/// scan, …).
+pub type Scored = (f32, Vec<f32>);
 
 /// Scores of one set of studies: (ours, baseline).
 struct Pairs {
@@ -93,7 +94,7 @@ fn flipped((clean, noisy): &Scored, threshold: f32) -> usize {
 
 /// The margin: the [`SHARE`] quantile of the turned copies' distances from the
 /// threshold (0 when the noise turned none).
-fn margin(scored: &[Scored], threshold: f32) -> f32 {
+pub fn margin(scored: &[Scored], threshold: f32) -> f32 {
     let mut distances: Vec<f32> = scored
         .iter()
         .flat_map(|s| std::iter::repeat_n((s.0 - threshold).abs(), flipped(s, threshold)))
@@ -106,13 +107,13 @@ fn margin(scored: &[Scored], threshold: f32) -> f32 {
 }
 
 /// What a band of `margin` around `threshold` does on `scored`.
-fn band_effect(scored: &[Scored], threshold: f32, margin: f32) -> BandEffect {
+pub fn band_effect(scored: &[Scored], threshold: f32, margin: f32) -> BandEffect {
     let mut e = BandEffect {
         n: scored.len(),
         ..BandEffect::default()
     };
     for s in scored {
-        let inside = (s.0 - threshold).abs() <= margin;
+        let inside = ecgcore::analysis::within_band(s.0, threshold, margin);
         let flipped = flipped(s, threshold);
         e.borderline += usize::from(inside);
         e.flipped += flipped;

@@ -243,14 +243,7 @@ pub fn render_page(leads: &[Vec<f32>], style: &RenderStyle) -> RgbImage {
 /// 3×4 + II page, clean for an even id, distorted ([`random_distorted_style`] seeded
 /// by the id) for an odd one.
 pub fn calibration_page(rec: &ecgcore::Recording, id: u32) -> RgbImage {
-    let leads: Vec<Vec<f32>> = ecgcore::StandardLead::ALL
-        .iter()
-        .map(|l| {
-            rec.lead(*l)
-                .map(|x| at_input_rate(&x.samples_mv, rec.sample_rate_hz))
-                .unwrap_or_default()
-        })
-        .collect();
+    let leads = page_leads(rec);
     if id % 2 == 1 {
         let style = random_distorted_style(u64::from(id));
         distort(&render_page(&leads, &style), &style)
@@ -261,6 +254,19 @@ pub fn calibration_page(rec: &ecgcore::Recording, id: u32) -> RgbImage {
         };
         render_page(&leads, &style)
     }
+}
+
+/// The 12 standard leads of `rec` at [`INPUT_RATE_HZ`], in standard order (empty where
+/// the recording lacks one): what a page draws.
+pub fn page_leads(rec: &ecgcore::Recording) -> Vec<Vec<f32>> {
+    ecgcore::StandardLead::ALL
+        .iter()
+        .map(|l| {
+            rec.lead(*l)
+                .map(|x| at_input_rate(&x.samples_mv, rec.sample_rate_hz))
+                .unwrap_or_default()
+        })
+        .collect()
 }
 
 /// Draw `layout` with its rows' baselines at `baselines_mm` (mm from the top; rows

@@ -182,7 +182,7 @@ fn method_metrics(
     let (outside, outside_labels): (Vec<f32>, Vec<u8>) = scores
         .iter()
         .zip(labels)
-        .filter(|(s, _)| !((*s - threshold).abs() <= margin && margin > 0.0))
+        .filter(|(s, _)| !ecgcore::analysis::within_band(**s, threshold, margin))
         .map(|(s, l)| (*s, *l))
         .unzip();
     let confident = metrics::at_threshold(&outside, &outside_labels, threshold);
